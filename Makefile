@@ -1,0 +1,95 @@
+# sqlite-interactions: `make` builds build/interactions.so; `make test` and `make demo` are the two
+# commands a new user needs (both install missing Debian packages first).
+
+BUILD    := build
+LIB      := $(BUILD)/interactions.so
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+# The library never unloads (-z nodelete): libcurl's resolver threads may outlive a connection
+# and SQLite dlcloses extensions when the connection closes (engineering-notes B3).
+BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden
+LIB_LDFLAGS := -shared -Wl,-z,nodelete -Wl,-z,defs
+LDLIBS   := -lcurl -lcjson -lcrypto -lpthread
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+EXT_SOURCES := $(wildcard ext/*.c) $(wildcard ext/providers/*.c)
+EXT_HEADERS := $(wildcard ext/*.h)
+UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+# Each unit test links only the pure-C modules it names (no SQLite, no libcurl).
+UNIT_SOURCES_test_timefmt := ext/timefmt.c
+UNIT_SOURCES_test_url     := ext/url.c
+UNIT_SOURCES_test_auth    := ext/auth.c ext/http.c
+
+PROVE    := prove
+SQL_TESTS = tests/*.t
+
+.PHONY: all deps test unit asan valgrind lint format tidy demo sandbox clean
+.DEFAULT_GOAL := all
+
+all: $(LIB)
+
+$(BUILD)/.deps-build: tools/deps.sh
+	@tools/deps.sh build
+	@mkdir -p $(BUILD) && touch $@
+
+$(BUILD)/.deps-test: tools/deps.sh
+	@tools/deps.sh build test
+	@mkdir -p $(BUILD) && touch $@
+
+$(LIB): $(EXT_SOURCES) $(EXT_HEADERS) $(BUILD)/.deps-build
+	@mkdir -p $(BUILD)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LIB_LDFLAGS) -o $@ $(EXT_SOURCES) $(LDLIBS)
+
+# The unit tests build with the sanitizers always: they are small and fast.
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(EXT_HEADERS) $(EXT_SOURCES) $(BUILD)/.deps-build
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SANITIZE) -Iext -o $@ $< $(UNIT_SOURCES_$*) $(LDLIBS)
+
+unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+
+test: $(LIB) unit $(BUILD)/.deps-test
+	IX_LIB=$(LIB) $(PROVE) $(SQL_TESTS) $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+
+# The whole suite against a library built with AddressSanitizer and UBSan, preloaded into the
+# (uninstrumented) sqlite3 shell.
+$(BUILD)/asan/interactions.so: $(EXT_SOURCES) $(EXT_HEADERS) $(BUILD)/.deps-build
+	@mkdir -p $(BUILD)/asan
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SANITIZE) $(LIB_LDFLAGS) -o $@ $(EXT_SOURCES) $(LDLIBS)
+
+asan: $(BUILD)/asan/interactions.so unit $(BUILD)/.deps-test
+	IX_LIB=$(BUILD)/asan/interactions.so \
+	IX_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	$(PROVE) $(SQL_TESTS) $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+
+valgrind: $(LIB) $(BUILD)/.deps-test
+	@tools/deps.sh valgrind
+	IX_LIB=$(LIB) IX_SQLITE3_WRAPPER="valgrind -q --error-exitcode=97 --leak-check=full \
+	  --show-leak-kinds=definite --errors-for-leak-kinds=definite" $(PROVE) $(SQL_TESTS)
+
+CLANG_FORMAT_FILES = $(EXT_SOURCES) $(EXT_HEADERS) $(wildcard tests/unit/*.c tests/unit/*.h)
+
+lint:
+	@tools/deps.sh lint
+	clang-format --dry-run --Werror $(CLANG_FORMAT_FILES)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --inline-suppr --suppress=missingIncludeSystem -Iext $(EXT_SOURCES)
+
+format:
+	clang-format -i $(CLANG_FORMAT_FILES)
+
+tidy:
+	clang-tidy --quiet $(EXT_SOURCES) -- -std=c11 -D_DEFAULT_SOURCE -Iext
+
+# The demo: the sandbox, a local CRM table, and example queries joining the two.
+demo: $(LIB) $(BUILD)/.deps-test
+	tools/with-sandbox.sh sqlite3 -bail :memory: ".load $(BUILD)/interactions" \
+	  ".read examples/crm.sql" ".read examples/demo.sql"
+
+SANDBOX_PORT ?= 8765
+sandbox: $(BUILD)/.deps-test
+	@echo "Point the tables at it with:  SANDBOX_URL=http://127.0.0.1:$(SANDBOX_PORT) . examples/sandbox.env"
+	python3 tests/sandbox/server.py --port $(SANDBOX_PORT)
+
+clean:
+	rm -rf $(BUILD)

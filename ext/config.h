@@ -1,0 +1,69 @@
+/*
+ * Settings: environment variables, CREATE VIRTUAL TABLE options and defaults (SPEC section 4).
+ *
+ * Every setting has a key ("timeout_ms"), an environment variable (<VENDOR>_<KEY>, e.g.
+ * CAPILLARY_TIMEOUT_MS) and may be given as an option, either literally (key=value) or by naming the
+ * environment variable that holds it (key_env=NAME). The schema of a database file is plain text
+ * anyone can read or plant, so a table stored in a file never takes a secret or a base URL literally.
+ */
+#ifndef IX_CONFIG_H
+#define IX_CONFIG_H
+
+#include <sqlite3ext.h>
+
+enum {
+  /* Never literal in a stored table, never shown by value, scrubbed from error texts. */
+  IX_SETTING_SECRET = 1 << 0,
+  /* A base URL: never literal in a stored table (it decides where the credentials go). */
+  IX_SETTING_URL = 1 << 1,
+  IX_SETTING_INT = 1 << 2, /* a whole number */
+  /* Part of a credential: when a table overrides the base URL, it does not fall back to the
+   * vendor's environment variable, so one account's credentials never travel to another's host. */
+  IX_SETTING_CREDENTIAL = 1 << 3,
+};
+
+typedef struct ix_setting_def {
+  const char *key;
+  unsigned flags;
+  const char *default_value; /* NULL = unset */
+  const char *help;
+} ix_setting_def;
+
+typedef struct ix_options ix_options;
+typedef struct ix_config ix_config;
+
+/* Settings every vendor has, terminated by a NULL key. */
+extern const ix_setting_def ix_common_settings[];
+
+/* Parses the CREATE VIRTUAL TABLE arguments. stored_in_file is true for tables that are not TEMP. */
+int config_options_parse(const char *table, const ix_setting_def *vendor_settings, int argc,
+                         const char *const *argv, int stored_in_file, ix_options **out,
+                         char **error_out);
+void config_options_free(ix_options *options);
+
+/* Resolves every setting for one table: option, option's environment variable, the vendor's
+ * environment variable, default. */
+int config_resolve(const char *table, const char *vendor, const ix_setting_def *vendor_settings,
+                   const char *default_base_url, const ix_options *options, ix_config **out,
+                   char **error_out);
+void config_free(ix_config *config);
+
+const char *config_get(const ix_config *config, const char *key); /* NULL when unset */
+sqlite3_int64 config_get_int(const ix_config *config, const char *key);
+/* The name a user changes to fix this setting: the environment variable it came from or would
+ * come from (CAPILLARY_PASSWORD, or the one an option names), else "option 'key'". */
+const char *config_origin(const ix_config *config, const char *key);
+
+/* Iteration for interactions_settings and for scrubbing secrets out of messages. */
+int config_count(const ix_config *config);
+void config_at(const ix_config *config, int index, const char **key, const char **value,
+               const char **source, unsigned *flags);
+
+/* Replaces every secret value that appears in text by "***" (in place; text is sqlite3_malloc'd
+ * and may be reallocated). Returns the possibly moved text. */
+char *config_scrub(const ix_config *config, char *text);
+
+/* INTERACTIONS_* process-wide switches. */
+int config_env_flag(const char *name);
+
+#endif

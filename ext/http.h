@@ -1,0 +1,72 @@
+/*
+ * HTTP GET over libcurl for the engine: one client per database connection, so connections, TLS
+ * sessions and DNS answers are reused by every cursor of that connection (engineering-notes B1).
+ *
+ * This file knows nothing of SQLite or of any vendor: it moves bytes safely. Safety here means the
+ * defaults an interactive SQL session needs (B4-B6): bounded connect, request and stall times, no
+ * redirects, https only (plain http only where the caller allowed it for loopback), a body cap
+ * enforced on decoded bytes while reading, and error texts that never carry a header value.
+ */
+#ifndef IX_HTTP_H
+#define IX_HTTP_H
+
+#include <stddef.h>
+
+/* Request headers as "Name: value" lines. Values may be secrets: http_headers_clear wipes them. */
+typedef struct http_headers {
+  char **lines;
+  int count;
+  int capacity;
+} http_headers;
+
+int http_headers_add(http_headers *headers, const char *name, const char *value);
+void http_headers_clear(http_headers *headers);
+
+typedef struct http_request {
+  const char *url;
+  const http_headers *headers;
+  long connect_timeout_ms;
+  long timeout_ms;     /* whole request, including the body */
+  long stall_seconds;  /* abort when fewer than 1 byte/s arrives for this long */
+  size_t max_body;     /* cap on the decoded body */
+  int allow_plain_http;
+  const char *ca_bundle; /* INTERACTIONS_CA_BUNDLE, or NULL for the system bundle */
+  /* Polled while waiting; a non-zero return aborts the transfer (sqlite3_interrupt). */
+  int (*should_abort)(void *arg);
+  void *abort_arg;
+} http_request;
+
+typedef enum http_outcome {
+  HTTP_OK,           /* a complete response arrived (any status) */
+  HTTP_FAILED,       /* transport failure: connect, TLS, reset, timeout...; see error */
+  HTTP_TOO_LARGE,    /* the body passed max_body */
+  HTTP_ABORTED,      /* should_abort said stop */
+  HTTP_NO_MEMORY,
+} http_outcome;
+
+typedef struct http_response {
+  http_outcome outcome;
+  long status;
+  char *body; /* NUL-terminated for convenience; body_len excludes the NUL */
+  size_t body_len;
+  char content_type[96];
+  long retry_after_seconds; /* from Retry-After, 0 when absent */
+  int timed_out;            /* the failure was a timeout or stall */
+  char error[256];          /* what went wrong, without URL credentials or header values */
+  double elapsed_ms;
+} http_response;
+
+typedef struct http_client http_client;
+
+http_client *http_client_new(void);
+void http_client_free(http_client *client);
+
+/* Performs one GET. Returns the outcome (also stored in response->outcome). */
+http_outcome http_client_get(http_client *client, const http_request *request,
+                             http_response *response);
+void http_response_clear(http_response *response);
+
+/* Process-wide libcurl initialisation (thread-safe, once). Returns 0 or an error text. */
+const char *http_global_init(void);
+
+#endif

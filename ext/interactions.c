@@ -1,0 +1,83 @@
+/*
+ * sqlite-interactions: customer interaction history from marketing and contact-centre APIs, as
+ * SQLite virtual tables.
+ *
+ *     .load ./build/interactions
+ *     SELECT * FROM capillary_interactions('mobile', '919988221100');
+ *
+ * This file is the entry point: it registers every vendor table (one line each in
+ * ix_providers) and the helper functions, all sharing one per-connection session.
+ */
+#include <sqlite3ext.h>
+
+#include "vtab.h"
+
+SQLITE_EXTENSION_INIT1
+
+#ifndef INTERACTIONS_VERSION
+#define INTERACTIONS_VERSION "0.1.0"
+#endif
+
+extern const ix_provider capillary_interactions_provider;
+extern const ix_provider capillary_summary_provider;
+
+/* Every vendor table: a new vendor is one descriptor and one line here. */
+static const ix_provider *const ix_providers[] = {
+    &capillary_interactions_provider,
+    &capillary_summary_provider,
+};
+
+static void interactions_version_function(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  (void)argc, (void)argv;
+  sqlite3_result_text(ctx, INTERACTIONS_VERSION, -1, SQLITE_STATIC);
+}
+
+typedef struct ix_function_def {
+  const char *name;
+  int argument_count;
+  void (*function)(sqlite3_context *, int, sqlite3_value **);
+  int flags;
+} ix_function_def;
+
+static const ix_function_def ix_functions[] = {
+    {"interactions_version", 0, interactions_version_function,
+     SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS},
+};
+
+/* The only exported symbol: everything else is built with hidden visibility, so our names cannot
+ * clash with the host's or another extension's. */
+#ifdef _WIN32
+__declspec(dllexport)
+#else
+__attribute__((visibility("default")))
+#endif
+int sqlite3_interactions_init(sqlite3 *db, char **error_out, const sqlite3_api_routines *api) {
+  SQLITE_EXTENSION_INIT2(api);
+  const char *init_error = http_global_init();
+  if (init_error) {
+    *error_out = sqlite3_mprintf("interactions: %s", init_error);
+    return SQLITE_ERROR;
+  }
+  ix_session *session = ix_session_new();
+  if (!session) return SQLITE_NOMEM;
+  int rc = SQLITE_OK;
+  for (size_t i = 0; rc == SQLITE_OK && i < sizeof(ix_providers) / sizeof(ix_providers[0]); i++) {
+    rc = ix_register_provider(db, ix_providers[i], session);
+    if (rc != SQLITE_OK) {
+      *error_out = sqlite3_mprintf("error creating module %s: %s", ix_providers[i]->table,
+                                   sqlite3_errmsg(db));
+    }
+  }
+  for (size_t i = 0; rc == SQLITE_OK && i < sizeof(ix_functions) / sizeof(ix_functions[0]); i++) {
+    const ix_function_def *def = &ix_functions[i];
+    rc = sqlite3_create_function_v2(db, def->name, def->argument_count, def->flags, NULL,
+                                    def->function, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+      *error_out = sqlite3_mprintf("error creating function %s: %s", def->name,
+                                   sqlite3_errmsg(db));
+    }
+  }
+  /* The modules hold their own references; this one was the creator's. */
+  ix_session_release(session);
+  return rc;
+}

@@ -1,0 +1,463 @@
+/*
+ * Capillary Technologies: GET {base_url}/v2/customers/interaction (seeds/000, vendors.md §1).
+ *
+ *     SELECT * FROM capillary_interactions('mobile', '919988221100');
+ *     SELECT * FROM capillary_interactions WHERE email = 'ann@example.com' AND channel = 'email';
+ *     SELECT * FROM capillary_interaction_summary('mobile', '919988221100');
+ *
+ * Two tables read the same call: capillary_interactions has one row per message or survey,
+ * capillary_interaction_summary one row per interaction type with its counts.
+ *
+ * The vendor's page shows two response shapes for this endpoint, and both are read:
+ *   A: {"response": {"status": ..., "customer": {"id", "mobile", ..., "interactions": {"network":
+ *       [{"name", "interaction": [{"type", "count", "messages": {"message": [...]}}]}]},
+ *       "item_status": {...}}}}  -- sent_time "YYYY-MM-DD HH:MM:SS", the "reciever" spelling, single
+ *       objects where arrays are expected (an XML-to-JSON habit), "null" as a string.
+ *   B: {"name": "capillary", "interaction": [{"name", "count", "messageList": [...]}], "warnings"}
+ *       -- sentDate "DD-MM-YYYY HH:MM:SS" (day first), campaignId -1 when there is none.
+ * Authentication: Basic with the till id and the lowercase hex MD5 of the till password, or an
+ * OAuth token in X-CAP-API-OAUTH-TOKEN.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../auth.h"
+#include "../vtab.h"
+
+SQLITE_EXTENSION_INIT3
+
+/* Capillary's "customer not found" codes: 1012 on this endpoint, 8015 on other v2 customer GETs. */
+#define CAPILLARY_NOT_FOUND 1012
+#define CAPILLARY_NOT_FOUND_V2 8015
+#define CAPILLARY_ITEM_OK 1000
+
+/* Where each shared column sits in a table, so both tables share one column callback. */
+typedef struct capillary_layout {
+  int is_summary;
+  int channel, campaign_id, customer_id, mobile, email, external_id;
+  int identifier_name, identifier_value, network, type;
+} capillary_layout;
+
+/* The customer identifiers the API accepts, and the columns that carry them. */
+static const char *const capillary_identifiers[] = {"mobile", "email", "external_id"};
+
+/* The vendor's documented `type` filter values: an equality on channel with one of these is sent. */
+static const char *const capillary_types[] = {
+    "email", "emailbulk", "checkin", "like", "comment", "mention", "retweet",
+    "tweet", "feedback", "whatsapp", "zalo", "line", "viber", NULL,
+};
+
+/* ---- capillary_interactions ---- */
+
+enum {
+  CI_OCCURRED_AT, CI_CHANNEL, CI_STATUS, CI_CAMPAIGN_ID, CI_SUBJECT, CI_CUSTOMER_ID, CI_MOBILE,
+  CI_EMAIL, CI_EXTERNAL_ID, CI_MESSAGE_ID, CI_SENDER, CI_RECEIVER, CI_DELIVERED_AT, CI_USER_ID,
+  CI_RAW, CI_IDENTIFIER_NAME, CI_IDENTIFIER_VALUE, CI_NETWORK, CI_TYPE, CI_COLUMN_COUNT
+};
+
+#define KEYED_EXACT (IX_COL_EQ | IX_COL_EXACT)
+#define ARGUMENT (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT)
+
+static const ix_column_def capillary_columns[CI_COLUMN_COUNT] = {
+    [CI_OCCURRED_AT] = {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {"sent_time", "sentDate", "sentTime"}},
+    [CI_CHANNEL] = {"channel", "TEXT", IX_COL_EQ, IX_VALUE_CUSTOM, {NULL}},
+    [CI_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {"status"}},
+    [CI_CAMPAIGN_ID] = {"campaign_id", "INTEGER", 0, IX_VALUE_CUSTOM, {"campaign_id", "campaignId"}},
+    [CI_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_TEXT, {"subject", "name"}},
+    [CI_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
+    [CI_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
+    [CI_EMAIL] = {"email", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
+    [CI_EXTERNAL_ID] = {"external_id", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
+    [CI_MESSAGE_ID] = {"message_id", "INTEGER", 0, IX_VALUE_INT, {"id"}},
+    [CI_SENDER] = {"sender", "TEXT", 0, IX_VALUE_TEXT, {"sender", "sent_by"}},
+    [CI_RECEIVER] = {"receiver", "TEXT", 0, IX_VALUE_TEXT, {"reciever", "receiver"}},
+    [CI_DELIVERED_AT] = {"delivered_at", "TEXT", 0, IX_VALUE_TIME,
+                         {"delivered_time", "deliveredTime", "completion_time"}},
+    [CI_USER_ID] = {"user_id", "INTEGER", 0, IX_VALUE_INT, {"userId", "user_id"}},
+    [CI_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}},
+    [CI_IDENTIFIER_NAME] = {"identifier_name", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
+    [CI_IDENTIFIER_VALUE] = {"identifier_value", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
+    [CI_NETWORK] = {"network", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
+    [CI_TYPE] = {"type", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
+};
+
+static const capillary_layout capillary_interactions_layout = {
+    0, CI_CHANNEL, CI_CAMPAIGN_ID, CI_CUSTOMER_ID, CI_MOBILE, CI_EMAIL, CI_EXTERNAL_ID,
+    CI_IDENTIFIER_NAME, CI_IDENTIFIER_VALUE, CI_NETWORK, CI_TYPE,
+};
+
+/* ---- capillary_interaction_summary ---- */
+
+enum {
+  CS_CHANNEL, CS_COUNT, CS_LAST_INTERACTION_AT, CS_USED, CS_CUSTOMER_ID, CS_MOBILE, CS_EMAIL,
+  CS_EXTERNAL_ID, CS_RAW, CS_IDENTIFIER_NAME, CS_IDENTIFIER_VALUE, CS_NETWORK, CS_COLUMN_COUNT
+};
+
+static const ix_column_def capillary_summary_columns[CS_COLUMN_COUNT] = {
+    [CS_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
+    [CS_COUNT] = {"count", "INTEGER", 0, IX_VALUE_INT, {"count"}},
+    [CS_LAST_INTERACTION_AT] = {"last_interaction_at", "TEXT", 0, IX_VALUE_TIME,
+                                {"last_interaction_time", "lastInteractionTime"}},
+    [CS_USED] = {"used", "INTEGER", 0, IX_VALUE_BOOL, {"used_status", "usedStatus"}},
+    [CS_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
+    [CS_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
+    [CS_EMAIL] = {"email", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
+    [CS_EXTERNAL_ID] = {"external_id", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
+    [CS_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}},
+    [CS_IDENTIFIER_NAME] = {"identifier_name", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
+    [CS_IDENTIFIER_VALUE] = {"identifier_value", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
+    [CS_NETWORK] = {"network", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
+};
+
+static const capillary_layout capillary_summary_layout = {
+    1, CS_CHANNEL, -1, CS_CUSTOMER_ID, CS_MOBILE, CS_EMAIL, CS_EXTERNAL_ID,
+    CS_IDENTIFIER_NAME, CS_IDENTIFIER_VALUE, CS_NETWORK, -1,
+};
+
+static const ix_setting_def capillary_settings[] = {
+    {"username", IX_SETTING_CREDENTIAL, NULL, "till id for Basic authentication"},
+    {"password", IX_SETTING_SECRET, NULL, "till password (sent as its MD5, as Capillary requires)"},
+    {"oauth_token", IX_SETTING_SECRET, NULL, "OAuth token, sent as X-CAP-API-OAUTH-TOKEN"},
+    /* The general rate-limit page's figure; the interaction page says 1,000/min for demo
+     * clusters. Brands have their own limits: the conservative one is the default. */
+    {"rate_limit", 0, "100/60s", "requests per window"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const capillary_layout *capillary_layout_of(const ix_call *call) {
+  return call->provider->data;
+}
+
+/* ---- Requests ---- */
+
+static int capillary_authenticate(const ix_call *call, http_headers *headers, char **error_out) {
+  const char *token = config_get(call->config, "oauth_token");
+  if (token) {
+    return http_headers_add(headers, "X-CAP-API-OAUTH-TOKEN", token) == 0 ? SQLITE_OK
+                                                                          : SQLITE_NOMEM;
+  }
+  const char *user = config_get(call->config, "username");
+  const char *password = config_get(call->config, "password");
+  if (!user || !password) {
+    *error_out = ix_errorf("%s: no credentials: set %s and %s (the till id and its password), or "
+                           "%s",
+                           call->table_name, config_origin(call->config, "username"),
+                           config_origin(call->config, "password"),
+                           config_origin(call->config, "oauth_token"));
+    return SQLITE_ERROR;
+  }
+  char md5[33];
+  if (auth_md5_hex(password, md5) != 0) {
+    *error_out = ix_errorf("%s: could not compute the MD5 of the password (OpenSSL)",
+                           call->table_name);
+    return SQLITE_ERROR;
+  }
+  int rc = auth_add_basic(headers, user, md5);
+  memset(md5, 0, sizeof(md5));
+  return rc == 0 ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* The identifier the plan sends: the argument pair, or the keyed column that was constrained. */
+static void capillary_identifier(const ix_call *call, const char **name, const char **value) {
+  const capillary_layout *layout = capillary_layout_of(call);
+  *name = ix_args_text(call->args, layout->identifier_name);
+  *value = ix_args_text(call->args, layout->identifier_value);
+  if (*name && *value) return;
+  const int columns[3] = {layout->mobile, layout->email, layout->external_id};
+  for (int i = 0; i < 3; i++) {
+    const char *given = ix_args_text(call->args, columns[i]);
+    if (given) {
+      *name = capillary_identifiers[i];
+      *value = given;
+      return;
+    }
+  }
+  *name = *value = NULL;
+}
+
+static int capillary_is_type(const char *value) {
+  for (int i = 0; value && capillary_types[i]; i++) {
+    if (strcmp(capillary_types[i], value) == 0) return 1;
+  }
+  return 0;
+}
+
+/* The type filter sent to the API: the type argument, else an equality on channel that names one
+ * of the vendor's types (any other channel value is left to SQLite). */
+static const char *capillary_type_filter(const ix_call *call) {
+  const capillary_layout *layout = capillary_layout_of(call);
+  const char *type = layout->type >= 0 ? ix_args_text(call->args, layout->type) : NULL;
+  if (type) return type;
+  const char *channel = layout->is_summary ? NULL : ix_args_text(call->args, layout->channel);
+  return capillary_is_type(channel) ? channel : NULL;
+}
+
+static int capillary_build_request(const ix_call *call, const char *page_token,
+                                   sqlite3_int64 page_size, ix_request *request,
+                                   char **error_out) {
+  (void)page_token, (void)page_size; /* v2 documents no paging: one response holds everything */
+  const char *name, *value;
+  capillary_identifier(call, &name, &value);
+  if (!name || !value) {
+    *error_out = ix_errorf("%s: %s", call->table_name, call->provider->required_hint);
+    return SQLITE_ERROR;
+  }
+  int known = 0;
+  for (int i = 0; i < 3; i++) known |= strcmp(name, capillary_identifiers[i]) == 0;
+  if (!known) {
+    *error_out = ix_errorf("%s: identifier_name must be 'mobile', 'email' or 'external_id', got "
+                           "'%s'",
+                           call->table_name, name);
+    return SQLITE_ERROR;
+  }
+  if (!*value) {
+    *error_out = ix_errorf("%s: the %s to look up is empty", call->table_name, name);
+    return SQLITE_ERROR;
+  }
+  const capillary_layout *layout = capillary_layout_of(call);
+  const char *network = ix_args_text(call->args, layout->network);
+  const char *type = capillary_type_filter(call);
+  int failed = url_append_raw(&request->url, "/v2/customers/interaction") != 0 ||
+               url_append_query(&request->url, "identifierName", name) != 0 ||
+               url_append_query(&request->url, "identifierValue", value) != 0 ||
+               (network && url_append_query(&request->url, "network", network) != 0) ||
+               (type && url_append_query(&request->url, "type", type) != 0);
+  return failed ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+/* ---- Responses ---- */
+
+static const cJSON *capillary_get(const cJSON *object, const char *key) {
+  return cJSON_GetObjectItemCaseSensitive(object, key);
+}
+
+/* "code" arrives as a number or a numeric string. */
+static int capillary_code(const cJSON *status) {
+  const cJSON *code = capillary_get(status, "code");
+  if (cJSON_IsNumber(code)) return (int)code->valuedouble;
+  if (cJSON_IsString(code)) return atoi(code->valuestring);
+  return 0;
+}
+
+static int capillary_is_false(const cJSON *flag) {
+  return cJSON_IsFalse(flag) || (cJSON_IsString(flag) && strcmp(flag->valuestring, "false") == 0);
+}
+
+static const char *capillary_message(const cJSON *status) {
+  const cJSON *message = capillary_get(status, "message");
+  return cJSON_IsString(message) ? message->valuestring : "no message";
+}
+
+/* An interaction type's name: "type" in shape A, "name" in shape B. */
+static const char *capillary_type_name(const cJSON *interaction) {
+  const cJSON *type = capillary_get(interaction, "type");
+  if (!cJSON_IsString(type)) type = capillary_get(interaction, "name");
+  return cJSON_IsString(type) ? type->valuestring : NULL;
+}
+
+/* The rows of one interaction type, from whichever container the shape uses. */
+static int capillary_add_type_rows(const ix_call *call, ix_page *page, const cJSON *network,
+                                   const cJSON *interaction) {
+  if (capillary_layout_of(call)->is_summary) {
+    return ix_page_add_row(page, interaction, NULL, network);
+  }
+  const cJSON *containers[4] = {
+      capillary_get(capillary_get(interaction, "messages"), "message"),
+      capillary_get(interaction, "messageList"),
+      capillary_get(capillary_get(interaction, "surveys"), "survey"),
+      capillary_get(interaction, "surveys"),
+  };
+  for (int c = 0; c < 4; c++) {
+    const cJSON *list = containers[c];
+    if (c == 3 && !cJSON_IsArray(list)) continue; /* shape A's "surveys" is an object, seen above */
+    for (const cJSON *item = ix_json_first(list); item; item = ix_json_next(list, item)) {
+      if (!cJSON_IsObject(item)) continue;
+      int rc = ix_page_add_row(page, item, interaction, network);
+      if (rc != SQLITE_OK) return rc;
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* Adds the rows of one network object, keeping only the network and type the plan asked for: the
+ * table echoes those arguments, so it must not return rows of another network or type. */
+static int capillary_add_network(const ix_call *call, ix_page *page, const cJSON *network,
+                                 const cJSON *interactions) {
+  const capillary_layout *layout = capillary_layout_of(call);
+  const char *wanted_network = ix_args_text(call->args, layout->network);
+  const cJSON *name = capillary_get(network, "name");
+  if (wanted_network && (!cJSON_IsString(name) || strcmp(name->valuestring, wanted_network) != 0)) {
+    return SQLITE_OK;
+  }
+  const char *wanted_type = layout->type >= 0 ? ix_args_text(call->args, layout->type) : NULL;
+  for (const cJSON *interaction = ix_json_first(interactions); interaction;
+       interaction = ix_json_next(interactions, interaction)) {
+    const char *type = capillary_type_name(interaction);
+    if (wanted_type && (!type || strcmp(type, wanted_type) != 0)) continue;
+    int rc = capillary_add_type_rows(call, page, network, interaction);
+    if (rc != SQLITE_OK) return rc;
+  }
+  return SQLITE_OK;
+}
+
+/* Shape B and v2 error bodies carry failures in "errors": [{"code", "message"}]. */
+static ix_page_status capillary_check_errors(const ix_call *call, const cJSON *errors,
+                                             char **error_out) {
+  for (const cJSON *error = ix_json_first(errors); error; error = ix_json_next(errors, error)) {
+    int code = capillary_code(error);
+    if (code == CAPILLARY_NOT_FOUND || code == CAPILLARY_NOT_FOUND_V2) return IX_PAGE_NOT_FOUND;
+    *error_out = ix_errorf("%s: the API reported error %d: %s", call->table_name, code,
+                           capillary_message(error));
+    return IX_PAGE_ERROR;
+  }
+  return IX_PAGE_OK;
+}
+
+static ix_page_status capillary_parse_shape_a(const ix_call *call, const cJSON *response,
+                                              ix_page *page, char **error_out) {
+  const cJSON *status = capillary_get(response, "status");
+  const cJSON *customer = capillary_get(response, "customer");
+  if (!cJSON_IsObject(customer)) customer = ix_json_first(capillary_get(
+      capillary_get(response, "customers"), "customer"));
+  const cJSON *item_status = capillary_get(customer, "item_status");
+  if (capillary_code(item_status) == CAPILLARY_NOT_FOUND) return IX_PAGE_NOT_FOUND;
+  if (item_status && (capillary_is_false(capillary_get(item_status, "success")) ||
+                      capillary_code(item_status) != CAPILLARY_ITEM_OK)) {
+    *error_out = ix_errorf("%s: the API reported error %d: %s", call->table_name,
+                           capillary_code(item_status), capillary_message(item_status));
+    return IX_PAGE_ERROR;
+  }
+  if (!cJSON_IsObject(customer)) {
+    *error_out = ix_errorf("%s: the API reported failure %d: %s", call->table_name,
+                           capillary_code(status), capillary_message(status));
+    return IX_PAGE_ERROR;
+  }
+  page->context = customer;
+  const cJSON *networks = capillary_get(capillary_get(customer, "interactions"), "network");
+  for (const cJSON *network = ix_json_first(networks); network;
+       network = ix_json_next(networks, network)) {
+    if (capillary_add_network(call, page, network, capillary_get(network, "interaction")) !=
+        SQLITE_OK) {
+      return IX_PAGE_ERROR;
+    }
+  }
+  return IX_PAGE_OK;
+}
+
+static ix_page_status capillary_parse_page(const ix_call *call, const char *body, size_t body_len,
+                                           ix_page *page, char **error_out) {
+  if (ix_parse_json_body(call, body, body_len, page, error_out) != SQLITE_OK) return IX_PAGE_ERROR;
+  const cJSON *root = page->root;
+  ix_page_status status = capillary_check_errors(call, capillary_get(root, "errors"), error_out);
+  if (status != IX_PAGE_OK) return status;
+  const cJSON *response = capillary_get(root, "response");
+  if (cJSON_IsObject(response)) {
+    status = capillary_parse_shape_a(call, response, page, error_out);
+  } else if (capillary_get(root, "interaction")) {
+    status = capillary_add_network(call, page, root, capillary_get(root, "interaction")) == SQLITE_OK
+                 ? IX_PAGE_OK
+                 : IX_PAGE_ERROR;
+  } else {
+    *error_out = ix_errorf("%s: the API's response has neither \"response\" nor \"interaction\": "
+                           "not a shape this endpoint documents",
+                           call->table_name);
+    return IX_PAGE_ERROR;
+  }
+  if (status == IX_PAGE_ERROR && !*error_out) *error_out = ix_errorf("%s: out of memory",
+                                                                     call->table_name);
+  return status;
+}
+
+/* ---- Columns ---- */
+
+/* The customer's identifier: from the customer object (shape A), else the one the plan sent. */
+static void capillary_result_identifier(const ix_call *call, int identifier, sqlite3_context *ctx) {
+  const cJSON *value = capillary_get(call->page->context, capillary_identifiers[identifier]);
+  if (cJSON_IsString(value) && *value->valuestring) {
+    sqlite3_result_text(ctx, value->valuestring, -1, SQLITE_TRANSIENT);
+    return;
+  }
+  const char *name, *sent;
+  capillary_identifier(call, &name, &sent);
+  if (name && strcmp(name, capillary_identifiers[identifier]) == 0) {
+    sqlite3_result_text(ctx, sent, -1, SQLITE_TRANSIENT);
+  } else {
+    sqlite3_result_null(ctx);
+  }
+}
+
+static void capillary_column(const ix_call *call, const ix_row *row, int column,
+                             sqlite3_context *ctx) {
+  const capillary_layout *layout = capillary_layout_of(call);
+  const cJSON *interaction = layout->is_summary ? row->item : row->group;
+  if (column == layout->channel || column == layout->type) {
+    ix_result_lower(ctx, capillary_type_name(interaction));
+  } else if (column == layout->campaign_id) {
+    /* Shape B writes -1 for messages outside any campaign: that is "none". */
+    const cJSON *campaign = ix_json_member(row->item, call->provider->columns[column].keys);
+    if (cJSON_IsNumber(campaign) && campaign->valuedouble < 0) campaign = NULL;
+    if (cJSON_IsString(campaign) && strcmp(campaign->valuestring, "-1") == 0) campaign = NULL;
+    ix_result_json(ctx, campaign, IX_VALUE_INT_OR_TEXT, NULL);
+  } else if (column == layout->customer_id) {
+    ix_result_json(ctx, capillary_get(call->page->context, "id"), IX_VALUE_TEXT, NULL);
+  } else if (column == layout->mobile) {
+    capillary_result_identifier(call, 0, ctx);
+  } else if (column == layout->email) {
+    capillary_result_identifier(call, 1, ctx);
+  } else if (column == layout->external_id) {
+    capillary_result_identifier(call, 2, ctx);
+  } else if (column == layout->identifier_name || column == layout->identifier_value) {
+    const char *name, *value;
+    capillary_identifier(call, &name, &value);
+    sqlite3_result_text(ctx, column == layout->identifier_name ? name : value, -1,
+                        SQLITE_TRANSIENT);
+  } else if (column == layout->network) {
+    ix_result_json(ctx, capillary_get(row->parent, "name"), IX_VALUE_TEXT, NULL);
+  } else {
+    sqlite3_result_null(ctx);
+  }
+}
+
+/* ---- The two descriptors ---- */
+
+#define COLUMN_BIT(c) ((uint64_t)1 << (c))
+
+const ix_provider capillary_interactions_provider = {
+    .table = "capillary_interactions",
+    .vendor = "capillary",
+    .default_base_url = "https://eu.api.capillarytech.com",
+    .settings = capillary_settings,
+    .columns = capillary_columns,
+    .column_count = CI_COLUMN_COUNT,
+    .range_column = -1,
+    .required = {COLUMN_BIT(CI_IDENTIFIER_NAME) | COLUMN_BIT(CI_IDENTIFIER_VALUE),
+                 COLUMN_BIT(CI_MOBILE), COLUMN_BIT(CI_EMAIL), COLUMN_BIT(CI_EXTERNAL_ID), 0},
+    .required_hint = "a customer identifier is required: add WHERE mobile = '...' (or email, "
+                     "external_id), or call capillary_interactions('mobile', '...')",
+    .max_page_size = 0,
+    .data = &capillary_interactions_layout,
+    .authenticate = capillary_authenticate,
+    .build_request = capillary_build_request,
+    .parse_page = capillary_parse_page,
+    .column = capillary_column,
+};
+
+const ix_provider capillary_summary_provider = {
+    .table = "capillary_interaction_summary",
+    .vendor = "capillary",
+    .default_base_url = "https://eu.api.capillarytech.com",
+    .settings = capillary_settings,
+    .columns = capillary_summary_columns,
+    .column_count = CS_COLUMN_COUNT,
+    .range_column = -1,
+    .required = {COLUMN_BIT(CS_IDENTIFIER_NAME) | COLUMN_BIT(CS_IDENTIFIER_VALUE),
+                 COLUMN_BIT(CS_MOBILE), COLUMN_BIT(CS_EMAIL), COLUMN_BIT(CS_EXTERNAL_ID), 0},
+    .required_hint = "a customer identifier is required: add WHERE mobile = '...' (or email, "
+                     "external_id), or call capillary_interaction_summary('mobile', '...')",
+    .max_page_size = 0,
+    .data = &capillary_summary_layout,
+    .authenticate = capillary_authenticate,
+    .build_request = capillary_build_request,
+    .parse_page = capillary_parse_page,
+    .column = capillary_column,
+};

@@ -1,0 +1,40 @@
+/*
+ * Building request URLs from a configured base URL and values that come from SQL.
+ *
+ * Values from SQL are hostile until proven otherwise (engineering-notes D4): every path segment and
+ * query value is percent-encoded here, and a path segment that libcurl or a server could read as
+ * something else (empty, "." or "..", control characters, an absurd length) is refused. Plain C
+ * with no SQLite or libcurl dependency, so it can be unit-tested and fuzzed on its own.
+ */
+#ifndef IX_URL_H
+#define IX_URL_H
+
+#include <stddef.h>
+
+#define URL_MAX_SEGMENT 256
+
+typedef struct url_builder {
+  char *text;
+  size_t length;
+  size_t capacity;
+  int out_of_memory;
+} url_builder;
+
+void url_init(url_builder *url);
+void url_free(url_builder *url);
+/* Appends text as is: for the base URL and for literal path parts the provider writes. */
+int url_append_raw(url_builder *url, const char *text);
+/* Appends "/" and the encoded value. Returns 0, or -1 with *problem set to why it was refused. */
+int url_append_segment(url_builder *url, const char *value, size_t length, const char **problem);
+/* Appends "?name=value" or "&name=value", both encoded. */
+int url_append_query(url_builder *url, const char *name, const char *value);
+
+/* Checks a configured base URL: scheme http or https, a host, no user info, query or fragment.
+ * Copies the host (at most host_size-1 bytes) for messages and the loopback test. Returns 0, or -1
+ * with *problem set. */
+int url_check_base(const char *base, char *host, size_t host_size, int *is_https,
+                   const char **problem);
+/* 127.0.0.0/8, ::1 and localhost: where plain http is acceptable (the sandbox). */
+int url_host_is_loopback(const char *host);
+
+#endif

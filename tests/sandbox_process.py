@@ -1,0 +1,67 @@
+"""Starts and drives the sandbox server (tests/sandbox/server.py) for tests and benchmarks."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Sandbox:
+    """A sandbox on a free loopback port for the life of a `with` block."""
+
+    def __init__(self, *arguments):
+        self.arguments = list(arguments)
+        self.process = None
+        self.url = None
+        self.directory = None
+
+    def __enter__(self):
+        self.directory = tempfile.TemporaryDirectory()
+        port_file = os.path.join(self.directory.name, "port")
+        self.log_path = os.path.join(self.directory.name, "requests.log")
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "tests", "sandbox", "server.py"), "--port", "0",
+             "--port-file", port_file, "--log", self.log_path] + self.arguments,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if os.path.exists(port_file) and open(port_file).read().strip():
+                break
+            if self.process.poll() is not None:
+                raise RuntimeError("sandbox exited: " + self.process.stderr.read().decode())
+            time.sleep(0.02)
+        else:
+            self.process.kill()
+            raise RuntimeError("sandbox did not start within 20 s")
+        self.url = "http://127.0.0.1:" + open(port_file).read().strip()
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stderr.close()
+        self.directory.cleanup()
+
+    def control(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else (b"{}" if method == "POST" else None)
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+
+    def reset(self):
+        self.control("POST", "/_sandbox/reset")
+
+    def log(self):
+        return self.control("GET", "/_sandbox/log")
+
+    def stats(self):
+        return self.control("GET", "/_sandbox/stats")

@@ -1,0 +1,81 @@
+/*
+ * Unit tests for ext/url.c: encoding and refusal of SQL-supplied values, base URL checks.
+ */
+#include "url.h"
+
+#include <string.h>
+
+#include "tap.h"
+
+static void segment_is(const char *value, size_t length, const char *want, const char *name) {
+  url_builder url;
+  url_init(&url);
+  url_append_raw(&url, "https://h/x");
+  const char *problem = NULL;
+  int rc = url_append_segment(&url, value, length, &problem);
+  is_str(rc == 0 ? url.text : problem, want, "%s", name);
+  url_free(&url);
+}
+
+static void base_is(const char *base, const char *want_host, const char *name) {
+  char host[64] = "";
+  int is_https = -1;
+  const char *problem = NULL;
+  int rc = url_check_base(base, host, sizeof(host), &is_https, &problem);
+  is_str(rc == 0 ? host : problem, want_host, "%s", name);
+}
+
+int main(void) {
+  segment_is("abc-123_~.x", 11, "https://h/x/abc-123_~.x", "unreserved characters stay");
+  segment_is("a/b+c=", 6, "https://h/x/a%2Fb%2Bc%3D", "which50 ids: / + = are encoded");
+  segment_is("alt:ext_id:cust 42", 18, "https://h/x/alt%3Aext_id%3Acust%2042",
+             "alpharun ext ids: colon and space encoded");
+  segment_is("..%2Fadmin", 10, "https://h/x/..%252Fadmin", "percent signs are encoded");
+  segment_is("?x#y", 4, "https://h/x/%3Fx%23y", "query and fragment markers are encoded");
+  segment_is("\xc3\xa9", 2, "https://h/x/%C3%A9", "UTF-8 bytes are encoded");
+  segment_is("", 0, "is empty", "empty is refused");
+  segment_is(".", 1, "is '.' or '..', which would change the request path", "'.' is refused");
+  segment_is("..", 2, "is '.' or '..', which would change the request path", "'..' is refused");
+  segment_is("...", 3, "https://h/x/...", "'...' is an ordinary name");
+  segment_is("a\nb", 3, "contains a control character or NUL", "newline is refused");
+  segment_is("a\0b", 3, "contains a control character or NUL", "NUL is refused");
+  char long_value[300];
+  memset(long_value, 'x', sizeof(long_value));
+  segment_is(long_value, 257, "is longer than 256 bytes", "over-long is refused");
+  url_builder longest;
+  url_init(&longest);
+  const char *problem = NULL;
+  ok(url_append_segment(&longest, long_value, 256, &problem) == 0 && longest.length == 257,
+     "256 bytes is the longest accepted");
+  url_free(&longest);
+  segment_is(long_value, 4, "https://h/x/xxxx", "a short prefix of the same buffer is fine");
+
+  url_builder url;
+  url_init(&url);
+  url_append_raw(&url, "https://h/p");
+  url_append_query(&url, "identifierName", "email");
+  url_append_query(&url, "identifierValue", "a+b@example.com&x=1");
+  is_str(url.text, "https://h/p?identifierName=email&identifierValue=a%2Bb%40example.com%26x%3D1",
+         "query values are encoded and joined with &");
+  url_free(&url);
+
+  base_is("https://eu.api.capillarytech.com", "eu.api.capillarytech.com", "https base");
+  base_is("https://API5.optimove.net:8443/x", "api5.optimove.net", "port and path, host lowered");
+  base_is("http://127.0.0.1:8765/capillary", "127.0.0.1", "loopback http base");
+  base_is("http://[::1]:80/", "[::1]", "IPv6 loopback keeps brackets");
+  base_is("ftp://x", "must start with https://", "other schemes are refused");
+  base_is("https://user:pw@host/", "must not contain user info (credentials belong in their own settings)",
+          "user info is refused");
+  base_is("https://host/?a=b", "must not contain a query string or fragment", "query is refused");
+  base_is("https:///x", "has no host", "missing host is refused");
+  base_is("https://ho st/", "contains a space or control character", "spaces are refused");
+
+  ok(url_host_is_loopback("127.0.0.1"), "127.0.0.1 is loopback");
+  ok(url_host_is_loopback("127.3.4.5"), "127.3.4.5 is loopback");
+  ok(url_host_is_loopback("localhost"), "localhost is loopback");
+  ok(url_host_is_loopback("[::1]"), "[::1] is loopback");
+  ok(!url_host_is_loopback("127.0.0.1.evil.example"), "127.0.0.1.evil.example is not");
+  ok(!url_host_is_loopback("10.0.0.1"), "10.0.0.1 is not");
+  ok(!url_host_is_loopback("127.0.0"), "127.0.0 is not");
+  return done_testing();
+}
