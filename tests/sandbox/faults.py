@@ -1,0 +1,224 @@
+"""Scripted faults: what tests queue with POST /_sandbox/faults.
+
+A fault names a vendor (or none: any vendor), an optional `match` substring of the
+request's raw "path?query", a `count` and a `kind`. Each vendor request takes the
+oldest queued fault that matches it (FIFO) and uses up one of its count.
+
+Two families of kinds:
+* replacing kinds answer instead of the vendor (status, 429, redirect, html,
+  invalid_json, gzip_bomb, oversized, body): build_response() makes that answer;
+* delivery kinds change how the normal answer travels (hang, trickle, truncate,
+  reset, latency): server.py applies them while sending.
+"""
+
+import itertools
+import threading
+import zlib
+from dataclasses import dataclass, field
+from http import HTTPStatus
+
+from responses import HTML_TYPE, JSON_TYPE, Response
+
+MIB = 1024 * 1024
+
+# kind -> {parameter: (type check, default)}; a default of None means optional.
+_PARAMS = {
+    "status": {"status": (int, 500), "body": (str, None), "headers": (dict, None)},
+    "429": {"retry_after": (str, None)},
+    "hang": {"seconds": ((int, float), 3600)},
+    "trickle": {"bytes_per_second": ((int, float), 1)},
+    "truncate": {"bytes": (int, None)},
+    "reset": {"bytes": (int, None)},
+    "redirect": {"location": (str, "http://evil.example/steal"), "status": (int, 302)},
+    "html": {"status": (int, 200)},
+    "invalid_json": {"status": (int, 200)},
+    "gzip_bomb": {"inflated_bytes": (int, 64 * MIB)},
+    "oversized": {"bytes": (int, 20 * MIB)},
+    "body": {"body": (str, None), "content_type": (str, JSON_TYPE), "status": (int, 200)},
+    "latency": {"ms": ((int, float), 1000)},
+}
+KINDS = tuple(_PARAMS)
+REPLACING = frozenset({"status", "429", "redirect", "html", "invalid_json", "gzip_bomb",
+                       "oversized", "body"})
+_COMMON = ("vendor", "match", "count", "kind")
+
+
+@dataclass
+class Fault:
+    id: int
+    kind: str
+    vendor: str | None
+    match: str | None
+    remaining: int
+    params: dict = field(default_factory=dict)
+
+    def describe(self):
+        return {"id": self.id, "kind": self.kind, "vendor": self.vendor, "match": self.match,
+                "remaining": self.remaining, **self.params}
+
+
+def _check(value, expected, name):
+    # bool is an int subclass in Python; never accept true/false as a number.
+    if isinstance(value, bool) or not isinstance(value, expected):
+        raise ValueError(f"fault parameter {name!r} has the wrong type")
+    return value
+
+
+class FaultQueue:
+    def __init__(self, vendors):
+        self._vendors = tuple(vendors)
+        self._lock = threading.Lock()
+        self._queue = []
+        self._ids = itertools.count(1)
+
+    def add(self, spec):
+        """Validate a JSON fault spec and queue it; ValueError describes what is wrong."""
+        if not isinstance(spec, dict):
+            raise ValueError("a fault is a JSON object")
+        kind = spec.get("kind")
+        if isinstance(kind, int) and not isinstance(kind, bool):
+            kind = str(kind)  # accept "kind": 429 as well as "429"
+        if kind not in _PARAMS:
+            raise ValueError(f"unknown fault kind {kind!r}; kinds: {', '.join(KINDS)}")
+        allowed = _PARAMS[kind]
+        unknown = sorted(set(spec) - set(allowed) - set(_COMMON))
+        if unknown:
+            raise ValueError(f"unknown parameter(s) for kind {kind!r}: {', '.join(unknown)}")
+        vendor = spec.get("vendor")
+        if vendor is not None and vendor not in self._vendors:
+            raise ValueError(f"unknown vendor {vendor!r}")
+        match = spec.get("match")
+        if match is not None:
+            _check(match, str, "match")
+        count = _check(spec.get("count", 1), int, "count")
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        params = {}
+        for name, (expected, default) in allowed.items():
+            if name in spec and spec[name] is not None:
+                params[name] = _check(spec[name], expected, name)
+            elif default is not None:
+                params[name] = default
+        if kind == "body" and "body" not in params:
+            raise ValueError("kind 'body' needs a 'body' string")
+        if kind == "trickle" and params["bytes_per_second"] <= 0:
+            raise ValueError("bytes_per_second must be positive")
+        if "status" in params and not 100 <= params["status"] <= 599:
+            raise ValueError("status must be an HTTP status code")
+        fault = Fault(next(self._ids), kind, vendor, match, count, params)
+        with self._lock:
+            self._queue.append(fault)
+        return fault
+
+    def take(self, vendor, target):
+        """The oldest fault for this vendor whose `match` occurs in `target`, or None."""
+        with self._lock:
+            for fault in self._queue:
+                if fault.vendor not in (None, vendor):
+                    continue
+                if fault.match is not None and fault.match not in target:
+                    continue
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    self._queue.remove(fault)
+                return fault
+        return None
+
+    def pending(self):
+        with self._lock:
+            return [f.describe() for f in self._queue]
+
+    def clear(self):
+        with self._lock:
+            self._queue.clear()
+
+
+# --- replacing kinds ---------------------------------------------------------------------
+
+def _reason(status):
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _html_page(status):
+    reason = _reason(status) if status != 200 else "Service Temporarily Unavailable"
+    title = f"{status} {reason}" if status != 200 else reason
+    return (f"<!DOCTYPE html>\n<html><head><title>{title}</title></head>\n"
+            f"<body><h1>{title}</h1>\n<p>The server is temporarily unable to service your "
+            "request. Please try again later.</p>\n<hr><address>nginx</address></body></html>\n"
+            ).encode("utf-8")
+
+
+_cache_lock = threading.Lock()
+_gzip_bombs = {}
+_oversized = {}
+
+
+def gzip_bomb(inflated_bytes):
+    """A gzip stream of `inflated_bytes` spaces, built once per size (~1000:1)."""
+    with _cache_lock:
+        if inflated_bytes not in _gzip_bombs:
+            # wbits 31 = gzip container; zlib writes mtime 0, so the bytes are stable.
+            packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+            chunk = b" " * min(MIB, max(inflated_bytes, 1))
+            parts, left = [], inflated_bytes
+            while left > 0:
+                piece = chunk if left >= len(chunk) else chunk[:left]
+                parts.append(packer.compress(piece))
+                left -= len(piece)
+            parts.append(packer.flush())
+            _gzip_bombs[inflated_bytes] = b"".join(parts)
+        return _gzip_bombs[inflated_bytes]
+
+
+def oversized_body(vendor, size):
+    """Valid JSON of the vendor's own shape, padded with whitespace to exactly `size` bytes
+    (or the smallest such document if `size` is smaller than that)."""
+    key = (vendor.name, size)
+    with _cache_lock:
+        if key not in _oversized:
+            prefix, item, suffix = vendor.oversized_parts()
+            fixed = len(prefix) + len(suffix)
+            count = max(1, (size - fixed + 1) // (len(item) + 1))
+            body = prefix + b",".join(itertools.repeat(item, count))
+            body += b" " * max(0, size - len(body) - len(suffix)) + suffix
+            _oversized[key] = body
+        return _oversized[key]
+
+
+def build_response(fault, vendor, request):
+    """The answer a replacing fault sends instead of the vendor's."""
+    p = fault.params
+    kind = fault.kind
+    if kind == "status":
+        if "body" in p:
+            response = Response(p["status"], p["body"].encode("utf-8"))
+        else:
+            response = vendor.error(p["status"], _reason(p["status"]), request)
+        response.headers.extend((str(k), str(v)) for k, v in (p.get("headers") or {}).items())
+        return response
+    if kind == "429":
+        response = vendor.error(429, "Too Many Requests", request)
+        if "retry_after" in p:
+            response.headers.append(("Retry-After", p["retry_after"]))
+        return response
+    if kind == "redirect":
+        location = p["location"]
+        body = f'<html><body>Moved: <a href="{location}">{location}</a></body></html>\n'
+        return Response(p["status"], body.encode("utf-8"), HTML_TYPE, [("Location", location)])
+    if kind == "html":
+        return Response(p["status"], _html_page(p["status"]), HTML_TYPE)
+    if kind == "invalid_json":
+        return Response(p["status"], b'{"truncated": ')
+    if kind == "gzip_bomb":
+        # Sent gzip-encoded whether or not the client asked: a hostile server would.
+        return Response(200, gzip_bomb(p["inflated_bytes"]), JSON_TYPE,
+                        [("Content-Encoding", "gzip")], compressible=False)
+    if kind == "oversized":
+        # Identity-encoded so the byte count on the wire is the size asked for.
+        return Response(200, oversized_body(vendor, p["bytes"]), compressible=False)
+    if kind == "body":
+        return Response(p["status"], p["body"].encode("utf-8"), p["content_type"])
+    raise AssertionError(f"{kind} is not a replacing fault")

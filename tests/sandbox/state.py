@@ -1,0 +1,134 @@
+"""The sandbox's mutable state: runtime settings, the request log and the statistics.
+
+All of it is shared by the request threads, so every object here guards itself with
+a lock, and POST /_sandbox/reset puts each back to its start-up state.
+"""
+
+import json
+import threading
+from urllib.parse import quote, quote_plus
+
+import credentials
+
+
+class Settings:
+    """Switches the control API can flip; reset() restores the command-line values."""
+
+    def __init__(self, latency_ms=0):
+        self._lock = threading.Lock()
+        self._startup_latency_ms = latency_ms
+        self.latency_ms = latency_ms
+        self.engagement_format = False  # Optimove's "new format" account flag
+        # Hanging and trickling requests wait on this; reset and shutdown set it so
+        # that they end instead of lingering into the next test.
+        self._wake = threading.Event()
+
+    @property
+    def wake_event(self):
+        with self._lock:
+            return self._wake
+
+    def wake_all(self):
+        with self._lock:
+            self._wake.set()
+            self._wake = threading.Event()
+
+    def reset(self):
+        self.latency_ms = self._startup_latency_ms
+        self.engagement_format = False
+        self.wake_all()
+
+
+class Stats:
+    """Vendor-request counters for GET /_sandbox/stats."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self.reset()
+
+    def reset(self):
+        with self._lock:
+            self._requests = 0
+            self._connections = set()
+            # Requests still in flight at a reset (a woken hang) are not re-counted.
+            self._max_concurrent = 0
+
+    def enter(self, conn_id):
+        with self._lock:
+            self._requests += 1
+            self._connections.add(conn_id)
+            self._in_flight += 1
+            self._max_concurrent = max(self._max_concurrent, self._in_flight)
+
+    def leave(self):
+        with self._lock:
+            self._in_flight -= 1
+
+    def snapshot(self):
+        with self._lock:
+            return {"requests": self._requests, "connections": len(self._connections),
+                    "max_concurrent": self._max_concurrent, "in_flight": self._in_flight}
+
+
+def _secret_forms():
+    forms = set()
+    for secret in credentials.SECRETS:
+        forms.update({secret, quote(secret, safe=""), quote_plus(secret)})
+    # Longest first, so a base64 token is redacted before a secret inside it.
+    return sorted(forms, key=len, reverse=True)
+
+
+class RequestLog:
+    """One JSON object per request, in memory and (with --log) as JSON lines on disk.
+
+    Records never hold credentials: the server logs only whether auth was ok, bad or
+    missing, and a secret a client wrongly put in a URL is replaced by REDACTED (with
+    "secret_in_url": true so tests can flag the client).
+    """
+
+    _SECRET_FORMS = _secret_forms()
+
+    def __init__(self, path=None):
+        self._lock = threading.Lock()
+        self._records = []
+        self._seq = 0
+        self._file = open(path, "a", encoding="utf-8") if path else None
+
+    @classmethod
+    def redact(cls, text):
+        found = False
+        for form in cls._SECRET_FORMS:
+            if form in text:
+                text = text.replace(form, "REDACTED")
+                found = True
+        return text, found
+
+    def append(self, record):
+        """Number the record, keep it and write it through; returns the seq."""
+        with self._lock:
+            self._seq += 1
+            record = {"seq": self._seq, **record}
+            self._records.append(record)
+            if self._file:
+                self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+                self._file.flush()
+            return self._seq
+
+    def records(self):
+        with self._lock:
+            return list(self._records)
+
+    def clear(self):
+        with self._lock:
+            self._records.clear()
+            self._seq = 0
+            if self._file:
+                self._file.seek(0)
+                self._file.truncate()
+
+    def close(self):
+        with self._lock:
+            if self._file:
+                self._file.close()
+                self._file = None

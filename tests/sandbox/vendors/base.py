@@ -1,0 +1,151 @@
+"""What every sandbox vendor shares: the parsed request, auth results, fixtures, helpers.
+
+A vendor is a subclass of Vendor that knows its routes, how it authenticates, the
+shape of its error bodies and of its own data. server.py does everything generic
+(logging, faults, rate limits, gzip, keep-alive) around it.
+"""
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from responses import Response, dump_json, json_response
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+_INT_RE = re.compile(r"[+-]?[0-9]+")
+
+
+@dataclass
+class Request:
+    """One vendor request, already split and percent-decoded by the server."""
+
+    method: str
+    raw_path: str  # as received, without the query string
+    raw_query: str  # as received, "" when none
+    segments: list  # percent-decoded path segments after the vendor prefix
+    params: dict  # query parameters (names case-sensitive), first value wins
+    headers: object  # http.client.HTTPMessage: case-insensitive .get()
+
+    def param(self, name):
+        return self.params.get(name)
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    state: str  # "ok", "bad" or "missing"
+    # Identifies the credential for per-credential rate limits; a hash, never the secret.
+    key: str = ""
+
+
+MISSING = AuthResult("missing")
+BAD = AuthResult("bad")
+
+
+def accepted(secret):
+    return AuthResult("ok", hashlib.sha256(secret.encode("utf-8")).hexdigest()[:16])
+
+
+def split_authorization(headers):
+    """('basic', 'dXNlcjpwYXNz') from an Authorization header, or None when absent.
+
+    The scheme is case-insensitive (RFC 9110 section 11.1); the credentials are not.
+    """
+    value = headers.get("Authorization")
+    if value is None:
+        return None
+    scheme, _, credentials = value.strip().partition(" ")
+    return scheme.lower(), credentials.strip()
+
+
+def decode_basic(credentials):
+    """'user:password' from Basic credentials, or None if they are not valid base64."""
+    try:
+        return base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def parse_int(text):
+    """An int from plain ASCII digits (int() would also take '1_0' or Arabic digits)."""
+    if text is None or not _INT_RE.fullmatch(text):
+        return None
+    return int(text)
+
+
+class Fixture:
+    """A vendor's documentation sample, stored byte for byte under fixtures/."""
+
+    def __init__(self, filename):
+        self.raw = (FIXTURES / filename).read_bytes()
+        self.parsed = json.loads(self.raw) if filename.endswith(".json") else None
+
+    def response_for(self, obj, status=200):
+        """The fixture's own bytes when `obj` is exactly the sample, else fresh JSON.
+
+        Handlers build the answer from the parsed sample (paging, filters); when nothing
+        changed, clients get the page's text verbatim, whitespace and all.
+        """
+        if obj == self.parsed:
+            return Response(status, self.raw)
+        return json_response(obj, status)
+
+
+def iso_ms_z(moment):
+    """2017-11-02T17:49:19.049Z (CXengage, Alpharun)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class Vendor:
+    """Base class: subclasses set `name` and implement route() and authenticate()."""
+
+    name = ""
+    # WWW-Authenticate value for 401 answers; None for header-key schemes (sandbox
+    # assumption: no vendor documents its challenge, RFC 9110 asks for one).
+    auth_challenge = None
+
+    def route(self, segments):
+        """The bound handler method for these decoded path segments, or None (404)."""
+        raise NotImplementedError
+
+    def authenticate(self, headers):
+        """An AuthResult for the request headers."""
+        raise NotImplementedError
+
+    def error(self, status, message, request=None):
+        """The vendor's error body for `status`."""
+        raise NotImplementedError
+
+    def unauthorized(self, auth, request=None):
+        """The 401 answer for missing or wrong credentials (never echoing them)."""
+        message = ("Authentication credentials were not provided" if auth.state == "missing"
+                   else "Invalid authentication credentials")
+        response = self.error(401, message, request)
+        if self.auth_challenge:
+            response.headers.append(("WWW-Authenticate", self.auth_challenge))
+        return response
+
+    def too_many_requests(self, request=None):
+        """The vendor's 429 answer when the sandbox's rate limiter rejects a request.
+
+        Sandbox assumption: no Retry-After header from the limiter for any vendor
+        (Optimove documents none; the others document no 429 at all). The `429` fault
+        kind adds Retry-After when a test wants one.
+        """
+        return self.error(429, "Too Many Requests", request)
+
+    def oversized_parts(self):
+        """(prefix, item, suffix) for an oversized but valid body of the vendor's shape."""
+        raise NotImplementedError
+
+    def decorate(self, response):
+        """Add headers every response from this vendor carries (default: none)."""
+        return response
+
+
+def error_json(obj, status, headers=None):
+    """An error Response; kept separate so vendors read `return error_json(...)`."""
+    return Response(status, dump_json(obj), headers=list(headers or ()))

@@ -1,0 +1,400 @@
+"""Capillary Technologies: GET /v2/customers/interaction (seed 000, vendors.md section 1).
+
+The documented page shows two response shapes and both occur in the wild, so the
+sandbox answers in both:
+
+* envelope A (v1.1 style): response.customer.interactions.network[].interaction[] with
+  messages.message[] (`reciever` misspelt, string campaign_id, "null" strings, and for
+  a few customers the XML-to-JSON artefact of a single message as an object);
+* envelope B (v2 "Viber" sample): {name, interaction[{count,name,messageList|surveys|
+  usedStatus}], warnings} with DD-MM-YYYY sentDate and numeric campaignId (-1 = none).
+
+Customers whose CRM id is a multiple of 3 answer in envelope B, the rest in A.
+Sandbox assumption: the sandbox behaves like the EU cluster (the SPEC's default host),
+whose zone-less times are UTC; `deliveredTime` in envelope B carries its own `Z`.
+"""
+
+import copy
+import datetime as dt
+import functools
+import itertools
+from dataclasses import dataclass
+
+import credentials
+import data
+from prng import Rng
+from responses import dump_json, json_response
+from vendors.base import (BAD, MISSING, Fixture, Vendor, accepted, error_json,
+                          split_authorization)
+
+IDENTIFIER_NAMES = ("email", "mobile", "external_id")
+NETWORKS = ("facebook", "twitter", "foursquare", "capillary")
+# The documented `type` enum, plus the types the documented responses themselves
+# contain (sandbox assumption: those are accepted as filters as well).
+TYPES = ("email", "emailbulk", "checkin", "like", "comment", "mention", "retweet", "tweet",
+         "feedback", "whatsapp", "zalo", "line", "viber",
+         "sms", "survey", "missed_call", "phone")
+
+# Interaction order as in each documented sample (viber added to A next to line).
+ORDER_A = ("survey", "missed_call", "whatsapp", "zalo", "line", "viber", "phone", "sms", "email")
+ORDER_B = ("survey", "line", "viber", "email", "whatsapp", "missed_call", "phone", "sms", "zalo")
+MESSAGE_TYPES = ("email", "sms", "whatsapp", "viber")
+
+# Capillary's own campaign ids for the shared catalogue (data.CAMPAIGNS), 7 digits.
+CAMPAIGN_IDS = tuple(1238104 + 613 * i for i in range(len(data.CAMPAIGNS)))
+
+_STATUSES = {
+    "email": (("DELIVERED", 30), ("OPENED", 38), ("SENT", 10), ("SOFT_BOUNCED", 8),
+              ("NOT-DELIVERED", 8), ("FAILED", 6)),
+    "sms": (("DELIVERED", 66), ("SENT", 10), ("NOT-DELIVERED", 9), ("FAILED", 6),
+            ("GTW_NOT_FOUND", 9)),
+    "whatsapp": (("DELIVERED", 55), ("OPENED", 15), ("SENT", 15), ("FAILED", 10),
+                 ("NOT-DELIVERED", 5)),
+    "viber": (("DELIVERED", 50), ("SENT", 15), ("FAILED", 25), ("GTW_NOT_FOUND", 10)),
+}
+_SENDERS = {"email": "", "sms": "SBXSTR", "whatsapp": "SandboxStore", "viber": "SandboxStore"}
+_TRANSACTIONAL = (
+    "Your order #{n} has shipped and is on its way",
+    "Thanks for shopping with us - your e-receipt for order #{n}",
+    "Your loyalty points balance is {p} points",
+    "Your return for order #{n} has been processed",
+)
+_SURVEYS = ("Post-purchase NPS", "Store Experience Survey", "Delivery Feedback")
+_STORE_STAFF = ("Anita Desai", "Mark Hughes", "Grace Tan", "Ravi Menon", "Laura Kelly")
+
+NOT_FOUND_STATUS = {"success": "false", "code": 500,
+                    "message": "All requests have failed due to errors"}
+NOT_FOUND_ITEM = {"success": "false", "code": 1012,
+                  "message": "Cannot find customer for provided mobile/external-id/e-mail/id"}
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    type: str
+    sent: dt.datetime
+    delivered: dt.datetime | None
+    sender: str
+    receiver: str
+    subject: str
+    status: str
+    campaign_id: int  # -1 for transactional messages, as envelope B spells "none"
+
+
+@dataclass(frozen=True)
+class Survey:
+    name: str
+    nps_score: int
+    sent_by: str
+    response_url: str
+    sent: dt.datetime
+    completed: dt.datetime
+
+
+@dataclass(frozen=True)
+class History:
+    user_id: int
+    messages: dict  # type -> tuple of Message, oldest first
+    surveys: tuple
+    missed_calls: int
+    last_missed_call: dt.datetime | None
+
+
+def _a_time(moment):
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _b_time(moment):
+    return moment.strftime("%d-%m-%Y %H:%M:%S")
+
+
+def _b_delivered(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def uses_envelope_b(customer):
+    return customer.id % 3 == 0
+
+
+def has_single_object_artefact(customer):
+    """A few envelope-A customers get exactly one WhatsApp message, sent as an object."""
+    return customer.id % 10 == 1 and not uses_envelope_b(customer)
+
+
+@functools.lru_cache(maxsize=512)
+def history(customer):
+    rng = Rng("capillary", customer.id)
+    moments = data.draw_moments(rng, customer, customer.interaction_count(rng))
+    type_weights = (("email", 45), ("sms", 30), ("whatsapp", 15), ("viber", 10))
+    single_whatsapp = None
+    if has_single_object_artefact(customer):
+        type_weights = (("email", 50), ("sms", 35), ("viber", 15))
+        single_whatsapp = rng.below(len(moments))
+    by_type = {t: [] for t in MESSAGE_TYPES}
+    for index, (sent, campaign) in enumerate(moments):
+        kind = "whatsapp" if index == single_whatsapp else rng.weighted(type_weights)
+        if campaign is None:
+            subject = rng.choice(_TRANSACTIONAL).format(n=rng.randint(100000, 999999),
+                                                         p=rng.randint(120, 9800))
+            campaign_id = -1
+        else:
+            subject = campaign.email_subject if kind == "email" else campaign.short_text
+            campaign_id = CAMPAIGN_IDS[campaign.index]
+        status = rng.weighted(_STATUSES[kind])
+        delivered = None
+        if status in ("DELIVERED", "OPENED"):
+            delivered = sent + dt.timedelta(seconds=rng.randint(1, 90))
+        by_type[kind].append(Message(
+            # Large ids (> 2**32) like the samples' 1743467374476, unique per customer.
+            id=1741000000000 + customer.id * 100000 + index * 1000 + rng.below(1000),
+            type=kind, sent=sent, delivered=delivered, sender=_SENDERS[kind],
+            receiver=customer.email if kind == "email" else customer.mobile,
+            subject=subject, status=status, campaign_id=campaign_id))
+
+    surveys = []
+    for sent, _ in data.draw_moments(rng, customer, rng.weighted(((0, 5), (1, 3), (2, 2), (3, 1))), 0):
+        completed = sent + dt.timedelta(minutes=rng.randint(5, 2880))
+        surveys.append(Survey(
+            name=rng.choice(_SURVEYS),
+            nps_score=rng.weighted(tuple((s, 1 + s) for s in range(11))),
+            sent_by=rng.choice(_STORE_STAFF),
+            response_url="https://survey.sandbox.example/r/" + rng.token_bytes(8).hex(),
+            sent=sent, completed=min(completed, data.DATA_END)))
+
+    calls = data.draw_moments(rng, customer, rng.weighted(((0, 6), (1, 2), (2, 1), (3, 1))), 0)
+    return History(
+        user_id=430000000 + customer.id * 7919,
+        messages={t: tuple(v) for t, v in by_type.items()},
+        surveys=tuple(surveys),
+        missed_calls=len(calls),
+        last_missed_call=calls[-1][0] if calls else None)
+
+
+# --- envelope A ---------------------------------------------------------------------
+
+def _message_a(m):
+    return {
+        "id": m.id,
+        "sender": m.sender,
+        "reciever": m.receiver,  # sic: envelope A's spelling
+        "subject": m.subject,
+        "status": m.status,
+        "sent_time": _a_time(m.sent),
+        # Sandbox assumption: "" when never delivered, as Capillary's v1.1 code writes it.
+        "delivered_time": _a_time(m.delivered) if m.delivered else "",
+        # Sandbox assumption: "-1" (a string, like every campaign_id here) when none.
+        "campaign_id": str(m.campaign_id),
+    }
+
+
+def _entries_a(customer, h):
+    entries = {}
+    for kind in ORDER_A:
+        msgs = h.messages.get(kind, ())
+        entry = {}
+        if msgs:
+            items = [_message_a(m) for m in msgs]
+            single = has_single_object_artefact(customer) and len(items) == 1
+            entry["messages"] = {"message": items[0] if single else items}
+        entry["last_interaction_time"] = _a_time(msgs[-1].sent) if msgs else "null"
+        entry["used_status"] = False
+        entry["count"] = len(msgs)
+        entry["type"] = kind
+        entries[kind] = entry
+    if h.surveys:
+        latest = h.surveys[-1]
+        entries["survey"] = {
+            "surveys": {"survey": [{
+                "name": s.name, "nps_score": s.nps_score, "sent_by": s.sent_by,
+                "response_url": s.response_url, "sent_time": _a_time(s.sent),
+                "completion_time": _a_time(s.completed)} for s in h.surveys]},
+            "latest_nps_score": latest.nps_score,
+            "latest_survey_name": latest.name,
+            "latest_survey_interaction_time": _a_time(latest.completed),
+            "last_interaction_time": _a_time(latest.completed),
+            "used_status": False,
+            "count": len(h.surveys),
+            "type": "survey",
+        }
+    entries["missed_call"] = {
+        "last_interaction_time": _a_time(h.last_missed_call) if h.last_missed_call else "null",
+        "used_status": h.missed_calls > 0,
+        "count": h.missed_calls,
+        "type": "missed_call",
+    }
+    return [entries[k] for k in ORDER_A]
+
+
+def envelope_a(customer, h, network, kind):
+    networks = []
+    if network == "capillary":
+        entries = [e for e in _entries_a(customer, h) if kind is None or e["type"] == kind]
+        networks.append({"name": "capillary", "interaction": entries})
+    return {"response": {
+        "status": {"success": "true", "code": 200, "message": "Success"},
+        "customer": {
+            "id": str(h.user_id),
+            "mobile": customer.mobile,
+            "email": customer.email,
+            "external_id": customer.external_id,
+            "interactions": {"network": networks},
+            "item_status": {"success": "true", "code": 1000,
+                            "message": "Customer successfully retrieved"},
+        },
+    }}
+
+
+# --- envelope B ---------------------------------------------------------------------
+
+def _message_b(m, user_id):
+    item = {"id": m.id, "receiver": m.receiver, "subject": m.subject,
+            "campaignId": m.campaign_id, "status": m.status, "sentDate": _b_time(m.sent)}
+    if m.delivered:
+        item["deliveredTime"] = _b_delivered(m.delivered)
+    item["userId"] = user_id
+    return item
+
+
+def _entries_b(h):
+    def message_entry(kind, msgs):
+        return {"count": len(msgs), "name": kind,
+                "messageList": [_message_b(m, h.user_id) for m in msgs]}
+
+    entries = {kind: message_entry(kind, h.messages.get(kind, ()))
+               for kind in ("line", "viber", "email", "whatsapp", "sms", "zalo")}
+    # As in the documented sample, SMS also appear under "phone" with the same ids.
+    entries["phone"] = message_entry("phone", h.messages["sms"])
+    # Sandbox assumption: envelope B's survey items are undocumented (the sample's
+    # list is empty); they carry the v1.1 survey fields in this shape's camelCase.
+    entries["survey"] = {"count": len(h.surveys), "name": "survey", "surveys": [
+        {"name": s.name, "npsScore": s.nps_score, "sentBy": s.sent_by,
+         "responseUrl": s.response_url, "sentDate": _b_time(s.sent),
+         "completionDate": _b_time(s.completed)} for s in h.surveys]}
+    entries["missed_call"] = {"count": h.missed_calls, "name": "missed_call",
+                              "usedStatus": h.missed_calls > 0}
+    return [entries[k] for k in ORDER_B]
+
+
+def envelope_b(h, network, kind):
+    entries = []
+    if network == "capillary":
+        entries = [e for e in _entries_b(h) if kind is None or e["name"] == kind]
+    return {"name": network, "interaction": entries, "warnings": []}
+
+
+def _filter_sample(sample, network, kind):
+    """Apply the network/type filters to a documented sample (a deep-copied dict)."""
+    obj = copy.deepcopy(sample)
+    if "response" in obj:  # envelope A
+        nets = obj["response"]["customer"]["interactions"]["network"]
+        if network != "capillary":
+            nets.clear()
+        for net in nets:
+            if kind is not None:
+                net["interaction"] = [e for e in net["interaction"] if e.get("type") == kind]
+    else:  # envelope B
+        if network != "capillary":
+            obj["name"] = network
+            obj["interaction"] = []
+        elif kind is not None:
+            obj["interaction"] = [e for e in obj["interaction"] if e.get("name") == kind]
+    return obj
+
+
+class Capillary(Vendor):
+    name = "capillary"
+    auth_challenge = 'Basic realm="Capillary"'
+
+    def __init__(self):
+        self._by = {
+            "mobile": data.index_by("mobile"),
+            "email": data.index_by("email", fold=True),  # sandbox assumption: case-insensitive
+            "external_id": data.index_by("external_id"),
+        }
+        self._samples = {  # documentation samples, served for identifierName=mobile
+            "919988221100": Fixture("capillary_envelope_a.json"),
+            "917385022695": Fixture("capillary_envelope_b.json"),
+        }
+        self._request_ids = itertools.count(1)
+
+    def route(self, segments):
+        if segments == ["v2", "customers", "interaction"]:
+            return self.get_interactions
+        return None
+
+    def authenticate(self, headers):
+        token = headers.get("X-CAP-API-OAUTH-TOKEN")
+        if token is not None:
+            ok = token.strip() == credentials.CAPILLARY_OAUTH_TOKEN
+            return accepted(credentials.CAPILLARY_OAUTH_TOKEN) if ok else BAD
+        auth = split_authorization(headers)
+        if auth is None:
+            return MISSING
+        scheme, creds = auth
+        if scheme == "basic" and creds in credentials.CAPILLARY_BASIC_TOKENS:
+            return accepted(creds)
+        return BAD
+
+    def error(self, status, message, request=None):
+        # Sandbox assumption: the v2 error pattern other v2 customer GETs document,
+        # {"warnings":[],"errors":[{status,code,message}]}, with the HTTP status as code.
+        return error_json({"warnings": [], "errors": [
+            {"status": False, "code": status, "message": message}]}, status)
+
+    def decorate(self, response):
+        # Documented tracing header (CapDocs API overview).
+        response.headers.append(("X-Cap-Requestid", f"sandbox-{next(self._request_ids):010d}"))
+        return response
+
+    def oversized_parts(self):
+        item = {"id": 1741000000000, "receiver": "919800000000", "subject": "x" * 200,
+                "campaignId": -1, "status": "SENT", "sentDate": "01-01-2025 00:00:00",
+                "userId": 430000000}
+        return (b'{"name":"capillary","interaction":[{"count":1,"name":"sms","messageList":[',
+                dump_json(item), b']}],"warnings":[]}')
+
+    def get_interactions(self, request):
+        name = request.param("identifierName")
+        value = request.param("identifierValue")
+        network = request.param("network")
+        kind = request.param("type")
+        if name is None:
+            return self.error(400, "At least one customer identifier is required: "
+                                   "identifierName (email, mobile or external_id)")
+        if name not in IDENTIFIER_NAMES:
+            return self.error(400, f"Invalid identifierName '{name}': accepted values are "
+                                   "email, mobile and external_id")
+        if not value:
+            return self.error(400, "identifierValue is required")
+        if network is not None and network not in NETWORKS:
+            return self.error(400, f"Invalid network '{network}': accepted values are "
+                                   "facebook, twitter, foursquare and capillary")
+        if kind is not None and kind not in TYPES:
+            return self.error(400, f"Invalid type '{kind}'")
+        network = network or "capillary"  # "Default network is Capillary"
+
+        if name == "mobile" and value in self._samples:
+            sample = self._samples[value]
+            return sample.response_for(_filter_sample(sample.parsed, network, kind))
+
+        key = value.lower() if name == "email" else value
+        customer = self._by[name].get(key)
+        if customer is None or not customer.known_to(self.name):
+            return json_response(self._not_found(name, value))
+        h = history(customer)
+        if uses_envelope_b(customer):
+            return json_response(envelope_b(h, network, kind))
+        return json_response(envelope_a(customer, h, network, kind))
+
+    @staticmethod
+    def _not_found(name, value):
+        # HTTP 200 with item-level failure 1012, as Capillary reports unknown customers.
+        return {"response": {
+            "status": dict(NOT_FOUND_STATUS),
+            "customer": {
+                "mobile": value if name == "mobile" else "",
+                "email": value if name == "email" else "",
+                "external_id": value if name == "external_id" else "",
+                "item_status": dict(NOT_FOUND_ITEM),
+            },
+        }}

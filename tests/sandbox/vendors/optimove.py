@@ -1,0 +1,200 @@
+"""Optimove: GET /current/customers/GetCustomerChannelInteractions (seed 001, vendors.md section 2).
+
+Returns a JSON array of {Date, CampaignID, RecipientGroupID, ActionID, ChannelID,
+TemplateID, EventID} for one customer between StartDate and EndDate inclusive.
+The documented rate limit (50 requests per 10 s per API key, sliding window, 429 with a
+fixed body and no Retry-After) is enforced by server.py with this vendor's 429 body.
+
+The page also says a per-account flag makes this endpoint answer in the newer
+GetCampaignEngagementMetrics format; the control API's `engagement_format` switch
+turns that on. That format is undocumented: see engagement_row() for the invented shape.
+"""
+
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass
+
+import credentials
+import data
+from prng import Rng
+from responses import dump_json, json_response
+from vendors.base import BAD, MISSING, Fixture, Vendor, accepted, error_json
+
+SAMPLE_CUSTOMER_ID = "841231"
+
+# Optimove's ids for the shared campaign catalogue: (CampaignID, ActionID, ChannelID,
+# TemplateID). Channels are the documented generic sandbox ids (502 call centre,
+# 504 email, 505 SMS, 506 push, 510 web push, 511 in-app) plus 7, which the
+# documentation's own sample uses without saying what it is (unmapped on purpose).
+_CHANNELS = (504, 505, 504, 506, 510, 504, 511, 505, 504, 502, 504, 7, 506, 504)
+CAMPAIGNS = tuple((431 + 3 * c.index, 20 + c.index, _CHANNELS[c.index], 101 + 2 * c.index)
+                  for c in data.CAMPAIGNS)
+
+# Sandbox assumption: EventID meanings are undocumented (the sample only shows 2).
+# Here 1 = delivered, 2 = opened, 3 = clicked, 4 = unsubscribed.
+EVENT_DELIVERED, EVENT_OPENED, EVENT_CLICKED, EVENT_UNSUBSCRIBED = 1, 2, 3, 4
+
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+RATE_LIMIT_BODY = {"status": 429, "error": "Too Many Requests",
+                   "message": "You have exceeded the rate limit for this API group. "
+                              "Please retry later."}
+
+
+@dataclass(frozen=True)
+class Send:
+    """One campaign execution to one customer and what the customer did with it."""
+
+    sent: dt.datetime
+    campaign: data.Campaign
+    recipient_group: int
+    events: tuple  # ((EventID, date), ...) in order
+
+
+@functools.lru_cache(maxsize=512)
+def sends(customer):
+    rng = Rng("optimove", customer.id)
+    count = customer.interaction_count(rng) // 2 + 3
+    out = []
+    for sent, campaign in data.draw_moments(rng, customer, count, campaign_share=1.0):
+        channel = CAMPAIGNS[campaign.index][2]
+        events = [(EVENT_DELIVERED, sent.date())]
+        if channel in (504, 506, 510, 511) and rng.chance(0.45):
+            opened = min(sent.date() + dt.timedelta(days=rng.weighted(((0, 6), (1, 3), (2, 1)))),
+                         data.DATA_END.date())
+            events.append((EVENT_OPENED, opened))
+            if rng.chance(0.3):
+                events.append((EVENT_CLICKED, opened))
+        if rng.chance(0.02):
+            events.append((EVENT_UNSUBSCRIBED, events[-1][1]))
+        out.append(Send(sent, campaign, 1 if rng.chance(0.85) else 2, tuple(events)))
+    return tuple(out)
+
+
+def legacy_rows(customer):
+    rows = []
+    for s in sends(customer):
+        campaign_id, action_id, channel_id, template_id = CAMPAIGNS[s.campaign.index]
+        for event_id, day in s.events:
+            rows.append({"Date": day.isoformat(), "CampaignID": campaign_id,
+                         "RecipientGroupID": s.recipient_group, "ActionID": action_id,
+                         "ChannelID": channel_id, "TemplateID": template_id,
+                         "EventID": event_id})
+    rows.sort(key=lambda r: (r["Date"], r["CampaignID"], r["EventID"]))
+    return rows
+
+
+def engagement_row(customer_id, campaign_id, action_id, channel_id, template_id,
+                   recipient_group, sent_at, events, triggered):
+    """Sandbox assumption: the undocumented GetCampaignEngagementMetrics shape.
+
+    One object per campaign send with the legacy ids, a UTC send time and one boolean
+    per engagement event instead of one row per event.
+    """
+    return {
+        "CustomerID": customer_id,
+        "CampaignID": campaign_id,
+        "CampaignType": "Triggered" if triggered else "Scheduled",
+        "ActionID": action_id,
+        "RecipientGroupID": recipient_group,
+        "ChannelID": channel_id,
+        "TemplateID": template_id,
+        "SentDateTime": sent_at,
+        "Delivered": EVENT_DELIVERED in events,
+        "Opened": EVENT_OPENED in events,
+        "Clicked": EVENT_CLICKED in events,
+        "Unsubscribed": EVENT_UNSUBSCRIBED in events,
+    }
+
+
+def engagement_rows(customer):
+    rows = []
+    for s in sends(customer):
+        campaign_id, action_id, channel_id, template_id = CAMPAIGNS[s.campaign.index]
+        rows.append(engagement_row(
+            customer.optimove_id, campaign_id, action_id, channel_id, template_id,
+            s.recipient_group, s.sent.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            {e for e, _ in s.events}, s.campaign.triggered))
+    return rows
+
+
+def _parse_date(text):
+    if text is None or not _DATE_RE.fullmatch(text):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+class Optimove(Vendor):
+    name = "optimove"
+
+    def __init__(self, settings):
+        self._settings = settings  # server.Settings: the engagement_format switch
+        self._by_id = data.index_by("optimove_id")
+        self._sample = Fixture("optimove_sample.json")
+
+    def route(self, segments):
+        if segments == ["current", "customers", "GetCustomerChannelInteractions"]:
+            return self.get_channel_interactions
+        return None
+
+    def authenticate(self, headers):
+        key = headers.get("X-API-KEY")
+        if key is None:
+            return MISSING
+        return accepted(key) if key == credentials.OPTIMOVE_API_KEY else BAD
+
+    def error(self, status, message, request=None):
+        if status == 429:
+            return error_json(RATE_LIMIT_BODY, 429)  # documented, byte for byte
+        # Sandbox assumption: other error bodies are undocumented; they follow the
+        # documented 429 body's {status, error, message} shape.
+        reasons = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+                   404: "Not Found", 405: "Method Not Allowed"}
+        return error_json({"status": status, "error": reasons.get(status, "Error"),
+                           "message": message}, status)
+
+    def oversized_parts(self):
+        row = {"Date": "2025-01-01", "CampaignID": 431, "RecipientGroupID": 1, "ActionID": 20,
+               "ChannelID": 504, "TemplateID": 101, "EventID": 1}
+        return b"[", dump_json(row), b"]"
+
+    def get_channel_interactions(self, request):
+        missing = [p for p in ("CustomerID", "StartDate", "EndDate") if not request.param(p)]
+        if missing:
+            return self.error(400, "Missing required parameter(s): " + ", ".join(missing))
+        start, end = _parse_date(request.param("StartDate")), _parse_date(request.param("EndDate"))
+        if start is None or end is None:
+            return self.error(400, "StartDate and EndDate must be dates in YYYY-MM-DD format")
+        if start > end:
+            # Sandbox assumption: an inverted range is rejected rather than empty.
+            return self.error(400, "StartDate must not be later than EndDate")
+        customer_id = request.param("CustomerID")
+        engagement = self._settings.engagement_format
+
+        if customer_id == SAMPLE_CUSTOMER_ID:
+            return self._sample_response(start, end, engagement)
+        customer = self._by_id.get(customer_id)
+        if customer is None or not customer.known_to(self.name):
+            return json_response([])  # unknown customers simply have no interactions
+        if engagement:
+            rows = [r for r in engagement_rows(customer)
+                    if start.isoformat() <= r["SentDateTime"][:10] <= end.isoformat()]
+        else:
+            rows = [r for r in legacy_rows(customer)
+                    if start.isoformat() <= r["Date"] <= end.isoformat()]
+        return json_response(rows)
+
+    def _sample_response(self, start, end, engagement):
+        rows = [r for r in self._sample.parsed
+                if start.isoformat() <= r["Date"] <= end.isoformat()]
+        if engagement:
+            return json_response([engagement_row(
+                SAMPLE_CUSTOMER_ID, r["CampaignID"], r["ActionID"], r["ChannelID"],
+                r["TemplateID"], r["RecipientGroupID"], r["Date"] + "T00:00:00Z",
+                {EVENT_DELIVERED, r["EventID"]}, False) for r in rows])
+        return self._sample.response_for(rows)
+
