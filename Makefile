@@ -47,7 +47,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(EXT_HEADERS) $(EXT_SOURCES) 
 
 unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
-test: $(LIB) unit $(BUILD)/.deps-test
+test: $(LIB) unit $(BUILD)/.deps-test lint
 	IX_LIB=$(LIB) $(PROVE) $(SQL_TESTS) $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 # The whole suite against a library built with AddressSanitizer and UBSan, preloaded into the

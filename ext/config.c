@@ -59,8 +59,8 @@ int config_env_flag(const char *name) {
 }
 
 /* Vendor settings first, so a vendor can override a common default (its documented rate limit). */
-static const ix_setting_def *config_find_def(const ix_setting_def *vendor_settings,
-                                             const char *key, size_t key_length) {
+static const ix_setting_def *config_find_def(const ix_setting_def *vendor_settings, const char *key,
+                                             size_t key_length) {
   const ix_setting_def *lists[2] = {vendor_settings, ix_common_settings};
   for (int l = 0; l < 2; l++) {
     for (const ix_setting_def *def = lists[l]; def && def->key; def++) {
@@ -185,8 +185,7 @@ int config_options_parse(const char *table, const ix_setting_def *vendor_setting
   return SQLITE_OK;
 }
 
-static const ix_option *config_find_option(const ix_options *options,
-                                           const ix_setting_def *def) {
+static const ix_option *config_find_option(const ix_options *options, const ix_setting_def *def) {
   for (int i = 0; options && i < options->count; i++) {
     if (options->items[i].def == def) return &options->items[i];
   }
@@ -243,10 +242,10 @@ static int config_resolve_one(const char *table, const char *vendor, const ix_se
   } else {
     value = default_value;
     setting->source = sqlite3_mprintf("default");
-    setting->origin = base_url_overridden && (def->flags & (IX_SETTING_CREDENTIAL |
-                                                            IX_SETTING_SECRET))
-                          ? sqlite3_mprintf("option '%s' (or %s_env)", def->key, def->key)
-                          : sqlite3_mprintf("%s", vendor_env);
+    setting->origin =
+        base_url_overridden && (def->flags & (IX_SETTING_CREDENTIAL | IX_SETTING_SECRET))
+            ? sqlite3_mprintf("option '%s' (or %s_env)", def->key, def->key)
+            : sqlite3_mprintf("%s", vendor_env);
   }
   sqlite3_free(vendor_env);
   if (value && *value) {
@@ -305,14 +304,15 @@ int config_resolve(const char *table, const char *vendor, const ix_setting_def *
     for (const ix_setting_def *def = lists[l]; def && def->key && rc == SQLITE_OK; def++) {
       if (config_find_def(vendor_settings, def->key, strlen(def->key)) != def) continue;
       if (config->count == IX_MAX_SETTINGS) break;
-      const char *default_value = def == base_def && !def->default_value ? default_base_url
-                                                                          : def->default_value;
+      const char *default_value =
+          def == base_def && !def->default_value ? default_base_url : def->default_value;
       ix_setting *setting = &config->items[config->count++];
       rc = config_resolve_one(table, vendor, def, default_value, options, base_url_overridden,
                               setting, error_out);
       if (rc == SQLITE_OK && def == base_def) rc = config_check_base_url(table, setting, error_out);
       if (rc == SQLITE_OK && def == base_def) {
-        /* One trailing slash is a common way to write a base URL; the paths we add start with one. */
+        /* One trailing slash is a common way to write a base URL; the paths we add start with one.
+         */
         size_t length = strlen(setting->value);
         while (length > 0 && setting->value[length - 1] == '/') setting->value[--length] = '\0';
       }
@@ -348,7 +348,9 @@ const char *config_origin(const ix_config *config, const char *key) {
   return setting ? setting->origin : key;
 }
 
-int config_count(const ix_config *config) { return config ? config->count : 0; }
+int config_count(const ix_config *config) {
+  return config ? config->count : 0;
+}
 
 void config_at(const ix_config *config, int index, const char **key, const char **value,
                const char **source, unsigned *flags) {
@@ -360,18 +362,19 @@ void config_at(const ix_config *config, int index, const char **key, const char 
 }
 
 char *config_scrub(const ix_config *config, char *text) {
-  for (int i = 0; text && config && i < config->count; i++) {
+  if (!text || !config) return text;
+  for (int i = 0; i < config->count; i++) {
     const ix_setting *setting = &config->items[i];
     if (!(setting->def->flags & IX_SETTING_SECRET) || !setting->value) continue;
     size_t secret_length = strlen(setting->value);
     if (secret_length < 3) continue; /* too short to scrub without mangling ordinary text */
     char *found;
     while ((found = strstr(text, setting->value)) != NULL) {
-      char *replaced = sqlite3_mprintf("%.*s***%s", (int)(found - text), text,
-                                       found + secret_length);
+      char *replaced =
+          sqlite3_mprintf("%.*s***%s", (int)(found - text), text, found + secret_length);
       sqlite3_free(text);
+      if (!replaced) return NULL;
       text = replaced;
-      if (!text) return NULL;
     }
   }
   return text;

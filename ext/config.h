@@ -2,9 +2,10 @@
  * Settings: environment variables, CREATE VIRTUAL TABLE options and defaults (SPEC section 4).
  *
  * Every setting has a key ("timeout_ms"), an environment variable (<VENDOR>_<KEY>, e.g.
- * CAPILLARY_TIMEOUT_MS) and may be given as an option, either literally (key=value) or by naming the
- * environment variable that holds it (key_env=NAME). The schema of a database file is plain text
- * anyone can read or plant, so a table stored in a file never takes a secret or a base URL literally.
+ * CAPILLARY_TIMEOUT_MS) and may be given as an option, either literally (key=value) or by naming
+ * the environment variable that holds it (key_env=NAME). The schema of a database file is plain
+ * text anyone can read or plant, so a table stored in a file never takes a secret or a base URL
+ * literally.
  */
 #ifndef IX_CONFIG_H
 #define IX_CONFIG_H
@@ -35,7 +36,8 @@ typedef struct ix_config ix_config;
 /* Settings every vendor has, terminated by a NULL key. */
 extern const ix_setting_def ix_common_settings[];
 
-/* Parses the CREATE VIRTUAL TABLE arguments. stored_in_file is true for tables that are not TEMP. */
+/* Parses the CREATE VIRTUAL TABLE arguments. stored_in_file is true for tables that are not TEMP.
+ */
 int config_options_parse(const char *table, const ix_setting_def *vendor_settings, int argc,
                          const char *const *argv, int stored_in_file, ix_options **out,
                          char **error_out);

@@ -256,8 +256,8 @@ http_outcome http_client_get(http_client *client, const http_request *request,
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &response->status);
     char *content_type = NULL;
     curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &content_type);
-    if (content_type) snprintf(response->content_type, sizeof(response->content_type), "%s",
-                               content_type);
+    if (content_type)
+      snprintf(response->content_type, sizeof(response->content_type), "%s", content_type);
     curl_off_t retry_after = 0;
     curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after);
     response->retry_after_seconds = (long)retry_after;

@@ -26,9 +26,9 @@ typedef struct http_request {
   const char *url;
   const http_headers *headers;
   long connect_timeout_ms;
-  long timeout_ms;     /* whole request, including the body */
-  long stall_seconds;  /* abort when fewer than 1 byte/s arrives for this long */
-  size_t max_body;     /* cap on the decoded body */
+  long timeout_ms;    /* whole request, including the body */
+  long stall_seconds; /* abort when fewer than 1 byte/s arrives for this long */
+  size_t max_body;    /* cap on the decoded body */
   int allow_plain_http;
   const char *ca_bundle; /* INTERACTIONS_CA_BUNDLE, or NULL for the system bundle */
   /* Polled while waiting; a non-zero return aborts the transfer (sqlite3_interrupt). */
@@ -37,10 +37,10 @@ typedef struct http_request {
 } http_request;
 
 typedef enum http_outcome {
-  HTTP_OK,           /* a complete response arrived (any status) */
-  HTTP_FAILED,       /* transport failure: connect, TLS, reset, timeout...; see error */
-  HTTP_TOO_LARGE,    /* the body passed max_body */
-  HTTP_ABORTED,      /* should_abort said stop */
+  HTTP_OK,        /* a complete response arrived (any status) */
+  HTTP_FAILED,    /* transport failure: connect, TLS, reset, timeout...; see error */
+  HTTP_TOO_LARGE, /* the body passed max_body */
+  HTTP_ABORTED,   /* should_abort said stop */
   HTTP_NO_MEMORY,
 } http_outcome;
 

@@ -51,7 +51,7 @@ __declspec(dllexport)
 #else
 __attribute__((visibility("default")))
 #endif
-int sqlite3_interactions_init(sqlite3 *db, char **error_out, const sqlite3_api_routines *api) {
+    int sqlite3_interactions_init(sqlite3 *db, char **error_out, const sqlite3_api_routines *api) {
   SQLITE_EXTENSION_INIT2(api);
   const char *init_error = http_global_init();
   if (init_error) {
@@ -73,8 +73,7 @@ int sqlite3_interactions_init(sqlite3 *db, char **error_out, const sqlite3_api_r
     rc = sqlite3_create_function_v2(db, def->name, def->argument_count, def->flags, NULL,
                                     def->function, NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-      *error_out = sqlite3_mprintf("error creating function %s: %s", def->name,
-                                   sqlite3_errmsg(db));
+      *error_out = sqlite3_mprintf("error creating function %s: %s", def->name, sqlite3_errmsg(db));
     }
   }
   /* The modules hold their own references; this one was the creator's. */

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-void url_init(url_builder *url) { memset(url, 0, sizeof(*url)); }
+void url_init(url_builder *url) {
+  memset(url, 0, sizeof(*url));
+}
 
 void url_free(url_builder *url) {
   free(url->text);

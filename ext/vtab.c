@@ -9,8 +9,9 @@
  * How it works
  *   xBestIndex turns the WHERE clause into a plan: the required customer key (one of the provider's
  *   alternatives), optional equality filters the API understands, one collapsed date range, and
- *   LIMIT/OFFSET as a page-size hint. The plan travels to xFilter as a readable idxStr, which is also
- *   what EXPLAIN QUERY PLAN shows, e.g. "identifier_name=?,identifier_value=?,LIMIT". Its grammar:
+ *   LIMIT/OFFSET as a page-size hint. The plan travels to xFilter as a readable idxStr, which is
+ * also what EXPLAIN QUERY PLAN shows, e.g. "identifier_name=?,identifier_value=?,LIMIT". Its
+ * grammar:
  *
  *       plan  := term ("," term)*
  *       term  := column op "?"    -- op is one of = > >= < <=; argv[i] is the value
@@ -35,8 +36,8 @@
 
 SQLITE_EXTENSION_INIT3
 
-/* SQLITE_INDEX_CONSTRAINT_LIMIT/OFFSET exist since 3.38; the headers of Debian 12 have them, but the
- * library we run in may be older, so their use is also guarded at run time. */
+/* SQLITE_INDEX_CONSTRAINT_LIMIT/OFFSET exist since 3.38; the headers of Debian 12 have them, but
+ * the library we run in may be older, so their use is also guarded at run time. */
 #define IX_SQLITE_HAS_LIMIT_AND_IN 3038000
 #define IX_COST_PER_REQUEST 1e6
 #define IX_ROWS_PER_CUSTOMER 50
@@ -54,18 +55,18 @@ typedef struct ix_vtab {
   sqlite3 *db;
   const ix_provider *provider;
   ix_session *session;
-  char *table_name;     /* as the user wrote it: every error text starts with it */
-  ix_options *options;  /* CREATE VIRTUAL TABLE options; NULL for the eponymous table */
+  char *table_name;    /* as the user wrote it: every error text starts with it */
+  ix_options *options; /* CREATE VIRTUAL TABLE options; NULL for the eponymous table */
 } ix_vtab;
 
 typedef struct ix_cursor {
   sqlite3_vtab_cursor base;
-  ix_config *config;   /* resolved on this cursor's first xFilter: a join reuses it per row */
-  timefmt_zone *zone;  /* the table's timezone, for vendor times that carry none */
-  ix_args args;        /* the current xFilter's constraint values */
-  ix_page page;        /* the page whose rows are being returned */
+  ix_config *config;  /* resolved on this cursor's first xFilter: a join reuses it per row */
+  timefmt_zone *zone; /* the table's timezone, for vendor times that carry none */
+  ix_args args;       /* the current xFilter's constraint values */
+  ix_page page;       /* the page whose rows are being returned */
   int row_index;
-  int pages_fetched;   /* for the current customer */
+  int pages_fetched; /* for the current customer */
   int eof;
   sqlite3_int64 rowid;
 } ix_cursor;
@@ -183,7 +184,8 @@ static int ix_parse_int64(const char *text, sqlite3_int64 *out) {
   return 1;
 }
 
-/* A JSON number that holds an exact integer (ids above 2^32 included; doubles are exact to 2^53). */
+/* A JSON number that holds an exact integer (ids above 2^32 included; doubles are exact to 2^53).
+ */
 static int ix_number_as_int64(const cJSON *number, sqlite3_int64 *out) {
   double value = number->valuedouble;
   if (value != value || value < -9007199254740992.0 || value > 9007199254740992.0) return 0;
@@ -316,13 +318,9 @@ void ix_result_json(sqlite3_context *ctx, const cJSON *member, ix_value_kind kin
         sqlite3_result_null(ctx);
       }
       return;
-    case IX_VALUE_RAW:
-      ix_result_json_text(ctx, member);
-      return;
+    case IX_VALUE_RAW: ix_result_json_text(ctx, member); return;
     case IX_VALUE_NONE:
-    case IX_VALUE_CUSTOM:
-      sqlite3_result_null(ctx);
-      return;
+    case IX_VALUE_CUSTOM: sqlite3_result_null(ctx); return;
   }
 }
 
@@ -344,13 +342,15 @@ int ix_parse_json_body(const ix_call *call, const char *body, size_t body_len, i
   const char *start = body;
   while (start < body + body_len && isspace((unsigned char)*start)) start++;
   if (start < body + body_len && *start == '<') {
-    *error_out = ix_errorf("%s: the API answered with an HTML or XML page instead of JSON: "
-                           "check the base URL (%s)",
-                           call->table_name, config_origin(call->config, "base_url"));
+    *error_out = ix_errorf(
+        "%s: the API answered with an HTML or XML page instead of JSON: "
+        "check the base URL (%s)",
+        call->table_name, config_origin(call->config, "base_url"));
   } else {
-    *error_out = ix_errorf("%s: the API's response is not valid JSON (%zu bytes, cut short or "
-                           "malformed); retry, and report it if it persists",
-                           call->table_name, body_len);
+    *error_out = ix_errorf(
+        "%s: the API's response is not valid JSON (%lld bytes, cut short or "
+        "malformed); retry, and report it if it persists",
+        call->table_name, (long long)body_len);
   }
   return SQLITE_ERROR;
 }
@@ -522,8 +522,8 @@ static char *ix_scrub(const ix_config *config, const http_headers *headers, char
       if (!secret || strlen(secret) < 6) continue;
       char *found;
       while (text && (found = strstr(text, secret)) != NULL) {
-        char *replaced = sqlite3_mprintf("%.*s***%s", (int)(found - text), text,
-                                         found + strlen(secret));
+        char *replaced =
+            sqlite3_mprintf("%.*s***%s", (int)(found - text), text, found + strlen(secret));
         sqlite3_free(text);
         text = replaced;
       }
@@ -561,14 +561,16 @@ static char *ix_http_status_error(const ix_cursor *cursor, const ix_vtab *vtab,
                         hint ? hint : "the credentials");
     sqlite3_free(hint);
   } else if (status >= 300 && status < 400) {
-    message = ix_errorf("%s: HTTP %ld from %s: the API redirected the request, and redirects are "
-                        "not followed because they would carry credentials to another host: "
-                        "check the base URL (%s)",
-                        table, status, host, config_origin(cursor->config, "base_url"));
+    message = ix_errorf(
+        "%s: HTTP %ld from %s: the API redirected the request, and redirects are "
+        "not followed because they would carry credentials to another host: "
+        "check the base URL (%s)",
+        table, status, host, config_origin(cursor->config, "base_url"));
   } else if (status == 429) {
-    message = ix_errorf("%s: HTTP 429 from %s%s: the vendor's rate limit was exceeded: lower "
-                        "rate_limit (%s)",
-                        table, host, said ? said : "", config_origin(cursor->config, "rate_limit"));
+    message = ix_errorf(
+        "%s: HTTP 429 from %s%s: the vendor's rate limit was exceeded: lower "
+        "rate_limit (%s)",
+        table, host, said ? said : "", config_origin(cursor->config, "rate_limit"));
   } else {
     message = ix_errorf("%s: HTTP %ld from %s%s", table, status, host, said ? said : "");
   }
@@ -581,8 +583,8 @@ static int ix_cursor_fetch_page(ix_cursor *cursor) {
   ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
   const ix_provider *provider = vtab->provider;
   const ix_config *config = cursor->config;
-  ix_call call = {provider, vtab->table_name, &cursor->args, config, cursor->zone,
-                  &cursor->page, cursor->pages_fetched};
+  ix_call call = {provider,     vtab->table_name, &cursor->args,        config,
+                  cursor->zone, &cursor->page,    cursor->pages_fetched};
   char *error = NULL;
 
   sqlite3_int64 max_pages = config_get_int(config, "max_pages");
@@ -596,7 +598,7 @@ static int ix_cursor_fetch_page(ix_cursor *cursor) {
   }
 
   sqlite3_int64 page_size = config_get(config, "page_size") ? config_get_int(config, "page_size")
-                                                              : provider->max_page_size;
+                                                            : provider->max_page_size;
   if (provider->max_page_size > 0 && (page_size <= 0 || page_size > provider->max_page_size)) {
     page_size = provider->max_page_size;
   }
@@ -657,19 +659,18 @@ static int ix_cursor_fetch_page(ix_cursor *cursor) {
     rc = SQLITE_ERROR;
   } else if (outcome != HTTP_OK) {
     ix_set_error(&vtab->base,
-                 ix_errorf("%s: request to %s failed: %s%s", vtab->table_name, host,
-                           response.error,
+                 ix_errorf("%s: request to %s failed: %s%s", vtab->table_name, host, response.error,
                            response.timed_out ? " (raise timeout_ms if the API is slow)" : ""));
     rc = outcome == HTTP_NO_MEMORY ? SQLITE_NOMEM : SQLITE_ERROR;
   } else if (response.status == 404) {
     /* A customer the vendor does not know has no interactions: a join skips them. */
   } else if (response.status < 200 || response.status >= 300) {
-    ix_set_error(&vtab->base, ix_http_status_error(cursor, vtab, &response, &request.headers, host));
+    ix_set_error(&vtab->base,
+                 ix_http_status_error(cursor, vtab, &response, &request.headers, host));
     rc = SQLITE_ERROR;
   } else {
-    ix_page_status status =
-        provider->parse_page(&call, response.body ? response.body : "", response.body_len,
-                             &cursor->page, &error);
+    ix_page_status status = provider->parse_page(&call, response.body ? response.body : "",
+                                                 response.body_len, &cursor->page, &error);
     if (status == IX_PAGE_NOT_FOUND) {
       ix_page_reset(&cursor->page);
     } else if (status == IX_PAGE_ERROR) {
@@ -728,15 +729,12 @@ static int ix_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int column
     return SQLITE_OK;
   }
   const ix_row *row = &cursor->page.rows[cursor->row_index];
-  ix_call call = {provider, vtab->table_name, &cursor->args, cursor->config, cursor->zone,
-                  &cursor->page, cursor->pages_fetched - 1};
+  ix_call call = {
+      provider,      vtab->table_name,         &cursor->args, cursor->config, cursor->zone,
+      &cursor->page, cursor->pages_fetched - 1};
   switch (def->kind) {
-    case IX_VALUE_CUSTOM:
-      provider->column(&call, row, column, ctx);
-      break;
-    case IX_VALUE_RAW:
-      ix_result_json(ctx, row->item, IX_VALUE_RAW, cursor->zone);
-      break;
+    case IX_VALUE_CUSTOM: provider->column(&call, row, column, ctx); break;
+    case IX_VALUE_RAW: ix_result_json(ctx, row->item, IX_VALUE_RAW, cursor->zone); break;
     case IX_VALUE_NONE:
       /* Argument columns without a per-row value: the provider may still know one. */
       if (provider->column) {
@@ -757,7 +755,9 @@ static int ix_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid) {
   return SQLITE_OK;
 }
 
-static int ix_eof(sqlite3_vtab_cursor *base) { return ((ix_cursor *)base)->eof; }
+static int ix_eof(sqlite3_vtab_cursor *base) {
+  return ((ix_cursor *)base)->eof;
+}
 
 /* ---------------------------------------------------------------------------------------------
  * Filter.
@@ -831,8 +831,8 @@ static int ix_filter_read_plan(ix_cursor *cursor, const char *plan, int argc, sq
         }
       }
       if (column < 0 || op < 0) {
-        ix_set_error(&vtab->base, ix_errorf("%s: internal error: bad plan '%s'", vtab->table_name,
-                                            plan));
+        ix_set_error(&vtab->base,
+                     ix_errorf("%s: internal error: bad plan '%s'", vtab->table_name, plan));
         return SQLITE_ERROR;
       }
       int type = sqlite3_value_type(value);
@@ -872,9 +872,9 @@ static int ix_cursor_configure(ix_cursor *cursor) {
     char *zone_error = NULL;
     cursor->zone = timefmt_zone_load(config_get(cursor->config, "timezone"), &zone_error);
     if (!cursor->zone) {
-      error = ix_errorf("%s: %s (from %s)", vtab->table_name,
-                        zone_error ? zone_error : "out of memory",
-                        config_origin(cursor->config, "timezone"));
+      error =
+          ix_errorf("%s: %s (from %s)", vtab->table_name, zone_error ? zone_error : "out of memory",
+                    config_origin(cursor->config, "timezone"));
       free(zone_error);
       rc = SQLITE_ERROR;
     }

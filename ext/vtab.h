@@ -34,19 +34,20 @@ enum {
   IX_COL_EXACT = 1 << 3,
 };
 
-/* How the engine produces a column's value from a row when the column does not echo a constraint. */
+/* How the engine produces a column's value from a row when the column does not echo a constraint.
+ */
 typedef enum ix_value_kind {
-  IX_VALUE_NONE,         /* NULL: argument columns that have no per-row value */
-  IX_VALUE_TEXT,         /* the member as text: strings as they are, numbers and booleans rendered */
-  IX_VALUE_LOWER,        /* like IX_VALUE_TEXT, lower-cased (channel names) */
-  IX_VALUE_INT,          /* INTEGER from a JSON number or a numeric string, else NULL */
-  IX_VALUE_INT_OR_TEXT,  /* INTEGER when numeric, else the text (campaign ids) */
-  IX_VALUE_REAL,         /* REAL from a number or numeric string */
-  IX_VALUE_BOOL,         /* 0/1 from a JSON boolean, "true"/"false", or a number */
-  IX_VALUE_TIME,         /* a vendor timestamp converted to UTC (timefmt); NULL when unparseable */
-  IX_VALUE_JSON,         /* the member as JSON text (objects and arrays), scalars as values */
-  IX_VALUE_RAW,          /* the row's whole vendor object as JSON text */
-  IX_VALUE_CUSTOM,       /* the provider's column callback decides */
+  IX_VALUE_NONE,        /* NULL: argument columns that have no per-row value */
+  IX_VALUE_TEXT,        /* the member as text: strings as they are, numbers and booleans rendered */
+  IX_VALUE_LOWER,       /* like IX_VALUE_TEXT, lower-cased (channel names) */
+  IX_VALUE_INT,         /* INTEGER from a JSON number or a numeric string, else NULL */
+  IX_VALUE_INT_OR_TEXT, /* INTEGER when numeric, else the text (campaign ids) */
+  IX_VALUE_REAL,        /* REAL from a number or numeric string */
+  IX_VALUE_BOOL,        /* 0/1 from a JSON boolean, "true"/"false", or a number */
+  IX_VALUE_TIME,        /* a vendor timestamp converted to UTC (timefmt); NULL when unparseable */
+  IX_VALUE_JSON,        /* the member as JSON text (objects and arrays), scalars as values */
+  IX_VALUE_RAW,         /* the row's whole vendor object as JSON text */
+  IX_VALUE_CUSTOM,      /* the provider's column callback decides */
 } ix_value_kind;
 
 typedef struct ix_column_def {
@@ -107,8 +108,8 @@ typedef struct ix_call {
 
 /* The request a provider builds: the engine adds the base URL, timeouts and transport. */
 typedef struct ix_request {
-  url_builder url;                /* starts as the base URL; providers append path and query */
-  http_headers headers;           /* auth and vendor headers (Accept: application/json is added) */
+  url_builder url;      /* starts as the base URL; providers append path and query */
+  http_headers headers; /* auth and vendor headers (Accept: application/json is added) */
 } ix_request;
 
 typedef struct ix_provider {
@@ -123,7 +124,8 @@ typedef struct ix_provider {
   /* The plan needs every column of at least one of these masks (bit i = column i). Alternatives are
    * tried in order; the first fully usable one is sent. A zero mask ends the list. */
   uint64_t required[IX_MAX_REQUIRED_ALTERNATIVES];
-  /* The fix shown when no alternative is constrained: "add WHERE mobile = '...' (or email, ...)". */
+  /* The fix shown when no alternative is constrained: "add WHERE mobile = '...' (or email, ...)".
+   */
   const char *required_hint;
   int max_page_size; /* 0 = the API does not page */
   const void *data;  /* the provider's own static data (e.g. which column is which) */
@@ -157,7 +159,8 @@ const cJSON *ix_json_member(const cJSON *obj, const char *const *keys);
 const cJSON *ix_json_first(const cJSON *array_or_object);
 const cJSON *ix_json_next(const cJSON *array_or_object, const cJSON *current);
 
-/* Sets ctx to the value of member (by kind), handling JSON null, the string "null" and wrong types. */
+/* Sets ctx to the value of member (by kind), handling JSON null, the string "null" and wrong types.
+ */
 void ix_result_json(sqlite3_context *ctx, const cJSON *member, ix_value_kind kind,
                     const timefmt_zone *zone);
 

@@ -152,7 +152,12 @@ def run_step(tap, name, step, env, sandbox, variables, secrets):
         sandbox.control(method, path, json.loads(body) if body.strip() else None)
 
     library = os.path.abspath(os.environ.get("IX_LIB", os.path.join(ROOT, "build", "interactions.so")))
-    script = f".load {library}\n.nullvalue NULL\n" + substitute(step["sql"], variables) + "\n"
+    variables = dict(variables, LIB=library)
+    sql = substitute(step["sql"], variables)
+    # .open closes the connection and the extension with it: a step that opens a file loads the
+    # extension itself, after opening (.load $LIB).
+    preamble = "" if re.search(r"^\.open ", sql, re.M) else f".load {library}\n"
+    script = preamble + ".nullvalue NULL\n" + sql + "\n"
     command = shlex.split(os.environ.get("IX_SQLITE3_WRAPPER", "")) + [SQLITE3, "-bail", "-batch", ":memory:"]
     child_env = dict(env)
     if os.environ.get("IX_PRELOAD"):

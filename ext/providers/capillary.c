@@ -11,9 +11,9 @@
  * The vendor's page shows two response shapes for this endpoint, and both are read:
  *   A: {"response": {"status": ..., "customer": {"id", "mobile", ..., "interactions": {"network":
  *       [{"name", "interaction": [{"type", "count", "messages": {"message": [...]}}]}]},
- *       "item_status": {...}}}}  -- sent_time "YYYY-MM-DD HH:MM:SS", the "reciever" spelling, single
- *       objects where arrays are expected (an XML-to-JSON habit), "null" as a string.
- *   B: {"name": "capillary", "interaction": [{"name", "count", "messageList": [...]}], "warnings"}
+ *       "item_status": {...}}}}  -- sent_time "YYYY-MM-DD HH:MM:SS", the "reciever" spelling,
+ * single objects where arrays are expected (an XML-to-JSON habit), "null" as a string. B: {"name":
+ * "capillary", "interaction": [{"name", "count", "messageList": [...]}], "warnings"}
  *       -- sentDate "DD-MM-YYYY HH:MM:SS" (day first), campaignId -1 when there is none.
  * Authentication: Basic with the till id and the lowercase hex MD5 of the till password, or an
  * OAuth token in X-CAP-API-OAUTH-TOKEN.
@@ -41,28 +41,48 @@ typedef struct capillary_layout {
 /* The customer identifiers the API accepts, and the columns that carry them. */
 static const char *const capillary_identifiers[] = {"mobile", "email", "external_id"};
 
-/* The vendor's documented `type` filter values: an equality on channel with one of these is sent. */
+/* The vendor's documented `type` filter values: an equality on channel with one of these is sent.
+ */
 static const char *const capillary_types[] = {
-    "email", "emailbulk", "checkin", "like", "comment", "mention", "retweet",
-    "tweet", "feedback", "whatsapp", "zalo", "line", "viber", NULL,
+    "email", "emailbulk", "checkin",  "like", "comment", "mention", "retweet",
+    "tweet", "feedback",  "whatsapp", "zalo", "line",    "viber",   NULL,
 };
 
 /* ---- capillary_interactions ---- */
 
 enum {
-  CI_OCCURRED_AT, CI_CHANNEL, CI_STATUS, CI_CAMPAIGN_ID, CI_SUBJECT, CI_CUSTOMER_ID, CI_MOBILE,
-  CI_EMAIL, CI_EXTERNAL_ID, CI_MESSAGE_ID, CI_SENDER, CI_RECEIVER, CI_DELIVERED_AT, CI_USER_ID,
-  CI_RAW, CI_IDENTIFIER_NAME, CI_IDENTIFIER_VALUE, CI_NETWORK, CI_TYPE, CI_COLUMN_COUNT
+  CI_OCCURRED_AT,
+  CI_CHANNEL,
+  CI_STATUS,
+  CI_CAMPAIGN_ID,
+  CI_SUBJECT,
+  CI_CUSTOMER_ID,
+  CI_MOBILE,
+  CI_EMAIL,
+  CI_EXTERNAL_ID,
+  CI_MESSAGE_ID,
+  CI_SENDER,
+  CI_RECEIVER,
+  CI_DELIVERED_AT,
+  CI_USER_ID,
+  CI_RAW,
+  CI_IDENTIFIER_NAME,
+  CI_IDENTIFIER_VALUE,
+  CI_NETWORK,
+  CI_TYPE,
+  CI_COLUMN_COUNT
 };
 
 #define KEYED_EXACT (IX_COL_EQ | IX_COL_EXACT)
 #define ARGUMENT (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT)
 
 static const ix_column_def capillary_columns[CI_COLUMN_COUNT] = {
-    [CI_OCCURRED_AT] = {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {"sent_time", "sentDate", "sentTime"}},
+    [CI_OCCURRED_AT] =
+        {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {"sent_time", "sentDate", "sentTime"}},
     [CI_CHANNEL] = {"channel", "TEXT", IX_COL_EQ, IX_VALUE_CUSTOM, {NULL}},
     [CI_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {"status"}},
-    [CI_CAMPAIGN_ID] = {"campaign_id", "INTEGER", 0, IX_VALUE_CUSTOM, {"campaign_id", "campaignId"}},
+    [CI_CAMPAIGN_ID] =
+        {"campaign_id", "INTEGER", 0, IX_VALUE_CUSTOM, {"campaign_id", "campaignId"}},
     [CI_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_TEXT, {"subject", "name"}},
     [CI_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
     [CI_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
@@ -71,7 +91,10 @@ static const ix_column_def capillary_columns[CI_COLUMN_COUNT] = {
     [CI_MESSAGE_ID] = {"message_id", "INTEGER", 0, IX_VALUE_INT, {"id"}},
     [CI_SENDER] = {"sender", "TEXT", 0, IX_VALUE_TEXT, {"sender", "sent_by"}},
     [CI_RECEIVER] = {"receiver", "TEXT", 0, IX_VALUE_TEXT, {"reciever", "receiver"}},
-    [CI_DELIVERED_AT] = {"delivered_at", "TEXT", 0, IX_VALUE_TIME,
+    [CI_DELIVERED_AT] = {"delivered_at",
+                         "TEXT",
+                         0,
+                         IX_VALUE_TIME,
                          {"delivered_time", "deliveredTime", "completion_time"}},
     [CI_USER_ID] = {"user_id", "INTEGER", 0, IX_VALUE_INT, {"userId", "user_id"}},
     [CI_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}},
@@ -82,21 +105,36 @@ static const ix_column_def capillary_columns[CI_COLUMN_COUNT] = {
 };
 
 static const capillary_layout capillary_interactions_layout = {
-    0, CI_CHANNEL, CI_CAMPAIGN_ID, CI_CUSTOMER_ID, CI_MOBILE, CI_EMAIL, CI_EXTERNAL_ID,
-    CI_IDENTIFIER_NAME, CI_IDENTIFIER_VALUE, CI_NETWORK, CI_TYPE,
+    0,        CI_CHANNEL,     CI_CAMPAIGN_ID,     CI_CUSTOMER_ID,      CI_MOBILE,
+    CI_EMAIL, CI_EXTERNAL_ID, CI_IDENTIFIER_NAME, CI_IDENTIFIER_VALUE, CI_NETWORK,
+    CI_TYPE,
 };
 
 /* ---- capillary_interaction_summary ---- */
 
 enum {
-  CS_CHANNEL, CS_COUNT, CS_LAST_INTERACTION_AT, CS_USED, CS_CUSTOMER_ID, CS_MOBILE, CS_EMAIL,
-  CS_EXTERNAL_ID, CS_RAW, CS_IDENTIFIER_NAME, CS_IDENTIFIER_VALUE, CS_NETWORK, CS_COLUMN_COUNT
+  CS_CHANNEL,
+  CS_COUNT,
+  CS_LAST_INTERACTION_AT,
+  CS_USED,
+  CS_CUSTOMER_ID,
+  CS_MOBILE,
+  CS_EMAIL,
+  CS_EXTERNAL_ID,
+  CS_RAW,
+  CS_IDENTIFIER_NAME,
+  CS_IDENTIFIER_VALUE,
+  CS_NETWORK,
+  CS_COLUMN_COUNT
 };
 
 static const ix_column_def capillary_summary_columns[CS_COLUMN_COUNT] = {
     [CS_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
     [CS_COUNT] = {"count", "INTEGER", 0, IX_VALUE_INT, {"count"}},
-    [CS_LAST_INTERACTION_AT] = {"last_interaction_at", "TEXT", 0, IX_VALUE_TIME,
+    [CS_LAST_INTERACTION_AT] = {"last_interaction_at",
+                                "TEXT",
+                                0,
+                                IX_VALUE_TIME,
                                 {"last_interaction_time", "lastInteractionTime"}},
     [CS_USED] = {"used", "INTEGER", 0, IX_VALUE_BOOL, {"used_status", "usedStatus"}},
     [CS_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
@@ -110,8 +148,17 @@ static const ix_column_def capillary_summary_columns[CS_COLUMN_COUNT] = {
 };
 
 static const capillary_layout capillary_summary_layout = {
-    1, CS_CHANNEL, -1, CS_CUSTOMER_ID, CS_MOBILE, CS_EMAIL, CS_EXTERNAL_ID,
-    CS_IDENTIFIER_NAME, CS_IDENTIFIER_VALUE, CS_NETWORK, -1,
+    1,
+    CS_CHANNEL,
+    -1,
+    CS_CUSTOMER_ID,
+    CS_MOBILE,
+    CS_EMAIL,
+    CS_EXTERNAL_ID,
+    CS_IDENTIFIER_NAME,
+    CS_IDENTIFIER_VALUE,
+    CS_NETWORK,
+    -1,
 };
 
 static const ix_setting_def capillary_settings[] = {
@@ -139,17 +186,17 @@ static int capillary_authenticate(const ix_call *call, http_headers *headers, ch
   const char *user = config_get(call->config, "username");
   const char *password = config_get(call->config, "password");
   if (!user || !password) {
-    *error_out = ix_errorf("%s: no credentials: set %s and %s (the till id and its password), or "
-                           "%s",
-                           call->table_name, config_origin(call->config, "username"),
-                           config_origin(call->config, "password"),
-                           config_origin(call->config, "oauth_token"));
+    *error_out = ix_errorf(
+        "%s: no credentials: set %s and %s (the till id and its password), or "
+        "%s",
+        call->table_name, config_origin(call->config, "username"),
+        config_origin(call->config, "password"), config_origin(call->config, "oauth_token"));
     return SQLITE_ERROR;
   }
   char md5[33];
   if (auth_md5_hex(password, md5) != 0) {
-    *error_out = ix_errorf("%s: could not compute the MD5 of the password (OpenSSL)",
-                           call->table_name);
+    *error_out =
+        ix_errorf("%s: could not compute the MD5 of the password (OpenSSL)", call->table_name);
     return SQLITE_ERROR;
   }
   int rc = auth_add_basic(headers, user, md5);
@@ -193,8 +240,7 @@ static const char *capillary_type_filter(const ix_call *call) {
 }
 
 static int capillary_build_request(const ix_call *call, const char *page_token,
-                                   sqlite3_int64 page_size, ix_request *request,
-                                   char **error_out) {
+                                   sqlite3_int64 page_size, ix_request *request, char **error_out) {
   (void)page_token, (void)page_size; /* v2 documents no paging: one response holds everything */
   const char *name, *value;
   capillary_identifier(call, &name, &value);
@@ -205,9 +251,10 @@ static int capillary_build_request(const ix_call *call, const char *page_token,
   int known = 0;
   for (int i = 0; i < 3; i++) known |= strcmp(name, capillary_identifiers[i]) == 0;
   if (!known) {
-    *error_out = ix_errorf("%s: identifier_name must be 'mobile', 'email' or 'external_id', got "
-                           "'%s'",
-                           call->table_name, name);
+    *error_out = ix_errorf(
+        "%s: identifier_name must be 'mobile', 'email' or 'external_id', got "
+        "'%s'",
+        call->table_name, name);
     return SQLITE_ERROR;
   }
   if (!*value) {
@@ -317,8 +364,8 @@ static ix_page_status capillary_parse_shape_a(const ix_call *call, const cJSON *
                                               ix_page *page, char **error_out) {
   const cJSON *status = capillary_get(response, "status");
   const cJSON *customer = capillary_get(response, "customer");
-  if (!cJSON_IsObject(customer)) customer = ix_json_first(capillary_get(
-      capillary_get(response, "customers"), "customer"));
+  if (!cJSON_IsObject(customer))
+    customer = ix_json_first(capillary_get(capillary_get(response, "customers"), "customer"));
   const cJSON *item_status = capillary_get(customer, "item_status");
   if (capillary_code(item_status) == CAPILLARY_NOT_FOUND) return IX_PAGE_NOT_FOUND;
   if (item_status && (capillary_is_false(capillary_get(item_status, "success")) ||
@@ -354,17 +401,19 @@ static ix_page_status capillary_parse_page(const ix_call *call, const char *body
   if (cJSON_IsObject(response)) {
     status = capillary_parse_shape_a(call, response, page, error_out);
   } else if (capillary_get(root, "interaction")) {
-    status = capillary_add_network(call, page, root, capillary_get(root, "interaction")) == SQLITE_OK
-                 ? IX_PAGE_OK
-                 : IX_PAGE_ERROR;
+    status =
+        capillary_add_network(call, page, root, capillary_get(root, "interaction")) == SQLITE_OK
+            ? IX_PAGE_OK
+            : IX_PAGE_ERROR;
   } else {
-    *error_out = ix_errorf("%s: the API's response has neither \"response\" nor \"interaction\": "
-                           "not a shape this endpoint documents",
-                           call->table_name);
+    *error_out = ix_errorf(
+        "%s: the API's response has neither \"response\" nor \"interaction\": "
+        "not a shape this endpoint documents",
+        call->table_name);
     return IX_PAGE_ERROR;
   }
-  if (status == IX_PAGE_ERROR && !*error_out) *error_out = ix_errorf("%s: out of memory",
-                                                                     call->table_name);
+  if (status == IX_PAGE_ERROR && !*error_out)
+    *error_out = ix_errorf("%s: out of memory", call->table_name);
   return status;
 }
 
@@ -395,9 +444,9 @@ static void capillary_column(const ix_call *call, const ix_row *row, int column,
   } else if (column == layout->campaign_id) {
     /* Shape B writes -1 for messages outside any campaign: that is "none". */
     const cJSON *campaign = ix_json_member(row->item, call->provider->columns[column].keys);
-    if (cJSON_IsNumber(campaign) && campaign->valuedouble < 0) campaign = NULL;
-    if (cJSON_IsString(campaign) && strcmp(campaign->valuestring, "-1") == 0) campaign = NULL;
-    ix_result_json(ctx, campaign, IX_VALUE_INT_OR_TEXT, NULL);
+    int none = (cJSON_IsNumber(campaign) && campaign->valuedouble < 0) ||
+               (cJSON_IsString(campaign) && strcmp(campaign->valuestring, "-1") == 0);
+    ix_result_json(ctx, none ? NULL : campaign, IX_VALUE_INT_OR_TEXT, NULL);
   } else if (column == layout->customer_id) {
     ix_result_json(ctx, capillary_get(call->page->context, "id"), IX_VALUE_TEXT, NULL);
   } else if (column == layout->mobile) {
@@ -432,8 +481,9 @@ const ix_provider capillary_interactions_provider = {
     .range_column = -1,
     .required = {COLUMN_BIT(CI_IDENTIFIER_NAME) | COLUMN_BIT(CI_IDENTIFIER_VALUE),
                  COLUMN_BIT(CI_MOBILE), COLUMN_BIT(CI_EMAIL), COLUMN_BIT(CI_EXTERNAL_ID), 0},
-    .required_hint = "a customer identifier is required: add WHERE mobile = '...' (or email, "
-                     "external_id), or call capillary_interactions('mobile', '...')",
+    .required_hint =
+        "a customer identifier is required: add WHERE mobile = '...' (or email, "
+        "external_id), or call capillary_interactions('mobile', '...')",
     .max_page_size = 0,
     .data = &capillary_interactions_layout,
     .authenticate = capillary_authenticate,
@@ -452,8 +502,9 @@ const ix_provider capillary_summary_provider = {
     .range_column = -1,
     .required = {COLUMN_BIT(CS_IDENTIFIER_NAME) | COLUMN_BIT(CS_IDENTIFIER_VALUE),
                  COLUMN_BIT(CS_MOBILE), COLUMN_BIT(CS_EMAIL), COLUMN_BIT(CS_EXTERNAL_ID), 0},
-    .required_hint = "a customer identifier is required: add WHERE mobile = '...' (or email, "
-                     "external_id), or call capillary_interaction_summary('mobile', '...')",
+    .required_hint =
+        "a customer identifier is required: add WHERE mobile = '...' (or email, "
+        "external_id), or call capillary_interaction_summary('mobile', '...')",
     .max_page_size = 0,
     .data = &capillary_summary_layout,
     .authenticate = capillary_authenticate,

@@ -8,7 +8,8 @@
 int main(void) {
   char md5[33];
   ok(auth_md5_hex("server123", md5) == 0, "md5 computes");
-  is_str(md5, "8a16a6b70505eb1f1ff7cdc0cd5559a7", "md5('server123') is the vendor's documented value");
+  is_str(md5, "8a16a6b70505eb1f1ff7cdc0cd5559a7",
+         "md5('server123') is the vendor's documented value");
   auth_md5_hex("", md5);
   is_str(md5, "d41d8cd98f00b204e9800998ecf8427e", "md5 of the empty string");
 

@@ -64,7 +64,8 @@ int main(void) {
   base_is("http://127.0.0.1:8765/capillary", "127.0.0.1", "loopback http base");
   base_is("http://[::1]:80/", "[::1]", "IPv6 loopback keeps brackets");
   base_is("ftp://x", "must start with https://", "other schemes are refused");
-  base_is("https://user:pw@host/", "must not contain user info (credentials belong in their own settings)",
+  base_is("https://user:pw@host/",
+          "must not contain user info (credentials belong in their own settings)",
           "user info is refused");
   base_is("https://host/?a=b", "must not contain a query string or fragment", "query is refused");
   base_is("https:///x", "has no host", "missing host is refused");
