@@ -229,7 +229,7 @@ def main():
                 tap.ok(False, f"{name}: parses", str(error))
                 continue
             with tempfile.TemporaryDirectory() as tmp:
-                variables = {"SANDBOX": sandbox.url, "TMP": tmp}
+                variables = {"SANDBOX": sandbox.url, "TMP": tmp, "ROOT": ROOT}
                 env = dict(base_env)
                 env.update(sandbox_vars)
                 for key, value in case_env.items():
