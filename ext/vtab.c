@@ -127,8 +127,7 @@ int ix_page_add_row(ix_page *page, const cJSON *item, const cJSON *group, const 
   return SQLITE_OK;
 }
 
-/* Frees what one page owns but keeps the rows array for the next page. */
-static void ix_page_reset(ix_page *page) {
+void ix_page_reset(ix_page *page) {
   cJSON_Delete(page->root);
   page->root = NULL;
   page->context = NULL;
@@ -712,12 +711,10 @@ static int ix_next(sqlite3_vtab_cursor *base) {
   return ix_cursor_settle(cursor);
 }
 
-static int ix_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int column) {
-  ix_cursor *cursor = (ix_cursor *)base;
-  ix_vtab *vtab = (ix_vtab *)base->pVtab;
-  const ix_provider *provider = vtab->provider;
+void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx) {
+  const ix_provider *provider = call->provider;
   const ix_column_def *def = &provider->columns[column];
-  sqlite3_value *given = cursor->args.eq[column];
+  sqlite3_value *given = call->args->eq[column];
   if (given && (def->flags & IX_COL_EXACT)) {
     /* Echo the value the API was asked for, as text for TEXT columns: SQLite's re-check (or the
      * user) sees exactly what was sent. */
@@ -726,27 +723,35 @@ static int ix_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int column
     } else {
       sqlite3_result_value(ctx, given);
     }
-    return SQLITE_OK;
+    return;
   }
-  const ix_row *row = &cursor->page.rows[cursor->row_index];
-  ix_call call = {
-      provider,      vtab->table_name,         &cursor->args, cursor->config, cursor->zone,
-      &cursor->page, cursor->pages_fetched - 1};
   switch (def->kind) {
-    case IX_VALUE_CUSTOM: provider->column(&call, row, column, ctx); break;
-    case IX_VALUE_RAW: ix_result_json(ctx, row->item, IX_VALUE_RAW, cursor->zone); break;
+    case IX_VALUE_CUSTOM:
+      provider->column(call, row, column, ctx);
+      break;
+    case IX_VALUE_RAW:
+      ix_result_json(ctx, row->item, IX_VALUE_RAW, call->zone);
+      break;
     case IX_VALUE_NONE:
       /* Argument columns without a per-row value: the provider may still know one. */
       if (provider->column) {
-        provider->column(&call, row, column, ctx);
+        provider->column(call, row, column, ctx);
       } else {
         sqlite3_result_null(ctx);
       }
       break;
     default:
-      ix_result_json(ctx, ix_json_member(row->item, def->keys), def->kind, cursor->zone);
+      ix_result_json(ctx, ix_json_member(row->item, def->keys), def->kind, call->zone);
       break;
   }
+}
+
+static int ix_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int column) {
+  ix_cursor *cursor = (ix_cursor *)base;
+  ix_vtab *vtab = (ix_vtab *)base->pVtab;
+  ix_call call = {vtab->provider, vtab->table_name, &cursor->args, cursor->config, cursor->zone,
+                  &cursor->page, cursor->pages_fetched - 1};
+  ix_row_value(&call, &cursor->page.rows[cursor->row_index], column, ctx);
   return SQLITE_OK;
 }
 

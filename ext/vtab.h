@@ -179,6 +179,15 @@ int ix_url_segment(const ix_call *call, ix_request *request, int column, const c
 int ix_parse_json_body(const ix_call *call, const char *body, size_t body_len, ix_page *page,
                        char **error_out);
 
+/* A column's value for one row, exactly as xColumn produces it (echoed arguments, generic kinds,
+ * the provider's callback). Exposed for the fuzz targets, which drive parse_page and every column
+ * without HTTP. */
+void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx);
+
+/* Frees what a page owns (the parsed tree, the next-page token) and empties it; keeps the rows
+ * array for reuse. */
+void ix_page_reset(ix_page *page);
+
 /* ---- Registration ---- */
 
 /* What one database connection shares between its tables: the HTTP client (connection reuse). */

@@ -32,7 +32,7 @@ SECRET_NAME = re.compile(r"(PASSWORD|TOKEN|API_KEY|SECRET)$")
 ERROR_LINE = re.compile(
     r"^(?:(?:Parse|Runtime) error near line \d+: |Error: (?:near line \d+: )?(?:in prepare, |stepping, )?)(.*)$"
 )
-STEP_SECTIONS = ("rows", "error", "requests", "request-count", "file-lacks", "stderr")
+STEP_SECTIONS = ("rows", "error", "requests", "request-count", "connections", "file-lacks", "stderr")
 
 
 class Tap:
@@ -193,6 +193,10 @@ def run_step(tap, name, step, env, sandbox, variables, secrets):
         want = int(step["request-count"].strip())
         tap.ok(len(records) == want, f"{name}: {want} requests",
                f"got {len(records)}:\n" + "\n".join(request_lines(records)))
+    if "connections" in step:
+        want = int(step["connections"].strip())
+        got = sandbox.stats()["connections"]
+        tap.ok(got == want, f"{name}: {want} TCP connection(s)", f"got {got}")
     if "file-lacks" in step:
         for line in step["file-lacks"].splitlines():
             if not line.strip():
