@@ -726,12 +726,8 @@ void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_co
     return;
   }
   switch (def->kind) {
-    case IX_VALUE_CUSTOM:
-      provider->column(call, row, column, ctx);
-      break;
-    case IX_VALUE_RAW:
-      ix_result_json(ctx, row->item, IX_VALUE_RAW, call->zone);
-      break;
+    case IX_VALUE_CUSTOM: provider->column(call, row, column, ctx); break;
+    case IX_VALUE_RAW: ix_result_json(ctx, row->item, IX_VALUE_RAW, call->zone); break;
     case IX_VALUE_NONE:
       /* Argument columns without a per-row value: the provider may still know one. */
       if (provider->column) {
@@ -749,8 +745,9 @@ void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_co
 static int ix_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int column) {
   ix_cursor *cursor = (ix_cursor *)base;
   ix_vtab *vtab = (ix_vtab *)base->pVtab;
-  ix_call call = {vtab->provider, vtab->table_name, &cursor->args, cursor->config, cursor->zone,
-                  &cursor->page, cursor->pages_fetched - 1};
+  ix_call call = {vtab->provider,           vtab->table_name, &cursor->args,
+                  cursor->config,           cursor->zone,     &cursor->page,
+                  cursor->pages_fetched - 1};
   ix_row_value(&call, &cursor->page.rows[cursor->row_index], column, ctx);
   return SQLITE_OK;
 }
