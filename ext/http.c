@@ -193,9 +193,28 @@ static int http_configure(CURL *easy, const http_request *request, http_transfer
   return rc == CURLE_OK ? 0 : -1;
 }
 
+/* Failures another attempt may cure. Not: TLS verification, a malformed URL, a refused protocol. */
+static int http_is_transient(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_BAD_CONTENT_ENCODING: return 1;
+    default: return 0;
+  }
+}
+
 static void http_describe_failure(http_response *response, CURLcode code,
                                   const char *error_buffer) {
   response->timed_out = code == CURLE_OPERATION_TIMEDOUT;
+  response->retryable = http_is_transient(code);
   /* libcurl's error buffer names the host and what failed; it never holds header values. */
   const char *detail = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
   snprintf(response->error, sizeof(response->error), "%s", detail);

@@ -52,6 +52,7 @@ typedef struct http_response {
   char content_type[96];
   long retry_after_seconds; /* from Retry-After, 0 when absent */
   int timed_out;            /* the failure was a timeout or stall */
+  int retryable;            /* a transport failure worth another attempt (reset, timeout, ...) */
   char error[256];          /* what went wrong, without URL credentials or header values */
   double elapsed_ms;
 } http_response;

@@ -103,7 +103,7 @@ typedef struct ix_call {
   const ix_config *config;
   const timefmt_zone *zone;
   const ix_page *page; /* the current page (column callbacks) */
-  int page_index;      /* 0 for the first page of a customer */
+  int page_index;      /* pages already fetched for this customer: 0 while asking for the first */
 } ix_call;
 
 /* The request a provider builds: the engine adds the base URL, timeouts and transport. */
@@ -178,6 +178,9 @@ int ix_url_segment(const ix_call *call, ix_request *request, int column, const c
 /* Parses a response body into page->root, or fails with an error that says what came instead. */
 int ix_parse_json_body(const ix_call *call, const char *body, size_t body_len, ix_page *page,
                        char **error_out);
+
+/* Empties the constraint values (sqlite3_value_free) for the next plan. */
+void ix_args_clear(ix_args *args);
 
 /* A column's value for one row, exactly as xColumn produces it (echoed arguments, generic kinds,
  * the provider's callback). Exposed for the fuzz targets, which drive parse_page and every column

@@ -1,0 +1,468 @@
+/*
+ * Fetching a page: settings, rate limit, retries and error texts. See fetch.h.
+ *
+ * Retries (engineering-notes C3): connect errors, timeouts, stalls, resets, 429, 500, 502, 503 and
+ * 504 are retried up to max_retries times with exponential backoff and jitter (base retry_base_ms,
+ * capped at 30 s); a Retry-After header is a floor, clamped to 60 s. A 429 also
+ * pauses the limiter, so every cursor of the account backs off, not just this one. A page is
+ * retried before any of its rows are returned, so no row is ever returned twice; when retries run
+ * out the statement fails, naming the status, the attempts and the time spent. Other 4xx are
+ * never retried. A statement stops retrying once it has waited retry_budget_ms in total.
+ */
+#include "fetch.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+SQLITE_EXTENSION_INIT3
+
+#define IX_MAX_EXCERPT 200
+#define IX_BACKOFF_CAP_MS 30000
+#define IX_RETRY_AFTER_CAP_MS 60000
+#define IX_WAIT_SLICE_MS 50
+/* A wait for the limiter longer than this is explained on stderr (once per statement). */
+#define IX_WAIT_NOTICE_MS 2000
+
+/* ---- Interrupts ---- */
+
+/* sqlite3_is_interrupted exists since 3.41; Debian 12's headers (3.40) do not declare it, so it is
+ * looked up in the running library, and only when that library is new enough. */
+typedef int (*ix_is_interrupted_fn)(sqlite3 *);
+static ix_is_interrupted_fn ix_is_interrupted;
+static pthread_once_t ix_interrupt_once = PTHREAD_ONCE_INIT;
+
+static void ix_find_is_interrupted(void) {
+  if (sqlite3_libversion_number() < 3041000) return;
+  void *symbol = dlsym(RTLD_DEFAULT, "sqlite3_is_interrupted");
+  memcpy(&ix_is_interrupted, &symbol, sizeof(symbol));
+}
+
+static int ix_should_abort(void *arg) {
+  pthread_once(&ix_interrupt_once, ix_find_is_interrupted);
+  return ix_is_interrupted ? ix_is_interrupted(arg) : 0;
+}
+
+/* Sleeps up to milliseconds in short slices; returns non-zero when interrupted. */
+static int ix_sleep(sqlite3 *db, long long milliseconds) {
+  while (milliseconds > 0) {
+    long long slice = milliseconds < IX_WAIT_SLICE_MS ? milliseconds : IX_WAIT_SLICE_MS;
+    struct timespec pause = {(time_t)(slice / 1000), (long)(slice % 1000) * 1000000L};
+    nanosleep(&pause, NULL);
+    milliseconds -= slice;
+    if (ix_should_abort(db)) return 1;
+  }
+  return 0;
+}
+
+/* ---- Configuration ---- */
+
+static char *ix_limiter_scope(const ix_fetch *fetch) {
+  /* The account is what the vendor counts: vendor, host and credentials (hashed by the limiter). */
+  sqlite3_str *scope = sqlite3_str_new(NULL);
+  sqlite3_str_appendf(scope, "%s|%s", fetch->provider->vendor, fetch->host);
+  for (int i = 0; i < config_count(fetch->config); i++) {
+    const char *key, *value, *source;
+    unsigned flags;
+    config_at(fetch->config, i, &key, &value, &source, &flags);
+    if ((flags & (IX_SETTING_SECRET | IX_SETTING_CREDENTIAL)) && value) {
+      sqlite3_str_appendf(scope, "|%s=%s", key, value);
+    }
+  }
+  return sqlite3_str_finish(scope);
+}
+
+int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_out) {
+  if (fetch->config) return SQLITE_OK;
+  const ix_provider *provider = fetch->provider;
+  int rc = config_resolve(fetch->table_name, provider->vendor, provider->settings,
+                          provider->default_base_url, options, &fetch->config, error_out);
+  if (rc != SQLITE_OK) return rc;
+  const char *problem = NULL;
+  url_check_base(config_get(fetch->config, "base_url"), fetch->host, sizeof(fetch->host),
+                 &fetch->is_https, &problem);
+  char *zone_error = NULL;
+  fetch->zone = timefmt_zone_load(config_get(fetch->config, "timezone"), &zone_error);
+  if (!fetch->zone) {
+    *error_out =
+        ix_errorf("%s: %s (from %s)", fetch->table_name, zone_error ? zone_error : "out of memory",
+                  config_origin(fetch->config, "timezone"));
+    free(zone_error);
+    rc = SQLITE_ERROR;
+  }
+  int max_requests = 0;
+  long long window_ms = 0;
+  const char *rate_limit = config_get(fetch->config, "rate_limit");
+  if (rc == SQLITE_OK && rate_limit_parse(rate_limit, &max_requests, &window_ms) != 0) {
+    *error_out = ix_errorf(
+        "%s: rate_limit must be N requests per window such as '50/10s', "
+        "'100/60s' or '5/1s', got '%s' (from %s)",
+        fetch->table_name, rate_limit ? rate_limit : "",
+        config_origin(fetch->config, "rate_limit"));
+    rc = SQLITE_ERROR;
+  }
+  if (rc == SQLITE_OK) {
+    char *scope = ix_limiter_scope(fetch);
+    fetch->limiter = scope ? rate_limiter_get(scope, max_requests, window_ms) : NULL;
+    if (scope) {
+      memset(scope, 0, strlen(scope)); /* it held credentials */
+      sqlite3_free(scope);
+    }
+    if (!fetch->limiter) rc = SQLITE_NOMEM;
+  }
+  if (rc != SQLITE_OK) {
+    config_free(fetch->config);
+    fetch->config = NULL;
+    timefmt_zone_free(fetch->zone);
+    fetch->zone = NULL;
+    return rc;
+  }
+  fetch->random_state = (uint64_t)rate_clock_ms() ^ (uint64_t)(uintptr_t)fetch;
+  return SQLITE_OK;
+}
+
+ix_call ix_fetch_call(const ix_fetch *fetch) {
+  ix_call call = {fetch->provider, fetch->table_name, &fetch->args,        fetch->config,
+                  fetch->zone,     &fetch->page,      fetch->pages_fetched};
+  return call;
+}
+
+void ix_fetch_reset(ix_fetch *fetch) {
+  ix_args_clear(&fetch->args);
+  ix_page_reset(&fetch->page);
+  fetch->pages_fetched = 0;
+}
+
+void ix_fetch_free(ix_fetch *fetch) {
+  ix_fetch_reset(fetch);
+  sqlite3_free(fetch->page.rows);
+  fetch->page.rows = NULL;
+  config_free(fetch->config);
+  fetch->config = NULL;
+  timefmt_zone_free(fetch->zone);
+  fetch->zone = NULL;
+}
+
+/* ---- Error texts ---- */
+
+/* A short, printable excerpt of the vendor's own explanation in an error body, or NULL. Vendor
+ * bodies may echo what we sent, so the caller scrubs secrets and header values out of it. */
+static char *ix_vendor_message(const char *body, size_t body_len, const char *content_type) {
+  if (!body || body_len == 0) return NULL;
+  if (strstr(content_type, "html")) return sqlite3_mprintf("an HTML page, not JSON");
+  cJSON *root = cJSON_ParseWithLength(body, body_len);
+  const char *found = NULL;
+  if (root) {
+    static const char *const paths[][4] = {
+        {"message", NULL},
+        {"Message", NULL},
+        {"error_description", NULL},
+        {"error", "message", NULL},
+        {"error", NULL},
+        {"response", "customer", "item_status", "message"},
+        {"response", "status", "message", NULL},
+        {"errors", NULL},
+    };
+    for (size_t p = 0; !found && p < sizeof(paths) / sizeof(paths[0]); p++) {
+      const cJSON *node = root;
+      for (int k = 0; k < 4 && paths[p][k] && node; k++) {
+        node = cJSON_GetObjectItemCaseSensitive(node, paths[p][k]);
+      }
+      if (cJSON_IsArray(node)) node = cJSON_GetObjectItemCaseSensitive(node->child, "message");
+      if (cJSON_IsString(node) && *node->valuestring) found = node->valuestring;
+    }
+  } else {
+    found = body;
+  }
+  char *excerpt = NULL;
+  if (found) {
+    size_t length = root ? strlen(found) : body_len;
+    excerpt = sqlite3_mprintf("%.*s%s", (int)(length > IX_MAX_EXCERPT ? IX_MAX_EXCERPT : length),
+                              found, length > IX_MAX_EXCERPT ? "..." : "");
+    for (char *p = excerpt; p && *p; p++) {
+      if ((unsigned char)*p < 0x20) *p = ' ';
+    }
+  }
+  cJSON_Delete(root);
+  return excerpt;
+}
+
+/* Replaces every occurrence of secret in text by "***". */
+static char *ix_scrub_one(char *text, const char *secret) {
+  size_t length = strlen(secret);
+  char *found;
+  while (text && (found = strstr(text, secret)) != NULL) {
+    char *replaced = sqlite3_mprintf("%.*s***%s", (int)(found - text), text, found + length);
+    sqlite3_free(text);
+    text = replaced;
+  }
+  return text;
+}
+
+/* Text that came from the vendor, without secrets or anything we sent in a header. */
+static char *ix_scrub(const ix_config *config, const http_headers *headers, char *text) {
+  text = config_scrub(config, text);
+  for (int i = 0; text && i < headers->count; i++) {
+    const char *value = strchr(headers->lines[i], ':');
+    if (!value) continue;
+    value += 2;
+    /* The credential part of "Basic xxx" / "Bearer xxx" as well as the whole value. */
+    const char *space = strchr(value, ' ');
+    if (strlen(value) >= 6) text = ix_scrub_one(text, value);
+    if (space && strlen(space + 1) >= 6) text = ix_scrub_one(text, space + 1);
+  }
+  return text;
+}
+
+/* Names of the settings that hold this table's credentials, for "check ..." hints. */
+static char *ix_credential_hint(const ix_provider *provider, const ix_config *config) {
+  sqlite3_str *hint = sqlite3_str_new(NULL);
+  int named = 0;
+  for (const ix_setting_def *def = provider->settings; def && def->key; def++) {
+    if (!(def->flags & (IX_SETTING_SECRET | IX_SETTING_CREDENTIAL))) continue;
+    if (!config_get(config, def->key)) continue;
+    sqlite3_str_appendf(hint, "%s%s", named++ ? " and " : "", config_origin(config, def->key));
+  }
+  if (!named) sqlite3_str_appendall(hint, "the credentials");
+  return sqlite3_str_finish(hint);
+}
+
+static char *ix_status_error(const ix_fetch *fetch, const http_response *response,
+                             const http_headers *headers) {
+  const char *table = fetch->table_name;
+  const char *host = fetch->host;
+  char *vendor = ix_vendor_message(response->body, response->body_len, response->content_type);
+  vendor = ix_scrub(fetch->config, headers, vendor);
+  char *said = vendor ? sqlite3_mprintf(" (the API said: %s)", vendor) : sqlite3_mprintf("%s", "");
+  sqlite3_free(vendor);
+  char *message;
+  long status = response->status;
+  if (status == 401 || status == 403) {
+    char *hint = ix_credential_hint(fetch->provider, fetch->config);
+    message = ix_errorf("%s: HTTP %ld from %s%s: check %s", table, status, host, said ? said : "",
+                        hint ? hint : "the credentials");
+    sqlite3_free(hint);
+  } else if (status >= 300 && status < 400) {
+    message = ix_errorf(
+        "%s: HTTP %ld from %s: the API redirected the request, and redirects are "
+        "not followed because they would carry credentials to another host: "
+        "check the base URL (%s)",
+        table, status, host, config_origin(fetch->config, "base_url"));
+  } else if (status == 429) {
+    message = ix_errorf(
+        "%s: HTTP 429 from %s%s: the vendor's rate limit was exceeded: lower "
+        "rate_limit (%s)",
+        table, host, said ? said : "", config_origin(fetch->config, "rate_limit"));
+  } else {
+    message = ix_errorf("%s: HTTP %ld from %s%s", table, status, host, said ? said : "");
+  }
+  sqlite3_free(said);
+  return message;
+}
+
+static char *ix_transport_error(const ix_fetch *fetch, http_outcome outcome,
+                                const http_response *response) {
+  if (outcome == HTTP_TOO_LARGE) {
+    return ix_errorf(
+        "%s: the response from %s was larger than %lld bytes and was not read: "
+        "raise max_response_bytes (%s) if that is expected",
+        fetch->table_name, fetch->host, config_get_int(fetch->config, "max_response_bytes"),
+        config_origin(fetch->config, "max_response_bytes"));
+  }
+  return ix_errorf("%s: request to %s failed: %s%s", fetch->table_name, fetch->host,
+                   response->error,
+                   response->timed_out ? " (raise timeout_ms if the API is that slow)" : "");
+}
+
+/* ---- Sending ---- */
+
+static int ix_status_is_retryable(long status) {
+  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+/* The wait before the next attempt, within ceiling = min(cap, base * 2^(attempt-1)) (xorshift64*).
+ * Full jitter, uniform in [0, ceiling], spreads retries of failing servers best. A throttled client
+ * (429) needs a minimum wait to fall out of the vendor's window, so there the jitter only adds:
+ * uniform in [ceiling/2, ceiling]. */
+static long long ix_backoff_ms(ix_fetch *fetch, int attempt, int throttled) {
+  long long base = config_get_int(fetch->config, "retry_base_ms");
+  long long ceiling = base;
+  for (int i = 1; i < attempt && ceiling < IX_BACKOFF_CAP_MS; i++) ceiling *= 2;
+  if (ceiling > IX_BACKOFF_CAP_MS) ceiling = IX_BACKOFF_CAP_MS;
+  uint64_t x = fetch->random_state ? fetch->random_state : 0x9E3779B97F4A7C15ULL;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  fetch->random_state = x;
+  long long floor = throttled ? ceiling / 2 : 0;
+  uint64_t spread = (uint64_t)(ceiling - floor) + 1;
+  return floor + (long long)((x * 0x2545F4914F6CDD1DULL) % spread);
+}
+
+/* Waits until the limiter lets a request start. */
+static int ix_wait_for_limiter(ix_fetch *fetch, char **error_out) {
+  long long started = rate_clock_ms();
+  for (;;) {
+    long long now = rate_clock_ms();
+    long long wait = rate_limiter_reserve(fetch->limiter, now);
+    if (wait == 0) return SQLITE_OK;
+    if (!fetch->told_about_waiting && now + wait - started > IX_WAIT_NOTICE_MS &&
+        !config_env_flag("INTERACTIONS_QUIET")) {
+      fetch->told_about_waiting = 1;
+      fprintf(stderr,
+              "%s: waiting %.1f s for the rate limit of %s (rate_limit from %s; "
+              "INTERACTIONS_QUIET=1 hides this)\n",
+              fetch->table_name, (double)(now + wait - started) / 1000.0,
+              config_get(fetch->config, "rate_limit"), config_origin(fetch->config, "rate_limit"));
+    }
+    if (ix_sleep(fetch->db, wait)) {
+      *error_out = ix_errorf("%s: interrupted", fetch->table_name);
+      return SQLITE_INTERRUPT;
+    }
+  }
+}
+
+/* Sends the request until it succeeds, fails for good, or retries run out. On SQLITE_OK the
+ * response is complete and its status is not one worth retrying. */
+static int ix_send(ix_fetch *fetch, const http_request *request, const http_headers *headers,
+                   http_response *response, char **error_out) {
+  long long max_retries = config_get_int(fetch->config, "max_retries");
+  long long budget = config_get_int(fetch->config, "retry_budget_ms");
+  long long first_start = rate_clock_ms();
+  for (int attempt = 1;; attempt++) {
+    int rc = ix_wait_for_limiter(fetch, error_out);
+    if (rc != SQLITE_OK) return rc;
+    http_outcome outcome = http_client_get(fetch->http, request, response);
+    if (outcome == HTTP_ABORTED) {
+      *error_out = ix_errorf("%s: interrupted", fetch->table_name);
+      return SQLITE_INTERRUPT;
+    }
+    if (outcome == HTTP_NO_MEMORY) return SQLITE_NOMEM;
+    int transient = outcome == HTTP_FAILED && response->retryable;
+    int retry_status = outcome == HTTP_OK && ix_status_is_retryable(response->status);
+    if (outcome == HTTP_OK && !retry_status) return SQLITE_OK;
+
+    int throttled = retry_status && response->status == 429;
+    long long delay = ix_backoff_ms(fetch, attempt, throttled);
+    if (response->retry_after_seconds > 0) {
+      long long floor = response->retry_after_seconds * 1000;
+      if (floor > IX_RETRY_AFTER_CAP_MS) floor = IX_RETRY_AFTER_CAP_MS;
+      if (delay < floor) delay = floor;
+    }
+    if (throttled) {
+      rate_limiter_pause(fetch->limiter, rate_clock_ms() + delay);
+    }
+    int out_of_retries = attempt > max_retries || fetch->retry_wait_ms + delay > budget;
+    if (!(transient || retry_status) || out_of_retries) {
+      char *what = retry_status ? ix_status_error(fetch, response, headers)
+                                : ix_transport_error(fetch, outcome, response);
+      if (attempt > 1 && what) {
+        *error_out = ix_errorf(
+            "%s (gave up after %d attempts in %.1f s: raise max_retries "
+            "(%s) to keep trying longer)",
+            what, attempt, (double)(rate_clock_ms() - first_start) / 1000.0,
+            config_origin(fetch->config, "max_retries"));
+        sqlite3_free(what);
+      } else {
+        *error_out = what;
+      }
+      return SQLITE_ERROR;
+    }
+    http_response_clear(response);
+    fetch->retry_wait_ms += delay;
+    if (ix_sleep(fetch->db, delay)) {
+      *error_out = ix_errorf("%s: interrupted", fetch->table_name);
+      return SQLITE_INTERRUPT;
+    }
+  }
+}
+
+/* The page size to ask for: the setting (or the API's maximum), lowered to a LIMIT hint. */
+static sqlite3_int64 ix_page_size(const ix_fetch *fetch) {
+  const ix_provider *provider = fetch->provider;
+  sqlite3_int64 page_size = config_get(fetch->config, "page_size")
+                                ? config_get_int(fetch->config, "page_size")
+                                : provider->max_page_size;
+  if (provider->max_page_size > 0 && (page_size <= 0 || page_size > provider->max_page_size)) {
+    page_size = provider->max_page_size;
+  }
+  if (fetch->args.row_hint > 0 && fetch->args.row_hint < page_size) {
+    page_size = fetch->args.row_hint;
+  }
+  return page_size;
+}
+
+int ix_fetch_page(ix_fetch *fetch, char **error_out) {
+  const ix_provider *provider = fetch->provider;
+  const ix_config *config = fetch->config;
+  sqlite3_int64 max_pages = config_get_int(config, "max_pages");
+  if (max_pages > 0 && fetch->pages_fetched >= max_pages) {
+    *error_out = ix_errorf(
+        "%s: stopped after %lld pages for one customer without reaching the "
+        "last page: raise max_pages (%s) if this customer really has that many "
+        "interactions",
+        fetch->table_name, max_pages, config_origin(config, "max_pages"));
+    return SQLITE_ERROR;
+  }
+
+  ix_call call = ix_fetch_call(fetch);
+  ix_request request;
+  memset(&request, 0, sizeof(request));
+  url_init(&request.url);
+  url_append_raw(&request.url, config_get(config, "base_url"));
+  char *previous_token = fetch->page.next_token;
+  fetch->page.next_token = NULL;
+  int rc = provider->authenticate(&call, &request.headers, error_out);
+  if (rc == SQLITE_OK) {
+    rc = provider->build_request(&call, previous_token, ix_page_size(fetch), &request, error_out);
+  }
+  sqlite3_free(previous_token);
+  if (rc == SQLITE_OK && request.url.out_of_memory) rc = SQLITE_NOMEM;
+
+  http_response response;
+  memset(&response, 0, sizeof(response));
+  if (rc == SQLITE_OK) {
+    http_request http = {
+        .url = request.url.text,
+        .headers = &request.headers,
+        .connect_timeout_ms = (long)config_get_int(config, "connect_timeout_ms"),
+        .timeout_ms = (long)config_get_int(config, "timeout_ms"),
+        .stall_seconds = (long)((config_get_int(config, "stall_timeout_ms") + 999) / 1000),
+        .max_body = (size_t)config_get_int(config, "max_response_bytes"),
+        .allow_plain_http = !fetch->is_https,
+        .ca_bundle = getenv("INTERACTIONS_CA_BUNDLE"),
+        .should_abort = ix_should_abort,
+        .abort_arg = fetch->db,
+    };
+    rc = ix_send(fetch, &http, &request.headers, &response, error_out);
+    fetch->pages_fetched++;
+  }
+
+  ix_page_reset(&fetch->page);
+  if (rc != SQLITE_OK || response.status == 404) {
+    /* 404: a customer the vendor does not know has no interactions, so a join skips them. */
+  } else if (response.status < 200 || response.status >= 300) {
+    *error_out = ix_status_error(fetch, &response, &request.headers);
+    rc = SQLITE_ERROR;
+  } else {
+    call = ix_fetch_call(fetch);
+    char *error = NULL;
+    ix_page_status status = provider->parse_page(&call, response.body ? response.body : "",
+                                                 response.body_len, &fetch->page, &error);
+    if (status == IX_PAGE_NOT_FOUND) {
+      ix_page_reset(&fetch->page);
+    } else if (status == IX_PAGE_ERROR) {
+      *error_out = ix_scrub(config, &request.headers, error);
+      rc = SQLITE_ERROR;
+    } else {
+      sqlite3_free(error);
+    }
+  }
+  http_response_clear(&response);
+  url_free(&request.url);
+  http_headers_clear(&request.headers);
+  return rc;
+}

@@ -1,0 +1,47 @@
+/*
+ * Fetching one page for a cursor: settings, the rate limiter, retries, and every way a request can
+ * fail turned into an error text that names the table, says what happened and how to fix it.
+ */
+#ifndef IX_FETCH_H
+#define IX_FETCH_H
+
+#include <stdint.h>
+
+#include "ratelimit.h"
+#include "vtab.h"
+
+/* A cursor's fetching state. Settings are resolved once per cursor: a join reuses the cursor and
+ * calls xFilter once per outer row. */
+typedef struct ix_fetch {
+  const ix_provider *provider;
+  const char *table_name;
+  sqlite3 *db;
+  http_client *http;
+  ix_config *config;
+  timefmt_zone *zone;    /* the table's timezone, for vendor times that carry none */
+  rate_limiter *limiter; /* shared by the process for this vendor account */
+  char host[256];        /* the base URL's host, for messages */
+  int is_https;
+  ix_args args;            /* the current xFilter's constraint values */
+  ix_page page;            /* the page whose rows are being returned */
+  int pages_fetched;       /* for the current customer */
+  long long retry_wait_ms; /* this statement's time spent waiting to retry */
+  int told_about_waiting;  /* the "waiting for the rate limit" note is said once per statement */
+  uint64_t random_state;   /* backoff jitter */
+} ix_fetch;
+
+/* Resolves the settings, timezone and limiter, unless already done. */
+int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_out);
+
+/* Fetches the next page of the current plan (the first when page.next_token is NULL): waits for
+ * the limiter, retries what is worth retrying, and leaves the rows in fetch->page. */
+int ix_fetch_page(ix_fetch *fetch, char **error_out);
+
+/* The call context providers see, for the current page. */
+ix_call ix_fetch_call(const ix_fetch *fetch);
+
+/* Forgets the current plan and page (xFilter starts a new one); keeps settings and limiter. */
+void ix_fetch_reset(ix_fetch *fetch);
+void ix_fetch_free(ix_fetch *fetch);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * Rate limiting shared by every cursor of the process.
+ *
+ * One limiter per (vendor, credential, host): vendors count requests per API key, and two database
+ * connections in one process (a Python app, say) use the same key. The limit is an exact sliding
+ * window: never more than N requests start in any W milliseconds. A token bucket of N refilling at
+ * N/W would allow up to 2N in the first window, which a vendor counting a sliding window answers
+ * with 429s (engineering-notes C4).
+ */
+#ifndef IX_RATELIMIT_H
+#define IX_RATELIMIT_H
+
+typedef struct rate_limiter rate_limiter;
+
+/* Parses "N/Ws", "N/Wms", "N/Wm" or "N/W" (seconds) into a count and a window. Returns 0 or -1. */
+int rate_limit_parse(const char *text, int *max_requests, long long *window_ms);
+
+/* The process-wide limiter for scope, created on first use with this limit; a later call with a
+ * different limit for the same scope changes it. scope is hashed, never stored: it may contain
+ * credentials. Returns NULL when out of memory. */
+rate_limiter *rate_limiter_get(const char *scope, int max_requests, long long window_ms);
+
+/* Either records a request starting at now_ms and returns 0, or returns how many milliseconds to
+ * wait before trying again. Never blocks, so callers can check for interrupts while they wait. */
+long long rate_limiter_reserve(rate_limiter *limiter, long long now_ms);
+
+/* After a 429: no request of this scope starts before until_ms, whichever cursor sends it. */
+void rate_limiter_pause(rate_limiter *limiter, long long until_ms);
+
+/* Monotonic milliseconds. */
+long long rate_clock_ms(void);
+
+#endif

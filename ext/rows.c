@@ -1,0 +1,296 @@
+/*
+ * What providers use to turn a response into rows and column values: the generic JSON-to-SQL
+ * conversions (ix_value_kind), the page's reused row array, and the column dispatch xColumn uses.
+ * A wrong type in a known field becomes NULL, never an error: vendors drift.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vtab.h"
+
+SQLITE_EXTENSION_INIT3
+
+#define IX_JSON_SUBTYPE 74 /* 'J': json functions treat the text as JSON, not as a string */
+
+char *ix_errorf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *text = sqlite3_vmprintf(fmt, ap);
+  va_end(ap);
+  return text;
+}
+
+int ix_page_add_row(ix_page *page, const cJSON *item, const cJSON *group, const cJSON *parent) {
+  if (page->row_count == page->row_capacity) {
+    int capacity = page->row_capacity ? page->row_capacity * 2 : 64;
+    ix_row *grown = sqlite3_realloc64(page->rows, (sqlite3_uint64)capacity * sizeof(ix_row));
+    if (!grown) return SQLITE_NOMEM;
+    page->rows = grown;
+    page->row_capacity = capacity;
+  }
+  ix_row *row = &page->rows[page->row_count++];
+  row->item = item;
+  row->group = group;
+  row->parent = parent;
+  return SQLITE_OK;
+}
+
+void ix_page_reset(ix_page *page) {
+  cJSON_Delete(page->root);
+  page->root = NULL;
+  page->context = NULL;
+  page->row_count = 0;
+  sqlite3_free(page->next_token);
+  page->next_token = NULL;
+}
+
+const char *ix_args_text(const ix_args *args, int column) {
+  if (column < 0 || column >= IX_MAX_COLUMNS || !args->eq[column]) return NULL;
+  return (const char *)sqlite3_value_text(args->eq[column]);
+}
+
+void ix_args_clear(ix_args *args) {
+  for (int i = 0; i < IX_MAX_COLUMNS; i++) {
+    sqlite3_value_free(args->eq[i]);
+    args->eq[i] = NULL;
+  }
+  sqlite3_free(args->range_low);
+  sqlite3_free(args->range_high);
+  memset(args, 0, sizeof(*args));
+  args->row_hint = -1;
+}
+
+const cJSON *ix_json_member(const cJSON *obj, const char *const *keys) {
+  if (!cJSON_IsObject(obj)) return NULL;
+  for (int i = 0; i < 3 && keys[i]; i++) {
+    const cJSON *member = cJSON_GetObjectItemCaseSensitive(obj, keys[i]);
+    if (member) return member;
+  }
+  return NULL;
+}
+
+const cJSON *ix_json_first(const cJSON *array_or_object) {
+  if (cJSON_IsArray(array_or_object)) return array_or_object->child;
+  return cJSON_IsObject(array_or_object) ? array_or_object : NULL;
+}
+
+const cJSON *ix_json_next(const cJSON *array_or_object, const cJSON *current) {
+  return cJSON_IsArray(array_or_object) ? current->next : NULL;
+}
+
+/* Parses a whole number from text; no partial matches ("12abc" is not a number). */
+static int ix_parse_int64(const char *text, sqlite3_int64 *out) {
+  if (!text || !*text) return 0;
+  const char *p = text;
+  if (*p == '-' || *p == '+') p++;
+  if (!isdigit((unsigned char)*p)) return 0;
+  char *end = NULL;
+  long long value = strtoll(text, &end, 10);
+  if (*end) return 0;
+  *out = value;
+  return 1;
+}
+
+/* A JSON number that holds an exact integer (ids above 2^32 included; doubles are exact to 2^53).
+ */
+static int ix_number_as_int64(const cJSON *number, sqlite3_int64 *out) {
+  double value = number->valuedouble;
+  if (value != value || value < -9007199254740992.0 || value > 9007199254740992.0) return 0;
+  sqlite3_int64 whole = (sqlite3_int64)value;
+  if ((double)whole != value) return 0;
+  *out = whole;
+  return 1;
+}
+
+static void ix_result_json_text(sqlite3_context *ctx, const cJSON *member) {
+  char *json = cJSON_PrintUnformatted(member);
+  if (!json) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_text(ctx, json, -1, cJSON_free);
+  sqlite3_result_subtype(ctx, IX_JSON_SUBTYPE);
+}
+
+static void ix_result_number(sqlite3_context *ctx, const cJSON *number) {
+  sqlite3_int64 whole;
+  if (ix_number_as_int64(number, &whole)) {
+    sqlite3_result_int64(ctx, whole);
+  } else {
+    sqlite3_result_double(ctx, number->valuedouble);
+  }
+}
+
+void ix_result_lower(sqlite3_context *ctx, const char *text) {
+  if (!text) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  size_t length = strlen(text);
+  char *lower = sqlite3_malloc64(length + 1);
+  if (!lower) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  for (size_t i = 0; i <= length; i++) lower[i] = (char)tolower((unsigned char)text[i]);
+  sqlite3_result_text(ctx, lower, (int)length, sqlite3_free);
+}
+
+void ix_result_json(sqlite3_context *ctx, const cJSON *member, ix_value_kind kind,
+                    const timefmt_zone *zone) {
+  if (!member || cJSON_IsNull(member)) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  sqlite3_int64 whole;
+  switch (kind) {
+    case IX_VALUE_TEXT:
+    case IX_VALUE_LOWER:
+      if (cJSON_IsString(member)) {
+        if (kind == IX_VALUE_LOWER) {
+          ix_result_lower(ctx, member->valuestring);
+        } else {
+          sqlite3_result_text(ctx, member->valuestring, -1, SQLITE_TRANSIENT);
+        }
+      } else if (cJSON_IsNumber(member) && ix_number_as_int64(member, &whole)) {
+        sqlite3_result_text(ctx, sqlite3_mprintf("%lld", whole), -1, sqlite3_free);
+      } else if (cJSON_IsNumber(member)) {
+        sqlite3_result_text(ctx, sqlite3_mprintf("%!.15g", member->valuedouble), -1, sqlite3_free);
+      } else if (cJSON_IsBool(member)) {
+        sqlite3_result_text(ctx, cJSON_IsTrue(member) ? "true" : "false", -1, SQLITE_STATIC);
+      } else {
+        ix_result_json_text(ctx, member);
+      }
+      return;
+    case IX_VALUE_INT:
+    case IX_VALUE_INT_OR_TEXT:
+      if (cJSON_IsNumber(member) && ix_number_as_int64(member, &whole)) {
+        sqlite3_result_int64(ctx, whole);
+      } else if (cJSON_IsString(member) && ix_parse_int64(member->valuestring, &whole)) {
+        sqlite3_result_int64(ctx, whole);
+      } else if (kind == IX_VALUE_INT_OR_TEXT && cJSON_IsString(member) && *member->valuestring) {
+        sqlite3_result_text(ctx, member->valuestring, -1, SQLITE_TRANSIENT);
+      } else {
+        sqlite3_result_null(ctx); /* a wrong type in a known field is NULL, not an error */
+      }
+      return;
+    case IX_VALUE_REAL:
+      if (cJSON_IsNumber(member)) {
+        sqlite3_result_double(ctx, member->valuedouble);
+      } else if (cJSON_IsString(member) && *member->valuestring) {
+        char *end = NULL;
+        double value = strtod(member->valuestring, &end);
+        if (*end) {
+          sqlite3_result_null(ctx);
+        } else {
+          sqlite3_result_double(ctx, value);
+        }
+      } else {
+        sqlite3_result_null(ctx);
+      }
+      return;
+    case IX_VALUE_BOOL:
+      if (cJSON_IsBool(member)) {
+        sqlite3_result_int(ctx, cJSON_IsTrue(member));
+      } else if (cJSON_IsNumber(member)) {
+        sqlite3_result_int(ctx, member->valuedouble != 0);
+      } else if (cJSON_IsString(member) && strcmp(member->valuestring, "true") == 0) {
+        sqlite3_result_int(ctx, 1);
+      } else if (cJSON_IsString(member) && strcmp(member->valuestring, "false") == 0) {
+        sqlite3_result_int(ctx, 0);
+      } else {
+        sqlite3_result_null(ctx);
+      }
+      return;
+    case IX_VALUE_TIME: {
+      char converted[TIMEFMT_MAX];
+      if (cJSON_IsString(member) &&
+          timefmt_to_utc(member->valuestring, strlen(member->valuestring), zone, converted) > 0) {
+        sqlite3_result_text(ctx, converted, -1, SQLITE_TRANSIENT);
+      } else {
+        sqlite3_result_null(ctx); /* "null", "", or a date the vendor garbled */
+      }
+      return;
+    }
+    case IX_VALUE_JSON:
+      if (cJSON_IsObject(member) || cJSON_IsArray(member)) {
+        ix_result_json_text(ctx, member);
+      } else if (cJSON_IsString(member)) {
+        sqlite3_result_text(ctx, member->valuestring, -1, SQLITE_TRANSIENT);
+      } else if (cJSON_IsNumber(member)) {
+        ix_result_number(ctx, member);
+      } else if (cJSON_IsBool(member)) {
+        sqlite3_result_int(ctx, cJSON_IsTrue(member));
+      } else {
+        sqlite3_result_null(ctx);
+      }
+      return;
+    case IX_VALUE_RAW: ix_result_json_text(ctx, member); return;
+    case IX_VALUE_NONE:
+    case IX_VALUE_CUSTOM: sqlite3_result_null(ctx); return;
+  }
+}
+
+int ix_url_segment(const ix_call *call, ix_request *request, int column, const char *value,
+                   char **error_out) {
+  const char *problem = NULL;
+  if (url_append_segment(&request->url, value, strlen(value), &problem) != 0) {
+    *error_out = ix_errorf("%s: %s %s: give the vendor's id as it is", call->table_name,
+                           call->provider->columns[column].name, problem);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
+int ix_parse_json_body(const ix_call *call, const char *body, size_t body_len, ix_page *page,
+                       char **error_out) {
+  page->root = cJSON_ParseWithLength(body, body_len);
+  if (page->root) return SQLITE_OK;
+  const char *start = body;
+  while (start < body + body_len && isspace((unsigned char)*start)) start++;
+  if (start < body + body_len && *start == '<') {
+    *error_out = ix_errorf(
+        "%s: the API answered with an HTML or XML page instead of JSON: "
+        "check the base URL (%s)",
+        call->table_name, config_origin(call->config, "base_url"));
+  } else {
+    *error_out = ix_errorf(
+        "%s: the API's response is not valid JSON (%lld bytes, cut short or "
+        "malformed); retry, and report it if it persists",
+        call->table_name, (long long)body_len);
+  }
+  return SQLITE_ERROR;
+}
+
+void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx) {
+  const ix_provider *provider = call->provider;
+  const ix_column_def *def = &provider->columns[column];
+  sqlite3_value *given = call->args->eq[column];
+  if (given && (def->flags & IX_COL_EXACT)) {
+    /* Echo the value the API was asked for, as text for TEXT columns: SQLite's re-check (or the
+     * user) sees exactly what was sent. */
+    if (strcmp(def->decl_type, "TEXT") == 0) {
+      sqlite3_result_text(ctx, (const char *)sqlite3_value_text(given), -1, SQLITE_TRANSIENT);
+    } else {
+      sqlite3_result_value(ctx, given);
+    }
+    return;
+  }
+  switch (def->kind) {
+    case IX_VALUE_CUSTOM: provider->column(call, row, column, ctx); break;
+    case IX_VALUE_RAW: ix_result_json(ctx, row->item, IX_VALUE_RAW, call->zone); break;
+    case IX_VALUE_NONE:
+      /* Argument columns without a per-row value: the provider may still know one. */
+      if (provider->column) {
+        provider->column(call, row, column, ctx);
+      } else {
+        sqlite3_result_null(ctx);
+      }
+      break;
+    default:
+      ix_result_json(ctx, ix_json_member(row->item, def->keys), def->kind, call->zone);
+      break;
+  }
+}

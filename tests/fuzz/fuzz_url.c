@@ -1,0 +1,211 @@
+/*
+ * fuzz_url: ext/url.c, where SQL-supplied identifiers and the configured base URL become the
+ * request URL (engineering-notes D4).
+ *
+ * One input is used four ways:
+ *   - url_append_segment on all its bytes (any length, NULs included), on an empty builder and on
+ *     one holding a base URL;
+ *   - url_append_query with name = the bytes before the first NUL and value = the bytes after it
+ *     (up to the next NUL), twice, so both '?' and '&' are produced;
+ *   - url_check_base on the input up to its first NUL, into exactly-sized host buffers of 256 bytes
+ *     (what the engine uses) and of 1..16 bytes, so ASan sees any write past the end;
+ *   - url_host_is_loopback on the host it found and on the raw text.
+ *
+ * Invariants (abort() on violation):
+ *   - an accepted segment was 1..256 bytes, not "." or "..", without control bytes; it appended
+ *     "/" and only unreserved characters and %XX, never '/', '?' or '#', and decodes back to the
+ *     input; a refused one set problem and left the URL unchanged;
+ *   - a query appends '?' first and '&' after, name and value encoded the same way, both decoding
+ *     back to what was given;
+ *   - the builder's text is always NUL-terminated at its length;
+ *   - an accepted base URL starts with http:// or https:// (is_https says which), its host fits the
+ *     buffer, is lower case and holds no '/', '?', '#', '@' or byte <= 0x20;
+ *   - a host url_host_is_loopback accepts is the host libcurl itself would connect to (libcurl's
+ *     URL parser is the oracle: plain http is allowed only to loopback, so the two must agree).
+ */
+#include <curl/curl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "url.h"
+
+#define FUZZ_CHECK(condition)                                                                   \
+  do {                                                                                          \
+    if (!(condition)) {                                                                         \
+      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #condition);        \
+      abort();                                                                                  \
+    }                                                                                           \
+  } while (0)
+
+static int fuzz_is_unreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+static int fuzz_hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1; /* url.c writes upper-case hex only */
+}
+
+/* Checks that encoded[0..encoded_length) is a strict percent-encoding of value[0..length). */
+static void fuzz_check_encoding(const char *encoded, size_t encoded_length, const char *value,
+                                size_t length) {
+  size_t in = 0;
+  for (size_t i = 0; i < encoded_length; in++) {
+    FUZZ_CHECK(in < length);
+    unsigned char c = (unsigned char)encoded[i];
+    FUZZ_CHECK(c != '/' && c != '?' && c != '#' && c != '&' && c != '=');
+    if (c == '%') {
+      FUZZ_CHECK(i + 2 < encoded_length);
+      int high = fuzz_hex_value(encoded[i + 1]), low = fuzz_hex_value(encoded[i + 2]);
+      FUZZ_CHECK(high >= 0 && low >= 0);
+      unsigned char decoded = (unsigned char)(high * 16 + low);
+      FUZZ_CHECK(decoded == (unsigned char)value[in]);
+      FUZZ_CHECK(!fuzz_is_unreserved(decoded)); /* unreserved characters are never encoded */
+      i += 3;
+    } else {
+      FUZZ_CHECK(fuzz_is_unreserved(c));
+      FUZZ_CHECK(c == (unsigned char)value[in]);
+      i++;
+    }
+  }
+  FUZZ_CHECK(in == length);
+}
+
+static void fuzz_check_terminated(const url_builder *url) {
+  if (!url->text) {
+    FUZZ_CHECK(url->length == 0);
+    return;
+  }
+  FUZZ_CHECK(url->length < url->capacity && url->text[url->length] == '\0');
+  FUZZ_CHECK(strlen(url->text) == url->length);
+}
+
+static void fuzz_segment(const char *base, const char *value, size_t length) {
+  url_builder url;
+  url_init(&url);
+  if (base) url_append_raw(&url, base);
+  size_t before = url.length;
+  const char *problem = NULL;
+  int rc = url_append_segment(&url, value, length, &problem);
+  fuzz_check_terminated(&url);
+  if (rc != 0) {
+    FUZZ_CHECK(problem != NULL && *problem);
+    FUZZ_CHECK(url.length == before);
+  } else {
+    FUZZ_CHECK(length >= 1 && length <= URL_MAX_SEGMENT);
+    FUZZ_CHECK(!(length == 1 && value[0] == '.'));
+    FUZZ_CHECK(!(length == 2 && value[0] == '.' && value[1] == '.'));
+    for (size_t i = 0; i < length; i++) {
+      FUZZ_CHECK((unsigned char)value[i] >= 0x20 && (unsigned char)value[i] != 0x7f);
+    }
+    FUZZ_CHECK(url.length > before && url.text[before] == '/');
+    fuzz_check_encoding(url.text + before + 1, url.length - before - 1, value, length);
+  }
+  url_free(&url);
+}
+
+static void fuzz_query(const char *base, const char *name, const char *value) {
+  url_builder url;
+  url_init(&url);
+  if (base) url_append_raw(&url, base);
+  for (int round = 0; round < 2; round++) {
+    int had_query = url.text && strchr(url.text, '?') != NULL;
+    size_t before = url.length;
+    int rc = url_append_query(&url, name, value);
+    fuzz_check_terminated(&url);
+    if (rc != 0) break; /* out of memory only */
+    const char *added = url.text + before;
+    FUZZ_CHECK(added[0] == (had_query ? '&' : '?'));
+    const char *equals = strchr(added + 1, '=');
+    FUZZ_CHECK(equals != NULL);
+    fuzz_check_encoding(added + 1, (size_t)(equals - added - 1), name, strlen(name));
+    fuzz_check_encoding(equals + 1, strlen(equals + 1), value, strlen(value));
+  }
+  url_free(&url);
+}
+
+/* The host libcurl would connect to for base, lower-cased, or NULL if libcurl refuses the URL. */
+static char *fuzz_curl_host(const char *base) {
+  CURLU *parsed = curl_url();
+  FUZZ_CHECK(parsed != NULL);
+  char *host = NULL, *copy = NULL;
+  if (curl_url_set(parsed, CURLUPART_URL, base, 0) == CURLUE_OK &&
+      curl_url_get(parsed, CURLUPART_HOST, &host, 0) == CURLUE_OK && host) {
+    copy = strdup(host);
+    FUZZ_CHECK(copy != NULL);
+    for (char *p = copy; *p; p++) {
+      if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+    }
+  }
+  curl_free(host);
+  curl_url_cleanup(parsed);
+  return copy;
+}
+
+static void fuzz_base(const char *base, size_t host_size) {
+  char *host = malloc(host_size); /* exactly host_size bytes: ASan catches any overrun */
+  FUZZ_CHECK(host != NULL);
+  int is_https = -1;
+  const char *problem = NULL;
+  int rc = url_check_base(base, host, host_size, &is_https, &problem);
+  if (rc != 0) {
+    FUZZ_CHECK(problem != NULL && *problem);
+    free(host);
+    return;
+  }
+  FUZZ_CHECK(is_https == 0 || is_https == 1);
+  FUZZ_CHECK(strncmp(base, is_https ? "https://" : "http://", is_https ? 8 : 7) == 0);
+  size_t length = strnlen(host, host_size);
+  FUZZ_CHECK(length > 0 && length < host_size);
+  for (const char *p = host; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    FUZZ_CHECK(c > 0x20 && c != 0x7f && !(c >= 'A' && c <= 'Z'));
+    FUZZ_CHECK(c != '/' && c != '?' && c != '#' && c != '@');
+  }
+  /* The host is the start of the authority, as written (case aside). */
+  FUZZ_CHECK(strncasecmp(base + (is_https ? 8 : 7), host, length) == 0);
+  if (url_host_is_loopback(host)) {
+    /* Plain http is allowed here: libcurl must be going to this very host, or nowhere. */
+    char *curl_host = fuzz_curl_host(base);
+    if (curl_host && strcmp(curl_host, host) != 0) {
+      fprintf(stderr, "fuzz_url: url_check_base says host '%s' (loopback) but libcurl connects "
+                      "to '%s' for base '%s'\n", host, curl_host, base);
+      abort();
+    }
+    free(curl_host);
+  }
+  free(host);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  /* Segments: exactly the input's bytes, not NUL-terminated. */
+  char *exact = malloc(size ? size : 1);
+  FUZZ_CHECK(exact != NULL);
+  if (size) memcpy(exact, data, size);
+  fuzz_segment(NULL, exact, size);
+  fuzz_segment("https://api.fuzz.example/v1/contacts", exact, size);
+  free(exact);
+
+  /* NUL-terminated views: text = the input up to its first NUL; value = what follows it. */
+  char *text = malloc(size + 1);
+  FUZZ_CHECK(text != NULL);
+  if (size) memcpy(text, data, size);
+  text[size] = '\0';
+  size_t text_length = strlen(text);
+  const char *value = text_length < size ? text + text_length + 1 : "";
+
+  fuzz_query(NULL, text, value);
+  fuzz_query("https://api.fuzz.example/v2/customers/interaction", text, value);
+
+  fuzz_base(text, 256);
+  fuzz_base(text, 1 + size % 16);
+  url_host_is_loopback(text);
+
+  free(text);
+  return 0;
+}
