@@ -19,6 +19,7 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_SOURCES_test_timefmt := ext/timefmt.c
 UNIT_SOURCES_test_url     := ext/url.c
 UNIT_SOURCES_test_auth    := ext/auth.c ext/http.c
+UNIT_SOURCES_test_ratelimit := ext/ratelimit.c
 
 PROVE    := prove
 SQL_TESTS = tests/*.t
