@@ -24,8 +24,9 @@ SQLITE_EXTENSION_INIT3
 #define IX_BACKOFF_CAP_MS 30000
 #define IX_RETRY_AFTER_CAP_MS 60000
 #define IX_WAIT_SLICE_MS 50
-/* A wait for the limiter longer than this is explained on stderr (once per statement). */
-#define IX_WAIT_NOTICE_MS 2000
+/* A wait for the limiter longer than this is explained on stderr (once per table in a statement).
+ */
+#define IX_WAIT_NOTICE_MS 3000
 
 /* ---- Interrupts ---- */
 

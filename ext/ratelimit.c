@@ -2,7 +2,8 @@
  * Exact sliding-window rate limiting, shared by the process: see ratelimit.h.
  *
  * Each limiter keeps the start times of the last N requests in a ring. A request may start at t
- * when the oldest of those N is at least W old: then at most N-1 others started in (t-W, t].
+ * when the oldest of those N is at least W (plus a small margin) old: then at most N-1 others
+ * started in (t-W, t].
  */
 #include "ratelimit.h"
 
@@ -15,6 +16,14 @@
 
 /* Far more than any vendor documents; bounds the ring's memory (8 bytes a slot). */
 #define RATE_MAX_REQUESTS 100000
+
+/* The vendor counts requests when they arrive, we when they leave: a first request that arrives
+ * late (a new connection, a slow network) would let a later one look early by the vendor's clock.
+ * A margin of 2% of the window, between 100 and 500 ms, absorbs that. */
+static long long rate_margin_ms(long long window_ms) {
+  long long margin = window_ms / 50;
+  return margin < 100 ? 100 : margin > 500 ? 500 : margin;
+}
 
 struct rate_limiter {
   uint64_t scope_hash;
@@ -127,8 +136,9 @@ long long rate_limiter_reserve(rate_limiter *limiter, long long now_ms) {
   if (limiter->paused_until_ms > now_ms) {
     wait = limiter->paused_until_ms - now_ms;
   } else if (limiter->used == limiter->max_requests) {
-    long long oldest = limiter->starts[limiter->next];
-    if (oldest + limiter->window_ms > now_ms) wait = oldest + limiter->window_ms - now_ms;
+    long long free_at =
+        limiter->starts[limiter->next] + limiter->window_ms + rate_margin_ms(limiter->window_ms);
+    if (free_at > now_ms) wait = free_at - now_ms;
   }
   if (wait == 0) {
     limiter->starts[limiter->next] = now_ms;

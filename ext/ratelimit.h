@@ -3,7 +3,8 @@
  *
  * One limiter per (vendor, credential, host): vendors count requests per API key, and two database
  * connections in one process (a Python app, say) use the same key. The limit is an exact sliding
- * window: never more than N requests start in any W milliseconds. A token bucket of N refilling at
+ * window: never more than N requests start in any W milliseconds (with a margin of 2% of W, 100 to
+ * 500 ms, for requests that arrive later than they left). A token bucket of N refilling at
  * N/W would allow up to 2N in the first window, which a vendor counting a sliding window answers
  * with 429s (engineering-notes C4).
  */

@@ -16,17 +16,14 @@ import base64
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 import tempfile
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from sandbox_process import Sandbox  # noqa: E402
+from sandbox_process import Sandbox, library as extension_library, run_sqlite  # noqa: E402
 
-SQLITE3 = os.environ.get("IX_SQLITE3", "sqlite3")
 VENDOR_PREFIXES = ("CAPILLARY_", "OPTIMOVE_", "CXENGAGE_", "ALPHARUN_", "WHICH50_", "INTERACTIONS_")
 SECRET_NAME = re.compile(r"(PASSWORD|TOKEN|API_KEY|SECRET)$")
 ERROR_LINE = re.compile(
@@ -160,20 +157,15 @@ def run_step(tap, name, step, env, sandbox, variables, secrets):
         method, path, body = (substitute(line, variables).split(" ", 2) + [""])[:3]
         sandbox.control(method, path, json.loads(body) if body.strip() else None)
 
-    library = os.path.abspath(os.environ.get("IX_LIB", os.path.join(ROOT, "build", "interactions.so")))
+    library = extension_library()
     variables = dict(variables, LIB=library)
     sql = substitute(step["sql"], variables)
     # .open closes the connection and the extension with it: a step that opens a file loads the
     # extension itself, after opening (.load $LIB).
     preamble = "" if re.search(r"^\.open ", sql, re.M) else f".load {library}\n"
     script = preamble + ".nullvalue NULL\n" + sql + "\n"
-    command = shlex.split(os.environ.get("IX_SQLITE3_WRAPPER", "")) + [SQLITE3, "-bail", "-batch", ":memory:"]
-    child_env = dict(env)
-    if os.environ.get("IX_PRELOAD"):
-        child_env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
     try:
-        result = subprocess.run(command, input=script, capture_output=True, text=True,
-                                env=child_env, cwd=variables["TMP"], timeout=600)
+        result = run_sqlite(script, env, cwd=variables["TMP"])
         stdout, stderr, code = result.stdout, result.stderr, result.returncode
     except subprocess.TimeoutExpired as expired:
         stdout, stderr, code = expired.stdout or "", (expired.stderr or "") + "\n(timed out)", -1

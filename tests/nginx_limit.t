@@ -13,7 +13,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from sandbox_process import Sandbox  # noqa: E402
+from sandbox_process import Sandbox, library, run_sqlite  # noqa: E402
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 CONFIG = """
@@ -49,9 +49,7 @@ def free_port():
 
 
 def sqlite(env, sql):
-    library = os.path.abspath(os.environ.get("IX_LIB", os.path.join(ROOT, "build", "interactions.so")))
-    return subprocess.run(["sqlite3", "-bail", ":memory:"], input=f".load {library}\n{sql}\n",
-                          capture_output=True, text=True, env=env, timeout=300)
+    return run_sqlite(f".load {library()}\n{sql}\n", env)
 
 
 def main():

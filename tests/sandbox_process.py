@@ -1,5 +1,6 @@
 """Starts and drives the sandbox server (tests/sandbox/server.py) for tests and benchmarks."""
 import json
+import shlex
 import os
 import subprocess
 import sys
@@ -65,3 +66,20 @@ class Sandbox:
 
     def stats(self):
         return self.control("GET", "/_sandbox/stats")
+
+
+def library():
+    """The extension under test: IX_LIB (the asan target sets its own build), else the normal one."""
+    return os.path.abspath(os.environ.get("IX_LIB", os.path.join(ROOT, "build", "interactions.so")))
+
+
+def run_sqlite(script, env, cwd=None, timeout=600):
+    """Runs the sqlite3 shell on script the way every test does: under IX_SQLITE3_WRAPPER (valgrind)
+    and with IX_PRELOAD (the sanitizer runtimes) when the make target sets them."""
+    command = shlex.split(os.environ.get("IX_SQLITE3_WRAPPER", "")) + [
+        os.environ.get("IX_SQLITE3", "sqlite3"), "-bail", "-batch", ":memory:"]
+    child_env = dict(env)
+    if os.environ.get("IX_PRELOAD"):
+        child_env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
+    return subprocess.run(command, input=script, capture_output=True, text=True, env=child_env,
+                          cwd=cwd, timeout=timeout)

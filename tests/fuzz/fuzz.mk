@@ -46,8 +46,8 @@ fuzz: fuzz-build
 	  sh tests/fuzz/run.sh $(if $(call fuzz_dict,$(t)),-d $(call fuzz_dict,$(t))) fuzz $(t) \
 	  $(call fuzz_seeds,$(t)) || failed="$$failed $(t)";) \
 	if [ -n "$$failed" ]; then \
-	  echo "make fuzz: failures in:$$failed; keep each input named above in" \
-	       "tests/fuzz/regressions/<target>/ once diagnosed" >&2; \
+	  echo "make fuzz: failures in:$$failed. A new input: diagnose it and keep it in" \
+	       "tests/fuzz/regressions/<target>/. A regression input: fix the code." >&2; \
 	  exit 1; \
 	fi
 

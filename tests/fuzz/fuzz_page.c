@@ -66,12 +66,12 @@ static sqlite3_stmt *fuzz_bind_stmt; /* SELECT ?1: makes the sqlite3_values of e
 static timefmt_zone *fuzz_zones[4];  /* [0] stays NULL */
 static const ix_call *fuzz_current;  /* what fuzz_value reads */
 
-#define FUZZ_CHECK(condition)                                                                   \
-  do {                                                                                          \
-    if (!(condition)) {                                                                         \
-      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #condition);        \
-      abort();                                                                                  \
-    }                                                                                           \
+#define FUZZ_CHECK(condition)                                                           \
+  do {                                                                                  \
+    if (!(condition)) {                                                                 \
+      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #condition); \
+      abort();                                                                          \
+    }                                                                                   \
   } while (0)
 
 static void fuzz_value(sqlite3_context *ctx, int argc, sqlite3_value **argv) {

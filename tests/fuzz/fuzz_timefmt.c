@@ -23,12 +23,12 @@
 
 #include "timefmt.h"
 
-#define FUZZ_CHECK(condition)                                                                   \
-  do {                                                                                          \
-    if (!(condition)) {                                                                         \
-      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #condition);        \
-      abort();                                                                                  \
-    }                                                                                           \
+#define FUZZ_CHECK(condition)                                                           \
+  do {                                                                                  \
+    if (!(condition)) {                                                                 \
+      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #condition); \
+      abort();                                                                          \
+    }                                                                                   \
   } while (0)
 
 static timefmt_zone *fuzz_fixed;  /* "+05:30" */
@@ -155,8 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fuzz_check_fixed_point(london_length, london);
 
   static const long long fixed_offsets[] = {5 * 3600 + 30 * 60};
-  fuzz_check_shift(utc_length, utc, utc_seconds, fixed_length, fixed, fixed_seconds,
-                   fixed_offsets, 1);
+  fuzz_check_shift(utc_length, utc, utc_seconds, fixed_length, fixed, fixed_seconds, fixed_offsets,
+                   1);
   /* London has been GMT (0), BST (+1), BDST (+2) and, before 1847, LMT (-0:01:15). */
   static const long long london_shifts[] = {3600, 7200, -75};
   fuzz_check_shift(utc_length, utc, utc_seconds, london_length, london, london_seconds,

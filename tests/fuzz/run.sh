@@ -70,10 +70,12 @@ set -- -max_total_time="$FUZZ_SECONDS" $limits -artifact_prefix="$artifacts/" -p
 echo "$target: fuzzing for ${FUZZ_SECONDS}s (log: $log)"
 # shellcheck disable=SC2086 # FUZZ_FLAGS is a list of flags
 if "$binary" "$@" ${FUZZ_FLAGS:-} "$corpus" >"$log" 2>&1; then
-  grep -E '^#[0-9]+ +DONE' "$log" | tail -n 1 | sed "s/^/$target: /"
+  grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 | sed "s/^/$target: /"
   exit 0
 fi
-tail -n 60 "$log" >&2
+# The report: from the first sanitizer, libFuzzer or invariant line (not the progress lines).
+awk '/^==[0-9]+==|runtime error|invariant failed|^fuzz_|ERROR: libFuzzer|^SUMMARY/ { on = 1 }
+     on && shown++ < 80' "$log" >&2
 found=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log")
 echo "" >&2
 if [ -n "$found" ]; then

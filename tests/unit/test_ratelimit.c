@@ -44,10 +44,11 @@ int main(void) {
   is_int(rate_limiter_reserve(limiter, 0), 0, "1st at 0 starts");
   is_int(rate_limiter_reserve(limiter, 10), 0, "2nd at 10 starts");
   is_int(rate_limiter_reserve(limiter, 20), 0, "3rd at 20 starts");
-  is_int(rate_limiter_reserve(limiter, 30), 970, "4th at 30 waits until the 1st is 1000 ms old");
-  is_int(rate_limiter_reserve(limiter, 999), 1, "still 1 ms at 999");
-  is_int(rate_limiter_reserve(limiter, 1000), 0, "starts at 1000");
-  is_int(rate_limiter_reserve(limiter, 1000), 10, "the next waits for the 2nd to age");
+  is_int(rate_limiter_reserve(limiter, 30), 1070,
+         "4th at 30 waits until the 1st is 1000 ms old, plus the 100 ms margin");
+  is_int(rate_limiter_reserve(limiter, 1099), 1, "still 1 ms at 1099");
+  is_int(rate_limiter_reserve(limiter, 1100), 0, "starts at 1100");
+  is_int(rate_limiter_reserve(limiter, 1100), 10, "the next waits for the 2nd to age");
   ok(rate_limiter_get("unit|a", 3, 1000) == limiter, "the same scope is the same limiter");
   ok(rate_limiter_get("unit|b", 3, 1000) != limiter, "another scope is another limiter");
 
@@ -63,7 +64,8 @@ int main(void) {
   is_int(busiest_window(optimove, 10000, starts, 500), 50,
          "Optimove 50/10s: never more than 50 in any 10 s (a bucket would allow 100)");
   is_int(starts[49], 49 * 7, "the first 50 go at once (burst)");
-  ok(starts[50] >= 10000, "the 51st waits for the window (started at %lld)", starts[50]);
+  ok(starts[50] >= 10200, "the 51st waits for the window and its 200 ms margin (started at %lld)",
+     starts[50]);
 
   rate_limiter *resized = rate_limiter_get("unit|resized", 5, 1000);
   for (int i = 0; i < 5; i++) rate_limiter_reserve(resized, i);
