@@ -134,6 +134,11 @@ ix_call ix_fetch_call(const ix_fetch *fetch) {
 void ix_fetch_reset(ix_fetch *fetch) {
   ix_args_clear(&fetch->args);
   ix_page_reset(&fetch->page);
+  if (fetch->page.customer_state && fetch->page.free_customer_state) {
+    fetch->page.free_customer_state(fetch->page.customer_state);
+  }
+  fetch->page.customer_state = NULL;
+  fetch->page.free_customer_state = NULL;
   fetch->pages_fetched = 0;
 }
 

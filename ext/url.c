@@ -175,3 +175,24 @@ int url_check_base(const char *base, char *host, size_t host_size, int *is_https
   for (char *p = host; *p; p++) *p = (char)tolower((unsigned char)*p);
   return 0;
 }
+
+/* The length of "scheme://authority" at the start of url, or 0 when it has none. */
+static size_t url_origin_length(const char *url) {
+  const char *separator = strstr(url, "://");
+  if (!separator || separator == url) return 0;
+  for (const char *p = url; p < separator; p++) {
+    if (!isalpha((unsigned char)*p)) return 0;
+  }
+  const char *authority = separator + 3;
+  return (size_t)(authority - url) + strcspn(authority, "/?#");
+}
+
+int url_same_origin(const char *base, const char *url) {
+  size_t base_length = url_origin_length(base);
+  size_t url_length = url_origin_length(url);
+  if (base_length == 0 || base_length != url_length) return 0;
+  for (size_t i = 0; i < base_length; i++) {
+    if (tolower((unsigned char)base[i]) != tolower((unsigned char)url[i])) return 0;
+  }
+  return 1;
+}

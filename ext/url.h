@@ -34,6 +34,10 @@ int url_append_query(url_builder *url, const char *name, const char *value);
  * with *problem set. */
 int url_check_base(const char *base, char *host, size_t host_size, int *is_https,
                    const char **problem);
+/* Whether url has the same scheme, host and port as base: a next-page URL from a response is data,
+ * and one that points elsewhere must not receive the credentials. */
+int url_same_origin(const char *base, const char *url);
+
 /* 127.0.0.0/8, ::1 and localhost: where plain http is acceptable (the sandbox). */
 int url_host_is_loopback(const char *host);
 

@@ -81,6 +81,11 @@ typedef struct ix_page {
   int row_count;
   int row_capacity;
   char *next_token; /* sqlite3_malloc'd: cursor, page number or similar; NULL = last page */
+  /* What a provider keeps across the pages of one customer (e.g. ids already returned, to drop
+   * duplicates when new interactions shift the pages): set by parse_page, freed with
+   * free_customer_state when the next customer starts. */
+  void *customer_state;
+  void (*free_customer_state)(void *state);
 } ix_page;
 
 /* The constraint values of one request plan, indexed by column. */

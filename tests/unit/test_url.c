@@ -71,6 +71,15 @@ int main(void) {
   base_is("https:///x", "has no host", "missing host is refused");
   base_is("https://ho st/", "contains a space or control character", "spaces are refused");
 
+  ok(url_same_origin("https://api.x.com/v1", "https://API.x.com/v1/next?page=2"),
+     "same origin, host case-insensitive");
+  ok(!url_same_origin("https://api.x.com/v1", "https://api.x.com.evil.example/v1"),
+     "a longer host is another origin");
+  ok(!url_same_origin("https://api.x.com", "http://api.x.com/v1"), "another scheme");
+  ok(!url_same_origin("https://api.x.com", "https://api.x.com:8443/v1"), "another port");
+  ok(!url_same_origin("https://api.x.com", "https://user@api.x.com/"), "user info differs");
+  ok(!url_same_origin("https://api.x.com", "/v1/next"), "a relative URL has no origin");
+  ok(!url_same_origin("https://api.x.com", "javascript://api.x.com"), "another scheme name");
   ok(url_host_is_loopback("127.0.0.1"), "127.0.0.1 is loopback");
   ok(url_host_is_loopback("127.3.4.5"), "127.3.4.5 is loopback");
   ok(url_host_is_loopback("localhost"), "localhost is loopback");
