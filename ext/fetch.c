@@ -11,6 +11,10 @@
  */
 #include "fetch.h"
 
+#include "cache.h"
+#include "hash.h"
+#include "requestlog.h"
+
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -61,7 +65,7 @@ static int ix_sleep(sqlite3 *db, long long milliseconds) {
 
 /* ---- Configuration ---- */
 
-static char *ix_limiter_scope(const ix_fetch *fetch) {
+static char *ix_account_scope(const ix_fetch *fetch) {
   /* The account is what the vendor counts: vendor, host and credentials (hashed by the limiter). */
   sqlite3_str *scope = sqlite3_str_new(NULL);
   sqlite3_str_appendf(scope, "%s|%s", fetch->provider->vendor, fetch->host);
@@ -106,9 +110,10 @@ int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_
     rc = SQLITE_ERROR;
   }
   if (rc == SQLITE_OK) {
-    char *scope = ix_limiter_scope(fetch);
+    char *scope = ix_account_scope(fetch);
     fetch->limiter = scope ? rate_limiter_get(scope, max_requests, window_ms) : NULL;
     if (scope) {
+      fetch->account = ix_hash64(scope);
       memset(scope, 0, strlen(scope)); /* it held credentials */
       sqlite3_free(scope);
     }
@@ -342,6 +347,10 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
     int rc = ix_wait_for_limiter(fetch, error_out);
     if (rc != SQLITE_OK) return rc;
     http_outcome outcome = http_client_get(fetch->http, request, response);
+    fetch->last_request_id = requestlog_add(fetch->provider->vendor, request->url,
+                                            outcome == HTTP_OK ? response->status : 0, attempt,
+                                            response->elapsed_ms, (sqlite3_int64)response->body_len,
+                                            0, outcome == HTTP_OK ? NULL : response->error);
     if (outcome == HTTP_ABORTED) {
       *error_out = ix_errorf("%s: interrupted", fetch->table_name);
       return SQLITE_INTERRUPT;
@@ -430,6 +439,9 @@ int ix_fetch_page(ix_fetch *fetch, char **error_out) {
 
   http_response response;
   memset(&response, 0, sizeof(response));
+  /* Only a response that parsed is cached: a broken body must not keep failing for cache_ttl. */
+  long long ttl_ms = config_get_int(config, "cache_ttl") * 1000;
+  int fresh = 0, parsed = 0;
   if (rc == SQLITE_OK) {
     http_request http = {
         .url = request.url.text,
@@ -443,13 +455,24 @@ int ix_fetch_page(ix_fetch *fetch, char **error_out) {
         .should_abort = ix_should_abort,
         .abort_arg = fetch->db,
     };
-    rc = ix_send(fetch, &http, &request.headers, &response, error_out);
+    if (ttl_ms > 0 && cache_get(fetch->account, http.url, rate_clock_ms(), &response.status,
+                                &response.body, &response.body_len)) {
+      response.outcome = HTTP_OK;
+      fetch->last_request_id = requestlog_add(provider->vendor, http.url, response.status, 1, 0,
+                                              (sqlite3_int64)response.body_len, 1, NULL);
+    } else {
+      rc = ix_send(fetch, &http, &request.headers, &response, error_out);
+      fresh = rc == SQLITE_OK;
+    }
     fetch->pages_fetched++;
   }
 
   ix_page_reset(&fetch->page);
-  if (rc != SQLITE_OK || response.status == 404) {
-    /* 404: a customer the vendor does not know has no interactions, so a join skips them. */
+  if (rc != SQLITE_OK) {
+    /* the error is set */
+  } else if (response.status == 404) {
+    /* A customer the vendor does not know has no interactions, so a join skips them. */
+    parsed = 1;
   } else if (response.status < 200 || response.status >= 300) {
     *error_out = ix_status_error(fetch, &response, &request.headers);
     rc = SQLITE_ERROR;
@@ -458,14 +481,22 @@ int ix_fetch_page(ix_fetch *fetch, char **error_out) {
     char *error = NULL;
     ix_page_status status = provider->parse_page(&call, response.body ? response.body : "",
                                                  response.body_len, &fetch->page, &error);
+    parsed = status != IX_PAGE_ERROR;
     if (status == IX_PAGE_NOT_FOUND) {
       ix_page_reset(&fetch->page);
+      requestlog_set_rows(fetch->last_request_id, 0);
     } else if (status == IX_PAGE_ERROR) {
       *error_out = ix_scrub(config, &request.headers, error);
       rc = SQLITE_ERROR;
     } else {
+      requestlog_set_rows(fetch->last_request_id, fetch->page.row_count);
       sqlite3_free(error);
     }
+  }
+  if (rc == SQLITE_OK && response.status == 404) requestlog_set_rows(fetch->last_request_id, 0);
+  if (fresh && parsed && ttl_ms > 0) {
+    cache_put(fetch->account, request.url.text, rate_clock_ms(), ttl_ms, response.status,
+              response.body ? response.body : "", response.body_len);
   }
   http_response_clear(&response);
   url_free(&request.url);

@@ -19,6 +19,7 @@ typedef struct ix_fetch {
   http_client *http;
   ix_config *config;
   timefmt_zone *zone;    /* the table's timezone, for vendor times that carry none */
+  uint64_t account;      /* hash of vendor, host and credentials: the cache's key */
   rate_limiter *limiter; /* shared by the process for this vendor account */
   char host[256];        /* the base URL's host, for messages */
   int is_https;
@@ -28,6 +29,7 @@ typedef struct ix_fetch {
   long long retry_wait_ms; /* this statement's time spent waiting to retry */
   int told_about_waiting;  /* the "waiting for the rate limit" note is said once per statement */
   uint64_t random_state;   /* backoff jitter */
+  sqlite3_int64 last_request_id; /* in the request log, to record the page's row count */
 } ix_fetch;
 
 /* Resolves the settings, timezone and limiter, unless already done. */

@@ -10,6 +10,8 @@
  */
 #include <sqlite3ext.h>
 
+#include "cache.h"
+#include "requestlog.h"
 #include "vtab.h"
 
 SQLITE_EXTENSION_INIT1
@@ -20,16 +22,30 @@ SQLITE_EXTENSION_INIT1
 
 extern const ix_provider capillary_interactions_provider;
 extern const ix_provider capillary_summary_provider;
+extern const ix_provider cxengage_interactions_provider;
+extern const ix_provider alpharun_interactions_provider;
+extern const ix_provider optimove_interactions_provider;
+extern const ix_provider which50_interactions_provider;
 
 /* Every vendor table: a new vendor is one descriptor and one line here. */
 static const ix_provider *const ix_providers[] = {
     &capillary_interactions_provider,
     &capillary_summary_provider,
+    &cxengage_interactions_provider,
+    &alpharun_interactions_provider,
+    &optimove_interactions_provider,
+    &which50_interactions_provider,
 };
 
 static void interactions_version_function(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   (void)argc, (void)argv;
   sqlite3_result_text(ctx, INTERACTIONS_VERSION, -1, SQLITE_STATIC);
+}
+
+static void interactions_cache_clear_function(sqlite3_context *ctx, int argc,
+                                              sqlite3_value **argv) {
+  (void)argc, (void)argv;
+  sqlite3_result_int(ctx, cache_clear());
 }
 
 typedef struct ix_function_def {
@@ -42,6 +58,9 @@ typedef struct ix_function_def {
 static const ix_function_def ix_functions[] = {
     {"interactions_version", 0, interactions_version_function,
      SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS},
+    /* Direct only: a view or trigger in a file someone else wrote has no business with it. */
+    {"interactions_cache_clear", 0, interactions_cache_clear_function,
+     SQLITE_UTF8 | SQLITE_DIRECTONLY},
 };
 
 /* The only exported symbol: everything else is built with hidden visibility, so our names cannot
@@ -74,6 +93,13 @@ __attribute__((visibility("default")))
                                     def->function, NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
       *error_out = sqlite3_mprintf("error creating function %s: %s", def->name, sqlite3_errmsg(db));
+    }
+  }
+  if (rc == SQLITE_OK) {
+    rc = requestlog_register(db);
+    if (rc != SQLITE_OK) {
+      *error_out =
+          sqlite3_mprintf("error creating module interactions_requests: %s", sqlite3_errmsg(db));
     }
   }
   /* The modules hold their own references; this one was the creator's. */

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "hash.h"
+
 /* Far more than any vendor documents; bounds the ring's memory (8 bytes a slot). */
 #define RATE_MAX_REQUESTS 100000
 
@@ -72,16 +74,6 @@ int rate_limit_parse(const char *text, int *max_requests, long long *window_ms) 
   return 0;
 }
 
-/* FNV-1a: the scope holds credentials, so only its hash is kept. */
-static uint64_t rate_hash(const char *text) {
-  uint64_t hash = 1469598103934665603ULL;
-  for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-    hash ^= *p;
-    hash *= 1099511628211ULL;
-  }
-  return hash;
-}
-
 /* Called with rate_lock held. Keeps the recorded starts that fit the new ring. */
 static int rate_resize(rate_limiter *limiter, int max_requests, long long window_ms) {
   long long *starts = calloc((size_t)max_requests, sizeof(long long));
@@ -102,7 +94,7 @@ static int rate_resize(rate_limiter *limiter, int max_requests, long long window
 }
 
 rate_limiter *rate_limiter_get(const char *scope, int max_requests, long long window_ms) {
-  uint64_t hash = rate_hash(scope);
+  uint64_t hash = ix_hash64(scope); /* the scope holds credentials: keep only its hash */
   pthread_mutex_lock(&rate_lock);
   rate_limiter *limiter = rate_limiters;
   while (limiter && limiter->scope_hash != hash) limiter = limiter->next_limiter;

@@ -1,0 +1,36 @@
+/*
+ * The request log: every HTTP request this process made recently, newest last, in a bounded ring
+ * (INTERACTIONS_REQUEST_LOG_SIZE entries, default 1000), readable as the interactions_requests
+ * table. It is how a user sees what a query cost, and why.
+ */
+#ifndef IX_REQUESTLOG_H
+#define IX_REQUESTLOG_H
+
+#include <sqlite3ext.h>
+
+typedef struct requestlog_entry {
+  sqlite3_int64 id;
+  char started_at[24]; /* UTC, "YYYY-MM-DD HH:MM:SS.SSS" */
+  char *vendor;
+  char *method;
+  char *url;   /* never holds credentials: they travel only in headers */
+  long status; /* 0 when no response arrived */
+  int attempt;
+  double elapsed_ms;
+  sqlite3_int64 bytes;
+  sqlite3_int64 rows; /* -1 until the page is parsed */
+  int from_cache;
+  char *error; /* NULL when the request succeeded */
+} requestlog_entry;
+
+/* Records a request and returns its id (0 when out of memory: logging never fails a query). */
+sqlite3_int64 requestlog_add(const char *vendor, const char *url, long status, int attempt,
+                             double elapsed_ms, sqlite3_int64 bytes, int from_cache,
+                             const char *error);
+/* Sets the number of rows the request's page produced. */
+void requestlog_set_rows(sqlite3_int64 id, sqlite3_int64 rows);
+
+/* Registers the interactions_requests table on db. */
+int requestlog_register(sqlite3 *db);
+
+#endif
