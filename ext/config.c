@@ -48,8 +48,9 @@ struct ix_options {
 typedef struct ix_setting {
   const ix_setting_def *def;
   char *value;
-  char *source; /* "default", "env NAME", "option", "option env NAME" */
-  char *origin; /* the name a user changes: see config_origin */
+  char *source;  /* "default", "env NAME", "option", "option env NAME" */
+  char *origin;  /* the name a user changes: see config_origin */
+  char *problem; /* why the value is unusable (lenient resolution only), else NULL */
 } ix_setting;
 
 struct ix_config {
@@ -212,6 +213,7 @@ void config_free(ix_config *config) {
     sqlite3_free(config->items[i].value);
     sqlite3_free(config->items[i].source);
     sqlite3_free(config->items[i].origin);
+    sqlite3_free(config->items[i].problem);
   }
   sqlite3_free(config);
 }
@@ -293,9 +295,12 @@ static int config_check_base_url(const char *table, const ix_setting *setting, c
   return SQLITE_OK;
 }
 
-int config_resolve(const char *table, const char *vendor, const ix_setting_def *vendor_settings,
-                   const char *default_base_url, const ix_options *options, ix_config **out,
-                   char **error_out) {
+/* Strict resolution stops at the first unusable setting; lenient resolution records why each one is
+ * unusable and goes on, so interactions_settings can show everything at once. */
+static int config_resolve_mode(const char *table, const char *vendor,
+                               const ix_setting_def *vendor_settings, const char *default_base_url,
+                               const ix_options *options, int lenient, ix_config **out,
+                               char **error_out) {
   *out = NULL;
   ix_config *config = sqlite3_malloc64(sizeof(*config));
   if (!config) return SQLITE_NOMEM;
@@ -314,7 +319,12 @@ int config_resolve(const char *table, const char *vendor, const ix_setting_def *
       rc = config_resolve_one(table, vendor, def, default_value, options, base_url_overridden,
                               setting, error_out);
       if (rc == SQLITE_OK && def == base_def) rc = config_check_base_url(table, setting, error_out);
-      if (rc == SQLITE_OK && def == base_def) {
+      if (rc == SQLITE_ERROR && lenient) {
+        setting->problem = *error_out;
+        *error_out = NULL;
+        rc = SQLITE_OK;
+      }
+      if (rc == SQLITE_OK && def == base_def && setting->value) {
         /* One trailing slash is a common way to write a base URL; the paths we add start with one.
          */
         size_t length = strlen(setting->value);
@@ -328,6 +338,23 @@ int config_resolve(const char *table, const char *vendor, const ix_setting_def *
   }
   *out = config;
   return SQLITE_OK;
+}
+
+int config_resolve(const char *table, const char *vendor, const ix_setting_def *vendor_settings,
+                   const char *default_base_url, const ix_options *options, ix_config **out,
+                   char **error_out) {
+  return config_resolve_mode(table, vendor, vendor_settings, default_base_url, options, 0, out,
+                             error_out);
+}
+
+int config_resolve_lenient(const char *table, const char *vendor,
+                           const ix_setting_def *vendor_settings, const char *default_base_url,
+                           ix_config **out) {
+  char *error = NULL;
+  int rc =
+      config_resolve_mode(table, vendor, vendor_settings, default_base_url, NULL, 1, out, &error);
+  sqlite3_free(error);
+  return rc;
 }
 
 static const ix_setting *config_find(const ix_config *config, const char *key) {
@@ -356,13 +383,13 @@ int config_count(const ix_config *config) {
   return config ? config->count : 0;
 }
 
-void config_at(const ix_config *config, int index, const char **key, const char **value,
-               const char **source, unsigned *flags) {
+void config_at(const ix_config *config, int index, ix_setting_view *view) {
   const ix_setting *setting = &config->items[index];
-  *key = setting->def->key;
-  *value = setting->value;
-  *source = setting->source;
-  *flags = setting->def->flags;
+  view->key = setting->def->key;
+  view->value = setting->value;
+  view->source = setting->source;
+  view->problem = setting->problem;
+  view->flags = setting->def->flags;
 }
 
 char *config_scrub(const ix_config *config, char *text) {

@@ -49,6 +49,10 @@ int config_resolve(const char *table, const char *vendor, const ix_setting_def *
                    const char *default_base_url, const ix_options *options, ix_config **out,
                    char **error_out);
 void config_free(ix_config *config);
+/* Resolves the environment's settings without stopping at an unusable one: each records why. */
+int config_resolve_lenient(const char *table, const char *vendor,
+                           const ix_setting_def *vendor_settings, const char *default_base_url,
+                           ix_config **out);
 
 const char *config_get(const ix_config *config, const char *key); /* NULL when unset */
 sqlite3_int64 config_get_int(const ix_config *config, const char *key);
@@ -56,10 +60,17 @@ sqlite3_int64 config_get_int(const ix_config *config, const char *key);
  * come from (CAPILLARY_PASSWORD, or the one an option names), else "option 'key'". */
 const char *config_origin(const ix_config *config, const char *key);
 
-/* Iteration for interactions_settings and for scrubbing secrets out of messages. */
+/* Iteration for interactions_settings and for the account scope. */
+typedef struct ix_setting_view {
+  const char *key;
+  const char *value;   /* NULL when unset */
+  const char *source;  /* "default", "env NAME", "option", "option env NAME" */
+  const char *problem; /* lenient resolution: why the value is unusable, else NULL */
+  unsigned flags;      /* IX_SETTING_* */
+} ix_setting_view;
+
 int config_count(const ix_config *config);
-void config_at(const ix_config *config, int index, const char **key, const char **value,
-               const char **source, unsigned *flags);
+void config_at(const ix_config *config, int index, ix_setting_view *view);
 
 /* Replaces every secret value that appears in text by "***" (in place; text is sqlite3_malloc'd
  * and may be reallocated). Returns the possibly moved text. */

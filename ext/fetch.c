@@ -70,11 +70,10 @@ static char *ix_account_scope(const ix_fetch *fetch) {
   sqlite3_str *scope = sqlite3_str_new(NULL);
   sqlite3_str_appendf(scope, "%s|%s", fetch->provider->vendor, fetch->host);
   for (int i = 0; i < config_count(fetch->config); i++) {
-    const char *key, *value, *source;
-    unsigned flags;
-    config_at(fetch->config, i, &key, &value, &source, &flags);
-    if ((flags & (IX_SETTING_SECRET | IX_SETTING_CREDENTIAL)) && value) {
-      sqlite3_str_appendf(scope, "|%s=%s", key, value);
+    ix_setting_view setting;
+    config_at(fetch->config, i, &setting);
+    if ((setting.flags & (IX_SETTING_SECRET | IX_SETTING_CREDENTIAL)) && setting.value) {
+      sqlite3_str_appendf(scope, "|%s=%s", setting.key, setting.value);
     }
   }
   return sqlite3_str_finish(scope);

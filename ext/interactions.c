@@ -11,6 +11,7 @@
 #include <sqlite3ext.h>
 
 #include "cache.h"
+#include "introspect.h"
 #include "requestlog.h"
 #include "vtab.h"
 
@@ -29,12 +30,9 @@ extern const ix_provider which50_interactions_provider;
 
 /* Every vendor table: a new vendor is one descriptor and one line here. */
 static const ix_provider *const ix_providers[] = {
-    &capillary_interactions_provider,
-    &capillary_summary_provider,
-    &cxengage_interactions_provider,
-    &alpharun_interactions_provider,
-    &optimove_interactions_provider,
-    &which50_interactions_provider,
+    &capillary_interactions_provider, &capillary_summary_provider,
+    &cxengage_interactions_provider,  &alpharun_interactions_provider,
+    &optimove_interactions_provider,  &which50_interactions_provider,
 };
 
 static void interactions_version_function(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
@@ -97,9 +95,12 @@ __attribute__((visibility("default")))
   }
   if (rc == SQLITE_OK) {
     rc = requestlog_register(db);
+    if (rc == SQLITE_OK) {
+      rc = introspect_register(db, ix_providers,
+                               (int)(sizeof(ix_providers) / sizeof(*ix_providers)));
+    }
     if (rc != SQLITE_OK) {
-      *error_out =
-          sqlite3_mprintf("error creating module interactions_requests: %s", sqlite3_errmsg(db));
+      *error_out = sqlite3_mprintf("error creating the helper tables: %s", sqlite3_errmsg(db));
     }
   }
   /* The modules hold their own references; this one was the creator's. */

@@ -1,0 +1,274 @@
+/*
+ * interactions_settings and interactions_debug(): see introspect.h.
+ *
+ *     SELECT * FROM interactions_settings WHERE vendor = 'capillary';
+ *     SELECT interactions_debug();
+ *
+ * Settings are resolved from the environment, as the eponymous tables see them, without stopping
+ * at an unusable one: the problem column says what is wrong. Secrets show only as 'set' or 'unset'.
+ */
+#include "introspect.h"
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+SQLITE_EXTENSION_INIT3
+
+#ifndef INTERACTIONS_VERSION
+#define INTERACTIONS_VERSION "0.1.0"
+#endif
+
+typedef struct introspect_providers {
+  const ix_provider *const *list;
+  int count;
+} introspect_providers;
+
+/* Process-wide switches, shown under vendor 'interactions'. */
+static const struct {
+  const char *key;
+  const char *variable;
+  const char *default_value;
+} introspect_globals[] = {
+    {"allow_http", "INTERACTIONS_ALLOW_HTTP", "0"},
+    {"ca_bundle", "INTERACTIONS_CA_BUNDLE", NULL},
+    {"quiet", "INTERACTIONS_QUIET", "0"},
+    {"request_log_size", "INTERACTIONS_REQUEST_LOG_SIZE", "1000"},
+    {"cache_mb", "INTERACTIONS_CACHE_MB", "64"},
+};
+
+enum {
+  SETTING_VENDOR,
+  SETTING_KEY,
+  SETTING_VALUE,
+  SETTING_SOURCE,
+  SETTING_PROBLEM,
+  SETTING_COLUMNS
+};
+
+typedef struct settings_cursor {
+  sqlite3_vtab_cursor base;
+  char **cells; /* SETTING_COLUMNS texts per row, sqlite3_malloc'd, NULL for SQL NULL */
+  int rows;
+  int capacity;
+  int index;
+} settings_cursor;
+
+typedef struct settings_vtab {
+  sqlite3_vtab base;
+  const introspect_providers *providers;
+} settings_vtab;
+
+static int settings_add_row(settings_cursor *cursor, const char *vendor, const char *key,
+                            const char *value, const char *source, const char *problem) {
+  if (cursor->rows == cursor->capacity) {
+    int capacity = cursor->capacity ? cursor->capacity * 2 : 64;
+    char **grown = sqlite3_realloc64(cursor->cells,
+                                     (sqlite3_uint64)capacity * SETTING_COLUMNS * sizeof(char *));
+    if (!grown) return SQLITE_NOMEM;
+    cursor->cells = grown;
+    cursor->capacity = capacity;
+  }
+  const char *texts[SETTING_COLUMNS] = {vendor, key, value, source, problem};
+  char **row = &cursor->cells[cursor->rows * SETTING_COLUMNS];
+  for (int c = 0; c < SETTING_COLUMNS; c++) {
+    row[c] = texts[c] ? sqlite3_mprintf("%s", texts[c]) : NULL;
+    if (texts[c] && !row[c]) return SQLITE_NOMEM;
+  }
+  cursor->rows++;
+  return SQLITE_OK;
+}
+
+static void settings_cursor_clear(settings_cursor *cursor) {
+  for (int i = 0; i < cursor->rows * SETTING_COLUMNS; i++) sqlite3_free(cursor->cells[i]);
+  sqlite3_free(cursor->cells);
+  cursor->cells = NULL;
+  cursor->rows = cursor->capacity = cursor->index = 0;
+}
+
+/* One vendor's settings; vendors with two tables (Capillary) are listed once. */
+static int settings_add_vendor(settings_cursor *cursor, const ix_provider *provider) {
+  ix_config *config = NULL;
+  int rc = config_resolve_lenient(provider->table, provider->vendor, provider->settings,
+                                  provider->default_base_url, &config);
+  for (int i = 0; rc == SQLITE_OK && i < config_count(config); i++) {
+    ix_setting_view setting;
+    config_at(config, i, &setting);
+    const char *value = setting.value;
+    /* A secret is shown as set or unset: never its value, not even in part. */
+    if (setting.flags & IX_SETTING_SECRET) value = setting.value ? "set" : "unset";
+    rc = settings_add_row(cursor, provider->vendor, setting.key, value, setting.source,
+                          setting.problem);
+  }
+  config_free(config);
+  return rc;
+}
+
+static int settings_filter(sqlite3_vtab_cursor *base, int plan, const char *plan_text, int argc,
+                           sqlite3_value **argv) {
+  (void)plan, (void)plan_text, (void)argc, (void)argv;
+  settings_cursor *cursor = (settings_cursor *)base;
+  const introspect_providers *providers = ((settings_vtab *)base->pVtab)->providers;
+  settings_cursor_clear(cursor);
+  int rc = SQLITE_OK;
+  for (int p = 0; rc == SQLITE_OK && p < providers->count; p++) {
+    int seen = 0;
+    for (int q = 0; q < p; q++) {
+      seen |= strcmp(providers->list[q]->vendor, providers->list[p]->vendor) == 0;
+    }
+    if (!seen) rc = settings_add_vendor(cursor, providers->list[p]);
+  }
+  for (size_t g = 0;
+       rc == SQLITE_OK && g < sizeof(introspect_globals) / sizeof(*introspect_globals); g++) {
+    const char *value = getenv(introspect_globals[g].variable);
+    char *source = value ? sqlite3_mprintf("env %s", introspect_globals[g].variable)
+                         : sqlite3_mprintf("default");
+    rc = source
+             ? settings_add_row(cursor, "interactions", introspect_globals[g].key,
+                                value ? value : introspect_globals[g].default_value, source, NULL)
+             : SQLITE_NOMEM;
+    sqlite3_free(source);
+  }
+  return rc;
+}
+
+static int settings_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                            sqlite3_vtab **vtab_out, char **error_out) {
+  (void)argc, (void)argv, (void)error_out;
+  int rc = sqlite3_declare_vtab(
+      db, "CREATE TABLE x(vendor TEXT, key TEXT, value TEXT, source TEXT, problem TEXT)");
+  if (rc != SQLITE_OK) return rc;
+  settings_vtab *vtab = sqlite3_malloc64(sizeof(*vtab));
+  if (!vtab) return SQLITE_NOMEM;
+  memset(vtab, 0, sizeof(*vtab));
+  vtab->providers = aux;
+  *vtab_out = &vtab->base;
+  return SQLITE_OK;
+}
+
+static int settings_disconnect(sqlite3_vtab *vtab) {
+  sqlite3_free(vtab);
+  return SQLITE_OK;
+}
+
+static int settings_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
+  (void)vtab;
+  info->estimatedCost = 100;
+  info->estimatedRows = 100;
+  return SQLITE_OK;
+}
+
+static int settings_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **cursor_out) {
+  (void)vtab;
+  settings_cursor *cursor = sqlite3_malloc64(sizeof(*cursor));
+  if (!cursor) return SQLITE_NOMEM;
+  memset(cursor, 0, sizeof(*cursor));
+  *cursor_out = &cursor->base;
+  return SQLITE_OK;
+}
+
+static int settings_close(sqlite3_vtab_cursor *base) {
+  settings_cursor_clear((settings_cursor *)base);
+  sqlite3_free(base);
+  return SQLITE_OK;
+}
+
+static int settings_next(sqlite3_vtab_cursor *base) {
+  ((settings_cursor *)base)->index++;
+  return SQLITE_OK;
+}
+
+static int settings_eof(sqlite3_vtab_cursor *base) {
+  const settings_cursor *cursor = (const settings_cursor *)base;
+  return cursor->index >= cursor->rows;
+}
+
+static int settings_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int column) {
+  const settings_cursor *cursor = (const settings_cursor *)base;
+  const char *text = cursor->cells[cursor->index * SETTING_COLUMNS + column];
+  if (text) sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+  return SQLITE_OK;
+}
+
+static int settings_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid) {
+  *rowid = ((const settings_cursor *)base)->index + 1;
+  return SQLITE_OK;
+}
+
+static const sqlite3_module settings_module = {
+    /* iVersion    */ 2,
+    /* xCreate     */ NULL, /* eponymous only */
+    /* xConnect    */ settings_connect,
+    /* xBestIndex  */ settings_best_index,
+    /* xDisconnect */ settings_disconnect,
+    /* xDestroy    */ settings_disconnect,
+    /* xOpen       */ settings_open,
+    /* xClose      */ settings_close,
+    /* xFilter     */ settings_filter,
+    /* xNext       */ settings_next,
+    /* xEof        */ settings_eof,
+    /* xColumn     */ settings_column,
+    /* xRowid      */ settings_rowid,
+    /* xUpdate     */ NULL,
+    /* xBegin      */ NULL,
+    /* xSync       */ NULL,
+    /* xCommit     */ NULL,
+    /* xRollback   */ NULL,
+    /* xFindMethod */ NULL,
+    /* xRename     */ NULL,
+    /* xSavepoint  */ NULL,
+    /* xRelease    */ NULL,
+    /* xRollbackTo */ NULL,
+    /* xShadowName */ NULL,
+};
+
+/* ---- interactions_debug() ---- */
+
+static void introspect_debug(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  (void)argc, (void)argv;
+  const introspect_providers *providers = sqlite3_user_data(ctx);
+  const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+  sqlite3_str *text = sqlite3_str_new(NULL);
+  sqlite3_str_appendf(text, "sqlite-interactions %s\n", INTERACTIONS_VERSION);
+  sqlite3_str_appendf(text, "sqlite %s (built against %s)\n", sqlite3_libversion(), SQLITE_VERSION);
+  sqlite3_str_appendf(
+      text, "libcurl %s (%s, %s)\n", curl->version,
+      curl->ssl_version ? curl->ssl_version : "no TLS",
+      (curl->features & CURL_VERSION_THREADSAFE) ? "thread-safe init" : "init not thread-safe");
+  sqlite3_str_appendf(text, "cjson %s\n", cJSON_Version());
+  sqlite3_str_appendf(text, "openssl %s\n", OpenSSL_version(OPENSSL_VERSION));
+  sqlite3_str_appendf(text, "compiler %s\n", __VERSION__);
+  sqlite3_str_appendall(text, "build");
+#ifdef __OPTIMIZE__
+  sqlite3_str_appendall(text, " optimized");
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+  sqlite3_str_appendall(text, " asan");
+#endif
+  sqlite3_str_appendall(text, "\ntables");
+  for (int p = 0; p < providers->count; p++) {
+    sqlite3_str_appendf(text, " %s", providers->list[p]->table);
+  }
+  sqlite3_str_appendall(text, " interactions_requests interactions_settings\n");
+  int length = sqlite3_str_length(text);
+  char *result = sqlite3_str_finish(text);
+  if (!result) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_text(ctx, result, length, sqlite3_free);
+}
+
+int introspect_register(sqlite3 *db, const ix_provider *const *providers, int provider_count) {
+  /* The providers table is static, so the wrapper can be too: one per process is enough. */
+  static introspect_providers wrapper;
+  wrapper.list = providers;
+  wrapper.count = provider_count;
+  int rc = sqlite3_create_module_v2(db, "interactions_settings", &settings_module, &wrapper, NULL);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_create_function_v2(db, "interactions_debug", 0, SQLITE_UTF8, &wrapper,
+                                    introspect_debug, NULL, NULL, NULL);
+  }
+  return rc;
+}
