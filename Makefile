@@ -24,7 +24,7 @@ UNIT_SOURCES_test_ratelimit := ext/ratelimit.c
 PROVE    := prove
 SQL_TESTS = tests/*.t
 
-.PHONY: all deps test unit asan valgrind lint format tidy demo sandbox clean
+.PHONY: all deps test unit asan valgrind lint format tidy demo sandbox clean install uninstall
 .DEFAULT_GOAL := all
 
 all: $(LIB)
@@ -91,6 +91,23 @@ SANDBOX_PORT ?= 8765
 sandbox: $(BUILD)/.deps-test
 	@echo "Point the tables at it with:  SANDBOX_URL=http://127.0.0.1:$(SANDBOX_PORT) . examples/sandbox.env"
 	python3 tests/sandbox/server.py --port $(SANDBOX_PORT)
+
+# `.load interactions` (no path) finds the library only in a directory dlopen searches by itself:
+# on Debian that is /usr/lib/<multiarch>, not /usr/local/lib, hence these defaults. With another
+# LIBDIR, load it by its path.
+PREFIX   ?= /usr
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+LIBDIR   ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
+DATADIR  ?= $(PREFIX)/share/sqlite-interactions
+
+install: $(LIB)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DATADIR)
+	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/interactions.so
+	install -m 0644 $(wildcard sql/*.sql) README.md $(DESTDIR)$(DATADIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/interactions.so
+	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -rf $(BUILD)

@@ -23,8 +23,8 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from sandbox_process import Sandbox, library as extension_library, run_sqlite  # noqa: E402
+from cases_env import VENDOR_PREFIXES, sandbox_env_file  # noqa: E402
 
-VENDOR_PREFIXES = ("CAPILLARY_", "OPTIMOVE_", "CXENGAGE_", "ALPHARUN_", "WHICH50_", "INTERACTIONS_")
 SECRET_NAME = re.compile(r"(PASSWORD|TOKEN|API_KEY|SECRET)$")
 ERROR_LINE = re.compile(
     r"^(?:(?:Parse|Runtime) error near line \d+: |Error: (?:near line \d+: )?(?:in prepare, |stepping, )?)(.*)$"
@@ -92,17 +92,6 @@ def parse_case(path):
                 lines.append(raw)
     close()
     return env, steps
-
-
-def sandbox_env_file(sandbox_url):
-    """The variables examples/sandbox.env exports, with the sandbox's URL filled in."""
-    values = {}
-    with open(os.path.join(ROOT, "examples", "sandbox.env"), encoding="utf-8") as handle:
-        for line in handle:
-            match = re.match(r'^\s*export\s+([A-Z0-9_]+)=["\']?(.*?)["\']?\s*$', line)
-            if match:
-                values[match.group(1)] = match.group(2).replace("${SANDBOX_URL}", sandbox_url)
-    return values
 
 
 def secrets_of(env):
