@@ -136,6 +136,7 @@ ix_call ix_fetch_call(const ix_fetch *fetch) {
 }
 
 void ix_fetch_reset(ix_fetch *fetch) {
+  ix_fetch_in_clear(fetch);
   ix_args_clear(&fetch->args);
   ix_page_reset(&fetch->page);
   if (fetch->page.customer_state && fetch->page.free_customer_state) {
@@ -409,96 +410,319 @@ static sqlite3_int64 ix_page_size(const ix_fetch *fetch) {
   return page_size;
 }
 
-int ix_fetch_page(ix_fetch *fetch, char **error_out) {
-  const ix_provider *provider = fetch->provider;
-  const ix_config *config = fetch->config;
-  sqlite3_int64 max_pages = config_get_int(config, "max_pages");
-  if (max_pages > 0 && fetch->pages_fetched >= max_pages) {
-    *error_out = ix_errorf(
-        "%s: stopped after %lld pages for one customer without reaching the "
-        "last page: raise max_pages (%s) if this customer really has that many "
-        "interactions",
-        fetch->table_name, max_pages, config_origin(config, "max_pages"));
-    return SQLITE_ERROR;
-  }
-
+/* Builds the request for one page of the customer in args (authentication, path, query). */
+static int ix_build(ix_fetch *fetch, const ix_args *args, const char *page_token,
+                    ix_request *request, char **error_out) {
   ix_call call = ix_fetch_call(fetch);
-  ix_request request;
-  memset(&request, 0, sizeof(request));
-  url_init(&request.url);
-  url_append_raw(&request.url, config_get(config, "base_url"));
-  char *previous_token = fetch->page.next_token;
-  fetch->page.next_token = NULL;
-  int rc = provider->authenticate(&call, &request.headers, error_out);
+  call.args = args;
+  memset(request, 0, sizeof(*request));
+  url_init(&request->url);
+  url_append_raw(&request->url, config_get(fetch->config, "base_url"));
+  int rc = fetch->provider->authenticate(&call, &request->headers, error_out);
   if (rc == SQLITE_OK) {
-    rc = provider->build_request(&call, previous_token, ix_page_size(fetch), &request, error_out);
+    rc = fetch->provider->build_request(&call, page_token, ix_page_size(fetch), request, error_out);
   }
-  sqlite3_free(previous_token);
-  if (rc == SQLITE_OK && request.url.out_of_memory) rc = SQLITE_NOMEM;
+  if (rc == SQLITE_OK && request->url.out_of_memory) rc = SQLITE_NOMEM;
+  return rc;
+}
 
-  http_response response;
-  memset(&response, 0, sizeof(response));
-  /* Only a response that parsed is cached: a broken body must not keep failing for cache_ttl. */
-  long long ttl_ms = config_get_int(config, "cache_ttl") * 1000;
-  int fresh = 0, parsed = 0;
-  if (rc == SQLITE_OK) {
-    http_request http = {
-        .url = request.url.text,
-        .headers = &request.headers,
-        .connect_timeout_ms = (long)config_get_int(config, "connect_timeout_ms"),
-        .timeout_ms = (long)config_get_int(config, "timeout_ms"),
-        .stall_seconds = (long)((config_get_int(config, "stall_timeout_ms") + 999) / 1000),
-        .max_body = (size_t)config_get_int(config, "max_response_bytes"),
-        .allow_plain_http = !fetch->is_https,
-        .ca_bundle = getenv("INTERACTIONS_CA_BUNDLE"),
-        .should_abort = ix_should_abort,
-        .abort_arg = fetch->db,
-    };
-    if (ttl_ms > 0 && cache_get(fetch->account, http.url, rate_clock_ms(), &response.status,
-                                &response.body, &response.body_len)) {
-      response.outcome = HTTP_OK;
-      fetch->last_request_id = requestlog_add(provider->vendor, http.url, response.status, 1, 0,
-                                              (sqlite3_int64)response.body_len, 1, NULL);
-    } else {
-      rc = ix_send(fetch, &http, &request.headers, &response, error_out);
-      fresh = rc == SQLITE_OK;
-    }
-    fetch->pages_fetched++;
+static void ix_request_clear(ix_request *request) {
+  url_free(&request->url);
+  http_headers_clear(&request->headers);
+}
+
+static http_request ix_http_options(const ix_fetch *fetch, const ix_request *request) {
+  const ix_config *config = fetch->config;
+  http_request http = {
+      .url = request->url.text,
+      .headers = &request->headers,
+      .connect_timeout_ms = (long)config_get_int(config, "connect_timeout_ms"),
+      .timeout_ms = (long)config_get_int(config, "timeout_ms"),
+      .stall_seconds = (long)((config_get_int(config, "stall_timeout_ms") + 999) / 1000),
+      .max_body = (size_t)config_get_int(config, "max_response_bytes"),
+      .allow_plain_http = !fetch->is_https,
+      .ca_bundle = getenv("INTERACTIONS_CA_BUNDLE"),
+      .should_abort = ix_should_abort,
+      .abort_arg = fetch->db,
+  };
+  return http;
+}
+
+/* A cached answer for the request, logged as such; 0 when there is none. */
+static int ix_from_cache(ix_fetch *fetch, const char *url, http_response *response) {
+  if (config_get_int(fetch->config, "cache_ttl") <= 0 ||
+      !cache_get(fetch->account, url, rate_clock_ms(), &response->status, &response->body,
+                 &response->body_len)) {
+    return 0;
   }
+  response->outcome = HTTP_OK;
+  fetch->last_request_id = requestlog_add(fetch->provider->vendor, url, response->status, 1, 0,
+                                          (sqlite3_int64)response->body_len, 1, NULL);
+  return 1;
+}
 
+/* Turns a final response into the current page: a 404 or "not found" body is no rows, another
+ * status an error, a 2xx is parsed. A fresh answer that parsed is cached: a broken body must not
+ * keep failing for cache_ttl. */
+static int ix_accept(ix_fetch *fetch, http_response *response, const ix_request *request, int fresh,
+                     char **error_out) {
+  const ix_config *config = fetch->config;
+  int rc = SQLITE_OK, parsed = 0;
   ix_page_reset(&fetch->page);
-  if (rc != SQLITE_OK) {
-    /* the error is set */
-  } else if (response.status == 404) {
-    /* A customer the vendor does not know has no interactions, so a join skips them. */
+  if (response->status == 404) {
     parsed = 1;
-  } else if (response.status < 200 || response.status >= 300) {
-    *error_out = ix_status_error(fetch, &response, &request.headers);
+    requestlog_set_rows(fetch->last_request_id, 0);
+  } else if (response->status < 200 || response->status >= 300) {
+    *error_out = ix_status_error(fetch, response, &request->headers);
     rc = SQLITE_ERROR;
   } else {
-    call = ix_fetch_call(fetch);
+    ix_call call = ix_fetch_call(fetch);
     char *error = NULL;
-    ix_page_status status = provider->parse_page(&call, response.body ? response.body : "",
-                                                 response.body_len, &fetch->page, &error);
+    ix_page_status status = fetch->provider->parse_page(&call, response->body ? response->body : "",
+                                                        response->body_len, &fetch->page, &error);
     parsed = status != IX_PAGE_ERROR;
-    if (status == IX_PAGE_NOT_FOUND) {
-      ix_page_reset(&fetch->page);
-      requestlog_set_rows(fetch->last_request_id, 0);
-    } else if (status == IX_PAGE_ERROR) {
-      *error_out = ix_scrub(config, &request.headers, error);
+    if (status == IX_PAGE_ERROR) {
+      *error_out = ix_scrub(config, &request->headers, error);
       rc = SQLITE_ERROR;
     } else {
+      if (status == IX_PAGE_NOT_FOUND) ix_page_reset(&fetch->page);
       requestlog_set_rows(fetch->last_request_id, fetch->page.row_count);
       sqlite3_free(error);
     }
   }
-  if (rc == SQLITE_OK && response.status == 404) requestlog_set_rows(fetch->last_request_id, 0);
+  long long ttl_ms = config_get_int(config, "cache_ttl") * 1000;
   if (fresh && parsed && ttl_ms > 0) {
-    cache_put(fetch->account, request.url.text, rate_clock_ms(), ttl_ms, response.status,
-              response.body ? response.body : "", response.body_len);
+    cache_put(fetch->account, request->url.text, rate_clock_ms(), ttl_ms, response->status,
+              response->body ? response->body : "", response->body_len);
   }
+  return rc;
+}
+
+static int ix_check_page_cap(const ix_fetch *fetch, char **error_out) {
+  sqlite3_int64 max_pages = config_get_int(fetch->config, "max_pages");
+  if (max_pages > 0 && fetch->pages_fetched >= max_pages) {
+    *error_out = ix_errorf(
+        "%s: stopped after %lld pages for one customer without reaching the last page: raise "
+        "max_pages (%s) if this customer really has that many interactions",
+        fetch->table_name, max_pages, config_origin(fetch->config, "max_pages"));
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
+int ix_fetch_page(ix_fetch *fetch, char **error_out) {
+  int rc = ix_check_page_cap(fetch, error_out);
+  if (rc != SQLITE_OK) return rc;
+  char *previous_token = fetch->page.next_token;
+  fetch->page.next_token = NULL;
+  ix_request request;
+  rc = ix_build(fetch, &fetch->args, previous_token, &request, error_out);
+  sqlite3_free(previous_token);
+  http_response response;
+  memset(&response, 0, sizeof(response));
+  int fresh = 0;
+  if (rc == SQLITE_OK) {
+    http_request http = ix_http_options(fetch, &request);
+    if (!ix_from_cache(fetch, http.url, &response)) {
+      rc = ix_send(fetch, &http, &request.headers, &response, error_out);
+      fresh = 1;
+    }
+    fetch->pages_fetched++;
+  }
+  if (rc == SQLITE_OK) rc = ix_accept(fetch, &response, &request, fresh, error_out);
   http_response_clear(&response);
-  url_free(&request.url);
-  http_headers_clear(&request.headers);
+  ix_request_clear(&request);
+  return rc;
+}
+
+/* ---- IN lists: many customers, fetched concurrently ----
+ *
+ * WHERE mobile IN (...) arrives whole in one xFilter (sqlite3_vtab_in). The first page of up to
+ * max_concurrency customers is requested at once on the connection's multi handle, each start
+ * admitted by the rate limiter, and customers are served in the order their answers arrive.
+ * Further pages of a customer are fetched lazily, one at a time, as its rows are read. A first
+ * page whose concurrent attempt failed in a way worth retrying is fetched again on the ordinary
+ * path, with the full retry policy, so concurrency changes nothing about what a query returns. */
+
+typedef enum ix_customer_state {
+  IX_CUSTOMER_WAITING, /* not requested yet */
+  IX_CUSTOMER_RUNNING, /* its first page is on the wire */
+  IX_CUSTOMER_READY,   /* its first page has arrived */
+  IX_CUSTOMER_TAKEN,   /* being read, or done */
+} ix_customer_state;
+
+struct ix_customer {
+  sqlite3_value *key;
+  ix_customer_state state;
+  ix_request request;
+  http_job *job;
+  http_response response;
+  int from_cache;
+};
+
+static void ix_customer_clear(ix_customer *customer) {
+  if (customer->job) http_job_finish(customer->job, NULL);
+  customer->job = NULL;
+  http_response_clear(&customer->response);
+  ix_request_clear(&customer->request);
+  sqlite3_value_free(customer->key);
+  customer->key = NULL;
+}
+
+void ix_fetch_in_clear(ix_fetch *fetch) {
+  for (int i = 0; i < fetch->customer_count; i++) ix_customer_clear(&fetch->customers[i]);
+  sqlite3_free(fetch->customers);
+  fetch->customers = NULL;
+  fetch->customer_count = fetch->customers_started = fetch->customers_taken = 0;
+  fetch->in_column = -1;
+}
+
+int ix_fetch_in_add(ix_fetch *fetch, int column, sqlite3_value *key) {
+  if (fetch->customer_count % 16 == 0) {
+    ix_customer *grown = sqlite3_realloc64(
+        fetch->customers, (sqlite3_uint64)(fetch->customer_count + 16) * sizeof(ix_customer));
+    if (!grown) return SQLITE_NOMEM;
+    fetch->customers = grown;
+  }
+  ix_customer *customer = &fetch->customers[fetch->customer_count];
+  memset(customer, 0, sizeof(*customer));
+  customer->key = sqlite3_value_dup(key);
+  if (!customer->key) return SQLITE_NOMEM;
+  fetch->customer_count++;
+  fetch->in_column = column;
+  return SQLITE_OK;
+}
+
+int ix_fetch_has_more_customers(const ix_fetch *fetch) {
+  return fetch->customers_taken < fetch->customer_count;
+}
+
+static int ix_concurrency(const ix_fetch *fetch) {
+  long long concurrency = config_get_int(fetch->config, "max_concurrency");
+  return concurrency < 1 ? 1 : concurrency > 64 ? 64 : (int)concurrency;
+}
+
+/* The args of one customer of the list: the plan's args with the key replaced. */
+static ix_args ix_customer_args(const ix_fetch *fetch, const ix_customer *customer) {
+  ix_args args = fetch->args;
+  args.eq[fetch->in_column] = customer->key;
+  args.eq_mask |= (uint64_t)1 << fetch->in_column;
+  return args;
+}
+
+/* Records the first pages that arrived and starts more, up to max_concurrency in flight. */
+static void ix_fetch_top_up(ix_fetch *fetch) {
+  int running = 0, ready = 0;
+  for (int i = 0; i < fetch->customers_started; i++) {
+    ix_customer *customer = &fetch->customers[i];
+    if (customer->state == IX_CUSTOMER_RUNNING && http_job_done(customer->job)) {
+      http_job_finish(customer->job, &customer->response);
+      customer->job = NULL;
+      customer->state = IX_CUSTOMER_READY;
+    }
+    running += customer->state == IX_CUSTOMER_RUNNING;
+    ready += customer->state == IX_CUSTOMER_READY;
+  }
+  int concurrency = ix_concurrency(fetch);
+  /* Answers not yet read are bounded too: memory stays flat however long the list. */
+  while (fetch->customers_started < fetch->customer_count && running < concurrency &&
+         ready < concurrency) {
+    ix_customer *customer = &fetch->customers[fetch->customers_started];
+    ix_args args = ix_customer_args(fetch, customer);
+    char *error = NULL;
+    if (ix_build(fetch, &args, NULL, &customer->request, &error) != SQLITE_OK) {
+      /* Taken on the ordinary path, which reports the same error with its context. */
+      sqlite3_free(error);
+      ix_request_clear(&customer->request);
+      break;
+    }
+    http_request http = ix_http_options(fetch, &customer->request);
+    if (ix_from_cache(fetch, http.url, &customer->response)) {
+      customer->from_cache = 1;
+      customer->state = IX_CUSTOMER_READY;
+      ready++;
+    } else if (rate_limiter_reserve(fetch->limiter, rate_clock_ms()) != 0) {
+      ix_request_clear(&customer->request);
+      break; /* the limiter says not yet: try again on the next call */
+    } else if ((customer->job = http_job_start(fetch->http, &http)) != NULL) {
+      customer->state = IX_CUSTOMER_RUNNING;
+      running++;
+    } else {
+      ix_request_clear(&customer->request);
+      break;
+    }
+    fetch->customers_started++;
+  }
+}
+
+/* The next customer to read: one whose answer arrived, waiting for one if needed, else the next
+ * not yet started (-1 when interrupted). */
+static int ix_fetch_pick_customer(ix_fetch *fetch) {
+  for (;;) {
+    ix_fetch_top_up(fetch);
+    int running = 0;
+    for (int i = 0; i < fetch->customers_started; i++) {
+      if (fetch->customers[i].state == IX_CUSTOMER_READY) return i;
+      running += fetch->customers[i].state == IX_CUSTOMER_RUNNING;
+    }
+    if (!running) {
+      for (int i = 0; i < fetch->customer_count; i++) {
+        if (fetch->customers[i].state == IX_CUSTOMER_WAITING) {
+          if (i == fetch->customers_started) fetch->customers_started++;
+          return i;
+        }
+      }
+      return -1;
+    }
+    if (ix_should_abort(fetch->db)) return -1;
+    http_client_run(fetch->http, IX_WAIT_SLICE_MS);
+  }
+}
+
+int ix_fetch_next_customer(ix_fetch *fetch, char **error_out) {
+  http_client_set_concurrency(fetch->http, ix_concurrency(fetch));
+  int index = ix_fetch_pick_customer(fetch);
+  if (index < 0) {
+    *error_out = ix_errorf("%s: interrupted", fetch->table_name);
+    return SQLITE_INTERRUPT;
+  }
+  ix_customer *customer = &fetch->customers[index];
+  fetch->customers_taken++;
+  /* The customer becomes the plan's: its key is the one columns echo. */
+  ix_page_reset(&fetch->page);
+  if (fetch->page.customer_state && fetch->page.free_customer_state) {
+    fetch->page.free_customer_state(fetch->page.customer_state);
+  }
+  fetch->page.customer_state = NULL;
+  sqlite3_value_free(fetch->args.eq[fetch->in_column]);
+  fetch->args.eq[fetch->in_column] = customer->key;
+  fetch->args.eq_mask |= (uint64_t)1 << fetch->in_column;
+  customer->key = NULL;
+  fetch->pages_fetched = 0;
+
+  int rc;
+  http_response *response = &customer->response;
+  int usable = customer->state == IX_CUSTOMER_READY && response->outcome == HTTP_OK &&
+               !ix_status_is_retryable(response->status);
+  if (usable) {
+    if (!customer->from_cache) {
+      fetch->last_request_id =
+          requestlog_add(fetch->provider->vendor, customer->request.url.text, response->status, 1,
+                         response->elapsed_ms, (sqlite3_int64)response->body_len, 0, NULL);
+    }
+    fetch->pages_fetched = 1;
+    rc = ix_accept(fetch, response, &customer->request, !customer->from_cache, error_out);
+  } else {
+    if (customer->state == IX_CUSTOMER_READY) {
+      requestlog_add(fetch->provider->vendor, customer->request.url.text,
+                     response->outcome == HTTP_OK ? response->status : 0, 1, response->elapsed_ms,
+                     (sqlite3_int64)response->body_len, 0,
+                     response->outcome == HTTP_OK ? NULL : response->error);
+    }
+    rc = ix_fetch_page(fetch, error_out);
+  }
+  customer->state = IX_CUSTOMER_TAKEN;
+  http_response_clear(response);
+  ix_request_clear(&customer->request);
   return rc;
 }

@@ -10,6 +10,8 @@
 #include "ratelimit.h"
 #include "vtab.h"
 
+typedef struct ix_customer ix_customer;
+
 /* A cursor's fetching state. Settings are resolved once per cursor: a join reuses the cursor and
  * calls xFilter once per outer row. */
 typedef struct ix_fetch {
@@ -30,6 +32,12 @@ typedef struct ix_fetch {
   int told_about_waiting;  /* the "waiting for the rate limit" note is said once per statement */
   uint64_t random_state;   /* backoff jitter */
   sqlite3_int64 last_request_id; /* in the request log, to record the page's row count */
+  /* An IN list on a key column (in_column, else -1): one entry per customer. */
+  int in_column;
+  ix_customer *customers;
+  int customer_count;
+  int customers_started; /* requested, or taken on the ordinary path */
+  int customers_taken;   /* handed to the cursor */
 } ix_fetch;
 
 /* Resolves the settings, timezone and limiter, unless already done. */
@@ -38,6 +46,13 @@ int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_
 /* Fetches the next page of the current plan (the first when page.next_token is NULL): waits for
  * the limiter, retries what is worth retrying, and leaves the rows in fetch->page. */
 int ix_fetch_page(ix_fetch *fetch, char **error_out);
+
+/* IN lists (fetch.c explains the concurrency): add every key, then take customers one by one. */
+int ix_fetch_in_add(ix_fetch *fetch, int column, sqlite3_value *key);
+int ix_fetch_has_more_customers(const ix_fetch *fetch);
+/* Makes the next customer current and reads its first page (arriving answers first). */
+int ix_fetch_next_customer(ix_fetch *fetch, char **error_out);
+void ix_fetch_in_clear(ix_fetch *fetch);
 
 /* The call context providers see, for the current page. */
 ix_call ix_fetch_call(const ix_fetch *fetch);

@@ -220,70 +220,145 @@ static void http_describe_failure(http_response *response, CURLcode code,
   snprintf(response->error, sizeof(response->error), "%s", detail);
 }
 
+/* One transfer on the client's multi handle. It owns copies of everything the transfer reads
+ * (libcurl keeps pointers to the URL and the header list until the transfer ends). */
+struct http_job {
+  http_client *client;
+  CURL *easy;
+  struct curl_slist *header_list;
+  char *url;
+  http_request request; /* a copy: url is ours, headers are in header_list */
+  http_transfer transfer;
+  http_response response;
+  char error_buffer[CURL_ERROR_SIZE];
+  int done;
+};
+
+http_job *http_job_start(http_client *client, const http_request *request) {
+  http_job *job = calloc(1, sizeof(*job));
+  if (!job) return NULL;
+  job->client = client;
+  job->request = *request;
+  job->url = malloc(strlen(request->url) + 1);
+  if (job->url) memcpy(job->url, request->url, strlen(request->url) + 1);
+  job->request.url = job->url;
+  job->transfer.request = &job->request;
+  job->transfer.response = &job->response;
+  job->easy = job->url ? http_take_handle(client) : NULL;
+  if (!job->easy ||
+      http_configure(job->easy, request, &job->transfer, &job->header_list, job->error_buffer) !=
+          0 ||
+      curl_easy_setopt(job->easy, CURLOPT_PRIVATE, job) != CURLE_OK ||
+      curl_multi_add_handle(client->multi, job->easy) != CURLM_OK) {
+    if (job->easy) curl_easy_cleanup(job->easy);
+    curl_slist_free_all(job->header_list);
+    free(job->url);
+    free(job);
+    return NULL;
+  }
+  job->request.headers = NULL; /* copied into header_list; the caller may free its own */
+  return job;
+}
+
+/* Records how a finished transfer ended and takes it off the multi handle. */
+static void http_job_complete(http_job *job, CURLcode result) {
+  http_response *response = &job->response;
+  curl_multi_remove_handle(job->client->multi, job->easy);
+  double total_seconds = 0;
+  curl_easy_getinfo(job->easy, CURLINFO_TOTAL_TIME, &total_seconds);
+  response->elapsed_ms = total_seconds * 1000.0;
+  if (result == CURLE_ABORTED_BY_CALLBACK) {
+    response->outcome = HTTP_ABORTED;
+    snprintf(response->error, sizeof(response->error), "interrupted");
+  } else if (job->transfer.too_large || result == CURLE_FILESIZE_EXCEEDED) {
+    response->outcome = HTTP_TOO_LARGE;
+    snprintf(response->error, sizeof(response->error), "response body larger than %zu bytes",
+             job->request.max_body);
+  } else if (result != CURLE_OK) {
+    response->outcome = HTTP_FAILED;
+    http_describe_failure(response, result, job->error_buffer);
+  } else {
+    response->outcome = HTTP_OK;
+    curl_easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &response->status);
+    char *content_type = NULL;
+    curl_easy_getinfo(job->easy, CURLINFO_CONTENT_TYPE, &content_type);
+    if (content_type) {
+      snprintf(response->content_type, sizeof(response->content_type), "%s", content_type);
+    }
+    curl_off_t retry_after = 0;
+    curl_easy_getinfo(job->easy, CURLINFO_RETRY_AFTER, &retry_after);
+    response->retry_after_seconds = (long)retry_after;
+  }
+  job->done = 1;
+}
+
+/* Runs libcurl and records every transfer that finished. */
+static void http_client_drive(http_client *client) {
+  int running = 0;
+  curl_multi_perform(client->multi, &running);
+  int pending;
+  CURLMsg *message;
+  while ((message = curl_multi_info_read(client->multi, &pending)) != NULL) {
+    if (message->msg != CURLMSG_DONE) continue;
+    http_job *job = NULL;
+    curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, (char **)&job);
+    if (job) http_job_complete(job, message->data.result);
+  }
+}
+
+void http_client_run(http_client *client, int timeout_ms) {
+  http_client_drive(client);
+  if (timeout_ms > 0) {
+    curl_multi_poll(client->multi, NULL, 0, timeout_ms, NULL);
+    http_client_drive(client);
+  }
+}
+
+int http_job_done(const http_job *job) {
+  return job->done;
+}
+
+http_outcome http_job_finish(http_job *job, http_response *response) {
+  if (!job->done) {
+    curl_multi_remove_handle(job->client->multi, job->easy);
+    job->response.outcome = HTTP_ABORTED;
+    snprintf(job->response.error, sizeof(job->response.error), "cancelled");
+  }
+  if (response) {
+    *response = job->response;
+  } else {
+    free(job->response.body);
+  }
+  /* The handle goes back to the pool without its header list, which held the credentials. */
+  curl_easy_setopt(job->easy, CURLOPT_HTTPHEADER, NULL);
+  curl_easy_setopt(job->easy, CURLOPT_PRIVATE, NULL);
+  curl_slist_free_all(job->header_list);
+  http_return_handle(job->client, job->easy);
+  http_outcome outcome = job->response.outcome;
+  free(job->url);
+  free(job);
+  return outcome;
+}
+
+void http_client_set_concurrency(http_client *client, int max_connections) {
+  /* At most this many connections to one host, and enough room in the connection cache to keep
+   * them all alive between statements. */
+  curl_multi_setopt(client->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_connections);
+  curl_multi_setopt(client->multi, CURLMOPT_MAXCONNECTS, (long)(max_connections + 4));
+}
+
 http_outcome http_client_get(http_client *client, const http_request *request,
                              http_response *response) {
   memset(response, 0, sizeof(*response));
-  http_transfer transfer = {request, response, 0, 0};
-  char error_buffer[CURL_ERROR_SIZE] = "";
-  struct curl_slist *header_list = NULL;
-  CURL *easy = http_take_handle(client);
-  if (!easy || http_configure(easy, request, &transfer, &header_list, error_buffer) != 0 ||
-      curl_multi_add_handle(client->multi, easy) != CURLM_OK) {
-    if (easy) curl_easy_cleanup(easy);
-    curl_slist_free_all(header_list);
+  http_job *job = http_job_start(client, request);
+  if (!job) {
     response->outcome = HTTP_NO_MEMORY;
     snprintf(response->error, sizeof(response->error), "could not set up the request");
     return response->outcome;
   }
-
-  CURLcode result = CURLE_OK;
-  int running = 1, aborted = 0;
-  while (running) {
-    if (curl_multi_perform(client->multi, &running) != CURLM_OK) {
-      result = CURLE_FAILED_INIT;
-      break;
-    }
-    if (!running) break;
-    if (request->should_abort && request->should_abort(request->abort_arg)) {
-      aborted = 1;
-      break;
-    }
-    curl_multi_poll(client->multi, NULL, 0, HTTP_POLL_MS, NULL);
+  while (!http_job_done(job)) {
+    if (request->should_abort && request->should_abort(request->abort_arg)) break;
+    http_client_run(client, HTTP_POLL_MS);
   }
-  int pending;
-  CURLMsg *message;
-  while ((message = curl_multi_info_read(client->multi, &pending)) != NULL) {
-    if (message->msg == CURLMSG_DONE && message->easy_handle == easy) result = message->data.result;
-  }
-  curl_multi_remove_handle(client->multi, easy);
-
-  double total_seconds = 0;
-  curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME, &total_seconds);
-  response->elapsed_ms = total_seconds * 1000.0;
-  if (aborted || result == CURLE_ABORTED_BY_CALLBACK) {
-    response->outcome = HTTP_ABORTED;
-    snprintf(response->error, sizeof(response->error), "interrupted");
-  } else if (transfer.too_large || result == CURLE_FILESIZE_EXCEEDED) {
-    response->outcome = HTTP_TOO_LARGE;
-    snprintf(response->error, sizeof(response->error), "response body larger than %zu bytes",
-             request->max_body);
-  } else if (result != CURLE_OK) {
-    response->outcome = HTTP_FAILED;
-    http_describe_failure(response, result, error_buffer);
-  } else {
-    response->outcome = HTTP_OK;
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &response->status);
-    char *content_type = NULL;
-    curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &content_type);
-    if (content_type)
-      snprintf(response->content_type, sizeof(response->content_type), "%s", content_type);
-    curl_off_t retry_after = 0;
-    curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after);
-    response->retry_after_seconds = (long)retry_after;
-  }
-  /* The handle goes back to the pool without its header list, which held the credentials. */
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
-  curl_slist_free_all(header_list);
-  http_return_handle(client, easy);
-  return response->outcome;
+  return http_job_finish(job, response);
 }

@@ -62,6 +62,20 @@ typedef struct http_client http_client;
 http_client *http_client_new(void);
 void http_client_free(http_client *client);
 
+/* Non-blocking transfers on the client's multi handle, so requests for many customers run at once
+ * on shared connections: start jobs, run the client until they are done, finish each one. */
+typedef struct http_job http_job;
+/* Starts a GET; the job copies what it needs from request. NULL when out of memory. */
+http_job *http_job_start(http_client *client, const http_request *request);
+/* Moves every transfer of the client forward, waiting up to timeout_ms for activity. */
+void http_client_run(http_client *client, int timeout_ms);
+int http_job_done(const http_job *job);
+/* Ends the job (cancelling it if it is still running), moves its response into response (or
+ * discards it when response is NULL) and frees it. Returns the outcome. */
+http_outcome http_job_finish(http_job *job, http_response *response);
+/* At most this many connections to one host (the table's max_concurrency). */
+void http_client_set_concurrency(http_client *client, int max_connections);
+
 /* Performs one GET. Returns the outcome (also stored in response->outcome). */
 http_outcome http_client_get(http_client *client, const http_request *request,
                              http_response *response);

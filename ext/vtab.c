@@ -15,6 +15,7 @@
  *
  *       plan  := term ("," term)*
  *       term  := column op "?"    -- op is one of = > >= < <=; argv[i] is the value
+ *              | column " IN ?"  -- argv[i] is a whole IN list (sqlite3_vtab_in)
  *              | "LIMIT" | "OFFSET"
  *
  *   The i-th term's value is argv[i]. xFilter resolves the table's settings, asks the provider for
@@ -172,6 +173,7 @@ static int ix_open(sqlite3_vtab *base, sqlite3_vtab_cursor **cursor_out) {
   cursor->fetch.db = vtab->db;
   cursor->fetch.http = vtab->session->http;
   cursor->fetch.args.row_hint = -1;
+  cursor->fetch.in_column = -1;
   cursor->eof = 1;
   *cursor_out = &cursor->base;
   return SQLITE_OK;
@@ -187,13 +189,16 @@ static int ix_close(sqlite3_vtab_cursor *base) {
 /* Moves to the first row at or after row_index, fetching pages as needed; sets eof at the end. */
 static int ix_cursor_settle(ix_cursor *cursor) {
   while (cursor->row_index >= cursor->fetch.page.row_count) {
-    if (!cursor->fetch.page.next_token) {
+    int more_customers =
+        cursor->fetch.in_column >= 0 && ix_fetch_has_more_customers(&cursor->fetch);
+    if (!cursor->fetch.page.next_token && !more_customers) {
       cursor->eof = 1;
       return SQLITE_OK;
     }
     cursor->row_index = 0;
     char *error = NULL;
-    int rc = ix_fetch_page(&cursor->fetch, &error);
+    int rc = cursor->fetch.page.next_token ? ix_fetch_page(&cursor->fetch, &error)
+                                           : ix_fetch_next_customer(&cursor->fetch, &error);
     if (rc != SQLITE_OK) {
       ix_set_error(cursor->base.pVtab,
                    error ? error : ix_errorf("%s: out of memory", cursor->fetch.table_name));
@@ -235,9 +240,10 @@ static int ix_eof(sqlite3_vtab_cursor *base) {
  * Filter.
  */
 
-typedef enum ix_term_op { IX_OP_EQ, IX_OP_GT, IX_OP_GE, IX_OP_LT, IX_OP_LE } ix_term_op;
+typedef enum ix_term_op { IX_OP_EQ, IX_OP_GT, IX_OP_GE, IX_OP_LT, IX_OP_LE, IX_OP_IN } ix_term_op;
 
-static const char *const ix_op_text[] = {"=", ">", ">=", "<", "<="};
+static const char *const ix_op_text[] = {"=", ">", ">=", "<", "<=", " IN "};
+#define IX_OP_COUNT 6
 
 static int ix_find_column(const ix_provider *provider, const char *name, size_t length) {
   for (int i = 0; i < provider->column_count; i++) {
@@ -276,6 +282,29 @@ static int ix_args_add_bound(ix_args *args, ix_term_op op, const char *value) {
   return SQLITE_OK;
 }
 
+/* Reads the values of an all-at-once IN list (sqlite3_vtab_in): SQLite hands them over
+ * de-duplicated, and only until xFilter returns, so each is copied. NULLs match nothing. */
+static int ix_filter_read_in(ix_cursor *cursor, int column, sqlite3_value *list) {
+  ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
+  sqlite3_value *value = NULL;
+  int rc;
+  for (rc = sqlite3_vtab_in_first(list, &value); rc == SQLITE_OK;
+       rc = sqlite3_vtab_in_next(list, &value)) {
+    int type = sqlite3_value_type(value);
+    if (type == SQLITE_BLOB) {
+      ix_set_error(&vtab->base, ix_errorf("%s: %s must be text or a number, not a blob",
+                                          vtab->table_name, vtab->provider->columns[column].name));
+      return SQLITE_ERROR;
+    }
+    if (type != SQLITE_NULL) {
+      int added = ix_fetch_in_add(&cursor->fetch, column, value);
+      if (added != SQLITE_OK) return added;
+    }
+  }
+  /* The list ends with SQLITE_DONE (the 3.40 documentation's sample checks SQLITE_OK: wrong). */
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* Reads the plan (see the grammar at the top) and the values into cursor->fetch.args. Sets *no_rows
  * when a value can match nothing (an equality with NULL), so no request is made at all. */
 static int ix_filter_read_plan(ix_cursor *cursor, const char *plan, int argc, sqlite3_value **argv,
@@ -292,12 +321,12 @@ static int ix_filter_read_plan(ix_cursor *cursor, const char *plan, int argc, sq
     } else if (length == 6 && strncmp(term, "OFFSET", 6) == 0) {
       offset = sqlite3_value_int64(value);
     } else {
-      size_t name_length = strcspn(term, "=<>");
+      size_t name_length = strcspn(term, "=<> ");
       int column = ix_find_column(provider, term, name_length);
       const char *op_text = term + name_length;
       size_t op_length = length - name_length - 1; /* without the final '?' */
       int op = -1;
-      for (int o = 0; o < 5; o++) {
+      for (int o = 0; o < IX_OP_COUNT; o++) {
         if (strlen(ix_op_text[o]) == op_length && strncmp(op_text, ix_op_text[o], op_length) == 0) {
           op = o;
         }
@@ -308,7 +337,11 @@ static int ix_filter_read_plan(ix_cursor *cursor, const char *plan, int argc, sq
         return SQLITE_ERROR;
       }
       int type = sqlite3_value_type(value);
-      if (type == SQLITE_NULL) {
+      if (op == IX_OP_IN) {
+        int rc = ix_filter_read_in(cursor, column, value);
+        if (rc != SQLITE_OK) return rc;
+        if (cursor->fetch.customer_count == 0) *no_rows = 1;
+      } else if (type == SQLITE_NULL) {
         *no_rows = 1; /* "= NULL" and "> NULL" are never true */
       } else if (type == SQLITE_BLOB) {
         ix_set_error(&vtab->base, ix_errorf("%s: %s must be text or a number, not a blob",
@@ -345,7 +378,10 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
   if (rc != SQLITE_OK || no_rows) return rc;
   char *error = NULL;
   rc = ix_fetch_configure(&cursor->fetch, vtab->options, &error);
-  if (rc == SQLITE_OK) rc = ix_fetch_page(&cursor->fetch, &error);
+  if (rc == SQLITE_OK) {
+    rc = cursor->fetch.in_column >= 0 ? ix_fetch_next_customer(&cursor->fetch, &error)
+                                      : ix_fetch_page(&cursor->fetch, &error);
+  }
   if (rc != SQLITE_OK) {
     ix_set_error(base->pVtab, error ? error : ix_errorf("%s: out of memory", vtab->table_name));
     return rc;
@@ -370,6 +406,10 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
  *    us that could drop rows: every other usable constraint sent and omitted, and no ORDER BY
  *    (engineering-notes A3). SQLite still applies LIMIT itself.
  */
+
+static int ix_is_single_column(uint64_t mask) {
+  return mask && !(mask & (mask - 1));
+}
 
 static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
   ix_vtab *vtab = (ix_vtab *)base;
@@ -415,6 +455,19 @@ static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
 
   uint64_t send = usable_eq & ~in_any_alternative;
   if (chosen >= 0) send |= provider->required[chosen];
+  /* A key given as IN (list or subquery) is taken whole in one xFilter, so its customers can be
+   * fetched concurrently (engineering-notes A2); only for a key of one column, and only where
+   * SQLite has sqlite3_vtab_in (3.38+): elsewhere SQLite calls xFilter once per value. */
+  int in_column = -1;
+  if (chosen >= 0 && has_limit_ops && ix_is_single_column(provider->required[chosen])) {
+    for (int column = 0; column < provider->column_count; column++) {
+      if ((provider->required[chosen] & ((uint64_t)1 << column)) &&
+          sqlite3_vtab_in(info, eq_constraint[column], -1)) {
+        sqlite3_vtab_in(info, eq_constraint[column], 1);
+        in_column = column;
+      }
+    }
+  }
   sqlite3_str *plan = sqlite3_str_new(NULL);
   int argv_index = 0;
   int all_sent_exactly = 1;
@@ -424,7 +477,8 @@ static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
     usage->argvIndex = ++argv_index;
     usage->omit = (provider->columns[column].flags & IX_COL_EXACT) && argv_index <= 16;
     if (!usage->omit) all_sent_exactly = 0;
-    sqlite3_str_appendf(plan, "%s%s=?", argv_index > 1 ? "," : "", provider->columns[column].name);
+    sqlite3_str_appendf(plan, "%s%s%s?", argv_index > 1 ? "," : "", provider->columns[column].name,
+                        column == in_column ? " IN " : "=");
   }
   for (int i = 0; i < info->nConstraint; i++) {
     const struct sqlite3_index_constraint *constraint = &info->aConstraint[i];

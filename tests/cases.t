@@ -30,7 +30,7 @@ ERROR_LINE = re.compile(
     r"^(?:(?:Parse|Runtime) error near line \d+: |Error: (?:near line \d+: )?(?:in prepare, |stepping, )?)(.*)$"
 )
 STEP_SECTIONS = ("rows", "error", "requests", "request-count", "status-count", "connections",
-                 "file-lacks", "stderr")
+                 "stats", "file-lacks", "stderr")
 
 
 class Tap:
@@ -198,6 +198,15 @@ def run_step(tap, name, step, env, sandbox, variables, secrets):
         want = int(step["connections"].strip())
         got = sandbox.stats()["connections"]
         tap.ok(got == want, f"{name}: {want} TCP connection(s)", f"got {got}")
+    if "stats" in step:
+        stats = sandbox.stats()
+        for line in step["stats"].splitlines():
+            if not line.strip():
+                continue
+            key, op, want = line.split()
+            got = stats[key]
+            condition = {"=": got == int(want), "<=": got <= int(want), ">=": got >= int(want)}[op]
+            tap.ok(condition, f"{name}: sandbox {key} {op} {want}", f"got {got}")
     if "file-lacks" in step:
         for line in step["file-lacks"].splitlines():
             if not line.strip():
