@@ -24,7 +24,7 @@ UNIT_SOURCES_test_ratelimit := ext/ratelimit.c
 PROVE    := prove
 SQL_TESTS = tests/*.t
 
-.PHONY: all deps test unit asan valgrind lint format tidy demo sandbox clean install uninstall
+.PHONY: all deps test unit asan valgrind lint format tidy demo sandbox clean install uninstall bench
 .DEFAULT_GOAL := all
 
 all: $(LIB)
@@ -48,8 +48,12 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(EXT_HEADERS) $(EXT_SOURCES) 
 
 unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
+# The tests, then every fuzz target: its saved regressions, and a short deterministic run (seed 1)
+# so CI explores a little every time without depending on luck.
+TEST_FUZZ_SECONDS ?= 15
 test: $(LIB) unit $(BUILD)/.deps-test lint
 	IX_LIB=$(LIB) $(PROVE) $(SQL_TESTS) $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) FUZZ_SEED=1
 
 # The whole suite against a library built with AddressSanitizer and UBSan, preloaded into the
 # (uninstrumented) sqlite3 shell.
@@ -68,7 +72,8 @@ valgrind: $(LIB) $(BUILD)/.deps-test
 	IX_LIB=$(LIB) IX_SQLITE3_WRAPPER="valgrind -q --error-exitcode=97 --leak-check=full \
 	  --show-leak-kinds=definite --errors-for-leak-kinds=definite" $(PROVE) $(SQL_TESTS)
 
-CLANG_FORMAT_FILES = $(EXT_SOURCES) $(EXT_HEADERS) $(wildcard tests/unit/*.c tests/unit/*.h)
+CLANG_FORMAT_FILES = $(EXT_SOURCES) $(EXT_HEADERS) $(wildcard tests/unit/*.c tests/unit/*.h) \
+                     $(wildcard tests/fuzz/*.c)
 
 lint:
 	@tools/deps.sh lint
@@ -85,7 +90,7 @@ tidy:
 # The demo: the sandbox, a local CRM table, and example queries joining the two.
 demo: $(LIB) $(BUILD)/.deps-test
 	tools/with-sandbox.sh sqlite3 -bail :memory: ".load $(BUILD)/interactions" \
-	  ".read examples/crm.sql" ".read examples/demo.sql"
+	  ".read examples/crm.sql" ".read sql/timeline.sql" ".read examples/demo.sql"
 
 SANDBOX_PORT ?= 8765
 sandbox: $(BUILD)/.deps-test
@@ -111,3 +116,6 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+include tests/fuzz/fuzz.mk
+include bench/bench.mk

@@ -50,3 +50,14 @@ int auth_add_basic(http_headers *headers, const char *user, const char *password
   free(value);
   return rc;
 }
+
+int auth_add_scheme(http_headers *headers, const char *scheme, const char *token) {
+  size_t length = strlen(scheme) + 1 + strlen(token) + 1;
+  char *value = malloc(length);
+  if (!value) return -1;
+  snprintf(value, length, "%s %s", scheme, token);
+  int rc = http_headers_add(headers, "Authorization", value);
+  auth_wipe(value, length);
+  free(value);
+  return rc;
+}

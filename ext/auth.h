@@ -15,4 +15,7 @@ int auth_md5_hex(const char *text, char out[33]);
 /* Adds "Authorization: Basic base64(user:password)". Returns 0, or -1 when out of memory. */
 int auth_add_basic(http_headers *headers, const char *user, const char *password);
 
+/* Adds "Authorization: <scheme> <token>" (Bearer, Token). Returns 0, or -1 when out of memory. */
+int auth_add_scheme(http_headers *headers, const char *scheme, const char *token);
+
 #endif

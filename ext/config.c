@@ -257,6 +257,15 @@ static int config_resolve_one(const char *table, const char *vendor, const ix_se
   if (value && *value) {
     setting->value = sqlite3_mprintf("%s", value);
     if (!setting->value) return SQLITE_NOMEM;
+    for (const char *p = value; *p; p++) {
+      if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+        /* The value is not shown: it may be a secret. Control characters have no place in any
+         * setting, and a line break in a header value would inject another header. */
+        *error_out = sqlite3_mprintf("%s: %s (from %s) contains a control character or line break",
+                                     table, def->key, setting->origin);
+        return SQLITE_ERROR;
+      }
+    }
   }
   if (!setting->source || !setting->origin) return SQLITE_NOMEM;
   if (setting->value && (def->flags & IX_SETTING_INT)) {

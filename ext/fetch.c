@@ -347,10 +347,10 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
     int rc = ix_wait_for_limiter(fetch, error_out);
     if (rc != SQLITE_OK) return rc;
     http_outcome outcome = http_client_get(fetch->http, request, response);
-    fetch->last_request_id = requestlog_add(fetch->provider->vendor, request->url,
-                                            outcome == HTTP_OK ? response->status : 0, attempt,
-                                            response->elapsed_ms, (sqlite3_int64)response->body_len,
-                                            0, outcome == HTTP_OK ? NULL : response->error);
+    fetch->last_request_id = requestlog_add(
+        response->started_unix_ms, fetch->provider->vendor, request->url,
+        outcome == HTTP_OK ? response->status : 0, attempt, response->elapsed_ms,
+        (sqlite3_int64)response->body_len, 0, outcome == HTTP_OK ? NULL : response->error);
     if (outcome == HTTP_ABORTED) {
       *error_out = ix_errorf("%s: interrupted", fetch->table_name);
       return SQLITE_INTERRUPT;
@@ -456,7 +456,7 @@ static int ix_from_cache(ix_fetch *fetch, const char *url, http_response *respon
     return 0;
   }
   response->outcome = HTTP_OK;
-  fetch->last_request_id = requestlog_add(fetch->provider->vendor, url, response->status, 1, 0,
+  fetch->last_request_id = requestlog_add(0, fetch->provider->vendor, url, response->status, 1, 0,
                                           (sqlite3_int64)response->body_len, 1, NULL);
   return 1;
 }
@@ -706,15 +706,15 @@ int ix_fetch_next_customer(ix_fetch *fetch, char **error_out) {
                !ix_status_is_retryable(response->status);
   if (usable) {
     if (!customer->from_cache) {
-      fetch->last_request_id =
-          requestlog_add(fetch->provider->vendor, customer->request.url.text, response->status, 1,
-                         response->elapsed_ms, (sqlite3_int64)response->body_len, 0, NULL);
+      fetch->last_request_id = requestlog_add(
+          response->started_unix_ms, fetch->provider->vendor, customer->request.url.text,
+          response->status, 1, response->elapsed_ms, (sqlite3_int64)response->body_len, 0, NULL);
     }
     fetch->pages_fetched = 1;
     rc = ix_accept(fetch, response, &customer->request, !customer->from_cache, error_out);
   } else {
     if (customer->state == IX_CUSTOMER_READY) {
-      requestlog_add(fetch->provider->vendor, customer->request.url.text,
+      requestlog_add(response->started_unix_ms, fetch->provider->vendor, customer->request.url.text,
                      response->outcome == HTTP_OK ? response->status : 0, 1, response->elapsed_ms,
                      (sqlite3_int64)response->body_len, 0,
                      response->outcome == HTTP_OK ? NULL : response->error);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifndef CURL_WRITEFUNC_ERROR
 #define CURL_WRITEFUNC_ERROR 0 /* before 7.87 a short write count is the error signal */
@@ -29,6 +30,8 @@ struct http_client {
 };
 
 int http_headers_add(http_headers *headers, const char *name, const char *value) {
+  /* A line break in a name or value would start another header (injection): refuse it. */
+  if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n")) return -1;
   if (headers->count + 1 >= headers->capacity) {
     int capacity = headers->capacity ? headers->capacity * 2 : 8;
     char **grown = realloc(headers->lines, (size_t)capacity * sizeof(char *));
@@ -182,7 +185,10 @@ static int http_configure(CURL *easy, const http_request *request, http_transfer
   HTTP_SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
   HTTP_SET(CURLOPT_LOW_SPEED_TIME, request->stall_seconds);
   HTTP_SET(CURLOPT_TCP_KEEPALIVE, 1L);
-  HTTP_SET(CURLOPT_PIPEWAIT, 1L);
+  /* Over https, concurrent transfers wait for the first connection's ALPN answer and share it
+   * through HTTP/2; plain http (the sandbox) has no multiplexing, so waiting would only cost a
+   * round trip. */
+  HTTP_SET(CURLOPT_PIPEWAIT, request->allow_plain_http ? 0L : 1L);
   HTTP_SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)request->max_body);
   HTTP_SET(CURLOPT_XFERINFOFUNCTION, http_on_progress);
   HTTP_SET(CURLOPT_XFERINFODATA, transfer);
@@ -244,6 +250,9 @@ http_job *http_job_start(http_client *client, const http_request *request) {
   job->request.url = job->url;
   job->transfer.request = &job->request;
   job->transfer.response = &job->response;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  job->response.started_unix_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
   job->easy = job->url ? http_take_handle(client) : NULL;
   if (!job->easy ||
       http_configure(job->easy, request, &job->transfer, &job->header_list, job->error_buffer) !=
@@ -292,8 +301,9 @@ static void http_job_complete(http_job *job, CURLcode result) {
   job->done = 1;
 }
 
-/* Runs libcurl and records every transfer that finished. */
-static void http_client_drive(http_client *client) {
+/* Runs libcurl and records every transfer that finished; returns how many did. */
+static int http_client_drive(http_client *client) {
+  int finished = 0;
   int running = 0;
   curl_multi_perform(client->multi, &running);
   int pending;
@@ -302,12 +312,18 @@ static void http_client_drive(http_client *client) {
     if (message->msg != CURLMSG_DONE) continue;
     http_job *job = NULL;
     curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, (char **)&job);
-    if (job) http_job_complete(job, message->data.result);
+    if (job) {
+      http_job_complete(job, message->data.result);
+      finished++;
+    }
   }
+  return finished;
 }
 
 void http_client_run(http_client *client, int timeout_ms) {
-  http_client_drive(client);
+  /* A transfer that just finished is news for the caller now: polling first would sleep the
+   * whole timeout with nothing left on the wire. */
+  if (http_client_drive(client) > 0) return;
   if (timeout_ms > 0) {
     curl_multi_poll(client->multi, NULL, 0, timeout_ms, NULL);
     http_client_drive(client);

@@ -55,6 +55,7 @@ typedef struct http_response {
   int retryable;            /* a transport failure worth another attempt (reset, timeout, ...) */
   char error[256];          /* what went wrong, without URL credentials or header values */
   double elapsed_ms;
+  long long started_unix_ms; /* wall-clock time the request started (for the request log) */
 } http_response;
 
 typedef struct http_client http_client;

@@ -57,10 +57,14 @@ static int requestlog_ensure_ring(void) {
   return 0;
 }
 
-static void requestlog_now(char out[24]) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  long long seconds = (long long)now.tv_sec;
+/* Formats a wall-clock time in milliseconds (0: now) as UTC. */
+static void requestlog_time(long long unix_ms, char out[24]) {
+  if (unix_ms <= 0) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    unix_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+  }
+  long long seconds = unix_ms / 1000;
   long long days = seconds / 86400, second_of_day = seconds % 86400;
   int year;
   unsigned month, day;
@@ -69,20 +73,20 @@ static void requestlog_now(char out[24]) {
   char text[128];
   snprintf(text, sizeof(text), "%04d-%02u-%02u %02lld:%02lld:%02lld.%03ld", year, month, day,
            second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60,
-           now.tv_nsec / 1000000);
+           (long)(unix_ms % 1000));
   snprintf(out, 24, "%.23s", text);
 }
 
-sqlite3_int64 requestlog_add(const char *vendor, const char *url, long status, int attempt,
-                             double elapsed_ms, sqlite3_int64 bytes, int from_cache,
-                             const char *error) {
+sqlite3_int64 requestlog_add(long long started_unix_ms, const char *vendor, const char *url,
+                             long status, int attempt, double elapsed_ms, sqlite3_int64 bytes,
+                             int from_cache, const char *error) {
   pthread_mutex_lock(&requestlog_lock);
   sqlite3_int64 id = 0;
   if (requestlog_ensure_ring() == 0) {
     requestlog_entry *entry = &requestlog_ring[requestlog_next];
     requestlog_entry_clear(entry);
     entry->id = id = ++requestlog_last_id;
-    requestlog_now(entry->started_at);
+    requestlog_time(started_unix_ms, entry->started_at);
     entry->vendor = requestlog_strdup(vendor);
     entry->method = requestlog_strdup("GET");
     entry->url = requestlog_strdup(url);

@@ -23,10 +23,11 @@ typedef struct requestlog_entry {
   char *error; /* NULL when the request succeeded */
 } requestlog_entry;
 
-/* Records a request and returns its id (0 when out of memory: logging never fails a query). */
-sqlite3_int64 requestlog_add(const char *vendor, const char *url, long status, int attempt,
-                             double elapsed_ms, sqlite3_int64 bytes, int from_cache,
-                             const char *error);
+/* Records a request that started at started_unix_ms (0: now) and returns its id (0 when out of
+ * memory: logging never fails a query). */
+sqlite3_int64 requestlog_add(long long started_unix_ms, const char *vendor, const char *url,
+                             long status, int attempt, double elapsed_ms, sqlite3_int64 bytes,
+                             int from_cache, const char *error);
 /* Sets the number of rows the request's page produced. */
 void requestlog_set_rows(sqlite3_int64 id, sqlite3_int64 rows);
 

@@ -4,6 +4,7 @@
  * A wrong type in a known field becomes NULL, never an error: vendors drift.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,7 +149,11 @@ void ix_result_json(sqlite3_context *ctx, const cJSON *member, ix_value_kind kin
   switch (kind) {
     case IX_VALUE_TEXT:
     case IX_VALUE_LOWER:
-      if (cJSON_IsString(member)) {
+      /* A name (channel) that is not a string, or a number that is not finite, has no text. */
+      if ((kind == IX_VALUE_LOWER && !cJSON_IsString(member)) ||
+          (cJSON_IsNumber(member) && !isfinite(member->valuedouble))) {
+        sqlite3_result_null(ctx);
+      } else if (cJSON_IsString(member)) {
         if (kind == IX_VALUE_LOWER) {
           ix_result_lower(ctx, member->valuestring);
         } else {

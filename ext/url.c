@@ -108,17 +108,22 @@ int url_host_is_loopback(const char *host) {
   if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0) {
     return 1;
   }
-  /* 127.0.0.0/8 written as a dotted quad. */
+  /* 127.0.0.0/8 as a strict dotted quad: four parts of 0-255 without leading zeros. Anything
+   * looser (127.0.0.256, 127.1., 127.0.0.09) libcurl hands to DNS as a name, which may resolve
+   * anywhere, so it must not count as loopback. */
   if (strncmp(host, "127.", 4) != 0) return 0;
-  int dots = 0;
-  for (const char *p = host; *p; p++) {
-    if (*p == '.') {
-      dots++;
-    } else if (!isdigit((unsigned char)*p)) {
+  const char *p = host;
+  for (int part = 0; part < 4; part++) {
+    if (part > 0 && *p++ != '.') return 0;
+    const char *start = p;
+    unsigned value = 0;
+    while (isdigit((unsigned char)*p) && p - start < 3) value = value * 10 + (unsigned)(*p++ - '0');
+    if (p == start || isdigit((unsigned char)*p) || value > 255 ||
+        (p - start > 1 && *start == '0')) {
       return 0;
     }
   }
-  return dots == 3;
+  return *p == '\0';
 }
 
 int url_check_base(const char *base, char *host, size_t host_size, int *is_https,

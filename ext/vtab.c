@@ -282,21 +282,37 @@ static int ix_args_add_bound(ix_args *args, ix_term_op op, const char *value) {
   return SQLITE_OK;
 }
 
+/* Values the API must never see: a blob, or text with a NUL inside, which everything downstream
+ * (C strings, URLs) would silently cut short, asking for another customer's data. */
+static int ix_value_refused(ix_cursor *cursor, int column, sqlite3_value *value) {
+  ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
+  const char *name = vtab->provider->columns[column].name;
+  int type = sqlite3_value_type(value);
+  if (type == SQLITE_BLOB) {
+    ix_set_error(&vtab->base,
+                 ix_errorf("%s: %s must be text or a number, not a blob", vtab->table_name, name));
+    return 1;
+  }
+  if (type == SQLITE_TEXT) {
+    const char *text = (const char *)sqlite3_value_text(value);
+    if (text && (int)strlen(text) != sqlite3_value_bytes(value)) {
+      ix_set_error(&vtab->base,
+                   ix_errorf("%s: %s contains a NUL character", vtab->table_name, name));
+      return 1;
+    }
+  }
+  return 0;
+}
+
 /* Reads the values of an all-at-once IN list (sqlite3_vtab_in): SQLite hands them over
  * de-duplicated, and only until xFilter returns, so each is copied. NULLs match nothing. */
 static int ix_filter_read_in(ix_cursor *cursor, int column, sqlite3_value *list) {
-  ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
   sqlite3_value *value = NULL;
   int rc;
   for (rc = sqlite3_vtab_in_first(list, &value); rc == SQLITE_OK;
        rc = sqlite3_vtab_in_next(list, &value)) {
-    int type = sqlite3_value_type(value);
-    if (type == SQLITE_BLOB) {
-      ix_set_error(&vtab->base, ix_errorf("%s: %s must be text or a number, not a blob",
-                                          vtab->table_name, vtab->provider->columns[column].name));
-      return SQLITE_ERROR;
-    }
-    if (type != SQLITE_NULL) {
+    if (ix_value_refused(cursor, column, value)) return SQLITE_ERROR;
+    if (sqlite3_value_type(value) != SQLITE_NULL) {
       int added = ix_fetch_in_add(&cursor->fetch, column, value);
       if (added != SQLITE_OK) return added;
     }
@@ -343,9 +359,7 @@ static int ix_filter_read_plan(ix_cursor *cursor, const char *plan, int argc, sq
         if (cursor->fetch.customer_count == 0) *no_rows = 1;
       } else if (type == SQLITE_NULL) {
         *no_rows = 1; /* "= NULL" and "> NULL" are never true */
-      } else if (type == SQLITE_BLOB) {
-        ix_set_error(&vtab->base, ix_errorf("%s: %s must be text or a number, not a blob",
-                                            vtab->table_name, provider->columns[column].name));
+      } else if (ix_value_refused(cursor, column, value)) {
         return SQLITE_ERROR;
       } else if (op == IX_OP_EQ && column != provider->range_column) {
         sqlite3_value_free(cursor->fetch.args.eq[column]);

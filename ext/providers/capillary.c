@@ -278,12 +278,18 @@ static const cJSON *capillary_get(const cJSON *object, const char *key) {
   return cJSON_GetObjectItemCaseSensitive(object, key);
 }
 
-/* "code" arrives as a number or a numeric string. */
+/* "code" arrives as a number or a numeric string; anything else, or out of range, is 0. */
 static int capillary_code(const cJSON *status) {
   const cJSON *code = capillary_get(status, "code");
-  if (cJSON_IsNumber(code)) return (int)code->valuedouble;
-  if (cJSON_IsString(code)) return atoi(code->valuestring);
-  return 0;
+  double value = 0;
+  if (cJSON_IsNumber(code)) {
+    value = code->valuedouble;
+  } else if (cJSON_IsString(code)) {
+    char *end = NULL;
+    value = strtod(code->valuestring, &end);
+    if (end == code->valuestring || *end) value = 0;
+  }
+  return value >= -2147483648.0 && value <= 2147483647.0 ? (int)value : 0;
 }
 
 static int capillary_is_false(const cJSON *flag) {

@@ -22,9 +22,11 @@ FUZZ_SOURCES  := $(or $(EXT_SOURCES),$(wildcard ext/*.c) $(wildcard ext/provider
 FUZZ_HEADERS  := $(wildcard ext/*.h ext/providers/*.h)
 FUZZ_OBJECTS  := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_SOURCES))
 
-# One page-parser target per provider descriptor (<name>_provider in ext/providers/): a new vendor
-# is one word here. Its dictionary, if any, is tests/fuzz/<vendor>.dict (vendor = first word).
-FUZZ_PAGE_PROVIDERS := capillary_interactions capillary_summary
+# One page-parser target per provider descriptor: every `const ix_provider <name>_provider = {` in
+# ext/providers/*.c, so a new vendor needs no line here. Its dictionary, if any, is
+# tests/fuzz/<vendor>.dict (vendor = the name's first word).
+FUZZ_PAGE_PROVIDERS := $(shell sed -n 's/^const ix_provider \([a-z0-9_]*\)_provider = .*/\1/p' \
+                         $(sort $(wildcard ext/providers/*.c)))
 FUZZ_PAGE_TARGETS   := $(addprefix fuzz_page_,$(FUZZ_PAGE_PROVIDERS))
 FUZZ_TARGETS        ?= $(FUZZ_PAGE_TARGETS) fuzz_url fuzz_timefmt
 

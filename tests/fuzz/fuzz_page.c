@@ -1,11 +1,12 @@
 /*
  * fuzz_page_<provider>: one vendor's response body -> parse_page -> every column of every row.
  *
- * Built once per provider with -DFUZZ_PROVIDER=<name>_provider (tests/fuzz/fuzz.mk), so a new
- * vendor is one word in FUZZ_PAGE_PROVIDERS. Runs exactly what the engine runs after a 2xx
- * response, without HTTP: build_request for the first page, parse_page on the body, ix_row_value
- * into a real sqlite3_context (a SQL function evaluated by a prepared SELECT) for every row and
- * column, build_request again with the page's next_token, then ix_page_reset.
+ * Built once per provider with -DFUZZ_PROVIDER=<name>_provider (tests/fuzz/fuzz.mk finds every
+ * `const ix_provider <name>_provider` in ext/providers/). Runs what the engine runs for one
+ * customer (fetch.c), without HTTP, the same body answering every page: build_request, parse_page,
+ * ix_row_value into a real sqlite3_context (a SQL function evaluated by a prepared SELECT) for
+ * every column of every row, and again with the page's next_token for up to 2 (or 4) pages; then
+ * ix_page_reset, the provider's customer_state freed as when the next customer starts.
  *
  * Input: a response body, optionally preceded by a header. An input whose first byte is a control
  * byte other than TAB, LF or CR (no JSON body starts with one) carries the header:
@@ -15,7 +16,9 @@
  *   byte 1  bit k: an equality on the k-th equality column (IX_COL_EQ, in column order; k mod 8),
  *           with a plausible value for its name (fuzz_plausible) unless it takes the embedded one
  *   byte 2  bit 0/1: a range low/high bound on the provider's range column (if it has one);
- *           bit 2: page_index 1 instead of 0; bit 3: a LIMIT hint of 1
+ *           bit 2: up to 4 pages instead of 2 (below); bit 3: a LIMIT hint of 1;
+ *           bit 4: the range bounds are exclusive; bit 5: no configuration (NULL) instead of the
+ *           provider's settings resolved with the fuzz_settings values
  *   byte 3  L, then L bytes: the embedded value (any bytes, bound as TEXT)
  *   rest    the body (never NUL-terminated: the fuzzer's buffer is exactly the body)
  *
@@ -34,6 +37,8 @@
 #include <string.h>
 
 #include "vtab.h"
+
+extern char **environ; /* POSIX: the application declares it */
 
 #ifndef FUZZ_PROVIDER
 #error "build with -DFUZZ_PROVIDER=<name>_provider (see tests/fuzz/fuzz.mk)"
@@ -58,9 +63,25 @@ static const struct {
     {"type", "email"},
     {"channel", "email"},
     {"status", "DELIVERED"},
+    {"tenant_id", "5c1b2f4e-3a7d-4e2b-9c61-8f0a2d4b6e13"},
+    {"contact_id", "0b8f9c52-7d0e-4b8a-9a47-2b1e8f6d5c01"},
+};
+
+/* Settings given to the provider's resolved configuration through its environment variables
+ * (<VENDOR>_<KEY>; the developer's own <VENDOR>_* variables are removed first), for settings that
+ * open code paths: the base URL the request checks expect, Optimove's request windows, CXengage's
+ * default tenant. */
+static const struct {
+  const char *key;
+  const char *value;
+} fuzz_settings[] = {
+    {"base_url", FUZZ_BASE_URL},
+    {"window_days", "3"},
+    {"tenant_id", "5c1b2f4e-3a7d-4e2b-9c61-8f0a2d4b6e13"},
 };
 
 static sqlite3 *fuzz_db;
+static ix_config *fuzz_config; /* the provider's settings resolved as a table would resolve them */
 static sqlite3_stmt *fuzz_select;    /* SELECT fuzz_value(?1, ?2) */
 static sqlite3_stmt *fuzz_bind_stmt; /* SELECT ?1: makes the sqlite3_values of equalities */
 static timefmt_zone *fuzz_zones[4];  /* [0] stays NULL */
@@ -90,6 +111,36 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
           SQLITE_OK ||
       sqlite3_prepare_v2(fuzz_db, "SELECT ?1", -1, &fuzz_bind_stmt, NULL) != SQLITE_OK) {
     fprintf(stderr, "fuzz_page: sqlite setup failed: %s\n", sqlite3_errmsg(fuzz_db));
+    abort();
+  }
+  const ix_provider *provider = &FUZZ_PROVIDER;
+  /* Only fuzz_settings, never the developer's own <VENDOR>_* variables, so runs reproduce. */
+  char prefix[64];
+  snprintf(prefix, sizeof(prefix), "%s_", provider->vendor);
+  for (char *p = prefix; *p; p++) *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+  for (int again = 1; again;) {
+    again = 0;
+    for (char **entry = environ; *entry; entry++) {
+      const char *equals = strchr(*entry, '=');
+      if (strncmp(*entry, prefix, strlen(prefix)) != 0 || !equals) continue;
+      char name[256];
+      snprintf(name, sizeof(name), "%.*s", (int)(equals - *entry), *entry);
+      unsetenv(name);
+      again = 1; /* environ changed under us: start over */
+      break;
+    }
+  }
+  for (size_t i = 0; i < sizeof(fuzz_settings) / sizeof(fuzz_settings[0]); i++) {
+    char name[128];
+    snprintf(name, sizeof(name), "%s_%s", provider->vendor, fuzz_settings[i].key);
+    for (char *p = name; *p; p++) *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+    setenv(name, fuzz_settings[i].value, 1);
+  }
+  char *config_error = NULL;
+  if (config_resolve(provider->table, provider->vendor, provider->settings,
+                     provider->default_base_url, NULL, &fuzz_config, &config_error) != SQLITE_OK) {
+    fprintf(stderr, "fuzz_page: %s: settings: %s\n", provider->table,
+            config_error ? config_error : "out of memory");
     abort();
   }
   static const char *const names[4] = {NULL, "UTC", "+05:30", "Europe/London"};
@@ -223,7 +274,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memset(&args, 0, sizeof(args));
   args.row_hint = -1;
   const timefmt_zone *zone = NULL;
-  int page_index = 0;
+  int max_pages = 2;
+  int use_config = 1;
 
   if (size >= 4 && data[0] < 0x20 && data[0] != '\t' && data[0] != '\n' && data[0] != '\r') {
     unsigned control = data[0], mask = data[1], flags = data[2], embedded_length = data[3];
@@ -249,31 +301,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (provider->range_column >= 0) {
       if (flags & 1) args.range_low = sqlite3_mprintf("%s", "2025-01-01");
       if (flags & 2) args.range_high = sqlite3_mprintf("%s", "2025-12-31 23:59:59");
-      args.range_low_inclusive = args.range_high_inclusive = 1;
+      args.range_low_inclusive = args.range_high_inclusive = !(flags & 16);
     }
-    if (flags & 4) page_index = 1;
+    if (flags & 4) max_pages = 4;
     if (flags & 8) args.row_hint = 1;
+    if (flags & 32) use_config = 0;
   }
 
   ix_page page;
   memset(&page, 0, sizeof(page));
-  ix_call call = {provider, provider->table, &args, NULL, zone, &page, page_index};
-
-  fuzz_build_request(&call, NULL);
+  ix_call call = {provider, provider->table, &args, use_config ? fuzz_config : NULL,
+                  zone,     &page,           0};
 
   /* A copy of exactly the body's bytes on the heap, so ASan sees any read past its end. */
   char *body = malloc(size ? size : 1);
   FUZZ_CHECK(body != NULL);
   if (size) memcpy(body, data, size);
-  char *error = NULL;
-  ix_page_status status = provider->parse_page(&call, body, size, &page, &error);
-  free(body);
-  FUZZ_CHECK(status == IX_PAGE_OK || status == IX_PAGE_NOT_FOUND || status == IX_PAGE_ERROR);
-  if (status == IX_PAGE_ERROR) FUZZ_CHECK(error != NULL);
-  sqlite3_free(error);
 
-  /* The engine reads rows only from a page that parsed OK (NOT_FOUND is reset, ERROR fails). */
-  if (status == IX_PAGE_OK) {
+  /* The engine's loop for one customer (fetch.c): the same body answers every page, so a provider
+   * that keeps state across pages (ix_page.customer_state) sees its own rows again. */
+  char *token = NULL;
+  for (int pages_fetched = 0; pages_fetched < max_pages;) {
+    call.page_index = pages_fetched;
+    fuzz_build_request(&call, token);
+    sqlite3_free(token);
+    token = NULL;
+    pages_fetched++;
+    ix_page_reset(&page);
+    call.page_index = pages_fetched;
+    char *error = NULL;
+    ix_page_status status = provider->parse_page(&call, body, size, &page, &error);
+    FUZZ_CHECK(status == IX_PAGE_OK || status == IX_PAGE_NOT_FOUND || status == IX_PAGE_ERROR);
+    if (status == IX_PAGE_ERROR) FUZZ_CHECK(error != NULL);
+    sqlite3_free(error);
+    /* The engine reads rows only from a page that parsed OK (NOT_FOUND is reset, ERROR fails). */
+    if (status != IX_PAGE_OK) break;
     FUZZ_CHECK(page.row_count >= 0 && page.row_count <= page.row_capacity);
     FUZZ_CHECK(page.row_count == 0 || page.rows != NULL);
     fuzz_current = &call;
@@ -283,16 +345,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       }
     }
     fuzz_current = NULL;
-    if (page.next_token) {
-      call.page_index = page_index + 1;
-      fuzz_build_request(&call, page.next_token);
-    }
+    if (!page.next_token) break;
+    token = page.next_token;
+    page.next_token = NULL;
   }
+  sqlite3_free(token);
+  free(body);
 
+  /* What the engine does when the next customer starts (ix_fetch_reset), then frees the page. */
   ix_page_reset(&page);
+  if (page.customer_state && page.free_customer_state) {
+    page.free_customer_state(page.customer_state);
+  }
   sqlite3_free(page.rows);
-  for (int i = 0; i < IX_MAX_COLUMNS; i++) sqlite3_value_free(args.eq[i]);
-  sqlite3_free(args.range_low);
-  sqlite3_free(args.range_high);
+  ix_args_clear(&args);
   return 0;
 }

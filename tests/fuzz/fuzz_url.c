@@ -9,7 +9,9 @@
  *     (up to the next NUL), twice, so both '?' and '&' are produced;
  *   - url_check_base on the input up to its first NUL, into exactly-sized host buffers of 256 bytes
  *     (what the engine uses) and of 1..16 bytes, so ASan sees any write past the end;
- *   - url_host_is_loopback on the host it found and on the raw text.
+ *   - url_host_is_loopback on the host it found and on the raw text;
+ *   - url_same_origin with the text before the first NUL as the base and the text after it as a
+ *     next-page URL.
  *
  * Invariants (abort() on violation):
  *   - an accepted segment was 1..256 bytes, not "." or "..", without control bytes; it appended
@@ -22,7 +24,9 @@
  *     buffer, is lower case and holds no '/', '?', '#', '@' or byte <= 0x20;
  *   - a host url_host_is_loopback accepts is one libcurl also sends to this machine: libcurl's URL
  *     parser is the oracle, and its normalised host must be localhost, [::1] or 127.a.b.c with
- *     parts 0..255 (config.c allows plain http, with the credentials, only to loopback).
+ *     parts 0..255 (config.c allows plain http, with the credentials, only to loopback);
+ *   - url_same_origin is symmetric, and two URLs it calls the same origin are ones libcurl sends
+ *     to the same scheme, host and port (a next-page URL from a response gets the credentials).
  */
 #include <curl/curl.h>
 #include <stdint.h>
@@ -168,6 +172,43 @@ static int fuzz_is_loopback_address(const char *host) {
   return *p == '\0' && first == 127;
 }
 
+/* libCurl's scheme, host and port for url (default ports filled in), or 0 if it refuses it. */
+static int fuzz_curl_origin(const char *url, char **scheme, char **host, char **port) {
+  CURLU *parsed = curl_url();
+  FUZZ_CHECK(parsed != NULL);
+  *scheme = *host = *port = NULL;
+  int ok = curl_url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK &&
+           curl_url_get(parsed, CURLUPART_SCHEME, scheme, 0) == CURLUE_OK &&
+           curl_url_get(parsed, CURLUPART_HOST, host, 0) == CURLUE_OK &&
+           curl_url_get(parsed, CURLUPART_PORT, port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+  curl_url_cleanup(parsed);
+  if (!ok) {
+    curl_free(*scheme), curl_free(*host), curl_free(*port);
+    *scheme = *host = *port = NULL;
+  }
+  return ok;
+}
+
+/* A next-page URL that url_same_origin lets through goes where the base URL goes. */
+static void fuzz_same_origin(const char *base, const char *url) {
+  int same = url_same_origin(base, url);
+  FUZZ_CHECK(same == url_same_origin(url, base));
+  if (!same) return;
+  char *base_scheme, *base_host, *base_port, *url_scheme, *url_host, *url_port;
+  int base_ok = fuzz_curl_origin(base, &base_scheme, &base_host, &base_port);
+  int url_ok = fuzz_curl_origin(url, &url_scheme, &url_host, &url_port);
+  if (base_ok && url_ok &&
+      (strcasecmp(base_scheme, url_scheme) != 0 || strcasecmp(base_host, url_host) != 0 ||
+       strcmp(base_port, url_port) != 0)) {
+    fprintf(stderr,
+            "fuzz_url: url_same_origin('%s', '%s') but libcurl goes to %s://%s:%s and %s://%s:%s\n",
+            base, url, base_scheme, base_host, base_port, url_scheme, url_host, url_port);
+    abort();
+  }
+  if (base_ok) curl_free(base_scheme), curl_free(base_host), curl_free(base_port);
+  if (url_ok) curl_free(url_scheme), curl_free(url_host), curl_free(url_port);
+}
+
 static void fuzz_base(const char *base, size_t host_size) {
   char *host = malloc(host_size); /* exactly host_size bytes: ASan catches any overrun */
   FUZZ_CHECK(host != NULL);
@@ -229,6 +270,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fuzz_base(text, 256);
   fuzz_base(text, 1 + size % 16);
   url_host_is_loopback(text);
+  fuzz_same_origin(text, value);
 
   free(text);
   return 0;

@@ -87,5 +87,9 @@ int main(void) {
   ok(!url_host_is_loopback("127.0.0.1.evil.example"), "127.0.0.1.evil.example is not");
   ok(!url_host_is_loopback("10.0.0.1"), "10.0.0.1 is not");
   ok(!url_host_is_loopback("127.0.0"), "127.0.0 is not");
+  ok(!url_host_is_loopback("127.0.0.256"), "127.0.0.256 is a DNS name, not loopback");
+  ok(!url_host_is_loopback("127.127.2."), "127.127.2. is a DNS name, not loopback");
+  ok(!url_host_is_loopback("127.0.0.09"), "127.0.0.09 (leading zero) is not loopback");
+  ok(url_host_is_loopback("127.255.0.1"), "127.255.0.1 is loopback");
   return done_testing();
 }

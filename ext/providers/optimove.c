@@ -1,0 +1,465 @@
+/*
+ * Optimove: GET {base_url}/current/customers/GetCustomerChannelInteractions (seeds/001,
+ * vendors.md §2).
+ *
+ *     SELECT * FROM optimove_interactions('841231', '2018-08-19', '2018-09-19');
+ *     SELECT * FROM optimove_interactions
+ *      WHERE customer_id = '688417' AND occurred_at >= '2025-06-01';
+ *     SELECT crm.name, oi.* FROM crm JOIN optimove_interactions oi ON oi.customer_id =
+ * crm.optimove_id WHERE oi.occurred_at BETWEEN '2025-01-01' AND '2025-03-31';
+ *
+ * Pseudo-schema (argument columns last and HIDDEN):
+ *
+ *     CREATE TABLE x(occurred_at, channel, status, campaign_id, subject, recipient_group_id,
+ *                    action_id, channel_id, template_id, event_id, raw,
+ *                    customer_id HIDDEN, start_date HIDDEN, end_date HIDDEN)
+ *
+ * The API answers one customer's campaign events between StartDate and EndDate (inclusive dates)
+ * as one JSON array, [{Date, CampaignID, RecipientGroupID, ActionID, ChannelID, TemplateID,
+ * EventID}], with no paging. Authentication is the account's API key in X-API-KEY; each account has
+ * its own host (https://apiN.optimove.net), so there is no default base URL.
+ *
+ * How it works
+ *   The date range is the API's, and it is required. It comes from the start_date / end_date
+ *   arguments and from bounds on occurred_at (the engine collapses =, <, <=, >, >= and BETWEEN into
+ *   one range); when both are given the narrower one wins. A bound is text as SQLite compares it,
+ *   and SQLite re-checks every bound, so the dates sent only have to cover every row that can
+ *   match: a lower bound's date is the start date whatever follows it ('2025-03-01 12:00' still
+ *   needs 2025-03-01, and so does > '2025-03-01', which a row sent at 10:00 that day passes). An
+ *   upper bound that is a bare date ends on that date, or the day before when it is exclusive (no
+ *   row of that day is < '2025-03-01'); one with a time part ends on its date (the date-only row
+ *   '2025-03-01' is < '2025-03-01 00:00:00'). Without an upper bound the range ends today (UTC), or
+ *   on the start date when that is later.
+ *
+ *   With the window_days setting a long range is asked for in windows of that many days, one per
+ *   page, oldest first: the next window's start date is the page token, so a statement that stops
+ *   early (LIMIT, EXISTS) makes no further requests.
+ *
+ *   A per-account flag makes this endpoint answer in the newer GetCampaignEngagementMetrics format
+ *   (one object per send: SentDateTime and Delivered/Opened/Clicked/Unsubscribed flags instead of
+ *   Date and EventID). Each row is read by the fields it has, so both formats, even mixed, work;
+ *   status is only known in the newer one.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "../vtab.h"
+
+SQLITE_EXTENSION_INIT3
+
+#define OPTIMOVE_DATE_LENGTH 10 /* YYYY-MM-DD */
+#define OPTIMOVE_PATH "/current/customers/GetCustomerChannelInteractions"
+/* The generic ChannelIDs of Optimove's sandbox accounts (vendors.md §2); production accounts get
+ * their own ids from Optimove, set with the channels setting. */
+#define OPTIMOVE_DEFAULT_CHANNELS \
+  "502=call_center,504=email,505=sms,506=push,510=web_push,511=in_app"
+
+enum {
+  OM_OCCURRED_AT,
+  OM_CHANNEL,
+  OM_STATUS,
+  OM_CAMPAIGN_ID,
+  OM_SUBJECT,
+  OM_RECIPIENT_GROUP_ID,
+  OM_ACTION_ID,
+  OM_CHANNEL_ID,
+  OM_TEMPLATE_ID,
+  OM_EVENT_ID,
+  OM_RAW,
+  OM_CUSTOMER_ID,
+  OM_START_DATE,
+  OM_END_DATE,
+  OM_COLUMN_COUNT
+};
+
+#define OPTIMOVE_ARGUMENT (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT)
+
+static const ix_column_def optimove_columns[OM_COLUMN_COUNT] = {
+    /* "Date" (YYYY-MM-DD) in the classic format, "SentDateTime" (UTC) in the newer one. */
+    [OM_OCCURRED_AT] =
+        {"occurred_at", "TEXT", IX_COL_RANGE, IX_VALUE_TIME, {"Date", "SentDateTime"}},
+    [OM_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_CUSTOM, {"ChannelID"}},
+    [OM_STATUS] = {"status", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
+    [OM_CAMPAIGN_ID] = {"campaign_id", "INTEGER", 0, IX_VALUE_INT_OR_TEXT, {"CampaignID"}},
+    [OM_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
+    [OM_RECIPIENT_GROUP_ID] =
+        {"recipient_group_id", "INTEGER", 0, IX_VALUE_INT, {"RecipientGroupID"}},
+    [OM_ACTION_ID] = {"action_id", "INTEGER", 0, IX_VALUE_INT, {"ActionID"}},
+    [OM_CHANNEL_ID] = {"channel_id", "INTEGER", 0, IX_VALUE_INT, {"ChannelID"}},
+    [OM_TEMPLATE_ID] = {"template_id", "INTEGER", 0, IX_VALUE_INT, {"TemplateID"}},
+    [OM_EVENT_ID] = {"event_id", "INTEGER", 0, IX_VALUE_INT, {"EventID"}},
+    [OM_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}},
+    [OM_CUSTOMER_ID] = {"customer_id", "TEXT", OPTIMOVE_ARGUMENT, IX_VALUE_NONE, {NULL}},
+    [OM_START_DATE] = {"start_date", "TEXT", OPTIMOVE_ARGUMENT, IX_VALUE_NONE, {NULL}},
+    [OM_END_DATE] = {"end_date", "TEXT", OPTIMOVE_ARGUMENT, IX_VALUE_NONE, {NULL}},
+};
+
+static const ix_setting_def optimove_settings[] = {
+    {"api_key", IX_SETTING_SECRET, NULL,
+     "API key (Optimove: Settings > API Key Management), sent as X-API-KEY"},
+    /* Documented: 50 requests per 10 s per API key, a sliding window. */
+    {"rate_limit", 0, "50/10s", "requests per window"},
+    {"channels", 0, OPTIMOVE_DEFAULT_CHANNELS, "ChannelID=name pairs for the channel column"},
+    {"window_days", IX_SETTING_INT, "0", "days per request; 0 asks for the whole range at once"},
+    {NULL, 0, NULL, NULL},
+};
+
+/* In the newer format, the furthest engagement step a send reached is its status. */
+static const struct {
+  const char *field;
+  const char *status;
+} optimove_engagement_steps[] = {
+    {"Unsubscribed", "unsubscribed"},
+    {"Clicked", "clicked"},
+    {"Opened", "opened"},
+    {"Delivered", "delivered"},
+};
+
+/* ---- Dates: days since 1970-01-01 ---- */
+
+/* Reads YYYY-MM-DD from the first 10 bytes of text (which may go on); rejects Feb 30 and the like.
+ */
+static int optimove_read_date(const char *text, long long *days) {
+  for (int i = 0; i < OPTIMOVE_DATE_LENGTH; i++) {
+    int dash = i == 4 || i == 7;
+    if (!text[i] || (dash ? text[i] != '-' : !isdigit((unsigned char)text[i]))) return 0;
+  }
+  int year = (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 + text[3] - '0';
+  unsigned month = (unsigned)((text[5] - '0') * 10 + text[6] - '0');
+  unsigned day = (unsigned)((text[8] - '0') * 10 + text[9] - '0');
+  if (month < 1 || month > 12 || day < 1 || day > 31) return 0;
+  *days = timefmt_days_from_civil(year, month, day);
+  int check_year;
+  unsigned check_month, check_day;
+  timefmt_civil_from_days(*days, &check_year, &check_month, &check_day);
+  return check_year == year && check_month == month && check_day == day;
+}
+
+static void optimove_write_date(long long days, char out[OPTIMOVE_DATE_LENGTH + 1]) {
+  int year;
+  unsigned month, day;
+  timefmt_civil_from_days(days, &year, &month, &day);
+  sqlite3_snprintf(OPTIMOVE_DATE_LENGTH + 1, out, "%04d-%02u-%02u", year, month, day);
+}
+
+/* ---- The date range of a plan ---- */
+
+typedef struct optimove_range {
+  long long start, end; /* inclusive */
+} optimove_range;
+
+/* A start_date or end_date argument: exactly a date, since it is sent as it is and echoed. */
+static int optimove_argument_date(const ix_call *call, int column, const char *text,
+                                  long long *days, char **error_out) {
+  if (strlen(text) == OPTIMOVE_DATE_LENGTH && optimove_read_date(text, days)) return 1;
+  *error_out = ix_errorf("%s: %s must be a date written YYYY-MM-DD, got '%s'", call->table_name,
+                         call->provider->columns[column].name, text);
+  return 0;
+}
+
+static int optimove_bound_date(const ix_call *call, const char *bound, long long *days,
+                               char **error_out) {
+  if (optimove_read_date(bound, days)) return 1;
+  *error_out = ix_errorf(
+      "%s: occurred_at is compared with '%s', which does not start with a date: compare it with "
+      "'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS'",
+      call->table_name, bound);
+  return 0;
+}
+
+/* The whole range the plan asks for (see "How it works"). */
+static int optimove_plan_range(const ix_call *call, optimove_range *range, char **error_out) {
+  const ix_args *args = call->args;
+  const char *start_text = ix_args_text(args, OM_START_DATE);
+  const char *end_text = ix_args_text(args, OM_END_DATE);
+  long long start_arg = 0, end_arg = 0, low = 0, high = 0;
+  if (start_text && !optimove_argument_date(call, OM_START_DATE, start_text, &start_arg, error_out))
+    return SQLITE_ERROR;
+  if (end_text && !optimove_argument_date(call, OM_END_DATE, end_text, &end_arg, error_out))
+    return SQLITE_ERROR;
+  if (start_text && end_text && start_arg > end_arg) {
+    *error_out = ix_errorf("%s: start_date '%s' is after end_date '%s'", call->table_name,
+                           start_text, end_text);
+    return SQLITE_ERROR;
+  }
+  if (args->range_low && !optimove_bound_date(call, args->range_low, &low, error_out))
+    return SQLITE_ERROR;
+  if (args->range_high && !optimove_bound_date(call, args->range_high, &high, error_out))
+    return SQLITE_ERROR;
+  if (args->range_high && !args->range_high_inclusive &&
+      strlen(args->range_high) == OPTIMOVE_DATE_LENGTH) {
+    high--; /* < '2025-03-01': no row of that day, date-only or not, is before it */
+  }
+
+  if (!start_text && !args->range_low) {
+    *error_out = ix_errorf(
+        "%s: a start date is required: add WHERE occurred_at >= '2025-01-01' (or start_date = "
+        "'2025-01-01')",
+        call->table_name);
+    return SQLITE_ERROR;
+  }
+  range->start = (!args->range_low || (start_text && start_arg > low)) ? start_arg : low;
+  /* Whether the end comes from occurred_at, which SQLite re-checks (end_date is echoed, not). */
+  int end_rechecked = args->range_high && (!end_text || high <= end_arg);
+  if (end_rechecked) {
+    range->end = high;
+  } else if (end_text) {
+    range->end = end_arg;
+  } else {
+    char today[OPTIMOVE_DATE_LENGTH + 1];
+    timefmt_today_utc(today);
+    optimove_read_date(today, &range->end);
+    if (range->end < range->start) range->end = range->start;
+  }
+  /* An empty range still needs a valid request (StartDate after EndDate is an error to the API):
+   * ask for one day whose rows an occurred_at bound rejects, so SQLite's re-check drops them. An
+   * empty range always has such a bound: two arguments in the wrong order were refused above. */
+  if (range->end < range->start) {
+    if (end_rechecked) {
+      range->end = range->start;
+    } else {
+      range->start = range->end;
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* ---- The channel map: "502=call_center,504=email,..." ---- */
+
+/* Finds the entry for channel_id; returns the name's start and length, or NULL. */
+static const char *optimove_channel_name(const char *map, const char *channel_id, size_t *length) {
+  size_t id_length = strlen(channel_id);
+  for (const char *entry = map; entry && *entry;) {
+    const char *end = entry + strcspn(entry, ",");
+    const char *equals = memchr(entry, '=', (size_t)(end - entry));
+    const char *id = entry;
+    while (id < equals && isspace((unsigned char)*id)) id++;
+    const char *id_end = equals;
+    while (id_end > id && isspace((unsigned char)id_end[-1])) id_end--;
+    if (equals && (size_t)(id_end - id) == id_length && memcmp(id, channel_id, id_length) == 0) {
+      const char *name = equals + 1;
+      while (name < end && isspace((unsigned char)*name)) name++;
+      const char *name_end = end;
+      while (name_end > name && isspace((unsigned char)name_end[-1])) name_end--;
+      *length = (size_t)(name_end - name);
+      return name;
+    }
+    entry = *end ? end + 1 : end;
+  }
+  return NULL;
+}
+
+/* Every entry is digits '=' a name. */
+static int optimove_channels_valid(const char *map) {
+  for (const char *entry = map; entry && *entry;) {
+    const char *end = entry + strcspn(entry, ",");
+    const char *p = entry;
+    while (p < end && isspace((unsigned char)*p)) p++;
+    int digits = 0;
+    while (p < end && isdigit((unsigned char)*p)) p++, digits++;
+    while (p < end && isspace((unsigned char)*p)) p++;
+    if (!digits || p == end || *p != '=') return 0;
+    p++;
+    while (p < end && isspace((unsigned char)*p)) p++;
+    if (p == end) return 0;
+    entry = *end ? end + 1 : end;
+  }
+  return 1;
+}
+
+/* ---- Requests ---- */
+
+static int optimove_authenticate(const ix_call *call, http_headers *headers, char **error_out) {
+  const char *key = config_get(call->config, "api_key");
+  if (!key) {
+    *error_out = ix_errorf("%s: no API key: set %s (Optimove: Settings > API Key Management)",
+                           call->table_name, config_origin(call->config, "api_key"));
+    return SQLITE_ERROR;
+  }
+  return http_headers_add(headers, "X-API-KEY", key) == 0 ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+static int optimove_build_request(const ix_call *call, const char *page_token,
+                                  sqlite3_int64 page_size, ix_request *request, char **error_out) {
+  (void)page_size; /* the API does not page: a window is the only way to ask for less */
+  const char *customer = ix_args_text(call->args, OM_CUSTOMER_ID);
+  if (!customer) {
+    *error_out = ix_errorf("%s: %s", call->table_name, call->provider->required_hint);
+    return SQLITE_ERROR;
+  }
+  if (!*customer) {
+    *error_out = ix_errorf("%s: customer_id is empty", call->table_name);
+    return SQLITE_ERROR;
+  }
+  const char *channels = config_get(call->config, "channels");
+  if (!optimove_channels_valid(channels)) {
+    *error_out = ix_errorf(
+        "%s: channels must be ChannelID=name pairs such as '504=email,505=sms', got '%s' (from "
+        "%s)",
+        call->table_name, channels, config_origin(call->config, "channels"));
+    return SQLITE_ERROR;
+  }
+  optimove_range range;
+  if (optimove_plan_range(call, &range, error_out) != SQLITE_OK) return SQLITE_ERROR;
+  long long window_start = range.start, window_end = range.end;
+  if (page_token && !optimove_read_date(page_token, &window_start)) {
+    *error_out = ix_errorf("%s: internal error: bad window '%s'", call->table_name, page_token);
+    return SQLITE_ERROR;
+  }
+  long long window_days = config_get_int(call->config, "window_days");
+  if (window_days > 0 && window_days <= window_end - window_start) {
+    window_end = window_start + window_days - 1;
+  }
+  char start[OPTIMOVE_DATE_LENGTH + 1], end[OPTIMOVE_DATE_LENGTH + 1];
+  optimove_write_date(window_start, start);
+  optimove_write_date(window_end, end);
+  int failed = url_append_raw(&request->url, OPTIMOVE_PATH) != 0 ||
+               url_append_query(&request->url, "CustomerID", customer) != 0 ||
+               url_append_query(&request->url, "StartDate", start) != 0 ||
+               url_append_query(&request->url, "EndDate", end) != 0;
+  return failed ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+/* ---- Responses ---- */
+
+/* The next window's start date as the page token, when window_days splits the range. parse_page
+ * does not see the token its request was built from: the window is the page's position. */
+static int optimove_next_window(const ix_call *call, ix_page *page, char **error_out) {
+  long long window_days = config_get_int(call->config, "window_days");
+  if (window_days <= 0) return SQLITE_OK;
+  optimove_range range;
+  if (optimove_plan_range(call, &range, error_out) != SQLITE_OK) return SQLITE_ERROR;
+  long long span = range.end - range.start; /* the next window starts page_index windows in */
+  if (call->page_index <= 0 || window_days > span || call->page_index > span / window_days) {
+    return SQLITE_OK;
+  }
+  char next[OPTIMOVE_DATE_LENGTH + 1];
+  optimove_write_date(range.start + call->page_index * window_days, next);
+  page->next_token = sqlite3_mprintf("%s", next);
+  return page->next_token ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+static ix_page_status optimove_parse_page(const ix_call *call, const char *body, size_t body_len,
+                                          ix_page *page, char **error_out) {
+  size_t blank = 0;
+  while (blank < body_len && isspace((unsigned char)body[blank])) blank++;
+  /* The docs' separate "Empty Response" topic: an empty body (or a 204) is no interactions. */
+  if (blank < body_len) {
+    if (ix_parse_json_body(call, body, body_len, page, error_out) != SQLITE_OK)
+      return IX_PAGE_ERROR;
+    const cJSON *root = page->root;
+    if (!cJSON_IsArray(root)) {
+      const cJSON *message = cJSON_GetObjectItemCaseSensitive(root, "message");
+      *error_out = ix_errorf("%s: the API's response is not a list of interactions%s%.200s%s",
+                             call->table_name, cJSON_IsString(message) ? " (the API said: " : "",
+                             cJSON_IsString(message) ? message->valuestring : "",
+                             cJSON_IsString(message) ? ")" : "");
+      return IX_PAGE_ERROR;
+    }
+    for (const cJSON *item = root->child; item; item = item->next) {
+      if (!cJSON_IsObject(item)) continue;
+      if (ix_page_add_row(page, item, NULL, NULL) != SQLITE_OK) {
+        *error_out = ix_errorf("%s: out of memory", call->table_name);
+        return IX_PAGE_ERROR;
+      }
+    }
+  }
+  if (optimove_next_window(call, page, error_out) != SQLITE_OK) {
+    if (!*error_out) *error_out = ix_errorf("%s: out of memory", call->table_name);
+    return IX_PAGE_ERROR;
+  }
+  return IX_PAGE_OK;
+}
+
+/* ---- Columns ---- */
+
+static void optimove_result_channel(const ix_call *call, const ix_row *row, sqlite3_context *ctx) {
+  const cJSON *member = ix_json_member(row->item, optimove_columns[OM_CHANNEL].keys);
+  char id[32];
+  /* Bounded before the cast: a double outside long long's range is undefined behaviour there. */
+  if (cJSON_IsNumber(member) && member->valuedouble > -1e15 && member->valuedouble < 1e15 &&
+      member->valuedouble == (double)(long long)member->valuedouble) {
+    sqlite3_snprintf(sizeof(id), id, "%lld", (long long)member->valuedouble);
+  } else if (cJSON_IsString(member) && strlen(member->valuestring) < sizeof(id)) {
+    sqlite3_snprintf(sizeof(id), id, "%s", member->valuestring);
+  } else {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  size_t length = 0;
+  const char *name = optimove_channel_name(config_get(call->config, "channels"), id, &length);
+  if (!name) {
+    sqlite3_result_null(ctx); /* an id the map does not name */
+    return;
+  }
+  char *lower = sqlite3_mprintf("%.*s", (int)length, name);
+  if (!lower) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  for (char *p = lower; *p; p++) *p = (char)tolower((unsigned char)*p);
+  sqlite3_result_text(ctx, lower, -1, sqlite3_free);
+}
+
+static int optimove_flag_set(const cJSON *flag) {
+  return cJSON_IsTrue(flag) || (cJSON_IsNumber(flag) && flag->valuedouble != 0) ||
+         (cJSON_IsString(flag) && sqlite3_stricmp(flag->valuestring, "true") == 0);
+}
+
+static void optimove_result_status(const ix_row *row, sqlite3_context *ctx) {
+  size_t count = sizeof(optimove_engagement_steps) / sizeof(optimove_engagement_steps[0]);
+  for (size_t i = 0; i < count; i++) {
+    const cJSON *flag =
+        cJSON_GetObjectItemCaseSensitive(row->item, optimove_engagement_steps[i].field);
+    if (optimove_flag_set(flag)) {
+      sqlite3_result_text(ctx, optimove_engagement_steps[i].status, -1, SQLITE_STATIC);
+      return;
+    }
+  }
+  sqlite3_result_null(ctx); /* the classic format, or a send with no engagement */
+}
+
+static void optimove_column(const ix_call *call, const ix_row *row, int column,
+                            sqlite3_context *ctx) {
+  if (column == OM_CHANNEL) {
+    optimove_result_channel(call, row, ctx);
+  } else if (column == OM_STATUS) {
+    optimove_result_status(row, ctx);
+  } else if (column == OM_START_DATE || column == OM_END_DATE) {
+    /* Not given as an argument: the dates the range was asked for (occurred_at's bounds, today). */
+    optimove_range range;
+    char *error = NULL;
+    if (optimove_plan_range(call, &range, &error) != SQLITE_OK) {
+      sqlite3_free(error);
+      sqlite3_result_null(ctx);
+      return;
+    }
+    char date[OPTIMOVE_DATE_LENGTH + 1];
+    optimove_write_date(column == OM_START_DATE ? range.start : range.end, date);
+    sqlite3_result_text(ctx, date, -1, SQLITE_TRANSIENT);
+  } else {
+    sqlite3_result_null(ctx); /* subject: Optimove sends none */
+  }
+}
+
+/* ---- The descriptor ---- */
+
+const ix_provider optimove_interactions_provider = {
+    .table = "optimove_interactions",
+    .vendor = "optimove",
+    .default_base_url = NULL, /* each account has its own https://apiN.optimove.net */
+    .settings = optimove_settings,
+    .columns = optimove_columns,
+    .column_count = OM_COLUMN_COUNT,
+    .range_column = OM_OCCURRED_AT,
+    .required = {(uint64_t)1 << OM_CUSTOMER_ID, 0},
+    .required_hint =
+        "a customer id is required: add WHERE customer_id = '...', or call "
+        "optimove_interactions('...', '2025-01-01')",
+    .max_page_size = 0,
+    .data = NULL,
+    .authenticate = optimove_authenticate,
+    .build_request = optimove_build_request,
+    .parse_page = optimove_parse_page,
+    .column = optimove_column,
+};
