@@ -57,46 +57,7 @@ class BenchError(Exception):
 # ---- The sandbox ----
 
 class BenchSandbox(Sandbox):
-    """tests/sandbox_process.Sandbox with its stderr sent to a file rather than a pipe."""
-
-    def __init__(self, *arguments):
-        super().__init__(*arguments)
-        self.script = os.path.join(ROOT, "tests", "sandbox", "server.py")
-
-    def __enter__(self):
-        self.directory = tempfile.TemporaryDirectory(prefix="ix-bench-sandbox-")
-        port_file = os.path.join(self.directory.name, "port")
-        self.log_path = os.path.join(self.directory.name, "requests.log")
-        # stderr to a file, not a pipe nobody reads: a traceback storm must not block the server.
-        self.stderr_path = os.path.join(self.directory.name, "stderr")
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        with open(self.stderr_path, "wb") as stderr:
-            self.process = subprocess.Popen(
-                [sys.executable, self.script, "--port", "0", "--port-file", port_file,
-                 "--log", self.log_path] + self.arguments,
-                stdout=subprocess.DEVNULL, stderr=stderr, env=env)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if os.path.exists(port_file) and open(port_file).read().strip():
-                break
-            if self.process.poll() is not None:
-                raise BenchError("sandbox exited: " + open(self.stderr_path).read())
-            time.sleep(0.02)
-        else:
-            self.process.kill()
-            self.process.wait()
-            raise BenchError("sandbox did not start within 20 s")
-        self.url = "http://127.0.0.1:" + open(port_file).read().strip()
-        return self
-
-    def __exit__(self, *exc):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.directory.cleanup()
+    """The tests' sandbox, with the control calls the scenarios use."""
 
     def config(self, **changes):
         return self.control("POST", "/_sandbox/config", changes)

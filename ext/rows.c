@@ -299,3 +299,26 @@ void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_co
       break;
   }
 }
+
+ix_page_status ix_rows_from_array(const ix_call *call, ix_page *page, const char *what,
+                                  char **error_out) {
+  const cJSON *root = page->root;
+  if (!cJSON_IsArray(root)) {
+    /* Error bodies name their text "message" (most APIs) or "Message" (ASP.NET). */
+    const cJSON *message = cJSON_GetObjectItemCaseSensitive(root, "message");
+    if (!cJSON_IsString(message)) message = cJSON_GetObjectItemCaseSensitive(root, "Message");
+    int said = cJSON_IsString(message);
+    *error_out = ix_errorf("%s: the API's response is not a list of %s%s%.200s%s", call->table_name,
+                           what, said ? " (the API said: " : "", said ? message->valuestring : "",
+                           said ? ")" : "");
+    return IX_PAGE_ERROR;
+  }
+  for (const cJSON *item = root->child; item; item = item->next) {
+    if (!cJSON_IsObject(item)) continue;
+    if (ix_page_add_row(page, item, NULL, NULL) != SQLITE_OK) {
+      *error_out = ix_errorf("%s: out of memory", call->table_name);
+      return IX_PAGE_ERROR;
+    }
+  }
+  return IX_PAGE_OK;
+}

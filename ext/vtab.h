@@ -175,6 +175,11 @@ void ix_result_lower(sqlite3_context *ctx, const char *text);
 /* sqlite3_mprintf'd error text. */
 char *ix_errorf(const char *fmt, ...);
 
+/* For APIs that answer with a JSON array: each object in page->root is a row. A body that is not an
+ * array is an error quoting the vendor's message; what names the rows ("interactions"). */
+ix_page_status ix_rows_from_array(const ix_call *call, ix_page *page, const char *what,
+                                  char **error_out);
+
 /* Appends "/" and the percent-encoded value of an argument to the request path, or fails with an
  * error naming the column (empty, "." or "..", control characters, over-long). */
 int ix_url_segment(const ix_call *call, ix_request *request, int column, const char *value,

@@ -9,7 +9,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from sandbox_process import run_sqlite  # noqa: E402
+from sandbox_process import print_tap, run_sqlite  # noqa: E402
 
 
 def make(*arguments):
@@ -38,13 +38,7 @@ def main():
         left = [os.path.join(d, f) for d, _, files in os.walk(destdir) for f in files]
         results.append((removed.returncode == 0 and not left,
                         "make uninstall removes every file install put there", "\n".join(left)))
-    for number, (passed, name, detail) in enumerate(results, 1):
-        print(f"{'ok' if passed else 'not ok'} {number} - {name}")
-        if not passed:
-            for line in detail.splitlines():
-                print(f"#   {line}")
-    print(f"1..{len(results)}")
-    return 0 if all(r[0] for r in results) else 1
+    return print_tap(results)
 
 
 if __name__ == "__main__":

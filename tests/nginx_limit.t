@@ -13,7 +13,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from sandbox_process import Sandbox, library, run_sqlite  # noqa: E402
+from sandbox_process import Sandbox, library, print_tap, run_sqlite  # noqa: E402
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 CONFIG = """
@@ -99,13 +99,7 @@ def main():
         forwarded = [r for r in sandbox.log() if r["vendor"] == "capillary"]
         tests.append((len(forwarded) == len(mobiles),
                       f"the sandbox saw each customer once ({len(forwarded)} requests)", ""))
-    for number, (passed, name, detail) in enumerate(tests, 1):
-        print(f"{'ok' if passed else 'not ok'} {number} - {name}")
-        if not passed:
-            for line in detail.splitlines():
-                print(f"#   {line}")
-    print(f"1..{len(tests)}")
-    return 0 if all(t[0] for t in tests) else 1
+    return print_tap(tests)
 
 
 if __name__ == "__main__":

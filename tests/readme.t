@@ -9,7 +9,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from cases_env import sandbox_environment  # noqa: E402
-from sandbox_process import Sandbox, library, run_sqlite  # noqa: E402
+from sandbox_process import Sandbox, library, print_tap, run_sqlite  # noqa: E402
 
 
 def registered(env):
@@ -52,13 +52,7 @@ def main():
             first = block.strip().splitlines()[0][:70]
             results.append((result.returncode == 0 and not result.stderr,
                             f"README SQL example {number} runs: {first}", result.stderr))
-    for number, (passed, name, detail) in enumerate(results, 1):
-        print(f"{'ok' if passed else 'not ok'} {number} - {name}")
-        if not passed:
-            for line in detail.splitlines():
-                print(f"#   {line}")
-    print(f"1..{len(results)}")
-    return 0 if all(r[0] for r in results) else 1
+    return print_tap(results)
 
 
 if __name__ == "__main__":

@@ -21,22 +21,28 @@ class Sandbox:
         self.directory = None
 
     def __enter__(self):
-        self.directory = tempfile.TemporaryDirectory()
+        self.directory = tempfile.TemporaryDirectory(prefix="ix-sandbox-")
         port_file = os.path.join(self.directory.name, "port")
         self.log_path = os.path.join(self.directory.name, "requests.log")
-        self.process = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "tests", "sandbox", "server.py"), "--port", "0",
-             "--port-file", port_file, "--log", self.log_path] + self.arguments,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # stderr goes to a file, not a pipe nobody reads: a burst of tracebacks must never block
+        # the server in the middle of a test.
+        self.stderr_path = os.path.join(self.directory.name, "stderr")
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        with open(self.stderr_path, "wb") as stderr:
+            self.process = subprocess.Popen(
+                [sys.executable, os.path.join(ROOT, "tests", "sandbox", "server.py"), "--port", "0",
+                 "--port-file", port_file, "--log", self.log_path] + self.arguments,
+                stdout=subprocess.DEVNULL, stderr=stderr, env=env)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if os.path.exists(port_file) and open(port_file).read().strip():
                 break
             if self.process.poll() is not None:
-                raise RuntimeError("sandbox exited: " + self.process.stderr.read().decode())
+                raise RuntimeError("sandbox exited: " + open(self.stderr_path).read())
             time.sleep(0.02)
         else:
             self.process.kill()
+            self.process.wait()
             raise RuntimeError("sandbox did not start within 20 s")
         self.url = "http://127.0.0.1:" + open(port_file).read().strip()
         return self
@@ -48,7 +54,6 @@ class Sandbox:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        self.process.stderr.close()
         self.directory.cleanup()
 
     def control(self, method, path, body=None):
@@ -83,3 +88,14 @@ def run_sqlite(script, env, cwd=None, timeout=600):
         child_env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
     return subprocess.run(command, input=script, capture_output=True, text=True, env=child_env,
                           cwd=cwd, timeout=timeout)
+
+
+def print_tap(results):
+    """Prints (passed, name, detail) results as TAP; returns the exit status."""
+    for number, (passed, name, detail) in enumerate(results, 1):
+        print(f"{'ok' if passed else 'not ok'} {number} - {name}")
+        if not passed:
+            for line in (detail or "").splitlines():
+                print(f"#   {line}")
+    print(f"1..{len(results)}")
+    return 0 if all(result[0] for result in results) else 1

@@ -347,22 +347,8 @@ static ix_page_status optimove_parse_page(const ix_call *call, const char *body,
   if (blank < body_len) {
     if (ix_parse_json_body(call, body, body_len, page, error_out) != SQLITE_OK)
       return IX_PAGE_ERROR;
-    const cJSON *root = page->root;
-    if (!cJSON_IsArray(root)) {
-      const cJSON *message = cJSON_GetObjectItemCaseSensitive(root, "message");
-      *error_out = ix_errorf("%s: the API's response is not a list of interactions%s%.200s%s",
-                             call->table_name, cJSON_IsString(message) ? " (the API said: " : "",
-                             cJSON_IsString(message) ? message->valuestring : "",
-                             cJSON_IsString(message) ? ")" : "");
-      return IX_PAGE_ERROR;
-    }
-    for (const cJSON *item = root->child; item; item = item->next) {
-      if (!cJSON_IsObject(item)) continue;
-      if (ix_page_add_row(page, item, NULL, NULL) != SQLITE_OK) {
-        *error_out = ix_errorf("%s: out of memory", call->table_name);
-        return IX_PAGE_ERROR;
-      }
-    }
+    ix_page_status status = ix_rows_from_array(call, page, "interactions", error_out);
+    if (status != IX_PAGE_OK) return status;
   }
   if (optimove_next_window(call, page, error_out) != SQLITE_OK) {
     if (!*error_out) *error_out = ix_errorf("%s: out of memory", call->table_name);

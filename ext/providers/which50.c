@@ -121,24 +121,7 @@ static int which50_build_request(const ix_call *call, const char *page_token,
 static ix_page_status which50_parse_page(const ix_call *call, const char *body, size_t body_len,
                                          ix_page *page, char **error_out) {
   if (ix_parse_json_body(call, body, body_len, page, error_out) != SQLITE_OK) return IX_PAGE_ERROR;
-  const cJSON *root = page->root;
-  if (!cJSON_IsArray(root)) {
-    /* ASP.NET's error body is {"Message": ...}. */
-    const cJSON *message = cJSON_GetObjectItemCaseSensitive(root, "Message");
-    *error_out = ix_errorf("%s: the API's response is not a list of communications%s%.200s%s",
-                           call->table_name, cJSON_IsString(message) ? " (the API said: " : "",
-                           cJSON_IsString(message) ? message->valuestring : "",
-                           cJSON_IsString(message) ? ")" : "");
-    return IX_PAGE_ERROR;
-  }
-  for (const cJSON *item = root->child; item; item = item->next) {
-    if (!cJSON_IsObject(item)) continue;
-    if (ix_page_add_row(page, item, NULL, NULL) != SQLITE_OK) {
-      *error_out = ix_errorf("%s: out of memory", call->table_name);
-      return IX_PAGE_ERROR;
-    }
-  }
-  return IX_PAGE_OK;
+  return ix_rows_from_array(call, page, "communications", error_out);
 }
 
 /* ---- Columns ---- */
