@@ -108,7 +108,9 @@ typedef struct ix_call {
   const ix_config *config;
   const timefmt_zone *zone;
   const ix_page *page; /* the current page (column callbacks) */
-  int page_index;      /* pages already fetched for this customer: 0 while asking for the first */
+  /* Pages already fetched for this customer: in build_request, 0 while asking for the first; in
+   * parse_page and column callbacks, it counts the page being read (1 for the first). */
+  int page_index;
 } ix_call;
 
 /* The request a provider builds: the engine adds the base URL, timeouts and transport. */

@@ -1,0 +1,288 @@
+/*
+ * Alpharun: a contact's customer interactions, from
+ * GET {base_url}/api/v1/contacts/{contact_id}/customer-interactions?limit=&cursor=
+ * (seeds/003, vendors.md section 4).
+ *
+ *     SELECT * FROM alpharun_interactions WHERE contact_ext_id = 'cust-1';
+ *     SELECT * FROM alpharun_interactions('e0c10580-533e-4af2-9611-a9996bb0888d');
+ *     SELECT crm.name, json_extract(ar.fields, '$.issue_resolved'), ar.summary
+ *     FROM crm JOIN alpharun_interactions ar ON ar.contact_ext_id = crm.alpharun_ext_id;
+ *
+ * Pseudo-schema (the argument column last and HIDDEN):
+ *
+ *     CREATE TABLE x(occurred_at, channel, status, campaign_id, subject, interaction_id,
+ *                    contact_ext_id, account_id, ..., fields, data_extraction_fields, contacts,
+ *                    raw, contact_id HIDDEN)
+ *
+ * How it works
+ *   The API names a contact by its UUID or as "alt:ext_id:<ext_id>". The contact_id argument is
+ *   either form, sent as it is; an equality on contact_ext_id sends the second form. The path
+ *   segment is percent-encoded (the colons too).
+ *
+ *   A page is {"data": {"customer_interactions": [...]}, "next_cursor": "..." or null}, asked
+ *   for with limit 1..100. The cursor is opaque: it is sent back as a query value, percent-encoded,
+ *   and the next page is only fetched when SQLite asks for its rows.
+ *
+ *   The documented item has no time, channel or status: occurred_at, channel and status come from
+ *   the item when it has them (created_at and the like), else NULL. fields turns the list
+ *   data_extraction_fields [{key, name, type, value}] into one JSON object key -> value, the values
+ *   keeping their JSON type, so json_extract(fields, '$.issue_resolved') reads one.
+ *
+ * Authentication: "Authorization: Bearer <api_token>". The rate limit is undocumented: 10 requests
+ * per second.
+ */
+#include <string.h>
+
+#include "../auth.h"
+#include "../vtab.h"
+
+SQLITE_EXTENSION_INIT3
+
+#define ALPHARUN_MAX_LIMIT 100
+#define ALPHARUN_EXT_ID_PREFIX "alt:ext_id:"
+
+enum {
+  AR_OCCURRED_AT,
+  AR_CHANNEL,
+  AR_STATUS,
+  AR_CAMPAIGN_ID,
+  AR_SUBJECT,
+  AR_INTERACTION_ID,
+  AR_CONTACT_EXT_ID,
+  AR_ACCOUNT_ID,
+  AR_ACCOUNT_EXT_ID,
+  AR_SUMMARY,
+  AR_TEAMMATE_ID,
+  AR_TEAMMATE_EMAIL,
+  AR_FIELDS,
+  AR_DATA_EXTRACTION_FIELDS,
+  AR_CONTACTS,
+  AR_RAW,
+  AR_CONTACT_ID,
+  AR_COLUMN_COUNT
+};
+
+static const ix_column_def alpharun_columns[AR_COLUMN_COUNT] = {
+    [AR_OCCURRED_AT] =
+        {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {"created_at", "started_at", "occurred_at"}},
+    [AR_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_LOWER, {"channel"}},
+    [AR_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {"status"}},
+    [AR_CAMPAIGN_ID] = {"campaign_id", "INTEGER", 0, IX_VALUE_NONE, {NULL}},
+    [AR_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_NONE, {NULL}},
+    [AR_INTERACTION_ID] = {"interaction_id", "TEXT", 0, IX_VALUE_TEXT, {"id"}},
+    [AR_CONTACT_EXT_ID] =
+        {"contact_ext_id", "TEXT", IX_COL_EQ | IX_COL_EXACT, IX_VALUE_CUSTOM, {NULL}},
+    [AR_ACCOUNT_ID] = {"account_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
+    [AR_ACCOUNT_EXT_ID] = {"account_ext_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
+    [AR_SUMMARY] = {"summary", "TEXT", 0, IX_VALUE_TEXT, {"summary"}},
+    [AR_TEAMMATE_ID] = {"teammate_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
+    [AR_TEAMMATE_EMAIL] = {"teammate_email", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
+    [AR_FIELDS] = {"fields", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
+    [AR_DATA_EXTRACTION_FIELDS] =
+        {"data_extraction_fields", "TEXT", 0, IX_VALUE_JSON, {"data_extraction_fields"}},
+    [AR_CONTACTS] = {"contacts", "TEXT", 0, IX_VALUE_JSON, {"contacts"}},
+    [AR_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}},
+    [AR_CONTACT_ID] =
+        {"contact_id", "TEXT", IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT, IX_VALUE_NONE, {NULL}},
+};
+
+/* Columns read from an object inside the item. */
+static const struct {
+  int column;
+  const char *object, *member;
+} alpharun_nested[] = {
+    {AR_ACCOUNT_ID, "account", "id"},
+    {AR_ACCOUNT_EXT_ID, "account", "ext_id"},
+    {AR_TEAMMATE_ID, "teammate", "id"},
+    {AR_TEAMMATE_EMAIL, "teammate", "email"},
+};
+
+static const ix_setting_def alpharun_settings[] = {
+    {"api_token", IX_SETTING_SECRET, NULL, "API token, sent as Authorization: Bearer ..."},
+    /* No rate limit is documented: a conservative one. */
+    {"rate_limit", 0, "10/1s", "requests per window"},
+    {NULL, 0, NULL, NULL},
+};
+
+/* ---- Requests ---- */
+
+static int alpharun_authenticate(const ix_call *call, http_headers *headers, char **error_out) {
+  const char *token = config_get(call->config, "api_token");
+  if (!token) {
+    *error_out = ix_errorf("%s: no credentials: set %s", call->table_name,
+                           config_origin(call->config, "api_token"));
+    return SQLITE_ERROR;
+  }
+  return auth_add_scheme(headers, "Bearer", token) == 0 ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* The contact as the API names it (sqlite3_malloc'd): the contact_id argument, else
+ * "alt:ext_id:" and the contact_ext_id equality; *column (unless NULL) is the one it came from.
+ * NULL with *error_out set when neither is usable. */
+static char *alpharun_contact(const ix_call *call, int *column, char **error_out) {
+  const char *contact = ix_args_text(call->args, AR_CONTACT_ID);
+  const char *ext_id = ix_args_text(call->args, AR_CONTACT_EXT_ID);
+  if (!contact && ext_id && !*ext_id) {
+    *error_out = ix_errorf("%s: the contact_ext_id to look up is empty", call->table_name);
+    return NULL;
+  }
+  if (!contact && !ext_id) {
+    *error_out = ix_errorf("%s: %s", call->table_name, call->provider->required_hint);
+    return NULL;
+  }
+  if (column) *column = contact ? AR_CONTACT_ID : AR_CONTACT_EXT_ID;
+  char *text = contact ? sqlite3_mprintf("%s", contact)
+                       : sqlite3_mprintf("%s%s", ALPHARUN_EXT_ID_PREFIX, ext_id);
+  if (!text) *error_out = ix_errorf("%s: out of memory", call->table_name);
+  return text;
+}
+
+/* page_token is the previous page's next_cursor, opaque: it goes back as a query value. */
+static int alpharun_build_request(const ix_call *call, const char *page_token,
+                                  sqlite3_int64 page_size, ix_request *request, char **error_out) {
+  int column;
+  char *contact = alpharun_contact(call, &column, error_out);
+  if (!contact) return SQLITE_ERROR;
+  url_append_raw(&request->url, "/api/v1/contacts");
+  int rc = ix_url_segment(call, request, column, contact, error_out);
+  sqlite3_free(contact);
+  if (rc != SQLITE_OK) return rc;
+  char limit[24];
+  sqlite3_snprintf(sizeof(limit), limit, "%lld", (long long)page_size);
+  /* A failed append marks the builder out of memory, which the engine reports. */
+  url_append_raw(&request->url, "/customer-interactions");
+  url_append_query(&request->url, "limit", limit);
+  if (page_token) url_append_query(&request->url, "cursor", page_token);
+  return SQLITE_OK;
+}
+
+/* ---- Responses ---- */
+
+static ix_page_status alpharun_parse_page(const ix_call *call, const char *body, size_t body_len,
+                                          ix_page *page, char **error_out) {
+  if (ix_parse_json_body(call, body, body_len, page, error_out) != SQLITE_OK) return IX_PAGE_ERROR;
+  const cJSON *data = cJSON_GetObjectItemCaseSensitive(page->root, "data");
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(data, "customer_interactions");
+  if (!cJSON_IsObject(data) || !cJSON_IsArray(list)) {
+    *error_out = ix_errorf(
+        "%s: the API's response has no \"data\": {\"customer_interactions\": [...]}: not "
+        "the shape this endpoint documents",
+        call->table_name);
+    return IX_PAGE_ERROR;
+  }
+  const cJSON *cursor = cJSON_GetObjectItemCaseSensitive(page->root, "next_cursor");
+  if (cJSON_IsString(cursor) && *cursor->valuestring) {
+    page->next_token = sqlite3_mprintf("%s", cursor->valuestring);
+    if (!page->next_token) goto out_of_memory;
+  }
+  for (const cJSON *item = list->child; item; item = item->next) {
+    if (cJSON_IsObject(item) && ix_page_add_row(page, item, NULL, NULL) != SQLITE_OK) {
+      goto out_of_memory;
+    }
+  }
+  return IX_PAGE_OK;
+
+out_of_memory:
+  *error_out = ix_errorf("%s: out of memory", call->table_name);
+  return IX_PAGE_ERROR;
+}
+
+/* ---- Columns ---- */
+
+/* data_extraction_fields [{"key", "name", "type", "value"}] as {"key": value, ...}; a key that
+ * comes twice keeps its last value. */
+static void alpharun_result_fields(sqlite3_context *ctx, const cJSON *list) {
+  if (!cJSON_IsArray(list)) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  cJSON *fields = cJSON_CreateObject();
+  for (const cJSON *field = list->child; fields && field; field = field->next) {
+    const cJSON *key = cJSON_GetObjectItemCaseSensitive(field, "key");
+    if (!cJSON_IsString(key)) continue;
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(field, "value");
+    cJSON *copy = value ? cJSON_Duplicate(value, 1) : cJSON_CreateNull();
+    cJSON_DeleteItemFromObjectCaseSensitive(fields, key->valuestring);
+    if (!copy || !cJSON_AddItemToObject(fields, key->valuestring, copy)) {
+      cJSON_Delete(copy);
+      cJSON_Delete(fields);
+      fields = NULL;
+    }
+  }
+  if (fields) {
+    ix_result_json(ctx, fields, IX_VALUE_RAW, NULL); /* JSON text with the JSON subtype */
+    cJSON_Delete(fields);
+  } else {
+    sqlite3_result_error_nomem(ctx);
+  }
+}
+
+/* The contact's ext_id when the query named the contact by contact_id: the id itself in the
+ * "alt:ext_id:" form, else the ext_id of the item's contact with that UUID. */
+static void alpharun_result_ext_id(const ix_call *call, const ix_row *row, sqlite3_context *ctx) {
+  const char *contact = ix_args_text(call->args, AR_CONTACT_ID);
+  size_t prefix = strlen(ALPHARUN_EXT_ID_PREFIX);
+  if (contact && strncmp(contact, ALPHARUN_EXT_ID_PREFIX, prefix) == 0) {
+    sqlite3_result_text(ctx, contact + prefix, -1, SQLITE_TRANSIENT);
+    return;
+  }
+  const cJSON *contacts = cJSON_GetObjectItemCaseSensitive(row->item, "contacts");
+  for (const cJSON *each = ix_json_first(contacts); contact && each;
+       each = ix_json_next(contacts, each)) {
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(each, "id");
+    if (cJSON_IsString(id) && sqlite3_stricmp(id->valuestring, contact) == 0) {
+      ix_result_json(ctx, cJSON_GetObjectItemCaseSensitive(each, "ext_id"), IX_VALUE_TEXT, NULL);
+      return;
+    }
+  }
+  sqlite3_result_null(ctx);
+}
+
+static void alpharun_column(const ix_call *call, const ix_row *row, int column,
+                            sqlite3_context *ctx) {
+  for (size_t i = 0; i < sizeof(alpharun_nested) / sizeof(alpharun_nested[0]); i++) {
+    if (alpharun_nested[i].column != column) continue;
+    const cJSON *object = cJSON_GetObjectItemCaseSensitive(row->item, alpharun_nested[i].object);
+    const cJSON *member = cJSON_IsObject(object)
+                              ? cJSON_GetObjectItemCaseSensitive(object, alpharun_nested[i].member)
+                              : NULL;
+    ix_result_json(ctx, member, IX_VALUE_TEXT, NULL);
+    return;
+  }
+  if (column == AR_FIELDS) {
+    alpharun_result_fields(ctx,
+                           cJSON_GetObjectItemCaseSensitive(row->item, "data_extraction_fields"));
+  } else if (column == AR_CONTACT_EXT_ID) {
+    alpharun_result_ext_id(call, row, ctx);
+  } else if (column == AR_CONTACT_ID) {
+    /* Named by contact_ext_id: the id in the form that was sent. */
+    char *error = NULL;
+    char *contact = alpharun_contact(call, NULL, &error);
+    sqlite3_free(error);
+    sqlite3_result_text(ctx, contact, -1, sqlite3_free);
+  } else {
+    sqlite3_result_null(ctx); /* campaign_id, subject: the vendor has neither */
+  }
+}
+
+#define COLUMN_BIT(c) ((uint64_t)1 << (c))
+
+const ix_provider alpharun_interactions_provider = {
+    .table = "alpharun_interactions",
+    .vendor = "alpharun",
+    .default_base_url = "https://api.alpharun.com",
+    .settings = alpharun_settings,
+    .columns = alpharun_columns,
+    .column_count = AR_COLUMN_COUNT,
+    .range_column = -1,
+    .required = {COLUMN_BIT(AR_CONTACT_ID), COLUMN_BIT(AR_CONTACT_EXT_ID), 0},
+    .required_hint =
+        "a contact is required: add WHERE contact_ext_id = '...' (or contact_id = "
+        "'<uuid>'), or call alpharun_interactions('<uuid or alt:ext_id:...>')",
+    .max_page_size = ALPHARUN_MAX_LIMIT,
+    .data = NULL,
+    .authenticate = alpharun_authenticate,
+    .build_request = alpharun_build_request,
+    .parse_page = alpharun_parse_page,
+    .column = alpharun_column,
+};

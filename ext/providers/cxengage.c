@@ -1,0 +1,345 @@
+/*
+ * CXengage (Enghouse Interactive, formerly Serenova): a contact's interactions, from
+ * GET {base_url}/v1/tenants/{tenant_id}/contacts/{contact_id}/interactions?limit=&page=
+ * (seeds/002, vendors.md section 3).
+ *
+ *     SELECT * FROM cxengage_interactions WHERE contact_id = '0b8f9c52-...';
+ *     SELECT * FROM cxengage_interactions('5c1b2f4e-...', '0b8f9c52-...');  -- tenant, contact
+ *     SELECT crm.name, cx.channel, cx.occurred_at
+ *     FROM crm JOIN cxengage_interactions cx ON cx.contact_id = crm.cxengage_contact_id
+ *     WHERE cx.occurred_at >= datetime('now', '-30 days');
+ *
+ * Pseudo-schema (argument columns last and HIDDEN):
+ *
+ *     CREATE TABLE x(occurred_at, channel, status, campaign_id, subject, interaction_id, customer,
+ *                    ..., raw, tenant_id HIDDEN, contact_id HIDDEN)
+ *
+ * How it works
+ *   A page is {"page", "limit", "offset", "total", "results": [...]}, newest first. Pages are
+ *   numbered from 0 and asked for with limit (at most 100) and page; the next page exists while
+ *   offset + limit < total. The next page is only fetched when SQLite asks for its rows.
+ *
+ *   The route has no date filter, but because results are newest first, a lower bound on
+ *   occurred_at ends paging after the first page that reaches back past it (SQLite re-checks the
+ *   rows of that page).
+ *
+ *   Pages are numbered, so an interaction that arrives while a contact is being paged pushes every
+ *   older one down a place, and the last row of one page comes back as the first of the next. The
+ *   interaction ids already returned for the contact are kept across its pages
+ *   (ix_page.customer_state) and a repeat is skipped; a contact with a single page keeps none.
+ *
+ *   The tenant is the tenant_id argument, else the tenant_id setting (CXENGAGE_TENANT_ID). Both
+ *   ids are path segments, percent-encoded; they are not checked for the documented UUID form
+ *   because the sandbox's benchmark contact is not one.
+ *
+ * Authentication: "Authorization: Token <token>" when a token is set, else HTTP Basic with the
+ * CxEngage user name and password. The rate limit is undocumented: 10 requests per second.
+ */
+#include <string.h>
+
+#include "../auth.h"
+#include "../hash.h"
+#include "../vtab.h"
+
+SQLITE_EXTENSION_INIT3
+
+#define CXENGAGE_MAX_LIMIT 100
+
+enum {
+  CX_OCCURRED_AT,
+  CX_CHANNEL,
+  CX_STATUS,
+  CX_CAMPAIGN_ID,
+  CX_SUBJECT,
+  CX_INTERACTION_ID,
+  CX_CUSTOMER,
+  CX_CHANNEL_NAME,
+  CX_DIRECTION,
+  CX_DIRECTION_NAME,
+  CX_ENDED_AT,
+  CX_LAST_AGENT_ID,
+  CX_LAST_AGENT_NAME,
+  CX_LAST_QUEUE_ID,
+  CX_LAST_QUEUE_NAME,
+  CX_LAST_DISPOSITION_ID,
+  CX_LAST_DISPOSITION_NAME,
+  CX_CSAT,
+  CX_NOTE,
+  CX_RECORDING,
+  CX_TRANSCRIPT,
+  CX_RAW,
+  CX_TENANT_ID,
+  CX_CONTACT_ID,
+  CX_COLUMN_COUNT
+};
+
+#define ARGUMENT (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT)
+
+/* The documented result fields in snake_case. csat and note have no documented type (the sample
+ * has null and 0): they keep the JSON type the vendor sends. */
+static const ix_column_def cxengage_columns[CX_COLUMN_COUNT] = {
+    [CX_OCCURRED_AT] = {"occurred_at", "TEXT", IX_COL_RANGE, IX_VALUE_TIME, {"startTimestamp"}},
+    [CX_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_LOWER, {"channelType"}},
+    [CX_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {"lastDispositionName"}},
+    [CX_CAMPAIGN_ID] = {"campaign_id", "INTEGER", 0, IX_VALUE_NONE, {NULL}},
+    [CX_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_NONE, {NULL}},
+    [CX_INTERACTION_ID] = {"interaction_id", "TEXT", 0, IX_VALUE_TEXT, {"interactionId"}},
+    [CX_CUSTOMER] = {"customer", "TEXT", 0, IX_VALUE_TEXT, {"customer"}},
+    [CX_CHANNEL_NAME] = {"channel_name", "TEXT", 0, IX_VALUE_TEXT, {"channelName"}},
+    [CX_DIRECTION] = {"direction", "TEXT", 0, IX_VALUE_TEXT, {"directionType"}},
+    [CX_DIRECTION_NAME] = {"direction_name", "TEXT", 0, IX_VALUE_TEXT, {"directionName"}},
+    [CX_ENDED_AT] = {"ended_at", "TEXT", 0, IX_VALUE_TIME, {"endTimestamp"}},
+    [CX_LAST_AGENT_ID] = {"last_agent_id", "TEXT", 0, IX_VALUE_TEXT, {"lastAgentId"}},
+    [CX_LAST_AGENT_NAME] = {"last_agent_name", "TEXT", 0, IX_VALUE_TEXT, {"lastAgentName"}},
+    [CX_LAST_QUEUE_ID] = {"last_queue_id", "TEXT", 0, IX_VALUE_TEXT, {"lastQueueId"}},
+    [CX_LAST_QUEUE_NAME] = {"last_queue_name", "TEXT", 0, IX_VALUE_TEXT, {"lastQueueName"}},
+    [CX_LAST_DISPOSITION_ID] =
+        {"last_disposition_id", "TEXT", 0, IX_VALUE_TEXT, {"lastDispositionId"}},
+    [CX_LAST_DISPOSITION_NAME] =
+        {"last_disposition_name", "TEXT", 0, IX_VALUE_TEXT, {"lastDispositionName"}},
+    [CX_CSAT] = {"csat", "", 0, IX_VALUE_JSON, {"csat"}},
+    [CX_NOTE] = {"note", "", 0, IX_VALUE_JSON, {"note"}},
+    [CX_RECORDING] = {"recording", "TEXT", 0, IX_VALUE_TEXT, {"recording"}},
+    [CX_TRANSCRIPT] = {"transcript", "TEXT", 0, IX_VALUE_TEXT, {"transcript"}},
+    [CX_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}},
+    [CX_TENANT_ID] = {"tenant_id", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
+    [CX_CONTACT_ID] = {"contact_id", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
+};
+
+static const ix_setting_def cxengage_settings[] = {
+    {"username", IX_SETTING_CREDENTIAL, NULL, "CxEngage user name for Basic authentication"},
+    {"password", IX_SETTING_SECRET, NULL, "CxEngage password for Basic authentication"},
+    {"token", IX_SETTING_SECRET, NULL, "API token, sent as Authorization: Token ...; wins"},
+    /* Part of the account like the credentials: a table with its own base_url (another region)
+     * must name its tenant too rather than borrow this one, which that region does not know. */
+    {"tenant_id", IX_SETTING_CREDENTIAL, NULL, "tenant UUID used when a query names none"},
+    /* No rate limit is documented: a conservative one. */
+    {"rate_limit", 0, "10/1s", "requests per window"},
+    {NULL, 0, NULL, NULL},
+};
+
+/* ---- Interaction ids already returned for the current contact ---- */
+
+/* An open-addressing set of id strings, at most half full. */
+typedef struct cxengage_seen {
+  char **slots;
+  sqlite3_uint64 capacity; /* a power of two, or 0 before the first id */
+  sqlite3_uint64 count;
+} cxengage_seen;
+
+static void cxengage_seen_free(void *state) {
+  cxengage_seen *seen = state;
+  for (sqlite3_uint64 i = 0; i < seen->capacity; i++) sqlite3_free(seen->slots[i]);
+  sqlite3_free(seen->slots);
+  sqlite3_free(seen);
+}
+
+/* The slot holding id, or the empty slot where it belongs. */
+static char **cxengage_seen_slot(char **slots, sqlite3_uint64 capacity, const char *id) {
+  sqlite3_uint64 i = ix_hash64(id) & (capacity - 1);
+  while (slots[i] && strcmp(slots[i], id) != 0) i = (i + 1) & (capacity - 1);
+  return &slots[i];
+}
+
+static int cxengage_seen_grow(cxengage_seen *seen) {
+  sqlite3_uint64 capacity = seen->capacity ? seen->capacity * 2 : 256;
+  char **slots = sqlite3_malloc64(capacity * sizeof(char *));
+  if (!slots) return SQLITE_NOMEM;
+  memset(slots, 0, capacity * sizeof(char *));
+  for (sqlite3_uint64 i = 0; i < seen->capacity; i++) {
+    if (seen->slots[i]) *cxengage_seen_slot(slots, capacity, seen->slots[i]) = seen->slots[i];
+  }
+  sqlite3_free(seen->slots);
+  seen->slots = slots;
+  seen->capacity = capacity;
+  return SQLITE_OK;
+}
+
+/* Adds id; *added says whether it was new. */
+static int cxengage_seen_add(cxengage_seen *seen, const char *id, int *added) {
+  if (2 * (seen->count + 1) > seen->capacity && cxengage_seen_grow(seen) != SQLITE_OK) {
+    return SQLITE_NOMEM;
+  }
+  char **slot = cxengage_seen_slot(seen->slots, seen->capacity, id);
+  *added = *slot == NULL;
+  if (!*added) return SQLITE_OK;
+  *slot = sqlite3_mprintf("%s", id);
+  if (!*slot) return SQLITE_NOMEM;
+  seen->count++;
+  return SQLITE_OK;
+}
+
+/* ---- Requests ---- */
+
+static int cxengage_authenticate(const ix_call *call, http_headers *headers, char **error_out) {
+  const char *token = config_get(call->config, "token");
+  if (token) {
+    /* The vendor's scheme is "Token", not "Bearer". */
+    return auth_add_scheme(headers, "Token", token) == 0 ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  const char *user = config_get(call->config, "username");
+  const char *password = config_get(call->config, "password");
+  if (!user || !password) {
+    *error_out =
+        ix_errorf("%s: no credentials: set %s and %s, or %s", call->table_name,
+                  config_origin(call->config, "username"), config_origin(call->config, "password"),
+                  config_origin(call->config, "token"));
+    return SQLITE_ERROR;
+  }
+  return auth_add_basic(headers, user, password) == 0 ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* The tenant the plan sends: the argument, else the configured one (NULL when neither). */
+static const char *cxengage_tenant(const ix_call *call) {
+  const char *tenant = ix_args_text(call->args, CX_TENANT_ID);
+  return tenant ? tenant : config_get(call->config, "tenant_id");
+}
+
+/* page_token is the page number to fetch, written by cxengage_parse_page; NULL is page 0. */
+static int cxengage_build_request(const ix_call *call, const char *page_token,
+                                  sqlite3_int64 page_size, ix_request *request, char **error_out) {
+  const char *tenant = cxengage_tenant(call);
+  const char *contact = ix_args_text(call->args, CX_CONTACT_ID);
+  if (!contact) {
+    *error_out = ix_errorf("%s: %s", call->table_name, call->provider->required_hint);
+    return SQLITE_ERROR;
+  }
+  if (!tenant) {
+    *error_out =
+        ix_errorf("%s: no tenant: set %s to the tenant's UUID, or add WHERE tenant_id = '...'",
+                  call->table_name, config_origin(call->config, "tenant_id"));
+    return SQLITE_ERROR;
+  }
+  url_append_raw(&request->url, "/v1/tenants");
+  int rc = ix_url_segment(call, request, CX_TENANT_ID, tenant, error_out);
+  if (rc != SQLITE_OK) return rc;
+  url_append_raw(&request->url, "/contacts");
+  rc = ix_url_segment(call, request, CX_CONTACT_ID, contact, error_out);
+  if (rc != SQLITE_OK) return rc;
+  char limit[24];
+  sqlite3_snprintf(sizeof(limit), limit, "%lld", (long long)page_size);
+  /* A failed append marks the builder out of memory, which the engine reports. */
+  url_append_raw(&request->url, "/interactions");
+  url_append_query(&request->url, "limit", limit);
+  url_append_query(&request->url, "page", page_token ? page_token : "0");
+  return SQLITE_OK;
+}
+
+/* ---- Responses ---- */
+
+/* A whole number from a JSON number, or -1. */
+static sqlite3_int64 cxengage_count(const cJSON *root, const char *key) {
+  const cJSON *number = cJSON_GetObjectItemCaseSensitive(root, key);
+  if (!cJSON_IsNumber(number) || number->valuedouble < 0 || number->valuedouble > 1e15) return -1;
+  return (sqlite3_int64)number->valuedouble;
+}
+
+/* The next page's number, or -1 when this page is the last. The vendor says to compute it from
+ * offset + limit < total; page echoes null when the request gave none, so the page number comes
+ * from offset / limit. A page without results is the last whatever the counts say. */
+static sqlite3_int64 cxengage_next_page(const cJSON *root, const cJSON *results) {
+  sqlite3_int64 offset = cxengage_count(root, "offset");
+  sqlite3_int64 limit = cxengage_count(root, "limit");
+  sqlite3_int64 total = cxengage_count(root, "total");
+  if (!results->child || offset < 0 || limit <= 0 || total < 0) return -1;
+  return offset + limit < total ? offset / limit + 1 : -1;
+}
+
+/* Whether the page's oldest row (the last one that has a start time) is older than the lower bound
+ * on occurred_at: every later page is older still. */
+static int cxengage_past_lower_bound(const ix_call *call, const cJSON *results) {
+  const char *low = call->args->range_low;
+  if (!low) return 0;
+  char oldest[TIMEFMT_MAX] = "", converted[TIMEFMT_MAX];
+  for (const cJSON *item = results->child; item; item = item->next) {
+    const cJSON *start = cJSON_GetObjectItemCaseSensitive(item, "startTimestamp");
+    if (cJSON_IsString(start) &&
+        timefmt_to_utc(start->valuestring, strlen(start->valuestring), call->zone, converted) > 0) {
+      memcpy(oldest, converted, sizeof(oldest));
+    }
+  }
+  if (!*oldest) return 0; /* no row says when it started: keep paging */
+  int cmp = strcmp(oldest, low);
+  return cmp < 0 || (cmp == 0 && !call->args->range_low_inclusive);
+}
+
+static ix_page_status cxengage_parse_page(const ix_call *call, const char *body, size_t body_len,
+                                          ix_page *page, char **error_out) {
+  if (ix_parse_json_body(call, body, body_len, page, error_out) != SQLITE_OK) return IX_PAGE_ERROR;
+  const cJSON *results = cJSON_GetObjectItemCaseSensitive(page->root, "results");
+  if (!cJSON_IsArray(results)) {
+    *error_out = ix_errorf(
+        "%s: the API's response has no \"results\" list: not the shape this "
+        "endpoint documents",
+        call->table_name);
+    return IX_PAGE_ERROR;
+  }
+  sqlite3_int64 next = cxengage_next_page(page->root, results);
+  if (next >= 0 && cxengage_past_lower_bound(call, results)) next = -1;
+  if (next >= 0) {
+    page->next_token = sqlite3_mprintf("%lld", (long long)next);
+    if (!page->next_token) goto out_of_memory;
+  }
+
+  /* Ids are remembered only once there is more than one page. */
+  cxengage_seen *seen = page->customer_state;
+  if (!seen && next >= 0) {
+    seen = sqlite3_malloc64(sizeof(*seen));
+    if (!seen) goto out_of_memory;
+    memset(seen, 0, sizeof(*seen));
+    page->customer_state = seen;
+    page->free_customer_state = cxengage_seen_free;
+  }
+  for (const cJSON *item = results->child; item; item = item->next) {
+    if (!cJSON_IsObject(item)) continue;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "interactionId");
+    int added = 1;
+    if (seen && cJSON_IsString(id) &&
+        cxengage_seen_add(seen, id->valuestring, &added) != SQLITE_OK) {
+      goto out_of_memory;
+    }
+    if (added && ix_page_add_row(page, item, NULL, NULL) != SQLITE_OK) goto out_of_memory;
+  }
+  return IX_PAGE_OK;
+
+out_of_memory:
+  *error_out = ix_errorf("%s: out of memory", call->table_name);
+  return IX_PAGE_ERROR;
+}
+
+/* ---- Columns ---- */
+
+/* The columns without a generic source: the tenant that was used when none was given; campaign_id
+ * and subject, which this vendor does not have. */
+static void cxengage_column(const ix_call *call, const ix_row *row, int column,
+                            sqlite3_context *ctx) {
+  (void)row;
+  const char *tenant = column == CX_TENANT_ID ? cxengage_tenant(call) : NULL;
+  if (tenant) {
+    sqlite3_result_text(ctx, tenant, -1, SQLITE_TRANSIENT);
+  } else {
+    sqlite3_result_null(ctx);
+  }
+}
+
+#define COLUMN_BIT(c) ((uint64_t)1 << (c))
+
+const ix_provider cxengage_interactions_provider = {
+    .table = "cxengage_interactions",
+    .vendor = "cxengage",
+    .default_base_url = "https://api.cxengage.net",
+    .settings = cxengage_settings,
+    .columns = cxengage_columns,
+    .column_count = CX_COLUMN_COUNT,
+    .range_column = CX_OCCURRED_AT,
+    .required = {COLUMN_BIT(CX_CONTACT_ID), 0},
+    .required_hint =
+        "a contact is required: add WHERE contact_id = '...' (the tenant comes from "
+        "CXENGAGE_TENANT_ID), or call cxengage_interactions('<tenant_id>', '<contact_id>')",
+    .max_page_size = CXENGAGE_MAX_LIMIT,
+    .data = NULL,
+    .authenticate = cxengage_authenticate,
+    .build_request = cxengage_build_request,
+    .parse_page = cxengage_parse_page,
+    .column = cxengage_column,
+};
