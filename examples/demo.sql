@@ -1,5 +1,6 @@
 -- sqlite-interactions demo: a local CRM table (examples/crm.sql) joined with the interaction history
--- Capillary holds for each customer. `make demo` runs it against the sandbox; the same SQL runs
+-- Capillary holds for each customer, then one customer's timeline across all five platforms
+-- (the customer_timeline view from sql/timeline.sql, read before this file). `make demo` runs it against the sandbox; the same SQL runs
 -- against the real API once CAPILLARY_BASE_URL and the credentials are set.
 .headers on
 .mode box
@@ -38,3 +39,11 @@ WHERE crm.segment = 'vip'
 SELECT s.channel, s.count, s.last_interaction_at
 FROM crm JOIN capillary_interaction_summary AS s ON s.mobile = crm.mobile
 WHERE crm.id = 1 AND s.count > 0;
+
+.print
+.print 5. One customer across all five platforms: the latest touches (sql/timeline.sql)
+SELECT occurred_at, vendor, channel, status, substr(subject, 1, 50) AS subject
+FROM customer_timeline
+WHERE customer = 1
+ORDER BY occurred_at DESC
+LIMIT 12;

@@ -8,7 +8,8 @@
 -- It is a TEMP view because the vendor tables refuse to be used from anything stored in a database
 -- file (a file you open must not make network calls with your credentials). SQLite pushes
 -- `customer = 42` into each arm, so that query asks each vendor once, for that customer only.
--- Optimove requires a start date; the view asks for the last three years.
+-- Optimove requires a start date; the view asks for the last three years. Alpharun has no subject:
+-- its summary stands in.
 --
 -- Columns: customer (crm.id), vendor, occurred_at (UTC), channel, status, subject, campaign_id, raw.
 CREATE TEMP VIEW IF NOT EXISTS customer_timeline AS
@@ -23,7 +24,8 @@ UNION ALL
 SELECT crm.id, 'cxengage', x.occurred_at, x.channel, x.status, x.subject, x.campaign_id, x.raw
 FROM crm JOIN cxengage_interactions AS x ON x.contact_id = crm.cxengage_contact_id
 UNION ALL
-SELECT crm.id, 'alpharun', a.occurred_at, a.channel, a.status, a.subject, a.campaign_id, a.raw
+SELECT crm.id, 'alpharun', a.occurred_at, a.channel, a.status, coalesce(a.subject, a.summary),
+       a.campaign_id, a.raw
 FROM crm JOIN alpharun_interactions AS a ON a.contact_id = crm.alpharun_contact_id
 UNION ALL
 SELECT crm.id, 'which50', w.occurred_at, w.channel, w.status, w.subject, w.campaign_id, w.raw
