@@ -48,12 +48,12 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(EXT_HEADERS) $(EXT_SOURCES) 
 
 unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
-# The tests, then every fuzz target: its saved regressions, and a short deterministic run (seed 1)
-# so CI explores a little every time without depending on luck.
+# Every fuzz target (its saved regressions, then a short run with a fixed seed, so CI explores a
+# little every time without depending on luck), then the tests.
 TEST_FUZZ_SECONDS ?= 15
 test: $(LIB) unit $(BUILD)/.deps-test lint
-	IX_LIB=$(LIB) $(PROVE) $(SQL_TESTS) $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) FUZZ_SEED=1
+	IX_LIB=$(LIB) $(PROVE) $(SQL_TESTS) $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 # The whole suite against a library built with AddressSanitizer and UBSan, preloaded into the
 # (uninstrumented) sqlite3 shell.
