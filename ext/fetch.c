@@ -469,6 +469,15 @@ static int ix_accept(ix_fetch *fetch, http_response *response, const ix_request 
   const ix_config *config = fetch->config;
   int rc = SQLITE_OK, parsed = 0;
   ix_page_reset(&fetch->page);
+  if (response->status == 404 && fetch->provider->is_unknown_customer) {
+    ix_call call = ix_fetch_call(fetch);
+    char *error = NULL;
+    if (!fetch->provider->is_unknown_customer(&call, response->body ? response->body : "",
+                                              response->body_len, &error)) {
+      *error_out = ix_scrub(config, &request->headers, error);
+      return SQLITE_ERROR;
+    }
+  }
   if (response->status == 404) {
     parsed = 1;
     requestlog_set_rows(fetch->last_request_id, 0);

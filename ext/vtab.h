@@ -146,6 +146,11 @@ typedef struct ix_provider {
   /* Turns one 2xx response body into rows (page->root must own the parsed tree). */
   ix_page_status (*parse_page)(const ix_call *call, const char *body, size_t body_len,
                                ix_page *page, char **error_out);
+  /* Optional. A 404 normally means the vendor does not know the customer (no rows); this says
+   * whether this 404's body means something else (a wrong tenant, say): return 0 and set
+   * *error_out to make it an error. */
+  int (*is_unknown_customer)(const ix_call *call, const char *body, size_t body_len,
+                             char **error_out);
   /* Value of an IX_VALUE_CUSTOM column, or of any column the generic kinds cannot express. */
   void (*column)(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx);
 } ix_provider;

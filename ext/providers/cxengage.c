@@ -26,7 +26,8 @@
  *   Pages are numbered, so an interaction that arrives while a contact is being paged pushes every
  *   older one down a place, and the last row of one page comes back as the first of the next. The
  *   interaction ids already returned for the contact are kept across its pages
- *   (ix_page.customer_state) and a repeat is skipped; a contact with a single page keeps none.
+ *   (ix_page.customer_state, the last two pages' only) and a repeat is skipped; a contact with a
+ *   single page keeps none.
  *
  *   The tenant is the tenant_id argument, else the tenant_id setting (CXENGAGE_TENANT_ID). Both
  *   ids are path segments, percent-encoded; they are not checked for the documented UUID form
@@ -155,6 +156,33 @@ static int cxengage_seen_grow(cxengage_seen *seen) {
   return SQLITE_OK;
 }
 
+/* Whether id is in the set. */
+static int cxengage_seen_has(const cxengage_seen *seen, const char *id) {
+  return seen && seen->capacity && *cxengage_seen_slot(seen->slots, seen->capacity, id) != NULL;
+}
+
+static cxengage_seen *cxengage_seen_new(void) {
+  cxengage_seen *seen = sqlite3_malloc64(sizeof(*seen));
+  if (seen) memset(seen, 0, sizeof(*seen));
+  return seen;
+}
+
+/* The ids of the last two pages. New interactions arriving while a contact is paged shift older
+ * ones into the next page, so a repeat is always among them; keeping only these two pages keeps
+ * memory flat however long the history. (More than a page of new interactions during one
+ * statement could shift a row two pages; that is not worth unbounded memory.) */
+typedef struct cxengage_recent {
+  cxengage_seen *previous_page;
+  cxengage_seen *this_page;
+} cxengage_recent;
+
+static void cxengage_recent_free(void *state) {
+  cxengage_recent *recent = state;
+  if (recent->previous_page) cxengage_seen_free(recent->previous_page);
+  if (recent->this_page) cxengage_seen_free(recent->this_page);
+  sqlite3_free(recent);
+}
+
 /* Adds id; *added says whether it was new. */
 static int cxengage_seen_add(cxengage_seen *seen, const char *id, int *added) {
   if (2 * (seen->count + 1) > seen->capacity && cxengage_seen_grow(seen) != SQLITE_OK) {
@@ -281,22 +309,30 @@ static ix_page_status cxengage_parse_page(const ix_call *call, const char *body,
     if (!page->next_token) goto out_of_memory;
   }
 
-  /* Ids are remembered only once there is more than one page. */
-  cxengage_seen *seen = page->customer_state;
-  if (!seen && next >= 0) {
-    seen = sqlite3_malloc64(sizeof(*seen));
-    if (!seen) goto out_of_memory;
-    memset(seen, 0, sizeof(*seen));
-    page->customer_state = seen;
-    page->free_customer_state = cxengage_seen_free;
+  /* Ids are remembered only once there is more than one page, and only for the last two. */
+  cxengage_recent *recent = page->customer_state;
+  if (!recent && next >= 0) {
+    recent = sqlite3_malloc64(sizeof(*recent));
+    if (!recent) goto out_of_memory;
+    memset(recent, 0, sizeof(*recent));
+    page->customer_state = recent;
+    page->free_customer_state = cxengage_recent_free;
+  }
+  if (recent) {
+    if (recent->previous_page) cxengage_seen_free(recent->previous_page);
+    recent->previous_page = recent->this_page;
+    recent->this_page = cxengage_seen_new();
+    if (!recent->this_page) goto out_of_memory;
   }
   for (const cJSON *item = results->child; item; item = item->next) {
     if (!cJSON_IsObject(item)) continue;
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "interactionId");
     int added = 1;
-    if (seen && cJSON_IsString(id) &&
-        cxengage_seen_add(seen, id->valuestring, &added) != SQLITE_OK) {
-      goto out_of_memory;
+    if (recent && cJSON_IsString(id)) {
+      if (cxengage_seen_has(recent->previous_page, id->valuestring)) continue;
+      if (cxengage_seen_add(recent->this_page, id->valuestring, &added) != SQLITE_OK) {
+        goto out_of_memory;
+      }
     }
     if (added && ix_page_add_row(page, item, NULL, NULL) != SQLITE_OK) goto out_of_memory;
   }
@@ -305,6 +341,24 @@ static ix_page_status cxengage_parse_page(const ix_call *call, const char *body,
 out_of_memory:
   *error_out = ix_errorf("%s: out of memory", call->table_name);
   return IX_PAGE_ERROR;
+}
+
+/* A 404 for an unknown tenant would otherwise read as "no such contact" and return no rows for
+ * every contact. The error body's shape is undocumented: its message is looked for "tenant". */
+static int cxengage_is_unknown_customer(const ix_call *call, const char *body, size_t body_len,
+                                        char **error_out) {
+  cJSON *root = cJSON_ParseWithLength(body, body_len);
+  const cJSON *message = cJSON_GetObjectItemCaseSensitive(root, "message");
+  if (!cJSON_IsString(message)) message = cJSON_GetObjectItemCaseSensitive(root, "error");
+  int tenant = cJSON_IsString(message) && (strstr(message->valuestring, "enant") != NULL);
+  if (tenant) {
+    *error_out = ix_errorf(
+        "%s: HTTP 404 (the API said: %.200s): check the tenant (%s, or the "
+        "tenant_id argument)",
+        call->table_name, message->valuestring, config_origin(call->config, "tenant_id"));
+  }
+  cJSON_Delete(root);
+  return !tenant;
 }
 
 /* ---- Columns ---- */
@@ -341,5 +395,6 @@ const ix_provider cxengage_interactions_provider = {
     .authenticate = cxengage_authenticate,
     .build_request = cxengage_build_request,
     .parse_page = cxengage_parse_page,
+    .is_unknown_customer = cxengage_is_unknown_customer,
     .column = cxengage_column,
 };
