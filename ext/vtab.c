@@ -365,7 +365,7 @@ static int ix_filter_read_plan(ix_cursor *cursor, const char *plan, int argc, sq
         sqlite3_value_free(cursor->fetch.args.eq[column]);
         cursor->fetch.args.eq[column] = sqlite3_value_dup(value);
         if (!cursor->fetch.args.eq[column]) return SQLITE_NOMEM;
-        cursor->fetch.args.eq_mask |= (uint64_t)1 << column;
+        cursor->fetch.args.eq_mask |= IX_COLUMN_BIT(column);
       } else {
         int rc = ix_args_add_bound(&cursor->fetch.args, (ix_term_op)op,
                                    (const char *)sqlite3_value_text(value));
@@ -445,9 +445,9 @@ static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
     } else if (column >= 0 && column < provider->column_count &&
                constraint->op == SQLITE_INDEX_CONSTRAINT_EQ &&
                (provider->columns[column].flags & IX_COL_EQ)) {
-      present_eq |= (uint64_t)1 << column;
+      present_eq |= IX_COLUMN_BIT(column);
       if (constraint->usable && eq_constraint[column] < 0) {
-        usable_eq |= (uint64_t)1 << column;
+        usable_eq |= IX_COLUMN_BIT(column);
         eq_constraint[column] = i;
       }
     }
@@ -475,7 +475,7 @@ static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
   int in_column = -1;
   if (chosen >= 0 && has_limit_ops && ix_is_single_column(provider->required[chosen])) {
     for (int column = 0; column < provider->column_count; column++) {
-      if ((provider->required[chosen] & ((uint64_t)1 << column)) &&
+      if ((provider->required[chosen] & (IX_COLUMN_BIT(column))) &&
           sqlite3_vtab_in(info, eq_constraint[column], -1)) {
         sqlite3_vtab_in(info, eq_constraint[column], 1);
         in_column = column;
@@ -486,7 +486,7 @@ static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
   int argv_index = 0;
   int all_sent_exactly = 1;
   for (int column = 0; column < provider->column_count; column++) {
-    if (!(send & ((uint64_t)1 << column))) continue;
+    if (!(send & (IX_COLUMN_BIT(column)))) continue;
     struct sqlite3_index_constraint_usage *usage = &info->aConstraintUsage[eq_constraint[column]];
     usage->argvIndex = ++argv_index;
     usage->omit = (provider->columns[column].flags & IX_COL_EXACT) && argv_index <= 16;

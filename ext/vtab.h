@@ -23,6 +23,8 @@
 /* Columns per table are limited so a set of columns fits in one uint64_t mask. */
 #define IX_MAX_COLUMNS 48
 #define IX_MAX_REQUIRED_ALTERNATIVES 6
+/* The bit of column c in a column mask (ix_provider.required). */
+#define IX_COLUMN_BIT(c) ((uint64_t)1 << (c))
 
 /* Column flags. */
 enum {

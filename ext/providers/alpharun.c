@@ -265,8 +265,6 @@ static void alpharun_column(const ix_call *call, const ix_row *row, int column,
   }
 }
 
-#define COLUMN_BIT(c) ((uint64_t)1 << (c))
-
 const ix_provider alpharun_interactions_provider = {
     .table = "alpharun_interactions",
     .vendor = "alpharun",
@@ -275,7 +273,7 @@ const ix_provider alpharun_interactions_provider = {
     .columns = alpharun_columns,
     .column_count = AR_COLUMN_COUNT,
     .range_column = -1,
-    .required = {COLUMN_BIT(AR_CONTACT_ID), COLUMN_BIT(AR_CONTACT_EXT_ID), 0},
+    .required = {IX_COLUMN_BIT(AR_CONTACT_ID), IX_COLUMN_BIT(AR_CONTACT_EXT_ID), 0},
     .required_hint =
         "a contact is required: add WHERE contact_ext_id = '...' (or contact_id = "
         "'<uuid>'), or call alpharun_interactions('<uuid or alt:ext_id:...>')",

@@ -475,8 +475,6 @@ static void capillary_column(const ix_call *call, const ix_row *row, int column,
 
 /* ---- The two descriptors ---- */
 
-#define COLUMN_BIT(c) ((uint64_t)1 << (c))
-
 const ix_provider capillary_interactions_provider = {
     .table = "capillary_interactions",
     .vendor = "capillary",
@@ -485,8 +483,9 @@ const ix_provider capillary_interactions_provider = {
     .columns = capillary_columns,
     .column_count = CI_COLUMN_COUNT,
     .range_column = -1,
-    .required = {COLUMN_BIT(CI_IDENTIFIER_NAME) | COLUMN_BIT(CI_IDENTIFIER_VALUE),
-                 COLUMN_BIT(CI_MOBILE), COLUMN_BIT(CI_EMAIL), COLUMN_BIT(CI_EXTERNAL_ID), 0},
+    .required = {IX_COLUMN_BIT(CI_IDENTIFIER_NAME) | IX_COLUMN_BIT(CI_IDENTIFIER_VALUE),
+                 IX_COLUMN_BIT(CI_MOBILE), IX_COLUMN_BIT(CI_EMAIL), IX_COLUMN_BIT(CI_EXTERNAL_ID),
+                 0},
     .required_hint =
         "a customer identifier is required: add WHERE mobile = '...' (or email, "
         "external_id), or call capillary_interactions('mobile', '...')",
@@ -506,8 +505,9 @@ const ix_provider capillary_summary_provider = {
     .columns = capillary_summary_columns,
     .column_count = CS_COLUMN_COUNT,
     .range_column = -1,
-    .required = {COLUMN_BIT(CS_IDENTIFIER_NAME) | COLUMN_BIT(CS_IDENTIFIER_VALUE),
-                 COLUMN_BIT(CS_MOBILE), COLUMN_BIT(CS_EMAIL), COLUMN_BIT(CS_EXTERNAL_ID), 0},
+    .required = {IX_COLUMN_BIT(CS_IDENTIFIER_NAME) | IX_COLUMN_BIT(CS_IDENTIFIER_VALUE),
+                 IX_COLUMN_BIT(CS_MOBILE), IX_COLUMN_BIT(CS_EMAIL), IX_COLUMN_BIT(CS_EXTERNAL_ID),
+                 0},
     .required_hint =
         "a customer identifier is required: add WHERE mobile = '...' (or email, "
         "external_id), or call capillary_interaction_summary('mobile', '...')",

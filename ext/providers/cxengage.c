@@ -376,8 +376,6 @@ static void cxengage_column(const ix_call *call, const ix_row *row, int column,
   }
 }
 
-#define COLUMN_BIT(c) ((uint64_t)1 << (c))
-
 const ix_provider cxengage_interactions_provider = {
     .table = "cxengage_interactions",
     .vendor = "cxengage",
@@ -386,7 +384,7 @@ const ix_provider cxengage_interactions_provider = {
     .columns = cxengage_columns,
     .column_count = CX_COLUMN_COUNT,
     .range_column = CX_OCCURRED_AT,
-    .required = {COLUMN_BIT(CX_CONTACT_ID), 0},
+    .required = {IX_COLUMN_BIT(CX_CONTACT_ID), 0},
     .required_hint =
         "a contact is required: add WHERE contact_id = '...' (the tenant comes from "
         "CXENGAGE_TENANT_ID), or call cxengage_interactions('<tenant_id>', '<contact_id>')",

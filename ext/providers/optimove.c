@@ -438,7 +438,7 @@ const ix_provider optimove_interactions_provider = {
     .columns = optimove_columns,
     .column_count = OM_COLUMN_COUNT,
     .range_column = OM_OCCURRED_AT,
-    .required = {(uint64_t)1 << OM_CUSTOMER_ID, 0},
+    .required = {IX_COLUMN_BIT(OM_CUSTOMER_ID), 0},
     .required_hint =
         "a customer id is required: add WHERE customer_id = '...', or call "
         "optimove_interactions('...', '2025-01-01')",
