@@ -138,6 +138,9 @@ static int settings_connect(sqlite3 *db, void *aux, int argc, const char *const 
   (void)argc, (void)argv, (void)error_out;
   int rc = sqlite3_declare_vtab(
       db, "CREATE TABLE x(vendor TEXT, key TEXT, value TEXT, source TEXT, problem TEXT)");
+  /* Like every table of this extension: not usable from a view or trigger stored in a file,
+   * whose author would otherwise read what this process asked vendors (customer ids in URLs). */
+  if (rc == SQLITE_OK) rc = sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
   if (rc != SQLITE_OK) return rc;
   settings_vtab *vtab = sqlite3_malloc64(sizeof(*vtab));
   if (!vtab) return SQLITE_NOMEM;

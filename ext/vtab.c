@@ -13,15 +13,16 @@
  * also what EXPLAIN QUERY PLAN shows, e.g. "identifier_name=?,identifier_value=?,LIMIT". Its
  * grammar:
  *
- *       plan  := term ("," term)*
+ *       plan  := term ("," term)* [" | re-checked by SQLite: " column (", " column)*]
  *       term  := column op "?"    -- op is one of = > >= < <=; argv[i] is the value
  *              | column " IN ?"  -- argv[i] is a whole IN list (sqlite3_vtab_in)
  *              | "LIMIT" | "OFFSET"
  *
- *   The i-th term's value is argv[i]. xFilter resolves the table's settings, asks the provider for
- *   the first page's request and parses it into rows. xNext walks those rows and asks for the next
- *   page only when the current one is used up, so a statement that stops early (LIMIT, EXISTS, a
- *   join that found nothing) makes no further requests.
+ *   The i-th term's value is argv[i]. The part after " | " is for people reading the plan: which of
+ *   the constraints sent to the API SQLite still checks itself. xFilter resolves the table's
+ * settings, asks the provider for the first page's request and parses it into rows. xNext walks
+ * those rows and asks for the next page only when the current one is used up, so a statement that
+ * stops early (LIMIT, EXISTS, a join that found nothing) makes no further requests.
  *
  *   Every table is marked SQLITE_VTAB_DIRECTONLY: it cannot be used from a view or trigger stored
  *   in a database file, because opening a file someone else wrote must never make network calls
@@ -329,8 +330,11 @@ static int ix_filter_read_plan(ix_cursor *cursor, const char *plan, int argc, sq
   const ix_provider *provider = vtab->provider;
   sqlite3_int64 limit = -1, offset = 0;
   const char *term = plan ? plan : "";
-  for (int i = 0; *term && i < argc; i++) {
+  const char *notes = strstr(term, " | ");
+  const char *end = notes ? notes : term + strlen(term);
+  for (int i = 0; term < end && i < argc; i++) {
     size_t length = strcspn(term, ",");
+    if (term + length > end) length = (size_t)(end - term);
     sqlite3_value *value = argv[i];
     if (length == 5 && strncmp(term, "LIMIT", 5) == 0) {
       limit = sqlite3_value_int64(value);
@@ -485,12 +489,16 @@ static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
   sqlite3_str *plan = sqlite3_str_new(NULL);
   int argv_index = 0;
   int all_sent_exactly = 1;
+  uint64_t rechecked = 0; /* columns sent to the API whose rows SQLite still checks */
   for (int column = 0; column < provider->column_count; column++) {
     if (!(send & (IX_COLUMN_BIT(column)))) continue;
     struct sqlite3_index_constraint_usage *usage = &info->aConstraintUsage[eq_constraint[column]];
     usage->argvIndex = ++argv_index;
     usage->omit = (provider->columns[column].flags & IX_COL_EXACT) && argv_index <= 16;
-    if (!usage->omit) all_sent_exactly = 0;
+    if (!usage->omit) {
+      all_sent_exactly = 0;
+      rechecked |= IX_COLUMN_BIT(column);
+    }
     sqlite3_str_appendf(plan, "%s%s%s?", argv_index > 1 ? "," : "", provider->columns[column].name,
                         column == in_column ? " IN " : "=");
   }
@@ -511,6 +519,7 @@ static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
     }
     info->aConstraintUsage[i].argvIndex = ++argv_index;
     all_sent_exactly = 0; /* the API's dates are coarser than the column: SQLite re-checks */
+    rechecked |= IX_COLUMN_BIT(provider->range_column);
     sqlite3_str_appendf(plan, "%s%s%s?", argv_index > 1 ? "," : "",
                         provider->columns[provider->range_column].name, ix_op_text[op]);
   }
@@ -529,6 +538,14 @@ static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
       info->aConstraintUsage[offset_constraint].argvIndex = ++argv_index;
       sqlite3_str_appendall(plan, ",OFFSET");
     }
+  }
+
+  /* What EXPLAIN QUERY PLAN should also tell: which of the sent constraints SQLite re-checks
+   * (the API applies them loosely). xFilter ignores this part. */
+  for (int column = 0, named = 0; column < provider->column_count; column++) {
+    if (!(rechecked & IX_COLUMN_BIT(column))) continue;
+    sqlite3_str_appendf(
+        plan, "%s%s", named++ ? ", " : " | re-checked by SQLite: ", provider->columns[column].name);
   }
 
   info->idxNum = chosen + 1;
