@@ -567,6 +567,7 @@ struct ix_customer {
   http_job *job;
   http_response response;
   int from_cache;
+  sqlite3_int64 log_id; /* its request-log entry, when answered from the cache */
 };
 
 static void ix_customer_clear(ix_customer *customer) {
@@ -648,6 +649,7 @@ static void ix_fetch_top_up(ix_fetch *fetch) {
     http_request http = ix_http_options(fetch, &customer->request);
     if (ix_from_cache(fetch, http.url, &customer->response)) {
       customer->from_cache = 1;
+      customer->log_id = fetch->last_request_id;
       customer->state = IX_CUSTOMER_READY;
       ready++;
     } else if (rate_limiter_reserve(fetch->limiter, rate_clock_ms()) != 0) {
@@ -714,7 +716,9 @@ int ix_fetch_next_customer(ix_fetch *fetch, char **error_out) {
   int usable = customer->state == IX_CUSTOMER_READY && response->outcome == HTTP_OK &&
                !ix_status_is_retryable(response->status);
   if (usable) {
-    if (!customer->from_cache) {
+    if (customer->from_cache) {
+      fetch->last_request_id = customer->log_id;
+    } else {
       fetch->last_request_id = requestlog_add(
           response->started_unix_ms, fetch->provider->vendor, customer->request.url.text,
           response->status, 1, response->elapsed_ms, (sqlite3_int64)response->body_len, 0, NULL);
