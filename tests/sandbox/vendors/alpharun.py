@@ -20,8 +20,7 @@ import credentials
 import data
 from prng import Rng
 from responses import dump_json, json_response
-from vendors.base import (BAD, MISSING, Fixture, Vendor, accepted, error_json, iso_ms_z,
-                          parse_int, split_authorization)
+from vendors.base import Fixture, Vendor, check_bearer, error_json, iso_ms_z, parse_int
 
 EXT_ID_PREFIX = "alt:ext_id:"
 SAMPLE_CONTACT_ID = EXT_ID_PREFIX + "sample"
@@ -135,13 +134,7 @@ class Alpharun(Vendor):
         return None
 
     def authenticate(self, headers):
-        auth = split_authorization(headers)
-        if auth is None:
-            return MISSING
-        scheme, creds = auth
-        if scheme == "bearer" and creds == credentials.ALPHARUN_API_TOKEN:
-            return accepted(creds)
-        return BAD
+        return check_bearer(headers, credentials.ALPHARUN_API_TOKEN)
 
     def error(self, status, message, request=None):
         # Sandbox assumption: error bodies are undocumented.

@@ -61,6 +61,15 @@ def split_authorization(headers):
     return scheme.lower(), credentials.strip()
 
 
+def check_bearer(headers, expected):
+    """Authorization: Bearer <expected>, as Alpharun documents (and Which50, by assumption)."""
+    auth = split_authorization(headers)
+    if auth is None:
+        return MISSING
+    scheme, creds = auth
+    return accepted(creds) if scheme == "bearer" and creds == expected else BAD
+
+
 def decode_basic(credentials):
     """'user:password' from Basic credentials, or None if they are not valid base64."""
     try:

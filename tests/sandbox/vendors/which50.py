@@ -19,7 +19,7 @@ import credentials
 import data
 from prng import Rng
 from responses import XML_TYPE, Response, dump_json, json_response
-from vendors.base import BAD, MISSING, Fixture, Vendor, accepted, split_authorization
+from vendors.base import Fixture, Vendor, check_bearer
 
 SAMPLE_CONTACT_ID = "sample"
 
@@ -179,13 +179,7 @@ class Which50(Vendor):
 
     def authenticate(self, headers):
         # Sandbox assumption: Which50 does not document its scheme; Bearer it is.
-        auth = split_authorization(headers)
-        if auth is None:
-            return MISSING
-        scheme, creds = auth
-        if scheme == "bearer" and creds == credentials.WHICH50_API_KEY:
-            return accepted(creds)
-        return BAD
+        return check_bearer(headers, credentials.WHICH50_API_KEY)
 
     def error(self, status, message, request=None):
         # Sandbox assumption: ASP.NET Web API's default HttpError body, in the
