@@ -313,12 +313,12 @@ static long long ix_backoff_ms(ix_fetch *fetch, int attempt, int throttled) {
   return floor + (long long)((x * 0x2545F4914F6CDD1DULL) % spread);
 }
 
-/* Waits until the limiter lets a request start. */
-static int ix_wait_for_limiter(ix_fetch *fetch, char **error_out) {
+/* Waits until the limiter lets a request start; the ticket goes back with rate_limiter_done. */
+static int ix_wait_for_limiter(ix_fetch *fetch, rate_ticket *ticket, char **error_out) {
   long long started = rate_clock_ms();
   for (;;) {
     long long now = rate_clock_ms();
-    long long wait = rate_limiter_reserve(fetch->limiter, now);
+    long long wait = rate_limiter_reserve(fetch->limiter, now, ticket);
     if (wait == 0) return SQLITE_OK;
     if (!fetch->told_about_waiting && now + wait - started > IX_WAIT_NOTICE_MS &&
         !config_env_flag("INTERACTIONS_QUIET")) {
@@ -344,9 +344,11 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
   long long budget = config_get_int(fetch->config, "retry_budget_ms");
   long long first_start = rate_clock_ms();
   for (int attempt = 1;; attempt++) {
-    int rc = ix_wait_for_limiter(fetch, error_out);
+    rate_ticket ticket;
+    int rc = ix_wait_for_limiter(fetch, &ticket, error_out);
     if (rc != SQLITE_OK) return rc;
     http_outcome outcome = http_client_get(fetch->http, request, response);
+    rate_limiter_done(fetch->limiter, &ticket, rate_clock_ms());
     fetch->last_request_id = requestlog_add(
         response->started_unix_ms, fetch->provider->vendor, request->url,
         outcome == HTTP_OK ? response->status : 0, attempt, response->elapsed_ms,
@@ -568,10 +570,15 @@ struct ix_customer {
   http_response response;
   int from_cache;
   sqlite3_int64 log_id; /* its request-log entry, when answered from the cache */
+  rate_ticket ticket;   /* its slot in the limiter while job runs */
+  ix_fetch *fetch;      /* to give the ticket back */
 };
 
 static void ix_customer_clear(ix_customer *customer) {
-  if (customer->job) http_job_finish(customer->job, NULL);
+  if (customer->job) {
+    http_job_finish(customer->job, NULL); /* cancelled: the statement stopped early */
+    rate_limiter_done(customer->fetch->limiter, &customer->ticket, rate_clock_ms());
+  }
   customer->job = NULL;
   http_response_clear(&customer->response);
   ix_request_clear(&customer->request);
@@ -627,6 +634,7 @@ static void ix_fetch_top_up(ix_fetch *fetch) {
     ix_customer *customer = &fetch->customers[i];
     if (customer->state == IX_CUSTOMER_RUNNING && http_job_done(customer->job)) {
       http_job_finish(customer->job, &customer->response);
+      rate_limiter_done(fetch->limiter, &customer->ticket, rate_clock_ms());
       customer->job = NULL;
       customer->state = IX_CUSTOMER_READY;
     }
@@ -652,13 +660,15 @@ static void ix_fetch_top_up(ix_fetch *fetch) {
       customer->log_id = fetch->last_request_id;
       customer->state = IX_CUSTOMER_READY;
       ready++;
-    } else if (rate_limiter_reserve(fetch->limiter, rate_clock_ms()) != 0) {
+    } else if (rate_limiter_reserve(fetch->limiter, rate_clock_ms(), &customer->ticket) != 0) {
       ix_request_clear(&customer->request);
       break; /* the limiter says not yet: try again on the next call */
     } else if ((customer->job = http_job_start(fetch->http, &http)) != NULL) {
+      customer->fetch = fetch;
       customer->state = IX_CUSTOMER_RUNNING;
       running++;
     } else {
+      rate_limiter_done(fetch->limiter, &customer->ticket, rate_clock_ms());
       ix_request_clear(&customer->request);
       break;
     }

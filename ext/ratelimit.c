@@ -1,13 +1,14 @@
 /*
  * Exact sliding-window rate limiting, shared by the process: see ratelimit.h.
  *
- * Each limiter keeps the start times of the last N requests in a ring. A request may start at t
- * when the oldest of those N is at least W (plus a small margin) old: then at most N-1 others
- * started in (t-W, t].
+ * Each limiter keeps, in a ring in start order, when each of the last N requests completed. A
+ * request may start at t when the one N before it completed at or before t-W (see ratelimit.h for
+ * why that bounds arrivals exactly).
  */
 #include "ratelimit.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,20 +20,19 @@
 /* Far more than any vendor documents; bounds the ring's memory (8 bytes a slot). */
 #define RATE_MAX_REQUESTS 100000
 
-/* The vendor counts requests when they arrive, we when they leave: a first request that arrives
- * late (a new connection, a slow network) would let a later one look early by the vendor's clock.
- * A margin of 2% of the window, between 100 and 500 ms, absorbs that. */
-static long long rate_margin_ms(long long window_ms) {
-  long long margin = window_ms / 50;
-  return margin < 100 ? 100 : margin > 500 ? 500 : margin;
-}
+/* A slot whose request has not completed yet: the next start must wait for it. */
+#define RATE_PENDING LLONG_MAX
+/* How often a start waiting for a pending request looks again. */
+#define RATE_PENDING_POLL_MS 10
 
 struct rate_limiter {
   uint64_t scope_hash;
   int max_requests;
   long long window_ms;
-  long long *starts; /* ring of the last max_requests start times */
-  int next;          /* the slot to overwrite: the oldest start once the ring is full */
+  long long *starts; /* ring of the last max_requests completion times (RATE_PENDING: running) */
+  unsigned long long *generations; /* which start owns each slot, for rate_limiter_done */
+  unsigned long long next_generation;
+  int next; /* the slot to overwrite: the oldest start once the ring is full */
   int used;
   long long paused_until_ms;
   struct rate_limiter *next_limiter;
@@ -74,18 +74,26 @@ int rate_limit_parse(const char *text, int *max_requests, long long *window_ms) 
   return 0;
 }
 
-/* Called with rate_lock held. Keeps the recorded starts that fit the new ring. */
+/* Called with rate_lock held. Keeps the newest slots that fit the new ring; a pending request whose
+ * slot is dropped simply no longer counts. */
 static int rate_resize(rate_limiter *limiter, int max_requests, long long window_ms) {
   long long *starts = calloc((size_t)max_requests, sizeof(long long));
-  if (!starts) return -1;
+  unsigned long long *generations = calloc((size_t)max_requests, sizeof(unsigned long long));
+  if (!starts || !generations) {
+    free(starts);
+    free(generations);
+    return -1;
+  }
   int keep = limiter->used < max_requests ? limiter->used : max_requests;
   for (int i = 0; i < keep; i++) {
-    /* Newest last: walk back from the most recent start. */
     int from = (limiter->next - keep + i + limiter->max_requests) % limiter->max_requests;
     starts[i] = limiter->starts[from];
+    generations[i] = limiter->generations[from];
   }
   free(limiter->starts);
+  free(limiter->generations);
   limiter->starts = starts;
+  limiter->generations = generations;
   limiter->max_requests = max_requests;
   limiter->window_ms = window_ms;
   limiter->used = keep;
@@ -104,7 +112,10 @@ rate_limiter *rate_limiter_get(const char *scope, int max_requests, long long wi
       limiter->scope_hash = hash;
       limiter->max_requests = 1;
       limiter->starts = calloc(1, sizeof(long long));
-      if (!limiter->starts) {
+      limiter->generations = calloc(1, sizeof(unsigned long long));
+      if (!limiter->starts || !limiter->generations) {
+        free(limiter->starts);
+        free(limiter->generations);
         free(limiter);
         limiter = NULL;
       } else {
@@ -122,23 +133,41 @@ rate_limiter *rate_limiter_get(const char *scope, int max_requests, long long wi
   return limiter;
 }
 
-long long rate_limiter_reserve(rate_limiter *limiter, long long now_ms) {
+long long rate_limiter_reserve(rate_limiter *limiter, long long now_ms, rate_ticket *ticket) {
   pthread_mutex_lock(&rate_lock);
   long long wait = 0;
   if (limiter->paused_until_ms > now_ms) {
     wait = limiter->paused_until_ms - now_ms;
   } else if (limiter->used == limiter->max_requests) {
-    long long free_at =
-        limiter->starts[limiter->next] + limiter->window_ms + rate_margin_ms(limiter->window_ms);
-    if (free_at > now_ms) wait = free_at - now_ms;
+    long long completed = limiter->starts[limiter->next];
+    if (completed == RATE_PENDING) {
+      wait = RATE_PENDING_POLL_MS;
+    } else if (completed + limiter->window_ms > now_ms) {
+      wait = completed + limiter->window_ms - now_ms;
+    }
   }
   if (wait == 0) {
-    limiter->starts[limiter->next] = now_ms;
+    int slot = limiter->next;
+    limiter->starts[slot] = ticket ? RATE_PENDING : now_ms;
+    limiter->generations[slot] = ++limiter->next_generation;
+    if (ticket) {
+      ticket->slot = slot;
+      ticket->generation = limiter->generations[slot];
+    }
     limiter->next = (limiter->next + 1) % limiter->max_requests;
     if (limiter->used < limiter->max_requests) limiter->used++;
   }
   pthread_mutex_unlock(&rate_lock);
   return wait;
+}
+
+void rate_limiter_done(rate_limiter *limiter, const rate_ticket *ticket, long long now_ms) {
+  pthread_mutex_lock(&rate_lock);
+  if (ticket->slot < limiter->max_requests &&
+      limiter->generations[ticket->slot] == ticket->generation) {
+    limiter->starts[ticket->slot] = now_ms;
+  }
+  pthread_mutex_unlock(&rate_lock);
 }
 
 void rate_limiter_pause(rate_limiter *limiter, long long until_ms) {
