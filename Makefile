@@ -73,7 +73,7 @@ valgrind: $(LIB) $(BUILD)/.deps-test
 	  --show-leak-kinds=definite --errors-for-leak-kinds=definite" $(PROVE) $(SQL_TESTS)
 
 CLANG_FORMAT_FILES = $(EXT_SOURCES) $(EXT_HEADERS) $(wildcard tests/unit/*.c tests/unit/*.h) \
-                     $(wildcard tests/fuzz/*.c)
+                     $(wildcard tests/fuzz/*.c tests/fuzz/*.h)
 
 lint:
 	@tools/deps.sh lint

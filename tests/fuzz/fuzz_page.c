@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "vtab.h"
 
 extern char **environ; /* POSIX: the application declares it */
@@ -86,14 +87,6 @@ static sqlite3_stmt *fuzz_select;    /* SELECT fuzz_value(?1, ?2) */
 static sqlite3_stmt *fuzz_bind_stmt; /* SELECT ?1: makes the sqlite3_values of equalities */
 static timefmt_zone *fuzz_zones[4];  /* [0] stays NULL */
 static const ix_call *fuzz_current;  /* what fuzz_value reads */
-
-#define FUZZ_CHECK(condition)                                                           \
-  do {                                                                                  \
-    if (!(condition)) {                                                                 \
-      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #condition); \
-      abort();                                                                          \
-    }                                                                                   \
-  } while (0)
 
 static void fuzz_value(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   (void)argc;

@@ -21,15 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "timefmt.h"
-
-#define FUZZ_CHECK(condition)                                                           \
-  do {                                                                                  \
-    if (!(condition)) {                                                                 \
-      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #condition); \
-      abort();                                                                          \
-    }                                                                                   \
-  } while (0)
 
 static timefmt_zone *fuzz_fixed;  /* "+05:30" */
 static timefmt_zone *fuzz_london; /* "Europe/London" */
