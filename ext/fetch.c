@@ -623,7 +623,6 @@ static int ix_concurrency(const ix_fetch *fetch) {
 static ix_args ix_customer_args(const ix_fetch *fetch, const ix_customer *customer) {
   ix_args args = fetch->args;
   args.eq[fetch->in_column] = customer->key;
-  args.eq_mask |= IX_COLUMN_BIT(fetch->in_column);
   return args;
 }
 
@@ -717,7 +716,6 @@ int ix_fetch_next_customer(ix_fetch *fetch, char **error_out) {
   fetch->page.customer_state = NULL;
   sqlite3_value_free(fetch->args.eq[fetch->in_column]);
   fetch->args.eq[fetch->in_column] = customer->key;
-  fetch->args.eq_mask |= IX_COLUMN_BIT(fetch->in_column);
   customer->key = NULL;
   fetch->pages_fetched = 0;
 

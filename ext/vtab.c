@@ -369,7 +369,6 @@ static int ix_filter_read_plan(ix_cursor *cursor, const char *plan, int argc, sq
         sqlite3_value_free(cursor->fetch.args.eq[column]);
         cursor->fetch.args.eq[column] = sqlite3_value_dup(value);
         if (!cursor->fetch.args.eq[column]) return SQLITE_NOMEM;
-        cursor->fetch.args.eq_mask |= IX_COLUMN_BIT(column);
       } else {
         int rc = ix_args_add_bound(&cursor->fetch.args, (ix_term_op)op,
                                    (const char *)sqlite3_value_text(value));

@@ -93,7 +93,6 @@ typedef struct ix_page {
 /* The constraint values of one request plan, indexed by column. */
 typedef struct ix_args {
   sqlite3_value *eq[IX_MAX_COLUMNS]; /* equality values sent to the API (sqlite3_value_dup) */
-  uint64_t eq_mask;
   /* The collapsed range on the provider's range column: text bounds as SQLite compares them. */
   char *range_low;
   char *range_high;

@@ -288,7 +288,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       } else if (mask & (1u << (k % 8))) {
         args.eq[column] = fuzz_plausible_value(def);
       }
-      if (args.eq[column]) args.eq_mask |= (uint64_t)1 << column;
       k++;
     }
     if (provider->range_column >= 0) {
