@@ -130,8 +130,35 @@ static int ix_number_as_int64(const cJSON *number, sqlite3_int64 *out) {
   return 1;
 }
 
+/* Whether a tree holds a number whose exact digits the body gave (ix_page_index_body). */
+static int ix_json_has_digits(const cJSON *node) {
+  if (ix_number_digits(node)) return 1;
+  for (const cJSON *child = node->child; child; child = child->next) {
+    if (ix_json_has_digits(child)) return 1;
+  }
+  return 0;
+}
+
+/* Makes each number with exact digits a raw node, which cJSON prints as those digits. */
+static void ix_json_digits_to_raw(cJSON *node) {
+  if (ix_number_digits(node)) node->type = cJSON_Raw;
+  for (cJSON *child = node->child; child; child = child->next) ix_json_digits_to_raw(child);
+}
+
+/* cJSON's print of member, with big integers as the vendor wrote them (a copy is printed then:
+ * the page's tree stays as parsed). */
+static char *ix_json_print(const cJSON *member) {
+  if (!ix_json_has_digits(member)) return cJSON_PrintUnformatted(member);
+  cJSON *copy = cJSON_Duplicate(member, 1);
+  if (!copy) return NULL;
+  ix_json_digits_to_raw(copy);
+  char *json = cJSON_PrintUnformatted(copy);
+  cJSON_Delete(copy);
+  return json;
+}
+
 static void ix_result_json_text(sqlite3_context *ctx, const cJSON *member) {
-  char *json = cJSON_PrintUnformatted(member);
+  char *json = ix_json_print(member);
   if (!json) {
     sqlite3_result_error_nomem(ctx);
     return;
