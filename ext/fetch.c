@@ -554,16 +554,25 @@ static int ix_accept_not_found(ix_fetch *fetch, const http_response *response,
     return SQLITE_OK;
   }
   if (!error) {
-    char *vendor = ix_vendor_message(response->body, response->body_len, response->content_type);
+    const char *body = response->body ? response->body : "";
+    size_t start = 0;
+    while (start < response->body_len && (unsigned char)body[start] <= 0x20) start++;
+    int html = strstr(response->content_type, "html") ||
+               (start < response->body_len && body[start] == '<');
+    char *said = html ? NULL : ix_vendor_message(body, response->body_len, "");
     char *path = ix_request_path(request->url.text);
+    /* The host, not the API, answered: its words are "the server's". */
     error = ix_errorf(
         "%s: HTTP 404 from %s for %s (%s%s): no such path there, so this says nothing about the "
         "customer: check the base URL (%s); if the vendor answers unknown customers this way, "
         "set %s to 1",
         fetch->table_name, fetch->host, path ? path : "?",
-        vendor ? "the API said: " : "an empty body", vendor ? vendor : "",
-        config_origin(config, "base_url"), config_origin(config, "any_404_is_no_rows"));
-    sqlite3_free(vendor);
+        html   ? "an HTML page"
+        : said ? "the server said: "
+               : "an empty body",
+        said ? said : "", config_origin(config, "base_url"),
+        config_origin(config, "any_404_is_no_rows"));
+    sqlite3_free(said);
     sqlite3_free(path);
   }
   *error_out = ix_scrub(config, &request->headers, error);
