@@ -30,6 +30,8 @@ const ix_setting_def ix_common_settings[] = {
     {"page_size", IX_SETTING_INT, NULL, "rows per page (default: the API's maximum)"},
     {"max_pages", IX_SETTING_INT, "1000", "pages per customer before the query fails"},
     {"max_response_bytes", IX_SETTING_INT, "16777216", "largest response body accepted"},
+    {"any_404_is_no_rows", IX_SETTING_INT, "0",
+     "1: every HTTP 404 means no rows, for a vendor that answers unknown customers so"},
     {NULL, 0, NULL, NULL},
 };
 

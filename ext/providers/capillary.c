@@ -18,6 +18,7 @@
  * Authentication: Basic with the till id and the lowercase hex MD5 of the till password, or an
  * OAuth token in X-CAP-API-OAUTH-TOKEN.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,6 +169,8 @@ static const ix_setting_def capillary_settings[] = {
     /* The general rate-limit page's figure; the interaction page says 1,000/min for demo
      * clusters. Brands have their own limits: the conservative one is the default. */
     {"rate_limit", 0, "100/60s", "requests per window"},
+    {"accept_partial_history", IX_SETTING_INT, "0",
+     "1: take the messages listed when a type's count says there are more (noted on stderr)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -308,9 +311,58 @@ static const char *capillary_type_name(const cJSON *interaction) {
   return cJSON_IsString(type) ? type->valuestring : NULL;
 }
 
+/* Types that carry only counts, never a list of messages (v1.1's facebook and twitter types, and
+ * missed calls): their count says nothing about rows missing. */
+static const char *const capillary_count_only_types[] = {
+    "missed_call", "checkin", "like", "comment", "mention", "retweet", "tweet", NULL,
+};
+
+/* A type's "count" as a whole number (a number, or a numeric string as v1.1 writes it); -1 when
+ * it has none that reads as one. */
+static long long capillary_type_count(const cJSON *interaction) {
+  const cJSON *count = capillary_get(interaction, "count");
+  if (cJSON_IsNumber(count) && count->valuedouble >= 0 && count->valuedouble < 1e15) {
+    return (long long)count->valuedouble;
+  }
+  if (cJSON_IsString(count) && *count->valuestring) {
+    char *end = NULL;
+    long long value = strtoll(count->valuestring, &end, 10);
+    if (!*end && value >= 0) return value;
+  }
+  return -1;
+}
+
+/* Every type carries "count": one larger than the messages listed means the answer is not the
+ * whole history (v1.1 pages the same data 50 at a time). An error, unless the user accepts
+ * partial histories, which is said on stderr. */
+static int capillary_check_count(const ix_call *call, const cJSON *interaction, int containers,
+                                 long long listed, char **error_out) {
+  const char *type = capillary_type_name(interaction);
+  for (int i = 0; !containers && type && capillary_count_only_types[i]; i++) {
+    if (strcmp(type, capillary_count_only_types[i]) == 0) return SQLITE_OK;
+  }
+  long long count = capillary_type_count(interaction);
+  if (count <= listed) return SQLITE_OK;
+  const char *setting = config_origin(call->config, "accept_partial_history");
+  if (call->config && config_get_int(call->config, "accept_partial_history")) {
+    if (!config_env_flag("INTERACTIONS_QUIET")) {
+      fprintf(stderr,
+              "%s: the answer lists %lld of the %lld '%s' interactions it counts: returning the "
+              "%lld listed (accept_partial_history from %s; INTERACTIONS_QUIET=1 hides this)\n",
+              call->table_name, listed, count, type ? type : "?", listed, setting);
+    }
+    return SQLITE_OK;
+  }
+  *error_out = ix_errorf(
+      "%s: the API's answer lists %lld of the %lld '%s' interactions it counts, so it is not the "
+      "whole history: set %s to 1 to accept the %lld listed",
+      call->table_name, listed, count, type ? type : "?", setting, listed);
+  return SQLITE_ERROR;
+}
+
 /* The rows of one interaction type, from whichever container the shape uses. */
 static int capillary_add_type_rows(const ix_call *call, ix_page *page, const cJSON *network,
-                                   const cJSON *interaction) {
+                                   const cJSON *interaction, char **error_out) {
   if (capillary_layout_of(call)->is_summary) {
     return ix_page_add_row(page, interaction, NULL, network);
   }
@@ -320,22 +372,26 @@ static int capillary_add_type_rows(const ix_call *call, ix_page *page, const cJS
       capillary_get(capillary_get(interaction, "surveys"), "survey"),
       capillary_get(interaction, "surveys"),
   };
+  int present = 0;
+  long long listed = 0;
   for (int c = 0; c < 4; c++) {
     const cJSON *list = containers[c];
     if (c == 3 && !cJSON_IsArray(list)) continue; /* shape A's "surveys" is an object, seen above */
+    present += list != NULL;
     for (const cJSON *item = ix_json_first(list); item; item = ix_json_next(list, item)) {
       if (!cJSON_IsObject(item)) continue;
+      listed++;
       int rc = ix_page_add_row(page, item, interaction, network);
       if (rc != SQLITE_OK) return rc;
     }
   }
-  return SQLITE_OK;
+  return capillary_check_count(call, interaction, present, listed, error_out);
 }
 
 /* Adds the rows of one network object, keeping only the network and type the plan asked for: the
  * table echoes those arguments, so it must not return rows of another network or type. */
 static int capillary_add_network(const ix_call *call, ix_page *page, const cJSON *network,
-                                 const cJSON *interactions) {
+                                 const cJSON *interactions, char **error_out) {
   const capillary_layout *layout = capillary_layout_of(call);
   const char *wanted_network = ix_args_text(call->args, layout->network);
   const cJSON *name = capillary_get(network, "name");
@@ -347,7 +403,7 @@ static int capillary_add_network(const ix_call *call, ix_page *page, const cJSON
        interaction = ix_json_next(interactions, interaction)) {
     const char *type = capillary_type_name(interaction);
     if (wanted_type && (!type || strcmp(type, wanted_type) != 0)) continue;
-    int rc = capillary_add_type_rows(call, page, network, interaction);
+    int rc = capillary_add_type_rows(call, page, network, interaction, error_out);
     if (rc != SQLITE_OK) return rc;
   }
   return SQLITE_OK;
@@ -389,8 +445,8 @@ static ix_page_status capillary_parse_shape_a(const ix_call *call, const cJSON *
   const cJSON *networks = capillary_get(capillary_get(customer, "interactions"), "network");
   for (const cJSON *network = ix_json_first(networks); network;
        network = ix_json_next(networks, network)) {
-    if (capillary_add_network(call, page, network, capillary_get(network, "interaction")) !=
-        SQLITE_OK) {
+    if (capillary_add_network(call, page, network, capillary_get(network, "interaction"),
+                              error_out) != SQLITE_OK) {
       return IX_PAGE_ERROR;
     }
   }
@@ -407,10 +463,10 @@ static ix_page_status capillary_parse_page(const ix_call *call, const char *body
   if (cJSON_IsObject(response)) {
     status = capillary_parse_shape_a(call, response, page, error_out);
   } else if (capillary_get(root, "interaction")) {
-    status =
-        capillary_add_network(call, page, root, capillary_get(root, "interaction")) == SQLITE_OK
-            ? IX_PAGE_OK
-            : IX_PAGE_ERROR;
+    status = capillary_add_network(call, page, root, capillary_get(root, "interaction"),
+                                   error_out) == SQLITE_OK
+                 ? IX_PAGE_OK
+                 : IX_PAGE_ERROR;
   } else {
     *error_out = ix_errorf(
         "%s: the API's response has neither \"response\" nor \"interaction\": "
@@ -421,6 +477,19 @@ static ix_page_status capillary_parse_page(const ix_call *call, const char *body
   if (status == IX_PAGE_ERROR && !*error_out)
     *error_out = ix_errorf("%s: out of memory", call->table_name);
   return status;
+}
+
+/* Capillary's own "no such customer" 404: the 1012 (or 8015) code in an errors list or in the
+ * customer's item_status. A 404 with another code is not an answer about the customer. */
+static int capillary_is_unknown_customer(const ix_call *call, const cJSON *body, char **error_out) {
+  (void)call, (void)error_out;
+  const cJSON *errors = capillary_get(body, "errors");
+  for (const cJSON *error = ix_json_first(errors); error; error = ix_json_next(errors, error)) {
+    int code = capillary_code(error);
+    if (code == CAPILLARY_NOT_FOUND || code == CAPILLARY_NOT_FOUND_V2) return 1;
+  }
+  const cJSON *customer = capillary_get(capillary_get(body, "response"), "customer");
+  return capillary_code(capillary_get(customer, "item_status")) == CAPILLARY_NOT_FOUND;
 }
 
 /* ---- Columns ---- */
@@ -494,6 +563,7 @@ const ix_provider capillary_interactions_provider = {
     .authenticate = capillary_authenticate,
     .build_request = capillary_build_request,
     .parse_page = capillary_parse_page,
+    .is_unknown_customer = capillary_is_unknown_customer,
     .column = capillary_column,
 };
 
@@ -516,5 +586,6 @@ const ix_provider capillary_summary_provider = {
     .authenticate = capillary_authenticate,
     .build_request = capillary_build_request,
     .parse_page = capillary_parse_page,
+    .is_unknown_customer = capillary_is_unknown_customer,
     .column = capillary_column,
 };

@@ -345,11 +345,9 @@ out_of_memory:
 
 /* A 404 for an unknown tenant would otherwise read as "no such contact" and return no rows for
  * every contact. The error body's shape is undocumented: its message is looked for "tenant". */
-static int cxengage_is_unknown_customer(const ix_call *call, const char *body, size_t body_len,
-                                        char **error_out) {
-  cJSON *root = cJSON_ParseWithLength(body, body_len);
-  const cJSON *message = cJSON_GetObjectItemCaseSensitive(root, "message");
-  if (!cJSON_IsString(message)) message = cJSON_GetObjectItemCaseSensitive(root, "error");
+static int cxengage_is_unknown_customer(const ix_call *call, const cJSON *body, char **error_out) {
+  const cJSON *message = cJSON_GetObjectItemCaseSensitive(body, "message");
+  if (!cJSON_IsString(message)) message = cJSON_GetObjectItemCaseSensitive(body, "error");
   int tenant = cJSON_IsString(message) && (strstr(message->valuestring, "enant") != NULL);
   if (tenant) {
     *error_out = ix_errorf(
@@ -357,7 +355,6 @@ static int cxengage_is_unknown_customer(const ix_call *call, const char *body, s
         "tenant_id argument)",
         call->table_name, message->valuestring, config_origin(call->config, "tenant_id"));
   }
-  cJSON_Delete(root);
   return !tenant;
 }
 

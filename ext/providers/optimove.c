@@ -343,7 +343,8 @@ static ix_page_status optimove_parse_page(const ix_call *call, const char *body,
                                           ix_page *page, char **error_out) {
   size_t blank = 0;
   while (blank < body_len && isspace((unsigned char)body[blank])) blank++;
-  /* The docs' separate "Empty Response" topic: an empty body (or a 204) is no interactions. */
+  /* The docs' separate "Empty Response" topic: a 204 is no interactions. (An empty 200 never gets
+   * here: the engine retries it as a cut response, since a close inside the headers looks so.) */
   if (blank < body_len) {
     if (ix_parse_json_body(call, body, body_len, page, error_out) != SQLITE_OK)
       return IX_PAGE_ERROR;

@@ -19,7 +19,7 @@ import re
 import credentials
 import data
 from prng import Rng
-from responses import dump_json, json_response
+from responses import HTML_TYPE, Response, dump_json, json_response
 from vendors.base import Fixture, Vendor, check_bearer, error_json, iso_ms_z, parse_int
 
 EXT_ID_PREFIX = "alt:ext_id:"
@@ -135,6 +135,13 @@ class Alpharun(Vendor):
 
     def authenticate(self, headers):
         return check_bearer(headers, credentials.ALPHARUN_API_TOKEN)
+
+    def no_route(self, request):
+        # Sandbox assumption: a Node (Express) server's stock page for an unknown route.
+        body = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                "<title>Error</title>\n</head>\n<body>\n"
+                f"<pre>Cannot GET {request.raw_path}</pre>\n</body>\n</html>\n")
+        return Response(404, body.encode("utf-8"), HTML_TYPE)
 
     def error(self, status, message, request=None):
         # Sandbox assumption: error bodies are undocumented.

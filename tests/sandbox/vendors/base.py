@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from responses import Response, dump_json, json_response
+from responses import HTML_TYPE, NGINX_404, Response, dump_json, json_response
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -127,6 +127,11 @@ class Vendor:
     def error(self, status, message, request=None):
         """The vendor's error body for `status`."""
         raise NotImplementedError
+
+    def no_route(self, request):
+        """The 404 for a path under the vendor's prefix that is no endpoint: what the host's
+        server or framework says, not an API answer (default: nginx's HTML page)."""
+        return Response(404, NGINX_404, HTML_TYPE)
 
     def unauthorized(self, auth, request=None):
         """The 401 answer for missing or wrong credentials (never echoing them)."""

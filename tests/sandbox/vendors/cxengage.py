@@ -14,7 +14,7 @@ import functools
 import credentials
 import data
 from prng import Rng
-from responses import dump_json, json_response
+from responses import Response, dump_json, json_response
 from vendors.base import (BAD, MISSING, Fixture, Vendor, accepted, decode_basic,
                           error_json, iso_ms_z, parse_int, split_authorization)
 
@@ -138,6 +138,10 @@ class CXengage(Vendor):
                    404: "Not Found", 405: "Method Not Allowed", 429: "Too Many Requests"}
         return error_json({"status": status, "error": reasons.get(status, "Error"),
                            "message": message}, status)
+
+    def no_route(self, request):
+        # Sandbox assumption: the API gateway's plain-text answer for a path it does not route.
+        return Response(404, b"Not Found", "text/plain; charset=utf-8")
 
     def oversized_parts(self):
         return (b'{"page":0,"limit":100,"offset":0,"total":100000,"results":[',

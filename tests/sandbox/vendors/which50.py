@@ -188,6 +188,11 @@ class Which50(Vendor):
             return xml_response(f"<Error><Message>{escape(message)}</Message></Error>", status)
         return json_response({"Message": message}, status)
 
+    def no_route(self, request):
+        # ASP.NET Web API's stock answer for a URI no controller matches.
+        return self.error(404, "No HTTP resource was found that matches the request URI "
+                               f"'https://app.which50.com{request.raw_path}'.", request)
+
     def unauthorized(self, auth, request=None):
         # ASP.NET Web API's stock message for a request its [Authorize] filter refuses.
         response = self.error(401, "Authorization has been denied for this request.", request)
