@@ -72,8 +72,11 @@ class Tap:
 
 
 def parse_case(path):
-    """Returns (env dict, list of steps); a step is a dict of section name -> text."""
-    env, steps, pending_setup = {}, [], []
+    """Returns (env dict, list of steps); a step is a dict of section name -> text.
+
+    An `--- env` before the first `--- sql` is the whole case's; one after it is the next step's
+    only (on top of the case's), like `--- setup`."""
+    env, steps, pending_setup, pending_env = {}, [], [], {}
     section, lines = None, []
 
     def close():
@@ -81,18 +84,20 @@ def parse_case(path):
         if section is None:
             return
         if section == "env":
+            target = pending_env if steps else env
             for line in text.splitlines():
                 if line.strip() and not line.startswith("#"):
                     if line.startswith("-"):
-                        env[line[1:].strip()] = None
+                        target[line[1:].strip()] = None
                     else:
                         name, _, value = line.partition("=")
-                        env[name.strip()] = value
+                        target[name.strip()] = value
         elif section == "setup":
             pending_setup.extend(l for l in text.splitlines() if l.strip())
         elif section == "sql":
-            steps.append({"sql": text, "setup": list(pending_setup)})
+            steps.append({"sql": text, "setup": list(pending_setup), "env": dict(pending_env)})
             pending_setup.clear()
+            pending_env.clear()
         elif section in STEP_SECTIONS:
             if not steps:
                 raise ValueError(f"{path}: '--- {section}' before any '--- sql'")
@@ -261,26 +266,30 @@ def run_case(path, sandbox, sandbox_vars, base_env):
     with tempfile.TemporaryDirectory(prefix="ix-case-") as tmp:
         variables = {"SANDBOX": sandbox.url, "TMP": tmp, "ROOT": ROOT}
         variables.update(registry_variables())
-        env = dict(base_env)
-        env.update(sandbox_vars)
-        for key, value in case_env.items():
-            if value is None:
-                env.pop(key, None)
-            else:
-                env[key] = substitute(value, variables)
-        secrets = secrets_of(env) | secrets_of(sandbox_vars)
+        env = apply_env(dict(base_env, **sandbox_vars), case_env, variables)
         for number, step in enumerate(steps, 1):
             step_name = name if len(steps) == 1 else f"{name} #{number}"
-            step_env = env
-            if "INTERACTIONS_STATE_DIR" not in case_env:
+            step_env = apply_env(dict(env), step["env"], variables)
+            if "INTERACTIONS_STATE_DIR" not in case_env and "INTERACTIONS_STATE_DIR" not in step["env"]:
                 # Each step is a process of its own: a state directory of its own, so that no
                 # step (and no parallel case) inherits another's rate-limit windows, and nothing
                 # is ever written to the user's real runtime directory.
                 state = os.path.join(tmp, f".state-{number}")
                 os.mkdir(state, 0o700)
-                step_env = dict(env, INTERACTIONS_STATE_DIR=state)
+                step_env["INTERACTIONS_STATE_DIR"] = state
+            secrets = secrets_of(step_env) | secrets_of(sandbox_vars)
             run_step(results, step_name, step, step_env, sandbox, variables, secrets)
     return results
+
+
+def apply_env(env, changes, variables):
+    """env with a case's or step's `--- env` lines applied (None unsets)."""
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = substitute(value, variables)
+    return env
 
 
 def worker_count(cases):
