@@ -15,8 +15,6 @@ Environment:
   IX_CASES_JOBS       how many cases run at once
   IX_CASES_TIMES      set: print each case's wall time as a TAP comment, slowest first
 """
-import hashlib
-import base64
 import json
 import os
 import re
@@ -30,7 +28,7 @@ import traceback
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from sandbox_process import Sandbox, library as extension_library, run_sqlite  # noqa: E402
-from cases_env import VENDOR_PREFIXES, sandbox_env_file  # noqa: E402
+from cases_env import REGISTRY, VENDOR_PREFIXES, sandbox_env_file  # noqa: E402
 
 SECRET_NAME = re.compile(r"(PASSWORD|TOKEN|API_KEY|SECRET)$")
 ERROR_LINE = re.compile(
@@ -118,23 +116,31 @@ def parse_case(path):
 
 
 def secrets_of(env):
-    """Every secret value a run may hold, and the forms they travel in (MD5, Basic)."""
-    found = set()
+    """Every secret value a run may hold, and the forms they travel in (MD5, Basic): those of
+    every setting a vendor's registration marks secret (tests/sandbox/vendors/), and any other
+    variable whose name says it is one (a case's own password_env='EU_CAP_PASSWORD')."""
+    found = REGISTRY.secret_forms(env)
     for name, value in env.items():
         if value and SECRET_NAME.search(name) and len(value) >= 4:
             found.add(value)
-    for prefix in ("CAPILLARY", "CXENGAGE"):
-        user, password = env.get(f"{prefix}_USERNAME"), env.get(f"{prefix}_PASSWORD")
-        if user and password:
-            md5 = hashlib.md5(password.encode()).hexdigest()
-            found.add(md5)
-            for secret in (password, md5):
-                found.add(base64.b64encode(f"{user}:{secret}".encode()).decode())
     return found
 
 
+def sql_text(value):
+    return "'" + value.replace("'", "''") + "'"
+
+
 def registry_variables():
-    return {}
+    """Variables a case may use instead of naming the vendors: $VENDOR_COUNT (how many there
+    are) and $SECRET_VALUES (every sandbox secret, as a list of SQL strings for IN (...))."""
+    secrets = {}
+    for registration in REGISTRY.REGISTRATIONS:
+        env = registration.sandbox_env()
+        for setting in registration.settings:
+            if setting.secret:
+                secrets[env[registration.variable(setting.key)]] = None
+    return {"VENDOR_COUNT": str(len(REGISTRY.NAMES)),
+            "SECRET_VALUES": ", ".join(sql_text(s) for s in secrets)}
 
 
 def request_lines(records):
