@@ -276,6 +276,9 @@ def run_case(path, sandbox, sandbox_vars, base_env):
         for number, step in enumerate(steps, 1):
             step_name = name if len(steps) == 1 else f"{name} #{number}"
             step_env = apply_env(dict(env), step["env"], variables)
+            chosen = step_env.get("INTERACTIONS_STATE_DIR")
+            if chosen and chosen.startswith(tmp + os.sep):
+                os.makedirs(chosen, 0o700, exist_ok=True)  # a case's own, made ready for .load
             if "INTERACTIONS_STATE_DIR" not in case_env and "INTERACTIONS_STATE_DIR" not in step["env"]:
                 # Each step is a process of its own: a state directory of its own, so that no
                 # step (and no parallel case) inherits another's rate-limit windows, and nothing
