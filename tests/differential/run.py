@@ -50,7 +50,7 @@ KNOWN_BUGS = {
 STRICT = os.environ.get("IX_DIFF_STRICT", "") == "1"
 SEED = os.environ.get("IX_DIFF_SEED", "1")
 COUNT = int(os.environ.get("IX_DIFF_QUERIES", "2400"))
-SHOW = int(os.environ.get("IX_DIFF_SHOW", "3"))  # differences printed per test point
+SHOW = int(os.environ.get("IX_DIFF_SHOW", "1000000"))  # differences printed per test point
 ONLY = [int(n) for n in os.environ.get("IX_DIFF_ONLY", "").split(",") if n.strip()]
 
 OPTIMOVE_COPY_FROM = "2000-01-01"  # the local copy's lower date bound (Optimove needs one)
@@ -258,7 +258,8 @@ def main():
                "the copy must hold most pool customers' rows")
         values[spec.name] = value_pools(connection, spec)
 
-    gen = generator.Generator(SEED, values, customers, crm)
+    today = connection.execute("SELECT date('now')").fetchone()[0]
+    gen = generator.Generator(SEED, values, customers, crm, today=today)
     numbers = ONLY or range(COUNT)
     results = collections.defaultdict(list)  # (table, class) -> [(passed, diagnostics)]
     errors = []
