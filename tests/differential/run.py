@@ -198,8 +198,10 @@ def compare(query, vendor, local, local_base):
                 return query.expect in ("error", "either"), (
                     "failed with the documented error, but the query names its customers")
         return False, "failed"
-    if query.expect == "error":
+    if query.expect == "error" and "customer" in query.error_kinds:
         return False, "returned rows where the query names no customer (an error is right)"
+    # Without a lower date bound Optimove's error is right, and so are the copy's own rows (a
+    # LIMIT 0, a NULL key: SQLite or the table may answer without asking).
     want = local[1]
     if query.check == "ordered":
         return got == want, "rows differ (in order)"
@@ -211,7 +213,8 @@ def compare(query, vendor, local, local_base):
 
 
 def diagnostics(query, vendor, local, local_base, why):
-    lines = [f"query {query.number} (seed {SEED}), {query.expect} expected: {why}",
+    lines = [f"query {query.number} (seed {SEED}), {query.expect} expected, features "
+             f"{','.join(sorted(query.tags)) or 'plain'}: {why}",
              query.sql]
     if query.params:
         lines.append(f"parameters: {query.params!r}")
