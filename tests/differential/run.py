@@ -38,13 +38,13 @@ import data  # noqa: E402  (tests/sandbox/data.py: the CRM customers)
 # The classes today's build is known to get wrong (issue 9), reported as TODO so main stays green.
 # Empty this set (or run with IX_DIFF_STRICT=1) once the planner and response fixes have landed.
 KNOWN_BUGS = {
-    "blank": "issue 9: a blank key aborts the statement",
-    "case": "issue 9: a key the vendor matched ignoring case is not re-checked by SQLite",
-    "affinity": "issue 9: REAL keys are sent as '447824371047.0', BLOB keys fail",
-    "bounds": "issue 9: LIKE/GLOB/BLOB bounds fail on Optimove and CXengage",
-    "is": "issue 9: IS is not pushed down",
-    "or": "issue 9: OR fails at prepare; OR branches are merged by counter rowids",
-    "rowid": "issue 9: rowids are a counter, not one per row",
+    "blank": "issue 9: a blank or unusable key aborts the statement (empty, '.', NUL, > 256 bytes)",
+    "case": "issue 9: an id the vendor matched ignoring case is echoed and not re-checked",
+    "affinity": "issue 9: a REAL key is sent as '447824371047.0' (no rows); a BLOB key fails",
+    "bounds": "issue 9: LIKE/GLOB, BLOB and numeric bounds on occurred_at fail (Optimove, CXengage)",
+    "is": "issue 9: IS on a key is not pushed ('a customer identifier is required')",
+    "or": "issue 9: OR fails at prepare ('a customer identifier is required')",
+    "rowid": "issue 9: rowids are a counter: one row gets another rowid for another outer row",
 }
 
 STRICT = os.environ.get("IX_DIFF_STRICT", "") == "1"
@@ -290,7 +290,7 @@ def main():
     total = sum(len(v) for v in results.values())
     differing = 0
     for spec in generator.SPECS:
-        for cls, description in generator.CLASSES:
+        for cls, _ in generator.CLASSES:
             outcomes = results.get((spec.name, cls))
             if not outcomes:
                 continue
@@ -299,8 +299,7 @@ def main():
             todo = None if STRICT else KNOWN_BUGS.get(cls)
             errors_right = sum(1 for passed, _, kind in outcomes if passed and kind == "error")
             name = (f"{spec.name}, {cls}: {len(outcomes) - len(failures)} of {len(outcomes)} "
-                    f"queries right, {errors_right} of them by the documented error "
-                    f"({description})")
+                    f"queries right ({errors_right} by the documented error)")
             shown = failures[:SHOW]
             more = f"\n... and {len(failures) - SHOW} more (IX_DIFF_SHOW=n shows n)" \
                 if len(failures) > SHOW else ""
