@@ -218,8 +218,14 @@ def crm_key_tags(crm, spec, column):
 # --- predicate trees --------------------------------------------------------------------------
 
 class Atom:
-    def __init__(self, sql, key=False, lower="no", tags=(), params=(), eq_column=None):
+    def __init__(self, sql, key=False, lower="no", tags=(), params=(), eq_column=None,
+                 local_sql=None, const_eq=False):
         self.sql = sql
+        # The same condition over the local copy, where it must read differently (IS NULL).
+        self.local_sql = local_sql or sql
+        # `column = constant`: SQLite propagates the constant into the other terms and may prove
+        # the WHERE false without scanning the table (then no xFilter, no error).
+        self.const_eq = const_eq
         # For `column = value` on a key: SQLite turns an OR of these on one column into an IN.
         self.eq_column = eq_column
         self.params = list(params)  # values of the ?s in sql, in order
@@ -246,12 +252,13 @@ class Not:
 _RANK = {"no": 0, "maybe": 1, "yes": 2}
 
 
-def render(node, top=True):
+def render(node, top=True, local=False):
+    """The SQL of a predicate tree; local=True: as the query over the local copy reads it."""
     if isinstance(node, Atom):
-        return node.sql
+        return node.local_sql if local else node.sql
     if isinstance(node, Not):
-        return f"NOT ({render(node.child, False)})"
-    parts = [render(c, False) for c in node.children]
+        return f"NOT ({render(node.child, False, local)})"
+    parts = [render(c, False, local) for c in node.children]
     if len(parts) == 1:
         return parts[0]
     text = (" AND " if isinstance(node, And) else " OR ").join(parts)
@@ -265,6 +272,14 @@ def params_of(node):
     if isinstance(node, Not):
         return params_of(node.child)
     return [p for child in node.children for p in params_of(child)]
+
+
+def atoms_of(node):
+    if isinstance(node, Atom):
+        return [node]
+    if isinstance(node, Not):
+        return atoms_of(node.child)
+    return [a for child in node.children for a in atoms_of(child)]
 
 
 def names_customer(node):
@@ -438,7 +453,10 @@ class Generator:
             return Atom(f"{ref} = {quote(variant)}{collate}", key=True, tags={"case"})
         if roll < 0.13:
             if rng.random() < 0.25:
-                return Atom(f"{ref} IS NULL", key=True, tags={"is"})
+                # A NULL names no customer: no rows (issue 9), although the copy holds rows
+                # whose key column is NULL (Capillary's envelope B carries no customer object).
+                return Atom(f"{ref} IS NULL", key=True, tags={"is"},
+                            local_sql=f"({ref} IS NULL AND 0)")
             text, tags, params = self.key_value(spec, column, value)
             return Atom(f"{ref} IS {text}", key=True, tags=tags | {"is"}, params=params)
         if roll < 0.15:
@@ -502,7 +520,7 @@ class Generator:
             return Atom(f"{column} BETWEEN {quote(low)} AND {quote(high)}", lower="yes")
         if roll < 0.5:
             value = self.pick(spec.name, spec.time, missing="2025-05-05")
-            return Atom(f"{column} = {quote(value)}", lower="yes")
+            return Atom(f"{column} = {quote(value)}", lower="yes", const_eq=True)
         if roll < 0.55:
             value = self.date_text()[:10]
             return Atom(f"{column} >= datetime({quote(value)})", lower="yes")
@@ -542,7 +560,7 @@ class Generator:
             if value is None or kind < 0.1:
                 return Atom(f"{ref} IS NULL")
             if kind < 0.4:
-                return Atom(f"{ref} = {quote(value)}")
+                return Atom(f"{ref} = {quote(value)}", const_eq=True)
             if kind < 0.55:
                 other = self.pick(spec.name, column, missing="none-such") or "x"
                 items = [quote(value), quote(other), quote(value)]
@@ -556,7 +574,7 @@ class Generator:
                 return Atom(f"{ref} GLOB {quote(value[:2] + '*')}")
             if kind < 0.9:
                 return Not(Atom(f"{ref} = {quote(value)}"))
-            return Atom(f"{ref} = ?", params=[value])
+            return Atom(f"{ref} = ?", params=[value], const_eq=True)
         if roll < 0.75 and spec.ints:
             column = rng.choice(spec.ints)
             value = self.pick(spec.name, column)
@@ -565,22 +583,22 @@ class Generator:
             if value is None or kind < 0.1:
                 return Atom(f"{ref} IS NULL")
             if kind < 0.4:
-                return Atom(f"{ref} = {value}")
+                return Atom(f"{ref} = {value}", const_eq=True)
             if kind < 0.6:
                 return Atom(f"{ref} >= {value}")
             if kind < 0.7:
-                return Atom(f"{ref} = '{value}'")
+                return Atom(f"{ref} = '{value}'", const_eq=True)
             if kind < 0.8:
                 return Atom(f"{ref} IS NOT NULL")
             return Atom(f"{ref} IN ({value}, {value}, NULL)")
         if roll < 0.85 and spec.hidden_eq:
             column = rng.choice(spec.hidden_eq)
             if column == "tenant_id":
-                return Atom(f"{alias}.tenant_id = {quote(TENANT)}")
+                return Atom(f"{alias}.tenant_id = {quote(TENANT)}", const_eq=True)
             # A value the vendor accepts but no row has: Capillary refuses unknown networks.
             value = self.pick(spec.name, column,
                               missing="facebook" if column == "network" else "emailbulk")
-            return Atom(f"{alias}.{column} = {quote(value)}")
+            return Atom(f"{alias}.{column} = {quote(value)}", const_eq=True)
         if spec.name == "alpharun_interactions" and roll < 0.95:
             field = rng.choice(("issue_resolved", "churn_risk", "customer_satisfaction_score"))
             value = {"issue_resolved": "1", "churn_risk": "'medium'",
@@ -678,8 +696,17 @@ class Generator:
         if expect[0] == "error":
             all_tags.add("nokey")
         check = "ordered" if total else ("limit" if limit is not None else "multiset")
-        return Query(number, spec.name, base + tail, params, expect[0], expect[1], all_tags,
-                     check, base_sql=base, limit=limit, offset=offset)
+        query = Query(number, spec.name, base + tail, params, expect[0], expect[1], all_tags,
+                      check, base_sql=base, limit=limit, offset=offset)
+        query.local_sql, query.local_base_sql = query.sql, query.base_sql
+        for atom in {a for tree in trees for a in atoms_of(tree) if a.local_sql != a.sql}:
+            query.local_sql = query.local_sql.replace(atom.sql, atom.local_sql)
+            query.local_base_sql = query.local_base_sql.replace(atom.sql, atom.local_sql)
+        # SQLite may prove such a statement empty without scanning the vendor table (LIMIT 0, a
+        # constant propagated into a contradiction): no rows is then as right as the error.
+        query.may_be_empty = limit == 0 or any(
+            isinstance(t, Atom) and t.const_eq for tree in trees for t in conjuncts(tree))
+        return query
 
     # -- shapes --
     def q_select(self, number, spec):

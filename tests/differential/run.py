@@ -199,6 +199,8 @@ def compare(query, vendor, local, local_base):
                     "failed with the documented error, but the query names its customers")
         return False, "failed"
     if query.expect == "error" and "customer" in query.error_kinds:
+        if query.may_be_empty and not got and not local[1]:
+            return True, ""
         return False, "returned rows where the query names no customer (an error is right)"
     # Without a lower date bound Optimove's error is right, and so are the copy's own rows (a
     # LIMIT 0, a NULL key: SQLite or the table may answer without asking).
@@ -268,7 +270,7 @@ def main():
     errors = []
     for number in numbers:
         query = gen.query(number)
-        local_sql = TABLE_WORD.sub(r"local_\1", query.sql)
+        local_sql = TABLE_WORD.sub(r"local_\1", query.local_sql)
         local = run(connection, local_sql, query.params)
         if local[0] == "error":
             results[(query.table, "generator")].append(
@@ -277,7 +279,7 @@ def main():
             continue
         local_base = local
         if query.check == "limit":
-            local_base = run(connection, TABLE_WORD.sub(r"local_\1", query.base_sql),
+            local_base = run(connection, TABLE_WORD.sub(r"local_\1", query.local_base_sql),
                              query.params)
         vendor = run(connection, query.sql, query.params)
         if vendor[0] == "error":
