@@ -252,13 +252,13 @@ class Not:
 _RANK = {"no": 0, "maybe": 1, "yes": 2}
 
 
-def render(node, top=True, local=False):
-    """The SQL of a predicate tree; local=True: as the query over the local copy reads it."""
+def render(node, top=True):
+    """The SQL of a predicate tree (the copy's side swaps in each atom's local_sql)."""
     if isinstance(node, Atom):
-        return node.local_sql if local else node.sql
+        return node.sql
     if isinstance(node, Not):
-        return f"NOT ({render(node.child, False, local)})"
-    parts = [render(c, False, local) for c in node.children]
+        return f"NOT ({render(node.child, False)})"
+    parts = [render(c, False) for c in node.children]
     if len(parts) == 1:
         return parts[0]
     text = (" AND " if isinstance(node, And) else " OR ").join(parts)
@@ -280,17 +280,6 @@ def atoms_of(node):
     if isinstance(node, Not):
         return atoms_of(node.child)
     return [a for child in node.children for a in atoms_of(child)]
-
-
-def names_customer(node):
-    if isinstance(node, Atom):
-        return node.key
-    if isinstance(node, Not):
-        return False
-    results = [names_customer(c) for c in node.children]
-    if not results:
-        return False
-    return any(results) if isinstance(node, And) else all(results)
 
 
 def lower_bound(node):

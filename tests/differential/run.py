@@ -19,8 +19,8 @@ environment pointed at it; loads the extension into Debian's Python sqlite3, pri
 
 usage: run.py LIBRARY   (environment: see tests/differential/README.md)
 """
-import collections
 import base64
+import collections
 import hashlib
 import os
 import re
