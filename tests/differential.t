@@ -30,6 +30,7 @@ def main():
         # No rate limit on either side: the test is about rows, and thousands of requests must
         # take seconds, not Capillary's 100 a minute.
         env = sandbox_environment(sandbox.url)
+        env.update(INTERACTIONS_STATE_DIR=state, INTERACTIONS_QUIET="1")
         names = vendors(env)
         sandbox.control("POST", "/_sandbox/config", {"rate_limits": {v: None for v in names}})
         env.update({f"{v.upper()}_RATE_LIMIT": "100000/1s" for v in names})
@@ -37,7 +38,6 @@ def main():
         env.update(CXENGAGE_PAGE_SIZE="7", ALPHARUN_PAGE_SIZE="5")
         if os.environ.get("IX_DIFF_CACHE_TTL"):
             env.update({f"{v.upper()}_CACHE_TTL": os.environ["IX_DIFF_CACHE_TTL"] for v in names})
-        env.update(INTERACTIONS_STATE_DIR=state, INTERACTIONS_QUIET="1")
         if os.environ.get("IX_PRELOAD"):
             env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
             # CPython keeps its own allocations until exit: LeakSanitizer would report the

@@ -36,7 +36,7 @@ import generator  # noqa: E402
 import data  # noqa: E402  (tests/sandbox/data.py: the CRM customers)
 
 # The classes today's build is known to get wrong (issue 9), reported as TODO so main stays green.
-# Empty this set (or run with IX_DIFF_STRICT=1) once the planner and response fixes have landed.
+# Remove a class once its fix has landed (IX_DIFF_STRICT=1 makes every class a hard failure).
 KNOWN_BUGS = {
     "blank": "issue 9: a blank or unusable key aborts the statement (empty, '.', NUL, > 256 bytes)",
     "case": "issue 9: an id the vendor matched ignoring case is echoed and not re-checked",
