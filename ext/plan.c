@@ -97,7 +97,7 @@ int ix_plan_choose_key(const ix_provider *provider, const ix_plan_constraint *co
 
 int ix_plan_can_omit(const ix_column_def *column, const ix_plan_constraint *constraint) {
   return (column->flags & IX_COL_EXACT) && constraint->collation == IX_COLLATE_BINARY &&
-         (constraint->literal_type == SQLITE_TEXT || constraint->literal_type == SQLITE_INTEGER);
+         constraint->literal_type == SQLITE_TEXT;
 }
 
 /* ---- The whole plan ---- */
