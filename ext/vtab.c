@@ -544,12 +544,10 @@ static void ix_skip_key(ix_cursor *cursor, int column, const char *problem) {
 }
 
 /* The key text's problem (ix_key_problem) when column is part of the plan's key, else NULL. */
-static const char *ix_key_value_problem(const ix_provider *provider, uint64_t key, int column,
-                                        sqlite3_value *value) {
+static const char *ix_key_value_problem(uint64_t key, int column, sqlite3_value *value) {
   if (!(key & IX_COLUMN_BIT(column))) return NULL;
   const char *text = (const char *)sqlite3_value_text(value);
   return ix_key_problem(text ? text : "", (size_t)sqlite3_value_bytes(value));
-  (void)provider;
 }
 
 /* Reads the values of an all-at-once IN list (sqlite3_vtab_in): SQLite hands them over
@@ -565,7 +563,7 @@ static int ix_filter_read_in(ix_cursor *cursor, int column, uint64_t key, sqlite
     const char *problem;
     int made;
     sqlite3_value *sent = ix_equality_value(vtab->db, value, &problem, &made);
-    if (sent && !problem) problem = ix_key_value_problem(vtab->provider, key, column, sent);
+    if (sent && !problem) problem = ix_key_value_problem(key, column, sent);
     if (problem) {
       ix_skip_key(cursor, column, problem);
     } else {
@@ -661,7 +659,7 @@ static int ix_filter_read_plan(ix_cursor *cursor, int plan_number, const char *p
       const char *problem;
       int made;
       sqlite3_value *sent = ix_equality_value(vtab->db, value, &problem, &made);
-      if (sent && !problem) problem = ix_key_value_problem(provider, key, column, sent);
+      if (sent && !problem) problem = ix_key_value_problem(key, column, sent);
       if (problem) {
         /* NULL is not worth a log line: "= NULL" is never true, and joins meet it often. */
         if (sqlite3_value_type(value) != SQLITE_NULL) ix_skip_key(cursor, column, problem);
