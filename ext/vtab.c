@@ -7,22 +7,31 @@
  *     SELECT crm.name, ci.* FROM crm JOIN capillary_interactions ci ON ci.mobile = crm.mobile;
  *
  * How it works
- *   xBestIndex turns the WHERE clause into a plan: the required customer key (one of the provider's
- *   alternatives), optional equality filters the API understands, one collapsed date range, and
- *   LIMIT/OFFSET as a page-size hint. The plan travels to xFilter as a readable idxStr, which is
- * also what EXPLAIN QUERY PLAN shows, e.g. "identifier_name=?,identifier_value=?,LIMIT". Its
- * grammar:
+ *   xBestIndex turns the WHERE clause into a plan (ext/plan.c): the required customer key (one of
+ *   the provider's alternatives), optional equality filters the API understands, the bounds on the
+ *   range column, and LIMIT/OFFSET as a page-size hint. A probe without a key (an OR branch, the
+ *   plan with no constraint) is declined with a cost no other plan reaches, and fails in xFilter if
+ *   SQLite has nothing better. The plan travels to xFilter as a readable idxStr, which is also what
+ *   EXPLAIN QUERY PLAN shows, e.g. "identifier_name=?,identifier_value=?,LIMIT". Its grammar:
  *
  *       plan  := term ("," term)* [" | re-checked by SQLite: " column (", " column)*]
- *       term  := column op "?"    -- op is one of = > >= < <=; argv[i] is the value
- *              | column " IN ?"  -- argv[i] is a whole IN list (sqlite3_vtab_in)
+ *              | "no customer key: fails in xFilter"                  -- idxNum 0
+ *       term  := column op "?" [" COLLATE " ("NOCASE" | "RTRIM")]  -- op: = > >= < <=; argv[i]
+ *              | column " IS ?"     -- an equality that may be NULL; argv[i] is the value
+ *              | column " IS NULL"  -- no value, and no rows
+ *              | column " IN ?"     -- argv[i] is a whole IN list (sqlite3_vtab_in)
  *              | "LIMIT" | "OFFSET"
  *
- *   The i-th term's value is argv[i]. The part after " | " is for people reading the plan: which of
- *   the constraints sent to the API SQLite still checks itself. xFilter resolves the table's
- * settings, asks the provider for the first page's request and parses it into rows. xNext walks
- * those rows and asks for the next page only when the current one is used up, so a statement that
- * stops early (LIMIT, EXISTS, a join that found nothing) makes no further requests.
+ *   Terms with a value take argv in order. idxNum is the chosen alternative + 1. The part after
+ *   " | " is for people reading the plan: which of the constraints sent to the API SQLite still
+ *   checks itself. xFilter turns the values into what the API is sent: a key that can name no
+ *   customer (NULL, empty, a blob...) means no rows and no request, logged as skipped; a REAL key
+ *   is sent as SQLite's numeric comparison reads it; bounds become text that starts with a date
+ *   (ix_range_add). It then resolves the table's settings, asks the provider for the first page's
+ *   request and parses it into rows. xNext walks those rows and asks for the next page only when
+ *   the current one is used up, so a statement that stops early (LIMIT, EXISTS, a join that found
+ *   nothing) makes no further requests. xRowid derives a row's rowid from its identity (see
+ *   "Rowids"), which is what SQLite's OR merges rely on.
  *
  *   Every table is marked SQLITE_VTAB_DIRECTONLY: it cannot be used from a view or trigger stored
  *   in a database file, because opening a file someone else wrote must never make network calls
@@ -66,7 +75,8 @@ typedef struct ix_identity {
   int active;              /* a rowid was asked for since this customer's rows began */
   int counted;             /* rows of the current page counted so far */
   int customer_known;      /* customer holds the current customer's hash */
-  uint64_t customer;       /* the table and the key values the rows echo */
+  uint64_t key;            /* the plan's key columns (a mask) */
+  uint64_t customer;       /* the table and the plan's key values */
   sqlite3_int64 rowid;     /* of the row counted last */
   uint64_t *identities;    /* open addressing; a slot is free while its count is 0 */
   sqlite3_int64 *counts;   /* occurrences + 1 */
@@ -208,9 +218,10 @@ static int ix_close(sqlite3_vtab_cursor *base) {
  *
  * SQLite merges the branches of an OR by rowid, so within a statement a rowid must stand for one
  * row: the same vendor row reached by two branches has the same rowid, and two different rows
- * never share one. A row's identity is a hash of the table, the key values the row echoes (the
- * customer), the objects that enclose it and its raw text; byte-identical rows of one customer are
- * told apart by how many came before. Counting starts with the first rowid asked for in a
+ * never share one. A row's identity is a hash of the table, the plan's key values (the customer;
+ * not the other filters, so branches that filter one customer differently agree), the objects that
+ * enclose the row and its raw text; byte-identical rows of one customer are told apart by how many
+ * came before. Counting starts with the first rowid asked for in a
  * customer's rows (SQLite asks for every row of an OR branch), so a plain SELECT pays nothing.
  */
 
@@ -259,7 +270,7 @@ static uint64_t ix_row_identity(ix_cursor *cursor, const ix_row *row, int *out_o
     uint64_t hash = ix_identity_add(IX_IDENTITY_SEED, provider->table, strlen(provider->table));
     for (int c = 0; c < provider->column_count; c++) {
       sqlite3_value *value = cursor->fetch.args.eq[c];
-      if (!value || !(provider->columns[c].flags & IX_COL_EXACT)) continue;
+      if (!value || !(identity->key & IX_COLUMN_BIT(c))) continue;
       const unsigned char *text = sqlite3_value_text(value);
       hash = ix_identity_add(hash, &c, sizeof(c));
       hash =
@@ -698,6 +709,9 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
     ix_set_error(base->pVtab, ix_errorf("%s: %s", vtab->table_name, vtab->provider->required_hint));
     return SQLITE_ERROR;
   }
+  cursor->identity.key = plan_number > 0 && plan_number <= IX_MAX_REQUIRED_ALTERNATIVES
+                             ? vtab->provider->required[plan_number - 1]
+                             : 0;
   int no_rows = 0;
   int rc = ix_filter_read_plan(cursor, plan_number, plan, argc, argv, &no_rows);
   if (rc != SQLITE_OK || no_rows) return rc;
