@@ -218,11 +218,12 @@ static int ix_close(sqlite3_vtab_cursor *base) {
  *
  * SQLite merges the branches of an OR by rowid, so within a statement a rowid must stand for one
  * row: the same vendor row reached by two branches has the same rowid, and two different rows
- * never share one. A row's identity is a hash of the table, the plan's key values (the customer;
- * not the other filters, so branches that filter one customer differently agree), the objects that
- * enclose the row and its raw text; byte-identical rows of one customer are told apart by how many
- * came before. Counting starts with the first rowid asked for in a
- * customer's rows (SQLite asks for every row of an OR branch), so a plain SELECT pays nothing.
+ * never share one. A row's identity is a hash of the table, the customer (the vendor's own id for
+ * it when the provider knows one, else the plan's key values; not the other filters, so branches
+ * that filter one customer differently agree), the objects that enclose the row and its raw text;
+ * byte-identical rows of one customer are told apart by how many came before. Counting starts with
+ * the first rowid asked for in a customer's rows (SQLite asks for every row of an OR branch), so a
+ * plain SELECT pays nothing.
  */
 
 static void ix_identity_reset(ix_cursor *cursor) {
@@ -268,7 +269,12 @@ static uint64_t ix_row_identity(ix_cursor *cursor, const ix_row *row, int *out_o
   if (!identity->customer_known) {
     const ix_provider *provider = cursor->fetch.provider;
     uint64_t hash = ix_identity_add(IX_IDENTITY_SEED, provider->table, strlen(provider->table));
-    for (int c = 0; c < provider->column_count; c++) {
+    char vendor_id[256];
+    ix_call call = ix_fetch_call(&cursor->fetch);
+    int known = provider->customer_identity &&
+                provider->customer_identity(&call, vendor_id, sizeof(vendor_id));
+    if (known) hash = ix_identity_add(hash, vendor_id, strlen(vendor_id) + 1);
+    for (int c = 0; !known && c < provider->column_count; c++) {
       sqlite3_value *value = cursor->fetch.args.eq[c];
       if (!value || !(identity->key & IX_COLUMN_BIT(c))) continue;
       const unsigned char *text = sqlite3_value_text(value);
