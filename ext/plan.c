@@ -125,41 +125,31 @@ static int ix_is_single_column(uint64_t mask) {
   return mask && !(mask & (mask - 1));
 }
 
-ix_plan_outcome ix_plan_build(const ix_provider *provider, const ix_plan_constraint *constraints,
-                              int count, int order_by_count, int has_limit_ops,
-                              ix_plan_usage *usage, ix_plan *plan) {
-  memset(plan, 0, sizeof(*plan));
-  plan->in_constraint = -1;
-  for (int i = 0; i < count; i++) usage[i].argv_index = usage[i].omit = 0;
-  ix_plan_text text = {plan->idx_str, 0, 0};
+/* What the steps of ix_plan_build share. */
+typedef struct ix_plan_state {
+  const ix_provider *provider;
+  const ix_plan_constraint *constraints;
+  int count;
+  ix_plan_usage *usage;
+  ix_plan *plan;
+  ix_plan_text text;
+  int argv_index;
+  int all_sent_exactly; /* every sent constraint omitted: SQLite checks nothing after us */
+  uint64_t rechecked;   /* columns sent to the API whose rows SQLite still checks */
+} ix_plan_state;
 
-  int key_constraint[IX_MAX_COLUMNS];
-  ix_plan_outcome outcome;
-  int chosen = ix_plan_choose_key(provider, constraints, count, key_constraint, &outcome);
-  if (chosen < 0 && provider->required[0]) {
-    plan->outcome = outcome;
-    if (outcome == IX_PLAN_DECLINE) {
-      ix_plan_note(&text, "no customer key: fails in xFilter");
-      plan->cost = IX_PLAN_DECLINED_COST;
-      plan->rows = IX_ROWS_PER_CUSTOMER;
-    }
-    return outcome;
-  }
-  plan->outcome = IX_PLAN_USE;
-  plan->idx_num = chosen + 1;
-  uint64_t key = chosen >= 0 ? provider->required[chosen] : 0;
+/* Optional filters: a usable plain equality on a column the API filters by and no alternative
+ * needs, under BINARY (the API compares bytes; another collation could only be narrowed). Not an
+ * IN list: SQLite would call xFilter, and so make a request, once per value. */
+static void ix_plan_filters(const ix_plan_state *state, int filter_constraint[IX_MAX_COLUMNS]) {
+  const ix_provider *provider = state->provider;
   uint64_t in_any_alternative = 0;
   for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->required[a]; a++) {
     in_any_alternative |= provider->required[a];
   }
-
-  /* Optional filters: a usable plain equality on a column the API filters by and no alternative
-   * needs, under BINARY (the API compares bytes; another collation could only be narrowed). Not
-   * an IN list: SQLite would call xFilter, and so make a request, once per value. */
-  int filter_constraint[IX_MAX_COLUMNS];
   for (int c = 0; c < IX_MAX_COLUMNS; c++) filter_constraint[c] = -1;
-  for (int i = 0; i < count; i++) {
-    const ix_plan_constraint *constraint = &constraints[i];
+  for (int i = 0; i < state->count; i++) {
+    const ix_plan_constraint *constraint = &state->constraints[i];
     int column = constraint->column;
     if (!constraint->usable || constraint->op != SQLITE_INDEX_CONSTRAINT_EQ || column < 0 ||
         column >= provider->column_count || (in_any_alternative & IX_COLUMN_BIT(column)) ||
@@ -170,105 +160,156 @@ ix_plan_outcome ix_plan_build(const ix_provider *provider, const ix_plan_constra
     }
     filter_constraint[column] = i;
   }
+}
 
-  /* A key given as IN (list or subquery) is taken whole in one xFilter, so its customers can be
-   * fetched concurrently (engineering-notes A2); only for a key of one column, and only where
-   * SQLite has sqlite3_vtab_in (3.38+): elsewhere SQLite calls xFilter once per value. */
-  if (has_limit_ops && ix_is_single_column(key)) {
-    for (int c = 0; c < provider->column_count; c++) {
-      int i = key_constraint[c];
-      if ((key & IX_COLUMN_BIT(c)) && i >= 0 && constraints[i].op == SQLITE_INDEX_CONSTRAINT_EQ &&
-          constraints[i].can_be_in) {
-        plan->in_constraint = i;
-      }
+/* A key given as IN (list or subquery) is taken whole in one xFilter, so its customers can be
+ * fetched concurrently (engineering-notes A2); only for a key of one column, and only where SQLite
+ * has sqlite3_vtab_in (3.38+): elsewhere SQLite calls xFilter once per value. */
+static int ix_plan_in(const ix_plan_state *state, uint64_t key,
+                      const int key_constraint[IX_MAX_COLUMNS]) {
+  int in_constraint = -1;
+  for (int c = 0; ix_is_single_column(key) && c < state->provider->column_count; c++) {
+    int i = key_constraint[c];
+    if ((key & IX_COLUMN_BIT(c)) && i >= 0 &&
+        state->constraints[i].op == SQLITE_INDEX_CONSTRAINT_EQ && state->constraints[i].can_be_in) {
+      in_constraint = i;
     }
   }
+  return in_constraint;
+}
 
-  int argv_index = 0;
-  int all_sent_exactly = 1;
-  uint64_t rechecked = 0; /* columns sent to the API whose rows SQLite still checks */
+/* The key's and the filters' terms, in column order. Returns 0 when the key does not fit (cannot
+ * happen with IX_PLAN_TEXT_MAX sized for every column; a plan is never sent without its key). */
+static int ix_plan_equalities(ix_plan_state *state, uint64_t key,
+                              const int key_constraint[IX_MAX_COLUMNS],
+                              const int filter_constraint[IX_MAX_COLUMNS]) {
+  const ix_provider *provider = state->provider;
   for (int c = 0; c < provider->column_count; c++) {
     int i = (key & IX_COLUMN_BIT(c)) ? key_constraint[c] : filter_constraint[c];
     if (i < 0) continue;
-    const ix_plan_constraint *constraint = &constraints[i];
+    const ix_plan_constraint *constraint = &state->constraints[i];
     const char *name = provider->columns[c].name;
     if (constraint->op == SQLITE_INDEX_CONSTRAINT_ISNULL) {
       /* Matches no row: no value to pass, and SQLite has nothing left to check. */
-      if (ix_plan_term(&text, name, " IS NULL", "")) usage[i].omit = 1;
+      if (!ix_plan_term(&state->text, name, " IS NULL", "")) return 0;
+      state->usage[i].omit = 1;
       continue;
     }
-    const char *op = i == plan->in_constraint                       ? " IN "
-                     : constraint->op == SQLITE_INDEX_CONSTRAINT_IS ? " IS "
-                                                                    : "=";
-    if (!ix_plan_term(&text, name, op, "?")) {
-      if (key & IX_COLUMN_BIT(c)) {
-        /* Cannot happen with IX_PLAN_TEXT_MAX sized for every column; never send a plan
-         * without its key. */
-        plan->outcome = IX_PLAN_DECLINE;
-        plan->cost = IX_PLAN_DECLINED_COST;
-        return IX_PLAN_DECLINE;
-      }
+    int is_in = i == state->plan->in_constraint;
+    const char *op = is_in ? " IN " : constraint->op == SQLITE_INDEX_CONSTRAINT_IS ? " IS " : "=";
+    if (!ix_plan_term(&state->text, name, op, "?")) {
+      if (key & IX_COLUMN_BIT(c)) return 0;
       continue;
     }
-    usage[i].argv_index = ++argv_index;
-    usage[i].omit = i != plan->in_constraint && argv_index <= IX_MAX_OMIT_ARGV &&
-                    ix_plan_can_omit(&provider->columns[c], constraint);
-    if (!usage[i].omit) {
-      all_sent_exactly = 0;
-      rechecked |= IX_COLUMN_BIT(c);
+    ix_plan_usage *usage = &state->usage[i];
+    usage->argv_index = ++state->argv_index;
+    usage->omit = !is_in && usage->argv_index <= IX_MAX_OMIT_ARGV &&
+                  ix_plan_can_omit(&provider->columns[c], constraint);
+    if (!usage->omit) {
+      state->all_sent_exactly = 0;
+      state->rechecked |= IX_COLUMN_BIT(c);
     }
   }
+  return 1;
+}
 
-  /* Bounds on the range column: xFilter reads what days they can match. Under a collation other
-   * than BINARY, NOCASE or RTRIM nothing is known about the order, so SQLite alone checks them. */
-  for (int i = 0; provider->range_column >= 0 && i < count; i++) {
-    const ix_plan_constraint *constraint = &constraints[i];
+/* Bounds on the range column: xFilter reads what days they can match. Under a collation other
+ * than BINARY, NOCASE or RTRIM nothing is known about the order, so SQLite alone checks them. */
+static void ix_plan_bounds(ix_plan_state *state) {
+  int range = state->provider->range_column;
+  for (int i = 0; range >= 0 && i < state->count; i++) {
+    const ix_plan_constraint *constraint = &state->constraints[i];
     const char *op = ix_range_op(constraint->op);
-    if (!constraint->usable || constraint->column != provider->range_column || !op ||
-        constraint->collation == IX_COLLATE_OTHER) {
-      continue;
-    }
-    if (!ix_plan_term(&text, provider->columns[provider->range_column].name, op,
+    if (!constraint->usable || constraint->column != range || !op ||
+        constraint->collation == IX_COLLATE_OTHER ||
+        !ix_plan_term(&state->text, state->provider->columns[range].name, op,
                       ix_collation_suffix(constraint->collation))) {
       continue;
     }
-    usage[i].argv_index = ++argv_index;
-    all_sent_exactly = 0; /* the API's dates are coarser than the column: SQLite re-checks */
-    rechecked |= IX_COLUMN_BIT(provider->range_column);
+    state->usage[i].argv_index = ++state->argv_index;
+    state->all_sent_exactly = 0; /* the API's dates are coarser than the column: SQLite re-checks */
+    state->rechecked |= IX_COLUMN_BIT(range);
   }
+}
 
-  /* LIMIT and OFFSET are a page-size hint, taken only when SQLite applies nothing after us that
-   * could drop rows: every other usable constraint sent and omitted, no ORDER BY
-   * (engineering-notes A3). */
+/* LIMIT and OFFSET are a page-size hint, taken only when SQLite applies nothing after us that
+ * could drop rows: every other usable constraint sent and omitted, no ORDER BY
+ * (engineering-notes A3). */
+static void ix_plan_limit(ix_plan_state *state, int order_by_count, int has_limit_ops) {
   int limit_constraint = -1, offset_constraint = -1;
-  for (int i = 0; has_limit_ops && i < count; i++) {
-    if (!constraints[i].usable) continue;
-    if (constraints[i].op == SQLITE_INDEX_CONSTRAINT_LIMIT) {
+  for (int i = 0; has_limit_ops && i < state->count; i++) {
+    if (!state->constraints[i].usable) continue;
+    if (state->constraints[i].op == SQLITE_INDEX_CONSTRAINT_LIMIT) {
       limit_constraint = i;
-    } else if (constraints[i].op == SQLITE_INDEX_CONSTRAINT_OFFSET) {
+    } else if (state->constraints[i].op == SQLITE_INDEX_CONSTRAINT_OFFSET) {
       offset_constraint = i;
-    } else if (usage[i].argv_index == 0 && !usage[i].omit) {
-      all_sent_exactly = 0;
+    } else if (state->usage[i].argv_index == 0 && !state->usage[i].omit) {
+      state->all_sent_exactly = 0;
     }
   }
-  if (limit_constraint >= 0 && all_sent_exactly && order_by_count == 0 &&
-      provider->max_page_size > 0 && ix_plan_term(&text, "LIMIT", "", "")) {
-    usage[limit_constraint].argv_index = ++argv_index;
-    if (offset_constraint >= 0 && ix_plan_term(&text, "OFFSET", "", "")) {
-      usage[offset_constraint].argv_index = ++argv_index;
-    }
+  if (limit_constraint < 0 || !state->all_sent_exactly || order_by_count != 0 ||
+      state->provider->max_page_size <= 0 || !ix_plan_term(&state->text, "LIMIT", "", "")) {
+    return;
   }
-
-  /* For people reading EXPLAIN QUERY PLAN: which sent constraints SQLite re-checks. */
-  for (int c = 0, named = 0; c < provider->column_count; c++) {
-    if (!(rechecked & IX_COLUMN_BIT(c))) continue;
-    ix_plan_note(&text, named++ ? ", " : " | re-checked by SQLite: ");
-    ix_plan_note(&text, provider->columns[c].name);
+  state->usage[limit_constraint].argv_index = ++state->argv_index;
+  if (offset_constraint >= 0 && ix_plan_term(&state->text, "OFFSET", "", "")) {
+    state->usage[offset_constraint].argv_index = ++state->argv_index;
   }
+}
 
+/* For people reading EXPLAIN QUERY PLAN: which sent constraints SQLite re-checks. */
+static void ix_plan_notes(ix_plan_state *state) {
+  for (int c = 0, named = 0; c < state->provider->column_count; c++) {
+    if (!(state->rechecked & IX_COLUMN_BIT(c))) continue;
+    ix_plan_note(&state->text, named++ ? ", " : " | re-checked by SQLite: ");
+    ix_plan_note(&state->text, state->provider->columns[c].name);
+  }
+}
+
+static ix_plan_outcome ix_plan_decline(ix_plan *plan) {
+  ix_plan_text text = {plan->idx_str, 0, 0};
+  plan->idx_str[0] = '\0';
+  ix_plan_note(&text, "no customer key: fails in xFilter");
+  plan->outcome = IX_PLAN_DECLINE;
+  plan->idx_num = 0;
+  plan->cost = IX_PLAN_DECLINED_COST;
+  plan->rows = IX_ROWS_PER_CUSTOMER;
+  return IX_PLAN_DECLINE;
+}
+
+ix_plan_outcome ix_plan_build(const ix_provider *provider, const ix_plan_constraint *constraints,
+                              int count, int order_by_count, int has_limit_ops,
+                              ix_plan_usage *usage, ix_plan *plan) {
+  memset(plan, 0, sizeof(*plan));
+  plan->in_constraint = -1;
+  for (int i = 0; i < count; i++) usage[i].argv_index = usage[i].omit = 0;
+
+  int key_constraint[IX_MAX_COLUMNS];
+  ix_plan_outcome outcome;
+  int chosen = ix_plan_choose_key(provider, constraints, count, key_constraint, &outcome);
+  if (chosen < 0 && provider->required[0]) {
+    if (outcome == IX_PLAN_DECLINE) return ix_plan_decline(plan);
+    plan->outcome = outcome;
+    return outcome;
+  }
+  plan->outcome = IX_PLAN_USE;
+  plan->idx_num = chosen + 1;
+  uint64_t key = chosen >= 0 ? provider->required[chosen] : 0;
+  ix_plan_state state = {provider, constraints, count, usage, plan, {plan->idx_str, 0, 0}, 0, 1, 0};
+  int filter_constraint[IX_MAX_COLUMNS];
+  ix_plan_filters(&state, filter_constraint);
+  if (has_limit_ops) plan->in_constraint = ix_plan_in(&state, key, key_constraint);
+  if (!ix_plan_equalities(&state, key, key_constraint, filter_constraint)) {
+    for (int i = 0; i < count; i++) usage[i].argv_index = usage[i].omit = 0;
+    plan->in_constraint = -1;
+    return ix_plan_decline(plan);
+  }
+  ix_plan_bounds(&state);
+  ix_plan_limit(&state, order_by_count, has_limit_ops);
+  ix_plan_notes(&state);
   /* Any plan with an HTTP call must lose to local work, and a plan that sends more filters to the
    * API (fewer rows to fetch) is cheaper than one that sends fewer (engineering-notes A5). */
-  plan->cost = IX_COST_PER_REQUEST / (1.0 + 0.1 * argv_index);
+  plan->cost = IX_COST_PER_REQUEST / (1.0 + 0.1 * state.argv_index);
   plan->rows = IX_ROWS_PER_CUSTOMER;
   return IX_PLAN_USE;
 }
