@@ -239,9 +239,13 @@ static void ix_identity_free(ix_identity *identity) {
   memset(identity, 0, sizeof(*identity));
 }
 
-/* The row's raw text, the raw column's value: today cJSON's print of the item. When raw becomes
- * the vendor's own bytes (a slice of the body), this is the one place to change. */
-static const char *ix_row_raw_text(const ix_row *row, size_t *length, char **to_free) {
+/* The row's raw text, the raw column's value: the vendor's own bytes for the row (a slice of the
+ * body), or cJSON's print of the item where the page has no span for it. */
+static const char *ix_row_raw_text(const ix_page *page, const ix_row *row, size_t *length,
+                                   char **to_free) {
+  const char *slice = NULL;
+  *to_free = NULL;
+  if (ix_row_raw(page, row, &slice, length)) return slice;
   char *text = cJSON_PrintUnformatted(row->item);
   *to_free = text;
   *length = text ? strlen(text) : 0;
@@ -289,7 +293,7 @@ static uint64_t ix_row_identity(ix_cursor *cursor, const ix_row *row, int *out_o
   hash = ix_identity_add_scalars(hash, row->group);
   size_t length = 0;
   char *to_free = NULL;
-  const char *raw = ix_row_raw_text(row, &length, &to_free);
+  const char *raw = ix_row_raw_text(&cursor->fetch.page, row, &length, &to_free);
   if (!raw) *out_of_memory = 1;
   hash = ix_identity_add(hash, raw ? raw : "", length);
   cJSON_free(to_free);
