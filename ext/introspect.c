@@ -9,6 +9,8 @@
  */
 #include "introspect.h"
 
+#include "schema.h"
+
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -253,7 +255,9 @@ static void introspect_debug(sqlite3_context *ctx, int argc, sqlite3_value **arg
   for (int p = 0; p < providers->count; p++) {
     sqlite3_str_appendf(text, " %s", providers->list[p]->table);
   }
-  sqlite3_str_appendall(text, " interactions_requests interactions_settings\n");
+  sqlite3_str_appendall(
+      text,
+      " interactions_requests interactions_settings interactions_columns interactions_tables\n");
   int length = sqlite3_str_length(text);
   char *result = sqlite3_str_finish(text);
   if (!result) {
@@ -273,5 +277,6 @@ int introspect_register(sqlite3 *db, const ix_provider *const *providers, int pr
     rc = sqlite3_create_function_v2(db, "interactions_debug", 0, SQLITE_UTF8, &wrapper,
                                     introspect_debug, NULL, NULL, NULL);
   }
+  if (rc == SQLITE_OK) rc = schema_register(db, providers, provider_count);
   return rc;
 }
