@@ -275,7 +275,17 @@ static char *ix_status_error(const ix_fetch *fetch, const http_response *respons
 }
 
 static char *ix_transport_error(const ix_fetch *fetch, http_outcome outcome,
-                                const http_response *response) {
+                                const http_response *response, int attempts) {
+  if (outcome == HTTP_FAILED && response->unreachable) {
+    /* A host that does not resolve or refuses connections is almost always a wrong base URL:
+     * more retries would not help, so the error names the setting instead. */
+    char *tries = attempts > 1 ? sqlite3_mprintf(" after %d attempts", attempts) : NULL;
+    char *error = ix_errorf("%s: cannot reach %s (%s)%s: check the base URL (%s)",
+                            fetch->table_name, fetch->host, response->error, tries ? tries : "",
+                            config_origin(fetch->config, "base_url"));
+    sqlite3_free(tries);
+    return error;
+  }
   if (outcome == HTTP_TOO_LARGE) {
     return ix_errorf(
         "%s: the response from %s was larger than %lld bytes and was not read: "
@@ -375,8 +385,8 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
     int out_of_retries = attempt > max_retries || fetch->retry_wait_ms + delay > budget;
     if (!(transient || retry_status) || out_of_retries) {
       char *what = retry_status ? ix_status_error(fetch, response, headers)
-                                : ix_transport_error(fetch, outcome, response);
-      if (attempt > 1 && what) {
+                                : ix_transport_error(fetch, outcome, response, attempt);
+      if (attempt > 1 && what && !(outcome == HTTP_FAILED && response->unreachable)) {
         *error_out = ix_errorf(
             "%s (gave up after %d attempts in %.1f s: raise max_retries "
             "(%s) to keep trying longer)",

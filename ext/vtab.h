@@ -160,6 +160,9 @@ typedef struct ix_provider {
                              char **error_out);
   /* Value of an IX_VALUE_CUSTOM column, or of any column the generic kinds cannot express. */
   void (*column)(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx);
+  /* Optional. Checks the provider's own settings (call->config) as a query would: returns the key
+   * at fault and sets *error_out, or returns NULL. interactions_settings shows it as a problem. */
+  const char *(*check_settings)(const ix_call *call, char **error_out);
 } ix_provider;
 
 /* ---- Helpers providers use ---- */

@@ -308,6 +308,16 @@ static int optimove_channels_valid(const char *map) {
   return 1;
 }
 
+/* The settings a query would refuse: the key at fault, with *error_out set, or NULL. */
+static const char *optimove_check_settings(const ix_call *call, char **error_out) {
+  const char *channels = config_get(call->config, "channels");
+  if (optimove_channels_valid(channels)) return NULL;
+  *error_out = ix_errorf(
+      "%s: channels must be ChannelID=name pairs such as '504=email,505=sms', got '%s' (from %s)",
+      call->table_name, channels, config_origin(call->config, "channels"));
+  return "channels";
+}
+
 /* ---- Requests ---- */
 
 static int optimove_authenticate(const ix_call *call, http_headers *headers, char **error_out) {
@@ -332,14 +342,7 @@ static int optimove_build_request(const ix_call *call, const char *page_token,
     *error_out = ix_errorf("%s: customer_id is empty", call->table_name);
     return SQLITE_ERROR;
   }
-  const char *channels = config_get(call->config, "channels");
-  if (!optimove_channels_valid(channels)) {
-    *error_out = ix_errorf(
-        "%s: channels must be ChannelID=name pairs such as '504=email,505=sms', got '%s' (from "
-        "%s)",
-        call->table_name, channels, config_origin(call->config, "channels"));
-    return SQLITE_ERROR;
-  }
+  if (optimove_check_settings(call, error_out)) return SQLITE_ERROR;
   optimove_range range;
   if (optimove_plan_range(call, &range, error_out) != SQLITE_OK) return SQLITE_ERROR;
   long long window_start = range.start, window_end = range.end;
@@ -493,4 +496,5 @@ const ix_provider optimove_interactions_provider = {
     .build_request = optimove_build_request,
     .parse_page = optimove_parse_page,
     .column = optimove_column,
+    .check_settings = optimove_check_settings,
 };
