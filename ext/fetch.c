@@ -462,14 +462,13 @@ static http_request ix_http_options(const ix_fetch *fetch, const ix_request *req
 
 /* A cached answer for the request, logged as such; 0 when there is none. */
 static int ix_from_cache(ix_fetch *fetch, const char *url, http_response *response) {
-  if (config_get_int(fetch->config, "cache_ttl") <= 0 ||
-      !cache_get(fetch->account, url, rate_clock_ms(), &response->status, &response->body,
-                 &response->body_len)) {
-    return 0;
-  }
+  cache_level level = cache_lookup(fetch->provider->vendor, fetch->host, fetch->account, url,
+                                   config_get_int(fetch->config, "cache_ttl") * 1000,
+                                   &response->status, &response->body, &response->body_len);
+  if (level == CACHE_MISS) return 0;
   response->outcome = HTTP_OK;
   fetch->last_request_id = requestlog_add(0, fetch->provider->vendor, url, response->status, 1, 0,
-                                          (sqlite3_int64)response->body_len, 1, NULL);
+                                          (sqlite3_int64)response->body_len, level, NULL);
   return 1;
 }
 
@@ -513,8 +512,8 @@ static int ix_accept(ix_fetch *fetch, http_response *response, const ix_request 
   }
   long long ttl_ms = config_get_int(config, "cache_ttl") * 1000;
   if (fresh && parsed && ttl_ms > 0) {
-    cache_put(fetch->account, request->url.text, rate_clock_ms(), ttl_ms, response->status,
-              response->body ? response->body : "", response->body_len);
+    cache_store(fetch->provider->vendor, fetch->host, fetch->account, request->url.text, ttl_ms,
+                response->status, response->body ? response->body : "", response->body_len);
   }
   return rc;
 }

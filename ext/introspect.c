@@ -9,6 +9,7 @@
  */
 #include "introspect.h"
 
+#include "cache.h"
 #include "envcheck.h"
 #include "ratelimit.h"
 #include "schema.h"
@@ -41,6 +42,8 @@ static const struct {
     {"request_log_size", "INTERACTIONS_REQUEST_LOG_SIZE", "1000"},
     {"cache_mb", "INTERACTIONS_CACHE_MB", "64"},
     {"state_dir", "INTERACTIONS_STATE_DIR", NULL},
+    {"cache_dir", "INTERACTIONS_CACHE_DIR", NULL},
+    {"cache_disk_mb", "INTERACTIONS_CACHE_DISK_MB", "256"},
 };
 
 #define INTROSPECT_GLOBAL_COUNT ((int)(sizeof(introspect_globals) / sizeof(*introspect_globals)))
@@ -340,9 +343,9 @@ static void introspect_debug(sqlite3_context *ctx, int argc, sqlite3_value **arg
   for (int p = 0; p < providers->count; p++) {
     sqlite3_str_appendf(text, " %s", providers->list[p]->table);
   }
-  sqlite3_str_appendall(
-      text,
-      " interactions_requests interactions_settings interactions_columns interactions_tables\n");
+  sqlite3_str_appendall(text,
+                        " interactions_requests interactions_settings interactions_columns "
+                        "interactions_tables interactions_cache\n");
   int length = sqlite3_str_length(text);
   char *result = sqlite3_str_finish(text);
   if (!result) {
@@ -368,5 +371,6 @@ int introspect_register(sqlite3 *db, const ix_provider *const *providers, int pr
                                     introspect_debug, NULL, NULL, NULL);
   }
   if (rc == SQLITE_OK) rc = schema_register(db, providers, provider_count);
+  if (rc == SQLITE_OK) rc = cache_register(db);
   return rc;
 }
