@@ -56,6 +56,7 @@ static pthread_mutex_t diskcache_lock = PTHREAD_MUTEX_INITIALIZER;
 static int diskcache_state = DISKCACHE_UNTRIED;
 static sqlite3 *diskcache_db;
 static unsigned char diskcache_key[DISKCACHE_KEY_BYTES];
+static pid_t diskcache_pid; /* the process that opened diskcache_db */
 
 static const char *diskcache_dir(void) {
   const char *dir = getenv("INTERACTIONS_CACHE_DIR");
@@ -89,6 +90,7 @@ static void diskcache_give_up(const char *why, const char *detail) {
   if (diskcache_db) sqlite3_close(diskcache_db);
   diskcache_db = NULL;
   diskcache_state = DISKCACHE_UNUSABLE;
+  diskcache_pid = getpid();
 }
 
 /* The directory must be the user's own and closed to others: the cache holds personal data. */
@@ -181,6 +183,12 @@ static int diskcache_load_key(void) {
 
 /* Called with the lock held: the connection, opening it on first use; NULL when unusable. */
 static sqlite3 *diskcache_open(void) {
+  if (diskcache_state != DISKCACHE_UNTRIED && diskcache_pid != getpid()) {
+    /* A forked child must not use its parent's connection (SQLite's locks are per process), nor
+     * close it: it starts its own. The parent's copy is left as it is. */
+    diskcache_db = NULL;
+    diskcache_state = DISKCACHE_UNTRIED;
+  }
   if (diskcache_state == DISKCACHE_OPEN) return diskcache_db;
   if (diskcache_state == DISKCACHE_UNUSABLE) return NULL;
   const char *dir = diskcache_dir();
@@ -211,6 +219,7 @@ static sqlite3 *diskcache_open(void) {
     return NULL;
   }
   diskcache_state = DISKCACHE_OPEN;
+  diskcache_pid = getpid();
   return diskcache_db;
 }
 
@@ -356,8 +365,11 @@ void diskcache_put(const char *vendor, const char *host, uint64_t account, const
     sqlite3_finalize(statement);
     if (rc == SQLITE_OK) rc = diskcache_run(db, "COMMIT");
     if (rc != SQLITE_OK) {
-      if (!sqlite3_get_autocommit(db)) diskcache_run(db, "ROLLBACK");
+      /* A damaged file closes the connection (which rolls back); a busy one only skips this. */
       diskcache_after_failure(rc);
+      if (diskcache_db && !sqlite3_get_autocommit(diskcache_db)) {
+        diskcache_run(diskcache_db, "ROLLBACK");
+      }
     }
   }
   pthread_mutex_unlock(&diskcache_lock);
