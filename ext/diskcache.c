@@ -56,7 +56,8 @@ static pthread_mutex_t diskcache_lock = PTHREAD_MUTEX_INITIALIZER;
 static int diskcache_state = DISKCACHE_UNTRIED;
 static sqlite3 *diskcache_db;
 static unsigned char diskcache_key[DISKCACHE_KEY_BYTES];
-static pid_t diskcache_pid; /* the process that opened diskcache_db */
+static pid_t diskcache_pid;              /* the process that opened diskcache_db */
+static char diskcache_problem_text[256]; /* why the level was given up, for interactions_settings */
 
 static const char *diskcache_dir(void) {
   const char *dir = getenv("INTERACTIONS_CACHE_DIR");
@@ -82,11 +83,11 @@ static long long diskcache_budget(void) {
 
 /* Called with the lock held: gives up on the disk level for this process, saying why once. */
 static void diskcache_give_up(const char *why, const char *detail) {
+  snprintf(diskcache_problem_text, sizeof(diskcache_problem_text), "%s%s%s", why,
+           detail ? ": " : "", detail ? detail : "");
   fprintf(stderr,
-          "interactions: the response cache in %s is not used (%s%s%s): queries go on without "
-          "it\n",
-          diskcache_dir() ? diskcache_dir() : "INTERACTIONS_CACHE_DIR", why, detail ? ": " : "",
-          detail ? detail : "");
+          "interactions: the response cache in %s is not used (%s): queries go on without it\n",
+          diskcache_dir() ? diskcache_dir() : "INTERACTIONS_CACHE_DIR", diskcache_problem_text);
   if (diskcache_db) sqlite3_close(diskcache_db);
   diskcache_db = NULL;
   diskcache_state = DISKCACHE_UNUSABLE;
@@ -419,4 +420,13 @@ int diskcache_each(int (*each)(void *context, const char *vendor, const char *ur
   }
   pthread_mutex_unlock(&diskcache_lock);
   return result;
+}
+
+int diskcache_problem(char *out, size_t size) {
+  if (!diskcache_enabled() || size == 0) return 0;
+  pthread_mutex_lock(&diskcache_lock);
+  int unusable = diskcache_open() == NULL;
+  if (unusable) snprintf(out, size, "%s", diskcache_problem_text);
+  pthread_mutex_unlock(&diskcache_lock);
+  return unusable;
 }

@@ -35,4 +35,8 @@ int diskcache_each(int (*each)(void *context, const char *vendor, const char *ur
                                long long age_ms, long long hits),
                    void *context);
 
+/* Whether the disk level is wanted but unusable (opening it first if need be): then out says why,
+ * as the stderr note did. */
+int diskcache_problem(char *out, size_t size);
+
 #endif

@@ -10,6 +10,7 @@
 #include "introspect.h"
 
 #include "cache.h"
+#include "diskcache.h"
 #include "envcheck.h"
 #include "ratelimit.h"
 #include "schema.h"
@@ -211,8 +212,14 @@ static int settings_filter(sqlite3_vtab_cursor *base, int plan, const char *plan
     char *source = value ? sqlite3_mprintf("env %s", variable) : sqlite3_mprintf("default");
     char *problem =
         empty ? sqlite3_mprintf("%s is set but empty, which counts as unset", variable) : NULL;
+    char why[256];
+    int unusable_cache = strcmp(variable, "INTERACTIONS_CACHE_DIR") == 0 && value &&
+                         diskcache_problem(why, sizeof(why));
+    if (unusable_cache) {
+      problem = sqlite3_mprintf("the disk cache is not used (%s): queries go on without it", why);
+    }
     rc =
-        source && (problem || !empty)
+        source && (problem || !(empty || unusable_cache))
             ? settings_add_row(cursor, "interactions", introspect_globals[g].key,
                                value ? value : introspect_globals[g].default_value, source, problem)
             : SQLITE_NOMEM;
