@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The clients users already have, against the sandbox: examples/sqlite_utils_example.sh through
 Debian's sqlite-utils, and examples/node_example.js through Node.js with better-sqlite3 12.x
-(installed with npm into build/node when it is not there yet; skipped only when npm cannot install
-it). Each prints exactly what it printed when it was written. Prints TAP."""
+(installed with npm into build/node when it is not there yet, built with g++ when no prebuilt
+binary can be fetched; skipped only when npm cannot install it). Each prints exactly what it printed when it was written. Prints TAP."""
 import os
 import shutil
 import subprocess
