@@ -77,7 +77,8 @@ def better_sqlite3():
     result = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "better-sqlite3@12"],
                             cwd=NODE_DIR, capture_output=True, text=True)
     if result.returncode != 0:
-        return None, "npm could not install better-sqlite3@12: " + result.stderr.strip()[-300:]
+        said = [line for line in result.stderr.splitlines() if line.strip()]
+        return None, "npm could not install better-sqlite3@12: " + (said[0] if said else "")[:200]
     return modules, None
 
 
