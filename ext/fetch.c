@@ -13,10 +13,9 @@
 
 #include "cache.h"
 #include "hash.h"
+#include "interrupt.h"
 #include "requestlog.h"
 
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,41 +26,9 @@ SQLITE_EXTENSION_INIT3
 #define IX_MAX_EXCERPT 200
 #define IX_BACKOFF_CAP_MS 30000
 #define IX_RETRY_AFTER_CAP_MS 60000
-#define IX_WAIT_SLICE_MS 50
 /* A wait for the limiter longer than this is explained on stderr (once per table in a statement).
  */
 #define IX_WAIT_NOTICE_MS 3000
-
-/* ---- Interrupts ---- */
-
-/* sqlite3_is_interrupted exists since 3.41; Debian 12's headers (3.40) do not declare it, so it is
- * looked up in the running library, and only when that library is new enough. */
-typedef int (*ix_is_interrupted_fn)(sqlite3 *);
-static ix_is_interrupted_fn ix_is_interrupted;
-static pthread_once_t ix_interrupt_once = PTHREAD_ONCE_INIT;
-
-static void ix_find_is_interrupted(void) {
-  if (sqlite3_libversion_number() < 3041000) return;
-  void *symbol = dlsym(RTLD_DEFAULT, "sqlite3_is_interrupted");
-  memcpy(&ix_is_interrupted, &symbol, sizeof(symbol));
-}
-
-static int ix_should_abort(void *arg) {
-  pthread_once(&ix_interrupt_once, ix_find_is_interrupted);
-  return ix_is_interrupted ? ix_is_interrupted(arg) : 0;
-}
-
-/* Sleeps up to milliseconds in short slices; returns non-zero when interrupted. */
-static int ix_sleep(sqlite3 *db, long long milliseconds) {
-  while (milliseconds > 0) {
-    long long slice = milliseconds < IX_WAIT_SLICE_MS ? milliseconds : IX_WAIT_SLICE_MS;
-    struct timespec pause = {(time_t)(slice / 1000), (long)(slice % 1000) * 1000000L};
-    nanosleep(&pause, NULL);
-    milliseconds -= slice;
-    if (ix_should_abort(db)) return 1;
-  }
-  return 0;
-}
 
 /* ---- Configuration ---- */
 
@@ -80,6 +47,7 @@ static char *ix_account_scope(const ix_fetch *fetch) {
 }
 
 int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_out) {
+  fetch->interrupt.db = fetch->db;
   if (fetch->config) return SQLITE_OK;
   const ix_provider *provider = fetch->provider;
   int rc = config_resolve(fetch->table_name, provider->vendor, provider->settings,
@@ -155,6 +123,7 @@ void ix_fetch_free(ix_fetch *fetch) {
   fetch->config = NULL;
   timefmt_zone_free(fetch->zone);
   fetch->zone = NULL;
+  ix_interrupt_free(&fetch->interrupt);
 }
 
 /* ---- Error texts ---- */
@@ -329,7 +298,7 @@ static int ix_wait_for_limiter(ix_fetch *fetch, rate_ticket *ticket, char **erro
               fetch->table_name, (double)(now + wait - started) / 1000.0,
               config_get(fetch->config, "rate_limit"), config_origin(fetch->config, "rate_limit"));
     }
-    if (ix_sleep(fetch->db, wait)) {
+    if (ix_interrupt_sleep(&fetch->interrupt, wait)) {
       *error_out = ix_errorf("%s: interrupted", fetch->table_name);
       return SQLITE_INTERRUPT;
     }
@@ -372,6 +341,7 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
     if (throttled) {
       rate_limiter_pause(fetch->limiter, rate_clock_ms() + delay);
     }
+    fetch->retry_wait_ms += (long long)response->elapsed_ms; /* a 1 byte/s server is bounded too */
     int out_of_retries = attempt > max_retries || fetch->retry_wait_ms + delay > budget;
     if (!(transient || retry_status) || out_of_retries) {
       char *what = retry_status ? ix_status_error(fetch, response, headers)
@@ -390,7 +360,7 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
     }
     http_response_clear(response);
     fetch->retry_wait_ms += delay;
-    if (ix_sleep(fetch->db, delay)) {
+    if (ix_interrupt_sleep(&fetch->interrupt, delay)) {
       *error_out = ix_errorf("%s: interrupted", fetch->table_name);
       return SQLITE_INTERRUPT;
     }
@@ -444,8 +414,8 @@ static http_request ix_http_options(const ix_fetch *fetch, const ix_request *req
       .max_body = (size_t)config_get_int(config, "max_response_bytes"),
       .allow_plain_http = !fetch->is_https,
       .ca_bundle = getenv("INTERACTIONS_CA_BUNDLE"),
-      .should_abort = ix_should_abort,
-      .abort_arg = fetch->db,
+      .should_abort = ix_interrupted,
+      .abort_arg = (void *)&fetch->interrupt,
   };
   return http;
 }
@@ -694,8 +664,8 @@ static int ix_fetch_pick_customer(ix_fetch *fetch) {
       }
       return -1;
     }
-    if (ix_should_abort(fetch->db)) return -1;
-    http_client_run(fetch->http, IX_WAIT_SLICE_MS);
+    if (ix_interrupted(&fetch->interrupt)) return -1;
+    http_client_run(fetch->http, IX_INTERRUPT_POLL_MS);
   }
 }
 
