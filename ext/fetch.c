@@ -15,6 +15,7 @@
 #include "hash.h"
 #include "interrupt.h"
 #include "requestlog.h"
+#include "scrub.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,9 +129,16 @@ void ix_fetch_free(ix_fetch *fetch) {
 
 /* ---- Error texts ---- */
 
+/* Vendor text longer than this is cut before it is scrubbed (a fragment it leaves at the cut is
+ * still scrubbed, down to 7 bytes) and cut again to IX_MAX_EXCERPT after. */
+#define IX_MAX_SCRUBBED 65536
+
 /* A short, printable excerpt of the vendor's own explanation in an error body, or NULL. Vendor
- * bodies may echo what we sent, so the caller scrubs secrets and header values out of it. */
-static char *ix_vendor_message(const char *body, size_t body_len, const char *content_type) {
+ * bodies may echo what we sent (headers, the query), so the whole explanation is scrubbed of
+ * secrets and header values before it is cut: a cut first would keep the part of a secret that
+ * straddles it. */
+static char *ix_vendor_message(const char *body, size_t body_len, const char *content_type,
+                               const ix_config *config, const http_headers *headers) {
   if (!body || body_len == 0) return NULL;
   if (strstr(content_type, "html")) return sqlite3_mprintf("an HTML page, not JSON");
   cJSON *root = cJSON_ParseWithLength(body, body_len);
@@ -160,8 +168,20 @@ static char *ix_vendor_message(const char *body, size_t body_len, const char *co
   char *excerpt = NULL;
   if (found) {
     size_t length = root ? strlen(found) : body_len;
-    excerpt = sqlite3_mprintf("%.*s%s", (int)(length > IX_MAX_EXCERPT ? IX_MAX_EXCERPT : length),
-                              found, length > IX_MAX_EXCERPT ? "..." : "");
+    char *whole =
+        sqlite3_mprintf("%.*s", (int)(length > IX_MAX_SCRUBBED ? IX_MAX_SCRUBBED : length), found);
+    whole = scrub_text(config, headers, whole);
+    size_t clean_length = whole ? strlen(whole) : 0;
+    if (whole) {
+      size_t keep = clean_length > IX_MAX_EXCERPT ? IX_MAX_EXCERPT : clean_length;
+      /* A "***" the cut would split is kept whole. */
+      while (keep > 0 && keep < clean_length && whole[keep] == '*' && whole[keep - 1] == '*') {
+        keep++;
+      }
+      int cut = keep < clean_length || length > IX_MAX_SCRUBBED;
+      excerpt = sqlite3_mprintf("%.*s%s", (int)keep, whole, cut ? "..." : "");
+    }
+    sqlite3_free(whole);
     for (char *p = excerpt; p && *p; p++) {
       if ((unsigned char)*p < 0x20) *p = ' ';
     }
@@ -170,31 +190,18 @@ static char *ix_vendor_message(const char *body, size_t body_len, const char *co
   return excerpt;
 }
 
-/* Replaces every occurrence of secret in text by "***". */
-static char *ix_scrub_one(char *text, const char *secret) {
-  size_t length = strlen(secret);
-  char *found;
-  while (text && (found = strstr(text, secret)) != NULL) {
-    char *replaced = sqlite3_mprintf("%.*s***%s", (int)(found - text), text, found + length);
-    sqlite3_free(text);
-    text = replaced;
-  }
-  return text;
-}
-
-/* Text that came from the vendor, without secrets or anything we sent in a header. */
+/* A provider's error text ("table: ... vendor text ..."), without secrets or anything we sent in a
+ * header. The leading table name is ours, and is kept: a credential may share 8 letters with it
+ * (the key "sandbox-alpharun-token" with the table alpharun_interactions). */
 static char *ix_scrub(const ix_config *config, const http_headers *headers, char *text) {
-  text = config_scrub(config, text);
-  for (int i = 0; text && i < headers->count; i++) {
-    const char *value = strchr(headers->lines[i], ':');
-    if (!value) continue;
-    value += 2;
-    /* The credential part of "Basic xxx" / "Bearer xxx" as well as the whole value. */
-    const char *space = strchr(value, ' ');
-    if (strlen(value) >= 6) text = ix_scrub_one(text, value);
-    if (space && strlen(space + 1) >= 6) text = ix_scrub_one(text, space + 1);
-  }
-  return text;
+  if (!text) return NULL;
+  size_t name = strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$");
+  if (name == 0 || strncmp(text + name, ": ", 2) != 0) return scrub_text(config, headers, text);
+  char *rest = scrub_text(config, headers, sqlite3_mprintf("%s", text + name + 2));
+  char *whole = rest ? sqlite3_mprintf("%.*s: %s", (int)name, text, rest) : NULL;
+  sqlite3_free(rest);
+  sqlite3_free(text);
+  return whole;
 }
 
 /* Names of the settings that hold this table's credentials, for "check ..." hints. */
@@ -214,8 +221,8 @@ static char *ix_status_error(const ix_fetch *fetch, const http_response *respons
                              const http_headers *headers) {
   const char *table = fetch->table_name;
   const char *host = fetch->host;
-  char *vendor = ix_vendor_message(response->body, response->body_len, response->content_type);
-  vendor = ix_scrub(fetch->config, headers, vendor);
+  char *vendor = ix_vendor_message(response->body, response->body_len, response->content_type,
+                                   fetch->config, headers);
   char *said = vendor ? sqlite3_mprintf(" (the API said: %s)", vendor) : sqlite3_mprintf("%s", "");
   sqlite3_free(vendor);
   char *message;
