@@ -14,6 +14,7 @@
 #include "cache.h"
 #include "hash.h"
 #include "interrupt.h"
+#include "memlimits.h"
 #include "requestlog.h"
 #include "scrub.h"
 
@@ -141,7 +142,10 @@ static char *ix_vendor_message(const char *body, size_t body_len, const char *co
                                const ix_config *config, const http_headers *headers) {
   if (!body || body_len == 0) return NULL;
   if (strstr(content_type, "html")) return sqlite3_mprintf("an HTML page, not JSON");
-  cJSON *root = cJSON_ParseWithLength(body, body_len);
+  /* A body too costly to parse (memlimits.h) is read as text. */
+  size_t budget = (size_t)config_get_int(config, "max_response_bytes") * IX_PARSE_BUDGET_FACTOR;
+  cJSON *root =
+      memlimits_json_cost(body, body_len) <= budget ? cJSON_ParseWithLength(body, body_len) : NULL;
   const char *found = NULL;
   if (root) {
     static const char *const paths[][4] = {
@@ -440,6 +444,33 @@ static int ix_from_cache(ix_fetch *fetch, const char *url, http_response *respon
   return 1;
 }
 
+/* Refuses a body whose parse would cost more memory than max_response_bytes allows (memlimits.h).
+ */
+static int ix_check_parse_cost(const ix_fetch *fetch, const http_response *response,
+                               char **error_out) {
+  long long max_bytes = config_get_int(fetch->config, "max_response_bytes");
+  size_t cost = memlimits_json_cost(response->body ? response->body : "", response->body_len);
+  if (cost <= (size_t)max_bytes * IX_PARSE_BUDGET_FACTOR) return SQLITE_OK;
+  *error_out = ix_errorf(
+      "%s: the response from %s (%lld bytes) would take about %lld MB of memory to read, more than "
+      "%d times max_response_bytes (%lld): raise max_response_bytes (%s) if that is expected",
+      fetch->table_name, fetch->host, (long long)response->body_len,
+      (long long)((cost + (1 << 20) - 1) >> 20), IX_PARSE_BUDGET_FACTOR, max_bytes,
+      config_origin(fetch->config, "max_response_bytes"));
+  return SQLITE_ERROR;
+}
+
+/* A cursor goes back into the next URL (and the request log): one of hostile size is refused. */
+static int ix_check_cursor(const ix_fetch *fetch, char **error_out) {
+  size_t length = fetch->page.next_token ? strlen(fetch->page.next_token) : 0;
+  if (length <= IX_MAX_CURSOR_BYTES) return SQLITE_OK;
+  *error_out = ix_errorf(
+      "%s: the API's next-page cursor is %lld bytes long, more than the %d accepted: the answer "
+      "from %s is not usable; report it to the vendor",
+      fetch->table_name, (long long)length, IX_MAX_CURSOR_BYTES, fetch->host);
+  return SQLITE_ERROR;
+}
+
 /* Turns a final response into the current page: a 404 or "not found" body is no rows, another
  * status an error, a 2xx is parsed. A fresh answer that parsed is cached: a broken body must not
  * keep failing for cache_ttl. */
@@ -448,6 +479,11 @@ static int ix_accept(ix_fetch *fetch, http_response *response, const ix_request 
   const ix_config *config = fetch->config;
   int rc = SQLITE_OK, parsed = 0;
   ix_page_reset(&fetch->page);
+  int parses = (response->status == 404 && fetch->provider->is_unknown_customer) ||
+               (response->status >= 200 && response->status < 300);
+  if (parses && ix_check_parse_cost(fetch, response, error_out) != SQLITE_OK) {
+    return SQLITE_ERROR;
+  }
   if (response->status == 404 && fetch->provider->is_unknown_customer) {
     ix_call call = ix_fetch_call(fetch);
     char *error = NULL;
@@ -483,6 +519,7 @@ static int ix_accept(ix_fetch *fetch, http_response *response, const ix_request 
     cache_put(fetch->account, request->url.text, rate_clock_ms(), ttl_ms, response->status,
               response->body ? response->body : "", response->body_len);
   }
+  if (rc == SQLITE_OK) rc = ix_check_cursor(fetch, error_out);
   return rc;
 }
 
