@@ -173,9 +173,12 @@ def main():
                     query.split(" FROM ")[1].split("(")[0].split(" ")[0], mode, sent,
                     len(forms.get(vendor, {})))
                 detail = "\n".join("%s: %r" % leak for leak in found[:20])
+                detail += "\nexit status %d" % result.returncode
                 detail += "\nfaults left unused: %d; errors reported: %d\nstderr head:\n%s" % (
                     len(left), errors, "\n".join(result.stderr.splitlines()[:5]))
-                passed = not found and not left and len(forms.get(vendor, {})) > 0
+                # Exit status 1: statements failed, as they should (not a crash, not valgrind's 97).
+                passed = (not found and not left and len(forms.get(vendor, {})) > 0
+                          and result.returncode == 1)
                 results.append((passed, name, detail))
     return print_tap(results)
 
