@@ -199,7 +199,8 @@ def oversized_body(vendor, size):
 
 def echo_text(request, pad, form):
     """What a careless server says back: every header it received (a Basic credential decoded
-    too), and the query, raw and decoded; `pad` dots first move it across a client's cut."""
+    too), the path, and the query, raw and decoded; `pad` dots first move it across a client's
+    cut."""
     parts = ["invalid credentials", "." * pad]
     for name, value in request.headers.items():
         parts.append(f"{name}: {value}")
@@ -209,7 +210,7 @@ def echo_text(request, pad, form):
                 parts.append(base64.b64decode(credential).decode("utf-8", "replace"))
             except ValueError:
                 pass
-    parts += ["query " + request.raw_query, unquote(request.raw_query)]
+    parts += ["path " + request.raw_path, "query " + request.raw_query, unquote(request.raw_query)]
     text = " ".join(parts)
     if form == "upper":
         return text.upper()
