@@ -29,6 +29,9 @@ def _basic(user, password):
 CAPILLARY_TILL = "sandbox.till"
 CAPILLARY_PASSWORD = "sandbox-pass"
 CAPILLARY_OAUTH_TOKEN = "sandbox-cap-oauth-token"  # header X-CAP-API-OAUTH-TOKEN
+# Exchanged for short-lived tokens at POST /v3/oauth/token/generate (vendors.md section 6).
+CAPILLARY_OAUTH_KEY = "sandbox-cap-key"
+CAPILLARY_OAUTH_SECRET = "sandbox-cap-secret"
 # The documentation's own worked example, accepted too so it can serve as a test vector.
 CAPILLARY_DOC_TILL = "store.server"
 CAPILLARY_DOC_PASSWORD = "server123"
@@ -46,6 +49,9 @@ OPTIMOVE_API_KEY = "sandbox-optimove-key"
 CXENGAGE_USERNAME = "sandbox-cx-user"
 CXENGAGE_PASSWORD = "sandbox-cx-pass"
 CXENGAGE_TOKEN = "sandbox-cx-token"
+# Exchanged for short-lived tokens at POST /v1/tokens (vendors.md section 6).
+CXENGAGE_API_KEY = "sandbox-cx-api-key"
+CXENGAGE_API_SECRET = "sandbox-cx-api-secret"
 CXENGAGE_TENANT_ID = "5c1b2f4e-0c4a-4a8e-9d5e-3f2b7a9c1d01"
 CXENGAGE_BASIC_TOKEN = _basic(CXENGAGE_USERNAME, CXENGAGE_PASSWORD)
 
@@ -58,9 +64,10 @@ WHICH50_API_KEY = "sandbox-which50-key"
 # Every secret value and every header form derived from one: none may appear in logs.
 SECRETS = (
     CAPILLARY_PASSWORD, _md5_hex(CAPILLARY_PASSWORD), CAPILLARY_OAUTH_TOKEN,
+    CAPILLARY_OAUTH_SECRET,
     CAPILLARY_DOC_PASSWORD, _md5_hex(CAPILLARY_DOC_PASSWORD), *sorted(CAPILLARY_BASIC_TOKENS),
     OPTIMOVE_API_KEY,
-    CXENGAGE_PASSWORD, CXENGAGE_TOKEN, CXENGAGE_BASIC_TOKEN,
+    CXENGAGE_PASSWORD, CXENGAGE_TOKEN, CXENGAGE_BASIC_TOKEN, CXENGAGE_API_SECRET,
     ALPHARUN_API_TOKEN,
     WHICH50_API_KEY,
 )
@@ -80,6 +87,9 @@ export CAPILLARY_USERNAME="{CAPILLARY_TILL}"
 export CAPILLARY_PASSWORD="{CAPILLARY_PASSWORD}"
 # Alternative to username/password (header X-CAP-API-OAUTH-TOKEN):
 # export CAPILLARY_OAUTH_TOKEN="{CAPILLARY_OAUTH_TOKEN}"
+# Or a key and secret, exchanged for tokens the extension renews:
+# export CAPILLARY_OAUTH_KEY="{CAPILLARY_OAUTH_KEY}"
+# export CAPILLARY_OAUTH_SECRET="{CAPILLARY_OAUTH_SECRET}"
 
 export OPTIMOVE_BASE_URL="${{SANDBOX_URL}}/optimove"
 export OPTIMOVE_API_KEY="{OPTIMOVE_API_KEY}"
@@ -90,6 +100,9 @@ export CXENGAGE_PASSWORD="{CXENGAGE_PASSWORD}"
 export CXENGAGE_TENANT_ID="{CXENGAGE_TENANT_ID}"
 # Alternative to username/password (header "Authorization: Token ..."):
 # export CXENGAGE_TOKEN="{CXENGAGE_TOKEN}"
+# Or an API key and secret, exchanged for tokens the extension renews:
+# export CXENGAGE_API_KEY="{CXENGAGE_API_KEY}"
+# export CXENGAGE_API_SECRET="{CXENGAGE_API_SECRET}"
 
 export ALPHARUN_BASE_URL="${{SANDBOX_URL}}/alpharun"
 export ALPHARUN_API_TOKEN="{ALPHARUN_API_TOKEN}"

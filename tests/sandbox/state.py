@@ -5,7 +5,9 @@ a lock, and POST /_sandbox/reset puts each back to its start-up state.
 """
 
 import json
+import secrets
 import threading
+import time
 from urllib.parse import quote, quote_plus
 
 import credentials
@@ -19,6 +21,8 @@ class Settings:
         self._startup_latency_ms = latency_ms
         self.latency_ms = latency_ms
         self.engagement_format = False  # Optimove's "new format" account flag
+        # Lifetime of exchanged tokens (Capillary, CXengage); None = each vendor's default.
+        self.token_ttl_seconds = None
         # Hanging and trickling requests wait on this; reset and shutdown set it so
         # that they end instead of lingering into the next test.
         self._wake = threading.Event()
@@ -36,7 +40,46 @@ class Settings:
     def reset(self):
         self.latency_ms = self._startup_latency_ms
         self.engagement_format = False
+        self.token_ttl_seconds = None
         self.wake_all()
+
+
+class TokenIssuer:
+    """Short-lived tokens handed out by the token endpoints, each with its expiry.
+
+    Tokens are random (the sandbox's secrets stay out of them) and carry the vendor's
+    name so a Capillary token is no CXengage credential. Time is time.monotonic().
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._expiry = {}
+
+    def issue(self, vendor, ttl_seconds):
+        token = f"sbx-{vendor}-{secrets.token_hex(16)}"
+        with self._lock:
+            now = time.monotonic()
+            # Expired tokens are forgotten as new ones are issued: memory stays bounded.
+            self._expiry = {t: e for t, e in self._expiry.items() if e > now}
+            self._expiry[token] = now + ttl_seconds
+        return token
+
+    def state(self, vendor, token):
+        """'ok', 'expired' or 'unknown'."""
+        if not token.startswith(f"sbx-{vendor}-"):
+            return "unknown"
+        with self._lock:
+            expiry = self._expiry.get(token)
+        if expiry is None:
+            return "unknown"
+        return "ok" if time.monotonic() < expiry else "expired"
+
+    def clear(self):
+        with self._lock:
+            self._expiry.clear()
+
+
+TOKENS = TokenIssuer()
 
 
 class Stats:

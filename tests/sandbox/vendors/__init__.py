@@ -14,8 +14,10 @@ NAMES = ("capillary", "optimove", "cxengage", "alpharun", "which50")
 
 
 def build_vendors(settings):
-    """{prefix: Vendor} for all five; `settings` carries runtime switches (Optimove)."""
-    vendors = (Capillary(), Optimove(settings), CXengage(), Alpharun(), Which50())
+    """{prefix: Vendor} for all five; `settings` carries runtime switches (Optimove's
+    format, the token lifetime of Capillary and CXengage)."""
+    vendors = (Capillary(settings), Optimove(settings), CXengage(settings), Alpharun(),
+               Which50())
     registry = {v.name: v for v in vendors}
     assert tuple(registry) == NAMES
     return registry

@@ -24,7 +24,8 @@ import credentials
 import data
 from prng import Rng
 from responses import dump_json, json_response
-from vendors.base import (BAD, MISSING, Fixture, Vendor, accepted, error_json,
+from state import TOKENS
+from vendors.base import (BAD, MISSING, Fixture, Vendor, accepted, error_json, json_body, post,
                           split_authorization)
 
 IDENTIFIER_NAMES = ("email", "mobile", "external_id")
@@ -61,6 +62,9 @@ _TRANSACTIONAL = (
 )
 _SURVEYS = ("Post-purchase NPS", "Store Experience Survey", "Delivery Feedback")
 _STORE_STAFF = ("Anita Desai", "Mark Hughes", "Grace Tan", "Ravi Menon", "Laura Kelly")
+
+TOKEN_ROUTE = ["v3", "oauth", "token", "generate"]
+TOKEN_TTL_SECONDS = 300  # the documented default lifetime
 
 NOT_FOUND_STATUS = {"success": "false", "code": 500,
                     "message": "All requests have failed due to errors"}
@@ -305,7 +309,8 @@ class Capillary(Vendor):
     name = "capillary"
     auth_challenge = 'Basic realm="Capillary"'
 
-    def __init__(self):
+    def __init__(self, settings=None):
+        self._settings = settings  # server.Settings: the token lifetime
         self._by = {
             "mobile": data.index_by("mobile"),
             "email": data.index_by("email", fold=True),  # sandbox assumption: case-insensitive
@@ -320,12 +325,37 @@ class Capillary(Vendor):
     def route(self, segments):
         if segments == ["v2", "customers", "interaction"]:
             return self.get_interactions
+        if segments == TOKEN_ROUTE:
+            return self.generate_token
         return None
+
+    def authenticate_request(self, request):
+        if request.segments != TOKEN_ROUTE:
+            return self.authenticate(request.headers)
+        body = json_body(request)
+        if body is None or "key" not in body or "secret" not in body:
+            return MISSING
+        ok = (body["key"] == credentials.CAPILLARY_OAUTH_KEY
+              and body["secret"] == credentials.CAPILLARY_OAUTH_SECRET)
+        return accepted(credentials.CAPILLARY_OAUTH_KEY) if ok else BAD
+
+    @post
+    def generate_token(self, request):
+        """{"data": {"accessToken", "ttlSeconds"}, "errors": null} (vendors.md section 6)."""
+        ttl = self._settings.token_ttl_seconds if self._settings else None
+        ttl = TOKEN_TTL_SECONDS if ttl is None else ttl
+        token = TOKENS.issue(self.name, ttl)
+        return json_response({"data": {"accessToken": token, "ttlSeconds": ttl},
+                              "errors": None})
 
     def authenticate(self, headers):
         token = headers.get("X-CAP-API-OAUTH-TOKEN")
         if token is not None:
-            ok = token.strip() == credentials.CAPILLARY_OAUTH_TOKEN
+            token = token.strip()
+            if TOKENS.state(self.name, token) == "ok":
+                # One rate-limit bucket per key, however many tokens it was given.
+                return accepted(credentials.CAPILLARY_OAUTH_KEY)
+            ok = token == credentials.CAPILLARY_OAUTH_TOKEN
             return accepted(credentials.CAPILLARY_OAUTH_TOKEN) if ok else BAD
         auth = split_authorization(headers)
         if auth is None:
