@@ -101,6 +101,11 @@ static int settings_add_vendor(settings_cursor *cursor, const ix_provider *provi
     rc = settings_add_row(cursor, provider->vendor, setting.key, value, setting.source,
                           setting.problem);
   }
+  /* Which of the vendor's credential forms these settings select (they are alternatives). */
+  if (rc == SQLITE_OK && config && provider->credential_form) {
+    rc = settings_add_row(cursor, provider->vendor, "credentials",
+                          provider->credential_form(config), "derived", NULL);
+  }
   config_free(config);
   return rc;
 }
