@@ -28,6 +28,9 @@ void http_headers_clear(http_headers *headers);
 typedef struct http_request {
   const char *url;
   const http_headers *headers;
+  /* NULL for a GET; else a POST of this JSON body (token exchanges), which may hold a secret: the
+   * caller owns it, keeps it until the transfer ends and wipes it. */
+  const char *post_json;
   long connect_timeout_ms;
   long timeout_ms;    /* whole request, including the body */
   long stall_seconds; /* abort when fewer than 1 byte/s arrives for this long */
