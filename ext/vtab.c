@@ -30,6 +30,7 @@
  */
 #include "vtab.h"
 
+#include "descriptor.h"
 #include "fetch.h"
 
 #include <ctype.h>
@@ -48,8 +49,9 @@ SQLITE_EXTENSION_INIT3
 
 /* A module registration's client data: which provider, and the connection's shared session. */
 typedef struct ix_module_data {
-  const ix_provider *provider;
+  const ix_provider *provider; /* points at resolved */
   ix_session *session;
+  ix_provider resolved; /* the descriptor with its derived fields filled (descriptor.c) */
 } ix_module_data;
 
 typedef struct ix_vtab {
@@ -598,7 +600,7 @@ static void ix_module_data_free(void *arg) {
 int ix_register_provider(sqlite3 *db, const ix_provider *provider, ix_session *session) {
   ix_module_data *data = sqlite3_malloc64(sizeof(*data));
   if (!data) return SQLITE_NOMEM;
-  data->provider = provider;
+  data->provider = ix_descriptor_resolve(provider, &data->resolved);
   data->session = session;
   session->refs++;
   /* On failure SQLite calls the destructor itself, which releases the reference. */

@@ -272,7 +272,6 @@ const ix_provider alpharun_interactions_provider = {
     .settings = alpharun_settings,
     .columns = alpharun_columns,
     .column_count = AR_COLUMN_COUNT,
-    .range_column = -1,
     .required = {IX_COLUMN_BIT(AR_CONTACT_ID), IX_COLUMN_BIT(AR_CONTACT_EXT_ID), 0},
     .required_hint =
         "a contact is required: add WHERE contact_ext_id = '...' (or contact_id = "

@@ -380,7 +380,6 @@ const ix_provider cxengage_interactions_provider = {
     .settings = cxengage_settings,
     .columns = cxengage_columns,
     .column_count = CX_COLUMN_COUNT,
-    .range_column = CX_OCCURRED_AT,
     .required = {IX_COLUMN_BIT(CX_CONTACT_ID), 0},
     .required_hint =
         "a contact is required: add WHERE contact_id = '...' (the tenant comes from "

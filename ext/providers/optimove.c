@@ -438,7 +438,6 @@ const ix_provider optimove_interactions_provider = {
     .settings = optimove_settings,
     .columns = optimove_columns,
     .column_count = OM_COLUMN_COUNT,
-    .range_column = OM_OCCURRED_AT,
     .required = {IX_COLUMN_BIT(OM_CUSTOMER_ID), 0},
     .required_hint =
         "a customer id is required: add WHERE customer_id = '...', or call "

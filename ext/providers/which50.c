@@ -149,7 +149,6 @@ const ix_provider which50_interactions_provider = {
     .settings = which50_settings,
     .columns = which50_columns,
     .column_count = W50_COLUMN_COUNT,
-    .range_column = -1,
     .required = {IX_COLUMN_BIT(W50_CONTACT_ID), 0},
     .required_hint =
         "a contact id is required: add WHERE contact_id = '...' (Which50's encrypted contact id), "
