@@ -10,8 +10,8 @@
  *   xBestIndex turns the WHERE clause into a plan: the required customer key (one of the provider's
  *   alternatives), optional equality filters the API understands, one collapsed date range, and
  *   LIMIT/OFFSET as a page-size hint. The plan travels to xFilter as a readable idxStr, which is
- * also what EXPLAIN QUERY PLAN shows, e.g. "identifier_name=?,identifier_value=?,LIMIT". Its
- * grammar:
+ *   also what EXPLAIN QUERY PLAN shows, e.g. "identifier_name=?,identifier_value=?,LIMIT". Its
+ *   grammar:
  *
  *       plan  := term ("," term)* [" | re-checked by SQLite: " column (", " column)*]
  *       term  := column op "?"    -- op is one of = > >= < <=; argv[i] is the value
@@ -19,10 +19,12 @@
  *              | "LIMIT" | "OFFSET"
  *
  *   The i-th term's value is argv[i]. The part after " | " is for people reading the plan: which of
- *   the constraints sent to the API SQLite still checks itself. xFilter resolves the table's
- * settings, asks the provider for the first page's request and parses it into rows. xNext walks
- * those rows and asks for the next page only when the current one is used up, so a statement that
- * stops early (LIMIT, EXISTS, a join that found nothing) makes no further requests.
+ *   the constraints sent to the API SQLite still checks itself.
+ *
+ *   xFilter resolves the table's settings, asks the provider for the first page's request and
+ *   parses it into rows. xNext walks those rows and asks for the next page only when the current
+ *   one is used up, so a statement that stops early (LIMIT, EXISTS, a join that found nothing)
+ *   makes no further requests.
  *
  *   Every table is marked SQLITE_VTAB_DIRECTONLY: it cannot be used from a view or trigger stored
  *   in a database file, because opening a file someone else wrote must never make network calls

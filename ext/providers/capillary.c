@@ -12,9 +12,10 @@
  *   A: {"response": {"status": ..., "customer": {"id", "mobile", ..., "interactions": {"network":
  *       [{"name", "interaction": [{"type", "count", "messages": {"message": [...]}}]}]},
  *       "item_status": {...}}}}  -- sent_time "YYYY-MM-DD HH:MM:SS", the "reciever" spelling,
- * single objects where arrays are expected (an XML-to-JSON habit), "null" as a string. B: {"name":
- * "capillary", "interaction": [{"name", "count", "messageList": [...]}], "warnings"}
+ *       single objects where arrays are expected (an XML-to-JSON habit), "null" as a string.
+ *   B: {"name": "capillary", "interaction": [{"name", "count", "messageList": [...]}], "warnings"}
  *       -- sentDate "DD-MM-YYYY HH:MM:SS" (day first), campaignId -1 when there is none.
+ *
  * Authentication: Basic with the till id and the lowercase hex MD5 of the till password, or an
  * OAuth token in X-CAP-API-OAUTH-TOKEN.
  */

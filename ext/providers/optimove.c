@@ -5,8 +5,9 @@
  *     SELECT * FROM optimove_interactions('841231', '2018-08-19', '2018-09-19');
  *     SELECT * FROM optimove_interactions
  *      WHERE customer_id = '688417' AND occurred_at >= '2025-06-01';
- *     SELECT crm.name, oi.* FROM crm JOIN optimove_interactions oi ON oi.customer_id =
- * crm.optimove_id WHERE oi.occurred_at BETWEEN '2025-01-01' AND '2025-03-31';
+ *     SELECT crm.name, oi.*
+ *       FROM crm JOIN optimove_interactions oi ON oi.customer_id = crm.optimove_id
+ *      WHERE oi.occurred_at BETWEEN '2025-01-01' AND '2025-03-31';
  *
  * Pseudo-schema (argument columns last and HIDDEN):
  *

@@ -2,9 +2,10 @@
  * Which50: GET {base_url}/contacts/{contactId}/communications (seeds/004, vendors.md §5).
  *
  *     SELECT * FROM which50_interactions('sample');
- *     SELECT * FROM which50_interactions WHERE contact_id =
- * 'zVCvT20YU6S747BYwrV60W5vRioi4KV/U+hl...'; SELECT crm.name, w.* FROM crm JOIN
- * which50_interactions w ON w.contact_id = crm.which50_contact_id;
+ *     SELECT * FROM which50_interactions
+ *      WHERE contact_id = 'zVCvT20YU6S747BYwrV60W5vRioi4KV/U+hl...';
+ *     SELECT crm.name, w.*
+ *       FROM crm JOIN which50_interactions w ON w.contact_id = crm.which50_contact_id;
  *
  * Pseudo-schema (the argument column last and HIDDEN):
  *
