@@ -6,7 +6,7 @@ LIB      := $(BUILD)/interactions.so
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 # The library never unloads (-z nodelete): libcurl's resolver threads may outlive a connection
-# and SQLite dlcloses extensions when the connection closes (engineering-notes B3).
+# and SQLite dlcloses extensions when the connection closes (docs/libcurl.md#global-init).
 BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden
 LIB_LDFLAGS := -shared -Wl,-z,nodelete -Wl,-z,defs
 LDLIBS   := -lcurl -lcjson -lcrypto -lpthread

@@ -1,7 +1,7 @@
 /*
  * Fetching a page: settings, rate limit, retries and error texts. See fetch.h.
  *
- * Retries (engineering-notes C3): connect errors, timeouts, stalls, resets, a 2xx whose body is
+ * Retries (docs/engine.md#retries): connect errors, timeouts, stalls, resets, a 2xx whose body is
  * empty or stops inside its JSON document, 429, 500, 502, 503 and 504 are retried up to
  * max_retries times with exponential backoff and jitter (base retry_base_ms, capped at 30 s); a
  * Retry-After header is a floor, clamped to 60 s. A 429 also pauses the limiter, so every cursor

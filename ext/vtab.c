@@ -28,7 +28,7 @@
  *
  *   Every table is marked SQLITE_VTAB_DIRECTONLY: it cannot be used from a view or trigger stored
  *   in a database file, because opening a file someone else wrote must never make network calls
- *   with your credentials (engineering-notes D1).
+ *   with your credentials (docs/sqlite-virtual-tables.md#directonly).
  */
 #include "vtab.h"
 
@@ -425,7 +425,7 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
  *    value they were given. Range bounds are always re-checked by SQLite.
  *  - LIMIT and OFFSET are only a page-size hint, and taken only when SQLite applies nothing after
  *    us that could drop rows: every other usable constraint sent and omitted, and no ORDER BY
- *    (engineering-notes A3). SQLite still applies LIMIT itself.
+ *    (docs/sqlite-virtual-tables.md#limit-and-offset). SQLite still applies LIMIT itself.
  */
 
 static int ix_is_single_column(uint64_t mask) {
@@ -477,8 +477,9 @@ static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
   uint64_t send = usable_eq & ~in_any_alternative;
   if (chosen >= 0) send |= provider->required[chosen];
   /* A key given as IN (list or subquery) is taken whole in one xFilter, so its customers can be
-   * fetched concurrently (engineering-notes A2); only for a key of one column, and only where
-   * SQLite has sqlite3_vtab_in (3.38+): elsewhere SQLite calls xFilter once per value. */
+   * fetched concurrently (docs/sqlite-virtual-tables.md#in-lists); only for a key of one column,
+   * and only where SQLite has sqlite3_vtab_in (3.38+): elsewhere SQLite calls xFilter once per
+   * value. */
   int in_column = -1;
   if (chosen >= 0 && has_limit_ops && ix_is_single_column(provider->required[chosen])) {
     for (int column = 0; column < provider->column_count; column++) {
@@ -556,7 +557,8 @@ static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
   info->needToFreeIdxStr = 1;
   if (!info->idxStr && argv_index > 0) return SQLITE_NOMEM;
   /* Any plan with an HTTP call must lose to local work, and a plan that sends more filters to the
-   * API (fewer rows to fetch) is cheaper than one that sends fewer (engineering-notes A5). */
+   * API (fewer rows to fetch) is cheaper than one that sends fewer
+   * (docs/sqlite-virtual-tables.md#omit-costs-and-the-plan). */
   info->estimatedCost = IX_COST_PER_REQUEST / (1.0 + 0.1 * argv_index);
   info->estimatedRows = IX_ROWS_PER_CUSTOMER;
   return SQLITE_OK;

@@ -1,7 +1,7 @@
 /*
  * Alpharun: a contact's customer interactions, from
  * GET {base_url}/api/v1/contacts/{contact_id}/customer-interactions?limit=&cursor=
- * (seeds/003, vendors.md section 4).
+ * (docs/vendors.md#alpharun).
  *
  *     SELECT * FROM alpharun_interactions WHERE contact_ext_id = 'cust-1';
  *     SELECT * FROM alpharun_interactions('e0c10580-533e-4af2-9611-a9996bb0888d');

@@ -1,5 +1,5 @@
 /*
- * Capillary Technologies: GET {base_url}/v2/customers/interaction (seeds/000, vendors.md §1).
+ * Capillary Technologies: GET {base_url}/v2/customers/interaction (docs/vendors.md#capillary).
  *
  *     SELECT * FROM capillary_interactions('mobile', '919988221100');
  *     SELECT * FROM capillary_interactions WHERE email = 'ann@example.com' AND channel = 'email';

@@ -1,7 +1,7 @@
 /*
  * CXengage (Enghouse Interactive, formerly Serenova): a contact's interactions, from
  * GET {base_url}/v1/tenants/{tenant_id}/contacts/{contact_id}/interactions?limit=&page=
- * (seeds/002, vendors.md section 3).
+ * (docs/vendors.md#cxengage).
  *
  *     SELECT * FROM cxengage_interactions WHERE contact_id = '0b8f9c52-...';
  *     SELECT * FROM cxengage_interactions('5c1b2f4e-...', '0b8f9c52-...');  -- tenant, contact

@@ -1,6 +1,6 @@
 /*
- * Optimove: GET {base_url}/current/customers/GetCustomerChannelInteractions (seeds/001,
- * vendors.md §2).
+ * Optimove: GET {base_url}/current/customers/GetCustomerChannelInteractions
+ * (docs/vendors.md#optimove).
  *
  *     SELECT * FROM optimove_interactions('841231', '2018-08-19', '2018-09-19');
  *     SELECT * FROM optimove_interactions
@@ -50,8 +50,8 @@ SQLITE_EXTENSION_INIT3
 
 #define OPTIMOVE_DATE_LENGTH 10 /* YYYY-MM-DD */
 #define OPTIMOVE_PATH "/current/customers/GetCustomerChannelInteractions"
-/* The generic ChannelIDs of Optimove's sandbox accounts (vendors.md §2); production accounts get
- * their own ids from Optimove, set with the channels setting. */
+/* The generic ChannelIDs of Optimove's sandbox accounts (docs/vendors.md#optimove); production
+ * accounts get their own ids from Optimove, set with the channels setting. */
 #define OPTIMOVE_DEFAULT_CHANNELS \
   "502=call_center,504=email,505=sms,506=push,510=web_push,511=in_app"
 

@@ -1,5 +1,5 @@
 /*
- * Which50: GET {base_url}/contacts/{contactId}/communications (seeds/004, vendors.md §5).
+ * Which50: GET {base_url}/contacts/{contactId}/communications (docs/vendors.md#which50).
  *
  *     SELECT * FROM which50_interactions('sample');
  *     SELECT * FROM which50_interactions

@@ -1,4 +1,4 @@
-"""Capillary Technologies: GET /v2/customers/interaction (seed 000, vendors.md section 1).
+"""Capillary Technologies: GET /v2/customers/interaction (docs/vendors.md#capillary).
 
 The documented page shows two response shapes and both occur in the wild, so the
 sandbox answers in both:
@@ -10,7 +10,7 @@ sandbox answers in both:
   usedStatus}], warnings} with DD-MM-YYYY sentDate and numeric campaignId (-1 = none).
 
 Customers whose CRM id is a multiple of 3 answer in envelope B, the rest in A.
-Sandbox assumption: the sandbox behaves like the EU cluster (the SPEC's default host),
+Sandbox assumption: the sandbox behaves like the EU cluster (the table's default host),
 whose zone-less times are UTC; `deliveredTime` in envelope B carries its own `Z`.
 """
 

@@ -1,4 +1,4 @@
-"""CXengage: GET /v1/tenants/{tenantId}/contacts/{contactId}/interactions (seed 002, vendors.md section 3).
+"""CXengage: GET /v1/tenants/{tenantId}/contacts/{contactId}/interactions (docs/vendors.md#cxengage).
 
 Page-numbered (`page` from 0, `limit` 1..100, default 10), newest first, with
 {page, limit, offset, total, results}. `page` echoes null when the request gave none.

@@ -1,4 +1,4 @@
-"""Optimove: GET /current/customers/GetCustomerChannelInteractions (seed 001, vendors.md section 2).
+"""Optimove: GET /current/customers/GetCustomerChannelInteractions (docs/vendors.md#optimove).
 
 Returns a JSON array of {Date, CampaignID, RecipientGroupID, ActionID, ChannelID,
 TemplateID, EventID} for one customer between StartDate and EndDate inclusive.
