@@ -77,9 +77,10 @@ static void requestlog_time(long long unix_ms, char out[24]) {
   snprintf(out, 24, "%.23s", text);
 }
 
-sqlite3_int64 requestlog_add(long long started_unix_ms, const char *vendor, const char *url,
-                             long status, int attempt, double elapsed_ms, sqlite3_int64 bytes,
-                             int from_cache, const char *error) {
+static sqlite3_int64 requestlog_add_entry(long long started_unix_ms, const char *vendor,
+                                          const char *method, const char *url, long status,
+                                          int attempt, double elapsed_ms, sqlite3_int64 bytes,
+                                          int from_cache, const char *error) {
   pthread_mutex_lock(&requestlog_lock);
   sqlite3_int64 id = 0;
   if (requestlog_ensure_ring() == 0) {
@@ -88,7 +89,7 @@ sqlite3_int64 requestlog_add(long long started_unix_ms, const char *vendor, cons
     entry->id = id = ++requestlog_last_id;
     requestlog_time(started_unix_ms, entry->started_at);
     entry->vendor = requestlog_strdup(vendor);
-    entry->method = requestlog_strdup("GET");
+    entry->method = requestlog_strdup(method);
     entry->url = requestlog_strdup(url);
     entry->error = requestlog_strdup(error);
     entry->status = status;
@@ -102,6 +103,18 @@ sqlite3_int64 requestlog_add(long long started_unix_ms, const char *vendor, cons
   }
   pthread_mutex_unlock(&requestlog_lock);
   return id;
+}
+
+sqlite3_int64 requestlog_add(long long started_unix_ms, const char *vendor, const char *url,
+                             long status, int attempt, double elapsed_ms, sqlite3_int64 bytes,
+                             int from_cache, const char *error) {
+  return requestlog_add_entry(started_unix_ms, vendor, "GET", url, status, attempt, elapsed_ms,
+                              bytes, from_cache, error);
+}
+
+void requestlog_add_skipped(const char *vendor, const char *reason) {
+  sqlite3_int64 id = requestlog_add_entry(0, vendor, "-", NULL, 0, 0, 0, 0, 0, reason);
+  requestlog_set_rows(id, 0);
 }
 
 void requestlog_set_rows(sqlite3_int64 id, sqlite3_int64 rows) {

@@ -28,6 +28,10 @@ typedef struct requestlog_entry {
 sqlite3_int64 requestlog_add(long long started_unix_ms, const char *vendor, const char *url,
                              long status, int attempt, double elapsed_ms, sqlite3_int64 bytes,
                              int from_cache, const char *error);
+/* Records a request that was not made because a key can name no customer (an empty mobile in a
+ * CRM table, say): method '-', no URL, status 0, rows 0, and reason ("skipped: mobile is empty")
+ * as its error. */
+void requestlog_add_skipped(const char *vendor, const char *reason);
 /* Sets the number of rows the request's page produced. */
 void requestlog_set_rows(sqlite3_int64 id, sqlite3_int64 rows);
 

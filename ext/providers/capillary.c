@@ -543,6 +543,20 @@ static void capillary_column(const ix_call *call, const ix_row *row, int column,
   }
 }
 
+/* The customer's id from the answer (shape A), so that its rows found by mobile and by email in
+ * one statement are the same rows. */
+static int capillary_customer_identity(const ix_call *call, char *out, size_t out_size) {
+  const cJSON *id = capillary_get(call->page->context, "id");
+  if (cJSON_IsString(id) && *id->valuestring) {
+    sqlite3_snprintf((int)out_size, out, "s%s", id->valuestring);
+  } else if (cJSON_IsNumber(id)) {
+    sqlite3_snprintf((int)out_size, out, "n%!.17g", id->valuedouble);
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
 /* ---- The two descriptors ---- */
 
 const ix_provider capillary_interactions_provider = {
@@ -565,6 +579,7 @@ const ix_provider capillary_interactions_provider = {
     .parse_page = capillary_parse_page,
     .is_unknown_customer = capillary_is_unknown_customer,
     .column = capillary_column,
+    .customer_identity = capillary_customer_identity,
 };
 
 const ix_provider capillary_summary_provider = {
@@ -587,4 +602,5 @@ const ix_provider capillary_summary_provider = {
     .parse_page = capillary_parse_page,
     .is_unknown_customer = capillary_is_unknown_customer,
     .column = capillary_column,
+    .customer_identity = capillary_customer_identity,
 };

@@ -24,13 +24,14 @@
  *   The date range is the API's, and it is required. It comes from the start_date / end_date
  *   arguments and from bounds on occurred_at (the engine collapses =, <, <=, >, >= and BETWEEN into
  *   one range); when both are given the narrower one wins. A bound is text as SQLite compares it,
- *   and SQLite re-checks every bound, so the dates sent only have to cover every row that can
- *   match: a lower bound's date is the start date whatever follows it ('2025-03-01 12:00' still
- *   needs 2025-03-01, and so does > '2025-03-01', which a row sent at 10:00 that day passes). An
- *   upper bound that is a bare date ends on that date, or the day before when it is exclusive (no
- *   row of that day is < '2025-03-01'); one with a time part ends on its date (the date-only row
- *   '2025-03-01' is < '2025-03-01 00:00:00'). Without an upper bound the range ends today (UTC), or
- *   on the start date when that is later.
+ *   which the engine guarantees starts with a date (a LIKE prefix such as '2025-04' arrives as the
+ *   days it can match), and SQLite re-checks every bound, so the dates sent only have to cover
+ *   every row that can match: a lower bound's date is the start date whatever follows it
+ *   ('2025-03-01 12:00' still needs 2025-03-01, and so does > '2025-03-01', which a row sent at
+ *   10:00 that day passes). An upper bound that is a bare date ends on that date, or the day before
+ *   when it is exclusive (no row of that day is < '2025-03-01'); one with a time part ends on its
+ *   date (the date-only row '2025-03-01' is < '2025-03-01 00:00:00'). Without an upper bound the
+ *   range ends today (UTC), or on the start date when that is later.
  *
  *   With the window_days setting a long range is asked for in windows of that many days, one per
  *   page, oldest first: the next window's start date is the page token, so a statement that stops
