@@ -280,7 +280,17 @@ static char *ix_status_error(const ix_fetch *fetch, const http_response *respons
 }
 
 static char *ix_transport_error(const ix_fetch *fetch, http_outcome outcome,
-                                const http_response *response) {
+                                const http_response *response, int attempts) {
+  if (outcome == HTTP_FAILED && response->unreachable) {
+    /* A host that does not resolve or refuses connections is almost always a wrong base URL:
+     * more retries would not help, so the error names the setting instead. */
+    char *tries = attempts > 1 ? sqlite3_mprintf(" after %d attempts", attempts) : NULL;
+    char *error = ix_errorf("%s: cannot reach %s (%s)%s: check the base URL (%s)",
+                            fetch->table_name, fetch->host, response->error, tries ? tries : "",
+                            config_origin(fetch->config, "base_url"));
+    sqlite3_free(tries);
+    return error;
+  }
   if (outcome == HTTP_OK) { /* a complete exchange whose body was cut (ix_body_incomplete) */
     return ix_errorf(
         "%s: the response from %s ended early (HTTP %ld, %lld bytes%s): the connection closed "
@@ -396,8 +406,8 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
     int out_of_retries = attempt > max_retries || fetch->retry_wait_ms + delay > budget;
     if (!(transient || retry_status) || out_of_retries) {
       char *what = retry_status ? ix_status_error(fetch, response, headers)
-                                : ix_transport_error(fetch, outcome, response);
-      if (attempt > 1 && what) {
+                                : ix_transport_error(fetch, outcome, response, attempt);
+      if (attempt > 1 && what && !(outcome == HTTP_FAILED && response->unreachable)) {
         *error_out = ix_errorf(
             "%s (gave up after %d attempts in %.1f s: raise max_retries "
             "(%s) to keep trying longer)",
@@ -473,14 +483,13 @@ static http_request ix_http_options(const ix_fetch *fetch, const ix_request *req
 
 /* A cached answer for the request, logged as such; 0 when there is none. */
 static int ix_from_cache(ix_fetch *fetch, const char *url, http_response *response) {
-  if (config_get_int(fetch->config, "cache_ttl") <= 0 ||
-      !cache_get(fetch->account, url, rate_clock_ms(), &response->status, &response->body,
-                 &response->body_len)) {
-    return 0;
-  }
+  cache_level level = cache_lookup(fetch->provider->vendor, fetch->host, fetch->account, url,
+                                   config_get_int(fetch->config, "cache_ttl") * 1000,
+                                   &response->status, &response->body, &response->body_len);
+  if (level == CACHE_MISS) return 0;
   response->outcome = HTTP_OK;
   fetch->last_request_id = requestlog_add(0, fetch->provider->vendor, url, response->status, 1, 0,
-                                          (sqlite3_int64)response->body_len, 1, NULL);
+                                          (sqlite3_int64)response->body_len, level, NULL);
   return 1;
 }
 
@@ -657,8 +666,8 @@ static int ix_accept(ix_fetch *fetch, http_response *response, const ix_request 
   }
   long long ttl_ms = config_get_int(config, "cache_ttl") * 1000;
   if (fresh && rc == SQLITE_OK && ttl_ms > 0) {
-    cache_put(fetch->account, request->url.text, rate_clock_ms(), ttl_ms, response->status,
-              response->body ? response->body : "", response->body_len);
+    cache_store(fetch->provider->vendor, fetch->host, fetch->account, request->url.text, ttl_ms,
+                response->status, response->body ? response->body : "", response->body_len);
   }
   if (rc == SQLITE_OK && fetch->page.root) {
     /* The rows' raw spans point into the body: the page keeps it. */

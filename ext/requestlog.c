@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache.h"
 #include "timefmt.h"
 
 SQLITE_EXTENSION_INIT3
@@ -144,7 +145,8 @@ enum {
   RL_BYTES,
   RL_ROWS,
   RL_FROM_CACHE,
-  RL_ERROR
+  RL_ERROR,
+  RL_CACHE_LEVEL
 };
 
 typedef struct requestlog_cursor {
@@ -157,10 +159,11 @@ typedef struct requestlog_cursor {
 static int requestlog_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
                               sqlite3_vtab **vtab_out, char **error_out) {
   (void)aux, (void)argc, (void)argv, (void)error_out;
-  int rc = sqlite3_declare_vtab(db,
-                                "CREATE TABLE x(id INTEGER, started_at TEXT, vendor TEXT, method "
-                                "TEXT, url TEXT, status INTEGER, attempt INTEGER, elapsed_ms REAL, "
-                                "bytes INTEGER, rows INTEGER, from_cache INTEGER, error TEXT)");
+  int rc = sqlite3_declare_vtab(
+      db,
+      "CREATE TABLE x(id INTEGER, started_at TEXT, vendor TEXT, method "
+      "TEXT, url TEXT, status INTEGER, attempt INTEGER, elapsed_ms REAL, "
+      "bytes INTEGER, rows INTEGER, from_cache INTEGER, error TEXT, cache_level TEXT)");
   /* Like every table of this extension: not usable from a view or trigger stored in a file,
    * whose author would otherwise read what this process asked vendors (customer ids in URLs). */
   if (rc == SQLITE_OK) rc = sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
@@ -260,8 +263,11 @@ static int requestlog_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, in
     case RL_ROWS:
       if (entry->rows >= 0) sqlite3_result_int64(ctx, entry->rows);
       break;
-    case RL_FROM_CACHE: sqlite3_result_int(ctx, entry->from_cache); break;
+    case RL_FROM_CACHE: sqlite3_result_int(ctx, entry->from_cache != 0); break;
     case RL_ERROR: sqlite3_result_text(ctx, entry->error, -1, SQLITE_TRANSIENT); break;
+    case RL_CACHE_LEVEL:
+      sqlite3_result_text(ctx, cache_level_name(entry->from_cache), -1, SQLITE_STATIC);
+      break;
     default: break;
   }
   return SQLITE_OK;

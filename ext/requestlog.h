@@ -19,8 +19,8 @@ typedef struct requestlog_entry {
   double elapsed_ms;
   sqlite3_int64 bytes;
   sqlite3_int64 rows; /* -1 until the page is parsed */
-  int from_cache;
-  char *error; /* NULL when the request succeeded */
+  int from_cache;     /* the cache level that answered (cache_level): 0 = a real request */
+  char *error;        /* NULL when the request succeeded */
 } requestlog_entry;
 
 /* Records a request that started at started_unix_ms (0: now) and returns its id (0 when out of
