@@ -37,10 +37,15 @@ static ix_setting_def settings[4];
 /* A good descriptor, as a new vendor's file would hold it; each test breaks one thing. */
 static ix_provider good(void) {
   const ix_column_def good_columns[COLUMN_COUNT] = {
-      {"contact_id", "TEXT", IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT, IX_VALUE_NONE, {NULL}},
-      {"occurred_at", "TEXT", IX_COL_RANGE, IX_VALUE_TIME, {"when", NULL}},
-      {"what", "", 0, IX_VALUE_JSON, {"what", NULL}},
-      {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}},
+      {"contact_id",
+       "TEXT",
+       IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT,
+       IX_VALUE_NONE,
+       {NULL},
+       "desc"},
+      {"occurred_at", "TEXT", IX_COL_RANGE, IX_VALUE_TIME, {"when", NULL}, "desc"},
+      {"what", "", 0, IX_VALUE_JSON, {"what", NULL}, "desc"},
+      {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}, "desc"},
   };
   memcpy(columns, good_columns, sizeof(columns));
   const ix_setting_def good_settings[] = {
