@@ -571,7 +571,12 @@ static int ix_accept_not_found(ix_fetch *fetch, const http_response *response,
     sqlite3_free(error);
     return SQLITE_OK;
   }
-  if (!error) {
+  if (error) {
+    /* The provider's text may quote the vendor: scrubbed like every vendor text. */
+    *error_out = ix_scrub(config, &request->headers, error);
+    return SQLITE_ERROR;
+  }
+  {
     const char *body = response->body ? response->body : "";
     size_t start = 0;
     while (start < response->body_len && (unsigned char)body[start] <= 0x20) start++;
@@ -594,7 +599,10 @@ static int ix_accept_not_found(ix_fetch *fetch, const http_response *response,
     sqlite3_free(said);
     sqlite3_free(path);
   }
-  *error_out = ix_scrub(config, &request->headers, error);
+  /* Our own words, the path we asked for (credentials never travel in a URL) and the server's
+   * text, already scrubbed by ix_vendor_message: scrubbing the whole again would blank setting
+   * names that share a fragment with a secret. */
+  *error_out = error;
   return SQLITE_ERROR;
 }
 
