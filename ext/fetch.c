@@ -1,14 +1,14 @@
 /*
  * Fetching a page: settings, rate limit, retries and error texts. See fetch.h.
  *
- * Retries (engineering-notes C3): connect errors, timeouts, stalls, resets, a 2xx whose body is
+ * Retries (docs/engine.md#retries): connect errors, timeouts, stalls, resets, a 2xx whose body is
  * empty or stops inside its JSON document, 429, 500, 502, 503 and 504 are retried up to
  * max_retries times with exponential backoff and jitter (base retry_base_ms, capped at 30 s); a
  * Retry-After header is a floor, clamped to 60 s. A 429 also pauses the limiter, so every cursor
- * of the account backs off, not just this one. A page is
- * retried before any of its rows are returned, so no row is ever returned twice; when retries run
- * out the statement fails, naming the status, the attempts and the time spent. Other 4xx are
- * never retried. A statement stops retrying once it has waited retry_budget_ms in total.
+ * of the account backs off, not just this one. A page is retried before any of its rows are
+ * returned, so no row is ever returned twice; when retries run out the statement fails, naming
+ * the status, the attempts and the time spent. Other 4xx are never retried. A statement stops
+ * retrying once it has waited retry_budget_ms in total.
  */
 #include "fetch.h"
 

@@ -64,7 +64,7 @@ static const char *http_init_error;
 
 static void http_global_init_once(void) {
   /* Called once per process and never undone: curl_global_cleanup would pull libcurl out from
-   * under a host (Python, another extension) that uses it too (engineering-notes B3). */
+   * under a host (Python, another extension) that uses it too (docs/libcurl.md#global-init). */
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     http_init_error = "libcurl could not be initialised (curl_global_init failed)";
   }

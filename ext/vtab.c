@@ -35,10 +35,11 @@
  *
  *   Every table is marked SQLITE_VTAB_DIRECTONLY: it cannot be used from a view or trigger stored
  *   in a database file, because opening a file someone else wrote must never make network calls
- *   with your credentials (engineering-notes D1).
+ *   with your credentials (docs/sqlite-virtual-tables.md#directonly).
  */
 #include "vtab.h"
 
+#include "descriptor.h"
 #include "fetch.h"
 #include "plan.h"
 #include "requestlog.h"
@@ -57,8 +58,9 @@ SQLITE_EXTENSION_INIT3
 
 /* A module registration's client data: which provider, and the connection's shared session. */
 typedef struct ix_module_data {
-  const ix_provider *provider;
+  const ix_provider *provider; /* points at resolved */
   ix_session *session;
+  ix_provider resolved; /* the descriptor with its derived fields filled (descriptor.c) */
 } ix_module_data;
 
 typedef struct ix_vtab {
@@ -758,7 +760,7 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
  *    affinity is unknown, is re-checked. Range bounds are always re-checked by SQLite.
  *  - LIMIT and OFFSET are only a page-size hint, and taken only when SQLite applies nothing after
  *    us that could drop rows: every other usable constraint sent and omitted, and no ORDER BY
- *    (engineering-notes A3). SQLite still applies LIMIT itself.
+ *    (docs/sqlite-virtual-tables.md#limit-and-offset). SQLite still applies LIMIT itself.
  */
 
 static ix_collation ix_collation_of(sqlite3_index_info *info, int i) {
@@ -865,7 +867,7 @@ static void ix_module_data_free(void *arg) {
 int ix_register_provider(sqlite3 *db, const ix_provider *provider, ix_session *session) {
   ix_module_data *data = sqlite3_malloc64(sizeof(*data));
   if (!data) return SQLITE_NOMEM;
-  data->provider = provider;
+  data->provider = ix_descriptor_resolve(provider, &data->resolved);
   data->session = session;
   session->refs++;
   /* On failure SQLite calls the destructor itself, which releases the reference. */

@@ -152,7 +152,8 @@ typedef struct ix_provider {
   const ix_setting_def *settings; /* vendor settings (credentials...), terminated by a NULL key */
   const ix_column_def *columns;
   int column_count;
-  /* Columns that carry a range (IX_COL_RANGE) — at most one per table; -1 when none. */
+  /* Derived, not written: the column flagged IX_COL_RANGE, or -1. Registration fills it in the
+   * engine's copy of the descriptor (descriptor.c); providers leave it out. */
   int range_column;
   /* The plan needs every column of at least one of these masks (bit i = column i). Alternatives are
    * tried in order; the first fully usable one is sent. A zero mask ends the list. */

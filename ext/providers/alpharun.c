@@ -1,7 +1,7 @@
 /*
  * Alpharun: a contact's customer interactions, from
  * GET {base_url}/api/v1/contacts/{contact_id}/customer-interactions?limit=&cursor=
- * (seeds/003, vendors.md section 4).
+ * (docs/vendors.md#alpharun).
  *
  *     SELECT * FROM alpharun_interactions WHERE contact_ext_id = 'cust-1';
  *     SELECT * FROM alpharun_interactions('e0c10580-533e-4af2-9611-a9996bb0888d');
@@ -293,7 +293,6 @@ const ix_provider alpharun_interactions_provider = {
     .settings = alpharun_settings,
     .columns = alpharun_columns,
     .column_count = AR_COLUMN_COUNT,
-    .range_column = -1,
     .required = {IX_COLUMN_BIT(AR_CONTACT_ID), IX_COLUMN_BIT(AR_CONTACT_EXT_ID), 0},
     .required_hint =
         "a contact is required: add WHERE contact_ext_id = '...' (or contact_id = "

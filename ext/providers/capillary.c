@@ -1,5 +1,5 @@
 /*
- * Capillary Technologies: GET {base_url}/v2/customers/interaction (seeds/000, vendors.md §1).
+ * Capillary Technologies: GET {base_url}/v2/customers/interaction (docs/vendors.md#capillary).
  *
  *     SELECT * FROM capillary_interactions('mobile', '919988221100');
  *     SELECT * FROM capillary_interactions WHERE email = 'ann@example.com' AND channel = 'email';
@@ -12,9 +12,10 @@
  *   A: {"response": {"status": ..., "customer": {"id", "mobile", ..., "interactions": {"network":
  *       [{"name", "interaction": [{"type", "count", "messages": {"message": [...]}}]}]},
  *       "item_status": {...}}}}  -- sent_time "YYYY-MM-DD HH:MM:SS", the "reciever" spelling,
- * single objects where arrays are expected (an XML-to-JSON habit), "null" as a string. B: {"name":
- * "capillary", "interaction": [{"name", "count", "messageList": [...]}], "warnings"}
+ *       single objects where arrays are expected (an XML-to-JSON habit), "null" as a string.
+ *   B: {"name": "capillary", "interaction": [{"name", "count", "messageList": [...]}], "warnings"}
  *       -- sentDate "DD-MM-YYYY HH:MM:SS" (day first), campaignId -1 when there is none.
+ *
  * Authentication: Basic with the till id and the lowercase hex MD5 of the till password, or an
  * OAuth token in X-CAP-API-OAUTH-TOKEN.
  */
@@ -276,7 +277,7 @@ static int capillary_authenticate(const ix_call *call, http_headers *headers, ch
   return rc == 0 ? SQLITE_OK : SQLITE_NOMEM;
 }
 
-/* POST {base_url}/v3/oauth/token/generate {"key", "secret"} (vendors.md section 6). */
+/* POST {base_url}/v3/oauth/token/generate {"key", "secret"} (docs/vendors.md#capillary). */
 static int capillary_token_build(const ix_call *call, ix_request *request, char **json_out,
                                  char **error_out) {
   (void)error_out;
@@ -711,7 +712,6 @@ const ix_provider capillary_interactions_provider = {
     .settings = capillary_settings,
     .columns = capillary_columns,
     .column_count = CI_COLUMN_COUNT,
-    .range_column = -1,
     .required = {IX_COLUMN_BIT(CI_IDENTIFIER_NAME) | IX_COLUMN_BIT(CI_IDENTIFIER_VALUE),
                  IX_COLUMN_BIT(CI_MOBILE), IX_COLUMN_BIT(CI_EMAIL), IX_COLUMN_BIT(CI_EXTERNAL_ID),
                  0},
@@ -741,7 +741,6 @@ const ix_provider capillary_summary_provider = {
     .settings = capillary_settings,
     .columns = capillary_summary_columns,
     .column_count = CS_COLUMN_COUNT,
-    .range_column = -1,
     .required = {IX_COLUMN_BIT(CS_IDENTIFIER_NAME) | IX_COLUMN_BIT(CS_IDENTIFIER_VALUE),
                  IX_COLUMN_BIT(CS_MOBILE), IX_COLUMN_BIT(CS_EMAIL), IX_COLUMN_BIT(CS_EXTERNAL_ID),
                  0},

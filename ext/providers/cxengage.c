@@ -1,7 +1,7 @@
 /*
  * CXengage (Enghouse Interactive, formerly Serenova): a contact's interactions, from
  * GET {base_url}/v1/tenants/{tenant_id}/contacts/{contact_id}/interactions?limit=&page=
- * (seeds/002, vendors.md section 3).
+ * (docs/vendors.md#cxengage).
  *
  *     SELECT * FROM cxengage_interactions WHERE contact_id = '0b8f9c52-...';
  *     SELECT * FROM cxengage_interactions('5c1b2f4e-...', '0b8f9c52-...');  -- tenant, contact
@@ -285,7 +285,7 @@ static const char *cxengage_tenant(const ix_call *call) {
 }
 
 /* POST {base_url}/v1/tokens {"username": key, "password": secret, "tenantId": tenant}
- * (vendors.md section 6). A token is the tenant's, so the tenant comes from the setting: the
+ * (docs/vendors.md#cxengage). A token is the tenant's, so the tenant comes from the setting: the
  * account's token is shared by every query of that account. */
 static int cxengage_token_build(const ix_call *call, ix_request *request, char **json_out,
                                 char **error_out) {
@@ -573,7 +573,6 @@ const ix_provider cxengage_interactions_provider = {
     .settings = cxengage_settings,
     .columns = cxengage_columns,
     .column_count = CX_COLUMN_COUNT,
-    .range_column = CX_OCCURRED_AT,
     .required = {IX_COLUMN_BIT(CX_CONTACT_ID), 0},
     .required_hint =
         "a contact is required: add WHERE contact_id = '...' (the tenant comes from "

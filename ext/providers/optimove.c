@@ -1,12 +1,13 @@
 /*
- * Optimove: GET {base_url}/current/customers/GetCustomerChannelInteractions (seeds/001,
- * vendors.md §2).
+ * Optimove: GET {base_url}/current/customers/GetCustomerChannelInteractions
+ * (docs/vendors.md#optimove).
  *
  *     SELECT * FROM optimove_interactions('841231', '2018-08-19', '2018-09-19');
  *     SELECT * FROM optimove_interactions
  *      WHERE customer_id = '688417' AND occurred_at >= '2025-06-01';
- *     SELECT crm.name, oi.* FROM crm JOIN optimove_interactions oi ON oi.customer_id =
- * crm.optimove_id WHERE oi.occurred_at BETWEEN '2025-01-01' AND '2025-03-31';
+ *     SELECT crm.name, oi.*
+ *       FROM crm JOIN optimove_interactions oi ON oi.customer_id = crm.optimove_id
+ *      WHERE oi.occurred_at BETWEEN '2025-01-01' AND '2025-03-31';
  *
  * Pseudo-schema (argument columns last and HIDDEN):
  *
@@ -52,10 +53,10 @@ SQLITE_EXTENSION_INIT3
 #define OPTIMOVE_DATE_LENGTH 10 /* YYYY-MM-DD */
 #define OPTIMOVE_PATH "/current/customers/GetCustomerChannelInteractions"
 /* "All customer-related endpoints return a maximum of 10,000 records per page" (public clients,
- * vendors.md section 6): an answer this long is a page, and the next is asked with $skip. */
+ * docs/vendors.md#optimove): an answer this long is a page, and the next is asked with $skip. */
 #define OPTIMOVE_MAX_RECORDS 10000
-/* The generic ChannelIDs of Optimove's sandbox accounts (vendors.md §2); production accounts get
- * their own ids from Optimove, set with the channels setting. */
+/* The generic ChannelIDs of Optimove's sandbox accounts (docs/vendors.md#optimove); production
+ * accounts get their own ids from Optimove, set with the channels setting. */
 #define OPTIMOVE_DEFAULT_CHANNELS \
   "502=call_center,504=email,505=sms,506=push,510=web_push,511=in_app"
 
@@ -312,7 +313,7 @@ static int optimove_authenticate(const ix_call *call, http_headers *headers, cha
   return http_headers_add(headers, "X-API-KEY", key) == 0 ? SQLITE_OK : SQLITE_NOMEM;
 }
 
-/* Optimove's legacy tokens answer 403 "Authorization-Token Expired" (vendors.md section 6): the
+/* Optimove's legacy tokens answer 403 "Authorization-Token Expired" (docs/vendors.md#optimove): the
  * generic "check OPTIMOVE_API_KEY" would not say that the key is right but no longer valid. */
 static char *optimove_status_hint(const ix_call *call, long status, const char *vendor_said) {
   if (status != 403 || !strstr(vendor_said, "Expired")) return NULL;
@@ -511,7 +512,6 @@ const ix_provider optimove_interactions_provider = {
     .settings = optimove_settings,
     .columns = optimove_columns,
     .column_count = OM_COLUMN_COUNT,
-    .range_column = OM_OCCURRED_AT,
     .required = {IX_COLUMN_BIT(OM_CUSTOMER_ID), 0},
     .required_hint =
         "a customer id is required: add WHERE customer_id = '...', or call "

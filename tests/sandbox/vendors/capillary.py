@@ -1,4 +1,4 @@
-"""Capillary Technologies: GET /v2/customers/interaction (seed 000, vendors.md section 1).
+"""Capillary Technologies: GET /v2/customers/interaction (docs/vendors.md#capillary).
 
 The documented page shows two response shapes and both occur in the wild, so the
 sandbox answers in both:
@@ -10,7 +10,7 @@ sandbox answers in both:
   usedStatus}], warnings} with DD-MM-YYYY sentDate and numeric campaignId (-1 = none).
 
 Customers whose CRM id is a multiple of 3 answer in envelope B, the rest in A.
-Sandbox assumption: the sandbox behaves like the EU cluster (the SPEC's default host),
+Sandbox assumption: the sandbox behaves like the EU cluster (the table's default host),
 whose zone-less times are UTC; `deliveredTime` in envelope B carries its own `Z`.
 """
 
@@ -32,7 +32,7 @@ from vendors.base import (BAD, MISSING, Fixture, Registration, Setting, Vendor, 
 # The sandbox's public test credentials: Basic base64(till_id + ":" + lowercase md5 hex of the
 # till password), exactly as docs.capillarytech.com/reference/basic-authentication documents it,
 # or the header X-CAP-API-OAUTH-TOKEN, or a key and secret exchanged for short-lived tokens at
-# POST /v3/oauth/token/generate (vendors.md section 6).
+# POST /v3/oauth/token/generate (docs/vendors.md#capillary).
 TILL = "sandbox.till"
 PASSWORD = "sandbox-pass"
 OAUTH_TOKEN = "sandbox-cap-oauth-token"
@@ -374,7 +374,7 @@ class Capillary(Vendor):
 
     @post
     def generate_token(self, request):
-        """{"data": {"accessToken", "ttlSeconds"}, "errors": null} (vendors.md section 6)."""
+        """{"data": {"accessToken", "ttlSeconds"}, "errors": null} (docs/vendors.md#capillary)."""
         ttl = self._settings.token_ttl_seconds if self._settings else None
         ttl = TOKEN_TTL_SECONDS if ttl is None else ttl
         token = TOKENS.issue(self.name, ttl)

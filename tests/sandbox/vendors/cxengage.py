@@ -1,4 +1,4 @@
-"""CXengage: GET /v1/tenants/{tenantId}/contacts/{contactId}/interactions (seed 002, vendors.md section 3).
+"""CXengage: GET /v1/tenants/{tenantId}/contacts/{contactId}/interactions (docs/vendors.md#cxengage).
 
 Page-numbered (`page` from 0, `limit` 1..100, default 10), newest first, with
 {page, limit, offset, total, results}. `page` echoes null when the request gave none.
@@ -23,7 +23,7 @@ USERNAME = "sandbox-cx-user"
 PASSWORD = "sandbox-cx-pass"
 TOKEN = "sandbox-cx-token"
 TENANT_ID = "5c1b2f4e-0c4a-4a8e-9d5e-3f2b7a9c1d01"
-# Exchanged for short-lived tokens at POST /v1/tokens (vendors.md section 6).
+# Exchanged for short-lived tokens at POST /v1/tokens (docs/vendors.md#cxengage).
 API_KEY = "sandbox-cx-api-key"
 API_SECRET = "sandbox-cx-api-secret"
 _KEY_AND_SECRET = "Or an API key and secret, exchanged for tokens the extension renews:"
@@ -47,7 +47,7 @@ SAMPLE_CONTACT_ID = "0b8f9c52-7d0e-4b8a-9a47-2b1e8f6d5c01"
 BENCH_CONTACT_ID = "bench-100k"
 BENCH_TOTAL = 100_000
 DEFAULT_LIMIT, MAX_LIMIT = 10, 100
-# The search route: up to 1000 a page (vendors.md section 6). Sandbox assumption: its paging
+# The search route: up to 1000 a page (docs/vendors.md#cxengage). Sandbox assumption: its paging
 # (page from 0, limit, the same {page, limit, offset, total, results} envelope, default
 # limit 1000) and inclusive start/end are undocumented and copied from the contact route.
 SEARCH_DEFAULT_LIMIT = SEARCH_MAX_LIMIT = 1000
@@ -201,7 +201,7 @@ class CXengage(Vendor):
 
     @post
     def create_token(self, request):
-        """{"token": "..."} (vendors.md section 6)."""
+        """{"token": "..."} (docs/vendors.md#cxengage)."""
         ttl = self._settings.token_ttl_seconds if self._settings else None
         return json_response({"token": TOKENS.issue(
             self.name, TOKEN_TTL_SECONDS if ttl is None else ttl)})

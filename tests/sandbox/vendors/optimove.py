@@ -1,4 +1,4 @@
-"""Optimove: GET /current/customers/GetCustomerChannelInteractions (seed 001, vendors.md section 2).
+"""Optimove: GET /current/customers/GetCustomerChannelInteractions (docs/vendors.md#optimove).
 
 Returns a JSON array of {Date, CampaignID, RecipientGroupID, ActionID, ChannelID,
 TemplateID, EventID} for one customer between StartDate and EndDate inclusive.
@@ -34,7 +34,7 @@ REGISTRATION = Registration(
 
 SAMPLE_CUSTOMER_ID = "841231"
 # Customer functions answer at most 10,000 records; $top/$skip page through the rest
-# (public clients, vendors.md section 6). Sandbox assumption: $top above the cap is the
+# (public clients, docs/vendors.md#optimove). Sandbox assumption: $top above the cap is the
 # cap, and rows come in a stable order (date, campaign, event) so pages do not overlap.
 MAX_RECORDS = 10_000
 # A customer with 25,000 events in 2025, one event every 21 minutes, for paging tests.
