@@ -209,7 +209,9 @@ static int ix_plan_equalities(ix_plan_state *state, uint64_t key,
     usage->omit = !is_in && usage->argv_index <= IX_MAX_OMIT_ARGV &&
                   ix_plan_can_omit(&provider->columns[c], constraint);
     if (!usage->omit) {
-      state->all_sent_exactly = 0;
+      int whole_customers =
+          !is_in && (key & IX_COLUMN_BIT(c)) && (provider->columns[c].flags & IX_COL_PER_CUSTOMER);
+      if (!whole_customers) state->all_sent_exactly = 0;
       state->rechecked |= IX_COLUMN_BIT(c);
     }
   }

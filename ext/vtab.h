@@ -34,6 +34,10 @@ enum {
   /* The API applies the equality exactly and the column echoes the value it was given, so SQLite's
    * own re-check is skipped (omit). Only for filters the vendor applies exactly. */
   IX_COL_EXACT = 1 << 3,
+  /* A key column whose value is the same on every row of one customer (the vendor's own id for
+   * it): SQLite's re-check keeps all of a customer's rows or none, so it does not stop LIMIT from
+   * sizing the pages (ix_plan_limit). */
+  IX_COL_PER_CUSTOMER = 1 << 4,
 };
 
 /* How the engine produces a column's value from a row when the column does not echo a constraint.

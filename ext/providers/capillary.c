@@ -74,7 +74,11 @@ enum {
   CI_COLUMN_COUNT
 };
 
-#define KEYED_EXACT (IX_COL_EQ | IX_COL_EXACT)
+/* A customer key column carries the customer object's own value and SQLite re-checks it: Capillary
+ * matches an email ignoring case (and may normalise a mobile), so an echo of the value asked for
+ * could keep rows SQLite's comparison over a local copy would not. Only an answer without a
+ * customer object (shape B) echoes what was asked. */
+#define KEYED (IX_COL_EQ | IX_COL_PER_CUSTOMER)
 #define ARGUMENT (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT)
 
 static const ix_column_def capillary_columns[CI_COLUMN_COUNT] = {
@@ -86,9 +90,9 @@ static const ix_column_def capillary_columns[CI_COLUMN_COUNT] = {
         {"campaign_id", "INTEGER", 0, IX_VALUE_CUSTOM, {"campaign_id", "campaignId"}},
     [CI_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_TEXT, {"subject", "name"}},
     [CI_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
-    [CI_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [CI_EMAIL] = {"email", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [CI_EXTERNAL_ID] = {"external_id", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
+    [CI_MOBILE] = {"mobile", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL}},
+    [CI_EMAIL] = {"email", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL}},
+    [CI_EXTERNAL_ID] = {"external_id", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL}},
     [CI_MESSAGE_ID] = {"message_id", "INTEGER", 0, IX_VALUE_INT, {"id"}},
     [CI_SENDER] = {"sender", "TEXT", 0, IX_VALUE_TEXT, {"sender", "sent_by"}},
     [CI_RECEIVER] = {"receiver", "TEXT", 0, IX_VALUE_TEXT, {"reciever", "receiver"}},
@@ -139,9 +143,9 @@ static const ix_column_def capillary_summary_columns[CS_COLUMN_COUNT] = {
                                 {"last_interaction_time", "lastInteractionTime"}},
     [CS_USED] = {"used", "INTEGER", 0, IX_VALUE_BOOL, {"used_status", "usedStatus"}},
     [CS_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
-    [CS_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [CS_EMAIL] = {"email", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [CS_EXTERNAL_ID] = {"external_id", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
+    [CS_MOBILE] = {"mobile", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL}},
+    [CS_EMAIL] = {"email", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL}},
+    [CS_EXTERNAL_ID] = {"external_id", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL}},
     [CS_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}},
     [CS_IDENTIFIER_NAME] = {"identifier_name", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
     [CS_IDENTIFIER_VALUE] = {"identifier_value", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},

@@ -34,6 +34,10 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "sandbox"))
 sys.dont_write_bytecode = True
 import generator  # noqa: E402
 import data  # noqa: E402  (tests/sandbox/data.py: the CRM customers)
+from vendors import capillary as sandbox_capillary  # noqa: E402
+
+# Envelope B answers carry no customer object, so no email to compare (generator.ECHOED_KEYS).
+generator.ECHOED_KEYS.update(c.email for c in data.CUSTOMERS if sandbox_capillary.uses_envelope_b(c))
 
 # The classes today's build is known to get wrong (issue 9), reported as TODO so main stays green.
 # Remove a class once its fix has landed (IX_DIFF_STRICT=1 makes every class a hard failure).

@@ -25,7 +25,9 @@ static const ix_column_def test_columns[T_COUNT] = {
                  IX_VALUE_NONE,
                  {NULL}},
     [T_MOBILE] = {"mobile", "TEXT", IX_COL_EQ | IX_COL_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [T_EMAIL] = {"email", "TEXT", IX_COL_EQ | IX_COL_EXACT, IX_VALUE_CUSTOM, {NULL}},
+    /* Like Capillary's email: the vendor's own value, re-checked, the same on all the customer's
+     * rows. */
+    [T_EMAIL] = {"email", "TEXT", IX_COL_EQ | IX_COL_PER_CUSTOMER, IX_VALUE_CUSTOM, {NULL}},
     [T_CHANNEL] = {"channel", "TEXT", IX_COL_EQ, IX_VALUE_CUSTOM, {NULL}},
     [T_NETWORK] =
         {"network", "TEXT", IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT, IX_VALUE_NONE, {NULL}},
@@ -123,6 +125,14 @@ static void test_build(void) {
   ix_plan_constraint with_limit[] = {eq(T_MOBILE, SQLITE_TEXT), limit()};
   is_str(build(with_limit, 2, 0), "mobile=?,LIMIT", "LIMIT when everything else is omitted");
   is_str(build(with_limit, 2, 1), "mobile=?", "no LIMIT under an ORDER BY");
+  ix_plan_constraint per_customer[] = {eq(T_EMAIL, SQLITE_TEXT), limit()};
+  is_str(build(per_customer, 2, 0), "email=?,LIMIT | re-checked by SQLite: email",
+         "a key re-checked per customer (all rows or none) keeps LIMIT as the page size");
+  ix_plan_constraint per_customer_filter[] = {eq(T_EMAIL, SQLITE_TEXT), eq(T_CHANNEL, SQLITE_TEXT),
+                                              limit()};
+  is_str(build(per_customer_filter, 3, 0),
+         "email=?,channel=? | re-checked by SQLite: email, channel",
+         "... but not next to a filter SQLite re-checks row by row");
 
   ix_plan_constraint joined[] = {eq(T_MOBILE, 0)};
   is_str(build(joined, 1, 0), "mobile=? | re-checked by SQLite: mobile",
