@@ -165,10 +165,10 @@ typedef struct ix_provider {
   int (*is_unknown_customer)(const ix_call *call, const cJSON *body, char **error_out);
   /* Value of an IX_VALUE_CUSTOM column, or of any column the generic kinds cannot express. */
   void (*column)(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx);
-  /* Optional. The vendor's own id for the customer of the current page (Capillary's customer id),
-   * written to out: then the rows of one customer reached through different keys
-   * (mobile = ? OR email = ?) get the same rowids. Returns 0 when unknown: the plan's key stands
-   * for the customer. */
+  /* Optional. The vendor's own id for the customer of the current page (Capillary's customer id,
+   * Alpharun's contact UUID), written to out: then the rows of one customer reached through
+   * different keys (mobile = ? OR email = ?) get the same rowids. Returns 0 when unknown: the
+   * plan's key stands for the customer. */
   int (*customer_identity)(const ix_call *call, char *out, size_t out_size);
 } ix_provider;
 
