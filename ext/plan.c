@@ -190,9 +190,12 @@ static int ix_plan_equalities(ix_plan_state *state, uint64_t key,
     const ix_plan_constraint *constraint = &state->constraints[i];
     const char *name = provider->columns[c].name;
     if (constraint->op == SQLITE_INDEX_CONSTRAINT_ISNULL) {
-      /* Matches no row: no value to pass, and SQLite has nothing left to check. */
+      /* Matches no row, and SQLite has nothing left to check. It still takes an argv (SQLite
+       * passes NULL): a plan that uses no constraint does not count as an OR branch's plan, and
+       * without one "key IS NULL OR key = ?" could only be declined. */
       if (!ix_plan_term(&state->text, name, " IS NULL", "")) return 0;
-      state->usage[i].omit = 1;
+      state->usage[i].argv_index = ++state->argv_index;
+      state->usage[i].omit = state->usage[i].argv_index <= IX_MAX_OMIT_ARGV;
       continue;
     }
     int is_in = i == state->plan->in_constraint;
@@ -206,7 +209,9 @@ static int ix_plan_equalities(ix_plan_state *state, uint64_t key,
     usage->omit = !is_in && usage->argv_index <= IX_MAX_OMIT_ARGV &&
                   ix_plan_can_omit(&provider->columns[c], constraint);
     if (!usage->omit) {
-      state->all_sent_exactly = 0;
+      int whole_customers =
+          !is_in && (key & IX_COLUMN_BIT(c)) && (provider->columns[c].flags & IX_COL_PER_CUSTOMER);
+      if (!whole_customers) state->all_sent_exactly = 0;
       state->rechecked |= IX_COLUMN_BIT(c);
     }
   }

@@ -18,11 +18,11 @@
  *              | "no customer key: fails in xFilter"                  -- idxNum 0
  *       term  := column op "?" [" COLLATE " ("NOCASE" | "RTRIM")]  -- op: = > >= < <=; argv[i]
  *              | column " IS ?"     -- an equality that may be NULL; argv[i] is the value
- *              | column " IS NULL"  -- no value, and no rows
+ *              | column " IS NULL"  -- argv[i] is NULL (unread), and no rows
  *              | column " IN ?"     -- argv[i] is a whole IN list (sqlite3_vtab_in)
  *              | "LIMIT" | "OFFSET"
  *
- *   Terms with a value take argv in order. idxNum is the chosen alternative + 1. The part after
+ *   Every term takes one argv, in order. idxNum is the chosen alternative + 1. The part after
  *   " | " is for people reading the plan: which of the constraints sent to the API SQLite still
  *   checks itself. xFilter turns the values into what the API is sent: a key that can name no
  *   customer (NULL, empty, a blob...) means no rows and no request, logged as skipped; a REAL key
@@ -656,15 +656,12 @@ static int ix_filter_read_plan(ix_cursor *cursor, int plan_number, const char *p
                    ix_errorf("%s: internal error: bad plan '%s'", vtab->table_name, plan));
       return SQLITE_ERROR;
     }
-    sqlite3_value *value = NULL;
-    if (op != IX_OP_IS_NULL) {
-      if (i >= argc) {
-        ix_set_error(&vtab->base,
-                     ix_errorf("%s: internal error: bad plan '%s'", vtab->table_name, plan));
-        return SQLITE_ERROR;
-      }
-      value = argv[i++];
+    if (i >= argc) { /* every term takes one value */
+      ix_set_error(&vtab->base,
+                   ix_errorf("%s: internal error: bad plan '%s'", vtab->table_name, plan));
+      return SQLITE_ERROR;
     }
+    sqlite3_value *value = argv[i++];
     if (is_limit) {
       limit = sqlite3_value_int64(value);
     } else if (is_offset) {

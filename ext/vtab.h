@@ -34,6 +34,10 @@ enum {
   /* The API applies the equality exactly and the column echoes the value it was given, so SQLite's
    * own re-check is skipped (omit). Only for filters the vendor applies exactly. */
   IX_COL_EXACT = 1 << 3,
+  /* A key column whose value is the same on every row of one customer (the vendor's own id for
+   * it): SQLite's re-check keeps all of a customer's rows or none, so it does not stop LIMIT from
+   * sizing the pages (ix_plan_limit). */
+  IX_COL_PER_CUSTOMER = 1 << 4,
 };
 
 /* How the engine produces a column's value from a row when the column does not echo a constraint.
@@ -186,10 +190,10 @@ typedef struct ix_provider {
   int (*is_unknown_customer)(const ix_call *call, const cJSON *body, char **error_out);
   /* Value of an IX_VALUE_CUSTOM column, or of any column the generic kinds cannot express. */
   void (*column)(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx);
-  /* Optional. The vendor's own id for the customer of the current page (Capillary's customer id),
-   * written to out: then the rows of one customer reached through different keys
-   * (mobile = ? OR email = ?) get the same rowids. Returns 0 when unknown: the plan's key stands
-   * for the customer. */
+  /* Optional. The vendor's own id for the customer of the current page (Capillary's customer id,
+   * Alpharun's contact UUID), written to out: then the rows of one customer reached through
+   * different keys (mobile = ? OR email = ?) get the same rowids. Returns 0 when unknown: the
+   * plan's key stands for the customer. */
   int (*customer_identity)(const ix_call *call, char *out, size_t out_size);
   /* Optional. Checks the provider's own settings (call->config) as a query would: returns the key
    * at fault and sets *error_out, or returns NULL. interactions_settings shows it as a problem. */

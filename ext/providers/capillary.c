@@ -75,7 +75,11 @@ enum {
   CI_COLUMN_COUNT
 };
 
-#define KEYED_EXACT (IX_COL_EQ | IX_COL_EXACT)
+/* A customer key column carries the customer object's own value and SQLite re-checks it: Capillary
+ * matches an email ignoring case (and may normalise a mobile), so an echo of the value asked for
+ * could keep rows SQLite's comparison over a local copy would not. Only an answer without a
+ * customer object (shape B) echoes what was asked. */
+#define KEYED (IX_COL_EQ | IX_COL_PER_CUSTOMER)
 #define ARGUMENT (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT)
 
 /* One entry per column; its description on the line after (clang-format would spread each
@@ -96,11 +100,11 @@ static const ix_column_def capillary_columns[CI_COLUMN_COUNT] = {
         "the message subject or survey name"},
     [CI_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "Capillary's customer id, when the response carries the customer"},
-    [CI_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+    [CI_MOBILE] = {"mobile", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
         "the customer's mobile; an equality on it names the customer"},
-    [CI_EMAIL] = {"email", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+    [CI_EMAIL] = {"email", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
         "the customer's email; an equality on it names the customer"},
-    [CI_EXTERNAL_ID] = {"external_id", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+    [CI_EXTERNAL_ID] = {"external_id", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
         "the customer's external id; an equality on it names the customer"},
     [CI_MESSAGE_ID] = {"message_id", "INTEGER", 0, IX_VALUE_INT, {"id"},
         "the message id (64-bit integer)"},
@@ -171,11 +175,11 @@ static const ix_column_def capillary_summary_columns[CS_COLUMN_COUNT] = {
         "0/1: whether the type is in use, NULL when the vendor does not say"},
     [CS_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "Capillary's customer id, when the response carries the customer"},
-    [CS_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+    [CS_MOBILE] = {"mobile", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
         "the customer's mobile; an equality on it names the customer"},
-    [CS_EMAIL] = {"email", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+    [CS_EMAIL] = {"email", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
         "the customer's email; an equality on it names the customer"},
-    [CS_EXTERNAL_ID] = {"external_id", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+    [CS_EXTERNAL_ID] = {"external_id", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
         "the customer's external id; an equality on it names the customer"},
     [CS_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
         "the interaction type object as the vendor sent it (JSON)"},
