@@ -476,7 +476,7 @@ def curl_config(path, env, urls):
 
 
 def ids_setup(count, prefix="c"):
-    return [f"CREATE TABLE ids(id TEXT PRIMARY KEY);",
+    return ["CREATE TABLE ids(id TEXT PRIMARY KEY);",
             f"INSERT INTO ids SELECT '{prefix}' || value FROM generate_series(1, {count});"]
 
 
@@ -616,7 +616,7 @@ def scenario_memory(ctx):
             report.problems.append(f"memory: {contact}: read {got} rows")
         over = run.peak_kib / 1024 - idle_mib
         report.rows.append(Row(f"memory per body {body / 1048576:.2f} MiB", "",
-                               seconds(run.seconds), "", f"{over * 1048576 / body:.1f}", "",
+                               seconds(run.seconds), "", "", "",
                                f"peak RSS {run.peak_kib / 1024:.1f} MiB, {over:+.1f} MiB over "
                                f"idle = {over * 1048576 / body:.1f} x one page's body"))
 
@@ -686,7 +686,7 @@ def scenario_latency(ctx):
                            f"{args.latency_ms:g} ms, no rate limit")
     runs = [("IN", n_join, 8), ("IN", n_join, 64), ("JOIN", n_join, 8)]
     if args.max_in > n_join:
-        runs.append(("IN", args.max_in if args.max_in < max(IN_SIZES) else max(IN_SIZES), 64))
+        runs.append(("IN", min(args.max_in, max(IN_SIZES)), 64))
     with DelayServer(os.path.join(ctx.site, "one.json"), args.latency_ms) as server:
         walls = {}
         for form, n, c in runs:
