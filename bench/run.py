@@ -36,11 +36,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from cases_env import sandbox_environment  # noqa: E402
+from cases_env import REGISTRY, sandbox_environment  # noqa: E402
 from sandbox_process import Sandbox, library  # noqa: E402
 
 SCENARIOS = ("latency", "rate", "throughput", "memory")
-VENDORS = ("CAPILLARY", "OPTIMOVE", "CXENGAGE", "ALPHARUN", "WHICH50")
 BENCH_CONTACT = "bench-100k"
 BENCH_TOTAL = 100000  # interactions the sandbox serves for BENCH_CONTACT
 PAGE_SIZE = 100  # CXengage's maximum page size, which the table asks for
@@ -454,8 +453,8 @@ def base_env(url, **extra):
     env["CXENGAGE_BASE_URL"] = url + "/cxengage"
     env["INTERACTIONS_QUIET"] = "1"
     env["INTERACTIONS_STATE_DIR"] = STATE_DIR
-    for vendor in VENDORS:
-        env[f"{vendor}_CACHE_TTL"] = "0"  # measure requests, not the response cache
+    for registration in REGISTRY.REGISTRATIONS:
+        env[registration.variable("cache_ttl")] = "0"  # measure requests, not the response cache
     env.update(extra)
     return env
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envcheck.h"
+#include "scrub.h"
 #include "url.h"
 
 SQLITE_EXTENSION_INIT3
@@ -354,6 +356,7 @@ static int config_resolve_mode(const char *table, const char *vendor,
 int config_resolve(const char *table, const char *vendor, const ix_setting_def *vendor_settings,
                    const char *default_base_url, const ix_options *options, ix_config **out,
                    char **error_out) {
+  envcheck_warn_once(); /* a misspelt variable would otherwise fall back to a default silently */
   return config_resolve_mode(table, vendor, vendor_settings, default_base_url, options, 0, out,
                              error_out);
 }
@@ -404,20 +407,5 @@ void config_at(const ix_config *config, int index, ix_setting_view *view) {
 }
 
 char *config_scrub(const ix_config *config, char *text) {
-  if (!text || !config) return text;
-  for (int i = 0; i < config->count; i++) {
-    const ix_setting *setting = &config->items[i];
-    if (!(setting->def->flags & IX_SETTING_SECRET) || !setting->value) continue;
-    size_t secret_length = strlen(setting->value);
-    if (secret_length < 3) continue; /* too short to scrub without mangling ordinary text */
-    char *found;
-    while ((found = strstr(text, setting->value)) != NULL) {
-      char *replaced =
-          sqlite3_mprintf("%.*s***%s", (int)(found - text), text, found + secret_length);
-      sqlite3_free(text);
-      if (!replaced) return NULL;
-      text = replaced;
-    }
-  }
-  return text;
+  return scrub_text(config, NULL, text);
 }

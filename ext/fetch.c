@@ -14,11 +14,12 @@
 
 #include "cache.h"
 #include "hash.h"
+#include "interrupt.h"
 #include "jsonspan.h"
+#include "memlimits.h"
 #include "requestlog.h"
+#include "scrub.h"
 
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,41 +30,9 @@ SQLITE_EXTENSION_INIT3
 #define IX_MAX_EXCERPT 200
 #define IX_BACKOFF_CAP_MS 30000
 #define IX_RETRY_AFTER_CAP_MS 60000
-#define IX_WAIT_SLICE_MS 50
 /* A wait for the limiter longer than this is explained on stderr (once per table in a statement).
  */
 #define IX_WAIT_NOTICE_MS 3000
-
-/* ---- Interrupts ---- */
-
-/* sqlite3_is_interrupted exists since 3.41; Debian 12's headers (3.40) do not declare it, so it is
- * looked up in the running library, and only when that library is new enough. */
-typedef int (*ix_is_interrupted_fn)(sqlite3 *);
-static ix_is_interrupted_fn ix_is_interrupted;
-static pthread_once_t ix_interrupt_once = PTHREAD_ONCE_INIT;
-
-static void ix_find_is_interrupted(void) {
-  if (sqlite3_libversion_number() < 3041000) return;
-  void *symbol = dlsym(RTLD_DEFAULT, "sqlite3_is_interrupted");
-  memcpy(&ix_is_interrupted, &symbol, sizeof(symbol));
-}
-
-static int ix_should_abort(void *arg) {
-  pthread_once(&ix_interrupt_once, ix_find_is_interrupted);
-  return ix_is_interrupted ? ix_is_interrupted(arg) : 0;
-}
-
-/* Sleeps up to milliseconds in short slices; returns non-zero when interrupted. */
-static int ix_sleep(sqlite3 *db, long long milliseconds) {
-  while (milliseconds > 0) {
-    long long slice = milliseconds < IX_WAIT_SLICE_MS ? milliseconds : IX_WAIT_SLICE_MS;
-    struct timespec pause = {(time_t)(slice / 1000), (long)(slice % 1000) * 1000000L};
-    nanosleep(&pause, NULL);
-    milliseconds -= slice;
-    if (ix_should_abort(db)) return 1;
-  }
-  return 0;
-}
 
 /* ---- Configuration ---- */
 
@@ -82,6 +51,7 @@ static char *ix_account_scope(const ix_fetch *fetch) {
 }
 
 int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_out) {
+  fetch->interrupt.db = fetch->db;
   if (fetch->config) return SQLITE_OK;
   const ix_provider *provider = fetch->provider;
   int rc = config_resolve(fetch->table_name, provider->vendor, provider->settings,
@@ -160,16 +130,27 @@ void ix_fetch_free(ix_fetch *fetch) {
   fetch->config = NULL;
   timefmt_zone_free(fetch->zone);
   fetch->zone = NULL;
+  ix_interrupt_free(&fetch->interrupt);
 }
 
 /* ---- Error texts ---- */
 
+/* Vendor text longer than this is cut before it is scrubbed (a fragment it leaves at the cut is
+ * still scrubbed, down to 7 bytes) and cut again to IX_MAX_EXCERPT after. */
+#define IX_MAX_SCRUBBED 65536
+
 /* A short, printable excerpt of the vendor's own explanation in an error body, or NULL. Vendor
- * bodies may echo what we sent, so the caller scrubs secrets and header values out of it. */
-static char *ix_vendor_message(const char *body, size_t body_len, const char *content_type) {
+ * bodies may echo what we sent (headers, the query), so the whole explanation is scrubbed of
+ * secrets and header values before it is cut: a cut first would keep the part of a secret that
+ * straddles it. */
+static char *ix_vendor_message(const char *body, size_t body_len, const char *content_type,
+                               const ix_config *config, const http_headers *headers) {
   if (!body || body_len == 0) return NULL;
   if (strstr(content_type, "html")) return sqlite3_mprintf("an HTML page, not JSON");
-  cJSON *root = cJSON_ParseWithLength(body, body_len);
+  /* A body too costly to parse (memlimits.h) is read as text. */
+  size_t budget = (size_t)config_get_int(config, "max_response_bytes") * IX_PARSE_BUDGET_FACTOR;
+  cJSON *root =
+      memlimits_json_cost(body, body_len) <= budget ? cJSON_ParseWithLength(body, body_len) : NULL;
   const char *found = NULL;
   if (root) {
     static const char *const paths[][4] = {
@@ -196,8 +177,20 @@ static char *ix_vendor_message(const char *body, size_t body_len, const char *co
   char *excerpt = NULL;
   if (found) {
     size_t length = root ? strlen(found) : body_len;
-    excerpt = sqlite3_mprintf("%.*s%s", (int)(length > IX_MAX_EXCERPT ? IX_MAX_EXCERPT : length),
-                              found, length > IX_MAX_EXCERPT ? "..." : "");
+    char *whole =
+        sqlite3_mprintf("%.*s", (int)(length > IX_MAX_SCRUBBED ? IX_MAX_SCRUBBED : length), found);
+    whole = scrub_text(config, headers, whole);
+    size_t clean_length = whole ? strlen(whole) : 0;
+    if (whole) {
+      size_t keep = clean_length > IX_MAX_EXCERPT ? IX_MAX_EXCERPT : clean_length;
+      /* A "***" the cut would split is kept whole. */
+      while (keep > 0 && keep < clean_length && whole[keep] == '*' && whole[keep - 1] == '*') {
+        keep++;
+      }
+      int cut = keep < clean_length || length > IX_MAX_SCRUBBED;
+      excerpt = sqlite3_mprintf("%.*s%s", (int)keep, whole, cut ? "..." : "");
+    }
+    sqlite3_free(whole);
     for (char *p = excerpt; p && *p; p++) {
       if ((unsigned char)*p < 0x20) *p = ' ';
     }
@@ -206,31 +199,18 @@ static char *ix_vendor_message(const char *body, size_t body_len, const char *co
   return excerpt;
 }
 
-/* Replaces every occurrence of secret in text by "***". */
-static char *ix_scrub_one(char *text, const char *secret) {
-  size_t length = strlen(secret);
-  char *found;
-  while (text && (found = strstr(text, secret)) != NULL) {
-    char *replaced = sqlite3_mprintf("%.*s***%s", (int)(found - text), text, found + length);
-    sqlite3_free(text);
-    text = replaced;
-  }
-  return text;
-}
-
-/* Text that came from the vendor, without secrets or anything we sent in a header. */
+/* A provider's error text ("table: ... vendor text ..."), without secrets or anything we sent in a
+ * header. The leading table name is ours, and is kept: a credential may share 8 letters with it
+ * (the key "sandbox-alpharun-token" with the table alpharun_interactions). */
 static char *ix_scrub(const ix_config *config, const http_headers *headers, char *text) {
-  text = config_scrub(config, text);
-  for (int i = 0; text && i < headers->count; i++) {
-    const char *value = strchr(headers->lines[i], ':');
-    if (!value) continue;
-    value += 2;
-    /* The credential part of "Basic xxx" / "Bearer xxx" as well as the whole value. */
-    const char *space = strchr(value, ' ');
-    if (strlen(value) >= 6) text = ix_scrub_one(text, value);
-    if (space && strlen(space + 1) >= 6) text = ix_scrub_one(text, space + 1);
-  }
-  return text;
+  if (!text) return NULL;
+  size_t name = strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$");
+  if (name == 0 || strncmp(text + name, ": ", 2) != 0) return scrub_text(config, headers, text);
+  char *rest = scrub_text(config, headers, sqlite3_mprintf("%s", text + name + 2));
+  char *whole = rest ? sqlite3_mprintf("%.*s: %s", (int)name, text, rest) : NULL;
+  sqlite3_free(rest);
+  sqlite3_free(text);
+  return whole;
 }
 
 /* Names of the settings that hold this table's credentials, for "check ..." hints. */
@@ -250,8 +230,8 @@ static char *ix_status_error(const ix_fetch *fetch, const http_response *respons
                              const http_headers *headers) {
   const char *table = fetch->table_name;
   const char *host = fetch->host;
-  char *vendor = ix_vendor_message(response->body, response->body_len, response->content_type);
-  vendor = ix_scrub(fetch->config, headers, vendor);
+  char *vendor = ix_vendor_message(response->body, response->body_len, response->content_type,
+                                   fetch->config, headers);
   char *said = vendor ? sqlite3_mprintf(" (the API said: %s)", vendor) : sqlite3_mprintf("%s", "");
   sqlite3_free(vendor);
   char *message;
@@ -280,7 +260,17 @@ static char *ix_status_error(const ix_fetch *fetch, const http_response *respons
 }
 
 static char *ix_transport_error(const ix_fetch *fetch, http_outcome outcome,
-                                const http_response *response) {
+                                const http_response *response, int attempts) {
+  if (outcome == HTTP_FAILED && response->unreachable) {
+    /* A host that does not resolve or refuses connections is almost always a wrong base URL:
+     * more retries would not help, so the error names the setting instead. */
+    char *tries = attempts > 1 ? sqlite3_mprintf(" after %d attempts", attempts) : NULL;
+    char *error = ix_errorf("%s: cannot reach %s (%s)%s: check the base URL (%s)",
+                            fetch->table_name, fetch->host, response->error, tries ? tries : "",
+                            config_origin(fetch->config, "base_url"));
+    sqlite3_free(tries);
+    return error;
+  }
   if (outcome == HTTP_OK) { /* a complete exchange whose body was cut (ix_body_incomplete) */
     return ix_errorf(
         "%s: the response from %s ended early (HTTP %ld, %lld bytes%s): the connection closed "
@@ -349,7 +339,7 @@ static int ix_wait_for_limiter(ix_fetch *fetch, rate_ticket *ticket, char **erro
               fetch->table_name, (double)(now + wait - started) / 1000.0,
               config_get(fetch->config, "rate_limit"), config_origin(fetch->config, "rate_limit"));
     }
-    if (ix_sleep(fetch->db, wait)) {
+    if (ix_interrupt_sleep(&fetch->interrupt, wait)) {
       *error_out = ix_errorf("%s: interrupted", fetch->table_name);
       return SQLITE_INTERRUPT;
     }
@@ -393,11 +383,12 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
     if (throttled) {
       rate_limiter_pause(fetch->limiter, rate_clock_ms() + delay);
     }
+    fetch->retry_wait_ms += (long long)response->elapsed_ms; /* a 1 byte/s server is bounded too */
     int out_of_retries = attempt > max_retries || fetch->retry_wait_ms + delay > budget;
     if (!(transient || retry_status) || out_of_retries) {
       char *what = retry_status ? ix_status_error(fetch, response, headers)
-                                : ix_transport_error(fetch, outcome, response);
-      if (attempt > 1 && what) {
+                                : ix_transport_error(fetch, outcome, response, attempt);
+      if (attempt > 1 && what && !(outcome == HTTP_FAILED && response->unreachable)) {
         *error_out = ix_errorf(
             "%s (gave up after %d attempts in %.1f s: raise max_retries "
             "(%s) to keep trying longer)",
@@ -411,7 +402,7 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
     }
     http_response_clear(response);
     fetch->retry_wait_ms += delay;
-    if (ix_sleep(fetch->db, delay)) {
+    if (ix_interrupt_sleep(&fetch->interrupt, delay)) {
       *error_out = ix_errorf("%s: interrupted", fetch->table_name);
       return SQLITE_INTERRUPT;
     }
@@ -465,23 +456,49 @@ static http_request ix_http_options(const ix_fetch *fetch, const ix_request *req
       .max_body = (size_t)config_get_int(config, "max_response_bytes"),
       .allow_plain_http = !fetch->is_https,
       .ca_bundle = getenv("INTERACTIONS_CA_BUNDLE"),
-      .should_abort = ix_should_abort,
-      .abort_arg = fetch->db,
+      .should_abort = ix_interrupted,
+      .abort_arg = (void *)&fetch->interrupt,
   };
   return http;
 }
 
 /* A cached answer for the request, logged as such; 0 when there is none. */
 static int ix_from_cache(ix_fetch *fetch, const char *url, http_response *response) {
-  if (config_get_int(fetch->config, "cache_ttl") <= 0 ||
-      !cache_get(fetch->account, url, rate_clock_ms(), &response->status, &response->body,
-                 &response->body_len)) {
-    return 0;
-  }
+  cache_level level = cache_lookup(fetch->provider->vendor, fetch->host, fetch->account, url,
+                                   config_get_int(fetch->config, "cache_ttl") * 1000,
+                                   &response->status, &response->body, &response->body_len);
+  if (level == CACHE_MISS) return 0;
   response->outcome = HTTP_OK;
   fetch->last_request_id = requestlog_add(0, fetch->provider->vendor, url, response->status, 1, 0,
-                                          (sqlite3_int64)response->body_len, 1, NULL);
+                                          (sqlite3_int64)response->body_len, level, NULL);
   return 1;
+}
+
+/* Refuses a body whose parse would cost more memory than max_response_bytes allows (memlimits.h).
+ */
+static int ix_check_parse_cost(const ix_fetch *fetch, const http_response *response,
+                               char **error_out) {
+  long long max_bytes = config_get_int(fetch->config, "max_response_bytes");
+  size_t cost = memlimits_json_cost(response->body ? response->body : "", response->body_len);
+  if (cost <= (size_t)max_bytes * IX_PARSE_BUDGET_FACTOR) return SQLITE_OK;
+  *error_out = ix_errorf(
+      "%s: the response from %s (%lld bytes) would take about %lld MB of memory to read, more than "
+      "%d times max_response_bytes (%lld): raise max_response_bytes (%s) if that is expected",
+      fetch->table_name, fetch->host, (long long)response->body_len,
+      (long long)((cost + (1 << 20) - 1) >> 20), IX_PARSE_BUDGET_FACTOR, max_bytes,
+      config_origin(fetch->config, "max_response_bytes"));
+  return SQLITE_ERROR;
+}
+
+/* A cursor goes back into the next URL (and the request log): one of hostile size is refused. */
+static int ix_check_cursor(const ix_fetch *fetch, char **error_out) {
+  size_t length = fetch->page.next_token ? strlen(fetch->page.next_token) : 0;
+  if (length <= IX_MAX_CURSOR_BYTES) return SQLITE_OK;
+  *error_out = ix_errorf(
+      "%s: the API's next-page cursor is %lld bytes long, more than the %d accepted: the answer "
+      "from %s is not usable; report it to the vendor",
+      fetch->table_name, (long long)length, IX_MAX_CURSOR_BYTES, fetch->host);
+  return SQLITE_ERROR;
 }
 
 /* ---- Accepting a response ---- */
@@ -554,13 +571,19 @@ static int ix_accept_not_found(ix_fetch *fetch, const http_response *response,
     sqlite3_free(error);
     return SQLITE_OK;
   }
-  if (!error) {
+  if (error) {
+    /* The provider's text may quote the vendor: scrubbed like every vendor text. */
+    *error_out = ix_scrub(config, &request->headers, error);
+    return SQLITE_ERROR;
+  }
+  {
     const char *body = response->body ? response->body : "";
     size_t start = 0;
     while (start < response->body_len && (unsigned char)body[start] <= 0x20) start++;
     int html = strstr(response->content_type, "html") ||
                (start < response->body_len && body[start] == '<');
-    char *said = html ? NULL : ix_vendor_message(body, response->body_len, "");
+    char *said =
+        html ? NULL : ix_vendor_message(body, response->body_len, "", config, &request->headers);
     char *path = ix_request_path(request->url.text);
     /* The host, not the API, answered: its words are "the server's". */
     error = ix_errorf(
@@ -576,7 +599,10 @@ static int ix_accept_not_found(ix_fetch *fetch, const http_response *response,
     sqlite3_free(said);
     sqlite3_free(path);
   }
-  *error_out = ix_scrub(config, &request->headers, error);
+  /* Our own words, the path we asked for (credentials never travel in a URL) and the server's
+   * text, already scrubbed by ix_vendor_message: scrubbing the whole again would blank setting
+   * names that share a fragment with a secret. */
+  *error_out = error;
   return SQLITE_ERROR;
 }
 
@@ -632,6 +658,12 @@ static int ix_accept(ix_fetch *fetch, http_response *response, const ix_request 
   const ix_config *config = fetch->config;
   int rc = SQLITE_OK;
   ix_page_reset(&fetch->page);
+  /* Every 404 and 2xx body is parsed (the 404 rule reads the vendor's JSON): refuse one whose
+   * parse would cost more memory than max_response_bytes allows. */
+  int parses = response->status == 404 || (response->status >= 200 && response->status < 300);
+  if (parses && ix_check_parse_cost(fetch, response, error_out) != SQLITE_OK) {
+    return SQLITE_ERROR;
+  }
   if (response->status == 404) {
     rc = ix_accept_not_found(fetch, response, request, error_out);
     if (rc == SQLITE_OK) requestlog_set_rows(fetch->last_request_id, 0);
@@ -657,14 +689,15 @@ static int ix_accept(ix_fetch *fetch, http_response *response, const ix_request 
   }
   long long ttl_ms = config_get_int(config, "cache_ttl") * 1000;
   if (fresh && rc == SQLITE_OK && ttl_ms > 0) {
-    cache_put(fetch->account, request->url.text, rate_clock_ms(), ttl_ms, response->status,
-              response->body ? response->body : "", response->body_len);
+    cache_store(fetch->provider->vendor, fetch->host, fetch->account, request->url.text, ttl_ms,
+                response->status, response->body ? response->body : "", response->body_len);
   }
   if (rc == SQLITE_OK && fetch->page.root) {
     /* The rows' raw spans point into the body: the page keeps it. */
     fetch->page.body = response->body;
     response->body = NULL;
   }
+  if (rc == SQLITE_OK) rc = ix_check_cursor(fetch, error_out);
   return rc;
 }
 
@@ -853,8 +886,8 @@ static int ix_fetch_pick_customer(ix_fetch *fetch) {
       }
       return -1;
     }
-    if (ix_should_abort(fetch->db)) return -1;
-    http_client_run(fetch->http, IX_WAIT_SLICE_MS);
+    if (ix_interrupted(&fetch->interrupt)) return -1;
+    http_client_run(fetch->http, IX_INTERRUPT_POLL_MS);
   }
 }
 

@@ -58,6 +58,7 @@ typedef struct ix_column_def {
   unsigned flags;        /* IX_COL_* */
   ix_value_kind kind;
   const char *keys[3]; /* JSON member names tried in order on the row's item (NULL-terminated) */
+  const char *description; /* one line for interactions_columns, or NULL */
 } ix_column_def;
 
 /* One row: the vendor object the row stands for, plus the objects that enclose it, which some
@@ -142,7 +143,12 @@ typedef struct ix_provider {
    */
   const char *required_hint;
   int max_page_size; /* 0 = the API does not page */
-  const void *data;  /* the provider's own static data (e.g. which column is which) */
+  /* For interactions_tables: the request ("GET /v2/customers/interaction"), how it pages ("none",
+   * "page number", "cursor"...) and the vendor's reference page. NULL when unknown. */
+  const char *endpoint;
+  const char *paging;
+  const char *docs_url;
+  const void *data; /* the provider's own static data (e.g. which column is which) */
 
   /* Adds the vendor's authentication headers, or fails saying which setting is missing. */
   int (*authenticate)(const ix_call *call, http_headers *headers, char **error_out);
@@ -161,6 +167,14 @@ typedef struct ix_provider {
   int (*is_unknown_customer)(const ix_call *call, const cJSON *body, char **error_out);
   /* Value of an IX_VALUE_CUSTOM column, or of any column the generic kinds cannot express. */
   void (*column)(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx);
+  /* Optional. The vendor's own id for the customer of the current page (Capillary's customer id),
+   * written to out: then the rows of one customer reached through different keys
+   * (mobile = ? OR email = ?) get the same rowids. Returns 0 when unknown: the plan's key stands
+   * for the customer. */
+  int (*customer_identity)(const ix_call *call, char *out, size_t out_size);
+  /* Optional. Checks the provider's own settings (call->config) as a query would: returns the key
+   * at fault and sets *error_out, or returns NULL. interactions_settings shows it as a problem. */
+  const char *(*check_settings)(const ix_call *call, char **error_out);
 } ix_provider;
 
 /* ---- Helpers providers use ---- */

@@ -77,33 +77,56 @@ enum {
 #define KEYED_EXACT (IX_COL_EQ | IX_COL_EXACT)
 #define ARGUMENT (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT)
 
+/* One entry per column; its description on the line after (clang-format would spread each
+ * over six lines). */
+// clang-format off
 static const ix_column_def capillary_columns[CI_COLUMN_COUNT] = {
     [CI_OCCURRED_AT] =
-        {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {"sent_time", "sentDate", "sentTime"}},
-    [CI_CHANNEL] = {"channel", "TEXT", IX_COL_EQ, IX_VALUE_CUSTOM, {NULL}},
-    [CI_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {"status"}},
+        {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {"sent_time", "sentDate", "sentTime"},
+        "when the message was sent, in UTC"},
+    [CI_CHANNEL] = {"channel", "TEXT", IX_COL_EQ, IX_VALUE_CUSTOM, {NULL},
+        "the interaction type, lower-case: email, sms, whatsapp, viber, phone, survey..."},
+    [CI_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {"status"},
+        "delivery status as Capillary spells it: DELIVERED, OPENED, NOT-DELIVERED..."},
     [CI_CAMPAIGN_ID] =
-        {"campaign_id", "INTEGER", 0, IX_VALUE_CUSTOM, {"campaign_id", "campaignId"}},
-    [CI_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_TEXT, {"subject", "name"}},
-    [CI_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
-    [CI_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [CI_EMAIL] = {"email", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [CI_EXTERNAL_ID] = {"external_id", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [CI_MESSAGE_ID] = {"message_id", "INTEGER", 0, IX_VALUE_INT, {"id"}},
-    [CI_SENDER] = {"sender", "TEXT", 0, IX_VALUE_TEXT, {"sender", "sent_by"}},
-    [CI_RECEIVER] = {"receiver", "TEXT", 0, IX_VALUE_TEXT, {"reciever", "receiver"}},
+        {"campaign_id", "INTEGER", 0, IX_VALUE_CUSTOM, {"campaign_id", "campaignId"},
+        "the campaign id; NULL for -1 (no campaign)"},
+    [CI_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_TEXT, {"subject", "name"},
+        "the message subject or survey name"},
+    [CI_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
+        "Capillary's customer id, when the response carries the customer"},
+    [CI_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+        "the customer's mobile; an equality on it names the customer"},
+    [CI_EMAIL] = {"email", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+        "the customer's email; an equality on it names the customer"},
+    [CI_EXTERNAL_ID] = {"external_id", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+        "the customer's external id; an equality on it names the customer"},
+    [CI_MESSAGE_ID] = {"message_id", "INTEGER", 0, IX_VALUE_INT, {"id"},
+        "the message id (64-bit integer)"},
+    [CI_SENDER] = {"sender", "TEXT", 0, IX_VALUE_TEXT, {"sender", "sent_by"},
+        "the sender as sent"},
+    [CI_RECEIVER] = {"receiver", "TEXT", 0, IX_VALUE_TEXT, {"reciever", "receiver"},
+        "the receiver as sent (the legacy shape spells it reciever)"},
     [CI_DELIVERED_AT] = {"delivered_at",
                          "TEXT",
                          0,
                          IX_VALUE_TIME,
-                         {"delivered_time", "deliveredTime", "completion_time"}},
-    [CI_USER_ID] = {"user_id", "INTEGER", 0, IX_VALUE_INT, {"userId", "user_id"}},
-    [CI_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}},
-    [CI_IDENTIFIER_NAME] = {"identifier_name", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
-    [CI_IDENTIFIER_VALUE] = {"identifier_value", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
-    [CI_NETWORK] = {"network", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
-    [CI_TYPE] = {"type", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
+                         {"delivered_time", "deliveredTime", "completion_time"},
+        "delivery time in UTC, NULL when not delivered"},
+    [CI_USER_ID] = {"user_id", "INTEGER", 0, IX_VALUE_INT, {"userId", "user_id"},
+        "userId, when the response has it"},
+    [CI_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
+        "the message or survey object as the vendor sent it (JSON)"},
+    [CI_IDENTIFIER_NAME] = {"identifier_name", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+        "mobile, email or external_id: which identifier names the customer"},
+    [CI_IDENTIFIER_VALUE] = {"identifier_value", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+        "the value of that identifier"},
+    [CI_NETWORK] = {"network", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+        "the vendor's network filter; reports each row's network"},
+    [CI_TYPE] = {"type", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+        "the vendor's type filter; reports each row's type"},
 };
+// clang-format on
 
 static const capillary_layout capillary_interactions_layout = {
     0,        CI_CHANNEL,     CI_CAMPAIGN_ID,     CI_CUSTOMER_ID,      CI_MOBILE,
@@ -129,24 +152,40 @@ enum {
   CS_COLUMN_COUNT
 };
 
+/* One entry per column; its description on the line after (clang-format would spread each
+ * over six lines). */
+// clang-format off
 static const ix_column_def capillary_summary_columns[CS_COLUMN_COUNT] = {
-    [CS_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
-    [CS_COUNT] = {"count", "INTEGER", 0, IX_VALUE_INT, {"count"}},
+    [CS_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
+        "the interaction type, lower-case"},
+    [CS_COUNT] = {"count", "INTEGER", 0, IX_VALUE_INT, {"count"},
+        "how many interactions of this type the customer has"},
     [CS_LAST_INTERACTION_AT] = {"last_interaction_at",
                                 "TEXT",
                                 0,
                                 IX_VALUE_TIME,
-                                {"last_interaction_time", "lastInteractionTime"}},
-    [CS_USED] = {"used", "INTEGER", 0, IX_VALUE_BOOL, {"used_status", "usedStatus"}},
-    [CS_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
-    [CS_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [CS_EMAIL] = {"email", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [CS_EXTERNAL_ID] = {"external_id", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [CS_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}},
-    [CS_IDENTIFIER_NAME] = {"identifier_name", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
-    [CS_IDENTIFIER_VALUE] = {"identifier_value", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
-    [CS_NETWORK] = {"network", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
+                                {"last_interaction_time", "lastInteractionTime"},
+        "the latest interaction of this type, in UTC"},
+    [CS_USED] = {"used", "INTEGER", 0, IX_VALUE_BOOL, {"used_status", "usedStatus"},
+        "0/1: whether the type is in use, NULL when the vendor does not say"},
+    [CS_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
+        "Capillary's customer id, when the response carries the customer"},
+    [CS_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+        "the customer's mobile; an equality on it names the customer"},
+    [CS_EMAIL] = {"email", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+        "the customer's email; an equality on it names the customer"},
+    [CS_EXTERNAL_ID] = {"external_id", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+        "the customer's external id; an equality on it names the customer"},
+    [CS_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
+        "the interaction type object as the vendor sent it (JSON)"},
+    [CS_IDENTIFIER_NAME] = {"identifier_name", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+        "mobile, email or external_id: which identifier names the customer"},
+    [CS_IDENTIFIER_VALUE] = {"identifier_value", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+        "the value of that identifier"},
+    [CS_NETWORK] = {"network", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+        "the vendor's network filter"},
 };
+// clang-format on
 
 static const capillary_layout capillary_summary_layout = {
     1,
@@ -542,6 +581,20 @@ static void capillary_column(const ix_call *call, const ix_row *row, int column,
   }
 }
 
+/* The customer's id from the answer (shape A), so that its rows found by mobile and by email in
+ * one statement are the same rows. */
+static int capillary_customer_identity(const ix_call *call, char *out, size_t out_size) {
+  const cJSON *id = capillary_get(call->page->context, "id");
+  if (cJSON_IsString(id) && *id->valuestring) {
+    sqlite3_snprintf((int)out_size, out, "s%s", id->valuestring);
+  } else if (cJSON_IsNumber(id)) {
+    sqlite3_snprintf((int)out_size, out, "n%!.17g", id->valuedouble);
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
 /* ---- The two descriptors ---- */
 
 const ix_provider capillary_interactions_provider = {
@@ -559,12 +612,16 @@ const ix_provider capillary_interactions_provider = {
         "a customer identifier is required: add WHERE mobile = '...' (or email, "
         "external_id), or call capillary_interactions('mobile', '...')",
     .max_page_size = 0,
+    .endpoint = "GET /v2/customers/interaction",
+    .paging = "none",
+    .docs_url = "https://docs.capillarytech.com/reference/v2get-customer-interactions",
     .data = &capillary_interactions_layout,
     .authenticate = capillary_authenticate,
     .build_request = capillary_build_request,
     .parse_page = capillary_parse_page,
     .is_unknown_customer = capillary_is_unknown_customer,
     .column = capillary_column,
+    .customer_identity = capillary_customer_identity,
 };
 
 const ix_provider capillary_summary_provider = {
@@ -582,10 +639,14 @@ const ix_provider capillary_summary_provider = {
         "a customer identifier is required: add WHERE mobile = '...' (or email, "
         "external_id), or call capillary_interaction_summary('mobile', '...')",
     .max_page_size = 0,
+    .endpoint = "GET /v2/customers/interaction",
+    .paging = "none",
+    .docs_url = "https://docs.capillarytech.com/reference/v2get-customer-interactions",
     .data = &capillary_summary_layout,
     .authenticate = capillary_authenticate,
     .build_request = capillary_build_request,
     .parse_page = capillary_parse_page,
     .is_unknown_customer = capillary_is_unknown_customer,
     .column = capillary_column,
+    .customer_identity = capillary_customer_identity,
 };

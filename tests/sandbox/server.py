@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""The sqlite-interactions sandbox: the five vendor APIs on one loopback port.
+"""The sqlite-interactions sandbox: the vendor APIs on one loopback port.
 
     /usr/bin/python3 tests/sandbox/server.py [--host 127.0.0.1] [--port 0]
         [--port-file PATH] [--log PATH] [--latency-ms N]
 
-Vendors live under /capillary, /optimove, /cxengage, /alpharun and /which50 (see
-vendors/); the control API for tests lives under /_sandbox (see README.md). Python 3
+Each vendor lives under /<name> (vendors/ holds one module per vendor and the registry
+of them); the control API for tests lives under /_sandbox (see README.md). Python 3
 standard library only. Quiet: besides the "listening" line it prints only tracebacks
 of its own bugs.
 
@@ -53,7 +53,8 @@ class Sandbox:
     def __init__(self, log_path=None, latency_ms=0):
         self.settings = Settings(latency_ms)
         self.vendors = vendors.build_vendors(self.settings)
-        self.limiter = SlidingWindowLimiter(self.vendors)
+        self.limiter = SlidingWindowLimiter(
+            self.vendors, {r.name: r.rate_limit for r in vendors.REGISTRATIONS})
         self.faults = faults.FaultQueue(self.vendors)
         self.log = RequestLog(log_path)
         self.stats = Stats()
@@ -400,7 +401,7 @@ def write_port_file(path, port):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description="Local sandbox for the five vendor APIs.")
+    parser = argparse.ArgumentParser(description="Local sandbox for the vendor APIs.")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
     parser.add_argument("--port", type=int, default=0, help="port; 0 lets the OS pick")
     parser.add_argument("--port-file", help="write the bound port number here")
