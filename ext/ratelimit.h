@@ -5,7 +5,7 @@
  * connections in one process (a Python app, say) use the same key. The limit is an exact sliding
  * window: never more than N requests arrive at the vendor in any W milliseconds. A token bucket of
  * N refilling at N/W would allow up to 2N in the first window, which a vendor counting a sliding
- * window answers with 429s (engineering-notes C4).
+ * window answers with 429s (docs/engine.md#rate-limits).
  *
  * The vendor counts a request when it arrives, which we cannot see; we can see when it left and
  * when its answer came back, and it arrived in between. So each request holds its slot until it
