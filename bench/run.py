@@ -1,27 +1,34 @@
 #!/usr/bin/python3
 """make bench: how close the extension comes to the physical limits (see bench/README.md).
 
-    python3 bench/run.py [--quick] [--only latency|rate|throughput|memory ...] [--customers N] ...
+    python3 bench/run.py [--quick] [--only throughput|memory|sweep|latency|rate ...] [--max-in N]
 
-Starts the sandbox once (tests/sandbox/, with an injected per-request latency), runs each scenario
-in fresh sqlite3 shells loading build/interactions.so, and prints one table to stdout: requests,
-wall time, the physical floor (or the baseline), and measured/floor. Progress goes to stderr. A
-benchmark, not a test: it never fails on a time, only when a query fails or returns wrong counts.
+Serves CXengage pages as static files from nginx (one worker, loopback) for the client-bound
+scenarios, and from bench/delay_server.py (a fixed latency per answer, optionally a vendor rate
+window) for the latency-bound ones. Each measurement is a fresh sqlite3 shell loading
+build/interactions.so, compared in the same run with what curl (+ SQLite's json_each, or
+--parallel) or a Python standard-library script does with the same pages, or with the physical
+floor. Prints one table to stdout, progress to stderr. A benchmark, not a test: it never fails on a
+time, only when a query fails or returns wrong counts.
 
-Python 3 standard library only; needs the sqlite3 shell and curl (tools/deps.sh bench).
+Python 3 standard library only; needs the sqlite3 shell, curl and nginx (tools/deps.sh).
 """
 import argparse
+import hashlib
 import heapq
+import json
 import math
 import os
 import platform
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 sys.dont_write_bytecode = True  # keep tests/ free of __pycache__ litter
 
@@ -36,13 +43,20 @@ SCENARIOS = ("latency", "rate", "throughput", "memory")
 BENCH_CONTACT = "bench-100k"
 BENCH_TOTAL = 100000  # interactions the sandbox serves for BENCH_CONTACT
 PAGE_SIZE = 100  # CXengage's maximum page size, which the table asks for
-CRM_CUSTOMERS = 300
+# The scenarios in the order they run: the old names (SCENARIOS) plus the IN-list sweep.
+ALL_SCENARIOS = ("throughput", "memory", "sweep", "latency", "rate")
 HIGH_RATE_LIMIT = "100000/1s"  # "no rate limit" on the table's side
-FULL_DEFAULTS = {"customers": 200, "latency_ms": 50, "optimove_customers": 120,
-                 "interactions": 100000, "memory_small": 1000, "memory_large": 100000}
-QUICK_DEFAULTS = {"customers": 40, "latency_ms": 50, "optimove_customers": 60,
-                  "interactions": 10000, "memory_small": 1000, "memory_large": 10000}
+IN_SIZES = (100, 1000, 10000, 50000)
+CONCURRENCIES = (8, 64)
+# Every contact but the bench and body-size ones gets the same one-interaction page.
+BODY_SIZES = (("body-64k", 64 << 10), ("body-1m", 1 << 20), ("body-8m", 8 << 20))
+BODY_PAGES = 4
+FULL_DEFAULTS = {"interactions": 100000, "latency_ms": 50, "join_customers": 5000,
+                 "shared_customers": 100, "memory_small": 1000, "memory_large": 100000}
+QUICK_DEFAULTS = {"interactions": 10000, "latency_ms": 50, "join_customers": 100,
+                  "shared_customers": 60, "memory_small": 1000, "memory_large": 10000}
 TIMEOUT_S = 1800  # one shell or curl run; only a hang gets near it
+assert set(SCENARIOS) <= set(ALL_SCENARIOS)
 
 
 def progress(message):
@@ -53,18 +67,189 @@ class BenchError(Exception):
     pass
 
 
-# ---- The sandbox ----
+def free_port_wait(port, process, what):
+    """Waits (bounded) until a loopback port accepts connections."""
+    for _ in range(400):
+        if process.poll() is not None:
+            raise BenchError(f"{what} exited with status {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise BenchError(f"{what} did not listen on 127.0.0.1:{port}")
 
-class BenchSandbox(Sandbox):
-    """The tests' sandbox, with the control calls the scenarios use."""
 
-    def config(self, **changes):
-        return self.control("POST", "/_sandbox/config", changes)
+# ---- The static site: CXengage pages as files ----
 
-    def responses(self, vendor, status=None):
-        return sum(1 for record in self.log()
-                   if record.get("vendor") == vendor
-                   and (status is None or record.get("status") == status))
+def sandbox_digest():
+    """What the bench pages are made from: the sandbox's sources."""
+    digest = hashlib.sha256(b"bench-site 2")  # and how build_site lays it out
+    folder = os.path.join(ROOT, "tests", "sandbox")
+    for base, _, files in sorted(os.walk(folder)):
+        for name in sorted(files):
+            if name.endswith((".py", ".json")):
+                with open(os.path.join(base, name), "rb") as handle:
+                    digest.update(name.encode() + handle.read())
+    return digest.hexdigest()
+
+
+def build_site(folder):
+    """build/bench-site: the 1,000 pages of BENCH_CONTACT as the sandbox serves them (fetched
+    once, kept while the sandbox's sources are unchanged), one.json (a one-interaction page, what
+    every other contact gets) and, per body size, BODY_PAGES pages of 100 rows padded to it."""
+    stamp = os.path.join(folder, "stamp")
+    digest = sandbox_digest()
+    if os.path.exists(stamp) and open(stamp, encoding="utf-8").read() == digest:
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(os.path.join(folder, BENCH_CONTACT))
+    pages = BENCH_TOTAL // PAGE_SIZE
+    progress(f"fetching the {pages} pages of {BENCH_CONTACT} from the sandbox once ({folder})")
+    with Sandbox() as sandbox:
+        env = sandbox_environment(sandbox.url)
+        url = (f"{env['CXENGAGE_BASE_URL']}/v1/tenants/{env['CXENGAGE_TENANT_ID']}/contacts/"
+               f"{BENCH_CONTACT}/interactions?limit={PAGE_SIZE}&page=[0-{pages - 1}]")
+        config = os.path.join(folder, "fetch.config")
+        with open(config, "w", encoding="utf-8") as handle:
+            handle.write(f'user = "{env["CXENGAGE_USERNAME"]}:{env["CXENGAGE_PASSWORD"]}"\n'
+                         f'url = "{url}"\noutput = "{folder}/{BENCH_CONTACT}/page_#1.json"\n')
+        curl = run_child(["curl", "-sS", "--fail", "--parallel", "--parallel-max", "4", "-K",
+                          config], plain_env())
+        os.remove(config)
+        if curl.returncode != 0:
+            raise BenchError(f"fetching the bench pages: curl: {curl.stderr.strip()}")
+    with open(os.path.join(folder, BENCH_CONTACT, "page_0.json"), encoding="utf-8") as handle:
+        first = json.load(handle)
+    item = first["results"][0]
+    with open(os.path.join(folder, "one.json"), "w", encoding="utf-8") as handle:
+        json.dump({"page": 0, "limit": PAGE_SIZE, "offset": 0, "total": 1, "results": [item]},
+                  handle, separators=(",", ":"))
+    for contact, size in BODY_SIZES:
+        os.makedirs(os.path.join(folder, contact))
+        pad = max(0, size // PAGE_SIZE - len(json.dumps(item)))
+        for page in range(BODY_PAGES):
+            # Each page the bench contact's own (distinct ids: repeats would be dropped).
+            with open(os.path.join(folder, BENCH_CONTACT, f"page_{page}.json"),
+                      encoding="utf-8") as handle:
+                rows = [dict(row, transcript="x" * pad) for row in json.load(handle)["results"]]
+            with open(os.path.join(folder, contact, f"page_{page}.json"), "w",
+                      encoding="utf-8") as handle:
+                json.dump({"page": page, "limit": PAGE_SIZE, "offset": page * PAGE_SIZE,
+                           "total": BODY_PAGES * PAGE_SIZE, "results": rows}, handle,
+                          separators=(",", ":"))
+    with open(stamp, "w", encoding="utf-8") as handle:
+        handle.write(digest)
+
+
+NGINX_CONFIG = """
+worker_processes 1;
+error_log {dir}/error.log warn;
+pid {dir}/nginx.pid;
+events {{ worker_connections 4096; }}
+http {{
+  log_format status '$status';
+  access_log {dir}/access.log status;
+  client_body_temp_path {dir}/body;
+  proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fastcgi;
+  uwsgi_temp_path {dir}/uwsgi;
+  scgi_temp_path {dir}/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  default_type application/json;
+  server {{
+    listen 127.0.0.1:{port} backlog=4096;
+    root {site};
+    location ~ ^/cxengage/v1/tenants/[^/]+/contacts/({paged})/interactions$ {{
+      try_files /$1/page_$arg_page.json =404;
+    }}
+    location ~ ^/cxengage/v1/tenants/[^/]+/contacts/[^/]+/interactions$ {{
+      try_files /one.json =404;
+    }}
+  }}
+}}
+"""
+
+
+class Nginx:
+    """nginx serving the site on a free loopback port, unprivileged (as tests/nginx_limit.t)."""
+
+    def __init__(self, site):
+        self.site = site
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="ix-bench-nginx-")
+        self.port = free_port()
+        paged = "|".join([BENCH_CONTACT] + [contact for contact, _ in BODY_SIZES])
+        with open(os.path.join(self.dir, "nginx.conf"), "w", encoding="utf-8") as handle:
+            handle.write(NGINX_CONFIG.format(dir=self.dir, port=self.port, site=self.site,
+                                             paged=paged))
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.process = subprocess.Popen([binary, "-p", self.dir, "-c",
+                                         os.path.join(self.dir, "nginx.conf"), "-g", "daemon off;"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        free_port_wait(self.port, self.process, "nginx")
+        self.url = f"http://127.0.0.1:{self.port}"
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def counts(self):
+        """(requests, non-200 answers) so far, from the access log."""
+        with open(os.path.join(self.dir, "access.log"), encoding="utf-8") as handle:
+            statuses = handle.read().split()
+        return len(statuses), sum(1 for status in statuses if status != "200")
+
+
+class DelayServer:
+    """bench/delay_server.py on a free loopback port: one.json after a fixed latency."""
+
+    def __init__(self, body, latency_ms, rate=None):
+        self.arguments = ["--body", body, "--latency-ms", f"{latency_ms:g}"]
+        if rate:
+            self.arguments += ["--rate", rate]
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="ix-bench-delay-")
+        port_file = os.path.join(self.dir, "port")
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "delay_server.py"), "--port-file", port_file]
+            + self.arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(400):
+            if os.path.exists(port_file) and open(port_file, encoding="utf-8").read():
+                break
+            if self.process.poll() is not None:
+                raise BenchError("bench/delay_server.py exited")
+            time.sleep(0.05)
+        self.port = int(open(port_file, encoding="utf-8").read())
+        free_port_wait(self.port, self.process, "bench/delay_server.py")
+        self.url = f"http://127.0.0.1:{self.port}"
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def call(self, path):
+        with urllib.request.urlopen(self.url + path, timeout=30) as answer:
+            return json.loads(answer.read())
+
+    def reset(self):
+        self.call("/_reset")
+
+    def stats(self):
+        return self.call("/_stats")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 # ---- Child processes, each with its own resource usage ----
@@ -81,29 +266,43 @@ class Child:
         return self.rusage.ru_utime + self.rusage.ru_stime
 
 
-def run_child(command, env, stdin_text="", timeout=TIMEOUT_S):
-    """Runs command to completion and reaps it with os.wait4, so the CPU times are this child's
-    alone (RUSAGE_CHILDREN would add up every child so far). Its ru_maxrss is not used: see
+class Started:
+    """A running child; finish() reaps it with os.wait4, so the CPU times are this child's alone
+    (RUSAGE_CHILDREN would add up every child so far). Its ru_maxrss is not used: see
     peak_rss_kib."""
-    with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as stdout, \
-            tempfile.TemporaryFile() as stderr:
+
+    def __init__(self, command, env, stdin_text="", timeout=TIMEOUT_S):
+        self.command = command
+        self.files = [tempfile.TemporaryFile() for _ in range(3)]
+        stdin, stdout, stderr = self.files
         stdin.write(stdin_text.encode())
         stdin.seek(0)
-        started = time.monotonic()
-        process = subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr, env=env,
-                                   cwd=ROOT)
-        timer = threading.Timer(timeout, process.kill)
-        timer.start()
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr,
+                                        env=env, cwd=ROOT)
+        self.timer = threading.Timer(timeout, self.process.kill)
+        self.timer.start()
+
+    def finish(self):
         try:
-            _, status, rusage = os.wait4(process.pid, 0)
+            _, status, rusage = os.wait4(self.process.pid, 0)
         finally:
-            timer.cancel()
-        wall = time.monotonic() - started
-        process.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait again
+            self.timer.cancel()
+        wall = time.monotonic() - self.started
+        self.process.returncode = os.waitstatus_to_exitcode(status)  # reaped: no second wait
+        _, stdout, stderr = self.files
         stdout.seek(0)
         stderr.seek(0)
-        return Child(command, process.returncode, stdout.read().decode("utf-8", "replace"),
-                     stderr.read().decode("utf-8", "replace"), rusage, wall)
+        child = Child(self.command, self.process.returncode,
+                      stdout.read().decode("utf-8", "replace"),
+                      stderr.read().decode("utf-8", "replace"), rusage, wall)
+        for handle in self.files:
+            handle.close()
+        return child
+
+
+def run_child(command, env, stdin_text="", timeout=TIMEOUT_S):
+    return Started(command, env, stdin_text, timeout).finish()
 
 
 def sqlite3_command():
@@ -144,256 +343,34 @@ class ShellRun:
                 self.result.append(line)
 
 
-def run_shell(env, statement=None, setup=(), after=(), label="sqlite3", load=True):
+PEAK_RSS = ".system grep VmHWM /proc/$PPID/status"  # $PPID: the sqlite3 shell that runs sh -c
+
+
+def shell_script(statement=None, setup=(), after=(), load=True, discard=False):
+    """The shell's input; discard sends the statement's rows to /dev/null (the shell still
+    formats every column: SELECT * is computed in full), while .timer still prints to stdout."""
     lines = ([f'.load "{library()}"'] if load else []) + [".print @@bench:setup"] + list(setup)
     if statement is not None:
-        lines += [".print @@bench:statement", ".timer on", statement, ".timer off"]
-    lines += [".print @@bench:after"] + list(after)
-    child = run_child(sqlite3_command(), env, "\n".join(lines) + "\n")
+        lines += [".print @@bench:statement"] + ([".output /dev/null"] if discard else [])
+        lines += [".timer on", statement, ".timer off"] + ([".output"] if discard else [])
+    lines += [".print @@bench:after"] + list(after) + [PEAK_RSS]
+    return "\n".join(lines) + "\n"
+
+
+def shell_result(child, label, timed=True):
     if child.returncode != 0:
         raise BenchError(f"{label}: sqlite3 exited with status {child.returncode}:\n"
                          f"{child.stderr.strip() or child.stdout[-2000:]}")
     run = ShellRun(child)
-    if statement is not None and run.seconds is None:
+    if timed and run.seconds is None:
         raise BenchError(f"{label}: no .timer line in the shell's output:\n{child.stdout[-2000:]}")
+    run.peak_kib = peak_rss_kib(run, label)
     return run
 
 
-def one_row(lines, label):
-    if len(lines) != 1:
-        raise BenchError(f"{label}: expected one result row, got {lines!r}")
-    return lines[0].split("|")
-
-
-# ---- Floors ----
-
-def parse_rate(text):
-    """'50/10s' -> (50, 10.0); None for no limit."""
-    if not text:
-        return None
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*", text)
-    if not match:
-        raise BenchError(f"cannot read the rate limit {text!r}")
-    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[match.group(3)]
-    return int(match.group(1)), float(match.group(2)) * scale
-
-
-def floor_seconds(requests, concurrency, latency_s, rate=None):
-    """The earliest the last of `requests` answers can arrive when at most `concurrency` are in
-    flight, each takes latency_s, and (rate = (N, W)) at most N start in any W seconds: each request
-    starts as soon as a slot is free and the N-th request before it started at least W ago."""
-    if requests <= 0:
-        return 0.0
-    free = [0.0] * max(1, concurrency)
-    starts = []
-    for k in range(requests):
-        start = heapq.heappop(free)
-        if rate and k >= rate[0]:
-            start = max(start, starts[k - rate[0]] + rate[1])
-        starts.append(start)
-        heapq.heappush(free, start + latency_s)
-    return max(free)
-
-
-# ---- Scenarios ----
-
-class Row:
-    def __init__(self, scenario, requests="", wall="", floor="", ratio="", target="", notes=""):
-        self.cells = [scenario, requests, wall, floor, ratio, target, notes]
-
-
-def seconds(value):
-    return f"{value:.3f} s"
-
-
-def plain_env():
-    """The environment for curl and the baseline's sqlite3: this process's (main() has added
-    no_proxy for loopback)."""
-    return dict(os.environ)
-
-
-def base_env(sandbox, **extra):
-    """The environment for the extension: examples/sandbox.env pointed at the sandbox, quiet, the
-    response cache off, plus extra."""
-    env = sandbox_environment(sandbox.url)
-    env["INTERACTIONS_QUIET"] = "1"
-    for registration in REGISTRY.REGISTRATIONS:
-        env[registration.variable("cache_ttl")] = "0"  # measure requests, not the response cache
-    env.update(extra)
-    return env
-
-
-def setting(env, vendor, key):
-    run = run_shell(env, setup=[f"SELECT value FROM interactions_settings WHERE vendor = "
-                                f"{sql_quote(vendor)} AND key = {sql_quote(key)};"],
-                    label=f"setting {vendor}.{key}")
-    return one_row(run.setup, f"setting {vendor}.{key}")[0]
-
-
-def scenario_latency(sandbox, args, report):
-    n, latency_s = args.customers, args.latency_ms / 1000.0
-    env = base_env(sandbox, CAPILLARY_RATE_LIMIT=HIGH_RATE_LIMIT)
-    concurrency = int(setting(env, "capillary", "max_concurrency"))
-    report.settings.append(f"capillary max_concurrency {concurrency}, rate_limit "
-                           f"{HIGH_RATE_LIMIT}, cache_ttl 0; sandbox latency "
-                           f"{args.latency_ms:g} ms, no rate limit")
-    crm = [".read examples/crm.sql",
-           f"SELECT count(DISTINCT mobile) FROM (SELECT mobile FROM crm LIMIT {n});"]
-    statements = [
-        ("IN", f"SELECT count(*) FROM capillary_interactions "
-               f"WHERE mobile IN (SELECT mobile FROM crm LIMIT {n});"),
-        ("JOIN", f"SELECT count(*) FROM crm JOIN capillary_interactions ci "
-                 f"ON ci.mobile = crm.mobile WHERE crm.id <= {n};"),
-    ]
-    counts = {}
-    for name, statement in statements:
-        sandbox.reset()
-        sandbox.config(latency_ms=args.latency_ms)
-        progress(f"latency-bound {name}: {n} Capillary customers, {args.latency_ms:g} ms each")
-        run = run_shell(env, statement, setup=crm, label=f"latency-bound {name}")
-        distinct = int(one_row(run.setup, "distinct customers")[0])
-        counts[name] = int(one_row(run.result, f"latency-bound {name}")[0])
-        stats = sandbox.stats()
-        if name == "IN":
-            floor = floor_seconds(distinct, concurrency, latency_s)
-            how = f"ceil({distinct}/{concurrency}) x {args.latency_ms:g} ms"
-            target = "<= 1.5"
-        else:
-            floor = floor_seconds(distinct, 1, latency_s)  # one xFilter per CRM row: serial
-            how = f"serial: {distinct} x {args.latency_ms:g} ms"
-            target = "-"
-        notes = (f"floor {how}; sandbox max_concurrent {stats['max_concurrent']}, "
-                 f"connections {stats['connections']}; {counts[name]} rows")
-        report.rows.append(Row(f"latency-bound {name} ({n} customers)", stats["requests"],
-                               seconds(run.seconds), seconds(floor),
-                               f"{run.seconds / floor:.2f}", target, notes))
-        progress(f"  {run.seconds:.3f} s, {stats['requests']} requests, floor {floor:.3f} s")
-    if counts["IN"] != counts["JOIN"]:
-        report.problems.append(f"latency-bound: IN returned {counts['IN']} rows, JOIN "
-                               f"{counts['JOIN']}: they read the same customers")
-
-
-def scenario_rate(sandbox, args, report):
-    n, latency_s = args.optimove_customers, args.latency_ms / 1000.0
-    env = base_env(sandbox)  # OPTIMOVE_RATE_LIMIT unset: the table's default (the documented one)
-    table_limit = setting(env, "optimove", "rate_limit")
-    concurrency = int(setting(env, "optimove", "max_concurrency"))
-    sandbox.reset()
-    sandbox.config(latency_ms=args.latency_ms)
-    vendor_limit = sandbox.control("GET", "/_sandbox/config")["rate_limits"].get("optimove")
-    rate = parse_rate(vendor_limit)
-    report.settings.append(f"optimove rate_limit {table_limit} (table default), max_concurrency "
-                           f"{concurrency}, cache_ttl 0; sandbox window {vendor_limit}, latency "
-                           f"{args.latency_ms:g} ms")
-    progress(f"rate-bound: {n} Optimove customers at {vendor_limit} (about "
-             f"{floor_seconds(n, concurrency, latency_s, rate):.0f} s)")
-    run = run_shell(env, f"SELECT count(*) FROM optimove_interactions "
-                         f"WHERE customer_id IN (SELECT optimove_id FROM crm LIMIT {n}) "
-                         f"AND start_date = '2025-01-01';",
-                    setup=[".read examples/crm.sql",
-                           f"SELECT count(DISTINCT optimove_id) FROM "
-                           f"(SELECT optimove_id FROM crm LIMIT {n});"],
-                    label="rate-bound")
-    distinct = int(one_row(run.setup, "distinct customers")[0])
-    rows = int(one_row(run.result, "rate-bound")[0])
-    stats = sandbox.stats()
-    refused = sandbox.responses("optimove", 429)
-    floor = floor_seconds(distinct, concurrency, latency_s, rate)
-    if rate:
-        how = (f"{rate[0]} per {rate[1]:g} s window, C={concurrency}, "
-               f"{args.latency_ms:g} ms each")
-    else:
-        how = f"no vendor limit: ceil({distinct}/{concurrency}) x {args.latency_ms:g} ms"
-    report.rows.append(Row(f"rate-bound IN ({n} customers)", stats["requests"],
-                           seconds(run.seconds), seconds(floor), f"{run.seconds / floor:.2f}",
-                           "<= 1.2, 0 x 429", f"429s from the sandbox: {refused}; floor {how}; "
-                                              f"{rows} rows"))
-    progress(f"  {run.seconds:.3f} s, {stats['requests']} requests, {refused} x 429, "
-             f"floor {floor:.3f} s")
-
-
-def cxengage_statement(rows, column):
-    """count(*) and sum(length(column)) over the first `rows` interactions of the bench contact."""
-    where = f"WHERE contact_id = {sql_quote(BENCH_CONTACT)}"
-    if rows >= BENCH_TOTAL:
-        return f"SELECT count(*), sum(length({column})) FROM cxengage_interactions {where};"
-    return (f"SELECT count(*), sum(length({column})) FROM "
-            f"(SELECT {column} FROM cxengage_interactions {where} LIMIT {rows});")
-
-
-def empty_curl_seconds():
-    """A curl process that transfers nothing: its start-up and exit, taken off the baseline."""
-    best = None
-    for _ in range(5):
-        child = run_child(["curl", "-sS", "-o", "/dev/null", "file:///dev/null"], plain_env())
-        best = child.wall if best is None else min(best, child.wall)
-    return best
-
-
-def scenario_throughput(sandbox, args, report):
-    n = args.interactions
-    pages = math.ceil(n / PAGE_SIZE)
-    env = base_env(sandbox, CXENGAGE_RATE_LIMIT=HIGH_RATE_LIMIT)
-    report.settings.append(f"cxengage rate_limit {HIGH_RATE_LIMIT} (the table's default is "
-                           f"{setting(base_env(sandbox), 'cxengage', 'rate_limit')}), cache_ttl 0; "
-                           f"sandbox latency 0 ms")
-
-    sandbox.reset()
-    sandbox.config(latency_ms=0)
-    progress(f"throughput (ours): {n} interactions of {BENCH_CONTACT}, {pages} pages")
-    ours = run_shell(env, cxengage_statement(n, "interaction_id"), label="throughput (ours)")
-    our_rows, our_chars = map(int, one_row(ours.result, "throughput (ours)"))
-    our_requests = sandbox.stats()["requests"]
-    progress(f"  {ours.seconds:.3f} s, {our_requests} requests")
-
-    # The baseline: one curl process fetching the pages in order over one kept-alive connection
-    # (URL globbing), asking for gzip as the extension does, then one sqlite3 run parsing the files
-    # with json_each. The credentials go in a -K config file, as a careful user would do.
-    sandbox.reset()
-    sandbox.config(latency_ms=0)
-    progress(f"throughput (curl + json_each): the same {pages} pages")
-    startup = empty_curl_seconds()
-    workdir = tempfile.mkdtemp(prefix="ix-bench-pages-")
-    try:
-        base = env["CXENGAGE_BASE_URL"]
-        url = (f"{base}/v1/tenants/{env['CXENGAGE_TENANT_ID']}/contacts/{BENCH_CONTACT}/"
-               f"interactions?limit={PAGE_SIZE}&page=[0-{pages - 1}]")
-        config = os.path.join(workdir, "curl.config")
-        with open(config, "w", encoding="utf-8") as handle:
-            handle.write(f'user = "{env["CXENGAGE_USERNAME"]}:{env["CXENGAGE_PASSWORD"]}"\n'
-                         f'url = "{url}"\n'
-                         f'output = "{workdir}/page_#1.json"\n')
-        curl = run_child(["curl", "--silent", "--show-error", "--fail", "--compressed",
-                          "-H", "Accept: application/json", "-K", config], plain_env())
-        if curl.returncode != 0:
-            raise BenchError(f"throughput baseline: curl exited with status {curl.returncode}: "
-                             f"{curl.stderr.strip()}")
-        fetch_seconds = max(0.0, curl.wall - startup)
-        parse = run_shell(plain_env(), (
-            f"SELECT count(*), sum(length(id)) FROM (SELECT j.value ->> 'interactionId' AS id "
-            f"FROM generate_series(0, {pages - 1}) AS p, json_each(CAST(readfile(printf("
-            f"{sql_quote(workdir + '/page_%d.json')}, p.value)) AS TEXT), '$.results') AS j "
-            f"LIMIT {n});"), label="throughput baseline (json_each)", load=False)
-        base_rows, base_chars = map(int, one_row(parse.result, "throughput baseline"))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    base_requests = sandbox.stats()["requests"]
-    base_seconds = fetch_seconds + parse.seconds
-    progress(f"  {base_seconds:.3f} s ({fetch_seconds:.3f} s curl after {startup * 1000:.1f} ms "
-             f"start-up, {parse.seconds:.3f} s json_each), {base_requests} requests")
-
-    if (our_rows, our_chars) != (base_rows, base_chars) or our_rows != min(n, BENCH_TOTAL):
-        report.problems.append(f"throughput: ours read {our_rows} rows ({our_chars} id chars), the "
-                               f"baseline {base_rows} ({base_chars}); expected {n}")
-    our_rate, base_rate = our_rows / ours.seconds, base_rows / base_seconds
-    report.rows.append(Row(f"throughput ours ({n} rows)", our_requests, seconds(ours.seconds),
-                           seconds(base_seconds), f"{ours.seconds / base_seconds:.2f}", "<= 1.0",
-                           f"{our_rate:,.0f} rows/s vs {base_rate:,.0f} rows/s "
-                           f"(x{our_rate / base_rate:.2f}); client CPU {ours.cpu:.2f} s"))
-    report.rows.append(Row("  baseline curl + json_each", base_requests, seconds(base_seconds),
-                           "", "", "", f"curl {fetch_seconds:.3f} s + json_each "
-                                       f"{parse.seconds:.3f} s; client CPU "
-                                       f"{curl.cpu + parse.cpu:.2f} s"))
+def run_shell(env, statement=None, setup=(), after=(), label="sqlite3", load=True, discard=False):
+    child = run_child(sqlite3_command(), env, shell_script(statement, setup, after, load, discard))
+    return shell_result(child, label, statement is not None)
 
 
 def peak_rss_kib(run, label):
@@ -407,42 +384,389 @@ def peak_rss_kib(run, label):
     raise BenchError(f"{label}: no VmHWM line in {run.after!r}")
 
 
-PEAK_RSS = ".system grep VmHWM /proc/$PPID/status"  # $PPID: the sqlite3 shell that runs sh -c
+def one_row(lines, label):
+    if len(lines) != 1:
+        raise BenchError(f"{label}: expected one result row, got {lines!r}")
+    return lines[0].split("|")
 
 
-def scenario_memory(sandbox, args, report):
-    env = base_env(sandbox, CXENGAGE_RATE_LIMIT=HIGH_RATE_LIMIT)
-    sandbox.reset()
-    sandbox.config(latency_ms=0)
-    progress("memory: the shell with the extension loaded, reading nothing")
-    idle = run_shell(env, "SELECT count(*) FROM interactions_settings;", after=[PEAK_RSS],
+def empty_curl_seconds():
+    """A curl process that transfers nothing: its start-up and exit, taken off the baselines
+    (the shell's .timer leaves out ours)."""
+    best = None
+    for _ in range(5):
+        child = run_child(["curl", "-sS", "-o", "/dev/null", "file:///dev/null"], plain_env())
+        best = child.wall if best is None else min(best, child.wall)
+    return best
+
+
+# ---- Floors ----
+
+def floor_seconds(requests, concurrency, latency_s, rate=None):
+    """The earliest the last of `requests` answers can arrive when at most `concurrency` are in
+    flight, each takes latency_s, and (rate = (N, W)) at most N start in any W seconds: each request
+    starts as soon as a slot is free and the N-th request before it started at least W ago.
+    Without a rate it is ceil(requests / concurrency) x latency_s."""
+    if requests <= 0:
+        return 0.0
+    free = [0.0] * max(1, concurrency)
+    starts = []
+    for k in range(requests):
+        start = heapq.heappop(free)
+        if rate and k >= rate[0]:
+            start = max(start, starts[k - rate[0]] + rate[1])
+        starts.append(start)
+        heapq.heappush(free, start + latency_s)
+    return max(free)
+
+
+# ---- The report ----
+
+class Row:
+    def __init__(self, scenario, requests="", wall="", floor="", ratio="", target="", notes=""):
+        self.cells = [scenario, requests, wall, floor, ratio, target, notes]
+
+
+def seconds(value):
+    return f"{value:.3f} s"
+
+
+def verdict(ratio, limit):
+    """The target column: the limit and whether this run met it."""
+    return f"<= {limit} {'met' if round(ratio, 2) <= limit else 'MISSED'}"  # as printed
+
+
+def plain_env():
+    """The environment for curl and the baselines' sqlite3: this process's (main() has added
+    no_proxy for loopback)."""
+    return dict(os.environ)
+
+
+STATE_DIR = tempfile.mkdtemp(prefix="ix-bench-state-")  # never the user's runtime dir
+
+
+def base_env(url, **extra):
+    """The environment for the extension: examples/sandbox.env's credentials with CXengage pointed
+    at url, quiet, the response cache off, the rate-limit state in a directory of the bench's own,
+    plus extra."""
+    env = sandbox_environment(url)
+    env["CXENGAGE_BASE_URL"] = url + "/cxengage"
+    env["INTERACTIONS_QUIET"] = "1"
+    env["INTERACTIONS_STATE_DIR"] = STATE_DIR
+    for registration in REGISTRY.REGISTRATIONS:
+        env[registration.variable("cache_ttl")] = "0"  # measure requests, not the response cache
+    env.update(extra)
+    return env
+
+
+def contact_url(env, contact):
+    return (f"{env['CXENGAGE_BASE_URL']}/v1/tenants/{env['CXENGAGE_TENANT_ID']}/contacts/"
+            f"{contact}/interactions")
+
+
+def curl_config(path, env, urls):
+    """A curl -K file: the same Basic credentials and Accept header as the table sends, each
+    answer to /dev/null unless urls gives (url, output) pairs."""
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(f'user = "{env["CXENGAGE_USERNAME"]}:{env["CXENGAGE_PASSWORD"]}"\n'
+                     'header = "Accept: application/json"\n')
+        for url, output in urls:
+            handle.write(f'url = "{url}"\noutput = "{output}"\n')
+
+
+def ids_setup(count, prefix="c"):
+    return ["CREATE TABLE ids(id TEXT PRIMARY KEY);",
+            f"INSERT INTO ids SELECT '{prefix}' || value FROM generate_series(1, {count});"]
+
+
+# ---- Scenarios ----
+
+class Context:
+    def __init__(self, args, report, site, nginx):
+        self.args, self.report, self.site, self.nginx = args, report, site, nginx
+        self.env = base_env(nginx.url, CXENGAGE_RATE_LIMIT=HIGH_RATE_LIMIT)
+        self.startup = empty_curl_seconds()
+        self.in_memory = {}  # (N, C) -> KiB per customer, from the sweep
+
+
+def limited(statement_from, rows):
+    """statement_from is 'SELECT <columns> FROM <table> WHERE ...'; LIMIT rows unless all."""
+    return statement_from if rows >= BENCH_TOTAL else f"{statement_from} LIMIT {rows}"
+
+
+OUR_SELECT = f"SELECT * FROM cxengage_interactions WHERE contact_id = '{BENCH_CONTACT}'"
+OUR_COUNT_INNER = f"SELECT 1 FROM cxengage_interactions WHERE contact_id = '{BENCH_CONTACT}'"
+# SELECT * as a user would write it over the saved pages: the same 22 columns, json_each per page,
+# ->> per column, times through datetime().
+BASE_COLUMNS = ("datetime(v ->> 'startTimestamp'), lower(v ->> 'channelType'), "
+                "v ->> 'lastDispositionName', NULL, NULL, v ->> 'interactionId', v ->> 'customer', "
+                "v ->> 'channelName', v ->> 'directionType', v ->> 'directionName', "
+                "datetime(v ->> 'endTimestamp'), v ->> 'lastAgentId', v ->> 'lastAgentName', "
+                "v ->> 'lastQueueId', v ->> 'lastQueueName', v ->> 'lastDispositionId', "
+                "v ->> 'lastDispositionName', v -> 'csat', v -> 'note', v ->> 'recording', "
+                "v ->> 'transcript', v")
+
+
+def scenario_throughput(ctx):
+    args, report, env = ctx.args, ctx.report, ctx.env
+    n = args.interactions
+    pages = math.ceil(n / PAGE_SIZE)
+    report.settings.append(f"throughput: nginx (1 worker) serving {pages} static pages of "
+                           f"{PAGE_SIZE} rows of {BENCH_CONTACT}; cxengage rate_limit "
+                           f"{HIGH_RATE_LIMIT}, cache_ttl 0")
+
+    # The baselines' fetch: one curl, the pages in order on one kept-alive connection (URL
+    # globbing), saved to files in memory (/dev/shm when there is one), then json_each over them.
+    workdir = tempfile.mkdtemp(prefix="ix-bench-pages-",
+                               dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    try:
+        config = os.path.join(workdir, "curl.config")
+        curl_config(config, env, [(f"{contact_url(env, BENCH_CONTACT)}?limit={PAGE_SIZE}"
+                                   f"&page=[0-{pages - 1}]", f"{workdir}/page_#1.json")])
+        before, _ = ctx.nginx.counts()
+        progress(f"throughput: curl fetches {pages} pages")
+        curl = run_child(["curl", "-sS", "--fail", "--compressed", "-K", config], plain_env())
+        if curl.returncode != 0:
+            raise BenchError(f"throughput baseline: curl: {curl.stderr.strip()}")
+        curl_requests = ctx.nginx.counts()[0] - before
+        fetch_s = max(0.0, curl.wall - ctx.startup)
+        source = (f"SELECT j.value AS v FROM generate_series(0, {pages - 1}) AS p, "
+                  f"json_each(CAST(readfile(printf({sql_quote(workdir + '/page_%d.json')}, "
+                  f"p.value)) AS TEXT), '$.results') AS j LIMIT {n}")
+        for mode in ("count", "select"):
+            if mode == "count":
+                ours_sql = f"SELECT count(*) FROM ({limited(OUR_COUNT_INNER, n)});"
+                base_sql = f"SELECT count(*) FROM ({source});"
+                name, target = "count(*)", 1.0
+            else:
+                ours_sql = limited(OUR_SELECT, n) + ";"
+                base_sql = f"SELECT {BASE_COLUMNS} FROM ({source});"
+                name, target = "SELECT *", 0.25
+            progress(f"throughput {name}: ours, json_each, Python over {n} rows")
+            before, _ = ctx.nginx.counts()
+            ours = run_shell(env, ours_sql, label=f"throughput {name} (ours)",
+                             discard=mode == "select")
+            requests = ctx.nginx.counts()[0] - before
+            base = run_shell(plain_env(), base_sql, label=f"throughput {name} (json_each)",
+                             load=False, discard=mode == "select")
+            python = run_child([sys.executable, os.path.join(HERE, "baseline_stdlib.py"),
+                                "--url", contact_url(env, BENCH_CONTACT), "--user",
+                                f"{env['CXENGAGE_USERNAME']}:{env['CXENGAGE_PASSWORD']}",
+                                "--rows", str(n), "--mode", mode], plain_env())
+            if python.returncode != 0:
+                raise BenchError(f"throughput Python baseline: {python.stderr.strip()}")
+            python_rows, python_s = python.stdout.split()
+            if mode == "count":
+                got = int(one_row(ours.result, "throughput count(*)")[0])
+                base_got = int(one_row(base.result, "throughput json_each")[0])
+                if not got == base_got == n:
+                    report.problems.append(f"throughput: ours counted {got} rows, json_each "
+                                           f"{base_got}; expected {n}")
+            if int(python_rows) != n:
+                report.problems.append(f"throughput: the Python baseline read {python_rows} rows")
+            baseline_s = fetch_s + base.seconds
+            ratio = ours.seconds / baseline_s
+            report.rows.append(Row(
+                f"{name} ({n} rows)", requests, seconds(ours.seconds), seconds(baseline_s),
+                f"{ratio:.2f}", verdict(ratio, target),
+                f"floor = curl + json_each: curl {fetch_s:.3f} s ({curl_requests} requests) + "
+                f"json_each {base.seconds:.3f} s; ours {n / ours.seconds:,.0f} rows/s, client "
+                f"CPU {ours.cpu:.2f} s; Python stdlib {float(python_s):.3f} s (ours "
+                f"{ours.seconds / float(python_s):.2f}x)"))
+            progress(f"  ours {ours.seconds:.3f} s, curl + json_each {baseline_s:.3f} s, "
+                     f"Python {float(python_s):.3f} s")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def scenario_memory(ctx):
+    args, report, env = ctx.args, ctx.report, ctx.env
+    idle = run_shell(env, setup=["SELECT count(*) FROM interactions_settings;"],
                      label="memory (idle)")
-    idle_mib = peak_rss_kib(idle, "memory (idle)") / 1024
-    measured = []
+    idle_mib = idle.peak_kib / 1024
+    report.settings.append(f"memory: VmHWM of each shell; a shell that loaded the extension and "
+                           f"read nothing peaks at {idle_mib:.1f} MiB")
+    peaks = []
     for rows in (args.memory_small, args.memory_large):
-        sandbox.reset()
-        sandbox.config(latency_ms=0)
         progress(f"memory: {rows} rows of {BENCH_CONTACT}, raw read")
         label = f"memory ({rows} rows)"
-        run = run_shell(env, cxengage_statement(rows, "raw"), after=[PEAK_RSS], label=label)
+        inner = limited(f"SELECT raw FROM cxengage_interactions WHERE contact_id = "
+                        f"'{BENCH_CONTACT}'", rows)
+        run = run_shell(env, f"SELECT count(*), sum(length(raw)) FROM ({inner});", label=label)
         got = int(one_row(run.result, label)[0])
         if got != rows:
             report.problems.append(f"memory: expected {rows} rows, read {got}")
-        peak_mib = peak_rss_kib(run, label) / 1024
-        measured.append((rows, sandbox.stats()["requests"], run, peak_mib))
-        progress(f"  peak RSS {peak_mib:.1f} MiB, {run.seconds:.3f} s")
-    for rows, requests, run, peak_mib in measured:
-        report.rows.append(Row(f"memory {rows} rows", requests, seconds(run.seconds), "", "", "",
-                               f"peak RSS {peak_mib:.1f} MiB (the shell with the extension "
-                               f"loaded: {idle_mib:.1f} MiB)"))
-    (small, _, _, small_mib), (large, _, _, large_mib) = measured
-    report.rows.append(Row(f"  RSS growth {small} -> {large} rows", "", "", "", "",
-                           "< 10 MiB", f"{large_mib - small_mib:+.1f} MiB"))
+        peaks.append(run.peak_kib / 1024)
+        report.rows.append(Row(f"memory {rows} rows", "", seconds(run.seconds), "", "", "",
+                               f"peak RSS {peaks[-1]:.1f} MiB ({peaks[-1] - idle_mib:+.1f} MiB "
+                               f"over idle)"))
+    growth = peaks[1] - peaks[0]
+    report.rows.append(Row(f"  RSS growth {args.memory_small} -> {args.memory_large} rows", "", "",
+                           "", "", "< 10 MiB " + ("met" if growth < 10 else "MISSED"),
+                           f"{growth:+.1f} MiB"))
+    for contact, size in BODY_SIZES:
+        body = os.path.getsize(os.path.join(ctx.site, contact, "page_0.json"))
+        progress(f"memory: {BODY_PAGES} pages of {body / 1024:,.0f} KiB ({contact})")
+        label = f"memory ({contact})"
+        run = run_shell(env, f"SELECT count(*), sum(length(raw)) FROM cxengage_interactions "
+                             f"WHERE contact_id = '{contact}';", label=label)
+        got = int(one_row(run.result, label)[0])
+        if got != BODY_PAGES * PAGE_SIZE:
+            report.problems.append(f"memory: {contact}: read {got} rows")
+        over = run.peak_kib / 1024 - idle_mib
+        report.rows.append(Row(f"memory per body {body / 1048576:.2f} MiB", "",
+                               seconds(run.seconds), "", "", "",
+                               f"peak RSS {run.peak_kib / 1024:.1f} MiB, {over:+.1f} MiB over "
+                               f"idle = {over * 1048576 / body:.1f} x one page's body"))
+
+
+def in_statement():
+    return "SELECT count(*) FROM cxengage_interactions WHERE contact_id IN (SELECT id FROM ids);"
+
+
+def scenario_sweep(ctx):
+    args, report = ctx.args, ctx.report
+    sizes = [n for n in IN_SIZES if n <= args.max_in]
+    report.settings.append(f"sweep: contacts c1..cN each get one.json (1 row) from nginx; the "
+                           f"floor is curl --parallel --parallel-max C over the same N URLs")
+    workdir = tempfile.mkdtemp(prefix="ix-bench-sweep-")
+    try:
+        for n in sizes:
+            # The idle shell builds the same ids table and the same IN ephemeral index, so what
+            # is left of the peak is the table's.
+            idle = run_shell(ctx.env, setup=ids_setup(n) + [
+                "SELECT count(*) FROM ids WHERE id IN (SELECT id FROM ids);"],
+                label=f"sweep idle {n}")
+            config = os.path.join(workdir, f"curl-{n}.config")
+            curl_config(config, ctx.env, [(f"{contact_url(ctx.env, f'c{i}')}?limit={PAGE_SIZE}"
+                                           f"&page=0", "/dev/null") for i in range(1, n + 1)])
+            for c in CONCURRENCIES:
+                env = dict(ctx.env, CXENGAGE_MAX_CONCURRENCY=str(c))
+                progress(f"sweep: IN of {n} customers at concurrency {c}")
+                before, bad_before = ctx.nginx.counts()
+                ours = run_shell(env, in_statement(), setup=ids_setup(n),
+                                 label=f"sweep IN {n} C={c}")
+                requests, bad = (x - y for x, y in zip(ctx.nginx.counts(), (before, bad_before)))
+                got = int(one_row(ours.result, f"sweep IN {n}")[0])
+                if got != n:
+                    report.problems.append(f"sweep: IN of {n} at C={c} read {got} rows")
+                curl = run_child(["curl", "-sS", "--fail", "--compressed", "--parallel",
+                                  "--parallel-max", str(c), "-K", config], plain_env())
+                if curl.returncode != 0:
+                    raise BenchError(f"sweep: curl --parallel: {curl.stderr.strip()[:500]}")
+                curl_s = max(1e-6, curl.wall - ctx.startup)
+                per_customer = (ours.peak_kib - idle.peak_kib) / n
+                ctx.in_memory[(n, c)] = per_customer
+                ratio = ours.seconds / curl_s
+                target = verdict(ratio, 1.2) if n == max(IN_SIZES) else ""
+                report.rows.append(Row(
+                    f"IN {n} customers, C={c}", requests, seconds(ours.seconds), seconds(curl_s),
+                    f"{ratio:.2f}", target,
+                    f"floor = curl --parallel-max {c} (CPU {curl.cpu:.2f} s); ours CPU "
+                    f"{ours.cpu:.2f} s, {n / ours.seconds:,.0f} customers/s; memory "
+                    f"{per_customer:.2f} KiB/customer" + (f"; {bad} non-200" if bad else "")))
+                progress(f"  ours {ours.seconds:.3f} s, curl {curl_s:.3f} s, "
+                         f"{per_customer:.2f} KiB/customer")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if ctx.in_memory:
+        (n, c), worst = max(ctx.in_memory.items(), key=lambda item: (item[0][0], item[1]))
+        report.rows.append(Row(f"  IN-list memory at {n}", "", "", "", "", "<= 0.3 KiB " +
+                               ("met" if worst <= 0.3 else "MISSED"),
+                               f"{worst:.2f} KiB per customer (peak RSS over the same shell "
+                               f"without the query, / N)"))
+
+
+def scenario_latency(ctx):
+    args, report = ctx.args, ctx.report
+    latency_s = args.latency_ms / 1000.0
+    n_join = min(args.join_customers, args.max_in)
+    report.settings.append(f"latency: bench/delay_server.py answers one.json after "
+                           f"{args.latency_ms:g} ms, no rate limit")
+    runs = [("IN", n_join, 8), ("IN", n_join, 64), ("JOIN", n_join, 8)]
+    if args.max_in > n_join:
+        runs.append(("IN", min(args.max_in, max(IN_SIZES)), 64))
+    with DelayServer(os.path.join(ctx.site, "one.json"), args.latency_ms) as server:
+        walls = {}
+        for form, n, c in runs:
+            env = base_env(server.url, CXENGAGE_RATE_LIMIT=HIGH_RATE_LIMIT,
+                           CXENGAGE_MAX_CONCURRENCY=str(c))
+            if form == "IN":
+                statement = in_statement()
+                floor = floor_seconds(n, c, latency_s)
+                how = f"ceil({n}/{c}) x {args.latency_ms:g} ms"
+            else:
+                statement = ("SELECT count(*) FROM ids JOIN cxengage_interactions cx "
+                             "ON cx.contact_id = ids.id;")
+                floor = floor_seconds(n, 1, latency_s)  # one xFilter per row: serial
+                how = f"serial: {n} x {args.latency_ms:g} ms"
+            server.reset()
+            progress(f"latency: {form} of {n} customers at C={c} (floor {floor:.2f} s)")
+            run = run_shell(env, statement, setup=ids_setup(n), label=f"latency {form} {n}")
+            got = int(one_row(run.result, f"latency {form}")[0])
+            if got != n:
+                report.problems.append(f"latency: {form} of {n} at C={c} read {got} rows")
+            stats = server.stats()
+            walls[(form, n, c)] = run.seconds
+            ratio = run.seconds / floor
+            notes = (f"floor {how}; server max_concurrent {stats['max_concurrent']}, "
+                     f"connections {stats['connections']}")
+            if form == "JOIN":
+                notes += "; a join calls the table once per row (no target)"
+            report.rows.append(Row(f"{form} {n} customers, C={c}, {args.latency_ms:g} ms",
+                                   stats["requests"], seconds(run.seconds), seconds(floor),
+                                   f"{ratio:.2f}", verdict(ratio, 1.1) if form == "IN" else "-",
+                                   notes))
+            progress(f"  {run.seconds:.3f} s, {stats['requests']} requests")
+        if ("JOIN", n_join, 8) in walls and ("IN", n_join, 64) in walls:
+            report.rows.append(Row(f"  JOIN / IN at {n_join}", "", "", "", "", "",
+                                   f"the IN form is {walls[('JOIN', n_join, 8)] / walls[('IN', n_join, 8)]:.1f}x "
+                                   f"faster at C=8, "
+                                   f"{walls[('JOIN', n_join, 8)] / walls[('IN', n_join, 64)]:.1f}x "
+                                   f"at C=64"))
+
+
+def scenario_rate(ctx):
+    """Two processes on one key: the vendor's window is the account's, whoever sends."""
+    args, report = ctx.args, ctx.report
+    latency_s, n = args.latency_ms / 1000.0, args.shared_customers
+    window = "50/1s"
+    rate = (50, 1.0)
+    report.settings.append(f"rate: bench/delay_server.py answers after {args.latency_ms:g} ms with "
+                           f"an exact {window} window (429 beyond it); the table's rate_limit "
+                           f"{window}, the same key, INTERACTIONS_STATE_DIR shared")
+    with DelayServer(os.path.join(ctx.site, "one.json"), args.latency_ms, window) as server:
+        env = base_env(server.url, CXENGAGE_RATE_LIMIT=window)
+        concurrency = 8
+        for processes in (1, 2):
+            server.reset()
+            progress(f"rate: {processes} process(es), {n} customers each, under {window}")
+            started = [Started(sqlite3_command(), env,
+                               shell_script(in_statement(), ids_setup(n, prefix=f"p{k}-")))
+                       for k in range(processes)]
+            runs = [shell_result(s.finish(), f"rate process {k}") for k, s in enumerate(started)]
+            for run in runs:
+                got = int(one_row(run.result, "rate")[0])
+                if got != n:
+                    report.problems.append(f"rate: a process read {got} rows of {n}")
+            wall = max(run.seconds for run in runs)
+            stats = server.stats()
+            floor = floor_seconds(processes * n, processes * concurrency, latency_s, rate)
+            ratio = wall / floor
+            refused = stats["status_429"]
+            met = round(ratio, 2) <= 1.2 and refused == 0
+            report.rows.append(Row(
+                f"{processes} process{'es' if processes > 1 else ''} x {n} customers, {window}",
+                stats["requests"], seconds(wall), seconds(floor), f"{ratio:.2f}",
+                f"<= 1.2, 0 x 429 {'met' if met else 'MISSED'}",
+                f"429s: {refused}; floor {processes * n} requests, {window}, C={concurrency} each, "
+                f"{args.latency_ms:g} ms (floor_seconds)"))
+            progress(f"  {wall:.3f} s, {stats['requests']} requests, {refused} x 429")
 
 
 # ---- Machine and report ----
 
-def machine(sandbox):
+def machine(env):
     fields = {}
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
@@ -463,16 +787,19 @@ def machine(sandbox):
             memory = f", {kib / 1024 / 1024:.1f} GiB RAM"
     except (OSError, AttributeError):
         pass
-    debug = run_shell(base_env(sandbox), setup=["SELECT interactions_debug();"], label="debug")
+    debug = run_shell(env, setup=["SELECT interactions_debug();"], label="debug")
     versions = [line for line in debug.setup
                 if line.split(" ")[0] in ("sqlite-interactions", "sqlite", "libcurl", "build")]
     commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
                             capture_output=True, text=True).stdout.strip() or "unknown"
     curl = subprocess.run(["curl", "--version"], capture_output=True, text=True).stdout
+    nginx = subprocess.run([shutil.which("nginx") or "/usr/sbin/nginx", "-v"],
+                           capture_output=True, text=True).stderr.strip()
     return [f"cpu: {len(os.sched_getaffinity(0))} x {cpu}{memory}",
             f"kernel: {platform.system()} {platform.release()} ({platform.machine()})",
             *versions,
-            f"curl (baseline): {curl.splitlines()[0] if curl else 'unknown'}",
+            f"curl (baselines): {curl.splitlines()[0] if curl else 'unknown'}",
+            f"server: {nginx or 'nginx'} (1 worker); bench/delay_server.py (Python asyncio)",
             f"tree: {commit}"]
 
 
@@ -480,16 +807,13 @@ class Report:
     def __init__(self):
         self.rows, self.settings, self.problems = [], [], []
 
-    def print(self, machine_lines, args, sandbox_kind):
+    def print(self, machine_lines, args):
         out = sys.stdout
         print("sqlite-interactions benchmark" + (" (--quick)" if args.quick else ""), file=out)
-        for line in machine_lines:
-            print("  " + line, file=out)
-        print(f"  sandbox: {sandbox_kind}", file=out)
-        for line in self.settings:
+        for line in machine_lines + self.settings:
             print("  " + line, file=out)
         print(file=out)
-        header = Row("scenario", "requests", "wall", "floor", "ratio", "target", "notes").cells
+        header = Row("scenario", "requests", "ours", "floor", "ratio", "target", "notes").cells
         table = [header] + [[str(cell) for cell in row.cells] for row in self.rows]
         widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
         right = {1, 2, 3, 4}
@@ -500,25 +824,26 @@ class Report:
             if index == 0:
                 print("  ".join("-" * w for w in widths + [len("notes")]), file=out)
         print(file=out)
-        print("ratio = wall / floor (throughput: our wall / the baseline's for the same rows); "
-              "1.00 is the physical limit, lower is better.", file=out)
+        print("ratio = ours / floor, the floor measured in this run (a baseline on the same pages) "
+              "or computed (latencies, windows); lower is better. See bench/README.md.", file=out)
         for problem in self.problems:
             print(f"PROBLEM: {problem}", file=out)
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        description="Benchmark the extension against the sandbox (see bench/README.md).")
-    parser.add_argument("--quick", action="store_true",
-                        help="small sizes for a smoke run (about 20 s)")
-    parser.add_argument("--only", action="append", choices=SCENARIOS, metavar="NAME",
-                        help=f"run only this scenario (repeatable): {', '.join(SCENARIOS)}")
-    parser.add_argument("--customers", type=int,
-                        help="latency-bound: Capillary customers (default 200, quick 40)")
-    parser.add_argument("--latency-ms", type=float,
-                        help="latency the sandbox adds to every answer (default 50)")
-    parser.add_argument("--optimove-customers", type=int,
-                        help="rate-bound: Optimove customers (default 120, quick 60)")
+        description="Benchmark the extension against nginx and curl (see bench/README.md).")
+    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    parser.add_argument("--only", action="append", choices=ALL_SCENARIOS, metavar="NAME",
+                        help=f"run only this scenario (repeatable): {', '.join(ALL_SCENARIOS)}")
+    parser.add_argument("--max-in", type=int,
+                        help="the largest IN list (default IX_BENCH_MAX_IN, else 50000; "
+                             "quick 1000)")
+    parser.add_argument("--latency-ms", type=float, help="the delay server's latency (default 50)")
+    parser.add_argument("--join-customers", type=int,
+                        help="JOIN against IN: customers (default 5000, quick 100)")
+    parser.add_argument("--shared-customers", type=int,
+                        help="two processes on one key: customers each (default 100, quick 60)")
     parser.add_argument("--interactions", type=int,
                         help=f"throughput: rows of {BENCH_CONTACT} (default 100000, quick 10000)")
     parser.add_argument("--memory-small", type=int, help="memory: the small read (default 1000)")
@@ -529,22 +854,22 @@ def parse_args(argv):
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    args.only = args.only or list(SCENARIOS)
-    if not (1 <= args.customers <= CRM_CUSTOMERS and 1 <= args.optimove_customers <= CRM_CUSTOMERS):
-        parser.error(f"examples/crm.sql has {CRM_CUSTOMERS} customers")
+    if args.max_in is None:
+        args.max_in = int(os.environ.get("IX_BENCH_MAX_IN") or (1000 if args.quick else 50000))
+    args.only = args.only or list(ALL_SCENARIOS)
     for key in ("interactions", "memory_small", "memory_large"):
         if not 1 <= getattr(args, key) <= BENCH_TOTAL:
             parser.error(f"--{key.replace('_', '-')}: {BENCH_CONTACT} has {BENCH_TOTAL} "
                          "interactions")
-    if args.latency_ms <= 0:
-        parser.error("--latency-ms must be positive: the floors are counted in latencies")
+    if args.latency_ms <= 0 or args.max_in < 1:
+        parser.error("--latency-ms and --max-in must be positive")
     return args
 
 
 def main(argv):
     args = parse_args(argv)
-    # libcurl (in the extension and in curl) and urllib (the control API) honour http_proxy:
-    # loopback never goes through a proxy the caller has set.
+    # libcurl (in the extension and in curl) and urllib honour http_proxy: loopback never goes
+    # through a proxy the caller has set.
     os.environ.update(no_proxy="127.0.0.1,localhost", NO_PROXY="127.0.0.1,localhost")
     if not os.path.exists(library()):
         print(f"bench: {library()} is missing: run make first", file=sys.stderr)
@@ -553,21 +878,27 @@ def main(argv):
         if shutil.which(tool) is None:
             print(f"bench: {tool} is not installed (tools/deps.sh bench)", file=sys.stderr)
             return 2
-    sandbox_kind = "tests/sandbox/server.py"
+    if not (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")):
+        print("bench: nginx is not installed (tools/deps.sh test)", file=sys.stderr)
+        return 2
     report = Report()
     machine_lines = []
-    progress(f"starting the sandbox ({sandbox_kind}, --latency-ms {args.latency_ms:g})")
+    site = os.path.join(ROOT, "build", "bench-site")
     try:
-        with BenchSandbox("--latency-ms", f"{args.latency_ms:g}") as sandbox:
-            machine_lines = machine(sandbox)
-            for name in SCENARIOS:
+        build_site(site)
+        with Nginx(site) as nginx:
+            ctx = Context(args, report, site, nginx)
+            machine_lines = machine(ctx.env)
+            for name in ALL_SCENARIOS:
                 if name in args.only:
-                    globals()[f"scenario_{name}"](sandbox, args, report)
+                    globals()[f"scenario_{name}"](ctx)
     except BenchError as error:
         # What was measured is still worth printing; the failure goes last.
         print(f"bench: {error}", file=sys.stderr)
         report.problems.append(str(error).splitlines()[0])
-    report.print(machine_lines, args, sandbox_kind)
+    finally:
+        shutil.rmtree(STATE_DIR, ignore_errors=True)
+    report.print(machine_lines, args)
     return 1 if report.problems else 0
 
 

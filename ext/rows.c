@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "vtab.h"
 
 SQLITE_EXTENSION_INIT3
@@ -24,14 +25,123 @@ char *ix_errorf(const char *fmt, ...) {
   return text;
 }
 
+/* ---- Each row's members, found once ----
+ *
+ * SELECT * asks for a dozen or more members of the same row item, one xColumn at a time; a search
+ * of the item's children per column makes the row cost columns x children string compares. From a
+ * row's second xColumn on, one pass over its children records every generic column's member
+ * (ix_json_member's choice exactly: the first of a column's keys present wins, and for a key given
+ * twice, its first occurrence), and each xColumn then reads its slot. A query reading one column a
+ * row never pays for the pass.
+ *
+ * The cache lives in the rows array's own allocation, after the last row: whoever frees the rows
+ * frees it too, and ix_row_value, which sees the page as const, can still fill it. */
+
+#define IX_MEMBER_SLOTS 256 /* a power of two, over IX_MAX_COLUMNS x 3 keys at half load */
+
+typedef struct ix_member_key {
+  const char *key; /* NULL: an empty slot */
+  uint32_t hash;
+  short column;
+  short rank; /* which of the column's keys: 0 wins over 1 over 2 */
+} ix_member_key;
+
+typedef struct ix_member_cache {
+  const ix_provider *provider; /* whose keys the table holds; NULL: not built */
+  ix_member_key keys[IX_MEMBER_SLOTS];
+  const cJSON *item; /* the row item the members are for; NULL: none */
+  int filled;        /* members holds item's members (else only item was seen, once) */
+  const cJSON *members[IX_MAX_COLUMNS];
+} ix_member_cache;
+
+static ix_member_cache *ix_page_members(const ix_page *page) {
+  return page->rows ? (ix_member_cache *)(void *)(page->rows + page->row_capacity) : NULL;
+}
+
+/* Forgets the row the cache is for: its item may be freed and its address reused. */
+static void ix_members_forget(ix_page *page) {
+  ix_member_cache *cache = ix_page_members(page);
+  if (cache) {
+    cache->item = NULL;
+    cache->filled = 0;
+  }
+}
+
+static uint32_t ix_member_hash(const char *key) {
+  return (uint32_t)ix_hash64(key);
+}
+
+static void ix_members_index(ix_member_cache *cache, const ix_provider *provider) {
+  memset(cache->keys, 0, sizeof(cache->keys));
+  for (int c = 0; c < provider->column_count && c < IX_MAX_COLUMNS; c++) {
+    const ix_column_def *def = &provider->columns[c];
+    for (int k = 0; k < 3 && def->keys[k]; k++) {
+      uint32_t hash = ix_member_hash(def->keys[k]);
+      unsigned i = hash & (IX_MEMBER_SLOTS - 1);
+      while (cache->keys[i].key) i = (i + 1) & (IX_MEMBER_SLOTS - 1);
+      cache->keys[i] = (ix_member_key){def->keys[k], hash, (short)c, (short)k};
+    }
+  }
+  cache->provider = provider;
+}
+
+static void ix_members_fill(ix_member_cache *cache, const ix_provider *provider,
+                            const cJSON *item) {
+  if (cache->provider != provider) ix_members_index(cache, provider);
+  short rank[IX_MAX_COLUMNS];
+  for (int c = 0; c < IX_MAX_COLUMNS; c++) {
+    cache->members[c] = NULL;
+    rank[c] = 3;
+  }
+  if (!cJSON_IsObject(item)) return;
+  for (const cJSON *child = item->child; child; child = child->next) {
+    if (!child->string) continue;
+    uint32_t hash = ix_member_hash(child->string);
+    /* Every column naming this key is in the probe run: one key can serve several columns. */
+    for (unsigned i = hash & (IX_MEMBER_SLOTS - 1); cache->keys[i].key;
+         i = (i + 1) & (IX_MEMBER_SLOTS - 1)) {
+      const ix_member_key *slot = &cache->keys[i];
+      if (slot->hash == hash && slot->rank < rank[slot->column] &&
+          strcmp(slot->key, child->string) == 0) {
+        cache->members[slot->column] = child;
+        rank[slot->column] = slot->rank;
+      }
+    }
+  }
+}
+
+/* The member a generic column reads: ix_json_member(row->item, keys), found once per row. */
+static const cJSON *ix_row_member(const ix_call *call, const ix_row *row, int column) {
+  const ix_page *page = call->page;
+  const char *const *keys = call->provider->columns[column].keys;
+  ix_member_cache *cache = page ? ix_page_members(page) : NULL;
+  uintptr_t at = (uintptr_t)row, first = cache ? (uintptr_t)page->rows : 0;
+  if (!cache || at < first || at >= first + (uintptr_t)page->row_count * sizeof(ix_row)) {
+    return ix_json_member(row->item, keys); /* a row that is not the page's (none today) */
+  }
+  if (cache->item != row->item || !row->item) {
+    cache->item = row->item;
+    cache->filled = 0;
+    return ix_json_member(row->item, keys);
+  }
+  if (!cache->filled) {
+    ix_members_fill(cache, call->provider, row->item);
+    cache->filled = 1;
+  }
+  return cache->members[column];
+}
+
 int ix_page_add_row(ix_page *page, const cJSON *item, const cJSON *group, const cJSON *parent) {
   if (page->row_count == page->row_capacity) {
     int capacity = page->row_capacity ? page->row_capacity * 2 : 64;
-    ix_row *grown = sqlite3_realloc64(page->rows, (sqlite3_uint64)capacity * sizeof(ix_row));
+    ix_row *grown = sqlite3_realloc64(
+        page->rows, (sqlite3_uint64)capacity * sizeof(ix_row) + sizeof(ix_member_cache));
     if (!grown) return SQLITE_NOMEM;
     page->rows = grown;
     page->row_capacity = capacity;
+    ix_page_members(page)->provider = NULL; /* moved with the rows: rebuilt on first use */
   }
+  ix_members_forget(page);
   ix_row *row = &page->rows[page->row_count++];
   row->item = item;
   row->group = group;
@@ -42,6 +152,7 @@ int ix_page_add_row(ix_page *page, const cJSON *item, const cJSON *group, const 
 }
 
 void ix_page_reset(ix_page *page) {
+  ix_members_forget(page);
   cJSON_Delete(page->root);
   page->root = NULL;
   page->context = NULL;
@@ -312,6 +423,7 @@ int ix_url_segment(const ix_call *call, ix_request *request, int column, const c
 int ix_parse_json_body(const ix_call *call, const char *body, size_t body_len, ix_page *page,
                        char **error_out) {
   const char *parsed_to = NULL;
+  ix_members_forget(page);
   page->root = cJSON_ParseWithLengthOpts(body, body_len, &parsed_to, 0);
   if (page->root) {
     /* cJSON stops after the first document; anything but whitespace after it means the body is
@@ -378,9 +490,7 @@ void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_co
         sqlite3_result_null(ctx);
       }
       break;
-    default:
-      ix_result_json(ctx, ix_json_member(row->item, def->keys), def->kind, call->zone);
-      break;
+    default: ix_result_json(ctx, ix_row_member(call, row, column), def->kind, call->zone); break;
   }
 }
 
