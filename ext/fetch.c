@@ -646,6 +646,8 @@ static int ix_check_repeat(ix_fetch *fetch, const http_response *response, char 
     fetch->tokens_seen_count = 0;
     fetch->previous_had_rows = 0;
   }
+  /* A single page (most customers) is never compared with another: no hash to pay for. */
+  if (fetch->pages_fetched <= 1 && !fetch->page.next_token) return SQLITE_OK;
   uint64_t body_hash = ix_hash_bytes(response->body ? response->body : "", response->body_len);
   if (fetch->pages_fetched > 1 && fetch->previous_had_rows &&
       body_hash == fetch->previous_body_hash) {
