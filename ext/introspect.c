@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ratelimit.h"
+
 SQLITE_EXTENSION_INIT3
 
 #ifndef INTERACTIONS_VERSION
@@ -36,6 +38,7 @@ static const struct {
     {"quiet", "INTERACTIONS_QUIET", "0"},
     {"request_log_size", "INTERACTIONS_REQUEST_LOG_SIZE", "1000"},
     {"cache_mb", "INTERACTIONS_CACHE_MB", "64"},
+    {"state_dir", "INTERACTIONS_STATE_DIR", NULL}, /* default: rate_state_dir() */
 };
 
 enum {
@@ -124,10 +127,16 @@ static int settings_filter(sqlite3_vtab_cursor *base, int plan, const char *plan
     const char *value = getenv(introspect_globals[g].variable);
     char *source = value ? sqlite3_mprintf("env %s", introspect_globals[g].variable)
                          : sqlite3_mprintf("default");
-    rc = source
-             ? settings_add_row(cursor, "interactions", introspect_globals[g].key,
-                                value ? value : introspect_globals[g].default_value, source, NULL)
-             : SQLITE_NOMEM;
+    const char *shown = value ? value : introspect_globals[g].default_value;
+    char state_dir[4096];
+    /* The rate-limit state directory's default depends on the environment: show the one used. */
+    if (!value && strcmp(introspect_globals[g].key, "state_dir") == 0 &&
+        rate_state_dir(state_dir, sizeof(state_dir)) < (int)sizeof(state_dir)) {
+      shown = state_dir;
+    }
+    rc = source ? settings_add_row(cursor, "interactions", introspect_globals[g].key, shown, source,
+                                   NULL)
+                : SQLITE_NOMEM;
     sqlite3_free(source);
   }
   return rc;

@@ -146,6 +146,10 @@ def run_step(tap, name, step, env, sandbox, variables, secrets):
         method, path, body = (substitute(line, variables).split(" ", 2) + [""])[:3]
         sandbox.control(method, path, json.loads(body) if body.strip() else None)
 
+    # Each step its own rate-limit state (never the user's runtime directory): steps and parallel
+    # cases must not share windows. A case may name its own.
+    if "INTERACTIONS_STATE_DIR" not in env:
+        env = dict(env, INTERACTIONS_STATE_DIR=tempfile.mkdtemp(prefix="state-", dir=variables["TMP"]))
     library = extension_library()
     variables = dict(variables, LIB=library)
     sql = substitute(step["sql"], variables)

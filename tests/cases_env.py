@@ -2,6 +2,7 @@
 examples/sandbox.env pointed at a running sandbox."""
 import os
 import re
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENDOR_PREFIXES = ("CAPILLARY_", "OPTIMOVE_", "CXENGAGE_", "ALPHARUN_", "WHICH50_", "INTERACTIONS_")
@@ -21,4 +22,7 @@ def sandbox_env_file(sandbox_url):
 def sandbox_environment(sandbox_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith(VENDOR_PREFIXES)}
     env.update(sandbox_env_file(sandbox_url))
+    # Rate-limit state of tests never goes to the user's own runtime directory.
+    env["INTERACTIONS_STATE_DIR"] = os.environ.get("INTERACTIONS_STATE_DIR") or tempfile.mkdtemp(
+        prefix="ix-state-")
     return env
