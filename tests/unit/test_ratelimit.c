@@ -262,6 +262,25 @@ int main(void) {
   is_int(rate_limiter_reserve(refused, &one, 0, 0, NULL), 0, "the private limiter still works");
   is_int(rate_limiter_reserve(refused, &one, 0, 0, NULL), 1000, "and still limits");
 
+  /* Where the state goes by default: computed only, nothing is written there. */
+  char shown[512], want[512];
+  unsetenv("INTERACTIONS_STATE_DIR");
+  setenv("XDG_RUNTIME_DIR", "/run/user/4242", 1);
+  rate_state_dir(shown, sizeof(shown));
+  is_str(shown, "/run/user/4242/sqlite-interactions", "default: under XDG_RUNTIME_DIR");
+  unsetenv("XDG_RUNTIME_DIR");
+  setenv("TMPDIR", "/var/tmp", 1);
+  rate_state_dir(shown, sizeof(shown));
+  snprintf(want, sizeof(want), "/var/tmp/sqlite-interactions-%u", (unsigned)geteuid());
+  is_str(shown, want, "without it: a per-user directory under TMPDIR");
+  unsetenv("TMPDIR");
+  rate_state_dir(shown, sizeof(shown));
+  snprintf(want, sizeof(want), "/tmp/sqlite-interactions-%u", (unsigned)geteuid());
+  is_str(shown, want, "or under /tmp");
+  setenv("INTERACTIONS_STATE_DIR", "/somewhere/else", 1);
+  rate_state_dir(shown, sizeof(shown));
+  is_str(shown, "/somewhere/else", "INTERACTIONS_STATE_DIR moves it");
+
   char command[512];
   snprintf(command, sizeof(command), "rm -rf '%s'", directory);
   if (system(command) != 0) diag("could not remove %s", directory);
