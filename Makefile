@@ -65,7 +65,7 @@ $(BUILD)/asan/interactions.so: $(EXT_SOURCES) $(EXT_HEADERS) $(BUILD)/.deps-buil
 	$(CC) $(BASE_CFLAGS) -O1 -g $(SANITIZE) $(LIB_LDFLAGS) -o $@ $(EXT_SOURCES) $(LDLIBS)
 
 asan: $(BUILD)/asan/interactions.so unit $(BUILD)/.deps-test
-	$(TEST_STATE) IX_LIB=$(BUILD)/asan/interactions.so \
+	$(TEST_STATE) IX_STRESS_SCALE=$${IX_STRESS_SCALE:-3} IX_LIB=$(BUILD)/asan/interactions.so \
 	IX_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	$(PROVE) $(SQL_TESTS) $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))

@@ -4,7 +4,9 @@
  * Retries (engineering-notes C3): connect errors, timeouts, stalls, resets, 429, 500, 502, 503 and
  * 504 are retried up to max_retries times with exponential backoff and jitter (base retry_base_ms,
  * capped at 30 s); a Retry-After header is a floor, clamped to 60 s. A 429 also
- * pauses the limiter, so every cursor of the account backs off, not just this one. A page is
+ * pauses the limiter, so every cursor of the account in every process backs off, not just this
+ * one: without Retry-After for at least the shortest rate-limit window, and the retries of a 429
+ * never end before one full window has passed since the first (ix_send). A page is
  * retried before any of its rows are returned, so no row is ever returned twice; when retries run
  * out the statement fails, naming the status, the attempts and the time spent. Other 4xx are
  * never retried. A statement stops retrying once it has waited retry_budget_ms in total.
@@ -28,6 +30,9 @@ SQLITE_EXTENSION_INIT3
 #define IX_BACKOFF_CAP_MS 30000
 #define IX_RETRY_AFTER_CAP_MS 60000
 #define IX_WAIT_SLICE_MS 50
+/* How long after it was cancelled a request may still arrive at the vendor: network and server
+ * queues, generously. */
+#define IX_CANCEL_GRACE_MS 1000
 /* A wait for the limiter longer than this is explained on stderr (once per table in a statement).
  */
 #define IX_WAIT_NOTICE_MS 3000
@@ -352,6 +357,13 @@ static int ix_wait_serving(ix_fetch *fetch, long long milliseconds) {
   }
 }
 
+/* When a request that just ended completed, for the limiter: the clock reads whole milliseconds
+ * rounded down, so the completion is rounded up, or a start one window later could arrive up to
+ * a millisecond inside the vendor's window. */
+static long long ix_completed_ms(void) {
+  return rate_clock_ms() + 1;
+}
+
 /* When a request started now must be over by: its own time limit. A slot still held after that
  * (a killed process, a bug) stops counting as pending (ratelimit.h). */
 static long long ix_request_deadline(const ix_fetch *fetch, long long now) {
@@ -417,7 +429,7 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
     int rc = ix_wait_for_limiter(fetch, &ticket, error_out);
     if (rc != SQLITE_OK) return rc;
     http_outcome outcome = http_client_get(fetch->http, request, response);
-    rate_limiter_done(fetch->limiter, &ticket, rate_clock_ms());
+    rate_limiter_done(fetch->limiter, &ticket, ix_completed_ms());
     fetch->last_request_id = requestlog_add(
         response->started_unix_ms, fetch->provider->vendor, request->url,
         outcome == HTTP_OK ? response->status : 0, attempt, response->elapsed_ms,
@@ -625,7 +637,10 @@ int ix_fetch_page(ix_fetch *fetch, char **error_out) {
  * admitted by the rate limiter, and customers are served in the order their answers arrive.
  * Further pages of a customer are fetched lazily, one at a time, as its rows are read. A first
  * page whose concurrent attempt failed in a way worth retrying is fetched again on the ordinary
- * path, with the full retry policy, so concurrency changes nothing about what a query returns. */
+ * path, with the full retry policy, so concurrency changes nothing about what a query returns.
+ * Each first attempt on the wire holds a slot in the limiter, given back in one place
+ * (ix_customer_settle) when it is answered or cancelled; every wait of the cursor keeps those
+ * transfers moving (ix_wait_serving), so no slot outlives its request. */
 
 typedef enum ix_customer_state {
   IX_CUSTOMER_WAITING, /* not requested yet */
@@ -649,9 +664,13 @@ struct ix_customer {
  * response is kept (or dropped) and its slot in the limiter given back. A 429 pauses the account
  * right away, so the retry on the ordinary path and every other cursor hold off. */
 static void ix_customer_settle(ix_fetch *fetch, ix_customer *customer, int keep) {
+  int answered = http_job_done(customer->job);
   http_job_finish(customer->job, keep ? &customer->response : NULL);
   customer->job = NULL;
-  rate_limiter_done(fetch->limiter, &customer->ticket, rate_clock_ms());
+  /* A request cancelled on the wire (LIMIT stopped the statement) may still reach the vendor
+   * after we let go of it, and be counted then: it holds its slot a little longer. */
+  rate_limiter_done(fetch->limiter, &customer->ticket,
+                    ix_completed_ms() + (answered ? 0 : IX_CANCEL_GRACE_MS));
   if (keep && customer->response.outcome == HTTP_OK && customer->response.status == 429) {
     ix_throttle_delay(fetch, &customer->response, 0);
   }
@@ -755,7 +774,7 @@ static void ix_fetch_top_up(ix_fetch *fetch) {
       customer->state = IX_CUSTOMER_RUNNING;
       running++;
     } else {
-      rate_limiter_done(fetch->limiter, &customer->ticket, rate_clock_ms());
+      rate_limiter_done(fetch->limiter, &customer->ticket, ix_completed_ms());
       ix_request_clear(&customer->request);
       break;
     }

@@ -70,6 +70,11 @@ static void child_dies_holding_a_slot(void) {
   _exit(0);
 }
 
+static void child_gets_a_429(void) {
+  rate_limiter_pause(rate_limiter_get("unit|pause-shared", "unit"), 5000);
+  _exit(0);
+}
+
 static rate_limiter *inherited;
 static void child_uses_inherited(void) {
   /* After fork the child has its parent's limiter: it must lock apart from the parent. */
@@ -226,6 +231,11 @@ int main(void) {
   is_int(rate_limiter_reserve(shared, &five, 0, 0, NULL), 0, "and the 5th");
   is_int(rate_limiter_reserve(shared, &five, 0, 0, NULL), 1000,
          "the 6th waits for the child's 1st to age");
+
+  is_int(in_child(child_gets_a_429), 0, "a child process pauses the account after a 429");
+  is_int(
+      rate_limiter_reserve(rate_limiter_get("unit|pause-shared", "unit"), &hundred, 1000, 0, NULL),
+      4000, "the parent holds off until the child's pause ends");
 
   inherited = rate_limiter_get("unit|inherited", "unit");
   is_int(rate_limiter_reserve(inherited, &two, 0, 0, NULL), 0, "the parent starts one of 2");
