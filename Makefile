@@ -23,9 +23,9 @@ UNIT_SOURCES_test_ratelimit := ext/ratelimit.c
 
 PROVE    := prove
 SQL_TESTS = tests/*.t
-# Tests never touch the user's own rate-limit state: a fresh directory per run (tests/cases.t
-# gives each step its own inside it).
-TEST_STATE = INTERACTIONS_STATE_DIR=$$(mktemp -d /tmp/ix-test-state.XXXXXX)
+# Tests never touch the user's own rate-limit state: a fresh directory per run, removed after it
+# (tests/cases.t gives each step its own).
+TEST_STATE = tools/with-state-dir.sh env
 
 .PHONY: all deps test unit asan valgrind lint format tidy demo sandbox clean install uninstall bench
 .DEFAULT_GOAL := all
