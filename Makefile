@@ -20,6 +20,7 @@ UNIT_SOURCES_test_timefmt := ext/timefmt.c
 UNIT_SOURCES_test_url     := ext/url.c
 UNIT_SOURCES_test_auth    := ext/auth.c ext/http.c
 UNIT_SOURCES_test_ratelimit := ext/ratelimit.c
+UNIT_SOURCES_test_plan      := ext/plan.c ext/timefmt.c
 
 PROVE    := prove
 SQL_TESTS = tests/*.t
@@ -52,11 +53,14 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(EXT_HEADERS) $(EXT_SOURCES) 
 unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 # Every fuzz target (its saved regressions, then a short run with a fixed seed, so CI explores a
-# little every time without depending on luck), then the tests.
-TEST_FUZZ_SECONDS ?= 15
+# little every time without depending on luck; the targets run side by side), then the tests, the
+# test files side by side too (prove -j; tests/cases.t runs its cases in parallel itself).
+# `make fuzz` is the long exploration.
+TEST_FUZZ_SECONDS ?= 2
+PROVE_JOBS ?= 2
 test: $(LIB) unit $(BUILD)/.deps-test lint
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) FUZZ_SEED=1
-	$(TEST_STATE) IX_LIB=$(LIB) $(PROVE) $(SQL_TESTS) $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+	$(TEST_STATE) IX_LIB=$(LIB) $(PROVE) -j$(PROVE_JOBS) $(SQL_TESTS) $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 # The whole suite against a library built with AddressSanitizer and UBSan, preloaded into the
 # (uninstrumented) sqlite3 shell.

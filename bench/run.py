@@ -29,11 +29,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from cases_env import sandbox_environment  # noqa: E402
+from cases_env import REGISTRY, sandbox_environment  # noqa: E402
 from sandbox_process import Sandbox, library  # noqa: E402
 
 SCENARIOS = ("latency", "rate", "throughput", "memory")
-VENDORS = ("CAPILLARY", "OPTIMOVE", "CXENGAGE", "ALPHARUN", "WHICH50")
 BENCH_CONTACT = "bench-100k"
 BENCH_TOTAL = 100000  # interactions the sandbox serves for BENCH_CONTACT
 PAGE_SIZE = 100  # CXengage's maximum page size, which the table asks for
@@ -218,8 +217,8 @@ def base_env(sandbox, **extra):
     response cache off, plus extra."""
     env = sandbox_environment(sandbox.url)
     env["INTERACTIONS_QUIET"] = "1"
-    for vendor in VENDORS:
-        env[f"{vendor}_CACHE_TTL"] = "0"  # measure requests, not the response cache
+    for registration in REGISTRY.REGISTRATIONS:
+        env[registration.variable("cache_ttl")] = "0"  # measure requests, not the response cache
     env.update(extra)
     return env
 

@@ -1,21 +1,40 @@
 /*
- * The response cache: 2xx and 404 bodies kept in memory for cache_ttl seconds, keyed by the
- * account (vendor, host and credentials, hashed) and the request URL, shared by the process. A join
- * whose CRM table repeats a customer, or a query run twice, asks the vendor once per customer.
+ * The response cache: 2xx and 404 answers kept for cache_ttl seconds, keyed by the account (vendor,
+ * host and credentials, hashed) and the request URL. Two levels: memory, shared by the process
+ * (INTERACTIONS_CACHE_MB, default 64, counting what entries really cost), and, when
+ * INTERACTIONS_CACHE_DIR is set, a SQLite database on disk shared by every process of the user
+ * (diskcache.h). A join whose CRM table repeats a customer, a query run twice, or a second process
+ * within the TTL asks the vendor once per customer. Both levels evict the least recently used.
+ *
+ *     SELECT vendor, url, bytes, age, hits, level FROM interactions_cache;
+ *     SELECT interactions_cache_clear();
  */
 #ifndef IX_CACHE_H
 #define IX_CACHE_H
 
+#include <sqlite3ext.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* Looks up a fresh entry. On a hit returns 1 with a malloc'd copy of the body (NUL-terminated). */
-int cache_get(uint64_t account, const char *url, long long now_ms, long *status, char **body,
-              size_t *body_len);
-/* Stores a response until now_ms + ttl_ms, evicting the oldest entries beyond the size budget. */
-void cache_put(uint64_t account, const char *url, long long now_ms, long long ttl_ms, long status,
-               const char *body, size_t body_len);
-/* Empties the cache; returns how many entries it held. */
+/* Which level answered a lookup. */
+typedef enum cache_level { CACHE_MISS = 0, CACHE_MEMORY = 1, CACHE_DISK = 2 } cache_level;
+
+/* Looks up an answer stored less than ttl_ms ago: memory first, then disk (a disk hit is copied
+ * into memory). On a hit returns its level with a malloc'd copy of the body (NUL-terminated). */
+cache_level cache_lookup(const char *vendor, const char *host, uint64_t account, const char *url,
+                         long long ttl_ms, long *status, char **body, size_t *body_len);
+
+/* Stores a complete, successfully read answer in both levels for ttl_ms. */
+void cache_store(const char *vendor, const char *host, uint64_t account, const char *url,
+                 long long ttl_ms, long status, const char *body, size_t body_len);
+
+/* Empties both levels; returns how many entries they held. */
 int cache_clear(void);
+
+/* The name interactions_requests shows for a level ("memory", "disk"), NULL for a miss. */
+const char *cache_level_name(int level);
+
+/* Registers the interactions_cache table on db. */
+int cache_register(sqlite3 *db);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envcheck.h"
 #include "url.h"
 
 SQLITE_EXTENSION_INIT3
@@ -30,6 +31,8 @@ const ix_setting_def ix_common_settings[] = {
     {"page_size", IX_SETTING_INT, NULL, "rows per page (default: the API's maximum)"},
     {"max_pages", IX_SETTING_INT, "1000", "pages per customer before the query fails"},
     {"max_response_bytes", IX_SETTING_INT, "16777216", "largest response body accepted"},
+    {"any_404_is_no_rows", IX_SETTING_INT, "0",
+     "1: every HTTP 404 means no rows, for a vendor that answers unknown customers so"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -352,6 +355,7 @@ static int config_resolve_mode(const char *table, const char *vendor,
 int config_resolve(const char *table, const char *vendor, const ix_setting_def *vendor_settings,
                    const char *default_base_url, const ix_options *options, ix_config **out,
                    char **error_out) {
+  envcheck_warn_once(); /* a misspelt variable would otherwise fall back to a default silently */
   return config_resolve_mode(table, vendor, vendor_settings, default_base_url, options, 0, out,
                              error_out);
 }

@@ -1,12 +1,13 @@
 /*
  * Fetching a page: settings, rate limit, retries and error texts. See fetch.h.
  *
- * Retries (engineering-notes C3): connect errors, timeouts, stalls, resets, 429, 500, 502, 503 and
- * 504 are retried up to max_retries times with exponential backoff and jitter (base retry_base_ms,
- * capped at 30 s); a Retry-After header is a floor, clamped to 60 s. A 429 also
- * pauses the limiter, so every cursor of the account in every process backs off, not just this
- * one: without Retry-After for at least the shortest rate-limit window, and the retries of a 429
- * never end before one full window has passed since the first (ix_send). A page is
+ * Retries (engineering-notes C3): connect errors, timeouts, stalls, resets, a 2xx whose body is
+ * empty or stops inside its JSON document, 429, 500, 502, 503 and 504 are retried up to
+ * max_retries times with exponential backoff and jitter (base retry_base_ms, capped at 30 s); a
+ * Retry-After header is a floor, clamped to 60 s. A 429 also pauses the limiter, so every cursor
+ * of the account in every process backs off, not just this one: without Retry-After for at least
+ * the shortest rate-limit window, and the retries of a 429 never end before one full window has
+ * passed since the first (ix_send). A page is
  * retried before any of its rows are returned, so no row is ever returned twice; when retries run
  * out the statement fails, naming the status, the attempts and the time spent. Other 4xx are
  * never retried. A statement stops retrying once it has waited retry_budget_ms in total.
@@ -15,6 +16,7 @@
 
 #include "cache.h"
 #include "hash.h"
+#include "jsonspan.h"
 #include "requestlog.h"
 
 #include <dlfcn.h>
@@ -177,6 +179,9 @@ void ix_fetch_free(ix_fetch *fetch) {
   ix_fetch_reset(fetch);
   sqlite3_free(fetch->page.rows);
   fetch->page.rows = NULL;
+  sqlite3_free(fetch->tokens_seen);
+  fetch->tokens_seen = NULL;
+  fetch->tokens_seen_count = fetch->tokens_seen_capacity = 0;
   config_free(fetch->config);
   fetch->config = NULL;
   timefmt_zone_free(fetch->zone);
@@ -301,7 +306,24 @@ static char *ix_status_error(const ix_fetch *fetch, const http_response *respons
 }
 
 static char *ix_transport_error(const ix_fetch *fetch, http_outcome outcome,
-                                const http_response *response) {
+                                const http_response *response, int attempts) {
+  if (outcome == HTTP_FAILED && response->unreachable) {
+    /* A host that does not resolve or refuses connections is almost always a wrong base URL:
+     * more retries would not help, so the error names the setting instead. */
+    char *tries = attempts > 1 ? sqlite3_mprintf(" after %d attempts", attempts) : NULL;
+    char *error = ix_errorf("%s: cannot reach %s (%s)%s: check the base URL (%s)",
+                            fetch->table_name, fetch->host, response->error, tries ? tries : "",
+                            config_origin(fetch->config, "base_url"));
+    sqlite3_free(tries);
+    return error;
+  }
+  if (outcome == HTTP_OK) { /* a complete exchange whose body was cut (ix_body_incomplete) */
+    return ix_errorf(
+        "%s: the response from %s ended early (HTTP %ld, %lld bytes%s): the connection closed "
+        "before the whole JSON document arrived",
+        fetch->table_name, fetch->host, response->status, (long long)response->body_len,
+        response->body_len ? " of a document cut short" : "");
+  }
   if (outcome == HTTP_TOO_LARGE) {
     return ix_errorf(
         "%s: the response from %s was larger than %lld bytes and was not read: "
@@ -318,6 +340,14 @@ static char *ix_transport_error(const ix_fetch *fetch, http_outcome outcome,
 
 static int ix_status_is_retryable(long status) {
   return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+/* A 2xx whose body is empty or stops inside its JSON document: the connection closed early (a
+ * close inside the headers reaches us as a 200 with no body). Retried like a transport failure;
+ * 204 No Content is an answer, not a cut. */
+static int ix_body_incomplete(const http_response *response) {
+  return response->status >= 200 && response->status < 300 && response->status != 204 &&
+         ix_json_ends_early(response->body, response->body_len);
 }
 
 /* The wait before the next attempt, within ceiling = min(cap, base * 2^(attempt-1)) (xorshift64*).
@@ -439,9 +469,10 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
       return SQLITE_INTERRUPT;
     }
     if (outcome == HTTP_NO_MEMORY) return SQLITE_NOMEM;
-    int transient = outcome == HTTP_FAILED && response->retryable;
+    int transient = (outcome == HTTP_FAILED && response->retryable) ||
+                    (outcome == HTTP_OK && ix_body_incomplete(response));
     int retry_status = outcome == HTTP_OK && ix_status_is_retryable(response->status);
-    if (outcome == HTTP_OK && !retry_status) return SQLITE_OK;
+    if (outcome == HTTP_OK && !retry_status && !transient) return SQLITE_OK;
 
     int throttled = retry_status && response->status == 429;
     long long delay = ix_backoff_ms(fetch, attempt, throttled);
@@ -459,8 +490,8 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
         (attempt > max_retries || fetch->retry_wait_ms + delay > budget) && !inside_window;
     if (!(transient || retry_status) || out_of_retries) {
       char *what = retry_status ? ix_status_error(fetch, response, headers)
-                                : ix_transport_error(fetch, outcome, response);
-      if (attempt > 1 && what) {
+                                : ix_transport_error(fetch, outcome, response, attempt);
+      if (attempt > 1 && what && !(outcome == HTTP_FAILED && response->unreachable)) {
         *error_out = ix_errorf(
             "%s (gave up after %d attempts in %.1f s: raise max_retries "
             "(%s) to keep trying longer)",
@@ -536,59 +567,196 @@ static http_request ix_http_options(const ix_fetch *fetch, const ix_request *req
 
 /* A cached answer for the request, logged as such; 0 when there is none. */
 static int ix_from_cache(ix_fetch *fetch, const char *url, http_response *response) {
-  if (config_get_int(fetch->config, "cache_ttl") <= 0 ||
-      !cache_get(fetch->account, url, rate_clock_ms(), &response->status, &response->body,
-                 &response->body_len)) {
-    return 0;
-  }
+  cache_level level = cache_lookup(fetch->provider->vendor, fetch->host, fetch->account, url,
+                                   config_get_int(fetch->config, "cache_ttl") * 1000,
+                                   &response->status, &response->body, &response->body_len);
+  if (level == CACHE_MISS) return 0;
   response->outcome = HTTP_OK;
   fetch->last_request_id = requestlog_add(0, fetch->provider->vendor, url, response->status, 1, 0,
-                                          (sqlite3_int64)response->body_len, 1, NULL);
+                                          (sqlite3_int64)response->body_len, level, NULL);
   return 1;
 }
 
-/* Turns a final response into the current page: a 404 or "not found" body is no rows, another
- * status an error, a 2xx is parsed. A fresh answer that parsed is cached: a broken body must not
- * keep failing for cache_ttl. */
+/* ---- Accepting a response ---- */
+
+/* FNV-1a over bytes (a body may hold NUL bytes): only to tell a repeated page. */
+static uint64_t ix_hash_bytes(const char *data, size_t length) {
+  uint64_t hash = 1469598103934665603ULL;
+  for (size_t i = 0; i < length; i++) {
+    hash ^= (unsigned char)data[i];
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+/* The path the request asked for, without scheme, host or query (the query may hold secrets). */
+static char *ix_request_path(const char *url) {
+  const char *p = strstr(url, "://");
+  p = p ? strchr(p + 3, '/') : NULL;
+  if (!p) return sqlite3_mprintf("/");
+  return sqlite3_mprintf("%.*s", (int)strcspn(p, "?#"), p);
+}
+
+/* Whether a 404's JSON says the server has no such route (frameworks' stock texts), rather than
+ * answering about a customer. Looks at every string value, a few levels deep. */
+static int ix_says_no_route(const cJSON *node, int depth) {
+  static const char *const phrases[] = {
+      "no such endpoint", "no http resource was found",
+      "cannot get ",      "no route matches",
+      "route not found",  "no such route",
+      "unknown endpoint", "endpoint not found",
+  };
+  if (cJSON_IsString(node)) {
+    char lower[256];
+    size_t i = 0;
+    for (; i < sizeof(lower) - 1 && node->valuestring[i]; i++) {
+      lower[i] = (char)(node->valuestring[i] >= 'A' && node->valuestring[i] <= 'Z'
+                            ? node->valuestring[i] - 'A' + 'a'
+                            : node->valuestring[i]);
+    }
+    lower[i] = '\0';
+    for (size_t k = 0; k < sizeof(phrases) / sizeof(phrases[0]); k++) {
+      if (strstr(lower, phrases[k])) return 1;
+    }
+    return 0;
+  }
+  if (depth >= 4) return 0;
+  for (const cJSON *child = node->child; child; child = child->next) {
+    if (ix_says_no_route(child, depth + 1)) return 1;
+  }
+  return 0;
+}
+
+/* A 404 means "no such customer" (no rows) only when it is the vendor's own answer: a JSON body
+ * that does not say the route is unknown, and that the provider, when it knows its API's
+ * not-found body, recognizes. An HTML page, plain text or an empty body comes from a server that
+ * does not know the path (a wrong base URL): that is an error, never an empty result. */
+static int ix_accept_not_found(ix_fetch *fetch, const http_response *response,
+                               const ix_request *request, char **error_out) {
+  const ix_config *config = fetch->config;
+  if (config_get_int(config, "any_404_is_no_rows")) return SQLITE_OK;
+  cJSON *root = response->body ? cJSON_ParseWithLength(response->body, response->body_len) : NULL;
+  int answer = (cJSON_IsObject(root) || cJSON_IsArray(root)) && !ix_says_no_route(root, 0);
+  char *error = NULL;
+  if (answer && fetch->provider->is_unknown_customer) {
+    ix_call call = ix_fetch_call(fetch);
+    answer = fetch->provider->is_unknown_customer(&call, root, &error);
+  }
+  cJSON_Delete(root);
+  if (answer) {
+    sqlite3_free(error);
+    return SQLITE_OK;
+  }
+  if (!error) {
+    const char *body = response->body ? response->body : "";
+    size_t start = 0;
+    while (start < response->body_len && (unsigned char)body[start] <= 0x20) start++;
+    int html = strstr(response->content_type, "html") ||
+               (start < response->body_len && body[start] == '<');
+    char *said = html ? NULL : ix_vendor_message(body, response->body_len, "");
+    char *path = ix_request_path(request->url.text);
+    /* The host, not the API, answered: its words are "the server's". */
+    error = ix_errorf(
+        "%s: HTTP 404 from %s for %s (%s%s): no such path there, so this says nothing about the "
+        "customer: check the base URL (%s); if the vendor answers unknown customers this way, "
+        "set %s to 1",
+        fetch->table_name, fetch->host, path ? path : "?",
+        html   ? "an HTML page"
+        : said ? "the server said: "
+               : "an empty body",
+        said ? said : "", config_origin(config, "base_url"),
+        config_origin(config, "any_404_is_no_rows"));
+    sqlite3_free(said);
+    sqlite3_free(path);
+  }
+  *error_out = ix_scrub(config, &request->headers, error);
+  return SQLITE_ERROR;
+}
+
+/* Paging that goes round: a next-page token this customer's pages gave before, or a page with
+ * rows that is byte for byte the previous one, would repeat rows or page until max_pages. */
+static int ix_check_repeat(ix_fetch *fetch, const http_response *response, char **error_out) {
+  if (fetch->pages_fetched <= 1) {
+    fetch->tokens_seen_count = 0;
+    fetch->previous_had_rows = 0;
+  }
+  uint64_t body_hash = ix_hash_bytes(response->body ? response->body : "", response->body_len);
+  if (fetch->pages_fetched > 1 && fetch->previous_had_rows &&
+      body_hash == fetch->previous_body_hash) {
+    *error_out = ix_errorf(
+        "%s: the API repeated itself: page %d for this customer is the same as page %d, so its "
+        "rows would come twice; report it to the vendor",
+        fetch->table_name, fetch->pages_fetched, fetch->pages_fetched - 1);
+    return SQLITE_ERROR;
+  }
+  fetch->previous_body_hash = body_hash;
+  fetch->previous_had_rows = fetch->page.row_count > 0;
+  const char *token = fetch->page.next_token;
+  if (!token) return SQLITE_OK;
+  uint64_t token_hash = ix_hash64(token);
+  for (int i = 0; i < fetch->tokens_seen_count; i++) {
+    if (fetch->tokens_seen[i] != token_hash) continue;
+    *error_out = ix_errorf(
+        "%s: the API repeated itself: page %d for this customer gave a next-page token an "
+        "earlier page gave, so paging would go round without end; report it to the vendor",
+        fetch->table_name, fetch->pages_fetched);
+    return SQLITE_ERROR;
+  }
+  /* Bounded by max_pages (the page cap stops paging first), and by a ceiling without one. */
+  if (fetch->tokens_seen_count == fetch->tokens_seen_capacity) {
+    int capacity = fetch->tokens_seen_capacity ? fetch->tokens_seen_capacity * 2 : 16;
+    if (capacity > 1 << 20) return SQLITE_OK;
+    uint64_t *grown =
+        sqlite3_realloc64(fetch->tokens_seen, (sqlite3_uint64)capacity * sizeof(uint64_t));
+    if (!grown) return SQLITE_NOMEM;
+    fetch->tokens_seen = grown;
+    fetch->tokens_seen_capacity = capacity;
+  }
+  fetch->tokens_seen[fetch->tokens_seen_count++] = token_hash;
+  return SQLITE_OK;
+}
+
+/* Turns a final response into the current page: a 404 that is the vendor's "no such customer"
+ * or a "not found" body is no rows, another status an error, a 2xx is parsed, its rows' spans
+ * recorded and its body kept with the page. Only an answer that was accepted is cached: a broken
+ * body must not keep failing for cache_ttl. */
 static int ix_accept(ix_fetch *fetch, http_response *response, const ix_request *request, int fresh,
                      char **error_out) {
   const ix_config *config = fetch->config;
-  int rc = SQLITE_OK, parsed = 0;
+  int rc = SQLITE_OK;
   ix_page_reset(&fetch->page);
-  if (response->status == 404 && fetch->provider->is_unknown_customer) {
-    ix_call call = ix_fetch_call(fetch);
-    char *error = NULL;
-    if (!fetch->provider->is_unknown_customer(&call, response->body ? response->body : "",
-                                              response->body_len, &error)) {
-      *error_out = ix_scrub(config, &request->headers, error);
-      return SQLITE_ERROR;
-    }
-  }
   if (response->status == 404) {
-    parsed = 1;
-    requestlog_set_rows(fetch->last_request_id, 0);
+    rc = ix_accept_not_found(fetch, response, request, error_out);
+    if (rc == SQLITE_OK) requestlog_set_rows(fetch->last_request_id, 0);
   } else if (response->status < 200 || response->status >= 300) {
     *error_out = ix_status_error(fetch, response, &request->headers);
     rc = SQLITE_ERROR;
   } else {
     ix_call call = ix_fetch_call(fetch);
     char *error = NULL;
-    ix_page_status status = fetch->provider->parse_page(&call, response->body ? response->body : "",
-                                                        response->body_len, &fetch->page, &error);
-    parsed = status != IX_PAGE_ERROR;
+    const char *body = response->body ? response->body : "";
+    ix_page_status status =
+        fetch->provider->parse_page(&call, body, response->body_len, &fetch->page, &error);
     if (status == IX_PAGE_ERROR) {
       *error_out = ix_scrub(config, &request->headers, error);
       rc = SQLITE_ERROR;
     } else {
-      if (status == IX_PAGE_NOT_FOUND) ix_page_reset(&fetch->page);
-      requestlog_set_rows(fetch->last_request_id, fetch->page.row_count);
       sqlite3_free(error);
+      if (status == IX_PAGE_NOT_FOUND) ix_page_reset(&fetch->page);
+      rc = ix_page_index_body(&fetch->page, response->body, response->body_len);
+      if (rc == SQLITE_OK) rc = ix_check_repeat(fetch, response, error_out);
+      if (rc == SQLITE_OK) requestlog_set_rows(fetch->last_request_id, fetch->page.row_count);
     }
   }
   long long ttl_ms = config_get_int(config, "cache_ttl") * 1000;
-  if (fresh && parsed && ttl_ms > 0) {
-    cache_put(fetch->account, request->url.text, rate_clock_ms(), ttl_ms, response->status,
-              response->body ? response->body : "", response->body_len);
+  if (fresh && rc == SQLITE_OK && ttl_ms > 0) {
+    cache_store(fetch->provider->vendor, fetch->host, fetch->account, request->url.text, ttl_ms,
+                response->status, response->body ? response->body : "", response->body_len);
+  }
+  if (rc == SQLITE_OK && fetch->page.root) {
+    /* The rows' raw spans point into the body: the page keeps it. */
+    fetch->page.body = response->body;
+    response->body = NULL;
   }
   return rc;
 }
@@ -829,7 +997,7 @@ int ix_fetch_next_customer(ix_fetch *fetch, char **error_out) {
   int rc;
   http_response *response = &customer->response;
   int usable = customer->state == IX_CUSTOMER_READY && response->outcome == HTTP_OK &&
-               !ix_status_is_retryable(response->status);
+               !ix_status_is_retryable(response->status) && !ix_body_incomplete(response);
   if (usable) {
     if (customer->from_cache) {
       fetch->last_request_id = customer->log_id;

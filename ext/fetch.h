@@ -33,6 +33,13 @@ typedef struct ix_fetch {
   int told_about_waiting;  /* the "waiting for the rate limit" note is said once per statement */
   uint64_t random_state;   /* backoff jitter */
   sqlite3_int64 last_request_id; /* in the request log, to record the page's row count */
+  /* Paging that goes round (ix_accept): hashes of the page tokens the current customer's pages
+   * gave, and of the previous page's body when it held rows. */
+  uint64_t *tokens_seen;
+  int tokens_seen_count;
+  int tokens_seen_capacity;
+  uint64_t previous_body_hash;
+  int previous_had_rows;
   /* An IN list on a key column (in_column, else -1): one entry per customer. */
   int in_column;
   ix_customer *customers;

@@ -221,6 +221,7 @@ static void http_describe_failure(http_response *response, CURLcode code,
                                   const char *error_buffer) {
   response->timed_out = code == CURLE_OPERATION_TIMEDOUT;
   response->retryable = http_is_transient(code);
+  response->unreachable = code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_CONNECT;
   /* libcurl's error buffer names the host and what failed; it never holds header values. */
   const char *detail = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
   snprintf(response->error, sizeof(response->error), "%s", detail);

@@ -53,6 +53,7 @@ typedef struct http_response {
   long retry_after_seconds; /* from Retry-After, 0 when absent */
   int timed_out;            /* the failure was a timeout or stall */
   int retryable;            /* a transport failure worth another attempt (reset, timeout, ...) */
+  int unreachable;          /* the host name did not resolve or the connection was refused */
   char error[256];          /* what went wrong, without URL credentials or header values */
   double elapsed_ms;
   long long started_unix_ms; /* wall-clock time the request started (for the request log) */

@@ -9,12 +9,16 @@
  */
 #include "introspect.h"
 
+#include "cache.h"
+#include "diskcache.h"
+#include "envcheck.h"
+#include "ratelimit.h"
+#include "schema.h"
+
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "ratelimit.h"
 
 SQLITE_EXTENSION_INIT3
 
@@ -39,7 +43,11 @@ static const struct {
     {"request_log_size", "INTERACTIONS_REQUEST_LOG_SIZE", "1000"},
     {"cache_mb", "INTERACTIONS_CACHE_MB", "64"},
     {"state_dir", "INTERACTIONS_STATE_DIR", NULL}, /* default: rate_state_dir() */
+    {"cache_dir", "INTERACTIONS_CACHE_DIR", NULL},
+    {"cache_disk_mb", "INTERACTIONS_CACHE_DISK_MB", "256"},
 };
+
+#define INTROSPECT_GLOBAL_COUNT ((int)(sizeof(introspect_globals) / sizeof(*introspect_globals)))
 
 enum {
   SETTING_VENDOR,
@@ -90,21 +98,94 @@ static void settings_cursor_clear(settings_cursor *cursor) {
   cursor->rows = cursor->capacity = cursor->index = 0;
 }
 
+/* Whether a variable is set to the empty string, which every setting takes as unset. */
+static int introspect_env_empty(const char *name) {
+  const char *value = getenv(name);
+  return value && !*value;
+}
+
+/* What a query would refuse in a value the lenient resolution accepted (sqlite3_mprintf'd), or
+ * NULL. The texts are the queries' own. */
+static char *settings_value_problem(const ix_provider *provider, const ix_config *config,
+                                    const ix_setting_view *setting) {
+  const char *table = provider->table;
+  const char *origin = config_origin(config, setting->key);
+  if (strcmp(setting->source, "default") == 0 && introspect_env_empty(origin)) {
+    return sqlite3_mprintf("%s is set but empty, which counts as unset", origin);
+  }
+  if (!setting->value) return NULL;
+  if (strcmp(setting->key, "rate_limit") == 0) {
+    rate_limit limit;
+    if (rate_limit_parse(setting->value, &limit) == 0) return NULL;
+    return sqlite3_mprintf(
+        "%s: rate_limit must be N requests per window such as '50/10s' or '5/1s', or several "
+        "separated by commas such as '50/10s,2000/1h', got '%s' (from %s)",
+        table, setting->value, origin);
+  }
+  if (strcmp(setting->key, "timezone") == 0) {
+    char *zone_error = NULL;
+    timefmt_zone *zone = timefmt_zone_load(setting->value, &zone_error);
+    char *problem = zone ? NULL
+                         : sqlite3_mprintf("%s: %s (from %s)", table,
+                                           zone_error ? zone_error : "out of memory", origin);
+    timefmt_zone_free(zone);
+    free(zone_error);
+    return problem;
+  }
+  if (strcmp(setting->key, "max_concurrency") == 0) {
+    long long concurrency = strtoll(setting->value, NULL, 10);
+    if (concurrency >= 1 && concurrency <= 64) return NULL;
+    return sqlite3_mprintf(
+        "%s: max_concurrency must be between 1 and 64, got '%s' (from %s): queries use %d", table,
+        setting->value, origin, concurrency < 1 ? 1 : 64);
+  }
+  return NULL;
+}
+
 /* One vendor's settings; vendors with two tables (Capillary) are listed once. */
 static int settings_add_vendor(settings_cursor *cursor, const ix_provider *provider) {
   ix_config *config = NULL;
   int rc = config_resolve_lenient(provider->table, provider->vendor, provider->settings,
                                   provider->default_base_url, &config);
+  /* The provider's own checks (Optimove's channel map), as its queries make them. */
+  char *provider_problem = NULL;
+  const char *provider_key = NULL;
+  ix_call call = {provider, provider->table, NULL, config, NULL, NULL, 0};
+  if (rc == SQLITE_OK && provider->check_settings) {
+    provider_key = provider->check_settings(&call, &provider_problem);
+  }
   for (int i = 0; rc == SQLITE_OK && i < config_count(config); i++) {
     ix_setting_view setting;
     config_at(config, i, &setting);
     const char *value = setting.value;
     /* A secret is shown as set or unset: never its value, not even in part. */
     if (setting.flags & IX_SETTING_SECRET) value = setting.value ? "set" : "unset";
+    char *problem = NULL;
+    if (!setting.problem && provider_key && strcmp(provider_key, setting.key) == 0) {
+      problem = provider_problem;
+      provider_problem = NULL;
+    } else if (!setting.problem) {
+      problem = settings_value_problem(provider, config, &setting);
+    }
     rc = settings_add_row(cursor, provider->vendor, setting.key, value, setting.source,
-                          setting.problem);
+                          setting.problem ? setting.problem : problem);
+    sqlite3_free(problem);
   }
+  sqlite3_free(provider_problem);
   config_free(config);
+  return rc;
+}
+
+/* A variable no setting reads: a row of its own (never its value: it may be a secret). */
+static int settings_add_unknown(void *context, const char *vendor, const char *name,
+                                const char *closest) {
+  char *source = sqlite3_mprintf("env %s", name);
+  char *problem = closest ? sqlite3_mprintf("no setting reads %s: did you mean %s?", name, closest)
+                          : sqlite3_mprintf("no setting reads %s", name);
+  int rc = source && problem ? settings_add_row(context, vendor, name, NULL, source, problem)
+                             : SQLITE_NOMEM;
+  sqlite3_free(source);
+  sqlite3_free(problem);
   return rc;
 }
 
@@ -122,23 +203,35 @@ static int settings_filter(sqlite3_vtab_cursor *base, int plan, const char *plan
     }
     if (!seen) rc = settings_add_vendor(cursor, providers->list[p]);
   }
-  for (size_t g = 0;
-       rc == SQLITE_OK && g < sizeof(introspect_globals) / sizeof(*introspect_globals); g++) {
-    const char *value = getenv(introspect_globals[g].variable);
-    char *source = value ? sqlite3_mprintf("env %s", introspect_globals[g].variable)
-                         : sqlite3_mprintf("default");
+  for (int g = 0; rc == SQLITE_OK && g < INTROSPECT_GLOBAL_COUNT; g++) {
+    const char *variable = introspect_globals[g].variable;
+    const char *value = getenv(variable);
+    int empty = value && !*value;
+    if (empty) value = NULL; /* counts as unset, like every setting */
+    char *source = value ? sqlite3_mprintf("env %s", variable) : sqlite3_mprintf("default");
+    char *problem =
+        empty ? sqlite3_mprintf("%s is set but empty, which counts as unset", variable) : NULL;
+    char why[256];
+    int unusable_cache = strcmp(variable, "INTERACTIONS_CACHE_DIR") == 0 && value &&
+                         diskcache_problem(why, sizeof(why));
+    if (unusable_cache) {
+      problem = sqlite3_mprintf("the disk cache is not used (%s): queries go on without it", why);
+    }
     const char *shown = value ? value : introspect_globals[g].default_value;
     char state_dir[4096];
     /* The rate-limit state directory's default depends on the environment: show the one used. */
-    if (!value && strcmp(introspect_globals[g].key, "state_dir") == 0 &&
+    if (!value && strcmp(variable, "INTERACTIONS_STATE_DIR") == 0 &&
         rate_state_dir(state_dir, sizeof(state_dir)) < (int)sizeof(state_dir)) {
       shown = state_dir;
     }
-    rc = source ? settings_add_row(cursor, "interactions", introspect_globals[g].key, shown, source,
-                                   NULL)
-                : SQLITE_NOMEM;
+    rc = source && (problem || !(empty || unusable_cache))
+             ? settings_add_row(cursor, "interactions", introspect_globals[g].key, shown, source,
+                                problem)
+             : SQLITE_NOMEM;
     sqlite3_free(source);
+    sqlite3_free(problem);
   }
+  if (rc == SQLITE_OK) rc = envcheck_each_unknown(settings_add_unknown, cursor);
   return rc;
 }
 
@@ -262,7 +355,9 @@ static void introspect_debug(sqlite3_context *ctx, int argc, sqlite3_value **arg
   for (int p = 0; p < providers->count; p++) {
     sqlite3_str_appendf(text, " %s", providers->list[p]->table);
   }
-  sqlite3_str_appendall(text, " interactions_requests interactions_settings\n");
+  sqlite3_str_appendall(text,
+                        " interactions_requests interactions_settings interactions_columns "
+                        "interactions_tables interactions_cache\n");
   int length = sqlite3_str_length(text);
   char *result = sqlite3_str_finish(text);
   if (!result) {
@@ -277,10 +372,17 @@ int introspect_register(sqlite3 *db, const ix_provider *const *providers, int pr
   static introspect_providers wrapper;
   wrapper.list = providers;
   wrapper.count = provider_count;
+  static const char *global_variables[INTROSPECT_GLOBAL_COUNT];
+  for (int g = 0; g < INTROSPECT_GLOBAL_COUNT; g++) {
+    global_variables[g] = introspect_globals[g].variable;
+  }
+  envcheck_init(providers, provider_count, global_variables, INTROSPECT_GLOBAL_COUNT);
   int rc = sqlite3_create_module_v2(db, "interactions_settings", &settings_module, &wrapper, NULL);
   if (rc == SQLITE_OK) {
     rc = sqlite3_create_function_v2(db, "interactions_debug", 0, SQLITE_UTF8, &wrapper,
                                     introspect_debug, NULL, NULL, NULL);
   }
+  if (rc == SQLITE_OK) rc = schema_register(db, providers, provider_count);
+  if (rc == SQLITE_OK) rc = cache_register(db);
   return rc;
 }

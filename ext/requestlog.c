@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache.h"
 #include "timefmt.h"
 
 SQLITE_EXTENSION_INIT3
@@ -77,9 +78,10 @@ static void requestlog_time(long long unix_ms, char out[24]) {
   snprintf(out, 24, "%.23s", text);
 }
 
-sqlite3_int64 requestlog_add(long long started_unix_ms, const char *vendor, const char *url,
-                             long status, int attempt, double elapsed_ms, sqlite3_int64 bytes,
-                             int from_cache, const char *error) {
+static sqlite3_int64 requestlog_add_entry(long long started_unix_ms, const char *vendor,
+                                          const char *method, const char *url, long status,
+                                          int attempt, double elapsed_ms, sqlite3_int64 bytes,
+                                          int from_cache, const char *error) {
   pthread_mutex_lock(&requestlog_lock);
   sqlite3_int64 id = 0;
   if (requestlog_ensure_ring() == 0) {
@@ -88,7 +90,7 @@ sqlite3_int64 requestlog_add(long long started_unix_ms, const char *vendor, cons
     entry->id = id = ++requestlog_last_id;
     requestlog_time(started_unix_ms, entry->started_at);
     entry->vendor = requestlog_strdup(vendor);
-    entry->method = requestlog_strdup("GET");
+    entry->method = requestlog_strdup(method);
     entry->url = requestlog_strdup(url);
     entry->error = requestlog_strdup(error);
     entry->status = status;
@@ -102,6 +104,18 @@ sqlite3_int64 requestlog_add(long long started_unix_ms, const char *vendor, cons
   }
   pthread_mutex_unlock(&requestlog_lock);
   return id;
+}
+
+sqlite3_int64 requestlog_add(long long started_unix_ms, const char *vendor, const char *url,
+                             long status, int attempt, double elapsed_ms, sqlite3_int64 bytes,
+                             int from_cache, const char *error) {
+  return requestlog_add_entry(started_unix_ms, vendor, "GET", url, status, attempt, elapsed_ms,
+                              bytes, from_cache, error);
+}
+
+void requestlog_add_skipped(const char *vendor, const char *reason) {
+  sqlite3_int64 id = requestlog_add_entry(0, vendor, "-", NULL, 0, 0, 0, 0, 0, reason);
+  requestlog_set_rows(id, 0);
 }
 
 void requestlog_set_rows(sqlite3_int64 id, sqlite3_int64 rows) {
@@ -131,7 +145,8 @@ enum {
   RL_BYTES,
   RL_ROWS,
   RL_FROM_CACHE,
-  RL_ERROR
+  RL_ERROR,
+  RL_CACHE_LEVEL
 };
 
 typedef struct requestlog_cursor {
@@ -144,10 +159,11 @@ typedef struct requestlog_cursor {
 static int requestlog_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
                               sqlite3_vtab **vtab_out, char **error_out) {
   (void)aux, (void)argc, (void)argv, (void)error_out;
-  int rc = sqlite3_declare_vtab(db,
-                                "CREATE TABLE x(id INTEGER, started_at TEXT, vendor TEXT, method "
-                                "TEXT, url TEXT, status INTEGER, attempt INTEGER, elapsed_ms REAL, "
-                                "bytes INTEGER, rows INTEGER, from_cache INTEGER, error TEXT)");
+  int rc = sqlite3_declare_vtab(
+      db,
+      "CREATE TABLE x(id INTEGER, started_at TEXT, vendor TEXT, method "
+      "TEXT, url TEXT, status INTEGER, attempt INTEGER, elapsed_ms REAL, "
+      "bytes INTEGER, rows INTEGER, from_cache INTEGER, error TEXT, cache_level TEXT)");
   /* Like every table of this extension: not usable from a view or trigger stored in a file,
    * whose author would otherwise read what this process asked vendors (customer ids in URLs). */
   if (rc == SQLITE_OK) rc = sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
@@ -247,8 +263,11 @@ static int requestlog_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, in
     case RL_ROWS:
       if (entry->rows >= 0) sqlite3_result_int64(ctx, entry->rows);
       break;
-    case RL_FROM_CACHE: sqlite3_result_int(ctx, entry->from_cache); break;
+    case RL_FROM_CACHE: sqlite3_result_int(ctx, entry->from_cache != 0); break;
     case RL_ERROR: sqlite3_result_text(ctx, entry->error, -1, SQLITE_TRANSIENT); break;
+    case RL_CACHE_LEVEL:
+      sqlite3_result_text(ctx, cache_level_name(entry->from_cache), -1, SQLITE_STATIC);
+      break;
     default: break;
   }
   return SQLITE_OK;

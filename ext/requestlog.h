@@ -19,8 +19,8 @@ typedef struct requestlog_entry {
   double elapsed_ms;
   sqlite3_int64 bytes;
   sqlite3_int64 rows; /* -1 until the page is parsed */
-  int from_cache;
-  char *error; /* NULL when the request succeeded */
+  int from_cache;     /* the cache level that answered (cache_level): 0 = a real request */
+  char *error;        /* NULL when the request succeeded */
 } requestlog_entry;
 
 /* Records a request that started at started_unix_ms (0: now) and returns its id (0 when out of
@@ -28,6 +28,10 @@ typedef struct requestlog_entry {
 sqlite3_int64 requestlog_add(long long started_unix_ms, const char *vendor, const char *url,
                              long status, int attempt, double elapsed_ms, sqlite3_int64 bytes,
                              int from_cache, const char *error);
+/* Records a request that was not made because a key can name no customer (an empty mobile in a
+ * CRM table, say): method '-', no URL, status 0, rows 0, and reason ("skipped: mobile is empty")
+ * as its error. */
+void requestlog_add_skipped(const char *vendor, const char *reason);
 /* Sets the number of rows the request's page produced. */
 void requestlog_set_rows(sqlite3_int64 id, sqlite3_int64 rows);
 

@@ -4,6 +4,7 @@
  * A wrong type in a known field becomes NULL, never an error: vendors drift.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@ int ix_page_add_row(ix_page *page, const cJSON *item, const cJSON *group, const 
   row->item = item;
   row->group = group;
   row->parent = parent;
+  row->raw = NULL;
+  row->raw_length = 0;
   return SQLITE_OK;
 }
 
@@ -45,6 +48,8 @@ void ix_page_reset(ix_page *page) {
   page->row_count = 0;
   sqlite3_free(page->next_token);
   page->next_token = NULL;
+  free(page->body); /* http.c and cache.c allocate bodies with malloc */
+  page->body = NULL;
 }
 
 const char *ix_args_text(const ix_args *args, int column) {
@@ -81,22 +86,42 @@ const cJSON *ix_json_next(const cJSON *array_or_object, const cJSON *current) {
   return cJSON_IsArray(array_or_object) ? current->next : NULL;
 }
 
-/* Parses a whole number from text; no partial matches ("12abc" is not a number). */
+/* Parses a whole number from text; no partial matches ("12abc" is not a number), and none beyond
+ * 64 bits (strtoll would clamp them to its limits: such ids stay text). */
 static int ix_parse_int64(const char *text, sqlite3_int64 *out) {
   if (!text || !*text) return 0;
   const char *p = text;
   if (*p == '-' || *p == '+') p++;
   if (!isdigit((unsigned char)*p)) return 0;
   char *end = NULL;
+  errno = 0;
   long long value = strtoll(text, &end, 10);
-  if (*end) return 0;
+  if (*end || errno == ERANGE) return 0;
   *out = value;
   return 1;
 }
 
-/* A JSON number that holds an exact integer (ids above 2^32 included; doubles are exact to 2^53).
+/* Whole-number text of any length ("-12", "18446744073709551616"). */
+static int ix_is_integer_text(const char *text) {
+  if (*text == '-' || *text == '+') text++;
+  if (!*text) return 0;
+  for (; *text; text++) {
+    if (!isdigit((unsigned char)*text)) return 0;
+  }
+  return 1;
+}
+
+/* The body's own digits of an integer a double cannot hold exactly (ix_page_index_body), or NULL.
  */
+static const char *ix_number_digits(const cJSON *number) {
+  return cJSON_IsNumber(number) ? number->valuestring : NULL;
+}
+
+/* A JSON number that holds an exact integer: a double's up to 2^53, beyond that the body's digits
+ * while they fit in 64 bits. */
 static int ix_number_as_int64(const cJSON *number, sqlite3_int64 *out) {
+  const char *digits = ix_number_digits(number);
+  if (digits) return ix_parse_int64(digits, out);
   double value = number->valuedouble;
   if (value != value || value < -9007199254740992.0 || value > 9007199254740992.0) return 0;
   sqlite3_int64 whole = (sqlite3_int64)value;
@@ -105,8 +130,35 @@ static int ix_number_as_int64(const cJSON *number, sqlite3_int64 *out) {
   return 1;
 }
 
+/* Whether a tree holds a number whose exact digits the body gave (ix_page_index_body). */
+static int ix_json_has_digits(const cJSON *node) {
+  if (ix_number_digits(node)) return 1;
+  for (const cJSON *child = node->child; child; child = child->next) {
+    if (ix_json_has_digits(child)) return 1;
+  }
+  return 0;
+}
+
+/* Makes each number with exact digits a raw node, which cJSON prints as those digits. */
+static void ix_json_digits_to_raw(cJSON *node) {
+  if (ix_number_digits(node)) node->type = cJSON_Raw;
+  for (cJSON *child = node->child; child; child = child->next) ix_json_digits_to_raw(child);
+}
+
+/* cJSON's print of member, with big integers as the vendor wrote them (a copy is printed then:
+ * the page's tree stays as parsed). */
+static char *ix_json_print(const cJSON *member) {
+  if (!ix_json_has_digits(member)) return cJSON_PrintUnformatted(member);
+  cJSON *copy = cJSON_Duplicate(member, 1);
+  if (!copy) return NULL;
+  ix_json_digits_to_raw(copy);
+  char *json = cJSON_PrintUnformatted(copy);
+  cJSON_Delete(copy);
+  return json;
+}
+
 static void ix_result_json_text(sqlite3_context *ctx, const cJSON *member) {
-  char *json = cJSON_PrintUnformatted(member);
+  char *json = ix_json_print(member);
   if (!json) {
     sqlite3_result_error_nomem(ctx);
     return;
@@ -119,6 +171,8 @@ static void ix_result_number(sqlite3_context *ctx, const cJSON *number) {
   sqlite3_int64 whole;
   if (ix_number_as_int64(number, &whole)) {
     sqlite3_result_int64(ctx, whole);
+  } else if (ix_number_digits(number)) {
+    sqlite3_result_text(ctx, ix_number_digits(number), -1, SQLITE_TRANSIENT); /* beyond 64 bits */
   } else {
     sqlite3_result_double(ctx, number->valuedouble);
   }
@@ -159,6 +213,8 @@ void ix_result_json(sqlite3_context *ctx, const cJSON *member, ix_value_kind kin
         } else {
           sqlite3_result_text(ctx, member->valuestring, -1, SQLITE_TRANSIENT);
         }
+      } else if (ix_number_digits(member)) {
+        sqlite3_result_text(ctx, ix_number_digits(member), -1, SQLITE_TRANSIENT);
       } else if (cJSON_IsNumber(member) && ix_number_as_int64(member, &whole)) {
         sqlite3_result_text(ctx, sqlite3_mprintf("%lld", whole), -1, sqlite3_free);
       } else if (cJSON_IsNumber(member)) {
@@ -173,9 +229,13 @@ void ix_result_json(sqlite3_context *ctx, const cJSON *member, ix_value_kind kin
     case IX_VALUE_INT_OR_TEXT:
       if (cJSON_IsNumber(member) && ix_number_as_int64(member, &whole)) {
         sqlite3_result_int64(ctx, whole);
+      } else if (ix_number_digits(member)) {
+        /* An id beyond 64 bits: its exact digits as text, never a rounded or NULL value. */
+        sqlite3_result_text(ctx, ix_number_digits(member), -1, SQLITE_TRANSIENT);
       } else if (cJSON_IsString(member) && ix_parse_int64(member->valuestring, &whole)) {
         sqlite3_result_int64(ctx, whole);
-      } else if (kind == IX_VALUE_INT_OR_TEXT && cJSON_IsString(member) && *member->valuestring) {
+      } else if (cJSON_IsString(member) && *member->valuestring &&
+                 (kind == IX_VALUE_INT_OR_TEXT || ix_is_integer_text(member->valuestring))) {
         sqlite3_result_text(ctx, member->valuestring, -1, SQLITE_TRANSIENT);
       } else {
         sqlite3_result_null(ctx); /* a wrong type in a known field is NULL, not an error */
@@ -232,7 +292,7 @@ void ix_result_json(sqlite3_context *ctx, const cJSON *member, ix_value_kind kin
         sqlite3_result_null(ctx);
       }
       return;
-    case IX_VALUE_RAW: ix_result_json_text(ctx, member); return;
+    case IX_VALUE_RAW: ix_result_json_text(ctx, member); return; /* a row without its span */
     case IX_VALUE_NONE:
     case IX_VALUE_CUSTOM: sqlite3_result_null(ctx); return;
   }
@@ -251,8 +311,22 @@ int ix_url_segment(const ix_call *call, ix_request *request, int column, const c
 
 int ix_parse_json_body(const ix_call *call, const char *body, size_t body_len, ix_page *page,
                        char **error_out) {
-  page->root = cJSON_ParseWithLength(body, body_len);
-  if (page->root) return SQLITE_OK;
+  const char *parsed_to = NULL;
+  page->root = cJSON_ParseWithLengthOpts(body, body_len, &parsed_to, 0);
+  if (page->root) {
+    /* cJSON stops after the first document; anything but whitespace after it means the body is
+     * not the one document the API sends, and its first part is not to be trusted either. */
+    const char *rest = parsed_to ? parsed_to : body + body_len;
+    while (rest < body + body_len && (unsigned char)*rest <= 0x20) rest++;
+    if (rest == body + body_len) return SQLITE_OK;
+    cJSON_Delete(page->root);
+    page->root = NULL;
+    *error_out = ix_errorf(
+        "%s: the API's response has more text after its JSON document (at byte %lld of %lld): "
+        "not the one document this endpoint sends; retry, and report it if it persists",
+        call->table_name, (long long)(rest - body), (long long)body_len);
+    return SQLITE_ERROR;
+  }
   const char *start = body;
   while (start < body + body_len && isspace((unsigned char)*start)) start++;
   if (start < body + body_len && *start == '<') {
@@ -285,7 +359,17 @@ void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_co
   }
   switch (def->kind) {
     case IX_VALUE_CUSTOM: provider->column(call, row, column, ctx); break;
-    case IX_VALUE_RAW: ix_result_json(ctx, row->item, IX_VALUE_RAW, call->zone); break;
+    case IX_VALUE_RAW: {
+      const char *raw;
+      size_t length;
+      if (ix_row_raw(call->page, row, &raw, &length)) {
+        sqlite3_result_text64(ctx, raw, length, SQLITE_TRANSIENT, SQLITE_UTF8);
+        sqlite3_result_subtype(ctx, IX_JSON_SUBTYPE);
+      } else {
+        ix_result_json(ctx, row->item, IX_VALUE_RAW, call->zone);
+      }
+      break;
+    }
     case IX_VALUE_NONE:
       /* Argument columns without a per-row value: the provider may still know one. */
       if (provider->column) {

@@ -7,22 +7,31 @@
  *     SELECT crm.name, ci.* FROM crm JOIN capillary_interactions ci ON ci.mobile = crm.mobile;
  *
  * How it works
- *   xBestIndex turns the WHERE clause into a plan: the required customer key (one of the provider's
- *   alternatives), optional equality filters the API understands, one collapsed date range, and
- *   LIMIT/OFFSET as a page-size hint. The plan travels to xFilter as a readable idxStr, which is
- * also what EXPLAIN QUERY PLAN shows, e.g. "identifier_name=?,identifier_value=?,LIMIT". Its
- * grammar:
+ *   xBestIndex turns the WHERE clause into a plan (ext/plan.c): the required customer key (one of
+ *   the provider's alternatives), optional equality filters the API understands, the bounds on the
+ *   range column, and LIMIT/OFFSET as a page-size hint. A probe without a key (an OR branch, the
+ *   plan with no constraint) is declined with a cost no other plan reaches, and fails in xFilter if
+ *   SQLite has nothing better. The plan travels to xFilter as a readable idxStr, which is also what
+ *   EXPLAIN QUERY PLAN shows, e.g. "identifier_name=?,identifier_value=?,LIMIT". Its grammar:
  *
  *       plan  := term ("," term)* [" | re-checked by SQLite: " column (", " column)*]
- *       term  := column op "?"    -- op is one of = > >= < <=; argv[i] is the value
- *              | column " IN ?"  -- argv[i] is a whole IN list (sqlite3_vtab_in)
+ *              | "no customer key: fails in xFilter"                  -- idxNum 0
+ *       term  := column op "?" [" COLLATE " ("NOCASE" | "RTRIM")]  -- op: = > >= < <=; argv[i]
+ *              | column " IS ?"     -- an equality that may be NULL; argv[i] is the value
+ *              | column " IS NULL"  -- no value, and no rows
+ *              | column " IN ?"     -- argv[i] is a whole IN list (sqlite3_vtab_in)
  *              | "LIMIT" | "OFFSET"
  *
- *   The i-th term's value is argv[i]. The part after " | " is for people reading the plan: which of
- *   the constraints sent to the API SQLite still checks itself. xFilter resolves the table's
- * settings, asks the provider for the first page's request and parses it into rows. xNext walks
- * those rows and asks for the next page only when the current one is used up, so a statement that
- * stops early (LIMIT, EXISTS, a join that found nothing) makes no further requests.
+ *   Terms with a value take argv in order. idxNum is the chosen alternative + 1. The part after
+ *   " | " is for people reading the plan: which of the constraints sent to the API SQLite still
+ *   checks itself. xFilter turns the values into what the API is sent: a key that can name no
+ *   customer (NULL, empty, a blob...) means no rows and no request, logged as skipped; a REAL key
+ *   is sent as SQLite's numeric comparison reads it; bounds become text that starts with a date
+ *   (ix_range_add). It then resolves the table's settings, asks the provider for the first page's
+ *   request and parses it into rows. xNext walks those rows and asks for the next page only when
+ *   the current one is used up, so a statement that stops early (LIMIT, EXISTS, a join that found
+ *   nothing) makes no further requests. xRowid derives a row's rowid from its identity (see
+ *   "Rowids"), which is what SQLite's OR merges rely on.
  *
  *   Every table is marked SQLITE_VTAB_DIRECTONLY: it cannot be used from a view or trigger stored
  *   in a database file, because opening a file someone else wrote must never make network calls
@@ -31,6 +40,8 @@
 #include "vtab.h"
 
 #include "fetch.h"
+#include "plan.h"
+#include "requestlog.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -43,8 +54,6 @@ SQLITE_EXTENSION_INIT3
 /* SQLITE_INDEX_CONSTRAINT_LIMIT/OFFSET exist since 3.38; the headers of Debian 12 have them, but
  * the library we run in may be older, so their use is also guarded at run time. */
 #define IX_SQLITE_HAS_LIMIT_AND_IN 3038000
-#define IX_COST_PER_REQUEST 1e6
-#define IX_ROWS_PER_CUSTOMER 50
 
 /* A module registration's client data: which provider, and the connection's shared session. */
 typedef struct ix_module_data {
@@ -61,12 +70,26 @@ typedef struct ix_vtab {
   ix_options *options; /* CREATE VIRTUAL TABLE options; NULL for the eponymous table */
 } ix_vtab;
 
+/* Rowids: how many rows of each identity one customer's rows have had so far (ix_rowid). */
+typedef struct ix_identity {
+  int active;              /* a rowid was asked for since this customer's rows began */
+  int counted;             /* rows of the current page counted so far */
+  int customer_known;      /* customer holds the current customer's hash */
+  uint64_t key;            /* the plan's key columns (a mask) */
+  uint64_t customer;       /* the table and the plan's key values */
+  sqlite3_int64 rowid;     /* of the row counted last */
+  uint64_t *identities;    /* open addressing; a slot is free while its count is 0 */
+  sqlite3_int64 *counts;   /* occurrences + 1 */
+  sqlite3_uint64 capacity; /* a power of two, or 0 */
+  sqlite3_uint64 used;
+} ix_identity;
+
 typedef struct ix_cursor {
   sqlite3_vtab_cursor base;
   ix_fetch fetch; /* settings, current plan and page (fetch.h) */
   int row_index;  /* into fetch.page.rows */
   int eof;
-  sqlite3_int64 rowid;
+  ix_identity identity;
 } ix_cursor;
 
 /* ---------------------------------------------------------------------------------------------
@@ -180,10 +203,151 @@ static int ix_open(sqlite3_vtab *base, sqlite3_vtab_cursor **cursor_out) {
   return SQLITE_OK;
 }
 
+static void ix_identity_free(ix_identity *identity);
+
 static int ix_close(sqlite3_vtab_cursor *base) {
   ix_cursor *cursor = (ix_cursor *)base;
   ix_fetch_free(&cursor->fetch);
+  ix_identity_free(&cursor->identity);
   sqlite3_free(cursor);
+  return SQLITE_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Rowids.
+ *
+ * SQLite merges the branches of an OR by rowid, so within a statement a rowid must stand for one
+ * row: the same vendor row reached by two branches has the same rowid, and two different rows
+ * never share one. A row's identity is a hash of the table, the customer (the vendor's own id for
+ * it when the provider knows one, else the plan's key values; not the other filters, so branches
+ * that filter one customer differently agree), the objects that enclose the row and its raw text;
+ * byte-identical rows of one customer are told apart by how many came before. Counting starts with
+ * the first rowid asked for in a customer's rows (SQLite asks for every row of an OR branch), so a
+ * plain SELECT pays nothing.
+ */
+
+static void ix_identity_reset(ix_cursor *cursor) {
+  ix_identity *identity = &cursor->identity;
+  if (identity->counts) memset(identity->counts, 0, sizeof(sqlite3_int64) * identity->capacity);
+  identity->used = 0;
+  identity->active = identity->counted = identity->customer_known = 0;
+}
+
+static void ix_identity_free(ix_identity *identity) {
+  sqlite3_free(identity->identities);
+  sqlite3_free(identity->counts);
+  memset(identity, 0, sizeof(*identity));
+}
+
+/* The row's raw text, the raw column's value: the vendor's own bytes for the row (a slice of the
+ * body), or cJSON's print of the item where the page has no span for it. */
+static const char *ix_row_raw_text(const ix_page *page, const ix_row *row, size_t *length,
+                                   char **to_free) {
+  const char *slice = NULL;
+  *to_free = NULL;
+  if (ix_row_raw(page, row, &slice, length)) return slice;
+  char *text = cJSON_PrintUnformatted(row->item);
+  *to_free = text;
+  *length = text ? strlen(text) : 0;
+  return text;
+}
+
+/* The scalar members of an enclosing object (Capillary's type and network): what tells apart
+ * rows whose own objects are byte-identical but sit in different places of the answer. */
+static uint64_t ix_identity_add_scalars(uint64_t hash, const cJSON *object) {
+  for (const cJSON *member = object ? object->child : NULL; member; member = member->next) {
+    if (cJSON_IsObject(member) || cJSON_IsArray(member)) continue;
+    if (member->string) hash = ix_identity_add(hash, member->string, strlen(member->string) + 1);
+    if (cJSON_IsString(member)) {
+      hash = ix_identity_add(hash, member->valuestring, strlen(member->valuestring) + 1);
+    } else {
+      hash = ix_identity_add(hash, &member->valuedouble, sizeof(member->valuedouble));
+      hash = ix_identity_add(hash, &member->type, sizeof(member->type));
+    }
+  }
+  return hash;
+}
+
+static uint64_t ix_row_identity(ix_cursor *cursor, const ix_row *row, int *out_of_memory) {
+  ix_identity *identity = &cursor->identity;
+  if (!identity->customer_known) {
+    const ix_provider *provider = cursor->fetch.provider;
+    uint64_t hash = ix_identity_add(IX_IDENTITY_SEED, provider->table, strlen(provider->table));
+    char vendor_id[256];
+    ix_call call = ix_fetch_call(&cursor->fetch);
+    int known = provider->customer_identity &&
+                provider->customer_identity(&call, vendor_id, sizeof(vendor_id));
+    if (known) hash = ix_identity_add(hash, vendor_id, strlen(vendor_id) + 1);
+    for (int c = 0; !known && c < provider->column_count; c++) {
+      sqlite3_value *value = cursor->fetch.args.eq[c];
+      if (!value || !(identity->key & IX_COLUMN_BIT(c))) continue;
+      const unsigned char *text = sqlite3_value_text(value);
+      hash = ix_identity_add(hash, &c, sizeof(c));
+      hash =
+          ix_identity_add(hash, text ? (const char *)text : "", (size_t)sqlite3_value_bytes(value));
+    }
+    identity->customer = hash;
+    identity->customer_known = 1;
+  }
+  uint64_t hash = ix_identity_add_scalars(identity->customer, row->parent);
+  hash = ix_identity_add_scalars(hash, row->group);
+  size_t length = 0;
+  char *to_free = NULL;
+  const char *raw = ix_row_raw_text(&cursor->fetch.page, row, &length, &to_free);
+  if (!raw) *out_of_memory = 1;
+  hash = ix_identity_add(hash, raw ? raw : "", length);
+  cJSON_free(to_free);
+  return hash;
+}
+
+/* Counts one more row of identity and returns how many came before it (-1: out of memory). */
+static sqlite3_int64 ix_identity_count(ix_identity *identity, uint64_t hash) {
+  if (2 * (identity->used + 1) > identity->capacity) {
+    sqlite3_uint64 capacity = identity->capacity ? identity->capacity * 2 : 64;
+    uint64_t *identities = sqlite3_malloc64(sizeof(uint64_t) * capacity);
+    sqlite3_int64 *counts = sqlite3_malloc64(sizeof(sqlite3_int64) * capacity);
+    if (!identities || !counts) {
+      sqlite3_free(identities);
+      sqlite3_free(counts);
+      return -1;
+    }
+    memset(counts, 0, sizeof(sqlite3_int64) * capacity);
+    for (sqlite3_uint64 i = 0; i < identity->capacity; i++) {
+      if (!identity->counts[i]) continue;
+      sqlite3_uint64 slot = identity->identities[i] & (capacity - 1);
+      while (counts[slot]) slot = (slot + 1) & (capacity - 1);
+      identities[slot] = identity->identities[i];
+      counts[slot] = identity->counts[i];
+    }
+    sqlite3_free(identity->identities);
+    sqlite3_free(identity->counts);
+    identity->identities = identities;
+    identity->counts = counts;
+    identity->capacity = capacity;
+  }
+  sqlite3_uint64 slot = hash & (identity->capacity - 1);
+  while (identity->counts[slot] && identity->identities[slot] != hash) {
+    slot = (slot + 1) & (identity->capacity - 1);
+  }
+  if (!identity->counts[slot]) {
+    identity->identities[slot] = hash;
+    identity->used++;
+  }
+  return identity->counts[slot]++;
+}
+
+/* Counts the current page's rows up to and including row 'through'. */
+static int ix_identity_count_through(ix_cursor *cursor, int through) {
+  ix_identity *identity = &cursor->identity;
+  while (identity->counted <= through && identity->counted < cursor->fetch.page.row_count) {
+    int out_of_memory = 0;
+    uint64_t hash =
+        ix_row_identity(cursor, &cursor->fetch.page.rows[identity->counted], &out_of_memory);
+    sqlite3_int64 before = out_of_memory ? -1 : ix_identity_count(identity, hash);
+    if (before < 0) return SQLITE_NOMEM;
+    identity->rowid = ix_identity_rowid(hash, before);
+    identity->counted++;
+  }
   return SQLITE_OK;
 }
 
@@ -198,8 +362,18 @@ static int ix_cursor_settle(ix_cursor *cursor) {
     }
     cursor->row_index = 0;
     char *error = NULL;
-    int rc = cursor->fetch.page.next_token ? ix_fetch_page(&cursor->fetch, &error)
-                                           : ix_fetch_next_customer(&cursor->fetch, &error);
+    int rc = SQLITE_OK;
+    if (cursor->fetch.page.next_token) {
+      /* Rows of this page SQLite skipped still count for the identities of later pages. */
+      if (cursor->identity.active) {
+        rc = ix_identity_count_through(cursor, cursor->fetch.page.row_count - 1);
+      }
+      cursor->identity.counted = 0;
+      if (rc == SQLITE_OK) rc = ix_fetch_page(&cursor->fetch, &error);
+    } else {
+      ix_identity_reset(cursor); /* another customer */
+      rc = ix_fetch_next_customer(&cursor->fetch, &error);
+    }
     if (rc != SQLITE_OK) {
       ix_set_error(cursor->base.pVtab,
                    error ? error : ix_errorf("%s: out of memory", cursor->fetch.table_name));
@@ -217,7 +391,6 @@ static int ix_cursor_settle(ix_cursor *cursor) {
 static int ix_next(sqlite3_vtab_cursor *base) {
   ix_cursor *cursor = (ix_cursor *)base;
   cursor->row_index++;
-  cursor->rowid++;
   return ix_cursor_settle(cursor);
 }
 
@@ -229,8 +402,11 @@ static int ix_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int column
 }
 
 static int ix_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid) {
-  *rowid = ((ix_cursor *)base)->rowid;
-  return SQLITE_OK;
+  ix_cursor *cursor = (ix_cursor *)base;
+  cursor->identity.active = 1;
+  int rc = ix_identity_count_through(cursor, cursor->row_index);
+  *rowid = cursor->identity.rowid;
+  return rc;
 }
 
 static int ix_eof(sqlite3_vtab_cursor *base) {
@@ -241,10 +417,25 @@ static int ix_eof(sqlite3_vtab_cursor *base) {
  * Filter.
  */
 
-typedef enum ix_term_op { IX_OP_EQ, IX_OP_GT, IX_OP_GE, IX_OP_LT, IX_OP_LE, IX_OP_IN } ix_term_op;
+typedef enum ix_term_op {
+  IX_OP_EQ,
+  IX_OP_GT,
+  IX_OP_GE,
+  IX_OP_LT,
+  IX_OP_LE,
+  IX_OP_IN,
+  IX_OP_IS,
+  IX_OP_IS_NULL
+} ix_term_op;
 
-static const char *const ix_op_text[] = {"=", ">", ">=", "<", "<=", " IN "};
-#define IX_OP_COUNT 6
+/* Longest first where one is a prefix of another, so the first match is the right one. */
+static const struct {
+  const char *text;
+  ix_term_op op;
+} ix_op_texts[] = {
+    {" IS NULL", IX_OP_IS_NULL}, {" IS ?", IX_OP_IS}, {" IN ?", IX_OP_IN}, {">=?", IX_OP_GE},
+    {"<=?", IX_OP_LE},           {"=?", IX_OP_EQ},    {">?", IX_OP_GT},    {"<?", IX_OP_LT},
+};
 
 static int ix_find_column(const ix_provider *provider, const char *name, size_t length) {
   for (int i = 0; i < provider->column_count; i++) {
@@ -256,127 +447,260 @@ static int ix_find_column(const ix_provider *provider, const char *name, size_t 
   return -1;
 }
 
-/* Narrows the collapsed range with one bound: the tighter bound wins, exclusive over inclusive. */
-static int ix_args_add_bound(ix_args *args, ix_term_op op, const char *value) {
-  int lower = op == IX_OP_GT || op == IX_OP_GE || op == IX_OP_EQ;
-  int upper = op == IX_OP_LT || op == IX_OP_LE || op == IX_OP_EQ;
-  if (lower) {
-    int inclusive = op != IX_OP_GT;
-    int cmp = args->range_low ? strcmp(value, args->range_low) : 1;
-    if (cmp > 0 || (cmp == 0 && !inclusive)) {
-      sqlite3_free(args->range_low);
-      args->range_low = sqlite3_mprintf("%s", value);
-      if (!args->range_low) return SQLITE_NOMEM;
-      args->range_low_inclusive = inclusive;
-    }
-  }
-  if (upper) {
-    int inclusive = op != IX_OP_LT;
-    int cmp = args->range_high ? strcmp(value, args->range_high) : -1;
-    if (cmp < 0 || (cmp == 0 && !inclusive)) {
-      sqlite3_free(args->range_high);
-      args->range_high = sqlite3_mprintf("%s", value);
-      if (!args->range_high) return SQLITE_NOMEM;
-      args->range_high_inclusive = inclusive;
-    }
+/* Narrows the collapsed range with one text bound: the tighter bound wins, exclusive over
+ * inclusive. */
+static int ix_args_add_bound(ix_args *args, int lower, int inclusive, const char *value,
+                             size_t length) {
+  char **slot = lower ? &args->range_low : &args->range_high;
+  int *slot_inclusive = lower ? &args->range_low_inclusive : &args->range_high_inclusive;
+  char *copy = sqlite3_mprintf("%.*s", (int)length, value);
+  if (!copy) return SQLITE_NOMEM;
+  int cmp = *slot ? strcmp(copy, *slot) : (lower ? 1 : -1);
+  if ((lower ? cmp > 0 : cmp < 0) || (cmp == 0 && !inclusive)) {
+    sqlite3_free(*slot);
+    *slot = copy;
+    *slot_inclusive = inclusive;
+  } else {
+    sqlite3_free(copy);
   }
   return SQLITE_OK;
 }
 
-/* Values the API must never see: a blob, or text with a NUL inside, which everything downstream
- * (C strings, URLs) would silently cut short, asking for another customer's data. */
-static int ix_value_refused(ix_cursor *cursor, int column, sqlite3_value *value) {
-  ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
-  const char *name = vtab->provider->columns[column].name;
+/* Adds one bound on the range column (op as in the plan, value as SQLite passed it) to the args,
+ * as text that starts with a date, which is all providers read: a bound that does not is replaced
+ * by the days it can match ('2025-04' by >= '2025-04-01', < '2025-04-0:' by < '2025-04-10'),
+ * never narrower than SQLite's own comparison, which still re-checks every row. Sets *no_rows when
+ * no row can pass. A bound that is not text is not sent at all: compared with a number, a TEXT
+ * column's order depends on affinities only SQLite knows. A BLOB sorts after every text: as a
+ * lower bound nothing passes, as an upper bound everything does. */
+static int ix_range_add(ix_args *args, ix_term_op op, ix_collation collation, sqlite3_value *value,
+                        int *no_rows) {
   int type = sqlite3_value_type(value);
-  if (type == SQLITE_BLOB) {
-    ix_set_error(&vtab->base,
-                 ix_errorf("%s: %s must be text or a number, not a blob", vtab->table_name, name));
-    return 1;
+  int lower = op == IX_OP_GT || op == IX_OP_GE || op == IX_OP_EQ;
+  int upper = op == IX_OP_LT || op == IX_OP_LE || op == IX_OP_EQ;
+  if (type == SQLITE_NULL || (type == SQLITE_BLOB && lower)) {
+    *no_rows = 1;
+    return SQLITE_OK;
   }
-  if (type == SQLITE_TEXT) {
-    const char *text = (const char *)sqlite3_value_text(value);
-    if (text && (int)strlen(text) != sqlite3_value_bytes(value)) {
-      ix_set_error(&vtab->base,
-                   ix_errorf("%s: %s contains a NUL character", vtab->table_name, name));
-      return 1;
+  const char *text = (const char *)sqlite3_value_text(value);
+  if (type != SQLITE_TEXT || !text) return SQLITE_OK;
+  size_t length = (size_t)sqlite3_value_bytes(value);
+  char folded[256];
+  if (length > sizeof(folded) - 1) length = sizeof(folded) - 1; /* still wider: a shorter bound */
+  size_t folded_length = 0;
+  if (!ix_fold_bound(collation, text, length, folded, &folded_length)) return SQLITE_OK;
+  folded[folded_length] = '\0';
+  int exact = ix_starts_with_date(folded, folded_length) &&
+              strlen(folded) == folded_length; /* a NUL would cut the text short */
+  char day[IX_DATE_LENGTH + 1];
+  int rc = SQLITE_OK;
+  if (lower && exact) {
+    rc = ix_args_add_bound(args, 1, op != IX_OP_GT, folded, folded_length);
+  } else if (lower && ix_date_lower(folded, folded_length, day)) {
+    rc = ix_args_add_bound(args, 1, 1, day, IX_DATE_LENGTH);
+  } else if (lower) {
+    *no_rows = 1;
+  }
+  if (rc != SQLITE_OK || !upper) return rc;
+  if (exact) {
+    rc = ix_args_add_bound(args, 0, op != IX_OP_LT, folded, folded_length);
+  } else if (!ix_date_upper(folded, folded_length, op != IX_OP_LT, day)) {
+    *no_rows = 1;
+  } else if (ix_next_day(day)) {
+    rc = ix_args_add_bound(args, 0, 0, day, IX_DATE_LENGTH); /* before the next day */
+  }
+  return rc;
+}
+
+/* The value an equality sends and echoes, or NULL with *problem set when it can equal no vendor
+ * text, so no request is made: NULL (never equal), a BLOB (never equal to text), a NUL inside the
+ * text (no vendor id holds one). A REAL becomes text the way a column of numeric affinity equates
+ * it (ix_real_key_text); SQLite's re-check settles the rest (ix_plan_can_omit). *made is set when
+ * the returned value is new (the caller frees it). */
+static sqlite3_value *ix_equality_value(sqlite3 *db, sqlite3_value *value, const char **problem,
+                                        int *made) {
+  *made = 0;
+  *problem = NULL;
+  switch (sqlite3_value_type(value)) {
+    case SQLITE_NULL: *problem = "is NULL"; return NULL;
+    case SQLITE_BLOB: *problem = "is a blob, which equals no text"; return NULL;
+    case SQLITE_TEXT: {
+      const char *text = (const char *)sqlite3_value_text(value);
+      if (!text || strlen(text) != (size_t)sqlite3_value_bytes(value)) {
+        *problem = "contains a NUL character";
+        return NULL;
+      }
+      return value;
     }
+    case SQLITE_FLOAT: {
+      char digits[64];
+      if (!ix_real_key_text(sqlite3_value_double(value), digits, sizeof(digits))) {
+        *problem = "is not a finite number";
+        return NULL;
+      }
+      /* An sqlite3_value of text can only be made by SQLite itself. */
+      sqlite3_stmt *statement = NULL;
+      sqlite3_value *copy = NULL;
+      if (sqlite3_prepare_v2(db, "SELECT ?1", -1, &statement, NULL) == SQLITE_OK &&
+          sqlite3_bind_text(statement, 1, digits, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
+          sqlite3_step(statement) == SQLITE_ROW) {
+        copy = sqlite3_value_dup(sqlite3_column_value(statement, 0));
+      }
+      sqlite3_finalize(statement);
+      *made = copy != NULL;
+      if (!copy) *problem = "could not be converted: out of memory";
+      return copy;
+    }
+    default: return value; /* an INTEGER's text is its digits */
   }
-  return 0;
+}
+
+/* Records that a key could not name a customer: no request, no rows, and a line in the request
+ * log saying why. */
+static void ix_skip_key(ix_cursor *cursor, int column, const char *problem) {
+  ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
+  char *reason = sqlite3_mprintf("skipped: %s %s", vtab->provider->columns[column].name, problem);
+  if (reason) requestlog_add_skipped(vtab->provider->vendor, reason);
+  sqlite3_free(reason);
+}
+
+/* The key text's problem (ix_key_problem) when column is part of the plan's key, else NULL. */
+static const char *ix_key_value_problem(uint64_t key, int column, sqlite3_value *value) {
+  if (!(key & IX_COLUMN_BIT(column))) return NULL;
+  const char *text = (const char *)sqlite3_value_text(value);
+  return ix_key_problem(text ? text : "", (size_t)sqlite3_value_bytes(value));
 }
 
 /* Reads the values of an all-at-once IN list (sqlite3_vtab_in): SQLite hands them over
- * de-duplicated, and only until xFilter returns, so each is copied. NULLs match nothing. */
-static int ix_filter_read_in(ix_cursor *cursor, int column, sqlite3_value *list) {
+ * de-duplicated, and only until xFilter returns, so each is copied. A value that can name no
+ * customer (NULL, blank, a blob...) matches nothing and is skipped. */
+static int ix_filter_read_in(ix_cursor *cursor, int column, uint64_t key, sqlite3_value *list) {
+  ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
   sqlite3_value *value = NULL;
   int rc;
   for (rc = sqlite3_vtab_in_first(list, &value); rc == SQLITE_OK;
        rc = sqlite3_vtab_in_next(list, &value)) {
-    if (ix_value_refused(cursor, column, value)) return SQLITE_ERROR;
-    if (sqlite3_value_type(value) != SQLITE_NULL) {
-      int added = ix_fetch_in_add(&cursor->fetch, column, value);
-      if (added != SQLITE_OK) return added;
+    if (sqlite3_value_type(value) == SQLITE_NULL) continue; /* = NULL is never true: no request */
+    const char *problem;
+    int made;
+    sqlite3_value *sent = ix_equality_value(vtab->db, value, &problem, &made);
+    if (sent && !problem) problem = ix_key_value_problem(key, column, sent);
+    if (problem) {
+      ix_skip_key(cursor, column, problem);
+    } else {
+      rc = ix_fetch_in_add(&cursor->fetch, column, sent);
     }
+    if (made) sqlite3_value_free(sent);
+    if (rc != SQLITE_OK) return rc;
   }
   /* The list ends with SQLITE_DONE (the 3.40 documentation's sample checks SQLITE_OK: wrong). */
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* Reads one term of the plan: its column, operator and collation. */
+static int ix_parse_term(const ix_provider *provider, const char *term, size_t length,
+                         int *column_out, ix_term_op *op_out, ix_collation *collation_out) {
+  size_t name_length = strcspn(term, "=<> ");
+  if (name_length > length) return 0;
+  const char *rest = term + name_length;
+  size_t rest_length = length - name_length;
+  *collation_out = IX_COLLATE_BINARY;
+  static const char nocase[] = " COLLATE NOCASE", rtrim[] = " COLLATE RTRIM";
+  if (rest_length > sizeof(nocase) - 1 &&
+      memcmp(rest + rest_length - (sizeof(nocase) - 1), nocase, sizeof(nocase) - 1) == 0) {
+    *collation_out = IX_COLLATE_NOCASE;
+    rest_length -= sizeof(nocase) - 1;
+  } else if (rest_length > sizeof(rtrim) - 1 &&
+             memcmp(rest + rest_length - (sizeof(rtrim) - 1), rtrim, sizeof(rtrim) - 1) == 0) {
+    *collation_out = IX_COLLATE_RTRIM;
+    rest_length -= sizeof(rtrim) - 1;
+  }
+  *column_out = ix_find_column(provider, term, name_length);
+  for (size_t o = 0; o < sizeof(ix_op_texts) / sizeof(ix_op_texts[0]); o++) {
+    if (strlen(ix_op_texts[o].text) == rest_length &&
+        memcmp(rest, ix_op_texts[o].text, rest_length) == 0) {
+      *op_out = ix_op_texts[o].op;
+      return *column_out >= 0;
+    }
+  }
+  return 0;
+}
+
 /* Reads the plan (see the grammar at the top) and the values into cursor->fetch.args. Sets *no_rows
- * when a value can match nothing (an equality with NULL), so no request is made at all. */
-static int ix_filter_read_plan(ix_cursor *cursor, const char *plan, int argc, sqlite3_value **argv,
-                               int *no_rows) {
+ * when the values can match nothing (an equality with NULL, a key that names no customer, bounds
+ * no date passes), so no request is made at all. */
+static int ix_filter_read_plan(ix_cursor *cursor, int plan_number, const char *plan, int argc,
+                               sqlite3_value **argv, int *no_rows) {
   ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
   const ix_provider *provider = vtab->provider;
+  uint64_t key = plan_number > 0 && plan_number <= IX_MAX_REQUIRED_ALTERNATIVES
+                     ? provider->required[plan_number - 1]
+                     : 0;
   sqlite3_int64 limit = -1, offset = 0;
   const char *term = plan ? plan : "";
   const char *notes = strstr(term, " | ");
   const char *end = notes ? notes : term + strlen(term);
-  for (int i = 0; term < end && i < argc; i++) {
+  for (int i = 0; term < end;) {
     size_t length = strcspn(term, ",");
     if (term + length > end) length = (size_t)(end - term);
-    sqlite3_value *value = argv[i];
-    if (length == 5 && strncmp(term, "LIMIT", 5) == 0) {
-      limit = sqlite3_value_int64(value);
-    } else if (length == 6 && strncmp(term, "OFFSET", 6) == 0) {
-      offset = sqlite3_value_int64(value);
-    } else {
-      size_t name_length = strcspn(term, "=<> ");
-      int column = ix_find_column(provider, term, name_length);
-      const char *op_text = term + name_length;
-      size_t op_length = length - name_length - 1; /* without the final '?' */
-      int op = -1;
-      for (int o = 0; o < IX_OP_COUNT; o++) {
-        if (strlen(ix_op_text[o]) == op_length && strncmp(op_text, ix_op_text[o], op_length) == 0) {
-          op = o;
-        }
-      }
-      if (column < 0 || op < 0) {
+    int column = -1;
+    ix_term_op op = IX_OP_EQ;
+    ix_collation collation = IX_COLLATE_BINARY;
+    int is_limit = length == 5 && strncmp(term, "LIMIT", 5) == 0;
+    int is_offset = length == 6 && strncmp(term, "OFFSET", 6) == 0;
+    if (!is_limit && !is_offset &&
+        !ix_parse_term(provider, term, length, &column, &op, &collation)) {
+      ix_set_error(&vtab->base,
+                   ix_errorf("%s: internal error: bad plan '%s'", vtab->table_name, plan));
+      return SQLITE_ERROR;
+    }
+    sqlite3_value *value = NULL;
+    if (op != IX_OP_IS_NULL) {
+      if (i >= argc) {
         ix_set_error(&vtab->base,
                      ix_errorf("%s: internal error: bad plan '%s'", vtab->table_name, plan));
         return SQLITE_ERROR;
       }
-      int type = sqlite3_value_type(value);
-      if (op == IX_OP_IN) {
-        int rc = ix_filter_read_in(cursor, column, value);
-        if (rc != SQLITE_OK) return rc;
-        if (cursor->fetch.customer_count == 0) *no_rows = 1;
-      } else if (type == SQLITE_NULL) {
-        *no_rows = 1; /* "= NULL" and "> NULL" are never true */
-      } else if (ix_value_refused(cursor, column, value)) {
-        return SQLITE_ERROR;
-      } else if (op == IX_OP_EQ && column != provider->range_column) {
-        sqlite3_value_free(cursor->fetch.args.eq[column]);
-        cursor->fetch.args.eq[column] = sqlite3_value_dup(value);
-        if (!cursor->fetch.args.eq[column]) return SQLITE_NOMEM;
+      value = argv[i++];
+    }
+    if (is_limit) {
+      limit = sqlite3_value_int64(value);
+    } else if (is_offset) {
+      offset = sqlite3_value_int64(value);
+    } else if (op == IX_OP_IS_NULL) {
+      *no_rows = 1; /* a key IS NULL: no customer has no key */
+    } else if (op == IX_OP_IN) {
+      int rc = ix_filter_read_in(cursor, column, key, value);
+      if (rc != SQLITE_OK) return rc;
+      if (cursor->fetch.customer_count == 0) *no_rows = 1;
+    } else if (column == provider->range_column) {
+      int rc = ix_range_add(&cursor->fetch.args, op, collation, value, no_rows);
+      if (rc != SQLITE_OK) return rc;
+    } else {
+      const char *problem;
+      int made;
+      sqlite3_value *sent = ix_equality_value(vtab->db, value, &problem, &made);
+      if (sent && !problem) problem = ix_key_value_problem(key, column, sent);
+      if (problem) {
+        /* NULL is not worth a log line: "= NULL" is never true, and joins meet it often. */
+        if (sqlite3_value_type(value) != SQLITE_NULL) ix_skip_key(cursor, column, problem);
+        if (made) sqlite3_value_free(sent);
+        *no_rows = 1;
       } else {
-        int rc = ix_args_add_bound(&cursor->fetch.args, (ix_term_op)op,
-                                   (const char *)sqlite3_value_text(value));
-        if (rc != SQLITE_OK) return rc;
+        sqlite3_value_free(cursor->fetch.args.eq[column]);
+        cursor->fetch.args.eq[column] = made ? sent : sqlite3_value_dup(sent);
+        if (!cursor->fetch.args.eq[column]) return SQLITE_NOMEM;
       }
     }
     term += length;
     if (*term == ',') term++;
+  }
+  const ix_args *args = &cursor->fetch.args;
+  if (args->range_low && args->range_high) {
+    int cmp = strcmp(args->range_low, args->range_high);
+    if (cmp > 0 || (cmp == 0 && !(args->range_low_inclusive && args->range_high_inclusive))) {
+      *no_rows = 1; /* no text is above the lower bound and below the upper one */
+    }
   }
   if (limit >= 0) cursor->fetch.args.row_hint = limit + (offset > 0 ? offset : 0);
   return SQLITE_OK;
@@ -384,14 +708,22 @@ static int ix_filter_read_plan(ix_cursor *cursor, const char *plan, int argc, sq
 
 static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *plan, int argc,
                      sqlite3_value **argv) {
-  (void)plan_number;
   ix_cursor *cursor = (ix_cursor *)base;
   ix_vtab *vtab = (ix_vtab *)base->pVtab;
   ix_fetch_reset(&cursor->fetch);
+  ix_identity_reset(cursor);
   cursor->row_index = 0;
   cursor->eof = 1;
+  if (plan_number == 0 && vtab->provider->required[0]) {
+    /* The declined plan (no customer key) was the only one SQLite had: say what to add. */
+    ix_set_error(base->pVtab, ix_errorf("%s: %s", vtab->table_name, vtab->provider->required_hint));
+    return SQLITE_ERROR;
+  }
+  cursor->identity.key = plan_number > 0 && plan_number <= IX_MAX_REQUIRED_ALTERNATIVES
+                             ? vtab->provider->required[plan_number - 1]
+                             : 0;
   int no_rows = 0;
-  int rc = ix_filter_read_plan(cursor, plan, argc, argv, &no_rows);
+  int rc = ix_filter_read_plan(cursor, plan_number, plan, argc, argv, &no_rows);
   if (rc != SQLITE_OK || no_rows) return rc;
   char *error = NULL;
   rc = ix_fetch_configure(&cursor->fetch, vtab->options, &error);
@@ -409,153 +741,88 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
 /* ---------------------------------------------------------------------------------------------
  * BestIndex.
  *
- * The plan (idxStr, grammar above) is built here and read back by ix_filter. The rules:
+ * The plan (idxStr, grammar above) is built by ix_plan_build (ext/plan.c) from a plain copy of
+ * the constraints, and read back by ix_filter. The rules:
  *  - Required keys: the first of the provider's alternatives whose columns all have a usable
- *    equality is sent. If one is constrained but not usable in this join order, SQLITE_CONSTRAINT
- *    makes SQLite put the API table in the inner loop. If none is constrained at all, the error
- *    names the table and the WHERE clause to add (returning SQLITE_CONSTRAINT there would leave the
- *    user with SQLite's bare "no query solution").
+ *    equality (=, IS ?, and IS NULL last) is sent. If one is constrained but not usable in this
+ *    join order, SQLITE_CONSTRAINT makes SQLite put the API table in the inner loop. If none is
+ *    constrained at all, the probe is declined, not failed: SQLite also probes each branch of an
+ *    OR and a plan with no constraint at all, and a declined plan (idxNum 0, a cost no other plan
+ *    reaches) is taken only when nothing else exists; then xFilter fails, before any request,
+ *    naming the table and the WHERE clause to add.
  *  - Equalities on columns of other alternatives are left to SQLite: it re-checks them against what
- *    the vendor returned. Optional filters (IX_COL_EQ columns in no alternative) are sent too.
- *  - omit only where the API applies the filter exactly (IX_COL_EXACT), and such columns echo the
- *    value they were given. Range bounds are always re-checked by SQLite.
+ *    the vendor returned. Optional filters (IX_COL_EQ columns in no alternative) are sent too,
+ *    under BINARY only.
+ *  - omit only where the API applies the filter exactly (IX_COL_EXACT) and SQLite's comparison is
+ *    known to be plain text (ix_plan_can_omit): a key compared under NOCASE, or with a value whose
+ *    affinity is unknown, is re-checked. Range bounds are always re-checked by SQLite.
  *  - LIMIT and OFFSET are only a page-size hint, and taken only when SQLite applies nothing after
  *    us that could drop rows: every other usable constraint sent and omitted, and no ORDER BY
  *    (engineering-notes A3). SQLite still applies LIMIT itself.
  */
 
-static int ix_is_single_column(uint64_t mask) {
-  return mask && !(mask & (mask - 1));
+static ix_collation ix_collation_of(sqlite3_index_info *info, int i) {
+  const char *name = sqlite3_vtab_collation(info, i);
+  if (!name || sqlite3_stricmp(name, "BINARY") == 0) return IX_COLLATE_BINARY;
+  if (sqlite3_stricmp(name, "NOCASE") == 0) return IX_COLLATE_NOCASE;
+  if (sqlite3_stricmp(name, "RTRIM") == 0) return IX_COLLATE_RTRIM;
+  return IX_COLLATE_OTHER;
 }
 
 static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
   ix_vtab *vtab = (ix_vtab *)base;
   const ix_provider *provider = vtab->provider;
-  uint64_t usable_eq = 0, present_eq = 0;
-  int eq_constraint[IX_MAX_COLUMNS];
-  for (int i = 0; i < IX_MAX_COLUMNS; i++) eq_constraint[i] = -1;
-  int limit_constraint = -1, offset_constraint = -1;
   int has_limit_ops = sqlite3_libversion_number() >= IX_SQLITE_HAS_LIMIT_AND_IN;
-
-  for (int i = 0; i < info->nConstraint; i++) {
+  int count = info->nConstraint;
+  ix_plan_constraint *constraints =
+      sqlite3_malloc64(sizeof(ix_plan_constraint) * (sqlite3_uint64)(count ? count : 1));
+  ix_plan_usage *usage =
+      sqlite3_malloc64(sizeof(ix_plan_usage) * (sqlite3_uint64)(count ? count : 1));
+  ix_plan *plan = sqlite3_malloc64(sizeof(ix_plan));
+  int rc = constraints && usage && plan ? SQLITE_OK : SQLITE_NOMEM;
+  for (int i = 0; rc == SQLITE_OK && i < count; i++) {
     const struct sqlite3_index_constraint *constraint = &info->aConstraint[i];
-    int column = constraint->iColumn;
-    if (has_limit_ops && constraint->usable && constraint->op == SQLITE_INDEX_CONSTRAINT_LIMIT) {
-      limit_constraint = i;
-    } else if (has_limit_ops && constraint->usable &&
-               constraint->op == SQLITE_INDEX_CONSTRAINT_OFFSET) {
-      offset_constraint = i;
-    } else if (column >= 0 && column < provider->column_count &&
-               constraint->op == SQLITE_INDEX_CONSTRAINT_EQ &&
-               (provider->columns[column].flags & IX_COL_EQ)) {
-      present_eq |= IX_COLUMN_BIT(column);
-      if (constraint->usable && eq_constraint[column] < 0) {
-        usable_eq |= IX_COLUMN_BIT(column);
-        eq_constraint[column] = i;
+    ix_plan_constraint *copy = &constraints[i];
+    copy->column = constraint->iColumn;
+    copy->op = constraint->op;
+    copy->usable = constraint->usable;
+    copy->collation = ix_collation_of(info, i);
+    copy->literal_type = 0;
+    copy->can_be_in = 0;
+    int is_limit = constraint->op == SQLITE_INDEX_CONSTRAINT_LIMIT ||
+                   constraint->op == SQLITE_INDEX_CONSTRAINT_OFFSET;
+    if (has_limit_ops && !is_limit && constraint->usable) {
+      sqlite3_value *literal = NULL;
+      if (sqlite3_vtab_rhs_value(info, i, &literal) == SQLITE_OK && literal) {
+        copy->literal_type = sqlite3_value_type(literal);
       }
+      copy->can_be_in =
+          constraint->op == SQLITE_INDEX_CONSTRAINT_EQ && sqlite3_vtab_in(info, i, -1);
     }
   }
-
-  int chosen = -1;
-  uint64_t in_any_alternative = 0;
-  for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->required[a]; a++) {
-    in_any_alternative |= provider->required[a];
-    if (chosen < 0 && (provider->required[a] & usable_eq) == provider->required[a]) chosen = a;
-  }
-  if (chosen < 0 && provider->required[0]) {
-    for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->required[a]; a++) {
-      if ((provider->required[a] & present_eq) == provider->required[a]) return SQLITE_CONSTRAINT;
-    }
-    ix_set_error(base, ix_errorf("%s: %s", vtab->table_name, provider->required_hint));
-    return SQLITE_ERROR;
-  }
-
-  uint64_t send = usable_eq & ~in_any_alternative;
-  if (chosen >= 0) send |= provider->required[chosen];
-  /* A key given as IN (list or subquery) is taken whole in one xFilter, so its customers can be
-   * fetched concurrently (engineering-notes A2); only for a key of one column, and only where
-   * SQLite has sqlite3_vtab_in (3.38+): elsewhere SQLite calls xFilter once per value. */
-  int in_column = -1;
-  if (chosen >= 0 && has_limit_ops && ix_is_single_column(provider->required[chosen])) {
-    for (int column = 0; column < provider->column_count; column++) {
-      if ((provider->required[chosen] & (IX_COLUMN_BIT(column))) &&
-          sqlite3_vtab_in(info, eq_constraint[column], -1)) {
-        sqlite3_vtab_in(info, eq_constraint[column], 1);
-        in_column = column;
+  if (rc == SQLITE_OK) {
+    ix_plan_outcome outcome =
+        ix_plan_build(provider, constraints, count, info->nOrderBy, has_limit_ops, usage, plan);
+    if (outcome == IX_PLAN_CONSTRAINT) {
+      rc = SQLITE_CONSTRAINT;
+    } else {
+      for (int i = 0; i < count; i++) {
+        info->aConstraintUsage[i].argvIndex = usage[i].argv_index;
+        info->aConstraintUsage[i].omit = (unsigned char)usage[i].omit;
       }
+      if (plan->in_constraint >= 0) sqlite3_vtab_in(info, plan->in_constraint, 1);
+      info->idxNum = plan->idx_num;
+      info->idxStr = sqlite3_mprintf("%s", plan->idx_str);
+      info->needToFreeIdxStr = 1;
+      info->estimatedCost = plan->cost;
+      info->estimatedRows = (sqlite3_int64)plan->rows;
+      if (!info->idxStr) rc = SQLITE_NOMEM;
     }
   }
-  sqlite3_str *plan = sqlite3_str_new(NULL);
-  int argv_index = 0;
-  int all_sent_exactly = 1;
-  uint64_t rechecked = 0; /* columns sent to the API whose rows SQLite still checks */
-  for (int column = 0; column < provider->column_count; column++) {
-    if (!(send & (IX_COLUMN_BIT(column)))) continue;
-    struct sqlite3_index_constraint_usage *usage = &info->aConstraintUsage[eq_constraint[column]];
-    usage->argvIndex = ++argv_index;
-    usage->omit = (provider->columns[column].flags & IX_COL_EXACT) && argv_index <= 16;
-    if (!usage->omit) {
-      all_sent_exactly = 0;
-      rechecked |= IX_COLUMN_BIT(column);
-    }
-    sqlite3_str_appendf(plan, "%s%s%s?", argv_index > 1 ? "," : "", provider->columns[column].name,
-                        column == in_column ? " IN " : "=");
-  }
-  for (int i = 0; i < info->nConstraint; i++) {
-    const struct sqlite3_index_constraint *constraint = &info->aConstraint[i];
-    if (!constraint->usable || constraint->iColumn != provider->range_column ||
-        provider->range_column < 0) {
-      continue;
-    }
-    int op;
-    switch (constraint->op) {
-      case SQLITE_INDEX_CONSTRAINT_EQ: op = IX_OP_EQ; break;
-      case SQLITE_INDEX_CONSTRAINT_GT: op = IX_OP_GT; break;
-      case SQLITE_INDEX_CONSTRAINT_GE: op = IX_OP_GE; break;
-      case SQLITE_INDEX_CONSTRAINT_LT: op = IX_OP_LT; break;
-      case SQLITE_INDEX_CONSTRAINT_LE: op = IX_OP_LE; break;
-      default: continue;
-    }
-    info->aConstraintUsage[i].argvIndex = ++argv_index;
-    all_sent_exactly = 0; /* the API's dates are coarser than the column: SQLite re-checks */
-    rechecked |= IX_COLUMN_BIT(provider->range_column);
-    sqlite3_str_appendf(plan, "%s%s%s?", argv_index > 1 ? "," : "",
-                        provider->columns[provider->range_column].name, ix_op_text[op]);
-  }
-  /* Any other usable constraint is applied by SQLite after us, which a LIMIT hint must not cut. */
-  for (int i = 0; i < info->nConstraint; i++) {
-    if (info->aConstraint[i].usable && info->aConstraintUsage[i].argvIndex == 0 &&
-        i != limit_constraint && i != offset_constraint) {
-      all_sent_exactly = 0;
-    }
-  }
-  if (limit_constraint >= 0 && all_sent_exactly && info->nOrderBy == 0 &&
-      provider->max_page_size > 0) {
-    info->aConstraintUsage[limit_constraint].argvIndex = ++argv_index;
-    sqlite3_str_appendf(plan, "%sLIMIT", argv_index > 1 ? "," : "");
-    if (offset_constraint >= 0) {
-      info->aConstraintUsage[offset_constraint].argvIndex = ++argv_index;
-      sqlite3_str_appendall(plan, ",OFFSET");
-    }
-  }
-
-  /* What EXPLAIN QUERY PLAN should also tell: which of the sent constraints SQLite re-checks
-   * (the API applies them loosely). xFilter ignores this part. */
-  for (int column = 0, named = 0; column < provider->column_count; column++) {
-    if (!(rechecked & IX_COLUMN_BIT(column))) continue;
-    sqlite3_str_appendf(
-        plan, "%s%s", named++ ? ", " : " | re-checked by SQLite: ", provider->columns[column].name);
-  }
-
-  info->idxNum = chosen + 1;
-  info->idxStr = sqlite3_str_finish(plan);
-  info->needToFreeIdxStr = 1;
-  if (!info->idxStr && argv_index > 0) return SQLITE_NOMEM;
-  /* Any plan with an HTTP call must lose to local work, and a plan that sends more filters to the
-   * API (fewer rows to fetch) is cheaper than one that sends fewer (engineering-notes A5). */
-  info->estimatedCost = IX_COST_PER_REQUEST / (1.0 + 0.1 * argv_index);
-  info->estimatedRows = IX_ROWS_PER_CUSTOMER;
-  return SQLITE_OK;
+  sqlite3_free(constraints);
+  sqlite3_free(usage);
+  sqlite3_free(plan);
+  return rc;
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ typedef struct ix_column_def {
   unsigned flags;        /* IX_COL_* */
   ix_value_kind kind;
   const char *keys[3]; /* JSON member names tried in order on the row's item (NULL-terminated) */
+  const char *description; /* one line for interactions_columns, or NULL */
 } ix_column_def;
 
 /* One row: the vendor object the row stands for, plus the objects that enclose it, which some
@@ -66,6 +67,9 @@ typedef struct ix_row {
   const cJSON *item;
   const cJSON *group;
   const cJSON *parent;
+  /* The item's own bytes in the page's body (ix_page_index_body), for raw; NULL when unknown. */
+  const char *raw;
+  size_t raw_length;
 } ix_row;
 
 /* What parse_page found in a response body. */
@@ -88,6 +92,9 @@ typedef struct ix_page {
    * free_customer_state when the next customer starts. */
   void *customer_state;
   void (*free_customer_state)(void *state);
+  /* The response body the tree was parsed from (malloc'd, owned): rows' raw spans point into it.
+   */
+  char *body;
 } ix_page;
 
 /* The constraint values of one request plan, indexed by column. */
@@ -136,7 +143,12 @@ typedef struct ix_provider {
    */
   const char *required_hint;
   int max_page_size; /* 0 = the API does not page */
-  const void *data;  /* the provider's own static data (e.g. which column is which) */
+  /* For interactions_tables: the request ("GET /v2/customers/interaction"), how it pages ("none",
+   * "page number", "cursor"...) and the vendor's reference page. NULL when unknown. */
+  const char *endpoint;
+  const char *paging;
+  const char *docs_url;
+  const void *data; /* the provider's own static data (e.g. which column is which) */
 
   /* Adds the vendor's authentication headers, or fails saying which setting is missing. */
   int (*authenticate)(const ix_call *call, http_headers *headers, char **error_out);
@@ -147,13 +159,22 @@ typedef struct ix_provider {
   /* Turns one 2xx response body into rows (page->root must own the parsed tree). */
   ix_page_status (*parse_page)(const ix_call *call, const char *body, size_t body_len,
                                ix_page *page, char **error_out);
-  /* Optional. A 404 normally means the vendor does not know the customer (no rows); this says
-   * whether this 404's body means something else (a wrong tenant, say): return 0 and set
-   * *error_out to make it an error. */
-  int (*is_unknown_customer)(const ix_call *call, const char *body, size_t body_len,
-                             char **error_out);
+  /* Optional: what this vendor's own "no such customer" 404 looks like. The engine calls it only
+   * for a 404 whose body is JSON and does not say the route is unknown (any other 404 is an error
+   * about the path, fetch.c); without it such a body means no rows. Return 1 for "this customer
+   * is unknown" (no rows), 0 for an error, optionally with *error_out saying what the body means
+   * (a wrong tenant, say); without one the engine's error about the path is used. */
+  int (*is_unknown_customer)(const ix_call *call, const cJSON *body, char **error_out);
   /* Value of an IX_VALUE_CUSTOM column, or of any column the generic kinds cannot express. */
   void (*column)(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx);
+  /* Optional. The vendor's own id for the customer of the current page (Capillary's customer id),
+   * written to out: then the rows of one customer reached through different keys
+   * (mobile = ? OR email = ?) get the same rowids. Returns 0 when unknown: the plan's key stands
+   * for the customer. */
+  int (*customer_identity)(const ix_call *call, char *out, size_t out_size);
+  /* Optional. Checks the provider's own settings (call->config) as a query would: returns the key
+   * at fault and sets *error_out, or returns NULL. interactions_settings shows it as a problem. */
+  const char *(*check_settings)(const ix_call *call, char **error_out);
 } ix_provider;
 
 /* ---- Helpers providers use ---- */
@@ -205,9 +226,19 @@ void ix_args_clear(ix_args *args);
  * without HTTP. */
 void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx);
 
-/* Frees what a page owns (the parsed tree, the next-page token) and empties it; keeps the rows
- * array for reuse. */
+/* Frees what a page owns (the parsed tree, the body, the next-page token) and empties it; keeps
+ * the rows array for reuse. */
 void ix_page_reset(ix_page *page);
+
+/* After parse_page: walks body (the text page->root was parsed from) and the tree in parallel,
+ * once, and records each row item's byte span, and the exact digits of every integer whose
+ * magnitude a double cannot hold exactly (2^53 and beyond). The body must outlive the page's rows
+ * (the engine hands it to page->body). Returns SQLITE_OK, or SQLITE_NOMEM. (jsonspan.c) */
+int ix_page_index_body(ix_page *page, const char *body, size_t body_len);
+
+/* The vendor's own bytes for the row's item: 1 with text and length set, 0 when unknown (the page
+ * was not indexed). Not NUL-terminated. */
+int ix_row_raw(const ix_page *page, const ix_row *row, const char **text, size_t *length);
 
 /* ---- Registration ---- */
 

@@ -2,28 +2,33 @@
 """Runs the SQL cases in tests/cases/ through the real sqlite3 shell against the sandbox; prints TAP.
 
 Each case is one file (format: tests/cases/README.md): the SQL, the rows it must print, or the error
-it must fail with, and the exact requests the sandbox must have seen. One sandbox serves the whole
-run and is reset before every step.
+it must fail with, and the exact requests the sandbox must have seen. The cases run in parallel:
+IX_CASES_JOBS workers (default: one per CPU, at least 2), each with a sandbox of its own that it
+resets before every step. Each case's results are kept until every case before it has printed, so
+the TAP stream is in case order whatever order the cases finish in.
 
 Environment:
   IX_LIB              the extension to load (default build/interactions.so)
   IX_PRELOAD          libraries to LD_PRELOAD into sqlite3 (the asan target sets libasan)
   IX_SQLITE3_WRAPPER  a command to run sqlite3 under (the valgrind target sets valgrind)
   IX_CASES            only run cases whose path contains this text
+  IX_CASES_JOBS       how many cases run at once
+  IX_CASES_TIMES      set: print each case's wall time as a TAP comment, slowest first
 """
-import hashlib
-import base64
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from sandbox_process import Sandbox, library as extension_library, run_sqlite  # noqa: E402
-from cases_env import VENDOR_PREFIXES, sandbox_env_file  # noqa: E402
+from cases_env import REGISTRY, VENDOR_PREFIXES, sandbox_env_file  # noqa: E402
 
 SECRET_NAME = re.compile(r"(PASSWORD|TOKEN|API_KEY|SECRET)$")
 ERROR_LINE = re.compile(
@@ -33,19 +38,30 @@ STEP_SECTIONS = ("rows", "error", "requests", "request-count", "status-count", "
                  "stats", "file-lacks", "stderr")
 
 
+class Results:
+    """One case's assertions, kept until the case's turn to print."""
+
+    def __init__(self):
+        self.items = []  # (passed, name, diagnostics)
+
+    def ok(self, condition, name, diagnostics=""):
+        self.items.append((bool(condition), name, diagnostics))
+
+
 class Tap:
     def __init__(self):
         self.count = 0
         self.failed = 0
 
-    def ok(self, condition, name, diagnostics=""):
-        self.count += 1
-        if not condition:
-            self.failed += 1
-        print(f"{'ok' if condition else 'not ok'} {self.count} - {name}")
-        if not condition and diagnostics:
-            for line in diagnostics.rstrip("\n").split("\n"):
-                print(f"#   {line}")
+    def emit(self, results):
+        for passed, name, diagnostics in results.items:
+            self.count += 1
+            if not passed:
+                self.failed += 1
+            print(f"{'ok' if passed else 'not ok'} {self.count} - {name}")
+            if not passed and diagnostics:
+                for line in diagnostics.rstrip("\n").split("\n"):
+                    print(f"#   {line}")
         sys.stdout.flush()
 
     def finish(self):
@@ -54,8 +70,11 @@ class Tap:
 
 
 def parse_case(path):
-    """Returns (env dict, list of steps); a step is a dict of section name -> text."""
-    env, steps, pending_setup = {}, [], []
+    """Returns (env dict, list of steps); a step is a dict of section name -> text.
+
+    An `--- env` before the first `--- sql` is the whole case's; one after it is the next step's
+    only (on top of the case's), like `--- setup`."""
+    env, steps, pending_setup, pending_env = {}, [], [], {}
     section, lines = None, []
 
     def close():
@@ -63,18 +82,20 @@ def parse_case(path):
         if section is None:
             return
         if section == "env":
+            target = pending_env if steps else env
             for line in text.splitlines():
                 if line.strip() and not line.startswith("#"):
                     if line.startswith("-"):
-                        env[line[1:].strip()] = None
+                        target[line[1:].strip()] = None
                     else:
                         name, _, value = line.partition("=")
-                        env[name.strip()] = value
+                        target[name.strip()] = value
         elif section == "setup":
             pending_setup.extend(l for l in text.splitlines() if l.strip())
         elif section == "sql":
-            steps.append({"sql": text, "setup": list(pending_setup)})
+            steps.append({"sql": text, "setup": list(pending_setup), "env": dict(pending_env)})
             pending_setup.clear()
+            pending_env.clear()
         elif section in STEP_SECTIONS:
             if not steps:
                 raise ValueError(f"{path}: '--- {section}' before any '--- sql'")
@@ -95,19 +116,31 @@ def parse_case(path):
 
 
 def secrets_of(env):
-    """Every secret value a run may hold, and the forms they travel in (MD5, Basic)."""
-    found = set()
+    """Every secret value a run may hold, and the forms they travel in (MD5, Basic): those of
+    every setting a vendor's registration marks secret (tests/sandbox/vendors/), and any other
+    variable whose name says it is one (a case's own password_env='EU_CAP_PASSWORD')."""
+    found = REGISTRY.secret_forms(env)
     for name, value in env.items():
         if value and SECRET_NAME.search(name) and len(value) >= 4:
             found.add(value)
-    for prefix in ("CAPILLARY", "CXENGAGE"):
-        user, password = env.get(f"{prefix}_USERNAME"), env.get(f"{prefix}_PASSWORD")
-        if user and password:
-            md5 = hashlib.md5(password.encode()).hexdigest()
-            found.add(md5)
-            for secret in (password, md5):
-                found.add(base64.b64encode(f"{user}:{secret}".encode()).decode())
     return found
+
+
+def sql_text(value):
+    return "'" + value.replace("'", "''") + "'"
+
+
+def registry_variables():
+    """Variables a case may use instead of naming the vendors: $VENDOR_COUNT (how many there
+    are) and $SECRET_VALUES (every sandbox secret, as a list of SQL strings for IN (...))."""
+    secrets = {}
+    for registration in REGISTRY.REGISTRATIONS:
+        env = registration.sandbox_env()
+        for setting in registration.settings:
+            if setting.secret:
+                secrets[env[registration.variable(setting.key)]] = None
+    return {"VENDOR_COUNT": str(len(REGISTRY.NAMES)),
+            "SECRET_VALUES": ", ".join(sql_text(s) for s in secrets)}
 
 
 def request_lines(records):
@@ -135,21 +168,19 @@ def error_message(stderr):
 
 
 def substitute(text, variables):
-    for name, value in variables.items():
-        text = text.replace("$" + name, value)
+    # Longest name first, so that $TMP never eats the start of a longer $TMP_SOMETHING.
+    for name in sorted(variables, key=len, reverse=True):
+        text = text.replace("$" + name, variables[name])
     return text
 
 
-def run_step(tap, name, step, env, sandbox, variables, secrets):
+def run_step(results, name, step, env, sandbox, variables, secrets):
+    """One step: a fresh sqlite3 against a freshly reset sandbox."""
     sandbox.reset()
     for line in step["setup"]:
         method, path, body = (substitute(line, variables).split(" ", 2) + [""])[:3]
         sandbox.control(method, path, json.loads(body) if body.strip() else None)
 
-    # Each step its own rate-limit state (never the user's runtime directory): steps and parallel
-    # cases must not share windows. A case may name its own.
-    if "INTERACTIONS_STATE_DIR" not in env:
-        env = dict(env, INTERACTIONS_STATE_DIR=tempfile.mkdtemp(prefix="state-", dir=variables["TMP"]))
     library = extension_library()
     variables = dict(variables, LIB=library)
     sql = substitute(step["sql"], variables)
@@ -168,26 +199,26 @@ def run_step(tap, name, step, env, sandbox, variables, secrets):
     if "error" in step:
         want = substitute(step["error"], variables).strip()
         got = error_message(stderr)
-        tap.ok(code != 0 and matches(want, got), f"{name}: error",
+        results.ok(code != 0 and matches(want, got), f"{name}: error",
                f"want: {want}\ngot:  {got}\n{transcript}")
     else:
         quiet = stderr == "" or "stderr" in step
-        tap.ok(code == 0 and quiet, f"{name}: runs cleanly", transcript)
+        results.ok(code == 0 and quiet, f"{name}: runs cleanly", transcript)
     if "stderr" in step:
         want = substitute(step["stderr"], variables).strip()
         said = any(matches(want, line) for line in stderr.splitlines())
-        tap.ok(said, f"{name}: stderr says it", f"want: {want}\n{transcript}")
+        results.ok(said, f"{name}: stderr says it", f"want: {want}\n{transcript}")
     if "rows" in step:
         want = substitute(step["rows"], variables).strip("\n")
         got = stdout.strip("\n")
-        tap.ok(got == want, f"{name}: rows", diff(want, got))
+        results.ok(got == want, f"{name}: rows", diff(want, got))
     if "requests" in step:
         want = [l.strip() for l in substitute(step["requests"], variables).splitlines() if l.strip()]
         got = request_lines(records)
-        tap.ok(got == want, f"{name}: requests", diff("\n".join(want), "\n".join(got)))
+        results.ok(got == want, f"{name}: requests", diff("\n".join(want), "\n".join(got)))
     if "request-count" in step:
         want = int(step["request-count"].strip())
-        tap.ok(len(records) == want, f"{name}: {want} requests",
+        results.ok(len(records) == want, f"{name}: {want} requests",
                f"got {len(records)}:\n" + "\n".join(request_lines(records)))
     if "status-count" in step:
         for line in step["status-count"].splitlines():
@@ -196,12 +227,12 @@ def run_step(tap, name, step, env, sandbox, variables, secrets):
             status, want = line.split()
             got = sum(1 for r in records if str(r["status"]) == status)
             condition = got >= int(want[2:]) if want.startswith(">=") else got == int(want)
-            tap.ok(condition, f"{name}: {want} requests answered {status}",
+            results.ok(condition, f"{name}: {want} requests answered {status}",
                    f"got {got}:\n" + "\n".join(request_lines(records)))
     if "connections" in step:
         want = int(step["connections"].strip())
         got = sandbox.stats()["connections"]
-        tap.ok(got == want, f"{name}: {want} TCP connection(s)", f"got {got}")
+        results.ok(got == want, f"{name}: {want} TCP connection(s)", f"got {got}")
     if "stats" in step:
         stats = sandbox.stats()
         for line in step["stats"].splitlines():
@@ -210,7 +241,7 @@ def run_step(tap, name, step, env, sandbox, variables, secrets):
             key, op, want = line.split()
             got = stats[key]
             condition = {"=": got == int(want), "<=": got <= int(want), ">=": got >= int(want)}[op]
-            tap.ok(condition, f"{name}: sandbox {key} {op} {want}", f"got {got}")
+            results.ok(condition, f"{name}: sandbox {key} {op} {want}", f"got {got}")
     if "file-lacks" in step:
         for line in step["file-lacks"].splitlines():
             if not line.strip():
@@ -218,15 +249,62 @@ def run_step(tap, name, step, env, sandbox, variables, secrets):
             path, text = substitute(line, variables).split(" ", 1)
             with open(os.path.join(variables["TMP"], path), "rb") as handle:
                 content = handle.read()
-            tap.ok(text.encode() not in content, f"{name}: {path} does not contain the secret")
+            results.ok(text.encode() not in content, f"{name}: {path} does not contain the secret")
     leaked = [s for s in secrets if s in stdout or s in stderr]
-    tap.ok(not leaked, f"{name}: no secret in the output", f"leaked: {leaked}")
+    results.ok(not leaked, f"{name}: no secret in the output", f"leaked: {leaked}")
 
 
 def diff(want, got):
     import difflib
     return "\n".join(difflib.unified_diff(want.split("\n"), got.split("\n"), "expected", "got",
                                           lineterm=""))
+
+
+def run_case(path, sandbox, sandbox_vars, base_env):
+    """Every step of one case, against this worker's sandbox; returns its Results."""
+    results = Results()
+    name = os.path.relpath(path, os.path.join(ROOT, "tests", "cases"))[: -len(".case")]
+    try:
+        case_env, steps = parse_case(path)
+    except ValueError as error:
+        results.ok(False, f"{name}: parses", str(error))
+        return results
+    with tempfile.TemporaryDirectory(prefix="ix-case-") as tmp:
+        variables = {"SANDBOX": sandbox.url, "TMP": tmp, "ROOT": ROOT}
+        variables.update(registry_variables())
+        env = apply_env(dict(base_env, **sandbox_vars), case_env, variables)
+        for number, step in enumerate(steps, 1):
+            step_name = name if len(steps) == 1 else f"{name} #{number}"
+            step_env = apply_env(dict(env), step["env"], variables)
+            chosen = step_env.get("INTERACTIONS_STATE_DIR")
+            if chosen and chosen.startswith(tmp + os.sep):
+                os.makedirs(chosen, 0o700, exist_ok=True)  # a case's own, made ready for .load
+            if "INTERACTIONS_STATE_DIR" not in case_env and "INTERACTIONS_STATE_DIR" not in step["env"]:
+                # Each step is a process of its own: a state directory of its own, so that no
+                # step (and no parallel case) inherits another's rate-limit windows, and nothing
+                # is ever written to the user's real runtime directory.
+                state = os.path.join(tmp, f".state-{number}")
+                os.mkdir(state, 0o700)
+                step_env["INTERACTIONS_STATE_DIR"] = state
+            secrets = secrets_of(step_env) | secrets_of(sandbox_vars)
+            run_step(results, step_name, step, step_env, sandbox, variables, secrets)
+    return results
+
+
+def apply_env(env, changes, variables):
+    """env with a case's or step's `--- env` lines applied (None unsets)."""
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = substitute(value, variables)
+    return env
+
+
+def worker_count(cases):
+    wanted = os.environ.get("IX_CASES_JOBS", "")
+    jobs = int(wanted) if wanted.isdigit() and int(wanted) > 0 else max(2, os.cpu_count() or 1)
+    return max(1, min(jobs, len(cases)))
 
 
 def main():
@@ -237,28 +315,61 @@ def main():
         cases += [os.path.join(directory, f) for f in files if f.endswith(".case")]
     cases = sorted(c for c in cases if only in c)
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(VENDOR_PREFIXES)}
-    with Sandbox() as sandbox:
-        sandbox_vars = sandbox_env_file(sandbox.url)
-        for path in cases:
-            name = os.path.relpath(path, os.path.join(ROOT, "tests", "cases"))[: -len(".case")]
-            try:
-                case_env, steps = parse_case(path)
-            except ValueError as error:
-                tap.ok(False, f"{name}: parses", str(error))
-                continue
-            with tempfile.TemporaryDirectory() as tmp:
-                variables = {"SANDBOX": sandbox.url, "TMP": tmp, "ROOT": ROOT}
-                env = dict(base_env)
-                env.update(sandbox_vars)
-                for key, value in case_env.items():
-                    if value is None:
-                        env.pop(key, None)
-                    else:
-                        env[key] = substitute(value, variables)
-                secrets = secrets_of(env) | secrets_of(sandbox_vars)
-                for number, step in enumerate(steps, 1):
-                    step_name = name if len(steps) == 1 else f"{name} #{number}"
-                    run_step(tap, step_name, step, env, sandbox, variables, secrets)
+
+    done = [None] * len(cases)  # Results per case, in case order
+    times = [0.0] * len(cases)
+    claimed = iter(range(len(cases)))
+    lock = threading.Condition()
+
+    alive = [0]
+    failures = []  # why a worker had no sandbox
+
+    def work():
+        try:
+            with Sandbox() as sandbox:
+                sandbox_vars = sandbox_env_file(sandbox.url)
+                while True:
+                    with lock:
+                        index = next(claimed, None)
+                    if index is None:
+                        return
+                    started = time.monotonic()
+                    try:
+                        results = run_case(cases[index], sandbox, sandbox_vars, base_env)
+                    except Exception:  # a runner or sandbox failure: say so, go on
+                        results = Results()
+                        results.ok(False, f"{os.path.relpath(cases[index], ROOT)}: runs to the end",
+                                   traceback.format_exc())
+                    times[index] = time.monotonic() - started
+                    with lock:
+                        done[index] = results
+                        lock.notify_all()
+        except Exception:  # this worker's sandbox would not start: the others carry on
+            with lock:
+                failures.append(traceback.format_exc())
+        finally:
+            with lock:
+                alive[0] -= 1
+                lock.notify_all()
+
+    workers = [threading.Thread(target=work, daemon=True) for _ in range(worker_count(cases))]
+    alive[0] = len(workers)
+    for worker in workers:
+        worker.start()
+    for index in range(len(cases)):
+        with lock:
+            while done[index] is None and alive[0] > 0:
+                lock.wait()
+            if done[index] is None:  # every worker is gone: no sandbox could start
+                done[index] = Results()
+                done[index].ok(False, f"{os.path.relpath(cases[index], ROOT)}: has a sandbox",
+                               "\n".join(failures))
+        tap.emit(done[index])
+    for worker in workers:
+        worker.join()
+    if os.environ.get("IX_CASES_TIMES"):
+        for seconds, path in sorted(zip(times, cases), reverse=True):
+            print(f"# {seconds:6.2f} s  {os.path.relpath(path, ROOT)}")
     return tap.finish()
 
 

@@ -1,11 +1,19 @@
 """The environment every test gives sqlite3: the caller's, without any real vendor settings, plus
-examples/sandbox.env pointed at a running sandbox."""
+examples/sandbox.env pointed at a running sandbox. The vendors (their prefixes, their secrets) come
+from the sandbox's registry, tests/sandbox/vendors/."""
 import os
 import re
-import tempfile
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENDOR_PREFIXES = ("CAPILLARY_", "OPTIMOVE_", "CXENGAGE_", "ALPHARUN_", "WHICH50_", "INTERACTIONS_")
+sys.path.insert(0, os.path.join(ROOT, "tests", "sandbox"))
+sys.dont_write_bytecode = True  # keep tests/sandbox/ free of __pycache__ litter
+import vendors  # noqa: E402
+from sandbox_process import private_state_dir  # noqa: E402  (tests/, first on the caller's path)
+
+REGISTRY = vendors
+# Every vendor's variables, and the process-wide INTERACTIONS_* switches (the state directory too).
+VENDOR_PREFIXES = vendors.env_prefixes() + ("INTERACTIONS_",)
 
 
 def sandbox_env_file(sandbox_url):
@@ -22,7 +30,5 @@ def sandbox_env_file(sandbox_url):
 def sandbox_environment(sandbox_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith(VENDOR_PREFIXES)}
     env.update(sandbox_env_file(sandbox_url))
-    # Rate-limit state of tests never goes to the user's own runtime directory.
-    env["INTERACTIONS_STATE_DIR"] = os.environ.get("INTERACTIONS_STATE_DIR") or tempfile.mkdtemp(
-        prefix="ix-state-")
+    env["INTERACTIONS_STATE_DIR"] = private_state_dir()
     return env

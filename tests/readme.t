@@ -8,7 +8,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from cases_env import sandbox_environment  # noqa: E402
+from cases_env import REGISTRY, sandbox_environment  # noqa: E402
 from sandbox_process import Sandbox, library, print_tap, run_sqlite  # noqa: E402
 
 
@@ -29,8 +29,8 @@ def main():
         env = sandbox_environment(sandbox.url)
         # The examples are checked for correctness, not pacing: a join over all 300 CRM customers
         # at Capillary's default 100/60s would take three minutes.
-        for vendor in ("CAPILLARY", "OPTIMOVE", "CXENGAGE", "ALPHARUN", "WHICH50"):
-            env[f"{vendor}_RATE_LIMIT"] = "1000/1s"
+        for registration in REGISTRY.REGISTRATIONS:
+            env[registration.variable("rate_limit")] = "1000/1s"
         names = registered(env)
         results.append((len(names) >= 4, f"the extension registers {len(names)} modules and functions",
                         "\n".join(names)))

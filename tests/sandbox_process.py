@@ -1,6 +1,8 @@
 """Starts and drives the sandbox server (tests/sandbox/server.py) for tests and benchmarks."""
+import atexit
 import json
 import shlex
+import shutil
 import os
 import subprocess
 import sys
@@ -78,12 +80,27 @@ def library():
     return os.path.abspath(os.environ.get("IX_LIB", os.path.join(ROOT, "build", "interactions.so")))
 
 
+_state_dir = None
+
+
+def private_state_dir():
+    """A directory of this process's own for INTERACTIONS_STATE_DIR (removed at exit): the
+    extension's shared rate-limit state must never go to the user's real runtime directory."""
+    global _state_dir
+    if _state_dir is None:
+        _state_dir = tempfile.mkdtemp(prefix="ix-state-")
+        atexit.register(shutil.rmtree, _state_dir, True)
+    return _state_dir
+
+
 def run_sqlite(script, env, cwd=None, timeout=600):
     """Runs the sqlite3 shell on script the way every test does: under IX_SQLITE3_WRAPPER (valgrind)
-    and with IX_PRELOAD (the sanitizer runtimes) when the make target sets them."""
+    and with IX_PRELOAD (the sanitizer runtimes) when the make target sets them, and with a private
+    INTERACTIONS_STATE_DIR unless env names one."""
     command = shlex.split(os.environ.get("IX_SQLITE3_WRAPPER", "")) + [
         os.environ.get("IX_SQLITE3", "sqlite3"), "-bail", "-batch", ":memory:"]
     child_env = dict(env)
+    child_env.setdefault("INTERACTIONS_STATE_DIR", private_state_dir())
     if os.environ.get("IX_PRELOAD"):
         child_env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
     return subprocess.run(command, input=script, capture_output=True, text=True, env=child_env,

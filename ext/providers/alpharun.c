@@ -62,29 +62,50 @@ enum {
   AR_COLUMN_COUNT
 };
 
+/* One entry per column; its description on the line after (clang-format would spread each
+ * over six lines). */
+// clang-format off
 static const ix_column_def alpharun_columns[AR_COLUMN_COUNT] = {
     [AR_OCCURRED_AT] =
-        {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {"created_at", "started_at", "occurred_at"}},
-    [AR_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_LOWER, {"channel"}},
-    [AR_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {"status"}},
-    [AR_CAMPAIGN_ID] = {"campaign_id", "INTEGER", 0, IX_VALUE_NONE, {NULL}},
-    [AR_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_NONE, {NULL}},
-    [AR_INTERACTION_ID] = {"interaction_id", "TEXT", 0, IX_VALUE_TEXT, {"id"}},
+        {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {"created_at", "started_at", "occurred_at"},
+        "created_at (or started_at) in UTC when the item has one, else NULL"},
+    [AR_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_LOWER, {"channel"},
+        "the item's channel when it has one, else NULL"},
+    [AR_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {"status"},
+        "the item's status when it has one, else NULL"},
+    [AR_CAMPAIGN_ID] = {"campaign_id", "INTEGER", 0, IX_VALUE_NONE, {NULL},
+        "always NULL: the API has no campaigns"},
+    [AR_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_NONE, {NULL},
+        "always NULL: the API has no subject (see summary)"},
+    [AR_INTERACTION_ID] = {"interaction_id", "TEXT", 0, IX_VALUE_TEXT, {"id"},
+        "id"},
     [AR_CONTACT_EXT_ID] =
-        {"contact_ext_id", "TEXT", IX_COL_EQ | IX_COL_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [AR_ACCOUNT_ID] = {"account_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
-    [AR_ACCOUNT_EXT_ID] = {"account_ext_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
-    [AR_SUMMARY] = {"summary", "TEXT", 0, IX_VALUE_TEXT, {"summary"}},
-    [AR_TEAMMATE_ID] = {"teammate_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
-    [AR_TEAMMATE_EMAIL] = {"teammate_email", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
-    [AR_FIELDS] = {"fields", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
+        {"contact_ext_id", "TEXT", IX_COL_EQ | IX_COL_EXACT, IX_VALUE_CUSTOM, {NULL},
+        "the contact's own id in your system; an equality on it names the contact"},
+    [AR_ACCOUNT_ID] = {"account_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
+        "account.id"},
+    [AR_ACCOUNT_EXT_ID] = {"account_ext_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
+        "account.ext_id"},
+    [AR_SUMMARY] = {"summary", "TEXT", 0, IX_VALUE_TEXT, {"summary"},
+        "the interaction's summary text"},
+    [AR_TEAMMATE_ID] = {"teammate_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
+        "teammate.id: who handled it, NULL when nobody"},
+    [AR_TEAMMATE_EMAIL] = {"teammate_email", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
+        "teammate.email"},
+    [AR_FIELDS] = {"fields", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
+        "data_extraction_fields as one JSON object, key to value"},
     [AR_DATA_EXTRACTION_FIELDS] =
-        {"data_extraction_fields", "TEXT", 0, IX_VALUE_JSON, {"data_extraction_fields"}},
-    [AR_CONTACTS] = {"contacts", "TEXT", 0, IX_VALUE_JSON, {"contacts"}},
-    [AR_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}},
+        {"data_extraction_fields", "TEXT", 0, IX_VALUE_JSON, {"data_extraction_fields"},
+        "the extracted fields as sent (JSON list)"},
+    [AR_CONTACTS] = {"contacts", "TEXT", 0, IX_VALUE_JSON, {"contacts"},
+        "the interaction's contacts as sent (JSON)"},
+    [AR_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
+        "the interaction object as the vendor sent it (JSON)"},
     [AR_CONTACT_ID] =
-        {"contact_id", "TEXT", IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT, IX_VALUE_NONE, {NULL}},
+        {"contact_id", "TEXT", IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT, IX_VALUE_NONE, {NULL},
+        "the contact: its UUID or alt:ext_id:<ext_id>, required"},
 };
+// clang-format on
 
 /* Columns read from an object inside the item. */
 static const struct {
@@ -278,6 +299,10 @@ const ix_provider alpharun_interactions_provider = {
         "a contact is required: add WHERE contact_ext_id = '...' (or contact_id = "
         "'<uuid>'), or call alpharun_interactions('<uuid or alt:ext_id:...>')",
     .max_page_size = ALPHARUN_MAX_LIMIT,
+    .endpoint = "GET /api/v1/contacts/{contact_id}/customer-interactions",
+    .paging = "cursor",
+    .docs_url =
+        "https://dev.alpharun.com/api-reference/endpoint/list-contact-customer-interactions",
     .data = NULL,
     .authenticate = alpharun_authenticate,
     .build_request = alpharun_build_request,

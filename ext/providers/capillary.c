@@ -18,6 +18,7 @@
  * Authentication: Basic with the till id and the lowercase hex MD5 of the till password, or an
  * OAuth token in X-CAP-API-OAUTH-TOKEN.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,33 +77,56 @@ enum {
 #define KEYED_EXACT (IX_COL_EQ | IX_COL_EXACT)
 #define ARGUMENT (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT)
 
+/* One entry per column; its description on the line after (clang-format would spread each
+ * over six lines). */
+// clang-format off
 static const ix_column_def capillary_columns[CI_COLUMN_COUNT] = {
     [CI_OCCURRED_AT] =
-        {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {"sent_time", "sentDate", "sentTime"}},
-    [CI_CHANNEL] = {"channel", "TEXT", IX_COL_EQ, IX_VALUE_CUSTOM, {NULL}},
-    [CI_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {"status"}},
+        {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {"sent_time", "sentDate", "sentTime"},
+        "when the message was sent, in UTC"},
+    [CI_CHANNEL] = {"channel", "TEXT", IX_COL_EQ, IX_VALUE_CUSTOM, {NULL},
+        "the interaction type, lower-case: email, sms, whatsapp, viber, phone, survey..."},
+    [CI_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {"status"},
+        "delivery status as Capillary spells it: DELIVERED, OPENED, NOT-DELIVERED..."},
     [CI_CAMPAIGN_ID] =
-        {"campaign_id", "INTEGER", 0, IX_VALUE_CUSTOM, {"campaign_id", "campaignId"}},
-    [CI_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_TEXT, {"subject", "name"}},
-    [CI_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
-    [CI_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [CI_EMAIL] = {"email", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [CI_EXTERNAL_ID] = {"external_id", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [CI_MESSAGE_ID] = {"message_id", "INTEGER", 0, IX_VALUE_INT, {"id"}},
-    [CI_SENDER] = {"sender", "TEXT", 0, IX_VALUE_TEXT, {"sender", "sent_by"}},
-    [CI_RECEIVER] = {"receiver", "TEXT", 0, IX_VALUE_TEXT, {"reciever", "receiver"}},
+        {"campaign_id", "INTEGER", 0, IX_VALUE_CUSTOM, {"campaign_id", "campaignId"},
+        "the campaign id; NULL for -1 (no campaign)"},
+    [CI_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_TEXT, {"subject", "name"},
+        "the message subject or survey name"},
+    [CI_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
+        "Capillary's customer id, when the response carries the customer"},
+    [CI_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+        "the customer's mobile; an equality on it names the customer"},
+    [CI_EMAIL] = {"email", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+        "the customer's email; an equality on it names the customer"},
+    [CI_EXTERNAL_ID] = {"external_id", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+        "the customer's external id; an equality on it names the customer"},
+    [CI_MESSAGE_ID] = {"message_id", "INTEGER", 0, IX_VALUE_INT, {"id"},
+        "the message id (64-bit integer)"},
+    [CI_SENDER] = {"sender", "TEXT", 0, IX_VALUE_TEXT, {"sender", "sent_by"},
+        "the sender as sent"},
+    [CI_RECEIVER] = {"receiver", "TEXT", 0, IX_VALUE_TEXT, {"reciever", "receiver"},
+        "the receiver as sent (the legacy shape spells it reciever)"},
     [CI_DELIVERED_AT] = {"delivered_at",
                          "TEXT",
                          0,
                          IX_VALUE_TIME,
-                         {"delivered_time", "deliveredTime", "completion_time"}},
-    [CI_USER_ID] = {"user_id", "INTEGER", 0, IX_VALUE_INT, {"userId", "user_id"}},
-    [CI_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}},
-    [CI_IDENTIFIER_NAME] = {"identifier_name", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
-    [CI_IDENTIFIER_VALUE] = {"identifier_value", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
-    [CI_NETWORK] = {"network", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
-    [CI_TYPE] = {"type", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
+                         {"delivered_time", "deliveredTime", "completion_time"},
+        "delivery time in UTC, NULL when not delivered"},
+    [CI_USER_ID] = {"user_id", "INTEGER", 0, IX_VALUE_INT, {"userId", "user_id"},
+        "userId, when the response has it"},
+    [CI_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
+        "the message or survey object as the vendor sent it (JSON)"},
+    [CI_IDENTIFIER_NAME] = {"identifier_name", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+        "mobile, email or external_id: which identifier names the customer"},
+    [CI_IDENTIFIER_VALUE] = {"identifier_value", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+        "the value of that identifier"},
+    [CI_NETWORK] = {"network", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+        "the vendor's network filter; reports each row's network"},
+    [CI_TYPE] = {"type", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+        "the vendor's type filter; reports each row's type"},
 };
+// clang-format on
 
 static const capillary_layout capillary_interactions_layout = {
     0,        CI_CHANNEL,     CI_CAMPAIGN_ID,     CI_CUSTOMER_ID,      CI_MOBILE,
@@ -128,24 +152,40 @@ enum {
   CS_COLUMN_COUNT
 };
 
+/* One entry per column; its description on the line after (clang-format would spread each
+ * over six lines). */
+// clang-format off
 static const ix_column_def capillary_summary_columns[CS_COLUMN_COUNT] = {
-    [CS_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
-    [CS_COUNT] = {"count", "INTEGER", 0, IX_VALUE_INT, {"count"}},
+    [CS_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
+        "the interaction type, lower-case"},
+    [CS_COUNT] = {"count", "INTEGER", 0, IX_VALUE_INT, {"count"},
+        "how many interactions of this type the customer has"},
     [CS_LAST_INTERACTION_AT] = {"last_interaction_at",
                                 "TEXT",
                                 0,
                                 IX_VALUE_TIME,
-                                {"last_interaction_time", "lastInteractionTime"}},
-    [CS_USED] = {"used", "INTEGER", 0, IX_VALUE_BOOL, {"used_status", "usedStatus"}},
-    [CS_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
-    [CS_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [CS_EMAIL] = {"email", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [CS_EXTERNAL_ID] = {"external_id", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    [CS_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}},
-    [CS_IDENTIFIER_NAME] = {"identifier_name", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
-    [CS_IDENTIFIER_VALUE] = {"identifier_value", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
-    [CS_NETWORK] = {"network", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
+                                {"last_interaction_time", "lastInteractionTime"},
+        "the latest interaction of this type, in UTC"},
+    [CS_USED] = {"used", "INTEGER", 0, IX_VALUE_BOOL, {"used_status", "usedStatus"},
+        "0/1: whether the type is in use, NULL when the vendor does not say"},
+    [CS_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
+        "Capillary's customer id, when the response carries the customer"},
+    [CS_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+        "the customer's mobile; an equality on it names the customer"},
+    [CS_EMAIL] = {"email", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+        "the customer's email; an equality on it names the customer"},
+    [CS_EXTERNAL_ID] = {"external_id", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+        "the customer's external id; an equality on it names the customer"},
+    [CS_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
+        "the interaction type object as the vendor sent it (JSON)"},
+    [CS_IDENTIFIER_NAME] = {"identifier_name", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+        "mobile, email or external_id: which identifier names the customer"},
+    [CS_IDENTIFIER_VALUE] = {"identifier_value", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+        "the value of that identifier"},
+    [CS_NETWORK] = {"network", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+        "the vendor's network filter"},
 };
+// clang-format on
 
 static const capillary_layout capillary_summary_layout = {
     1,
@@ -168,6 +208,8 @@ static const ix_setting_def capillary_settings[] = {
     /* The general rate-limit page's figure; the interaction page says 1,000/min for demo
      * clusters. Brands have their own limits: the conservative one is the default. */
     {"rate_limit", 0, "100/60s", "requests per window"},
+    {"accept_partial_history", IX_SETTING_INT, "0",
+     "1: take the messages listed when a type's count says there are more (noted on stderr)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -308,9 +350,58 @@ static const char *capillary_type_name(const cJSON *interaction) {
   return cJSON_IsString(type) ? type->valuestring : NULL;
 }
 
+/* Types that carry only counts, never a list of messages (v1.1's facebook and twitter types, and
+ * missed calls): their count says nothing about rows missing. */
+static const char *const capillary_count_only_types[] = {
+    "missed_call", "checkin", "like", "comment", "mention", "retweet", "tweet", NULL,
+};
+
+/* A type's "count" as a whole number (a number, or a numeric string as v1.1 writes it); -1 when
+ * it has none that reads as one. */
+static long long capillary_type_count(const cJSON *interaction) {
+  const cJSON *count = capillary_get(interaction, "count");
+  if (cJSON_IsNumber(count) && count->valuedouble >= 0 && count->valuedouble < 1e15) {
+    return (long long)count->valuedouble;
+  }
+  if (cJSON_IsString(count) && *count->valuestring) {
+    char *end = NULL;
+    long long value = strtoll(count->valuestring, &end, 10);
+    if (!*end && value >= 0) return value;
+  }
+  return -1;
+}
+
+/* Every type carries "count": one larger than the messages listed means the answer is not the
+ * whole history (v1.1 pages the same data 50 at a time). An error, unless the user accepts
+ * partial histories, which is said on stderr. */
+static int capillary_check_count(const ix_call *call, const cJSON *interaction, int containers,
+                                 long long listed, char **error_out) {
+  const char *type = capillary_type_name(interaction);
+  for (int i = 0; !containers && type && capillary_count_only_types[i]; i++) {
+    if (strcmp(type, capillary_count_only_types[i]) == 0) return SQLITE_OK;
+  }
+  long long count = capillary_type_count(interaction);
+  if (count <= listed) return SQLITE_OK;
+  const char *setting = config_origin(call->config, "accept_partial_history");
+  if (call->config && config_get_int(call->config, "accept_partial_history")) {
+    if (!config_env_flag("INTERACTIONS_QUIET")) {
+      fprintf(stderr,
+              "%s: the answer lists %lld of the %lld '%s' interactions it counts: returning the "
+              "%lld listed (accept_partial_history from %s; INTERACTIONS_QUIET=1 hides this)\n",
+              call->table_name, listed, count, type ? type : "?", listed, setting);
+    }
+    return SQLITE_OK;
+  }
+  *error_out = ix_errorf(
+      "%s: the API's answer lists %lld of the %lld '%s' interactions it counts, so it is not the "
+      "whole history: set %s to 1 to accept the %lld listed",
+      call->table_name, listed, count, type ? type : "?", setting, listed);
+  return SQLITE_ERROR;
+}
+
 /* The rows of one interaction type, from whichever container the shape uses. */
 static int capillary_add_type_rows(const ix_call *call, ix_page *page, const cJSON *network,
-                                   const cJSON *interaction) {
+                                   const cJSON *interaction, char **error_out) {
   if (capillary_layout_of(call)->is_summary) {
     return ix_page_add_row(page, interaction, NULL, network);
   }
@@ -320,22 +411,26 @@ static int capillary_add_type_rows(const ix_call *call, ix_page *page, const cJS
       capillary_get(capillary_get(interaction, "surveys"), "survey"),
       capillary_get(interaction, "surveys"),
   };
+  int present = 0;
+  long long listed = 0;
   for (int c = 0; c < 4; c++) {
     const cJSON *list = containers[c];
     if (c == 3 && !cJSON_IsArray(list)) continue; /* shape A's "surveys" is an object, seen above */
+    present += list != NULL;
     for (const cJSON *item = ix_json_first(list); item; item = ix_json_next(list, item)) {
       if (!cJSON_IsObject(item)) continue;
+      listed++;
       int rc = ix_page_add_row(page, item, interaction, network);
       if (rc != SQLITE_OK) return rc;
     }
   }
-  return SQLITE_OK;
+  return capillary_check_count(call, interaction, present, listed, error_out);
 }
 
 /* Adds the rows of one network object, keeping only the network and type the plan asked for: the
  * table echoes those arguments, so it must not return rows of another network or type. */
 static int capillary_add_network(const ix_call *call, ix_page *page, const cJSON *network,
-                                 const cJSON *interactions) {
+                                 const cJSON *interactions, char **error_out) {
   const capillary_layout *layout = capillary_layout_of(call);
   const char *wanted_network = ix_args_text(call->args, layout->network);
   const cJSON *name = capillary_get(network, "name");
@@ -347,7 +442,7 @@ static int capillary_add_network(const ix_call *call, ix_page *page, const cJSON
        interaction = ix_json_next(interactions, interaction)) {
     const char *type = capillary_type_name(interaction);
     if (wanted_type && (!type || strcmp(type, wanted_type) != 0)) continue;
-    int rc = capillary_add_type_rows(call, page, network, interaction);
+    int rc = capillary_add_type_rows(call, page, network, interaction, error_out);
     if (rc != SQLITE_OK) return rc;
   }
   return SQLITE_OK;
@@ -389,8 +484,8 @@ static ix_page_status capillary_parse_shape_a(const ix_call *call, const cJSON *
   const cJSON *networks = capillary_get(capillary_get(customer, "interactions"), "network");
   for (const cJSON *network = ix_json_first(networks); network;
        network = ix_json_next(networks, network)) {
-    if (capillary_add_network(call, page, network, capillary_get(network, "interaction")) !=
-        SQLITE_OK) {
+    if (capillary_add_network(call, page, network, capillary_get(network, "interaction"),
+                              error_out) != SQLITE_OK) {
       return IX_PAGE_ERROR;
     }
   }
@@ -407,10 +502,10 @@ static ix_page_status capillary_parse_page(const ix_call *call, const char *body
   if (cJSON_IsObject(response)) {
     status = capillary_parse_shape_a(call, response, page, error_out);
   } else if (capillary_get(root, "interaction")) {
-    status =
-        capillary_add_network(call, page, root, capillary_get(root, "interaction")) == SQLITE_OK
-            ? IX_PAGE_OK
-            : IX_PAGE_ERROR;
+    status = capillary_add_network(call, page, root, capillary_get(root, "interaction"),
+                                   error_out) == SQLITE_OK
+                 ? IX_PAGE_OK
+                 : IX_PAGE_ERROR;
   } else {
     *error_out = ix_errorf(
         "%s: the API's response has neither \"response\" nor \"interaction\": "
@@ -421,6 +516,19 @@ static ix_page_status capillary_parse_page(const ix_call *call, const char *body
   if (status == IX_PAGE_ERROR && !*error_out)
     *error_out = ix_errorf("%s: out of memory", call->table_name);
   return status;
+}
+
+/* Capillary's own "no such customer" 404: the 1012 (or 8015) code in an errors list or in the
+ * customer's item_status. A 404 with another code is not an answer about the customer. */
+static int capillary_is_unknown_customer(const ix_call *call, const cJSON *body, char **error_out) {
+  (void)call, (void)error_out;
+  const cJSON *errors = capillary_get(body, "errors");
+  for (const cJSON *error = ix_json_first(errors); error; error = ix_json_next(errors, error)) {
+    int code = capillary_code(error);
+    if (code == CAPILLARY_NOT_FOUND || code == CAPILLARY_NOT_FOUND_V2) return 1;
+  }
+  const cJSON *customer = capillary_get(capillary_get(body, "response"), "customer");
+  return capillary_code(capillary_get(customer, "item_status")) == CAPILLARY_NOT_FOUND;
 }
 
 /* ---- Columns ---- */
@@ -473,6 +581,20 @@ static void capillary_column(const ix_call *call, const ix_row *row, int column,
   }
 }
 
+/* The customer's id from the answer (shape A), so that its rows found by mobile and by email in
+ * one statement are the same rows. */
+static int capillary_customer_identity(const ix_call *call, char *out, size_t out_size) {
+  const cJSON *id = capillary_get(call->page->context, "id");
+  if (cJSON_IsString(id) && *id->valuestring) {
+    sqlite3_snprintf((int)out_size, out, "s%s", id->valuestring);
+  } else if (cJSON_IsNumber(id)) {
+    sqlite3_snprintf((int)out_size, out, "n%!.17g", id->valuedouble);
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
 /* ---- The two descriptors ---- */
 
 const ix_provider capillary_interactions_provider = {
@@ -490,11 +612,16 @@ const ix_provider capillary_interactions_provider = {
         "a customer identifier is required: add WHERE mobile = '...' (or email, "
         "external_id), or call capillary_interactions('mobile', '...')",
     .max_page_size = 0,
+    .endpoint = "GET /v2/customers/interaction",
+    .paging = "none",
+    .docs_url = "https://docs.capillarytech.com/reference/v2get-customer-interactions",
     .data = &capillary_interactions_layout,
     .authenticate = capillary_authenticate,
     .build_request = capillary_build_request,
     .parse_page = capillary_parse_page,
+    .is_unknown_customer = capillary_is_unknown_customer,
     .column = capillary_column,
+    .customer_identity = capillary_customer_identity,
 };
 
 const ix_provider capillary_summary_provider = {
@@ -512,9 +639,14 @@ const ix_provider capillary_summary_provider = {
         "a customer identifier is required: add WHERE mobile = '...' (or email, "
         "external_id), or call capillary_interaction_summary('mobile', '...')",
     .max_page_size = 0,
+    .endpoint = "GET /v2/customers/interaction",
+    .paging = "none",
+    .docs_url = "https://docs.capillarytech.com/reference/v2get-customer-interactions",
     .data = &capillary_summary_layout,
     .authenticate = capillary_authenticate,
     .build_request = capillary_build_request,
     .parse_page = capillary_parse_page,
+    .is_unknown_customer = capillary_is_unknown_customer,
     .column = capillary_column,
+    .customer_identity = capillary_customer_identity,
 };

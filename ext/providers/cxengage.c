@@ -78,34 +78,62 @@ enum {
 
 /* The documented result fields in snake_case. csat and note have no documented type (the sample
  * has null and 0): they keep the JSON type the vendor sends. */
+/* One entry per column; its description on the line after (clang-format would spread each
+ * over six lines). */
+// clang-format off
 static const ix_column_def cxengage_columns[CX_COLUMN_COUNT] = {
-    [CX_OCCURRED_AT] = {"occurred_at", "TEXT", IX_COL_RANGE, IX_VALUE_TIME, {"startTimestamp"}},
-    [CX_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_LOWER, {"channelType"}},
-    [CX_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {"lastDispositionName"}},
-    [CX_CAMPAIGN_ID] = {"campaign_id", "INTEGER", 0, IX_VALUE_NONE, {NULL}},
-    [CX_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_NONE, {NULL}},
-    [CX_INTERACTION_ID] = {"interaction_id", "TEXT", 0, IX_VALUE_TEXT, {"interactionId"}},
-    [CX_CUSTOMER] = {"customer", "TEXT", 0, IX_VALUE_TEXT, {"customer"}},
-    [CX_CHANNEL_NAME] = {"channel_name", "TEXT", 0, IX_VALUE_TEXT, {"channelName"}},
-    [CX_DIRECTION] = {"direction", "TEXT", 0, IX_VALUE_TEXT, {"directionType"}},
-    [CX_DIRECTION_NAME] = {"direction_name", "TEXT", 0, IX_VALUE_TEXT, {"directionName"}},
-    [CX_ENDED_AT] = {"ended_at", "TEXT", 0, IX_VALUE_TIME, {"endTimestamp"}},
-    [CX_LAST_AGENT_ID] = {"last_agent_id", "TEXT", 0, IX_VALUE_TEXT, {"lastAgentId"}},
-    [CX_LAST_AGENT_NAME] = {"last_agent_name", "TEXT", 0, IX_VALUE_TEXT, {"lastAgentName"}},
-    [CX_LAST_QUEUE_ID] = {"last_queue_id", "TEXT", 0, IX_VALUE_TEXT, {"lastQueueId"}},
-    [CX_LAST_QUEUE_NAME] = {"last_queue_name", "TEXT", 0, IX_VALUE_TEXT, {"lastQueueName"}},
+    [CX_OCCURRED_AT] = {"occurred_at", "TEXT", IX_COL_RANGE, IX_VALUE_TIME, {"startTimestamp"},
+        "startTimestamp, in UTC with milliseconds"},
+    [CX_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_LOWER, {"channelType"},
+        "channelType: voice, email, sms, messaging, work_item..."},
+    [CX_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {"lastDispositionName"},
+        "lastDispositionName: the outcome an agent chose, NULL when none"},
+    [CX_CAMPAIGN_ID] = {"campaign_id", "INTEGER", 0, IX_VALUE_NONE, {NULL},
+        "always NULL: the API has no campaigns"},
+    [CX_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_NONE, {NULL},
+        "always NULL: the API has no subject"},
+    [CX_INTERACTION_ID] = {"interaction_id", "TEXT", 0, IX_VALUE_TEXT, {"interactionId"},
+        "interactionId (UUID)"},
+    [CX_CUSTOMER] = {"customer", "TEXT", 0, IX_VALUE_TEXT, {"customer"},
+        "the phone number (E.164) or address the interaction was with"},
+    [CX_CHANNEL_NAME] = {"channel_name", "TEXT", 0, IX_VALUE_TEXT, {"channelName"},
+        "channelName: Voice, Email..."},
+    [CX_DIRECTION] = {"direction", "TEXT", 0, IX_VALUE_TEXT, {"directionType"},
+        "directionType: inbound, outbound, agent-initiated"},
+    [CX_DIRECTION_NAME] = {"direction_name", "TEXT", 0, IX_VALUE_TEXT, {"directionName"},
+        "directionName"},
+    [CX_ENDED_AT] = {"ended_at", "TEXT", 0, IX_VALUE_TIME, {"endTimestamp"},
+        "endTimestamp, in UTC"},
+    [CX_LAST_AGENT_ID] = {"last_agent_id", "TEXT", 0, IX_VALUE_TEXT, {"lastAgentId"},
+        "the last agent on the interaction, NULL when none took it"},
+    [CX_LAST_AGENT_NAME] = {"last_agent_name", "TEXT", 0, IX_VALUE_TEXT, {"lastAgentName"},
+        "the last agent's name"},
+    [CX_LAST_QUEUE_ID] = {"last_queue_id", "TEXT", 0, IX_VALUE_TEXT, {"lastQueueId"},
+        "the last queue"},
+    [CX_LAST_QUEUE_NAME] = {"last_queue_name", "TEXT", 0, IX_VALUE_TEXT, {"lastQueueName"},
+        "the last queue's name"},
     [CX_LAST_DISPOSITION_ID] =
-        {"last_disposition_id", "TEXT", 0, IX_VALUE_TEXT, {"lastDispositionId"}},
+        {"last_disposition_id", "TEXT", 0, IX_VALUE_TEXT, {"lastDispositionId"},
+        "the last disposition"},
     [CX_LAST_DISPOSITION_NAME] =
-        {"last_disposition_name", "TEXT", 0, IX_VALUE_TEXT, {"lastDispositionName"}},
-    [CX_CSAT] = {"csat", "", 0, IX_VALUE_JSON, {"csat"}},
-    [CX_NOTE] = {"note", "", 0, IX_VALUE_JSON, {"note"}},
-    [CX_RECORDING] = {"recording", "TEXT", 0, IX_VALUE_TEXT, {"recording"}},
-    [CX_TRANSCRIPT] = {"transcript", "TEXT", 0, IX_VALUE_TEXT, {"transcript"}},
-    [CX_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}},
-    [CX_TENANT_ID] = {"tenant_id", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
-    [CX_CONTACT_ID] = {"contact_id", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL}},
+        {"last_disposition_name", "TEXT", 0, IX_VALUE_TEXT, {"lastDispositionName"},
+        "the last disposition's name (also status)"},
+    [CX_CSAT] = {"csat", "", 0, IX_VALUE_JSON, {"csat"},
+        "csat as sent (JSON value)"},
+    [CX_NOTE] = {"note", "", 0, IX_VALUE_JSON, {"note"},
+        "note as sent (JSON value)"},
+    [CX_RECORDING] = {"recording", "TEXT", 0, IX_VALUE_TEXT, {"recording"},
+        "recording, NULL when none"},
+    [CX_TRANSCRIPT] = {"transcript", "TEXT", 0, IX_VALUE_TEXT, {"transcript"},
+        "transcript, NULL when none"},
+    [CX_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
+        "the interaction object as the vendor sent it (JSON)"},
+    [CX_TENANT_ID] = {"tenant_id", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+        "the tenant UUID; default CXENGAGE_TENANT_ID"},
+    [CX_CONTACT_ID] = {"contact_id", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+        "the contact, required"},
 };
+// clang-format on
 
 static const ix_setting_def cxengage_settings[] = {
     {"username", IX_SETTING_CREDENTIAL, NULL, "CxEngage user name for Basic authentication"},
@@ -345,11 +373,9 @@ out_of_memory:
 
 /* A 404 for an unknown tenant would otherwise read as "no such contact" and return no rows for
  * every contact. The error body's shape is undocumented: its message is looked for "tenant". */
-static int cxengage_is_unknown_customer(const ix_call *call, const char *body, size_t body_len,
-                                        char **error_out) {
-  cJSON *root = cJSON_ParseWithLength(body, body_len);
-  const cJSON *message = cJSON_GetObjectItemCaseSensitive(root, "message");
-  if (!cJSON_IsString(message)) message = cJSON_GetObjectItemCaseSensitive(root, "error");
+static int cxengage_is_unknown_customer(const ix_call *call, const cJSON *body, char **error_out) {
+  const cJSON *message = cJSON_GetObjectItemCaseSensitive(body, "message");
+  if (!cJSON_IsString(message)) message = cJSON_GetObjectItemCaseSensitive(body, "error");
   int tenant = cJSON_IsString(message) && (strstr(message->valuestring, "enant") != NULL);
   if (tenant) {
     *error_out = ix_errorf(
@@ -357,7 +383,6 @@ static int cxengage_is_unknown_customer(const ix_call *call, const char *body, s
         "tenant_id argument)",
         call->table_name, message->valuestring, config_origin(call->config, "tenant_id"));
   }
-  cJSON_Delete(root);
   return !tenant;
 }
 
@@ -389,6 +414,11 @@ const ix_provider cxengage_interactions_provider = {
         "a contact is required: add WHERE contact_id = '...' (the tenant comes from "
         "CXENGAGE_TENANT_ID), or call cxengage_interactions('<tenant_id>', '<contact_id>')",
     .max_page_size = CXENGAGE_MAX_LIMIT,
+    .endpoint = "GET /v1/tenants/{tenant_id}/contacts/{contact_id}/interactions",
+    .paging = "page number",
+    .docs_url =
+        "https://api-docs.cxengage.net/Reporting/Content/Historical_API/Interactions/"
+        "LastNInteractions.htm",
     .data = NULL,
     .authenticate = cxengage_authenticate,
     .build_request = cxengage_build_request,

@@ -23,13 +23,14 @@
  *   The date range is the API's, and it is required. It comes from the start_date / end_date
  *   arguments and from bounds on occurred_at (the engine collapses =, <, <=, >, >= and BETWEEN into
  *   one range); when both are given the narrower one wins. A bound is text as SQLite compares it,
- *   and SQLite re-checks every bound, so the dates sent only have to cover every row that can
- *   match: a lower bound's date is the start date whatever follows it ('2025-03-01 12:00' still
- *   needs 2025-03-01, and so does > '2025-03-01', which a row sent at 10:00 that day passes). An
- *   upper bound that is a bare date ends on that date, or the day before when it is exclusive (no
- *   row of that day is < '2025-03-01'); one with a time part ends on its date (the date-only row
- *   '2025-03-01' is < '2025-03-01 00:00:00'). Without an upper bound the range ends today (UTC), or
- *   on the start date when that is later.
+ *   which the engine guarantees starts with a date (a LIKE prefix such as '2025-04' arrives as the
+ *   days it can match), and SQLite re-checks every bound, so the dates sent only have to cover
+ *   every row that can match: a lower bound's date is the start date whatever follows it
+ *   ('2025-03-01 12:00' still needs 2025-03-01, and so does > '2025-03-01', which a row sent at
+ *   10:00 that day passes). An upper bound that is a bare date ends on that date, or the day before
+ *   when it is exclusive (no row of that day is < '2025-03-01'); one with a time part ends on its
+ *   date (the date-only row '2025-03-01' is < '2025-03-01 00:00:00'). Without an upper bound the
+ *   range ends today (UTC), or on the start date when that is later.
  *
  *   With the window_days setting a long range is asked for in windows of that many days, one per
  *   page, oldest first: the next window's start date is the page token, so a statement that stops
@@ -74,25 +75,43 @@ enum {
 
 #define OPTIMOVE_ARGUMENT (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT)
 
+/* One entry per column; its description on the line after (clang-format would spread each
+ * over six lines). */
+// clang-format off
 static const ix_column_def optimove_columns[OM_COLUMN_COUNT] = {
     /* "Date" (YYYY-MM-DD) in the classic format, "SentDateTime" (UTC) in the newer one. */
     [OM_OCCURRED_AT] =
-        {"occurred_at", "TEXT", IX_COL_RANGE, IX_VALUE_TIME, {"Date", "SentDateTime"}},
-    [OM_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_CUSTOM, {"ChannelID"}},
-    [OM_STATUS] = {"status", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
-    [OM_CAMPAIGN_ID] = {"campaign_id", "INTEGER", 0, IX_VALUE_INT_OR_TEXT, {"CampaignID"}},
-    [OM_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
+        {"occurred_at", "TEXT", IX_COL_RANGE, IX_VALUE_TIME, {"Date", "SentDateTime"},
+        "the event day (YYYY-MM-DD), or SentDateTime in UTC in the newer format"},
+    [OM_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_CUSTOM, {"ChannelID"},
+        "the channel map's name for channel_id (option channels), else NULL"},
+    [OM_STATUS] = {"status", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
+        "newer format: the furthest step reached (delivered, opened...); classic: NULL"},
+    [OM_CAMPAIGN_ID] = {"campaign_id", "INTEGER", 0, IX_VALUE_INT_OR_TEXT, {"CampaignID"},
+        "CampaignID"},
+    [OM_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
+        "always NULL: Optimove sends no subject"},
     [OM_RECIPIENT_GROUP_ID] =
-        {"recipient_group_id", "INTEGER", 0, IX_VALUE_INT, {"RecipientGroupID"}},
-    [OM_ACTION_ID] = {"action_id", "INTEGER", 0, IX_VALUE_INT, {"ActionID"}},
-    [OM_CHANNEL_ID] = {"channel_id", "INTEGER", 0, IX_VALUE_INT, {"ChannelID"}},
-    [OM_TEMPLATE_ID] = {"template_id", "INTEGER", 0, IX_VALUE_INT, {"TemplateID"}},
-    [OM_EVENT_ID] = {"event_id", "INTEGER", 0, IX_VALUE_INT, {"EventID"}},
-    [OM_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}},
-    [OM_CUSTOMER_ID] = {"customer_id", "TEXT", OPTIMOVE_ARGUMENT, IX_VALUE_NONE, {NULL}},
-    [OM_START_DATE] = {"start_date", "TEXT", OPTIMOVE_ARGUMENT, IX_VALUE_NONE, {NULL}},
-    [OM_END_DATE] = {"end_date", "TEXT", OPTIMOVE_ARGUMENT, IX_VALUE_NONE, {NULL}},
+        {"recipient_group_id", "INTEGER", 0, IX_VALUE_INT, {"RecipientGroupID"},
+        "RecipientGroupID"},
+    [OM_ACTION_ID] = {"action_id", "INTEGER", 0, IX_VALUE_INT, {"ActionID"},
+        "ActionID"},
+    [OM_CHANNEL_ID] = {"channel_id", "INTEGER", 0, IX_VALUE_INT, {"ChannelID"},
+        "ChannelID"},
+    [OM_TEMPLATE_ID] = {"template_id", "INTEGER", 0, IX_VALUE_INT, {"TemplateID"},
+        "TemplateID"},
+    [OM_EVENT_ID] = {"event_id", "INTEGER", 0, IX_VALUE_INT, {"EventID"},
+        "EventID (meanings not documented by Optimove); NULL in the newer format"},
+    [OM_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
+        "the event object as the vendor sent it (JSON)"},
+    [OM_CUSTOMER_ID] = {"customer_id", "TEXT", OPTIMOVE_ARGUMENT, IX_VALUE_NONE, {NULL},
+        "Optimove's CustomerID, required"},
+    [OM_START_DATE] = {"start_date", "TEXT", OPTIMOVE_ARGUMENT, IX_VALUE_NONE, {NULL},
+        "first day asked for (YYYY-MM-DD); a lower bound on occurred_at sets it"},
+    [OM_END_DATE] = {"end_date", "TEXT", OPTIMOVE_ARGUMENT, IX_VALUE_NONE, {NULL},
+        "last day asked for (YYYY-MM-DD); default today (UTC)"},
 };
+// clang-format on
 
 static const ix_setting_def optimove_settings[] = {
     {"api_key", IX_SETTING_SECRET, NULL,
@@ -268,6 +287,16 @@ static int optimove_channels_valid(const char *map) {
   return 1;
 }
 
+/* The settings a query would refuse: the key at fault, with *error_out set, or NULL. */
+static const char *optimove_check_settings(const ix_call *call, char **error_out) {
+  const char *channels = config_get(call->config, "channels");
+  if (optimove_channels_valid(channels)) return NULL;
+  *error_out = ix_errorf(
+      "%s: channels must be ChannelID=name pairs such as '504=email,505=sms', got '%s' (from %s)",
+      call->table_name, channels, config_origin(call->config, "channels"));
+  return "channels";
+}
+
 /* ---- Requests ---- */
 
 static int optimove_authenticate(const ix_call *call, http_headers *headers, char **error_out) {
@@ -292,14 +321,7 @@ static int optimove_build_request(const ix_call *call, const char *page_token,
     *error_out = ix_errorf("%s: customer_id is empty", call->table_name);
     return SQLITE_ERROR;
   }
-  const char *channels = config_get(call->config, "channels");
-  if (!optimove_channels_valid(channels)) {
-    *error_out = ix_errorf(
-        "%s: channels must be ChannelID=name pairs such as '504=email,505=sms', got '%s' (from "
-        "%s)",
-        call->table_name, channels, config_origin(call->config, "channels"));
-    return SQLITE_ERROR;
-  }
+  if (optimove_check_settings(call, error_out)) return SQLITE_ERROR;
   optimove_range range;
   if (optimove_plan_range(call, &range, error_out) != SQLITE_OK) return SQLITE_ERROR;
   long long window_start = range.start, window_end = range.end;
@@ -344,7 +366,8 @@ static ix_page_status optimove_parse_page(const ix_call *call, const char *body,
                                           ix_page *page, char **error_out) {
   size_t blank = 0;
   while (blank < body_len && isspace((unsigned char)body[blank])) blank++;
-  /* The docs' separate "Empty Response" topic: an empty body (or a 204) is no interactions. */
+  /* The docs' separate "Empty Response" topic: a 204 is no interactions. (An empty 200 never gets
+   * here: the engine retries it as a cut response, since a close inside the headers looks so.) */
   if (blank < body_len) {
     if (ix_parse_json_body(call, body, body_len, page, error_out) != SQLITE_OK)
       return IX_PAGE_ERROR;
@@ -444,9 +467,14 @@ const ix_provider optimove_interactions_provider = {
         "a customer id is required: add WHERE customer_id = '...', or call "
         "optimove_interactions('...', '2025-01-01')",
     .max_page_size = 0,
+    .endpoint = "GET /current/customers/GetCustomerChannelInteractions",
+    .paging = "none",
+    .docs_url =
+        "https://developer.optimove.com/reference/get_customers-getcustomerchannelinteractions",
     .data = NULL,
     .authenticate = optimove_authenticate,
     .build_request = optimove_build_request,
     .parse_page = optimove_parse_page,
     .column = optimove_column,
+    .check_settings = optimove_check_settings,
 };

@@ -47,19 +47,33 @@ enum {
   W50_COLUMN_COUNT
 };
 
+/* One entry per column; its description on the line after (clang-format would spread each
+ * over six lines). */
+// clang-format off
 static const ix_column_def which50_columns[W50_COLUMN_COUNT] = {
-    [W50_OCCURRED_AT] = {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {"Occurred"}},
-    [W50_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_LOWER, {"Interaction"}},
-    [W50_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {"Status"}},
-    [W50_CAMPAIGN_ID] = {"campaign_id", "INTEGER", 0, IX_VALUE_CUSTOM, {"CampaignId"}},
-    [W50_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_TEXT, {"Name"}},
-    [W50_COMMUNICATION_ID] = {"communication_id", "INTEGER", 0, IX_VALUE_INT, {"Id"}},
-    [W50_INTERACTION] = {"interaction", "TEXT", 0, IX_VALUE_TEXT, {"Interaction"}},
-    [W50_CAMPAIGN_NAME] = {"campaign_name", "TEXT", 0, IX_VALUE_TEXT, {"CampaignName"}},
-    [W50_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}},
+    [W50_OCCURRED_AT] = {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {"Occurred"},
+        "Occurred, in UTC to the millisecond"},
+    [W50_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_LOWER, {"Interaction"},
+        "Interaction, lower-cased: email, sms, landingpage, event..."},
+    [W50_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {"Status"},
+        "Status as Which50 spells it: Sent, Delivered, Opened, Clicked..."},
+    [W50_CAMPAIGN_ID] = {"campaign_id", "INTEGER", 0, IX_VALUE_CUSTOM, {"CampaignId"},
+        "CampaignId; NULL when 0 (not part of a campaign)"},
+    [W50_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_TEXT, {"Name"},
+        "Name: the email's subject, the SMS, form or page name"},
+    [W50_COMMUNICATION_ID] = {"communication_id", "INTEGER", 0, IX_VALUE_INT, {"Id"},
+        "Id"},
+    [W50_INTERACTION] = {"interaction", "TEXT", 0, IX_VALUE_TEXT, {"Interaction"},
+        "Interaction as sent (Email, SMS, LandingPage...)"},
+    [W50_CAMPAIGN_NAME] = {"campaign_name", "TEXT", 0, IX_VALUE_TEXT, {"CampaignName"},
+        "CampaignName, NULL outside campaigns"},
+    [W50_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
+        "the communication object as the vendor sent it (JSON)"},
     [W50_CONTACT_ID] =
-        {"contact_id", "TEXT", IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT, IX_VALUE_NONE, {NULL}},
+        {"contact_id", "TEXT", IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT, IX_VALUE_NONE, {NULL},
+        "Which50's encrypted contact id, required"},
 };
+// clang-format on
 
 static const ix_setting_def which50_settings[] = {
     {"api_key", IX_SETTING_SECRET, NULL, "API key, sent as Authorization: Bearer (or auth_header)"},
@@ -155,6 +169,11 @@ const ix_provider which50_interactions_provider = {
         "a contact id is required: add WHERE contact_id = '...' (Which50's encrypted contact id), "
         "or call which50_interactions('...')",
     .max_page_size = 0,
+    .endpoint = "GET /contacts/{contact_id}/communications",
+    .paging = "none",
+    .docs_url =
+        "https://app.which50.com/Which50API/documentation/"
+        "Api?apiId=GET-contacts-contactId-communications",
     .data = NULL,
     .authenticate = which50_authenticate,
     .build_request = which50_build_request,

@@ -1,7 +1,7 @@
 # libFuzzer targets (clang-14 from Debian): included by the top Makefile. See tests/fuzz/README.md.
 #
 #   make fuzz                  builds every target, replays its regressions, fuzzes each for
-#                              $(FUZZ_SECONDS) seconds (default 30)
+#                              $(FUZZ_SECONDS) seconds (default 30), $(FUZZ_JOBS) targets at a time
 #   make fuzz-regressions      builds every target and only replays tests/fuzz/regressions/
 #   make fuzz FUZZ_TARGETS=fuzz_url FUZZ_SECONDS=600 FUZZ_SEED=1
 #
@@ -39,25 +39,33 @@ fuzz_dict      = $(wildcard tests/fuzz/$(firstword $(subst _, ,$(patsubst fuzz_p
 
 .PHONY: fuzz fuzz-build fuzz-regressions
 
+# Targets run side by side, FUZZ_JOBS at a time (default: one per CPU; each libFuzzer process uses
+# one core), each target's output printed whole when it ends (--output-sync), so the log reads as
+# if they had run one after another.
+FUZZ_JOBS     ?= $(shell nproc 2>/dev/null || echo 1)
+
 fuzz-build: $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 
 fuzz: fuzz-build
-	@failed=""; \
-	$(foreach t,$(FUZZ_TARGETS),FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) \
-	  FUZZ_SEED='$(FUZZ_SEED)' FUZZ_FLAGS='$(FUZZ_FLAGS)' \
-	  sh tests/fuzz/run.sh $(if $(call fuzz_dict,$(t)),-d $(call fuzz_dict,$(t))) fuzz $(t) \
-	  $(call fuzz_seeds,$(t)) || failed="$$failed $(t)";) \
-	if [ -n "$$failed" ]; then \
-	  echo "make fuzz: failures in:$$failed. A new input: diagnose it and keep it in" \
-	       "tests/fuzz/regressions/<target>/. A regression input: fix the code." >&2; \
-	  exit 1; \
-	fi
+	@$(MAKE) --no-print-directory -k -j$(FUZZ_JOBS) --output-sync=target FUZZ_MODE=fuzz \
+	  $(addprefix fuzz-run-,$(FUZZ_TARGETS)) || { \
+	  echo "make fuzz: failures in the targets named above. A new input: diagnose it and keep it in" \
+	       "tests/fuzz/regressions/<target>/. A regression input: fix the code." >&2; exit 1; }
 
 fuzz-regressions: fuzz-build
-	@failed=""; \
-	$(foreach t,$(FUZZ_TARGETS),FUZZ_DIR=$(FUZZ_DIR) sh tests/fuzz/run.sh regress $(t) \
-	  || failed="$$failed $(t)";) \
-	if [ -n "$$failed" ]; then echo "make fuzz-regressions: failures in:$$failed" >&2; exit 1; fi
+	@$(MAKE) --no-print-directory -k -j$(FUZZ_JOBS) --output-sync=target FUZZ_MODE=regress \
+	  $(addprefix fuzz-run-,$(FUZZ_TARGETS)) || { \
+	  echo "make fuzz-regressions: failures in the targets named above" >&2; exit 1; }
+
+# One target's run (regress, or regress then fuzz): what `make fuzz` and `make fuzz-regressions`
+# start once per target. The name is never a file, so it always runs.
+FUZZ_MODE ?= fuzz
+fuzz-run-%:
+	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED='$(FUZZ_SEED)' \
+	  FUZZ_FLAGS='$(FUZZ_FLAGS)' sh tests/fuzz/run.sh \
+	  $(if $(call fuzz_dict,$*),-d $(call fuzz_dict,$*)) $(FUZZ_MODE) $* \
+	  $(if $(filter fuzz,$(FUZZ_MODE)),$(call fuzz_seeds,$*)) || { \
+	  echo "$*: FAILED" >&2; exit 1; }
 
 # Objects are kept (not intermediate) so a rebuild after one change compiles one file.
 .SECONDARY: $(FUZZ_OBJECTS) $(patsubst %,$(FUZZ_DIR)/obj/tests/fuzz/%.o,$(FUZZ_TARGETS))

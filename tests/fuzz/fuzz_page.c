@@ -28,7 +28,7 @@
  * Invariants (abort() so libFuzzer keeps the input): IX_PAGE_ERROR comes with an error text; a
  * failed build_request with SQLITE_ERROR comes with one; a built URL starts with the base URL and
  * holds only printable ASCII with no '#' and at most one '?'; each column's value has the type its
- * kind promises (TIME: NULL or 10/19/23 chars; INT: NULL or INTEGER; BOOL: NULL, 0 or 1; ...),
+ * kind promises (TIME: NULL or 10/19/23 chars; INT: NULL, INTEGER or digits; BOOL: NULL, 0 or 1),
  * an echoed argument equals what was asked, and TEXT never hides a NUL.
  */
 #include <stdint.h>
@@ -239,7 +239,11 @@ static void fuzz_check_value(const ix_call *call, int row, int column) {
                    (type == SQLITE_TEXT && (length == 10 || length == 19 || length == 23)));
         break;
       }
-      case IX_VALUE_INT: FUZZ_CHECK(type == SQLITE_NULL || type == SQLITE_INTEGER); break;
+      case IX_VALUE_INT:
+        /* An integer beyond 64 bits is its digits as text, never rounded. */
+        FUZZ_CHECK(type == SQLITE_NULL || type == SQLITE_INTEGER || type == SQLITE_TEXT);
+        for (const char *p = text; p && *p; p++) FUZZ_CHECK((*p >= '0' && *p <= '9') || *p == '-');
+        break;
       case IX_VALUE_INT_OR_TEXT: FUZZ_CHECK(type != SQLITE_FLOAT && type != SQLITE_BLOB); break;
       case IX_VALUE_REAL: FUZZ_CHECK(type == SQLITE_NULL || type == SQLITE_FLOAT); break;
       case IX_VALUE_BOOL: {
@@ -330,6 +334,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (status != IX_PAGE_OK) break;
     FUZZ_CHECK(page.row_count >= 0 && page.row_count <= page.row_capacity);
     FUZZ_CHECK(page.row_count == 0 || page.rows != NULL);
+    /* What the engine does next (fetch.c): each row item's span in the body, for raw. */
+    FUZZ_CHECK(ix_page_index_body(&page, body, size) == SQLITE_OK);
+    for (int row = 0; row < page.row_count; row++) {
+      const char *raw;
+      size_t length;
+      if (!ix_row_raw(&page, &page.rows[row], &raw, &length)) continue;
+      FUZZ_CHECK(raw >= body && length >= 2 && raw + length <= body + size);
+      FUZZ_CHECK(raw[0] == '{' && raw[length - 1] == '}');
+    }
     fuzz_current = &call;
     for (int row = 0; row < page.row_count; row++) {
       for (int column = 0; column < provider->column_count; column++) {

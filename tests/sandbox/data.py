@@ -31,13 +31,17 @@ CUSTOMER_COUNT = 300
 DATA_START = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
 DATA_END = dt.datetime(2026, 10, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
 
-VENDORS = ("capillary", "optimove", "cxengage", "alpharun", "which50")
-
 # About 1 customer in 20 is unknown to each vendor, a different 15 per vendor, so a
 # join over the CRM table shows skipped customers. Customer n is unknown to vendor v
-# when (n + _UNKNOWN_OFFSET[v]) % 20 == 0: capillary 20, 40, ...; optimove 17, 37, ...;
-# cxengage 13, 33, ...; alpharun 9, 29, ...; which50 5, 25, ...
-_UNKNOWN_OFFSET = {"capillary": 0, "optimove": 3, "cxengage": 7, "alpharun": 11, "which50": 15}
+# when (n + offset) % 20 == 0, each vendor declaring its offset in its REGISTRATION
+# (vendors/): capillary 20, 40, ...; optimove 17, 37, ...; cxengage 13, 33, ...;
+# alpharun 9, 29, ...; which50 5, 25, ...
+
+
+def _unknown_offset(vendor):
+    # Imported here, not at the top: the vendor modules import this one.
+    import vendors
+    return vendors.REGISTRY[vendor].unknown_offset
 
 # Interactions per customer and vendor, by segment (always within 5..60).
 INTERACTION_RANGE = {"vip": (30, 60), "regular": (10, 45), "lapsed": (5, 20), "new": (5, 25)}
@@ -89,7 +93,7 @@ _RESERVED_OPTIMOVE_IDS = {"841231"}
 
 @dataclass(frozen=True)
 class Customer:
-    """One CRM customer and the ids the five vendors know them by."""
+    """One CRM customer and the ids the vendors know them by."""
 
     id: int
     first_name: str
@@ -118,7 +122,7 @@ class Customer:
 
     def known_to(self, vendor):
         """False for the ~1 in 20 customers that vendor has never heard of."""
-        return (self.id + _UNKNOWN_OFFSET[vendor]) % 20 != 0
+        return (self.id + _unknown_offset(vendor)) % 20 != 0
 
     def interaction_count(self, rng):
         lo, hi = INTERACTION_RANGE[self.segment]
@@ -394,7 +398,8 @@ def main(argv):
     if argv == ["--json"]:
         for c in CUSTOMERS:
             row = asdict(c)
-            row["known_to"] = [v for v in VENDORS if c.known_to(v)]
+            import vendors
+            row["known_to"] = [v for v in vendors.NAMES if c.known_to(v)]
             print(json.dumps(row, ensure_ascii=False))
         return 0
     print(__doc__.strip().split("Command line:")[1].rstrip(), file=sys.stderr)

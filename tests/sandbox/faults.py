@@ -8,7 +8,7 @@ Two families of kinds:
 * replacing kinds answer instead of the vendor (status, 429, redirect, html,
   invalid_json, gzip_bomb, oversized, body): build_response() makes that answer;
 * delivery kinds change how the normal answer travels (hang, trickle, truncate,
-  reset, latency): server.py applies them while sending.
+  reset, cut_headers, cut_body, latency): server.py applies them while sending.
 """
 
 import itertools
@@ -29,6 +29,8 @@ _PARAMS = {
     "trickle": {"bytes_per_second": ((int, float), 1)},
     "truncate": {"bytes": (int, None)},
     "reset": {"bytes": (int, None)},
+    "cut_headers": {},
+    "cut_body": {"bytes": (int, None)},
     "redirect": {"location": (str, "http://evil.example/steal"), "status": (int, 302)},
     "html": {"status": (int, 200)},
     "invalid_json": {"status": (int, 200)},

@@ -15,8 +15,6 @@ from collections import deque
 _RULE_RE = re.compile(r"\s*([0-9]+)\s*/\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)?\s*")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
-# Documented limits on by default; every other vendor documents none (off).
-DEFAULT_RULES = {"optimove": "50/10s"}
 
 
 def parse_rule(text):
@@ -31,8 +29,11 @@ def parse_rule(text):
 
 
 class SlidingWindowLimiter:
-    def __init__(self, vendors, clock=time.monotonic):
+    def __init__(self, vendors, defaults=None, clock=time.monotonic):
+        """`defaults`: {vendor: "N/Ws"}, the rules after a reset (the documented limits; a
+        vendor that documents none has none)."""
         self._vendors = tuple(vendors)
+        self._defaults = {v: text for v, text in (defaults or {}).items() if text is not None}
         self._clock = clock
         self._lock = threading.Lock()
         self._rules = {}  # vendor -> (text, limit, window)
@@ -44,7 +45,7 @@ class SlidingWindowLimiter:
         with self._lock:
             self._rules.clear()
             self._accepted.clear()
-            for vendor, text in DEFAULT_RULES.items():
+            for vendor, text in self._defaults.items():
                 self._rules[vendor] = (text, *parse_rule(text))
 
     def configure(self, rules):

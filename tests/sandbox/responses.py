@@ -19,6 +19,13 @@ class Response:
     compressible: bool = True
 
 
+# nginx's stock page for a path it does not serve (sandbox assumption: every vendor's API sits
+# behind such a front server, which answers paths outside the API itself).
+NGINX_404 = (b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+             b"<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n"
+             b"</body>\r\n</html>\r\n")
+
+
 def dump_json(obj):
     """Compact UTF-8 JSON, as the vendors' servers send it."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

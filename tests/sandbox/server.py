@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""The sqlite-interactions sandbox: the five vendor APIs on one loopback port.
+"""The sqlite-interactions sandbox: the vendor APIs on one loopback port.
 
     /usr/bin/python3 tests/sandbox/server.py [--host 127.0.0.1] [--port 0]
         [--port-file PATH] [--log PATH] [--latency-ms N]
 
-Vendors live under /capillary, /optimove, /cxengage, /alpharun and /which50 (see
-vendors/); the control API for tests lives under /_sandbox (see README.md). Python 3
+Each vendor lives under /<name> (vendors/ holds one module per vendor and the registry
+of them); the control API for tests lives under /_sandbox (see README.md). Python 3
 standard library only. Quiet: besides the "listening" line it prints only tracebacks
 of its own bugs.
 
@@ -39,7 +39,7 @@ from urllib.parse import parse_qsl, unquote  # noqa: E402
 import faults  # noqa: E402
 import vendors  # noqa: E402
 from ratelimit import SlidingWindowLimiter  # noqa: E402
-from responses import json_response  # noqa: E402
+from responses import HTML_TYPE, NGINX_404, Response, json_response  # noqa: E402
 from state import RequestLog, Settings, Stats  # noqa: E402
 from vendors.base import Request  # noqa: E402
 
@@ -53,7 +53,8 @@ class Sandbox:
     def __init__(self, log_path=None, latency_ms=0):
         self.settings = Settings(latency_ms)
         self.vendors = vendors.build_vendors(self.settings)
-        self.limiter = SlidingWindowLimiter(self.vendors)
+        self.limiter = SlidingWindowLimiter(
+            self.vendors, {r.name: r.rate_limit for r in vendors.REGISTRATIONS})
         self.faults = faults.FaultQueue(self.vendors)
         self.log = RequestLog(log_path)
         self.stats = Stats()
@@ -158,6 +159,27 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def send(self, response, delivery=None, fault=None):
         """Write status, headers and body; `delivery` is a delivery-kind fault or None."""
+        if delivery == "cut_headers":
+            # The status line and part of the headers, then close: no blank line, no body.
+            self.wfile.write(f"HTTP/1.1 {response.status} OK\r\n".encode("ascii"))
+            if response.content_type:
+                self.wfile.write(f"Content-Type: {response.content_type}\r\n".encode("ascii"))
+            self.close_connection = True
+            return
+        if delivery == "cut_body":
+            # No Content-Length: the body ends when the connection closes, so a client cannot
+            # tell the cut from the length; only the JSON can.
+            self.send_response(response.status)
+            if response.content_type:
+                self.send_header("Content-Type", response.content_type)
+            for name, value in response.headers:
+                self.send_header(name, value)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            cut = fault.params.get("bytes", len(response.body) // 2)
+            self.wfile.write(response.body[:max(0, min(cut, len(response.body) - 1))])
+            self.close_connection = True
+            return
         self.send_response(response.status)
         if response.content_type:
             self.send_header("Content-Type", response.content_type)
@@ -224,10 +246,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if vendor is None:
             if dotted:
                 return self.answer_unrouted(raw_path, raw_query, 400, "dot segments in path")
-            return self.answer_unrouted(
-                raw_path, raw_query, 404,
-                "no sandbox API here; vendors live under " + ", ".join(
-                    "/" + name for name in self.server.sandbox.vendors))
+            # What a real host's front server says for a path it does not serve: nginx's page.
+            response = Response(404, NGINX_404, HTML_TYPE)
+            self.log_record(None, raw_path, raw_query, None, None, 404)
+            return self.send(response)
         request = Request(self.command, raw_path, raw_query, segments,
                           dict(reversed(parse_qsl(raw_query, keep_blank_values=True))),
                           self.headers)
@@ -278,7 +300,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.maybe_gzip(response)
             self.log_record(vendor.name, request.raw_path, request.raw_query, auth.state,
                             kind, response.status)
-            delivery = kind if kind in ("trickle", "truncate", "reset") else None
+            delivery = kind if kind in ("trickle", "truncate", "reset", "cut_headers",
+                                        "cut_body") else None
             self.send(response, delivery, fault)
         finally:
             app.stats.leave()
@@ -286,7 +309,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def vendor_response(self, vendor, request, auth):
         handler = vendor.route(request.segments)
         if handler is None:
-            return vendor.error(404, "No such endpoint", request)
+            return vendor.no_route(request)
         if request.method != "GET":
             response = vendor.error(405, "The requested resource does not support "
                                          f"http method '{request.method}'.", request)
@@ -378,7 +401,7 @@ def write_port_file(path, port):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description="Local sandbox for the five vendor APIs.")
+    parser = argparse.ArgumentParser(description="Local sandbox for the vendor APIs.")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
     parser.add_argument("--port", type=int, default=0, help="port; 0 lets the OS pick")
     parser.add_argument("--port-file", help="write the bound port number here")

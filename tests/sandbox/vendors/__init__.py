@@ -1,21 +1,68 @@
-"""The five vendor APIs the sandbox imitates, one module each.
+"""The vendor APIs the sandbox imitates, one module each, and the registry of them.
 
-Each is served under its own prefix: http://HOST:PORT/<name>/... so that
-<NAME>_BASE_URL = http://HOST:PORT/<name> (Which50: .../which50/Which50API).
+Every module here but base.py is a vendor: it defines a Vendor subclass and declares
+REGISTRATION (vendors.base.Registration). The registry below finds them by listing this
+directory, so a new vendor is a new module and nothing else here. Each is served under
+its own prefix: http://HOST:PORT/<name>/... (its base_url setting says where exactly).
+
+The sandbox (server.py, credentials.py, data.py), the tests (tests/cases.t,
+cases_env.py, readme.t, sandbox_selftest.t, registry.t) and the bench read the vendor
+list, their environment variables and their secrets from here.
 """
 
-from vendors.alpharun import Alpharun
-from vendors.capillary import Capillary
-from vendors.cxengage import CXengage
-from vendors.optimove import Optimove
-from vendors.which50 import Which50
+import importlib
+import pkgutil
 
-NAMES = ("capillary", "optimove", "cxengage", "alpharun", "which50")
+
+def _discover():
+    found = []
+    for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+        if module == "base":
+            continue
+        registration = getattr(importlib.import_module(f"{__name__}.{module}"), "REGISTRATION", None)
+        if registration is None:
+            raise ImportError(f"vendors/{module}.py declares no REGISTRATION (see vendors/base.py)")
+        if registration.name != module:
+            raise ImportError(f"vendors/{module}.py registers the name {registration.name!r}: "
+                              f"a vendor's module is named after it")
+        found.append(registration)
+    return tuple(sorted(found, key=lambda r: (r.order, r.name)))
+
+
+REGISTRATIONS = _discover()
+REGISTRY = {r.name: r for r in REGISTRATIONS}
+NAMES = tuple(REGISTRY)
 
 
 def build_vendors(settings):
-    """{prefix: Vendor} for all five; `settings` carries runtime switches (Optimove)."""
-    vendors = (Capillary(), Optimove(settings), CXengage(), Alpharun(), Which50())
-    registry = {v.name: v for v in vendors}
-    assert tuple(registry) == NAMES
-    return registry
+    """{name: Vendor} for every registered vendor; `settings` carries runtime switches."""
+    return {r.name: r.make(settings) for r in REGISTRATIONS}
+
+
+def env_prefixes():
+    """("CAPILLARY_", ...): every registered vendor's environment-variable prefix."""
+    return tuple(r.env_prefix + "_" for r in REGISTRATIONS)
+
+
+def sandbox_env(sandbox_url=None):
+    """{variable: value} of every vendor's sandbox settings, alternatives included."""
+    env = {}
+    for registration in REGISTRATIONS:
+        env.update(registration.sandbox_env(sandbox_url))
+    return env
+
+
+def secret_forms(env):
+    """Every form of every vendor's secret settings in env that no output may hold."""
+    forms = set()
+    for registration in REGISTRATIONS:
+        forms |= registration.secret_forms(env)
+    return forms
+
+
+def sandbox_secrets():
+    """Every secret the sandbox knows, in every form it may travel in (the log's redaction list)."""
+    forms = secret_forms(sandbox_env())
+    for registration in REGISTRATIONS:
+        forms.update(registration.extra_secrets)
+    return tuple(sorted(forms))

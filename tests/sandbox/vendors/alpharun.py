@@ -16,11 +16,21 @@ import datetime as dt
 import functools
 import re
 
-import credentials
 import data
 from prng import Rng
-from responses import dump_json, json_response
-from vendors.base import Fixture, Vendor, check_bearer, error_json, iso_ms_z, parse_int
+from responses import HTML_TYPE, Response, dump_json, json_response
+from vendors.base import (Fixture, Registration, Setting, Vendor, check_bearer, error_json,
+                          iso_ms_z, parse_int)
+
+# The sandbox's public test credential (Bearer).
+API_TOKEN = "sandbox-alpharun-token"
+
+REGISTRATION = Registration(
+    name="alpharun", order=4, env_prefix="ALPHARUN", unknown_offset=11,
+    make=lambda settings: Alpharun(),
+    settings=(Setting("base_url", "${SANDBOX_URL}/alpharun"),
+              Setting("api_token", API_TOKEN, secret=True)),
+)
 
 EXT_ID_PREFIX = "alt:ext_id:"
 SAMPLE_CONTACT_ID = EXT_ID_PREFIX + "sample"
@@ -134,7 +144,14 @@ class Alpharun(Vendor):
         return None
 
     def authenticate(self, headers):
-        return check_bearer(headers, credentials.ALPHARUN_API_TOKEN)
+        return check_bearer(headers, API_TOKEN)
+
+    def no_route(self, request):
+        # Sandbox assumption: a Node (Express) server's stock page for an unknown route.
+        body = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                "<title>Error</title>\n</head>\n<body>\n"
+                f"<pre>Cannot GET {request.raw_path}</pre>\n</body>\n</html>\n")
+        return Response(404, body.encode("utf-8"), HTML_TYPE)
 
     def error(self, status, message, request=None):
         # Sandbox assumption: error bodies are undocumented.

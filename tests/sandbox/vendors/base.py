@@ -1,8 +1,12 @@
-"""What every sandbox vendor shares: the parsed request, auth results, fixtures, helpers.
+"""What every sandbox vendor shares: the parsed request, auth results, fixtures, helpers,
+and the Registration each vendor module declares.
 
 A vendor is a subclass of Vendor that knows its routes, how it authenticates, the
 shape of its error bodies and of its own data. server.py does everything generic
-(logging, faults, rate limits, gzip, keep-alive) around it.
+(logging, faults, rate limits, gzip, keep-alive) around it. Its module also declares
+REGISTRATION (see Registration): its name, its environment variables and which of
+them are secret. vendors/__init__.py finds every module that declares one, and the
+sandbox, the tests and the bench read that registry instead of naming vendors.
 """
 
 import base64
@@ -11,8 +15,9 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from responses import Response, dump_json, json_response
+from responses import HTML_TYPE, NGINX_404, Response, dump_json, json_response
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -128,6 +133,11 @@ class Vendor:
         """The vendor's error body for `status`."""
         raise NotImplementedError
 
+    def no_route(self, request):
+        """The 404 for a path under the vendor's prefix that is no endpoint: what the host's
+        server or framework says, not an API answer (default: nginx's HTML page)."""
+        return Response(404, NGINX_404, HTML_TYPE)
+
     def unauthorized(self, auth, request=None):
         """The 401 answer for missing or wrong credentials (never echoing them)."""
         message = ("Authentication credentials were not provided" if auth.state == "missing"
@@ -158,3 +168,88 @@ class Vendor:
 def error_json(obj, status, headers=None):
     """An error Response; kept separate so vendors read `return error_json(...)`."""
     return Response(status, dump_json(obj), headers=list(headers or ()))
+
+
+# --- the registration ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Setting:
+    """One variable examples/sandbox.env exports for the vendor: <PREFIX>_<KEY>.
+
+    `key` is the table's setting as interactions_settings names it ("password"). A secret
+    is a setting the extension marks IX_SETTING_SECRET: no output may ever hold it, nor
+    the forms it travels in, which the flags below declare (tests/registry.t checks them
+    against the extension).
+    """
+
+    key: str
+    value: str  # ${SANDBOX_URL} stands for the sandbox's URL
+    secret: bool = False
+    basic_user: str = ""  # the secret travels as Basic base64(<that setting>:secret)
+    md5: bool = False  # ... as the lowercase MD5 hex of the secret, not the secret itself
+    alternative: str = ""  # not exported but commented out in sandbox.env, after this comment
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What the sandbox, the tests and the bench need to know about one vendor."""
+
+    name: str  # the path prefix /<name>/, the vendor in interactions_settings, faults, limits
+    order: int  # where it is listed (the README's order)
+    env_prefix: str  # CAPILLARY: its variables are CAPILLARY_<KEY>
+    make: Callable  # make(server Settings) -> the Vendor
+    settings: tuple  # Setting, in sandbox.env's order
+    unknown_offset: int  # customer n is unknown to it when (n + offset) % 20 == 0 (data.py)
+    rate_limit: str = None  # the sandbox's limit after a reset: the documented one, if any
+    extra_secrets: tuple = ()  # other secret strings the sandbox accepts (documented test vectors)
+
+    def variable(self, key):
+        return f"{self.env_prefix}_{key.upper()}"
+
+    def exported(self):
+        """The settings sandbox.env exports (not the commented-out alternatives)."""
+        return tuple(s for s in self.settings if not s.alternative)
+
+    def basic_tokens(self):
+        """The Basic credentials the declared settings make: base64(user:secret), or
+        base64(user:md5 hex of secret) when the secret travels as its MD5."""
+        env = self.sandbox_env()
+        tokens = set()
+        for setting in self.settings:
+            if setting.secret and setting.basic_user:
+                secret = env[self.variable(setting.key)]
+                if setting.md5:
+                    secret = hashlib.md5(secret.encode("utf-8")).hexdigest()
+                user = env[self.variable(setting.basic_user)]
+                tokens.add(base64.b64encode(f"{user}:{secret}".encode("utf-8")).decode("ascii"))
+        return frozenset(tokens)
+
+    def secret_forms(self, env):
+        """Every form of this vendor's secrets in env ({variable: value}) that must never appear
+        in an output: the value, its MD5 hex, and for the one that travels as Basic both
+        base64(user:value) and base64(user:md5). More forms than travel, on purpose: a bug
+        that sends the wrong one must not leak it either."""
+        forms = set()
+        for setting in self.settings:
+            value = env.get(self.variable(setting.key)) if setting.secret else None
+            if not value:
+                continue
+            md5 = hashlib.md5(value.encode("utf-8")).hexdigest()
+            if len(value) >= 4:  # a one-letter test value would be found in any output
+                forms.add(value)
+            forms.add(md5)
+            user = env.get(self.variable(setting.basic_user)) if setting.basic_user else None
+            if user:
+                for secret in (value, md5):
+                    forms.add(base64.b64encode(f"{user}:{secret}".encode("utf-8")).decode("ascii"))
+        return forms
+
+    def sandbox_env(self, sandbox_url=None):
+        """{variable: value} of every setting, alternatives included, the URL filled in."""
+        out = {}
+        for setting in self.settings:
+            value = setting.value
+            if sandbox_url is not None:
+                value = value.replace("${SANDBOX_URL}", sandbox_url)
+            out[self.variable(setting.key)] = value
+        return out

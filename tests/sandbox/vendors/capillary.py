@@ -14,18 +14,45 @@ Sandbox assumption: the sandbox behaves like the EU cluster (the SPEC's default 
 whose zone-less times are UTC; `deliveredTime` in envelope B carries its own `Z`.
 """
 
+import base64
 import copy
 import datetime as dt
 import functools
+import hashlib
 import itertools
 from dataclasses import dataclass
 
-import credentials
 import data
 from prng import Rng
 from responses import dump_json, json_response
-from vendors.base import (BAD, MISSING, Fixture, Vendor, accepted, error_json,
-                          split_authorization)
+from vendors.base import (BAD, MISSING, Fixture, Registration, Setting, Vendor, accepted,
+                          error_json, split_authorization)
+
+# The sandbox's public test credentials: Basic base64(till_id + ":" + lowercase md5 hex of the
+# till password), exactly as docs.capillarytech.com/reference/basic-authentication documents it,
+# or the header X-CAP-API-OAUTH-TOKEN.
+TILL = "sandbox.till"
+PASSWORD = "sandbox-pass"
+OAUTH_TOKEN = "sandbox-cap-oauth-token"
+# The documentation's own worked example, accepted too so it can serve as a test vector.
+DOC_TILL = "store.server"
+DOC_PASSWORD = "server123"
+DOC_BASIC = "c3RvcmUuc2VydmVyOjhhMTZhNmI3MDUwNWViMWYxZmY3Y2RjMGNkNTU1OWE3"
+_DOC_MD5 = hashlib.md5(DOC_PASSWORD.encode("utf-8")).hexdigest()
+
+REGISTRATION = Registration(
+    name="capillary", order=1, env_prefix="CAPILLARY", unknown_offset=0,
+    make=lambda settings: Capillary(),
+    settings=(Setting("base_url", "${SANDBOX_URL}/capillary"),
+              Setting("username", TILL),
+              Setting("password", PASSWORD, secret=True, basic_user="username", md5=True),
+              Setting("oauth_token", OAUTH_TOKEN, secret=True, alternative=(
+                  "Alternative to username/password (header X-CAP-API-OAUTH-TOKEN):"))),
+    extra_secrets=(DOC_PASSWORD, _DOC_MD5, DOC_BASIC),
+)
+BASIC_TOKENS = REGISTRATION.basic_tokens() | {
+    base64.b64encode(f"{DOC_TILL}:{_DOC_MD5}".encode("utf-8")).decode("ascii")}
+assert DOC_BASIC in BASIC_TOKENS  # the recipe above gives the documentation's own answer
 
 IDENTIFIER_NAMES = ("email", "mobile", "external_id")
 NETWORKS = ("facebook", "twitter", "foursquare", "capillary")
@@ -325,13 +352,13 @@ class Capillary(Vendor):
     def authenticate(self, headers):
         token = headers.get("X-CAP-API-OAUTH-TOKEN")
         if token is not None:
-            ok = token.strip() == credentials.CAPILLARY_OAUTH_TOKEN
-            return accepted(credentials.CAPILLARY_OAUTH_TOKEN) if ok else BAD
+            ok = token.strip() == OAUTH_TOKEN
+            return accepted(OAUTH_TOKEN) if ok else BAD
         auth = split_authorization(headers)
         if auth is None:
             return MISSING
         scheme, creds = auth
-        if scheme == "basic" and creds in credentials.CAPILLARY_BASIC_TOKENS:
+        if scheme == "basic" and creds in BASIC_TOKENS:
             return accepted(creds)
         return BAD
 

@@ -11,12 +11,29 @@ computed on demand from the item index, so no request builds more than one page.
 import datetime as dt
 import functools
 
-import credentials
 import data
 from prng import Rng
-from responses import dump_json, json_response
-from vendors.base import (BAD, MISSING, Fixture, Vendor, accepted, decode_basic,
+from responses import Response, dump_json, json_response
+from vendors.base import (BAD, MISSING, Fixture, Registration, Setting, Vendor, accepted,
                           error_json, iso_ms_z, parse_int, split_authorization)
+
+# The sandbox's public test credentials: Basic user:password, or "Authorization: Token <token>".
+USERNAME = "sandbox-cx-user"
+PASSWORD = "sandbox-cx-pass"
+TOKEN = "sandbox-cx-token"
+TENANT_ID = "5c1b2f4e-0c4a-4a8e-9d5e-3f2b7a9c1d01"
+
+REGISTRATION = Registration(
+    name="cxengage", order=3, env_prefix="CXENGAGE", unknown_offset=7,
+    make=lambda settings: CXengage(),
+    settings=(Setting("base_url", "${SANDBOX_URL}/cxengage"),
+              Setting("username", USERNAME),
+              Setting("password", PASSWORD, secret=True, basic_user="username"),
+              Setting("tenant_id", TENANT_ID),
+              Setting("token", TOKEN, secret=True, alternative=(
+                  'Alternative to username/password (header "Authorization: Token ..."):'))),
+)
+BASIC_TOKENS = REGISTRATION.basic_tokens()
 
 SAMPLE_CONTACT_ID = "0b8f9c52-7d0e-4b8a-9a47-2b1e8f6d5c01"
 BENCH_CONTACT_ID = "bench-100k"
@@ -125,10 +142,9 @@ class CXengage(Vendor):
             return MISSING
         scheme, creds = auth
         if scheme == "basic":
-            expected = f"{credentials.CXENGAGE_USERNAME}:{credentials.CXENGAGE_PASSWORD}"
-            if decode_basic(creds) == expected:
-                return accepted(credentials.CXENGAGE_USERNAME)
-        elif scheme == "token" and creds == credentials.CXENGAGE_TOKEN:
+            if creds in BASIC_TOKENS:
+                return accepted(USERNAME)
+        elif scheme == "token" and creds == TOKEN:
             return accepted(creds)
         return BAD
 
@@ -138,6 +154,10 @@ class CXengage(Vendor):
                    404: "Not Found", 405: "Method Not Allowed", 429: "Too Many Requests"}
         return error_json({"status": status, "error": reasons.get(status, "Error"),
                            "message": message}, status)
+
+    def no_route(self, request):
+        # Sandbox assumption: the API gateway's plain-text answer for a path it does not route.
+        return Response(404, b"Not Found", "text/plain; charset=utf-8")
 
     def oversized_parts(self):
         return (b'{"page":0,"limit":100,"offset":0,"total":100000,"results":[',
@@ -152,7 +172,7 @@ class CXengage(Vendor):
         page = None if page_text is None else parse_int(page_text)
         if page_text is not None and (page is None or page < 0):
             return self.error(400, "page must be a non-negative integer")
-        if tenant_id != credentials.CXENGAGE_TENANT_ID:
+        if tenant_id != TENANT_ID:
             return self.error(404, "Tenant not found")
         offset = (page or 0) * limit
 

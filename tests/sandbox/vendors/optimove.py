@@ -15,11 +15,22 @@ import functools
 import re
 from dataclasses import dataclass
 
-import credentials
 import data
 from prng import Rng
 from responses import dump_json, json_response
-from vendors.base import BAD, MISSING, Fixture, Vendor, accepted, error_json
+from vendors.base import (BAD, MISSING, Fixture, Registration, Setting, Vendor, accepted,
+                          error_json)
+
+# The sandbox's public test credential (header X-API-KEY).
+API_KEY = "sandbox-optimove-key"
+
+REGISTRATION = Registration(
+    name="optimove", order=2, env_prefix="OPTIMOVE", unknown_offset=3,
+    make=lambda settings: Optimove(settings),
+    settings=(Setting("base_url", "${SANDBOX_URL}/optimove"),
+              Setting("api_key", API_KEY, secret=True)),
+    rate_limit="50/10s",  # documented: 50 requests per 10 s per API key, sliding window
+)
 
 SAMPLE_CUSTOMER_ID = "841231"
 
@@ -145,7 +156,7 @@ class Optimove(Vendor):
         key = headers.get("X-API-KEY")
         if key is None:
             return MISSING
-        return accepted(key) if key == credentials.OPTIMOVE_API_KEY else BAD
+        return accepted(key) if key == API_KEY else BAD
 
     def error(self, status, message, request=None):
         if status == 429:

@@ -15,11 +15,20 @@ import functools
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-import credentials
 import data
 from prng import Rng
 from responses import XML_TYPE, Response, dump_json, json_response
-from vendors.base import Fixture, Vendor, check_bearer
+from vendors.base import Fixture, Registration, Setting, Vendor, check_bearer
+
+# The sandbox's public test credential (Bearer, a sandbox assumption: see check_bearer).
+API_KEY = "sandbox-which50-key"
+
+REGISTRATION = Registration(
+    name="which50", order=5, env_prefix="WHICH50", unknown_offset=15,
+    make=lambda settings: Which50(),
+    settings=(Setting("base_url", "${SANDBOX_URL}/which50/Which50API"),
+              Setting("api_key", API_KEY, secret=True)),
+)
 
 SAMPLE_CONTACT_ID = "sample"
 
@@ -179,7 +188,7 @@ class Which50(Vendor):
 
     def authenticate(self, headers):
         # Sandbox assumption: Which50 does not document its scheme; Bearer it is.
-        return check_bearer(headers, credentials.WHICH50_API_KEY)
+        return check_bearer(headers, API_KEY)
 
     def error(self, status, message, request=None):
         # Sandbox assumption: ASP.NET Web API's default HttpError body, in the
@@ -187,6 +196,11 @@ class Which50(Vendor):
         if request is not None and not wants_json(request):
             return xml_response(f"<Error><Message>{escape(message)}</Message></Error>", status)
         return json_response({"Message": message}, status)
+
+    def no_route(self, request):
+        # ASP.NET Web API's stock answer for a URI no controller matches.
+        return self.error(404, "No HTTP resource was found that matches the request URI "
+                               f"'https://app.which50.com{request.raw_path}'.", request)
 
     def unauthorized(self, auth, request=None):
         # ASP.NET Web API's stock message for a request its [Authorize] filter refuses.

@@ -1,0 +1,264 @@
+/*
+ * Unit tests for ext/plan.c: the planning steps of xBestIndex (which key, decline or
+ * SQLITE_CONSTRAINT, idxStr, omit, LIMIT) on a made-up provider, and the value rules of xFilter
+ * (keys that name no customer, REAL keys, date bounds, rowids).
+ */
+#include "plan.h"
+
+#include <string.h>
+
+#include "tap.h"
+
+/* A provider shaped like Capillary: an identifier pair, or one of two keyed columns; an optional
+ * filter; an argument; and a range column. */
+enum { T_NAME, T_VALUE, T_MOBILE, T_EMAIL, T_CHANNEL, T_NETWORK, T_AT, T_STATUS, T_COUNT };
+
+static const ix_column_def test_columns[T_COUNT] = {
+    [T_NAME] = {"identifier_name",
+                "TEXT",
+                IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT,
+                IX_VALUE_NONE,
+                {NULL}},
+    [T_VALUE] = {"identifier_value",
+                 "TEXT",
+                 IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT,
+                 IX_VALUE_NONE,
+                 {NULL}},
+    [T_MOBILE] = {"mobile", "TEXT", IX_COL_EQ | IX_COL_EXACT, IX_VALUE_CUSTOM, {NULL}},
+    [T_EMAIL] = {"email", "TEXT", IX_COL_EQ | IX_COL_EXACT, IX_VALUE_CUSTOM, {NULL}},
+    [T_CHANNEL] = {"channel", "TEXT", IX_COL_EQ, IX_VALUE_CUSTOM, {NULL}},
+    [T_NETWORK] =
+        {"network", "TEXT", IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT, IX_VALUE_NONE, {NULL}},
+    [T_AT] = {"occurred_at", "TEXT", IX_COL_RANGE, IX_VALUE_TIME, {NULL}},
+    [T_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {NULL}},
+};
+
+static const ix_provider test_provider = {
+    .table = "t",
+    .vendor = "test",
+    .columns = test_columns,
+    .column_count = T_COUNT,
+    .range_column = T_AT,
+    .required = {IX_COLUMN_BIT(T_NAME) | IX_COLUMN_BIT(T_VALUE), IX_COLUMN_BIT(T_MOBILE),
+                 IX_COLUMN_BIT(T_EMAIL), 0},
+    .max_page_size = 100,
+};
+
+static ix_plan_constraint eq(int column, int literal_type) {
+  ix_plan_constraint c = {column, SQLITE_INDEX_CONSTRAINT_EQ, 1, IX_COLLATE_BINARY, literal_type,
+                          0};
+  return c;
+}
+
+static ix_plan_constraint op(int column, int which) {
+  ix_plan_constraint c = {column, which, 1, IX_COLLATE_BINARY, SQLITE_TEXT, 0};
+  return c;
+}
+
+static ix_plan_constraint limit(void) {
+  ix_plan_constraint c = {-1, SQLITE_INDEX_CONSTRAINT_LIMIT, 1, IX_COLLATE_BINARY, 0, 0};
+  return c;
+}
+
+/* Builds a plan and returns its idxStr ("" when none), with outcome and usage for inspection. */
+static ix_plan test_plan;
+static ix_plan_usage test_usage[16];
+static const char *build(const ix_plan_constraint *constraints, int count, int order_by) {
+  ix_plan_build(&test_provider, constraints, count, order_by, 1, test_usage, &test_plan);
+  return test_plan.idx_str;
+}
+
+static void test_choose_key(void) {
+  int keys[IX_MAX_COLUMNS];
+  ix_plan_outcome outcome;
+  ix_plan_constraint only_channel[] = {eq(T_CHANNEL, SQLITE_TEXT)};
+  is_int(ix_plan_choose_key(&test_provider, only_channel, 1, keys, &outcome), -1,
+         "an OR branch with no key: no alternative");
+  is_int(outcome, IX_PLAN_DECLINE, "... and the probe is declined, not failed");
+  is_int(ix_plan_choose_key(&test_provider, NULL, 0, keys, &outcome), -1,
+         "the probe with no constraint at all");
+  is_int(outcome, IX_PLAN_DECLINE, "... is declined too");
+
+  ix_plan_constraint join[] = {eq(T_MOBILE, 0)};
+  join[0].usable = 0;
+  ix_plan_choose_key(&test_provider, join, 1, keys, &outcome);
+  is_int(outcome, IX_PLAN_CONSTRAINT, "a key not usable in this join order: SQLITE_CONSTRAINT");
+
+  ix_plan_constraint pair[] = {eq(T_VALUE, SQLITE_TEXT), eq(T_MOBILE, SQLITE_TEXT),
+                               eq(T_NAME, SQLITE_TEXT)};
+  is_int(ix_plan_choose_key(&test_provider, pair, 3, keys, &outcome), 0,
+         "the first alternative whose columns are all given wins");
+  is_int(keys[T_NAME], 2, "the constraint used for each key column");
+
+  ix_plan_constraint is_null_and_eq[] = {op(T_MOBILE, SQLITE_INDEX_CONSTRAINT_ISNULL),
+                                         eq(T_EMAIL, SQLITE_TEXT)};
+  is_int(ix_plan_choose_key(&test_provider, is_null_and_eq, 2, keys, &outcome), 2,
+         "email = wins over mobile IS NULL (a customer may have no mobile)");
+  ix_plan_constraint is_and_eq[] = {op(T_MOBILE, SQLITE_INDEX_CONSTRAINT_IS),
+                                    eq(T_EMAIL, SQLITE_TEXT)};
+  is_int(ix_plan_choose_key(&test_provider, is_and_eq, 2, keys, &outcome), 2,
+         "email = wins over mobile IS ? (which may be NULL)");
+  ix_plan_constraint only_is[] = {op(T_MOBILE, SQLITE_INDEX_CONSTRAINT_IS)};
+  is_int(ix_plan_choose_key(&test_provider, only_is, 1, keys, &outcome), 1,
+         "mobile IS ? alone names the customer");
+  ix_plan_constraint only_is_null[] = {op(T_MOBILE, SQLITE_INDEX_CONSTRAINT_ISNULL)};
+  is_int(ix_plan_choose_key(&test_provider, only_is_null, 1, keys, &outcome), 1,
+         "mobile IS NULL alone is a plan (with no rows)");
+}
+
+static void test_build(void) {
+  ix_plan_constraint branch[] = {eq(T_CHANNEL, SQLITE_TEXT)};
+  is_str(build(branch, 1, 0), "no customer key: fails in xFilter", "declined plan's idxStr");
+  is_int(test_plan.idx_num, 0, "declined plan: idxNum 0");
+  ok(test_plan.cost >= IX_PLAN_DECLINED_COST, "declined plan: a cost nothing else reaches");
+  is_int(test_usage[0].argv_index, 0, "declined plan: nothing sent");
+
+  ix_plan_constraint literal[] = {eq(T_MOBILE, SQLITE_TEXT), eq(T_CHANNEL, SQLITE_TEXT), limit()};
+  is_str(build(literal, 3, 0), "mobile=?,channel=? | re-checked by SQLite: channel",
+         "a text literal key is omitted; the optional filter is re-checked; no LIMIT");
+  is_int(test_plan.idx_num, 2, "idxNum is the alternative + 1");
+  is_int(test_usage[0].omit, 1, "mobile = 'text': omitted");
+  is_int(test_usage[1].omit, 0, "channel: re-checked");
+
+  ix_plan_constraint with_limit[] = {eq(T_MOBILE, SQLITE_TEXT), limit()};
+  is_str(build(with_limit, 2, 0), "mobile=?,LIMIT", "LIMIT when everything else is omitted");
+  is_str(build(with_limit, 2, 1), "mobile=?", "no LIMIT under an ORDER BY");
+
+  ix_plan_constraint joined[] = {eq(T_MOBILE, 0)};
+  is_str(build(joined, 1, 0), "mobile=? | re-checked by SQLite: mobile",
+         "a key from another table: its affinity is unknown, so SQLite re-checks");
+  ix_plan_constraint number[] = {eq(T_MOBILE, SQLITE_INTEGER)};
+  is_str(build(number, 1, 0), "mobile=? | re-checked by SQLite: mobile",
+         "a numeric literal: rhs_value cannot tell 447824371047.0 from 447824371047");
+  ix_plan_constraint nocase[] = {eq(T_EMAIL, SQLITE_TEXT)};
+  nocase[0].collation = IX_COLLATE_NOCASE;
+  is_str(build(nocase, 1, 0), "email=? | re-checked by SQLite: email",
+         "a key under NOCASE is re-checked");
+  ix_plan_constraint nocase_filter[] = {eq(T_MOBILE, SQLITE_TEXT), eq(T_CHANNEL, SQLITE_TEXT)};
+  nocase_filter[1].collation = IX_COLLATE_NOCASE;
+  is_str(build(nocase_filter, 2, 0), "mobile=?", "an optional filter under NOCASE is not sent");
+  ix_plan_constraint in_filter[] = {eq(T_MOBILE, SQLITE_TEXT), eq(T_CHANNEL, SQLITE_TEXT)};
+  in_filter[1].can_be_in = 1;
+  is_str(build(in_filter, 2, 0), "mobile=?",
+         "an optional filter given as IN is left to SQLite (one request, not one per value)");
+  ix_plan_constraint in_key[] = {eq(T_MOBILE, 0)};
+  in_key[0].can_be_in = 1;
+  is_str(build(in_key, 1, 0), "mobile IN ? | re-checked by SQLite: mobile",
+         "a key given as IN is taken whole");
+  is_int(test_plan.in_constraint, 0, "... and xBestIndex asks sqlite3_vtab_in for it");
+
+  ix_plan_constraint is_value[] = {op(T_MOBILE, SQLITE_INDEX_CONSTRAINT_IS)};
+  is_str(build(is_value, 1, 0), "mobile IS ?", "mobile IS 'text'");
+  ix_plan_constraint is_null[] = {op(T_MOBILE, SQLITE_INDEX_CONSTRAINT_ISNULL)};
+  is_str(build(is_null, 1, 0), "mobile IS NULL", "mobile IS NULL: a term without a value");
+  is_int(test_usage[0].argv_index, 0, "... which takes no argv");
+
+  ix_plan_constraint bounds[] = {eq(T_MOBILE, SQLITE_TEXT), op(T_AT, SQLITE_INDEX_CONSTRAINT_GE),
+                                 op(T_AT, SQLITE_INDEX_CONSTRAINT_LT)};
+  bounds[2].collation = IX_COLLATE_NOCASE; /* what LIKE '2025-04%' adds */
+  is_str(build(bounds, 3, 0),
+         "mobile=?,occurred_at>=?,occurred_at<? COLLATE NOCASE | re-checked by SQLite: "
+         "occurred_at",
+         "bounds on the range column, with their collation");
+  bounds[1].collation = IX_COLLATE_OTHER;
+  is_str(build(bounds, 3, 0),
+         "mobile=?,occurred_at<? COLLATE NOCASE | re-checked by SQLite: occurred_at",
+         "a bound under an application's collation is not sent");
+}
+
+static void test_values(void) {
+  is_str(ix_key_problem("", 0), "is empty", "empty key");
+  is_str(ix_key_problem(".", 1), "is '.' or '..'", "'.'");
+  is_str(ix_key_problem("..", 2), "is '.' or '..'", "'..'");
+  ok(ix_key_problem("...", 3) == NULL, "'...' is a name");
+  is_str(ix_key_problem("a\tb", 3), "contains a control character", "tab");
+  is_str(ix_key_problem("a\0b", 3), "contains a NUL character", "NUL");
+  char longest[IX_KEY_MAX_BYTES + 1];
+  memset(longest, 'x', sizeof(longest));
+  ok(ix_key_problem(longest, IX_KEY_MAX_BYTES) == NULL, "256 bytes is fine");
+  is_str(ix_key_problem(longest, IX_KEY_MAX_BYTES + 1), "is longer than 256 bytes", "257 bytes");
+
+  char text[64];
+  ok(ix_real_key_text(447824371047.0, text, sizeof(text)), "integral REAL");
+  is_str(text, "447824371047", "... as its digits");
+  ix_real_key_text(-3.0, text, sizeof(text));
+  is_str(text, "-3", "negative integral REAL");
+  ix_real_key_text(0.5, text, sizeof(text));
+  is_str(text, "0.5", "fraction as SQLite writes it");
+  ix_real_key_text(1e300, text, sizeof(text));
+  is_str(text, "1e+300", "beyond 64-bit integers: SQLite's 15 digits");
+  ok(!ix_real_key_text(1.0 / 0.0, text, sizeof(text)), "infinity equals no text");
+}
+
+static void date_lower_is(const char *bound, const char *want, const char *name) {
+  char day[IX_DATE_LENGTH + 1] = "";
+  int found = ix_date_lower(bound, strlen(bound), day);
+  is_str(found ? day : "none", want, "lower %s: %s", bound, name);
+}
+
+static void date_upper_is(const char *bound, int inclusive, const char *want, const char *name) {
+  char day[IX_DATE_LENGTH + 1] = "";
+  int found = ix_date_upper(bound, strlen(bound), inclusive, day);
+  is_str(found ? day : "none", want, "upper %s%s: %s", inclusive ? "<= " : "< ", bound, name);
+}
+
+static void test_dates(void) {
+  date_lower_is("2025-04-07", "2025-04-07", "a date is itself");
+  date_lower_is("2025-04-07 12:00:00", "2025-04-07", "a time part keeps its day");
+  date_lower_is("2025-04", "2025-04-01", "a month prefix (LIKE '2025-04%')");
+  date_lower_is("2025", "2025-01-01", "a year");
+  date_lower_is("2025-04-0", "2025-04-01", "GLOB '2025-04-0*'");
+  date_lower_is("2025-02-30", "2025-03-01", "a day February lacks");
+  date_lower_is("2025-13", "2026-01-01", "month 13");
+  date_lower_is("", "0000-01-01", "the empty text bounds nothing");
+  date_lower_is("zzz", "none", "no date is at or above letters");
+  date_lower_is("9999-12-31 23", "9999-12-31", "the last day");
+
+  date_upper_is("2025-05", 0, "2025-04-30", "before May");
+  date_upper_is("2025-04-0:", 0, "2025-04-09", "what GLOB '2025-04-0*' adds");
+  date_upper_is("2025-04-1", 0, "2025-04-09", "GLOB's other bound");
+  date_upper_is("2025-03-01", 0, "2025-02-28", "< a bare date: the day before");
+  date_upper_is("2025-03-01", 1, "2025-03-01", "<= a bare date: that day");
+  date_upper_is("2025-03-01 00:00:00", 0, "2025-03-01", "a time part: the date-only row passes");
+  date_upper_is("2024-02-30", 0, "2024-02-29", "a day February lacks, in a leap year");
+  date_upper_is("0", 0, "none", "nothing is below '0'");
+  date_upper_is("zzz", 0, "9999-12-31", "every date is below letters");
+
+  char folded[32];
+  size_t length = 0;
+  ok(ix_fold_bound(IX_COLLATE_NOCASE, "2025-04-01T", 11, folded, &length) && length == 11 &&
+         memcmp(folded, "2025-04-01t", 11) == 0,
+     "NOCASE folds capitals");
+  ok(ix_fold_bound(IX_COLLATE_RTRIM, "2025-04  ", 9, folded, &length) && length == 7,
+     "RTRIM drops trailing spaces");
+  ok(!ix_fold_bound(IX_COLLATE_OTHER, "2025", 4, folded, &length), "an unknown collation");
+
+  ok(ix_starts_with_date("2025-04-01 10:00", 16), "starts with a date");
+  ok(!ix_starts_with_date("2025-02-30", 10), "February 30 is no date");
+  ok(!ix_starts_with_date("2025-04", 7), "a month is no date");
+  char day[IX_DATE_LENGTH + 1] = "2024-02-28";
+  ok(ix_next_day(day) && strcmp(day, "2024-02-29") == 0, "next day in a leap year");
+  memcpy(day, "9999-12-31", sizeof(day));
+  ok(!ix_next_day(day), "no day after 9999-12-31");
+}
+
+static void test_identity(void) {
+  uint64_t a = ix_identity_add(IX_IDENTITY_SEED, "{\"id\":1}", 8);
+  uint64_t b = ix_identity_add(IX_IDENTITY_SEED, "{\"id\":2}", 8);
+  ok(a != b, "different rows, different identities");
+  ok(ix_identity_rowid(a, 0) == ix_identity_rowid(a, 0), "the same row, the same rowid");
+  ok(ix_identity_rowid(a, 0) != ix_identity_rowid(a, 1), "byte-identical rows told apart");
+  ok(ix_identity_rowid(a, 0) != ix_identity_rowid(b, 0), "different rows, different rowids");
+  int negative = 0;
+  for (int i = 0; i < 1000; i++) negative |= ix_identity_rowid((uint64_t)i * 7919u, i) < 0;
+  ok(!negative, "rowids are never negative");
+}
+
+int main(void) {
+  test_choose_key();
+  test_build();
+  test_values();
+  test_dates();
+  test_identity();
+  return done_testing();
+}
