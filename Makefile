@@ -21,6 +21,7 @@ UNIT_SOURCES_test_url     := ext/url.c
 UNIT_SOURCES_test_auth    := ext/auth.c ext/http.c
 UNIT_SOURCES_test_ratelimit := ext/ratelimit.c
 UNIT_SOURCES_test_plan      := ext/plan.c ext/timefmt.c
+UNIT_SOURCES_test_memlimits := ext/memlimits.c
 
 PROVE    := prove
 SQL_TESTS = tests/*.t

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "envcheck.h"
+#include "scrub.h"
 #include "url.h"
 
 SQLITE_EXTENSION_INIT3
@@ -406,20 +407,5 @@ void config_at(const ix_config *config, int index, ix_setting_view *view) {
 }
 
 char *config_scrub(const ix_config *config, char *text) {
-  if (!text || !config) return text;
-  for (int i = 0; i < config->count; i++) {
-    const ix_setting *setting = &config->items[i];
-    if (!(setting->def->flags & IX_SETTING_SECRET) || !setting->value) continue;
-    size_t secret_length = strlen(setting->value);
-    if (secret_length < 3) continue; /* too short to scrub without mangling ordinary text */
-    char *found;
-    while ((found = strstr(text, setting->value)) != NULL) {
-      char *replaced =
-          sqlite3_mprintf("%.*s***%s", (int)(found - text), text, found + secret_length);
-      sqlite3_free(text);
-      if (!replaced) return NULL;
-      text = replaced;
-    }
-  }
-  return text;
+  return scrub_text(config, NULL, text);
 }

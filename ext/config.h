@@ -72,7 +72,7 @@ typedef struct ix_setting_view {
 int config_count(const ix_config *config);
 void config_at(const ix_config *config, int index, ix_setting_view *view);
 
-/* Replaces every secret value that appears in text by "***" (in place; text is sqlite3_malloc'd
+/* Replaces every secret, in every form scrub.h lists, by "***" (text is sqlite3_malloc'd
  * and may be reallocated). Returns the possibly moved text. */
 char *config_scrub(const ix_config *config, char *text);
 

@@ -16,11 +16,12 @@
 
 #include "cache.h"
 #include "hash.h"
+#include "interrupt.h"
 #include "jsonspan.h"
+#include "memlimits.h"
 #include "requestlog.h"
+#include "scrub.h"
 
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,44 +32,12 @@ SQLITE_EXTENSION_INIT3
 #define IX_MAX_EXCERPT 200
 #define IX_BACKOFF_CAP_MS 30000
 #define IX_RETRY_AFTER_CAP_MS 60000
-#define IX_WAIT_SLICE_MS 50
 /* How long after it was cancelled a request may still arrive at the vendor: network and server
  * queues, generously. */
 #define IX_CANCEL_GRACE_MS 1000
 /* A wait for the limiter longer than this is explained on stderr (once per table in a statement).
  */
 #define IX_WAIT_NOTICE_MS 3000
-
-/* ---- Interrupts ---- */
-
-/* sqlite3_is_interrupted exists since 3.41; Debian 12's headers (3.40) do not declare it, so it is
- * looked up in the running library, and only when that library is new enough. */
-typedef int (*ix_is_interrupted_fn)(sqlite3 *);
-static ix_is_interrupted_fn ix_is_interrupted;
-static pthread_once_t ix_interrupt_once = PTHREAD_ONCE_INIT;
-
-static void ix_find_is_interrupted(void) {
-  if (sqlite3_libversion_number() < 3041000) return;
-  void *symbol = dlsym(RTLD_DEFAULT, "sqlite3_is_interrupted");
-  memcpy(&ix_is_interrupted, &symbol, sizeof(symbol));
-}
-
-static int ix_should_abort(void *arg) {
-  pthread_once(&ix_interrupt_once, ix_find_is_interrupted);
-  return ix_is_interrupted ? ix_is_interrupted(arg) : 0;
-}
-
-/* Sleeps up to milliseconds in short slices; returns non-zero when interrupted. */
-static int ix_sleep(sqlite3 *db, long long milliseconds) {
-  while (milliseconds > 0) {
-    long long slice = milliseconds < IX_WAIT_SLICE_MS ? milliseconds : IX_WAIT_SLICE_MS;
-    struct timespec pause = {(time_t)(slice / 1000), (long)(slice % 1000) * 1000000L};
-    nanosleep(&pause, NULL);
-    milliseconds -= slice;
-    if (ix_should_abort(db)) return 1;
-  }
-  return 0;
-}
 
 /* ---- Configuration ---- */
 
@@ -110,6 +79,7 @@ static char *ix_account_scope(const ix_fetch *fetch) {
 }
 
 int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_out) {
+  fetch->interrupt.db = fetch->db;
   if (fetch->config) return SQLITE_OK;
   const ix_provider *provider = fetch->provider;
   int rc = config_resolve(fetch->table_name, provider->vendor, provider->settings,
@@ -186,16 +156,27 @@ void ix_fetch_free(ix_fetch *fetch) {
   fetch->config = NULL;
   timefmt_zone_free(fetch->zone);
   fetch->zone = NULL;
+  ix_interrupt_free(&fetch->interrupt);
 }
 
 /* ---- Error texts ---- */
 
+/* Vendor text longer than this is cut before it is scrubbed (a fragment it leaves at the cut is
+ * still scrubbed, down to 7 bytes) and cut again to IX_MAX_EXCERPT after. */
+#define IX_MAX_SCRUBBED 65536
+
 /* A short, printable excerpt of the vendor's own explanation in an error body, or NULL. Vendor
- * bodies may echo what we sent, so the caller scrubs secrets and header values out of it. */
-static char *ix_vendor_message(const char *body, size_t body_len, const char *content_type) {
+ * bodies may echo what we sent (headers, the query), so the whole explanation is scrubbed of
+ * secrets and header values before it is cut: a cut first would keep the part of a secret that
+ * straddles it. */
+static char *ix_vendor_message(const char *body, size_t body_len, const char *content_type,
+                               const ix_config *config, const http_headers *headers) {
   if (!body || body_len == 0) return NULL;
   if (strstr(content_type, "html")) return sqlite3_mprintf("an HTML page, not JSON");
-  cJSON *root = cJSON_ParseWithLength(body, body_len);
+  /* A body too costly to parse (memlimits.h) is read as text. */
+  size_t budget = (size_t)config_get_int(config, "max_response_bytes") * IX_PARSE_BUDGET_FACTOR;
+  cJSON *root =
+      memlimits_json_cost(body, body_len) <= budget ? cJSON_ParseWithLength(body, body_len) : NULL;
   const char *found = NULL;
   if (root) {
     static const char *const paths[][4] = {
@@ -222,8 +203,20 @@ static char *ix_vendor_message(const char *body, size_t body_len, const char *co
   char *excerpt = NULL;
   if (found) {
     size_t length = root ? strlen(found) : body_len;
-    excerpt = sqlite3_mprintf("%.*s%s", (int)(length > IX_MAX_EXCERPT ? IX_MAX_EXCERPT : length),
-                              found, length > IX_MAX_EXCERPT ? "..." : "");
+    char *whole =
+        sqlite3_mprintf("%.*s", (int)(length > IX_MAX_SCRUBBED ? IX_MAX_SCRUBBED : length), found);
+    whole = scrub_text(config, headers, whole);
+    size_t clean_length = whole ? strlen(whole) : 0;
+    if (whole) {
+      size_t keep = clean_length > IX_MAX_EXCERPT ? IX_MAX_EXCERPT : clean_length;
+      /* A "***" the cut would split is kept whole. */
+      while (keep > 0 && keep < clean_length && whole[keep] == '*' && whole[keep - 1] == '*') {
+        keep++;
+      }
+      int cut = keep < clean_length || length > IX_MAX_SCRUBBED;
+      excerpt = sqlite3_mprintf("%.*s%s", (int)keep, whole, cut ? "..." : "");
+    }
+    sqlite3_free(whole);
     for (char *p = excerpt; p && *p; p++) {
       if ((unsigned char)*p < 0x20) *p = ' ';
     }
@@ -232,31 +225,18 @@ static char *ix_vendor_message(const char *body, size_t body_len, const char *co
   return excerpt;
 }
 
-/* Replaces every occurrence of secret in text by "***". */
-static char *ix_scrub_one(char *text, const char *secret) {
-  size_t length = strlen(secret);
-  char *found;
-  while (text && (found = strstr(text, secret)) != NULL) {
-    char *replaced = sqlite3_mprintf("%.*s***%s", (int)(found - text), text, found + length);
-    sqlite3_free(text);
-    text = replaced;
-  }
-  return text;
-}
-
-/* Text that came from the vendor, without secrets or anything we sent in a header. */
+/* A provider's error text ("table: ... vendor text ..."), without secrets or anything we sent in a
+ * header. The leading table name is ours, and is kept: a credential may share 8 letters with it
+ * (the key "sandbox-alpharun-token" with the table alpharun_interactions). */
 static char *ix_scrub(const ix_config *config, const http_headers *headers, char *text) {
-  text = config_scrub(config, text);
-  for (int i = 0; text && i < headers->count; i++) {
-    const char *value = strchr(headers->lines[i], ':');
-    if (!value) continue;
-    value += 2;
-    /* The credential part of "Basic xxx" / "Bearer xxx" as well as the whole value. */
-    const char *space = strchr(value, ' ');
-    if (strlen(value) >= 6) text = ix_scrub_one(text, value);
-    if (space && strlen(space + 1) >= 6) text = ix_scrub_one(text, space + 1);
-  }
-  return text;
+  if (!text) return NULL;
+  size_t name = strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$");
+  if (name == 0 || strncmp(text + name, ": ", 2) != 0) return scrub_text(config, headers, text);
+  char *rest = scrub_text(config, headers, sqlite3_mprintf("%s", text + name + 2));
+  char *whole = rest ? sqlite3_mprintf("%.*s: %s", (int)name, text, rest) : NULL;
+  sqlite3_free(rest);
+  sqlite3_free(text);
+  return whole;
 }
 
 /* Names of the settings that hold this table's credentials, for "check ..." hints. */
@@ -276,8 +256,8 @@ static char *ix_status_error(const ix_fetch *fetch, const http_response *respons
                              const http_headers *headers) {
   const char *table = fetch->table_name;
   const char *host = fetch->host;
-  char *vendor = ix_vendor_message(response->body, response->body_len, response->content_type);
-  vendor = ix_scrub(fetch->config, headers, vendor);
+  char *vendor = ix_vendor_message(response->body, response->body_len, response->content_type,
+                                   fetch->config, headers);
   char *said = vendor ? sqlite3_mprintf(" (the API said: %s)", vendor) : sqlite3_mprintf("%s", "");
   sqlite3_free(vendor);
   char *message;
@@ -371,19 +351,21 @@ static long long ix_backoff_ms(ix_fetch *fetch, int attempt, int throttled) {
 
 static int ix_fetch_collect(ix_fetch *fetch);
 
-/* Waits like ix_sleep, but keeps the cursor's own IN-list transfers moving and gives their slots
- * in the limiter back as they complete. A cursor that waits for the limiter (or backs off) while
- * its concurrent first attempts are on the wire may be waiting for one of its own slots: if
- * nothing moved those transfers, that slot would never be given back and every cursor of the
+/* Waits like ix_interrupt_sleep, but keeps the cursor's own IN-list transfers moving and gives
+ * their slots in the limiter back as they complete. A cursor that waits for the limiter (or backs
+ * off) while its concurrent first attempts are on the wire may be waiting for one of its own slots:
+ * if nothing moved those transfers, that slot would never be given back and every cursor of the
  * account would wait for it for ever (the stall of issue 10). */
 static int ix_wait_serving(ix_fetch *fetch, long long milliseconds) {
   long long until = rate_clock_ms() + milliseconds;
   for (;;) {
-    if (!ix_fetch_collect(fetch)) return ix_sleep(fetch->db, until - rate_clock_ms());
+    if (!ix_fetch_collect(fetch)) {
+      return ix_interrupt_sleep(&fetch->interrupt, until - rate_clock_ms());
+    }
     long long left = until - rate_clock_ms();
     if (left <= 0) return 0;
-    http_client_run(fetch->http, (int)(left < IX_WAIT_SLICE_MS ? left : IX_WAIT_SLICE_MS));
-    if (ix_should_abort(fetch->db)) return 1;
+    http_client_run(fetch->http, (int)(left < IX_INTERRUPT_POLL_MS ? left : IX_INTERRUPT_POLL_MS));
+    if (ix_interrupted(&fetch->interrupt)) return 1;
   }
 }
 
@@ -484,6 +466,7 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
       if (floor > IX_RETRY_AFTER_CAP_MS) floor = IX_RETRY_AFTER_CAP_MS;
       if (delay < floor) delay = floor;
     }
+    fetch->retry_wait_ms += (long long)response->elapsed_ms; /* a 1 byte/s server is bounded too */
     int inside_window = first_throttled >= 0 && rate_clock_ms() - first_throttled <
                                                     rate_limit_shortest_ms(&fetch->rate_limit);
     int out_of_retries =
@@ -559,8 +542,8 @@ static http_request ix_http_options(const ix_fetch *fetch, const ix_request *req
       .max_body = (size_t)config_get_int(config, "max_response_bytes"),
       .allow_plain_http = !fetch->is_https,
       .ca_bundle = getenv("INTERACTIONS_CA_BUNDLE"),
-      .should_abort = ix_should_abort,
-      .abort_arg = fetch->db,
+      .should_abort = ix_interrupted,
+      .abort_arg = (void *)&fetch->interrupt,
   };
   return http;
 }
@@ -575,6 +558,33 @@ static int ix_from_cache(ix_fetch *fetch, const char *url, http_response *respon
   fetch->last_request_id = requestlog_add(0, fetch->provider->vendor, url, response->status, 1, 0,
                                           (sqlite3_int64)response->body_len, level, NULL);
   return 1;
+}
+
+/* Refuses a body whose parse would cost more memory than max_response_bytes allows (memlimits.h).
+ */
+static int ix_check_parse_cost(const ix_fetch *fetch, const http_response *response,
+                               char **error_out) {
+  long long max_bytes = config_get_int(fetch->config, "max_response_bytes");
+  size_t cost = memlimits_json_cost(response->body ? response->body : "", response->body_len);
+  if (cost <= (size_t)max_bytes * IX_PARSE_BUDGET_FACTOR) return SQLITE_OK;
+  *error_out = ix_errorf(
+      "%s: the response from %s (%lld bytes) would take about %lld MB of memory to read, more than "
+      "%d times max_response_bytes (%lld): raise max_response_bytes (%s) if that is expected",
+      fetch->table_name, fetch->host, (long long)response->body_len,
+      (long long)((cost + (1 << 20) - 1) >> 20), IX_PARSE_BUDGET_FACTOR, max_bytes,
+      config_origin(fetch->config, "max_response_bytes"));
+  return SQLITE_ERROR;
+}
+
+/* A cursor goes back into the next URL (and the request log): one of hostile size is refused. */
+static int ix_check_cursor(const ix_fetch *fetch, char **error_out) {
+  size_t length = fetch->page.next_token ? strlen(fetch->page.next_token) : 0;
+  if (length <= IX_MAX_CURSOR_BYTES) return SQLITE_OK;
+  *error_out = ix_errorf(
+      "%s: the API's next-page cursor is %lld bytes long, more than the %d accepted: the answer "
+      "from %s is not usable; report it to the vendor",
+      fetch->table_name, (long long)length, IX_MAX_CURSOR_BYTES, fetch->host);
+  return SQLITE_ERROR;
 }
 
 /* ---- Accepting a response ---- */
@@ -653,7 +663,8 @@ static int ix_accept_not_found(ix_fetch *fetch, const http_response *response,
     while (start < response->body_len && (unsigned char)body[start] <= 0x20) start++;
     int html = strstr(response->content_type, "html") ||
                (start < response->body_len && body[start] == '<');
-    char *said = html ? NULL : ix_vendor_message(body, response->body_len, "");
+    char *said =
+        html ? NULL : ix_vendor_message(body, response->body_len, "", config, &request->headers);
     char *path = ix_request_path(request->url.text);
     /* The host, not the API, answered: its words are "the server's". */
     error = ix_errorf(
@@ -725,6 +736,12 @@ static int ix_accept(ix_fetch *fetch, http_response *response, const ix_request 
   const ix_config *config = fetch->config;
   int rc = SQLITE_OK;
   ix_page_reset(&fetch->page);
+  /* Every 404 and 2xx body is parsed (the 404 rule reads the vendor's JSON): refuse one whose
+   * parse would cost more memory than max_response_bytes allows. */
+  int parses = response->status == 404 || (response->status >= 200 && response->status < 300);
+  if (parses && ix_check_parse_cost(fetch, response, error_out) != SQLITE_OK) {
+    return SQLITE_ERROR;
+  }
   if (response->status == 404) {
     rc = ix_accept_not_found(fetch, response, request, error_out);
     if (rc == SQLITE_OK) requestlog_set_rows(fetch->last_request_id, 0);
@@ -758,6 +775,7 @@ static int ix_accept(ix_fetch *fetch, http_response *response, const ix_request 
     fetch->page.body = response->body;
     response->body = NULL;
   }
+  if (rc == SQLITE_OK) rc = ix_check_cursor(fetch, error_out);
   return rc;
 }
 
@@ -969,8 +987,8 @@ static int ix_fetch_pick_customer(ix_fetch *fetch) {
       }
       return -1;
     }
-    if (ix_should_abort(fetch->db)) return -1;
-    http_client_run(fetch->http, IX_WAIT_SLICE_MS);
+    if (ix_interrupted(&fetch->interrupt)) return -1;
+    http_client_run(fetch->http, IX_INTERRUPT_POLL_MS);
   }
 }
 

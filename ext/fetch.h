@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "interrupt.h"
 #include "ratelimit.h"
 #include "vtab.h"
 
@@ -18,6 +19,7 @@ typedef struct ix_fetch {
   const ix_provider *provider;
   const char *table_name;
   sqlite3 *db;
+  ix_interrupt interrupt; /* its db is db: notices sqlite3_interrupt while waiting */
   http_client *http;
   ix_config *config;
   timefmt_zone *zone;    /* the table's timezone, for vendor times that carry none */

@@ -104,6 +104,9 @@ typedef struct http_transfer {
   http_response *response;
   size_t capacity;
   int too_large;
+  int headers_done;     /* the blank line after the (last) header block arrived */
+  int header_too_long;  /* a header line passed HTTP_MAX_HEADER_LINE */
+  char long_header[64]; /* its name, for the error */
 } http_transfer;
 
 /* libcurl hands us decoded bytes, so the cap also stops a gzip bomb while it inflates. */
@@ -118,6 +121,8 @@ static size_t http_on_body(char *data, size_t size, size_t count, void *arg) {
   if (response->body_len + length + 1 > transfer->capacity) {
     size_t capacity = transfer->capacity ? transfer->capacity : 16384;
     while (capacity < response->body_len + length + 1) capacity *= 2;
+    /* Doubling must not take the buffer past the cap: the cap is what memory is budgeted by. */
+    if (capacity > transfer->request->max_body + 1) capacity = transfer->request->max_body + 1;
     char *grown = realloc(response->body, capacity);
     if (!grown) return CURL_WRITEFUNC_ERROR;
     response->body = grown;
@@ -126,6 +131,26 @@ static size_t http_on_body(char *data, size_t size, size_t count, void *arg) {
   memcpy(response->body + response->body_len, data, length);
   response->body_len += length;
   response->body[response->body_len] = '\0';
+  return length;
+}
+
+/* Header lines are checked here, not left to libcurl: past its own limit (100 KB) it fails with
+ * nothing but "out of memory". */
+static size_t http_on_header(char *data, size_t size, size_t count, void *arg) {
+  http_transfer *transfer = arg;
+  size_t length = size * count;
+  if (length >= 5 && memcmp(data, "HTTP/", 5) == 0) transfer->headers_done = 0;
+  if (length <= 2 && (data[0] == '\r' || data[0] == '\n')) transfer->headers_done = 1;
+  if (length > HTTP_MAX_HEADER_LINE) {
+    size_t name = 0;
+    while (name < length && name < sizeof(transfer->long_header) - 1 && data[name] != ':') {
+      unsigned char c = (unsigned char)data[name];
+      transfer->long_header[name++] = c > 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    transfer->long_header[name] = '\0';
+    transfer->header_too_long = 1;
+    return 0;
+  }
   return length;
 }
 
@@ -172,6 +197,8 @@ static int http_configure(CURL *easy, const http_request *request, http_transfer
   HTTP_SET(CURLOPT_HTTPHEADER, *header_list);
   HTTP_SET(CURLOPT_WRITEFUNCTION, http_on_body);
   HTTP_SET(CURLOPT_WRITEDATA, transfer);
+  HTTP_SET(CURLOPT_HEADERFUNCTION, http_on_header);
+  HTTP_SET(CURLOPT_HEADERDATA, transfer);
   HTTP_SET(CURLOPT_ERRORBUFFER, error_buffer);
   /* The host process may be multi-threaded; signals are not ours to use (B3). */
   HTTP_SET(CURLOPT_NOSIGNAL, 1L);
@@ -284,6 +311,14 @@ static void http_job_complete(http_job *job, CURLcode result) {
     response->outcome = HTTP_TOO_LARGE;
     snprintf(response->error, sizeof(response->error), "response body larger than %zu bytes",
              job->request.max_body);
+  } else if (job->transfer.header_too_long ||
+             (result == CURLE_OUT_OF_MEMORY && !job->transfer.headers_done)) {
+    response->outcome = HTTP_FAILED;
+    snprintf(response->error, sizeof(response->error),
+             "a response header line%s%s was longer than %d bytes: the server's answer is not "
+             "usable",
+             job->transfer.long_header[0] ? " " : "", job->transfer.long_header,
+             HTTP_MAX_HEADER_LINE);
   } else if (result != CURLE_OK) {
     response->outcome = HTTP_FAILED;
     http_describe_failure(response, result, job->error_buffer);

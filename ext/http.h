@@ -22,6 +22,9 @@ typedef struct http_headers {
 int http_headers_add(http_headers *headers, const char *name, const char *value);
 void http_headers_clear(http_headers *headers);
 
+/* A response header line longer than this fails the request, naming the header. */
+#define HTTP_MAX_HEADER_LINE 65536
+
 typedef struct http_request {
   const char *url;
   const http_headers *headers;

@@ -38,6 +38,22 @@ static char *requestlog_strdup(const char *text) {
   return copy;
 }
 
+/* A URL longer than this is logged shortened: its start (which says what was asked) and how much
+ * was cut, so a vendor's huge cursors cannot fill memory through the log. */
+#define REQUESTLOG_MAX_URL 2048
+
+static char *requestlog_url(const char *url) {
+  if (!url || strlen(url) <= REQUESTLOG_MAX_URL) return requestlog_strdup(url);
+  size_t cut = strlen(url) - REQUESTLOG_MAX_URL;
+  char note[64];
+  int note_length = snprintf(note, sizeof(note), "...(%zu more bytes not logged)", cut);
+  char *copy = malloc(REQUESTLOG_MAX_URL + (size_t)note_length + 1);
+  if (!copy) return NULL;
+  memcpy(copy, url, REQUESTLOG_MAX_URL);
+  memcpy(copy + REQUESTLOG_MAX_URL, note, (size_t)note_length + 1);
+  return copy;
+}
+
 static void requestlog_entry_clear(requestlog_entry *entry) {
   free(entry->vendor);
   free(entry->method);
@@ -91,7 +107,7 @@ static sqlite3_int64 requestlog_add_entry(long long started_unix_ms, const char 
     requestlog_time(started_unix_ms, entry->started_at);
     entry->vendor = requestlog_strdup(vendor);
     entry->method = requestlog_strdup(method);
-    entry->url = requestlog_strdup(url);
+    entry->url = requestlog_url(url);
     entry->error = requestlog_strdup(error);
     entry->status = status;
     entry->attempt = attempt;

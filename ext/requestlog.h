@@ -13,7 +13,7 @@ typedef struct requestlog_entry {
   char started_at[24]; /* UTC, "YYYY-MM-DD HH:MM:SS.SSS" */
   char *vendor;
   char *method;
-  char *url;   /* never holds credentials: they travel only in headers */
+  char *url;   /* never holds credentials (they travel only in headers); shortened past 2 KB */
   long status; /* 0 when no response arrived */
   int attempt;
   double elapsed_ms;

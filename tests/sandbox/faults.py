@@ -6,16 +6,18 @@ oldest queued fault that matches it (FIFO) and uses up one of its count.
 
 Two families of kinds:
 * replacing kinds answer instead of the vendor (status, 429, redirect, html,
-  invalid_json, gzip_bomb, oversized, body): build_response() makes that answer;
+  invalid_json, gzip_bomb, oversized, body, echo): build_response() makes that answer;
 * delivery kinds change how the normal answer travels (hang, trickle, truncate,
   reset, cut_headers, cut_body, latency): server.py applies them while sending.
 """
 
+import base64
 import itertools
 import threading
 import zlib
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from urllib.parse import quote, unquote
 
 from responses import HTML_TYPE, JSON_TYPE, Response
 
@@ -38,10 +40,14 @@ _PARAMS = {
     "oversized": {"bytes": (int, 20 * MIB)},
     "body": {"body": (str, None), "content_type": (str, JSON_TYPE), "status": (int, 200)},
     "latency": {"ms": ((int, float), 1000)},
+    "echo": {"status": (int, 401), "form": (str, "plain"), "pad": (int, 0),
+             "format": (str, "vendor")},
 }
+ECHO_FORMS = ("plain", "upper", "percent")
+ECHO_FORMATS = ("vendor", "text")
 KINDS = tuple(_PARAMS)
 REPLACING = frozenset({"status", "429", "redirect", "html", "invalid_json", "gzip_bomb",
-                       "oversized", "body"})
+                       "oversized", "body", "echo"})
 _COMMON = ("vendor", "match", "count", "kind")
 
 
@@ -105,6 +111,9 @@ class FaultQueue:
             raise ValueError("kind 'body' needs a 'body' string")
         if kind == "trickle" and params["bytes_per_second"] <= 0:
             raise ValueError("bytes_per_second must be positive")
+        if kind == "echo" and (params["form"] not in ECHO_FORMS
+                               or params["format"] not in ECHO_FORMATS or params["pad"] < 0):
+            raise ValueError(f"echo takes form in {ECHO_FORMS}, format in {ECHO_FORMATS}, pad >= 0")
         if "status" in params and not 100 <= params["status"] <= 599:
             raise ValueError("status must be an HTTP status code")
         fault = Fault(next(self._ids), kind, vendor, match, count, params)
@@ -190,6 +199,28 @@ def oversized_body(vendor, size):
         return _oversized[key]
 
 
+def echo_text(request, pad, form):
+    """What a careless server says back: every header it received (a Basic credential decoded
+    too), the path, and the query, raw and decoded; `pad` dots first move it across a client's
+    cut."""
+    parts = ["invalid credentials", "." * pad]
+    for name, value in request.headers.items():
+        parts.append(f"{name}: {value}")
+        scheme, _, credential = value.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                parts.append(base64.b64decode(credential).decode("utf-8", "replace"))
+            except ValueError:
+                pass
+    parts += ["path " + request.raw_path, "query " + request.raw_query, unquote(request.raw_query)]
+    text = " ".join(parts)
+    if form == "upper":
+        return text.upper()
+    if form == "percent":
+        return quote(text, safe="")
+    return text
+
+
 def build_response(fault, vendor, request):
     """The answer a replacing fault sends instead of the vendor's."""
     p = fault.params
@@ -223,4 +254,9 @@ def build_response(fault, vendor, request):
         return Response(200, oversized_body(vendor, p["bytes"]), compressible=False)
     if kind == "body":
         return Response(p["status"], p["body"].encode("utf-8"), p["content_type"])
+    if kind == "echo":
+        text = echo_text(request, p["pad"], p["form"])
+        if p["format"] == "text":
+            return Response(p["status"], text.encode("utf-8"), "text/plain; charset=utf-8")
+        return vendor.error(p["status"], text, request)
     raise AssertionError(f"{kind} is not a replacing fault")

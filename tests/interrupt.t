@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""Interrupts end every kind of wait: Ctrl-C in the sqlite3 shell (SIGINT -> sqlite3_interrupt) and
+Python's connection.interrupt() from another thread, while a statement waits for the rate limiter,
+for a retry backoff, on a stalled transfer, or on the first pages of an IN list.
+
+Every wait here is 60 s or more (a 1/300s rate limit, a Retry-After of 300 s, which clamps at 60 s,
+a sandbox that hangs for 300 s), so a statement that ends with "interrupted" within the harness's
+30 s ended because of the interrupt, not because the wait ran out; no clock decides a pass. The
+Python runs then use the same connection again, which must work. Prints TAP."""
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from sandbox_process import Sandbox, library, print_tap  # noqa: E402
+from cases_env import sandbox_environment  # noqa: E402
+
+# How long the harness lets a child run after the interrupt before calling it a failure.
+GRACE_SECONDS = 30
+# How long it waits for the child to reach its wait (valgrind starts slowly).
+REACH_SECONDS = 120
+
+MOBILES = ["919988221100", "447824371047", "61418086042"]
+JOIN = ("SELECT count(*) FROM (SELECT '{0}' AS m UNION ALL SELECT '{1}') AS v "
+        "JOIN cap ON cap.mobile = v.m;").format(*MOBILES)
+
+# name, table options, faults, SQL, and when the statement is surely waiting: the sandbox log has
+# at least `records` vendor requests, the last with status `status` (None: still unanswered).
+WAITS = [
+    ("a rate-limit wait", "rate_limit='1/300s'", [], JOIN, 1, 200),
+    # A 503, not a 429: a 429 would also pause the account's limiter for 60 s, and the Python run's
+    # query after the interrupt would wait for that pause.
+    ("a retry backoff (Retry-After 300)", "retry_budget_ms=600000",
+     [{"vendor": "capillary", "kind": "status", "status": 503,
+       "headers": {"Retry-After": "300"}}],
+     "SELECT count(*) FROM cap('mobile', '%s');" % MOBILES[0], 1, 503),
+    ("a stalled transfer", "timeout_ms=600000, stall_timeout_ms=600000",
+     [{"vendor": "capillary", "kind": "hang", "seconds": 300}],
+     "SELECT count(*) FROM cap('mobile', '%s');" % MOBILES[0], 1, None),
+    ("an IN-list fan-out", "timeout_ms=600000, stall_timeout_ms=600000",
+     [{"vendor": "capillary", "kind": "hang", "seconds": 300, "count": 3}],
+     "SELECT count(*) FROM cap WHERE mobile IN ('%s', '%s', '%s');" % tuple(MOBILES), 3, None),
+]
+
+# The Python child: runs the waiting statement, interrupts it from a thread once the sandbox says
+# it waits, then runs a query on the same connection. Prints one JSON line.
+PYTHON_CHILD = r"""
+import json, sqlite3, sys, threading, time, urllib.request
+library, sandbox, create, sql, records, status = json.loads(sys.argv[1])
+connection = sqlite3.connect(":memory:", check_same_thread=False)
+connection.enable_load_extension(True)
+connection.load_extension(library)
+connection.execute(create)
+
+def waiting():
+    with urllib.request.urlopen(sandbox + "/_sandbox/log", timeout=30) as answer:
+        log = [r for r in json.loads(answer.read()) if r.get("vendor")]
+    return len(log) >= records and log[-1].get("status") == status
+
+def interrupter():
+    for _ in range(2400):
+        if waiting():
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    connection.interrupt()
+
+thread = threading.Thread(target=interrupter)
+thread.start()
+outcome = {}
+try:
+    outcome["rows"] = connection.execute(sql).fetchall()
+except sqlite3.Error as error:
+    outcome["error"] = str(error)
+thread.join()
+urllib.request.urlopen(urllib.request.Request(sandbox + "/_sandbox/reset", data=b"{}",
+                                              method="POST"), timeout=30).read()
+try:
+    outcome["after"] = connection.execute(
+        "SELECT count(*) FROM cap('mobile', '919988221100')").fetchall()
+except sqlite3.Error as error:
+    outcome["after_error"] = str(error)
+print(json.dumps(outcome))
+"""
+
+
+def vendor_log(sandbox):
+    return [record for record in sandbox.log() if record.get("vendor")]
+
+
+def reached(sandbox, records, status):
+    log = vendor_log(sandbox)
+    return len(log) >= records and log[-1].get("status") == status
+
+
+def wait_until_reached(sandbox, records, status, process):
+    for _ in range(REACH_SECONDS * 20):
+        if reached(sandbox, records, status) or process.poll() is not None:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)  # from the request the log shows into the wait that follows it
+
+
+def child_env(sandbox):
+    env = sandbox_environment(sandbox.url)
+    env["INTERACTIONS_STATE_DIR"] = STATE_DIR
+    if os.environ.get("IX_PRELOAD"):
+        env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
+    return env
+
+
+def finish(process):
+    """The child's exit status, or None when it outlived the grace period (then it is killed)."""
+    try:
+        return process.wait(timeout=GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return None
+
+
+def shell_case(sandbox, name, options, faults, sql, records, status):
+    sandbox.reset()
+    if faults:
+        sandbox.control("POST", "/_sandbox/faults", faults)
+    work = tempfile.mkdtemp(prefix="ix-interrupt-")
+    script = os.path.join(work, "script.sql")
+    with open(script, "w") as handle:
+        handle.write(".load %s\nCREATE VIRTUAL TABLE temp.cap USING capillary_interactions(%s);\n%s\n"
+                     % (library(), options, sql))
+    command = shlex.split(os.environ.get("IX_SQLITE3_WRAPPER", "")) + [
+        os.environ.get("IX_SQLITE3", "sqlite3"), "-batch", ":memory:"]
+    with open(script) as stdin, open(os.path.join(work, "out"), "w") as out, \
+            open(os.path.join(work, "err"), "w") as err:
+        process = subprocess.Popen(command, stdin=stdin, stdout=out, stderr=err,
+                                   env=child_env(sandbox), cwd=work)
+        wait_until_reached(sandbox, records, status, process)
+        already = process.poll()
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        code = finish(process)
+        took = time.monotonic() - signalled
+    stdout = open(os.path.join(work, "out")).read()
+    stderr = open(os.path.join(work, "err")).read()
+    shutil.rmtree(work, ignore_errors=True)
+    # Exit status 1: the statement failed (not a crash, not valgrind's 97).
+    passed = already is None and code == 1 and "interrupted" in stderr and stdout == ""
+    detail = "exit %s (%s before the signal), %.1f s after SIGINT\nstdout: %s\nstderr: %s" % (
+        code, "exited" if already is not None else "running", took, stdout, stderr)
+    return passed, "sqlite3 shell: Ctrl-C ends " + name, detail
+
+
+def python_case(sandbox, name, options, faults, sql, records, status):
+    sandbox.reset()
+    if faults:
+        sandbox.control("POST", "/_sandbox/faults", faults)
+    create = "CREATE VIRTUAL TABLE temp.cap USING capillary_interactions(%s)" % options
+    arguments = json.dumps([library(), sandbox.url, create, sql, records, status])
+    env = child_env(sandbox)
+    # CPython keeps its own allocations until exit by design: LeakSanitizer would report the
+    # interpreter, not the extension (the SQL suite checks the extension for leaks).
+    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+    work = tempfile.mkdtemp(prefix="ix-interrupt-")
+    with open(os.path.join(work, "out"), "w") as out, open(os.path.join(work, "err"), "w") as err:
+        process = subprocess.Popen(["/usr/bin/python3", "-c", PYTHON_CHILD, arguments],
+                                   stdout=out, stderr=err, env=env, cwd=work)
+        wait_until_reached(sandbox, records, status, process)
+        code = finish(process)  # the child interrupts itself 0.3 s after the harness's condition
+    stdout = open(os.path.join(work, "out")).read()
+    stderr = open(os.path.join(work, "err")).read()
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        outcome = json.loads(stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        outcome = {}
+    passed = (code == 0 and "interrupted" in outcome.get("error", "")
+              and outcome.get("after") == [[2]])
+    detail = "outcome: %s\nstderr: %s" % (outcome, stderr)
+    return passed, "Python interrupt() ends %s; the connection works after" % name, detail
+
+
+STATE_DIR = None
+
+
+def main():
+    global STATE_DIR
+    state = tempfile.TemporaryDirectory(prefix="ix-interrupt-state-")
+    STATE_DIR = state.name
+    results = []
+    with Sandbox() as sandbox:
+        for wait in WAITS:
+            results.append(shell_case(sandbox, *wait))
+            results.append(python_case(sandbox, *wait))
+        sandbox.reset()
+    state.cleanup()
+    return print_tap(results)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

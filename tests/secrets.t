@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""No secret leaks through what a vendor says back. The sandbox's `echo` fault answers like a
+careless server: its error body repeats every header it received (a Basic credential decoded, as
+in "invalid credentials till.user:<md5>"), and the query, plainly, upper-cased or percent-encoded,
+behind 0 to 200 dots so that each secret straddles the client's 200-character cut somewhere.
+Every table of every vendor gets each of those answers with several statuses (401, 400, 404, 500,
+and a 200 that is not the vendor's JSON), in the vendor's error format and as plain text.
+
+The secrets and their forms are derived from the extension's own settings (interactions_settings
+shows a secret as 'set'), not from a list here: for each secret setting its value, its MD5, its
+base64, the Basic base64 of user:value and user:md5 for every other setting of the vendor given
+in the environment, and the percent-encoding of each. No 8-character fragment of any of them, in
+any letter case, may appear in stdout, stderr or the interactions_requests rows. Prints TAP."""
+import base64
+import hashlib
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from urllib.parse import quote
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from sandbox_process import Sandbox, library, print_tap  # noqa: E402
+from cases_env import sandbox_environment  # noqa: E402
+
+FRAGMENT = 8
+# One statement per table that sends a request; the vendor's name starts the table's.
+QUERIES = [
+    "SELECT * FROM capillary_interactions('mobile', '919988221100');",
+    "SELECT * FROM capillary_interaction_summary('mobile', '919988221100');",
+    "SELECT * FROM optimove_interactions('688417', '2025-01-05');",
+    "SELECT interaction_id FROM cxengage_interactions "
+    "WHERE contact_id = '0b8f9c52-7d0e-4b8a-9a47-2b1e8f6d5c01';",
+    "SELECT interaction_id FROM alpharun_interactions WHERE contact_ext_id = 'sample';",
+    "SELECT * FROM which50_interactions('sample');",
+]
+# Hostile values for every secret setting: long, mixed case, with characters percent-encoding
+# changes (no & < > " ': the sandbox's XML errors would escape them, a form not tested here).
+SECRET_ALPHABET = "Kq7/Zp+Wm=Ns%Xv Bt3#Rg9@Hc;Ld$Jf"
+
+
+def hostile_value(variable):
+    digest = hashlib.sha256(variable.encode()).digest()
+    return "".join(SECRET_ALPHABET[b % len(SECRET_ALPHABET)] for b in digest[:24])
+
+
+def sqlite_command():
+    return shlex.split(os.environ.get("IX_SQLITE3_WRAPPER", "")) + [
+        os.environ.get("IX_SQLITE3", "sqlite3"), "-batch", ":memory:"]
+
+
+def child_env(base):
+    env = dict(base)
+    if os.environ.get("IX_PRELOAD"):
+        env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
+    return env
+
+
+def settings(env):
+    """(vendor, key, value shown, variable) of every setting, as the extension reports them."""
+    script = ".load %s\n.mode tabs\nSELECT vendor, key, value, source FROM interactions_settings;\n" % (
+        library())
+    result = subprocess.run(sqlite_command(), input=script, capture_output=True, text=True,
+                            env=child_env(env), timeout=300)
+    rows = []
+    for line in result.stdout.splitlines():
+        vendor, key, value, source = (line.split("\t") + ["", "", "", ""])[:4]
+        rows.append((vendor, key, value, source))
+    return rows
+
+
+def secret_forms(env, rows):
+    """vendor -> {form name: (text, first secret character)} for every secret setting that has a
+    value in env. The base64 of "user:secret" starts with characters that encode only the user
+    name, which is no secret: fragments are looked for from the first one the secret decides."""
+    forms = {}
+    for vendor, key, _, _ in [r for r in rows if r[2] in ("set", "unset")]:
+        variable = "%s_%s" % (vendor.upper(), key.upper())
+        value = env.get(variable)
+        if not value:
+            continue
+        md5 = hashlib.md5(value.encode()).hexdigest()
+        named = {variable: (value, 0), "md5(%s)" % variable: (md5, 0),
+                 "base64(%s)" % variable: (base64.b64encode(value.encode()).decode(), 0)}
+        for other_vendor, other_key, shown, source in rows:
+            if other_vendor != vendor or shown in ("set", "unset") or not source.startswith("env "):
+                continue
+            user = env.get(source[4:], "")
+            user_only = (len(user.encode()) + 1) // 3 * 4
+            named["basic(%s:%s)" % (other_key, variable)] = (base64.b64encode(
+                ("%s:%s" % (user, value)).encode()).decode(), user_only)
+            named["basic(%s:md5)" % other_key] = (base64.b64encode(
+                ("%s:%s" % (user, md5)).encode()).decode(), user_only)
+        for name, (text, secret_from) in list(named.items()):
+            named["percent(%s)" % name] = (quote(text, safe=""),
+                                           len(quote(text[:secret_from], safe="")))
+        forms.setdefault(vendor, {}).update(named)
+    return forms
+
+
+def leaks(output, forms):
+    """(form name, fragment) for every 8-character fragment of a form found in output."""
+    haystack = output.lower()
+    found = []
+    for name, (text, secret_from) in forms.items():
+        text = text.lower()
+        for start in range(max(0, secret_from - FRAGMENT + 1), max(0, len(text) - FRAGMENT) + 1):
+            fragment = text[start:start + FRAGMENT]
+            if len(fragment) == FRAGMENT and fragment in haystack:
+                found.append((name, fragment))
+                break
+    return found
+
+
+def echo_faults(vendor):
+    """The answers one table gets, in order: one statement each."""
+    faults = []
+    for form in ("plain", "upper", "percent"):
+        for pad in range(0, 208, 7):
+            faults.append({"status": 401, "form": form, "pad": pad, "format": "vendor"})
+        for status in (400, 403, 404, 500, 200):
+            for output_format in ("vendor", "text"):
+                for pad in (0, 120, 180):
+                    faults.append({"status": status, "form": form, "pad": pad,
+                                   "format": output_format})
+    return [dict(fault, vendor=vendor, kind="echo") for fault in faults]
+
+
+def run_table(sandbox, env, query):
+    vendor = query.split(" FROM ")[1].split("_")[0]
+    faults = echo_faults(vendor)
+    sandbox.reset()
+    sandbox.control("POST", "/_sandbox/faults", faults)
+    table = query.split(" FROM ")[1].split("(")[0].split(" ")[0]
+    lines = [".load " + library(), ".mode list"]
+    # Retries and the cache would spend or skip an answer meant for the next statement.
+    lines.append("CREATE VIRTUAL TABLE temp.t USING %s(max_retries=0, cache_ttl=0, rate_limit='100000/1s');" % table)
+    statement = query.replace(table, "t", 1)
+    lines += [statement] * len(faults)
+    lines.append("SELECT * FROM interactions_requests;")
+    result = subprocess.run(sqlite_command(), input="\n".join(lines) + "\n", capture_output=True,
+                            text=True, env=child_env(env), timeout=600, cwd=tempfile.gettempdir())
+    left = sandbox.control("GET", "/_sandbox/faults")
+    return vendor, result, len(faults), left
+
+
+def main():
+    results = []
+    with Sandbox() as sandbox:
+        base = sandbox_environment(sandbox.url)
+        rows = settings(base)
+        secret_variables = ["%s_%s" % (v.upper(), k.upper()) for v, k, shown, _ in rows
+                            if shown in ("set", "unset")]
+        # Every secret set (tokens win where a vendor has one), then without the token settings
+        # so the password forms travel.
+        everything = dict(base, **{name: hostile_value(name) for name in secret_variables})
+        without_tokens = {k: v for k, v in everything.items()
+                          if not (k in secret_variables and "TOKEN" in k and "API_TOKEN" not in k)}
+        for mode, env in (("every secret set", everything), ("passwords, no tokens", without_tokens)):
+            env = dict(env)
+            env["INTERACTIONS_STATE_DIR"] = tempfile.mkdtemp(prefix="ix-secrets-state-")
+            forms = secret_forms(env, settings(env))
+            for query in QUERIES:
+                vendor, result, sent, left = run_table(sandbox, env, query)
+                output = result.stdout + "\n" + result.stderr
+                found = leaks(output, forms.get(vendor, {}))
+                errors = len(re.findall(r"^(?:Parse error|Runtime error|Error)", result.stderr,
+                                        re.M))
+                name = "%s (%s): %d echoing answers, no fragment of any of %d secret forms" % (
+                    query.split(" FROM ")[1].split("(")[0].split(" ")[0], mode, sent,
+                    len(forms.get(vendor, {})))
+                detail = "\n".join("%s: %r" % leak for leak in found[:20])
+                detail += "\nexit status %d" % result.returncode
+                detail += "\nfaults left unused: %d; errors reported: %d\nstderr head:\n%s" % (
+                    len(left), errors, "\n".join(result.stderr.splitlines()[:5]))
+                # Exit status 1: statements failed, as they should (not a crash, not valgrind's 97).
+                passed = (not found and not left and len(forms.get(vendor, {})) > 0
+                          and result.returncode == 1)
+                results.append((passed, name, detail))
+    return print_tap(results)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+/*
+ * Unit tests for ext/memlimits.c: the parse-cost estimate is an upper bound on the most cJSON
+ * holds at once (counted through cJSON's hooks, in glibc's chunk sizes), for hostile shapes and for
+ * the vendors' own JSON, and not so loose that ordinary bodies would be refused for nothing.
+ */
+#include "memlimits.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+
+#include "tap.h"
+
+static size_t live, peak;
+
+/* What glibc's malloc takes for a request of n bytes: 8 bytes of header, 16-byte chunks, 32 at
+ * least. */
+static size_t chunk_size(size_t n) {
+  size_t chunk = (n + 8 + 15) & ~(size_t)15;
+  return chunk < 32 ? 32 : chunk;
+}
+
+/* Each block remembers its size in front of it, so frees count too: cJSON 1.7.15 as Debian
+ * patches it allocates a short-lived copy of every number it reads. */
+static void *counting_malloc(size_t n) {
+  size_t *block = malloc(n + 16);
+  if (!block) return NULL;
+  block[0] = n;
+  live += chunk_size(n);
+  if (live > peak) peak = live;
+  return block + 2;
+}
+
+static void counting_free(void *pointer) {
+  if (!pointer) return;
+  size_t *block = (size_t *)pointer - 2;
+  live -= chunk_size(block[0]);
+  free(block);
+}
+
+static size_t parse_cost(const char *body, size_t length) {
+  live = peak = 0;
+  cJSON *root = cJSON_ParseWithLength(body, length);
+  cJSON_Delete(root);
+  return peak;
+}
+
+static char *repeated(const char *opening, const char *item, int count, const char *closing,
+                      size_t *length) {
+  size_t item_length = strlen(item);
+  char *body = malloc(strlen(opening) + (item_length + 1) * (size_t)count + strlen(closing) + 1);
+  size_t at = 0;
+  memcpy(body + at, opening, strlen(opening));
+  at += strlen(opening);
+  for (int i = 0; i < count; i++) {
+    if (i) body[at++] = ',';
+    memcpy(body + at, item, item_length);
+    at += item_length;
+  }
+  memcpy(body + at, closing, strlen(closing) + 1);
+  at += strlen(closing);
+  *length = at;
+  return body;
+}
+
+static char *read_file(const char *path, size_t *length) {
+  FILE *file = fopen(path, "rb");
+  if (!file) return NULL;
+  fseek(file, 0, SEEK_END);
+  long size = ftell(file);
+  fseek(file, 0, SEEK_SET);
+  char *body = malloc((size_t)size + 1);
+  *length = fread(body, 1, (size_t)size, file);
+  body[*length] = '\0';
+  fclose(file);
+  return body;
+}
+
+static void check(const char *name, const char *body, size_t length, double loosest) {
+  size_t estimate = memlimits_json_cost(body, length);
+  size_t real = parse_cost(body, length);
+  ok(estimate >= real, "%s: the estimate (%zu) covers the most cJSON holds (%zu)", name, estimate,
+     real);
+  if (loosest > 0) {
+    ok((double)estimate <= loosest * (double)real,
+       "%s: the estimate is at most %.1fx the real cost", name, loosest);
+  }
+}
+
+int main(void) {
+  cJSON_Hooks hooks = {counting_malloc, counting_free};
+  cJSON_InitHooks(&hooks);
+  static const struct {
+    const char *name, *opening, *item, *closing;
+  } shapes[] = {
+      {"[{},{},...]", "[", "{}", "]"},
+      {"[\"\",\"\",...]", "[", "\"\"", "]"},
+      {"[0,0,...]", "[", "0", "]"},
+      {"[[],[],...]", "[", "[]", "]"},
+      {"{\"a\":{},...}", "{", "\"a\":{}", "}"},
+      {"[\"\\u0041\\n\\\"\",...]", "[", "\"\\u0041\\n\\\"\"", "]"},
+      {"[{\"id\":1,\"subject\":\"hello\"},...]", "[", "{\"id\":1,\"subject\":\"hello\"}", "]"},
+      {"[[[[1]]],...]", "[", "[[[1]]]", "]"},
+  };
+  for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+    size_t length;
+    char *body = repeated(shapes[i].opening, shapes[i].item, 100000, shapes[i].closing, &length);
+    check(shapes[i].name, body, length, 0);
+    free(body);
+  }
+  size_t length;
+  char *body = repeated("[\"", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                        20000, "\"]", &length);
+  check("one long string", body, length, 0);
+  free(body);
+  check("not JSON", "{\"a\": [1, 2", 11, 0);
+  check("empty", "", 0, 0);
+  static const char *const fixtures[] = {
+      "tests/sandbox/fixtures/capillary_envelope_a.json",
+      "tests/sandbox/fixtures/capillary_envelope_b.json",
+      "tests/sandbox/fixtures/optimove_sample.json",
+      "tests/sandbox/fixtures/cxengage_sample.json",
+      "tests/sandbox/fixtures/alpharun_sample.json",
+      "tests/sandbox/fixtures/which50_sample.json",
+  };
+  for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
+    char *fixture = read_file(fixtures[i], &length);
+    if (!fixture) {
+      skip(2, "a fixture is missing (run from the repository root)");
+      continue;
+    }
+    /* Rows are in the estimate, not in cJSON's allocations: 2x leaves room for them. */
+    check(fixtures[i], fixture, length, 2.0);
+    free(fixture);
+  }
+  return done_testing();
+}
