@@ -6,7 +6,7 @@ LIB      := $(BUILD)/interactions.so
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 # The library never unloads (-z nodelete): libcurl's resolver threads may outlive a connection
-# and SQLite dlcloses extensions when the connection closes (engineering-notes B3).
+# and SQLite dlcloses extensions when the connection closes (docs/libcurl.md#global-init).
 BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden
 LIB_LDFLAGS := -shared -Wl,-z,nodelete -Wl,-z,defs
 LDLIBS   := -lcurl -lcjson -lcrypto -lpthread
@@ -22,6 +22,9 @@ UNIT_SOURCES_test_auth    := ext/auth.c ext/http.c
 UNIT_SOURCES_test_ratelimit := ext/ratelimit.c
 UNIT_SOURCES_test_plan      := ext/plan.c ext/timefmt.c
 UNIT_SOURCES_test_memlimits := ext/memlimits.c
+# The descriptor check runs the extension's entry point over every real provider: the whole
+# extension, linked against libsqlite3 directly (SQLITE_CORE, as the fuzz targets do).
+UNIT_SOURCES_test_descriptor := -DSQLITE_CORE $(EXT_SOURCES) -lsqlite3
 
 PROVE    := prove
 SQL_TESTS = tests/*.t

@@ -1,5 +1,6 @@
 /*
- * Settings: environment variables, CREATE VIRTUAL TABLE options and defaults (SPEC section 4).
+ * Settings: environment variables, CREATE VIRTUAL TABLE options and defaults
+ * (README.md#configuration).
  *
  * Every setting has a key ("timeout_ms"), an environment variable (<VENDOR>_<KEY>, e.g.
  * CAPILLARY_TIMEOUT_MS) and may be given as an option, either literally (key=value) or by naming

@@ -1,7 +1,7 @@
 /*
  * Fetching a page: settings, rate limit, retries and error texts. See fetch.h.
  *
- * Retries (engineering-notes C3): connect errors, timeouts, stalls, resets, a 2xx whose body is
+ * Retries (docs/engine.md#retries): connect errors, timeouts, stalls, resets, a 2xx whose body is
  * empty or stops inside its JSON document, 429, 500, 502, 503 and 504 are retried up to
  * max_retries times with exponential backoff and jitter (base retry_base_ms, capped at 30 s); a
  * Retry-After header is a floor, clamped to 60 s. A 429 also pauses the limiter, so every cursor
@@ -21,6 +21,7 @@
 #include "memlimits.h"
 #include "requestlog.h"
 #include "scrub.h"
+#include "token.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,8 +129,8 @@ int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_
 }
 
 ix_call ix_fetch_call(const ix_fetch *fetch) {
-  ix_call call = {fetch->provider, fetch->table_name, &fetch->args,        fetch->config,
-                  fetch->zone,     &fetch->page,      fetch->pages_fetched};
+  ix_call call = {fetch->provider, fetch->table_name, &fetch->args,         fetch->config,
+                  fetch->zone,     &fetch->page,      fetch->pages_fetched, NULL};
   return call;
 }
 
@@ -262,7 +263,19 @@ static char *ix_status_error(const ix_fetch *fetch, const http_response *respons
   sqlite3_free(vendor);
   char *message;
   long status = response->status;
-  if (status == 401 || status == 403) {
+  char *special = NULL;
+  ix_call call = ix_fetch_call(fetch);
+  if ((status == 401 || status == 403) && fetch->provider->status_hint) {
+    char *plain = ix_vendor_message(response->body, response->body_len, response->content_type,
+                                    fetch->config, headers);
+    special = fetch->provider->status_hint(&call, status, plain ? plain : "");
+    sqlite3_free(plain);
+  }
+  if (special) {
+    message =
+        ix_errorf("%s: HTTP %ld from %s%s: %s", table, status, host, said ? said : "", special);
+    sqlite3_free(special);
+  } else if (status == 401 || status == 403) {
     char *hint = ix_credential_hint(fetch->provider, fetch->config);
     message = ix_errorf("%s: HTTP %ld from %s%s: check %s", table, status, host, said ? said : "",
                         hint ? hint : "the credentials");
@@ -446,6 +459,7 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
         response->started_unix_ms, fetch->provider->vendor, request->url,
         outcome == HTTP_OK ? response->status : 0, attempt, response->elapsed_ms,
         (sqlite3_int64)response->body_len, 0, outcome == HTTP_OK ? NULL : response->error);
+    if (request->post_json) requestlog_set_method(fetch->last_request_id, "POST");
     if (outcome == HTTP_ABORTED) {
       *error_out = ix_errorf("%s: interrupted", fetch->table_name);
       return SQLITE_INTERRUPT;
@@ -516,9 +530,17 @@ static int ix_build(ix_fetch *fetch, const ix_args *args, const char *page_token
   ix_call call = ix_fetch_call(fetch);
   call.args = args;
   memset(request, 0, sizeof(*request));
+  int rc = SQLITE_OK;
+  char *token = NULL;
+  const ix_token_exchange *exchange = fetch->provider->token_exchange;
+  if (exchange && exchange->wanted(fetch->config)) {
+    rc = ix_token_acquire(fetch, &token, &request->token_generation, error_out);
+    call.token = token;
+  }
   url_init(&request->url);
   url_append_raw(&request->url, config_get(fetch->config, "base_url"));
-  int rc = fetch->provider->authenticate(&call, &request->headers, error_out);
+  if (rc == SQLITE_OK) rc = fetch->provider->authenticate(&call, &request->headers, error_out);
+  ix_token_free_copy(token);
   if (rc == SQLITE_OK) {
     rc = fetch->provider->build_request(&call, page_token, ix_page_size(fetch), request, error_out);
   }
@@ -529,6 +551,17 @@ static int ix_build(ix_fetch *fetch, const ix_args *args, const char *page_token
 static void ix_request_clear(ix_request *request) {
   url_free(&request->url);
   http_headers_clear(&request->headers);
+}
+
+/* A 401 to a request that carried an exchanged token: the token is dropped (expired early, or
+ * revoked), and the request is worth sending once more with a new one. */
+static int ix_token_refused(const ix_fetch *fetch, const http_response *response,
+                            const ix_request *request) {
+  if (response->outcome != HTTP_OK || response->status != 401 || !request->token_generation) {
+    return 0;
+  }
+  ix_token_invalidate(fetch->account, request->token_generation);
+  return 1;
 }
 
 static http_request ix_http_options(const ix_fetch *fetch, const ix_request *request) {
@@ -657,7 +690,12 @@ static int ix_accept_not_found(ix_fetch *fetch, const http_response *response,
     sqlite3_free(error);
     return SQLITE_OK;
   }
-  if (!error) {
+  if (error) {
+    /* The provider's text may quote the vendor: scrubbed like every vendor text. */
+    *error_out = ix_scrub(config, &request->headers, error);
+    return SQLITE_ERROR;
+  }
+  {
     const char *body = response->body ? response->body : "";
     size_t start = 0;
     while (start < response->body_len && (unsigned char)body[start] <= 0x20) start++;
@@ -680,7 +718,10 @@ static int ix_accept_not_found(ix_fetch *fetch, const http_response *response,
     sqlite3_free(said);
     sqlite3_free(path);
   }
-  *error_out = ix_scrub(config, &request->headers, error);
+  /* Our own words, the path we asked for (credentials never travel in a URL) and the server's
+   * text, already scrubbed by ix_vendor_message: scrubbing the whole again would blank setting
+   * names that share a fragment with a secret. */
+  *error_out = error;
   return SQLITE_ERROR;
 }
 
@@ -798,7 +839,6 @@ int ix_fetch_page(ix_fetch *fetch, char **error_out) {
   fetch->page.next_token = NULL;
   ix_request request;
   rc = ix_build(fetch, &fetch->args, previous_token, &request, error_out);
-  sqlite3_free(previous_token);
   http_response response;
   memset(&response, 0, sizeof(response));
   int fresh = 0;
@@ -807,13 +847,39 @@ int ix_fetch_page(ix_fetch *fetch, char **error_out) {
     if (!ix_from_cache(fetch, http.url, &response)) {
       rc = ix_send(fetch, &http, &request.headers, &response, error_out);
       fresh = 1;
+      if (rc == SQLITE_OK && ix_token_refused(fetch, &response, &request)) {
+        http_response_clear(&response);
+        ix_request_clear(&request);
+        rc = ix_build(fetch, &fetch->args, previous_token, &request, error_out);
+        if (rc == SQLITE_OK) {
+          http = ix_http_options(fetch, &request);
+          rc = ix_send(fetch, &http, &request.headers, &response, error_out);
+        }
+      }
     }
     fetch->pages_fetched++;
   }
   if (rc == SQLITE_OK) rc = ix_accept(fetch, &response, &request, fresh, error_out);
+  sqlite3_free(previous_token);
   http_response_clear(&response);
   ix_request_clear(&request);
   return rc;
+}
+
+int ix_fetch_post(ix_fetch *fetch, const ix_request *request, const char *json,
+                  http_response *response, char **error_out) {
+  http_request http = ix_http_options(fetch, request);
+  http.post_json = json;
+  return ix_send(fetch, &http, &request->headers, response, error_out);
+}
+
+char *ix_fetch_vendor_said(const ix_fetch *fetch, const http_response *response,
+                           const http_headers *headers) {
+  char *vendor = ix_vendor_message(response->body, response->body_len, response->content_type,
+                                   fetch->config, headers);
+  char *said = vendor ? sqlite3_mprintf(" (the API said: %s)", vendor) : sqlite3_mprintf("%s", "");
+  sqlite3_free(vendor);
+  return said;
 }
 
 /* ---- IN lists: many customers, fetched concurrently ----
@@ -1015,7 +1081,8 @@ int ix_fetch_next_customer(ix_fetch *fetch, char **error_out) {
   int rc;
   http_response *response = &customer->response;
   int usable = customer->state == IX_CUSTOMER_READY && response->outcome == HTTP_OK &&
-               !ix_status_is_retryable(response->status) && !ix_body_incomplete(response);
+               !ix_status_is_retryable(response->status) && !ix_body_incomplete(response) &&
+               !ix_token_refused(fetch, response, &customer->request);
   if (usable) {
     if (customer->from_cache) {
       fetch->last_request_id = customer->log_id;

@@ -67,6 +67,15 @@ void ix_fetch_in_clear(ix_fetch *fetch);
 /* The call context providers see, for the current page. */
 ix_call ix_fetch_call(const ix_fetch *fetch);
 
+/* Sends a POST of json (token exchanges) with the limiter, retries and request log every request
+ * has. On SQLITE_OK the response is the final answer, whatever its status. */
+int ix_fetch_post(ix_fetch *fetch, const ix_request *request, const char *json,
+                  http_response *response, char **error_out);
+/* " (the API said: ...)" for an error response, without secrets or the request's header values,
+ * or "" (sqlite3_malloc'd). */
+char *ix_fetch_vendor_said(const ix_fetch *fetch, const http_response *response,
+                           const http_headers *headers);
+
 /* Forgets the current plan and page (xFilter starts a new one); keeps settings and limiter. */
 void ix_fetch_reset(ix_fetch *fetch);
 void ix_fetch_free(ix_fetch *fetch);

@@ -64,7 +64,7 @@ static const char *http_init_error;
 
 static void http_global_init_once(void) {
   /* Called once per process and never undone: curl_global_cleanup would pull libcurl out from
-   * under a host (Python, another extension) that uses it too (engineering-notes B3). */
+   * under a host (Python, another extension) that uses it too (docs/libcurl.md#global-init). */
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     http_init_error = "libcurl could not be initialised (curl_global_init failed)";
   }
@@ -188,12 +188,23 @@ static int http_configure(CURL *easy, const http_request *request, http_transfer
   struct curl_slist *grown = curl_slist_append(*header_list, "Accept: application/json");
   if (!grown) return -1;
   *header_list = grown;
+  if (request->post_json) {
+    grown = curl_slist_append(*header_list, "Content-Type: application/json");
+    if (!grown) return -1;
+    *header_list = grown;
+  }
 
   CURLcode rc = CURLE_OK;
 #define HTTP_SET(option, value) \
   if (rc == CURLE_OK) rc = curl_easy_setopt(easy, option, value)
   HTTP_SET(CURLOPT_URL, request->url);
-  HTTP_SET(CURLOPT_HTTPGET, 1L);
+  if (request->post_json) {
+    /* Not COPYPOSTFIELDS: libcurl's copy of a secret would outlive the transfer unwiped. */
+    HTTP_SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(request->post_json));
+    HTTP_SET(CURLOPT_POSTFIELDS, request->post_json);
+  } else {
+    HTTP_SET(CURLOPT_HTTPGET, 1L);
+  }
   HTTP_SET(CURLOPT_HTTPHEADER, *header_list);
   HTTP_SET(CURLOPT_WRITEFUNCTION, http_on_body);
   HTTP_SET(CURLOPT_WRITEDATA, transfer);
@@ -383,6 +394,7 @@ http_outcome http_job_finish(http_job *job, http_response *response) {
   }
   /* The handle goes back to the pool without its header list, which held the credentials. */
   curl_easy_setopt(job->easy, CURLOPT_HTTPHEADER, NULL);
+  curl_easy_setopt(job->easy, CURLOPT_POSTFIELDS, NULL); /* the caller's body, gone after this */
   curl_easy_setopt(job->easy, CURLOPT_PRIVATE, NULL);
   curl_slist_free_all(job->header_list);
   http_return_handle(job->client, job->easy);

@@ -1,11 +1,13 @@
 /*
  * HTTP GET over libcurl for the engine: one client per database connection, so connections, TLS
- * sessions and DNS answers are reused by every cursor of that connection (engineering-notes B1).
+ * sessions and DNS answers are reused by every cursor of that connection
+ * (docs/libcurl.md#one-multi-handle-per-connection).
  *
  * This file knows nothing of SQLite or of any vendor: it moves bytes safely. Safety here means the
- * defaults an interactive SQL session needs (B4-B6): bounded connect, request and stall times, no
- * redirects, https only (plain http only where the caller allowed it for loopback), a body cap
- * enforced on decoded bytes while reading, and error texts that never carry a header value.
+ * defaults an interactive SQL session needs (docs/libcurl.md): bounded connect, request and stall
+ * times, no redirects, https only (plain http only where the caller allowed it for loopback), a
+ * body cap enforced on decoded bytes while reading, and error texts that never carry a header
+ * value.
  */
 #ifndef IX_HTTP_H
 #define IX_HTTP_H
@@ -28,6 +30,9 @@ void http_headers_clear(http_headers *headers);
 typedef struct http_request {
   const char *url;
   const http_headers *headers;
+  /* NULL for a GET; else a POST of this JSON body (token exchanges), which may hold a secret: the
+   * caller owns it, keeps it until the transfer ends and wipes it. */
+  const char *post_json;
   long connect_timeout_ms;
   long timeout_ms;    /* whole request, including the body */
   long stall_seconds; /* abort when fewer than 1 byte/s arrives for this long */

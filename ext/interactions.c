@@ -11,6 +11,7 @@
 #include <sqlite3ext.h>
 
 #include "cache.h"
+#include "descriptor.h"
 #include "introspect.h"
 #include "requestlog.h"
 #include "vtab.h"
@@ -79,6 +80,8 @@ __attribute__((visibility("default")))
   if (!session) return SQLITE_NOMEM;
   int rc = SQLITE_OK;
   for (size_t i = 0; rc == SQLITE_OK && i < sizeof(ix_providers) / sizeof(ix_providers[0]); i++) {
+    /* A bad descriptor fails the load naming its table and field (the message is complete). */
+    if ((rc = ix_descriptor_check(ix_providers[i], error_out)) != SQLITE_OK) break;
     rc = ix_register_provider(db, ix_providers[i], session);
     if (rc != SQLITE_OK) {
       *error_out = sqlite3_mprintf("error creating module %s: %s", ix_providers[i]->table,

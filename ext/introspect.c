@@ -150,7 +150,7 @@ static int settings_add_vendor(settings_cursor *cursor, const ix_provider *provi
   /* The provider's own checks (Optimove's channel map), as its queries make them. */
   char *provider_problem = NULL;
   const char *provider_key = NULL;
-  ix_call call = {provider, provider->table, NULL, config, NULL, NULL, 0};
+  ix_call call = {provider, provider->table, NULL, config, NULL, NULL, 0, NULL};
   if (rc == SQLITE_OK && provider->check_settings) {
     provider_key = provider->check_settings(&call, &provider_problem);
   }
@@ -172,6 +172,11 @@ static int settings_add_vendor(settings_cursor *cursor, const ix_provider *provi
     sqlite3_free(problem);
   }
   sqlite3_free(provider_problem);
+  /* Which of the vendor's credential forms these settings select (they are alternatives). */
+  if (rc == SQLITE_OK && config && provider->credential_form) {
+    rc = settings_add_row(cursor, provider->vendor, "credentials",
+                          provider->credential_form(config), "derived", NULL);
+  }
   config_free(config);
   return rc;
 }

@@ -163,8 +163,8 @@ static void ix_plan_filters(const ix_plan_state *state, int filter_constraint[IX
 }
 
 /* A key given as IN (list or subquery) is taken whole in one xFilter, so its customers can be
- * fetched concurrently (engineering-notes A2); only for a key of one column, and only where SQLite
- * has sqlite3_vtab_in (3.38+): elsewhere SQLite calls xFilter once per value. */
+ * fetched concurrently (docs/sqlite-virtual-tables.md#in-lists); only for a key of one column, and
+ * only where SQLite has sqlite3_vtab_in (3.38+): elsewhere SQLite calls xFilter once per value. */
 static int ix_plan_in(const ix_plan_state *state, uint64_t key,
                       const int key_constraint[IX_MAX_COLUMNS]) {
   int in_constraint = -1;
@@ -190,9 +190,12 @@ static int ix_plan_equalities(ix_plan_state *state, uint64_t key,
     const ix_plan_constraint *constraint = &state->constraints[i];
     const char *name = provider->columns[c].name;
     if (constraint->op == SQLITE_INDEX_CONSTRAINT_ISNULL) {
-      /* Matches no row: no value to pass, and SQLite has nothing left to check. */
+      /* Matches no row, and SQLite has nothing left to check. It still takes an argv (SQLite
+       * passes NULL): a plan that uses no constraint does not count as an OR branch's plan, and
+       * without one "key IS NULL OR key = ?" could only be declined. */
       if (!ix_plan_term(&state->text, name, " IS NULL", "")) return 0;
-      state->usage[i].omit = 1;
+      state->usage[i].argv_index = ++state->argv_index;
+      state->usage[i].omit = state->usage[i].argv_index <= IX_MAX_OMIT_ARGV;
       continue;
     }
     int is_in = i == state->plan->in_constraint;
@@ -206,7 +209,9 @@ static int ix_plan_equalities(ix_plan_state *state, uint64_t key,
     usage->omit = !is_in && usage->argv_index <= IX_MAX_OMIT_ARGV &&
                   ix_plan_can_omit(&provider->columns[c], constraint);
     if (!usage->omit) {
-      state->all_sent_exactly = 0;
+      int whole_customers =
+          !is_in && (key & IX_COLUMN_BIT(c)) && (provider->columns[c].flags & IX_COL_PER_CUSTOMER);
+      if (!whole_customers) state->all_sent_exactly = 0;
       state->rechecked |= IX_COLUMN_BIT(c);
     }
   }
@@ -234,7 +239,7 @@ static void ix_plan_bounds(ix_plan_state *state) {
 
 /* LIMIT and OFFSET are a page-size hint, taken only when SQLite applies nothing after us that
  * could drop rows: every other usable constraint sent and omitted, no ORDER BY
- * (engineering-notes A3). */
+ * (docs/sqlite-virtual-tables.md#limit-and-offset). */
 static void ix_plan_limit(ix_plan_state *state, int order_by_count, int has_limit_ops) {
   int limit_constraint = -1, offset_constraint = -1;
   for (int i = 0; has_limit_ops && i < state->count; i++) {
@@ -308,7 +313,8 @@ ix_plan_outcome ix_plan_build(const ix_provider *provider, const ix_plan_constra
   ix_plan_limit(&state, order_by_count, has_limit_ops);
   ix_plan_notes(&state);
   /* Any plan with an HTTP call must lose to local work, and a plan that sends more filters to the
-   * API (fewer rows to fetch) is cheaper than one that sends fewer (engineering-notes A5). */
+   * API (fewer rows to fetch) is cheaper than one that sends fewer
+   * (docs/sqlite-virtual-tables.md#omit-costs-and-the-plan). */
   plan->cost = IX_COST_PER_REQUEST / (1.0 + 0.1 * state.argv_index);
   plan->rows = IX_ROWS_PER_CUSTOMER;
   return IX_PLAN_USE;

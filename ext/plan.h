@@ -21,7 +21,7 @@
 /* The cost of a plan that cannot name a customer: so high that SQLite takes it only when nothing
  * else exists, and then xFilter reports what to add (idxNum 0). */
 #define IX_PLAN_DECLINED_COST 1e300
-/* Keys longer than this cannot name a customer (engineering-notes D4). */
+/* Keys longer than this cannot name a customer (docs/libcurl.md#path-segments). */
 #define IX_KEY_MAX_BYTES 256
 #define IX_DATE_LENGTH 10 /* YYYY-MM-DD */
 

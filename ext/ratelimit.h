@@ -6,7 +6,7 @@
  * connections of one Python program. Each limit is an exact sliding window: never more than N
  * requests arrive at the vendor in any W milliseconds. A token bucket of N refilling at N/W would
  * allow up to 2N in the first window, which a vendor counting a sliding window answers with 429s
- * (engineering-notes C4). An account may be held to several windows at once ("50/10s,2000/1h").
+ * (docs/engine.md#rate-limits). An account may be held to several windows at once ("50/10s,2000/1h").
  *
  * The vendor counts a request when it arrives, which we cannot see; we can see when it left and
  * when its answer came back, and it arrived in between. So each request holds its slot until it

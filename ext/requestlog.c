@@ -147,6 +147,22 @@ void requestlog_set_rows(sqlite3_int64 id, sqlite3_int64 rows) {
   pthread_mutex_unlock(&requestlog_lock);
 }
 
+void requestlog_set_method(sqlite3_int64 id, const char *method) {
+  pthread_mutex_lock(&requestlog_lock);
+  for (int i = 0; id > 0 && i < requestlog_count; i++) {
+    int slot = (requestlog_next - 1 - i + requestlog_capacity) % requestlog_capacity;
+    if (requestlog_ring[slot].id == id) {
+      char *copy = requestlog_strdup(method);
+      if (copy) {
+        free(requestlog_ring[slot].method);
+        requestlog_ring[slot].method = copy;
+      }
+      break;
+    }
+  }
+  pthread_mutex_unlock(&requestlog_lock);
+}
+
 /* ---- The interactions_requests table ---- */
 
 enum {

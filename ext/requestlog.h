@@ -34,6 +34,8 @@ sqlite3_int64 requestlog_add(long long started_unix_ms, const char *vendor, cons
 void requestlog_add_skipped(const char *vendor, const char *reason);
 /* Sets the number of rows the request's page produced. */
 void requestlog_set_rows(sqlite3_int64 id, sqlite3_int64 rows);
+/* Sets the request's method, when it was not a GET (token exchanges POST). */
+void requestlog_set_method(sqlite3_int64 id, const char *method);
 
 /* Registers the interactions_requests table on db. */
 int requestlog_register(sqlite3 *db);

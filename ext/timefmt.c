@@ -23,11 +23,11 @@
 **
 ** ZONES
 **   A timestamp that carries a zone is converted with it. One without a zone is wall time in the
-**   table's zone: "UTC", "Z", "GMT", "Etc/UTC" (any case), a fixed offset ("+05:30", "-0300",
-*"+10")
-**   or an IANA name read from the TZif file under $TZDIR (default /usr/share/zoneinfo). TZif v1 and
-**   v2+ are read; v2+ uses the 64-bit data and the POSIX TZ footer (rules of the forms Mm.w.d, Jn
-**   and n) for instants after the last transition, which is where "slim" files put all future DST.
+**   table's zone: "UTC", "Z", "GMT", "Etc/UTC" (any case), a fixed offset ("+05:30", "-0300" or
+**   "+10") or an IANA name read from the TZif file under $TZDIR (default /usr/share/zoneinfo).
+**   TZif v1 and v2+ are read; v2+ uses the 64-bit data and the POSIX TZ footer (rules of the forms
+**   Mm.w.d, Jn and n) for instants after the last transition, which is where "slim" files put all
+**   future DST.
 **   Files with leap-second records (the right/ zones) are refused rather than read off by ~27 s.
 **
 ** DST RULE

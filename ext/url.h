@@ -1,10 +1,11 @@
 /*
  * Building request URLs from a configured base URL and values that come from SQL.
  *
- * Values from SQL are hostile until proven otherwise (engineering-notes D4): every path segment and
- * query value is percent-encoded here, and a path segment that libcurl or a server could read as
- * something else (empty, "." or "..", control characters, an absurd length) is refused. Plain C
- * with no SQLite or libcurl dependency, so it can be unit-tested and fuzzed on its own.
+ * Values from SQL are hostile until proven otherwise (docs/libcurl.md#path-segments): every path
+ * segment and query value is percent-encoded here, and a path segment that libcurl or a server
+ * could read as something else (empty, "." or "..", control characters, an absurd length) is
+ * refused. Plain C with no SQLite or libcurl dependency, so it can be unit-tested and fuzzed on its
+ * own.
  */
 #ifndef IX_URL_H
 #define IX_URL_H

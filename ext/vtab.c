@@ -18,11 +18,11 @@
  *              | "no customer key: fails in xFilter"                  -- idxNum 0
  *       term  := column op "?" [" COLLATE " ("NOCASE" | "RTRIM")]  -- op: = > >= < <=; argv[i]
  *              | column " IS ?"     -- an equality that may be NULL; argv[i] is the value
- *              | column " IS NULL"  -- no value, and no rows
+ *              | column " IS NULL"  -- argv[i] is NULL (unread), and no rows
  *              | column " IN ?"     -- argv[i] is a whole IN list (sqlite3_vtab_in)
  *              | "LIMIT" | "OFFSET"
  *
- *   Terms with a value take argv in order. idxNum is the chosen alternative + 1. The part after
+ *   Every term takes one argv, in order. idxNum is the chosen alternative + 1. The part after
  *   " | " is for people reading the plan: which of the constraints sent to the API SQLite still
  *   checks itself. xFilter turns the values into what the API is sent: a key that can name no
  *   customer (NULL, empty, a blob...) means no rows and no request, logged as skipped; a REAL key
@@ -35,10 +35,11 @@
  *
  *   Every table is marked SQLITE_VTAB_DIRECTONLY: it cannot be used from a view or trigger stored
  *   in a database file, because opening a file someone else wrote must never make network calls
- *   with your credentials (engineering-notes D1).
+ *   with your credentials (docs/sqlite-virtual-tables.md#directonly).
  */
 #include "vtab.h"
 
+#include "descriptor.h"
 #include "fetch.h"
 #include "plan.h"
 #include "requestlog.h"
@@ -57,8 +58,9 @@ SQLITE_EXTENSION_INIT3
 
 /* A module registration's client data: which provider, and the connection's shared session. */
 typedef struct ix_module_data {
-  const ix_provider *provider;
+  const ix_provider *provider; /* points at resolved */
   ix_session *session;
+  ix_provider resolved; /* the descriptor with its derived fields filled (descriptor.c) */
 } ix_module_data;
 
 typedef struct ix_vtab {
@@ -654,15 +656,12 @@ static int ix_filter_read_plan(ix_cursor *cursor, int plan_number, const char *p
                    ix_errorf("%s: internal error: bad plan '%s'", vtab->table_name, plan));
       return SQLITE_ERROR;
     }
-    sqlite3_value *value = NULL;
-    if (op != IX_OP_IS_NULL) {
-      if (i >= argc) {
-        ix_set_error(&vtab->base,
-                     ix_errorf("%s: internal error: bad plan '%s'", vtab->table_name, plan));
-        return SQLITE_ERROR;
-      }
-      value = argv[i++];
+    if (i >= argc) { /* every term takes one value */
+      ix_set_error(&vtab->base,
+                   ix_errorf("%s: internal error: bad plan '%s'", vtab->table_name, plan));
+      return SQLITE_ERROR;
     }
+    sqlite3_value *value = argv[i++];
     if (is_limit) {
       limit = sqlite3_value_int64(value);
     } else if (is_offset) {
@@ -758,7 +757,7 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
  *    affinity is unknown, is re-checked. Range bounds are always re-checked by SQLite.
  *  - LIMIT and OFFSET are only a page-size hint, and taken only when SQLite applies nothing after
  *    us that could drop rows: every other usable constraint sent and omitted, and no ORDER BY
- *    (engineering-notes A3). SQLite still applies LIMIT itself.
+ *    (docs/sqlite-virtual-tables.md#limit-and-offset). SQLite still applies LIMIT itself.
  */
 
 static ix_collation ix_collation_of(sqlite3_index_info *info, int i) {
@@ -865,7 +864,7 @@ static void ix_module_data_free(void *arg) {
 int ix_register_provider(sqlite3 *db, const ix_provider *provider, ix_session *session) {
   ix_module_data *data = sqlite3_malloc64(sizeof(*data));
   if (!data) return SQLITE_NOMEM;
-  data->provider = provider;
+  data->provider = ix_descriptor_resolve(provider, &data->resolved);
   data->session = session;
   session->refs++;
   /* On failure SQLite calls the destructor itself, which releases the reference. */

@@ -34,6 +34,10 @@ enum {
   /* The API applies the equality exactly and the column echoes the value it was given, so SQLite's
    * own re-check is skipped (omit). Only for filters the vendor applies exactly. */
   IX_COL_EXACT = 1 << 3,
+  /* A key column whose value is the same on every row of one customer (the vendor's own id for
+   * it): SQLite's re-check keeps all of a customer's rows or none, so it does not stop LIMIT from
+   * sizing the pages (ix_plan_limit). */
+  IX_COL_PER_CUSTOMER = 1 << 4,
 };
 
 /* How the engine produces a column's value from a row when the column does not echo a constraint.
@@ -119,13 +123,31 @@ typedef struct ix_call {
   /* Pages already fetched for this customer: in build_request, 0 while asking for the first; in
    * parse_page and column callbacks, it counts the page being read (1 for the first). */
   int page_index;
+  /* In authenticate, for a provider with a token exchange that the settings ask for: the token
+   * the engine got for the account (token.c). NULL otherwise. */
+  const char *token;
 } ix_call;
 
 /* The request a provider builds: the engine adds the base URL, timeouts and transport. */
 typedef struct ix_request {
-  url_builder url;      /* starts as the base URL; providers append path and query */
-  http_headers headers; /* auth and vendor headers (Accept: application/json is added) */
+  url_builder url;           /* starts as the base URL; providers append path and query */
+  http_headers headers;      /* auth and vendor headers (Accept: application/json is added) */
+  uint64_t token_generation; /* engine: the exchanged token it carries (0 = none), for a 401 */
 } ix_request;
+
+/* A vendor whose credentials are exchanged for a short-lived token (token.c does the rest). */
+typedef struct ix_token_exchange {
+  /* Whether the table's settings ask for the exchange (its key and secret are set). */
+  int (*wanted)(const ix_config *config);
+  /* Appends the token endpoint's path to request->url (the base URL) and sets *json_out to the
+   * request body, sqlite3_malloc'd; it holds the secret, so the engine wipes it. */
+  int (*build)(const ix_call *call, ix_request *request, char **json_out, char **error_out);
+  /* The token (sqlite3_malloc'd) and its lifetime in seconds (0 when the answer gives none) from a
+   * 2xx answer. */
+  int (*parse)(const ix_call *call, const char *body, size_t body_len, char **token_out,
+               long long *ttl_seconds, char **error_out);
+  const char *key_setting, *secret_setting; /* named when the vendor refuses them */
+} ix_token_exchange;
 
 typedef struct ix_provider {
   const char *table;  /* module name, e.g. "capillary_interactions" */
@@ -134,7 +156,8 @@ typedef struct ix_provider {
   const ix_setting_def *settings; /* vendor settings (credentials...), terminated by a NULL key */
   const ix_column_def *columns;
   int column_count;
-  /* Columns that carry a range (IX_COL_RANGE) — at most one per table; -1 when none. */
+  /* Derived, not written: the column flagged IX_COL_RANGE, or -1. Registration fills it in the
+   * engine's copy of the descriptor (descriptor.c); providers leave it out. */
   int range_column;
   /* The plan needs every column of at least one of these masks (bit i = column i). Alternatives are
    * tried in order; the first fully usable one is sent. A zero mask ends the list. */
@@ -167,14 +190,22 @@ typedef struct ix_provider {
   int (*is_unknown_customer)(const ix_call *call, const cJSON *body, char **error_out);
   /* Value of an IX_VALUE_CUSTOM column, or of any column the generic kinds cannot express. */
   void (*column)(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx);
-  /* Optional. The vendor's own id for the customer of the current page (Capillary's customer id),
-   * written to out: then the rows of one customer reached through different keys
-   * (mobile = ? OR email = ?) get the same rowids. Returns 0 when unknown: the plan's key stands
-   * for the customer. */
+  /* Optional. The vendor's own id for the customer of the current page (Capillary's customer id,
+   * Alpharun's contact UUID), written to out: then the rows of one customer reached through
+   * different keys (mobile = ? OR email = ?) get the same rowids. Returns 0 when unknown: the
+   * plan's key stands for the customer. */
   int (*customer_identity)(const ix_call *call, char *out, size_t out_size);
   /* Optional. Checks the provider's own settings (call->config) as a query would: returns the key
    * at fault and sets *error_out, or returns NULL. interactions_settings shows it as a problem. */
   const char *(*check_settings)(const ix_call *call, char **error_out);
+  /* Optional: credentials exchanged for a token. */
+  const ix_token_exchange *token_exchange;
+  /* Optional: the fix for a 401 or 403 when "check <the credentials>" would mislead (an expired
+   * token, a missing permission). vendor_said is the vendor's message or "". NULL keeps the
+   * generic text; else a sqlite3_malloc'd text that follows "HTTP 403 from host (...): ". */
+  char *(*status_hint)(const ix_call *call, long status, const char *vendor_said);
+  /* Optional: which credential form the settings select, for interactions_settings. */
+  const char *(*credential_form)(const ix_config *config);
 } ix_provider;
 
 /* ---- Helpers providers use ---- */

@@ -557,12 +557,14 @@ def check_log_and_reset(t, c, log_file):
     leaked = [s for s in credentials.SECRETS + ("sandbox-pass", CAP_MD5) if s in text]
     t.eq(leaked, [], "no credential string appears in the log file")
     c.fault(vendor="capillary", kind="status", status=500)
-    c.control("POST", "/config", {"latency_ms": 50, "engagement_format": True})
+    c.control("POST", "/config", {"latency_ms": 50, "engagement_format": True,
+                                  "token_ttl_seconds": 5})
     c.reset()
     stats = c.control("GET", "/stats")
     t.ok(log_file.read_text() == "" and c.control("GET", "/log") == []
          and c.control("GET", "/faults") == [] and stats["requests"] == 0
          and c.control("GET", "/config") == {"latency_ms": 0, "engagement_format": False,
+                                              "token_ttl_seconds": None,
                                               "rate_limits": DEFAULT_LIMITS},
          "reset empties the log (file too), faults and stats, and restores config")
 
@@ -593,6 +595,52 @@ def check_shutdown(t, c, proc):
          f"SIGTERM stops it cleanly even with a request hanging (exit {code})")
 
 
+def check_tokens_and_paging(t, c):
+    """Token endpoints, Optimove's 10,000-record cap and CXengage's search route."""
+    json_type = {"Content-Type": "application/json"}
+    cap = c.call("POST", "/capillary/v3/oauth/token/generate", json_type,
+                 {"key": capillary.OAUTH_KEY,
+                  "secret": capillary.OAUTH_SECRET})
+    data_part = cap.json().get("data") or {}
+    t.ok(cap.status == 200 and data_part.get("ttlSeconds") == 300
+         and data_part.get("accessToken"),
+         "capillary: key and secret -> data.accessToken, ttlSeconds 300", cap.body)
+    token = {"X-CAP-API-OAUTH-TOKEN": data_part.get("accessToken", "")}
+    t.eq(c.get(PATHS["capillary"], token).status, 200, "capillary: the issued token is accepted")
+    wrong = c.call("POST", "/capillary/v3/oauth/token/generate", json_type,
+                   {"key": capillary.OAUTH_KEY, "secret": "wrong"})
+    t.eq(wrong.status, 401, "capillary: a wrong secret -> 401")
+    t.eq(c.get("/capillary/v3/oauth/token/generate").status, 405,
+         "capillary: the token endpoint takes POST only")
+    c.control("POST", "/config", {"token_ttl_seconds": 0.2})
+    short = c.call("POST", "/cxengage/v1/tokens", json_type,
+                   {"username": cxengage.API_KEY,
+                    "password": cxengage.API_SECRET, "tenantId": TENANT}).json()
+    cx_token = {"Authorization": "Token " + short.get("token", "")}
+    fresh = c.get(PATHS["cxengage"], cx_token).status
+    time.sleep(0.3)
+    t.eq((fresh, c.get(PATHS["cxengage"], cx_token).status), (200, 401),
+         "cxengage: an issued token works until token_ttl_seconds, then 401")
+    c.reset()
+    base = "/optimove/current/customers/GetCustomerChannelInteractions?"
+    bulk = f"{base}CustomerID=bulk-25000&StartDate=2025-01-01&EndDate=2025-12-31"
+    sizes = [len(c.get(bulk + extra, AUTH["optimove"]).json())
+             for extra in ("", "&$top=10000&$skip=10000", "&%24top=10000&%24skip=20000",
+                           "&$top=50000")]
+    t.eq(sizes, [10000, 10000, 5000, 10000],
+         "optimove: at most 10,000 records an answer; $top/$skip page through 25,000")
+    search = f"/cxengage/v1/tenants/{TENANT}/interactions?contactId=bench-100k"
+    window = "&start=2026-10-20T00:00:00Z&end=2026-10-31T00:00:00Z"
+    first = c.get(search + window, AUTH["cxengage"]).json()
+    starts = [r["startTimestamp"] for r in first["results"]]
+    t.ok(first["limit"] == 1000 and len(starts) == 1000 and first["total"] > 1000
+         and all("2026-10-20" <= s < "2026-10-31" for s in starts)
+         and starts == sorted(starts, reverse=True),
+         "cxengage: the search route filters start/end and pages 1000 newest first",
+         {k: first[k] for k in ("page", "limit", "offset", "total")})
+    c.reset()
+
+
 def main():
     t = Tap()
     proc = None
@@ -617,6 +665,7 @@ def main():
             check_faults(t, c)
             check_log_and_reset(t, c, log_file)
             check_optimove_window(t, c)
+            check_tokens_and_paging(t, c)
             check_generated_files(t)
             check_shutdown(t, c, proc)
             err = (tmp / "stderr").read_text()

@@ -157,8 +157,15 @@ def main():
         # Every secret set (tokens win where a vendor has one), then without the token settings
         # so the password forms travel.
         everything = dict(base, **{name: hostile_value(name) for name in secret_variables})
+        # A secret exchanged for a token (X_SECRET) works only with its key (X_KEY), which may not be
+        # a secret itself: give it one, so the exchange travels too.
+        exchanged = {name: name[: -len("SECRET")] + "KEY" for name in secret_variables
+                     if name.endswith("_SECRET")}
+        for key in exchanged.values():
+            everything.setdefault(key, hostile_value(key))
         without_tokens = {k: v for k, v in everything.items()
-                          if not (k in secret_variables and "TOKEN" in k and "API_TOKEN" not in k)}
+                          if not (k in secret_variables and "TOKEN" in k and "API_TOKEN" not in k)
+                          and k not in exchanged and k not in exchanged.values()}
         for mode, env in (("every secret set", everything), ("passwords, no tokens", without_tokens)):
             env = dict(env)
             env["INTERACTIONS_STATE_DIR"] = tempfile.mkdtemp(prefix="ix-secrets-state-")

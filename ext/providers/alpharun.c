@@ -1,7 +1,7 @@
 /*
  * Alpharun: a contact's customer interactions, from
  * GET {base_url}/api/v1/contacts/{contact_id}/customer-interactions?limit=&cursor=
- * (seeds/003, vendors.md section 4).
+ * (docs/vendors.md#alpharun).
  *
  *     SELECT * FROM alpharun_interactions WHERE contact_ext_id = 'cust-1';
  *     SELECT * FROM alpharun_interactions('e0c10580-533e-4af2-9611-a9996bb0888d');
@@ -101,8 +101,10 @@ static const ix_column_def alpharun_columns[AR_COLUMN_COUNT] = {
         "the interaction's contacts as sent (JSON)"},
     [AR_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
         "the interaction object as the vendor sent it (JSON)"},
+    /* Not IX_COL_EXACT: Alpharun matches a UUID ignoring case, so the column carries the
+     * contact's id from the item and SQLite re-checks it (alpharun_result_contact_id). */
     [AR_CONTACT_ID] =
-        {"contact_id", "TEXT", IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT, IX_VALUE_NONE, {NULL},
+        {"contact_id", "TEXT", IX_COL_HIDDEN | IX_COL_EQ | IX_COL_PER_CUSTOMER, IX_VALUE_NONE, {NULL},
         "the contact: its UUID or alt:ext_id:<ext_id>, required"},
 };
 // clang-format on
@@ -238,6 +240,29 @@ static void alpharun_result_fields(sqlite3_context *ctx, const cJSON *list) {
   }
 }
 
+/* The contact the request named, among the item's contacts (a household may share one
+ * interaction): by UUID ignoring case, as Alpharun matches it, or by ext_id (the "alt:ext_id:"
+ * form, or an equality on contact_ext_id). NULL when the item does not list it. */
+static const cJSON *alpharun_named_contact(const ix_call *call, const cJSON *item) {
+  const char *contact = ix_args_text(call->args, AR_CONTACT_ID);
+  const char *ext_id = contact ? NULL : ix_args_text(call->args, AR_CONTACT_EXT_ID);
+  size_t prefix = strlen(ALPHARUN_EXT_ID_PREFIX);
+  if (contact && strncmp(contact, ALPHARUN_EXT_ID_PREFIX, prefix) == 0) {
+    ext_id = contact + prefix;
+    contact = NULL;
+  }
+  const cJSON *contacts = cJSON_GetObjectItemCaseSensitive(item, "contacts");
+  for (const cJSON *each = ix_json_first(contacts); (contact || ext_id) && each;
+       each = ix_json_next(contacts, each)) {
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(each, contact ? "id" : "ext_id");
+    if (cJSON_IsString(id) && (contact ? sqlite3_stricmp(id->valuestring, contact) == 0
+                                       : strcmp(id->valuestring, ext_id) == 0)) {
+      return each;
+    }
+  }
+  return NULL;
+}
+
 /* The contact's ext_id when the query named the contact by contact_id: the id itself in the
  * "alt:ext_id:" form, else the ext_id of the item's contact with that UUID. */
 static void alpharun_result_ext_id(const ix_call *call, const ix_row *row, sqlite3_context *ctx) {
@@ -247,16 +272,29 @@ static void alpharun_result_ext_id(const ix_call *call, const ix_row *row, sqlit
     sqlite3_result_text(ctx, contact + prefix, -1, SQLITE_TRANSIENT);
     return;
   }
-  const cJSON *contacts = cJSON_GetObjectItemCaseSensitive(row->item, "contacts");
-  for (const cJSON *each = ix_json_first(contacts); contact && each;
-       each = ix_json_next(contacts, each)) {
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(each, "id");
-    if (cJSON_IsString(id) && sqlite3_stricmp(id->valuestring, contact) == 0) {
-      ix_result_json(ctx, cJSON_GetObjectItemCaseSensitive(each, "ext_id"), IX_VALUE_TEXT, NULL);
-      return;
-    }
+  const cJSON *named = alpharun_named_contact(call, row->item);
+  ix_result_json(ctx, cJSON_GetObjectItemCaseSensitive(named, "ext_id"), IX_VALUE_TEXT, NULL);
+}
+
+/* The contact's UUID as the vendor spells it (the item's contact), so that SQLite's re-check
+ * compares what a local copy would hold. The "alt:ext_id:" argument is echoed, as it names no
+ * UUID to compare; so is any id whose contact the item does not list. */
+static void alpharun_result_contact_id(const ix_call *call, const ix_row *row,
+                                       sqlite3_context *ctx) {
+  const char *given = ix_args_text(call->args, AR_CONTACT_ID);
+  int alternative =
+      given && strncmp(given, ALPHARUN_EXT_ID_PREFIX, strlen(ALPHARUN_EXT_ID_PREFIX)) == 0;
+  const cJSON *id =
+      alternative ? NULL
+                  : cJSON_GetObjectItemCaseSensitive(alpharun_named_contact(call, row->item), "id");
+  if (cJSON_IsString(id)) {
+    sqlite3_result_text(ctx, id->valuestring, -1, SQLITE_TRANSIENT);
+    return;
   }
-  sqlite3_result_null(ctx);
+  char *error = NULL;
+  char *contact = alpharun_contact(call, NULL, &error); /* the id in the form that was sent */
+  sqlite3_free(error);
+  sqlite3_result_text(ctx, contact, -1, sqlite3_free);
 }
 
 static void alpharun_column(const ix_call *call, const ix_row *row, int column,
@@ -276,14 +314,29 @@ static void alpharun_column(const ix_call *call, const ix_row *row, int column,
   } else if (column == AR_CONTACT_EXT_ID) {
     alpharun_result_ext_id(call, row, ctx);
   } else if (column == AR_CONTACT_ID) {
-    /* Named by contact_ext_id: the id in the form that was sent. */
-    char *error = NULL;
-    char *contact = alpharun_contact(call, NULL, &error);
-    sqlite3_free(error);
-    sqlite3_result_text(ctx, contact, -1, sqlite3_free);
+    alpharun_result_contact_id(call, row, ctx);
   } else {
     sqlite3_result_null(ctx); /* campaign_id, subject: the vendor has neither */
   }
+}
+
+/* The contact's UUID from the answer (lower-cased, as Alpharun compares it), so that its rows found
+ * by contact_id and by contact_ext_id in one statement are the same rows. */
+static int alpharun_customer_identity(const ix_call *call, char *out, size_t out_size) {
+  for (int r = 0; call->page && r < call->page->row_count; r++) {
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(
+        alpharun_named_contact(call, call->page->rows[r].item), "id");
+    if (!cJSON_IsString(id) || strlen(id->valuestring) + 2 > out_size) continue;
+    out[0] = 'u';
+    size_t i = 0;
+    for (; id->valuestring[i]; i++) {
+      char c = id->valuestring[i];
+      out[i + 1] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+    out[i + 1] = '\0';
+    return 1;
+  }
+  return 0;
 }
 
 const ix_provider alpharun_interactions_provider = {
@@ -293,7 +346,6 @@ const ix_provider alpharun_interactions_provider = {
     .settings = alpharun_settings,
     .columns = alpharun_columns,
     .column_count = AR_COLUMN_COUNT,
-    .range_column = -1,
     .required = {IX_COLUMN_BIT(AR_CONTACT_ID), IX_COLUMN_BIT(AR_CONTACT_EXT_ID), 0},
     .required_hint =
         "a contact is required: add WHERE contact_ext_id = '...' (or contact_id = "
@@ -308,4 +360,5 @@ const ix_provider alpharun_interactions_provider = {
     .build_request = alpharun_build_request,
     .parse_page = alpharun_parse_page,
     .column = alpharun_column,
+    .customer_identity = alpharun_customer_identity,
 };

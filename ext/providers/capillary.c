@@ -1,5 +1,5 @@
 /*
- * Capillary Technologies: GET {base_url}/v2/customers/interaction (seeds/000, vendors.md §1).
+ * Capillary Technologies: GET {base_url}/v2/customers/interaction (docs/vendors.md#capillary).
  *
  *     SELECT * FROM capillary_interactions('mobile', '919988221100');
  *     SELECT * FROM capillary_interactions WHERE email = 'ann@example.com' AND channel = 'email';
@@ -12,9 +12,10 @@
  *   A: {"response": {"status": ..., "customer": {"id", "mobile", ..., "interactions": {"network":
  *       [{"name", "interaction": [{"type", "count", "messages": {"message": [...]}}]}]},
  *       "item_status": {...}}}}  -- sent_time "YYYY-MM-DD HH:MM:SS", the "reciever" spelling,
- * single objects where arrays are expected (an XML-to-JSON habit), "null" as a string. B: {"name":
- * "capillary", "interaction": [{"name", "count", "messageList": [...]}], "warnings"}
+ *       single objects where arrays are expected (an XML-to-JSON habit), "null" as a string.
+ *   B: {"name": "capillary", "interaction": [{"name", "count", "messageList": [...]}], "warnings"}
  *       -- sentDate "DD-MM-YYYY HH:MM:SS" (day first), campaignId -1 when there is none.
+ *
  * Authentication: Basic with the till id and the lowercase hex MD5 of the till password, or an
  * OAuth token in X-CAP-API-OAUTH-TOKEN.
  */
@@ -74,7 +75,11 @@ enum {
   CI_COLUMN_COUNT
 };
 
-#define KEYED_EXACT (IX_COL_EQ | IX_COL_EXACT)
+/* A customer key column carries the customer object's own value and SQLite re-checks it: Capillary
+ * matches an email ignoring case (and may normalise a mobile), so an echo of the value asked for
+ * could keep rows SQLite's comparison over a local copy would not. Only an answer without a
+ * customer object (shape B) echoes what was asked. */
+#define KEYED (IX_COL_EQ | IX_COL_PER_CUSTOMER)
 #define ARGUMENT (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT)
 
 /* One entry per column; its description on the line after (clang-format would spread each
@@ -95,11 +100,11 @@ static const ix_column_def capillary_columns[CI_COLUMN_COUNT] = {
         "the message subject or survey name"},
     [CI_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "Capillary's customer id, when the response carries the customer"},
-    [CI_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+    [CI_MOBILE] = {"mobile", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
         "the customer's mobile; an equality on it names the customer"},
-    [CI_EMAIL] = {"email", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+    [CI_EMAIL] = {"email", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
         "the customer's email; an equality on it names the customer"},
-    [CI_EXTERNAL_ID] = {"external_id", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+    [CI_EXTERNAL_ID] = {"external_id", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
         "the customer's external id; an equality on it names the customer"},
     [CI_MESSAGE_ID] = {"message_id", "INTEGER", 0, IX_VALUE_INT, {"id"},
         "the message id (64-bit integer)"},
@@ -170,11 +175,11 @@ static const ix_column_def capillary_summary_columns[CS_COLUMN_COUNT] = {
         "0/1: whether the type is in use, NULL when the vendor does not say"},
     [CS_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "Capillary's customer id, when the response carries the customer"},
-    [CS_MOBILE] = {"mobile", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+    [CS_MOBILE] = {"mobile", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
         "the customer's mobile; an equality on it names the customer"},
-    [CS_EMAIL] = {"email", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+    [CS_EMAIL] = {"email", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
         "the customer's email; an equality on it names the customer"},
-    [CS_EXTERNAL_ID] = {"external_id", "TEXT", KEYED_EXACT, IX_VALUE_CUSTOM, {NULL},
+    [CS_EXTERNAL_ID] = {"external_id", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
         "the customer's external id; an equality on it names the customer"},
     [CS_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
         "the interaction type object as the vendor sent it (JSON)"},
@@ -204,7 +209,12 @@ static const capillary_layout capillary_summary_layout = {
 static const ix_setting_def capillary_settings[] = {
     {"username", IX_SETTING_CREDENTIAL, NULL, "till id for Basic authentication"},
     {"password", IX_SETTING_SECRET, NULL, "till password (sent as its MD5, as Capillary requires)"},
-    {"oauth_token", IX_SETTING_SECRET, NULL, "OAuth token, sent as X-CAP-API-OAUTH-TOKEN"},
+    {"oauth_token", IX_SETTING_SECRET, NULL,
+     "OAuth token, sent as X-CAP-API-OAUTH-TOKEN (lives 300 s by default: prefer oauth_key)"},
+    /* The key is the API client's name, the secret its password: like username and password. */
+    {"oauth_key", IX_SETTING_CREDENTIAL, NULL,
+     "OAuth client key, exchanged with oauth_secret for tokens the table renews"},
+    {"oauth_secret", IX_SETTING_SECRET, NULL, "OAuth client secret, with oauth_key"},
     /* The general rate-limit page's figure; the interaction page says 1,000/min for demo
      * clusters. Brands have their own limits: the conservative one is the default. */
     {"rate_limit", 0, "100/60s", "requests per window"},
@@ -219,7 +229,31 @@ static const capillary_layout *capillary_layout_of(const ix_call *call) {
 
 /* ---- Requests ---- */
 
+/* Key and secret win over a static token: they keep working after any token expires. */
+static int capillary_wants_exchange(const ix_config *config) {
+  return config_get(config, "oauth_key") && config_get(config, "oauth_secret");
+}
+
+static const char *capillary_credential_form(const ix_config *config) {
+  if (capillary_wants_exchange(config)) return "oauth key and secret (tokens renewed)";
+  if (config_get(config, "oauth_token")) return "oauth token";
+  if (config_get(config, "username") && config_get(config, "password")) return "basic till";
+  return "none";
+}
+
 static int capillary_authenticate(const ix_call *call, http_headers *headers, char **error_out) {
+  if (call->token) {
+    return http_headers_add(headers, "X-CAP-API-OAUTH-TOKEN", call->token) == 0 ? SQLITE_OK
+                                                                                : SQLITE_NOMEM;
+  }
+  if (config_get(call->config, "oauth_key") || config_get(call->config, "oauth_secret")) {
+    int has_key = config_get(call->config, "oauth_key") != NULL;
+    *error_out = ix_errorf("%s: %s is set but %s is not: set both to use OAuth key and secret",
+                           call->table_name,
+                           config_origin(call->config, has_key ? "oauth_key" : "oauth_secret"),
+                           config_origin(call->config, has_key ? "oauth_secret" : "oauth_key"));
+    return SQLITE_ERROR;
+  }
   const char *token = config_get(call->config, "oauth_token");
   if (token) {
     return http_headers_add(headers, "X-CAP-API-OAUTH-TOKEN", token) == 0 ? SQLITE_OK
@@ -229,10 +263,11 @@ static int capillary_authenticate(const ix_call *call, http_headers *headers, ch
   const char *password = config_get(call->config, "password");
   if (!user || !password) {
     *error_out = ix_errorf(
-        "%s: no credentials: set %s and %s (the till id and its password), or "
+        "%s: no credentials: set %s and %s (the till id and its password), or %s and %s, or "
         "%s",
         call->table_name, config_origin(call->config, "username"),
-        config_origin(call->config, "password"), config_origin(call->config, "oauth_token"));
+        config_origin(call->config, "password"), config_origin(call->config, "oauth_key"),
+        config_origin(call->config, "oauth_secret"), config_origin(call->config, "oauth_token"));
     return SQLITE_ERROR;
   }
   char md5[33];
@@ -244,6 +279,78 @@ static int capillary_authenticate(const ix_call *call, http_headers *headers, ch
   int rc = auth_add_basic(headers, user, md5);
   memset(md5, 0, sizeof(md5));
   return rc == 0 ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* POST {base_url}/v3/oauth/token/generate {"key", "secret"} (docs/vendors.md#capillary). */
+static int capillary_token_build(const ix_call *call, ix_request *request, char **json_out,
+                                 char **error_out) {
+  (void)error_out;
+  cJSON *body = cJSON_CreateObject();
+  if (!body || !cJSON_AddStringToObject(body, "key", config_get(call->config, "oauth_key")) ||
+      !cJSON_AddStringToObject(body, "secret", config_get(call->config, "oauth_secret"))) {
+    cJSON_Delete(body);
+    return SQLITE_NOMEM;
+  }
+  char *printed = cJSON_PrintUnformatted(body);
+  cJSON_Delete(body); /* cJSON frees without wiping; the secret was a copy of a setting anyway */
+  *json_out = printed ? sqlite3_mprintf("%s", printed) : NULL;
+  if (printed) {
+    memset(printed, 0, strlen(printed));
+    cJSON_free(printed);
+  }
+  url_append_raw(&request->url, "/v3/oauth/token/generate");
+  return *json_out ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* {"data": {"accessToken": "...", "ttlSeconds": 300}, "errors": null}. */
+static int capillary_token_parse(const ix_call *call, const char *body, size_t body_len,
+                                 char **token_out, long long *ttl_seconds, char **error_out) {
+  cJSON *root = cJSON_ParseWithLength(body, body_len);
+  const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+  const cJSON *token = cJSON_GetObjectItemCaseSensitive(data, "accessToken");
+  const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(data, "ttlSeconds");
+  int rc = SQLITE_OK;
+  if (!cJSON_IsString(token) || !*token->valuestring) {
+    *error_out =
+        ix_errorf("%s: the token endpoint's answer has no data.accessToken: check %s and %s",
+                  call->table_name, config_origin(call->config, "oauth_key"),
+                  config_origin(call->config, "oauth_secret"));
+    rc = SQLITE_ERROR;
+  } else {
+    *token_out = sqlite3_mprintf("%s", token->valuestring);
+    if (!*token_out) rc = SQLITE_NOMEM;
+    if (cJSON_IsNumber(ttl) && ttl->valuedouble > 0 && ttl->valuedouble < 1e9) {
+      *ttl_seconds = (long long)ttl->valuedouble;
+    }
+    memset(token->valuestring, 0, strlen(token->valuestring));
+  }
+  cJSON_Delete(root);
+  return rc;
+}
+
+static const ix_token_exchange capillary_token_exchange = {
+    .wanted = capillary_wants_exchange,
+    .build = capillary_token_build,
+    .parse = capillary_token_parse,
+    .key_setting = "oauth_key",
+    .secret_setting = "oauth_secret",
+};
+
+/* A static token is the likeliest credential to fail mid-statement: it expires. */
+static char *capillary_status_hint(const ix_call *call, long status, const char *vendor_said) {
+  (void)vendor_said;
+  if (status != 401) return NULL;
+  if (capillary_wants_exchange(call->config)) {
+    return sqlite3_mprintf("a fresh token for %s and %s was refused too: check them",
+                           config_origin(call->config, "oauth_key"),
+                           config_origin(call->config, "oauth_secret"));
+  }
+  if (!config_get(call->config, "oauth_token")) return NULL;
+  return sqlite3_mprintf(
+      "the OAuth token from %s may have expired (a token lives 300 s by default): set %s and %s "
+      "instead, and the table asks for tokens and renews them",
+      config_origin(call->config, "oauth_token"), config_origin(call->config, "oauth_key"),
+      config_origin(call->config, "oauth_secret"));
 }
 
 /* The identifier the plan sends: the argument pair, or the keyed column that was constrained. */
@@ -506,6 +613,11 @@ static ix_page_status capillary_parse_page(const ix_call *call, const char *body
                                    error_out) == SQLITE_OK
                  ? IX_PAGE_OK
                  : IX_PAGE_ERROR;
+  } else if (cJSON_IsString(capillary_get(root, "message"))) {
+    /* v2's third error shape, {"message": "..."} (validation errors), even with a 200. */
+    *error_out = ix_errorf("%s: the API reported an error: %.200s", call->table_name,
+                           capillary_get(root, "message")->valuestring);
+    return IX_PAGE_ERROR;
   } else {
     *error_out = ix_errorf(
         "%s: the API's response has neither \"response\" nor \"interaction\": "
@@ -604,7 +716,6 @@ const ix_provider capillary_interactions_provider = {
     .settings = capillary_settings,
     .columns = capillary_columns,
     .column_count = CI_COLUMN_COUNT,
-    .range_column = -1,
     .required = {IX_COLUMN_BIT(CI_IDENTIFIER_NAME) | IX_COLUMN_BIT(CI_IDENTIFIER_VALUE),
                  IX_COLUMN_BIT(CI_MOBILE), IX_COLUMN_BIT(CI_EMAIL), IX_COLUMN_BIT(CI_EXTERNAL_ID),
                  0},
@@ -617,6 +728,9 @@ const ix_provider capillary_interactions_provider = {
     .docs_url = "https://docs.capillarytech.com/reference/v2get-customer-interactions",
     .data = &capillary_interactions_layout,
     .authenticate = capillary_authenticate,
+    .token_exchange = &capillary_token_exchange,
+    .status_hint = capillary_status_hint,
+    .credential_form = capillary_credential_form,
     .build_request = capillary_build_request,
     .parse_page = capillary_parse_page,
     .is_unknown_customer = capillary_is_unknown_customer,
@@ -631,7 +745,6 @@ const ix_provider capillary_summary_provider = {
     .settings = capillary_settings,
     .columns = capillary_summary_columns,
     .column_count = CS_COLUMN_COUNT,
-    .range_column = -1,
     .required = {IX_COLUMN_BIT(CS_IDENTIFIER_NAME) | IX_COLUMN_BIT(CS_IDENTIFIER_VALUE),
                  IX_COLUMN_BIT(CS_MOBILE), IX_COLUMN_BIT(CS_EMAIL), IX_COLUMN_BIT(CS_EXTERNAL_ID),
                  0},
@@ -644,6 +757,9 @@ const ix_provider capillary_summary_provider = {
     .docs_url = "https://docs.capillarytech.com/reference/v2get-customer-interactions",
     .data = &capillary_summary_layout,
     .authenticate = capillary_authenticate,
+    .token_exchange = &capillary_token_exchange,
+    .status_hint = capillary_status_hint,
+    .credential_form = capillary_credential_form,
     .build_request = capillary_build_request,
     .parse_page = capillary_parse_page,
     .is_unknown_customer = capillary_is_unknown_customer,

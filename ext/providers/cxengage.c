@@ -1,7 +1,7 @@
 /*
  * CXengage (Enghouse Interactive, formerly Serenova): a contact's interactions, from
  * GET {base_url}/v1/tenants/{tenant_id}/contacts/{contact_id}/interactions?limit=&page=
- * (seeds/002, vendors.md section 3).
+ * (docs/vendors.md#cxengage).
  *
  *     SELECT * FROM cxengage_interactions WHERE contact_id = '0b8f9c52-...';
  *     SELECT * FROM cxengage_interactions('5c1b2f4e-...', '0b8f9c52-...');  -- tenant, contact
@@ -36,6 +36,7 @@
  * Authentication: "Authorization: Token <token>" when a token is set, else HTTP Basic with the
  * CxEngage user name and password. The rate limit is undocumented: 10 requests per second.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "../auth.h"
@@ -45,6 +46,7 @@
 SQLITE_EXTENSION_INIT3
 
 #define CXENGAGE_MAX_LIMIT 100
+#define CXENGAGE_SEARCH_MAX_LIMIT 1000
 
 enum {
   CX_OCCURRED_AT,
@@ -138,7 +140,15 @@ static const ix_column_def cxengage_columns[CX_COLUMN_COUNT] = {
 static const ix_setting_def cxengage_settings[] = {
     {"username", IX_SETTING_CREDENTIAL, NULL, "CxEngage user name for Basic authentication"},
     {"password", IX_SETTING_SECRET, NULL, "CxEngage password for Basic authentication"},
-    {"token", IX_SETTING_SECRET, NULL, "API token, sent as Authorization: Token ...; wins"},
+    {"token", IX_SETTING_SECRET, NULL,
+     "API token, sent as Authorization: Token ...; wins over Basic"},
+    /* The key works as a user name, but an API key is handled as a secret wherever it goes. */
+    {"api_key", IX_SETTING_SECRET | IX_SETTING_CREDENTIAL, NULL,
+     "API key, exchanged with api_secret for tokens (POST /v1/tokens); wins over token"},
+    {"api_secret", IX_SETTING_SECRET, NULL, "API secret, with api_key"},
+    /* contact: the documented per-contact route; search: its replacement, which filters dates at
+     * the API and pages 1,000 at a time but needs the INTERACTIONS_API_READ_ALL permission. */
+    {"route", 0, "contact", "contact or search: which interactions route to read"},
     /* Part of the account like the credentials: a table with its own base_url (another region)
      * must name its tenant too rather than borrow this one, which that region does not know. */
     {"tenant_id", IX_SETTING_CREDENTIAL, NULL, "tenant UUID used when a query names none"},
@@ -227,7 +237,29 @@ static int cxengage_seen_add(cxengage_seen *seen, const char *id, int *added) {
 
 /* ---- Requests ---- */
 
+static int cxengage_wants_exchange(const ix_config *config) {
+  return config_get(config, "api_key") && config_get(config, "api_secret");
+}
+
+static const char *cxengage_credential_form(const ix_config *config) {
+  if (cxengage_wants_exchange(config)) return "api key and secret (tokens renewed)";
+  if (config_get(config, "token")) return "token";
+  if (config_get(config, "username") && config_get(config, "password")) return "basic";
+  return "none";
+}
+
 static int cxengage_authenticate(const ix_call *call, http_headers *headers, char **error_out) {
+  if (call->token) {
+    return auth_add_scheme(headers, "Token", call->token) == 0 ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if (config_get(call->config, "api_key") || config_get(call->config, "api_secret")) {
+    int has_key = config_get(call->config, "api_key") != NULL;
+    *error_out =
+        ix_errorf("%s: %s is set but %s is not: set both to use an API key", call->table_name,
+                  config_origin(call->config, has_key ? "api_key" : "api_secret"),
+                  config_origin(call->config, has_key ? "api_secret" : "api_key"));
+    return SQLITE_ERROR;
+  }
   const char *token = config_get(call->config, "token");
   if (token) {
     /* The vendor's scheme is "Token", not "Bearer". */
@@ -237,8 +269,9 @@ static int cxengage_authenticate(const ix_call *call, http_headers *headers, cha
   const char *password = config_get(call->config, "password");
   if (!user || !password) {
     *error_out =
-        ix_errorf("%s: no credentials: set %s and %s, or %s", call->table_name,
+        ix_errorf("%s: no credentials: set %s and %s, or %s and %s, or %s", call->table_name,
                   config_origin(call->config, "username"), config_origin(call->config, "password"),
+                  config_origin(call->config, "api_key"), config_origin(call->config, "api_secret"),
                   config_origin(call->config, "token"));
     return SQLITE_ERROR;
   }
@@ -251,9 +284,137 @@ static const char *cxengage_tenant(const ix_call *call) {
   return tenant ? tenant : config_get(call->config, "tenant_id");
 }
 
+/* POST {base_url}/v1/tokens {"username": key, "password": secret, "tenantId": tenant}
+ * (docs/vendors.md#cxengage). A token is the tenant's, so the tenant comes from the setting: the
+ * account's token is shared by every query of that account. */
+static int cxengage_token_build(const ix_call *call, ix_request *request, char **json_out,
+                                char **error_out) {
+  const char *tenant = config_get(call->config, "tenant_id");
+  if (!tenant) {
+    *error_out = ix_errorf("%s: an API key needs its tenant: set %s to the tenant's UUID",
+                           call->table_name, config_origin(call->config, "tenant_id"));
+    return SQLITE_ERROR;
+  }
+  cJSON *body = cJSON_CreateObject();
+  if (!body || !cJSON_AddStringToObject(body, "username", config_get(call->config, "api_key")) ||
+      !cJSON_AddStringToObject(body, "password", config_get(call->config, "api_secret")) ||
+      !cJSON_AddStringToObject(body, "tenantId", tenant)) {
+    cJSON_Delete(body);
+    return SQLITE_NOMEM;
+  }
+  char *printed = cJSON_PrintUnformatted(body);
+  cJSON_Delete(body);
+  *json_out = printed ? sqlite3_mprintf("%s", printed) : NULL;
+  if (printed) {
+    memset(printed, 0, strlen(printed));
+    cJSON_free(printed);
+  }
+  url_append_raw(&request->url, "/v1/tokens");
+  return *json_out ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* {"token": "..."}: no lifetime is given, so the token is kept until a 401. */
+static int cxengage_token_parse(const ix_call *call, const char *body, size_t body_len,
+                                char **token_out, long long *ttl_seconds, char **error_out) {
+  (void)ttl_seconds;
+  cJSON *root = cJSON_ParseWithLength(body, body_len);
+  const cJSON *token = cJSON_GetObjectItemCaseSensitive(root, "token");
+  int rc = SQLITE_OK;
+  if (!cJSON_IsString(token) || !*token->valuestring) {
+    *error_out = ix_errorf("%s: the token endpoint's answer has no \"token\": check %s and %s",
+                           call->table_name, config_origin(call->config, "api_key"),
+                           config_origin(call->config, "api_secret"));
+    rc = SQLITE_ERROR;
+  } else {
+    *token_out = sqlite3_mprintf("%s", token->valuestring);
+    if (!*token_out) rc = SQLITE_NOMEM;
+    memset(token->valuestring, 0, strlen(token->valuestring));
+  }
+  cJSON_Delete(root);
+  return rc;
+}
+
+static const ix_token_exchange cxengage_token_exchange = {
+    .wanted = cxengage_wants_exchange,
+    .build = cxengage_token_build,
+    .parse = cxengage_token_parse,
+    .key_setting = "api_key",
+    .secret_setting = "api_secret",
+};
+
+static int cxengage_is_search(const ix_call *call) {
+  const char *route = config_get(call->config, "route");
+  return route && strcmp(route, "search") == 0;
+}
+
+/* A 403 on the search route is most likely the permission it needs, which the contact route does
+ * not. */
+static char *cxengage_status_hint(const ix_call *call, long status, const char *vendor_said) {
+  (void)vendor_said;
+  if (status == 403 && cxengage_is_search(call)) {
+    return sqlite3_mprintf(
+        "the search route needs the permission INTERACTIONS_API_READ_ALL: grant it to these "
+        "credentials, or set route (%s) to 'contact'",
+        config_origin(call->config, "route"));
+  }
+  if (status == 401 && cxengage_wants_exchange(call->config)) {
+    return sqlite3_mprintf("a fresh token for %s and %s was refused too: check them",
+                           config_origin(call->config, "api_key"),
+                           config_origin(call->config, "api_secret"));
+  }
+  return NULL;
+}
+
+/* An occurred_at bound as the search route's ISO time: whole seconds, the lower bound rounded
+ * down and the upper one up, so the API's filter keeps every row SQLite's re-check can pass
+ * (sandbox assumption, like the vendor's examples: start and end are inclusive). 0 when the bound
+ * is not a time, which is then left to SQLite alone. */
+static int cxengage_iso_bound(const char *bound, int round_up, char out[TIMEFMT_MAX]) {
+  char utc[TIMEFMT_MAX];
+  int length = timefmt_to_utc(bound, strlen(bound), NULL, utc);
+  if (length != 10 && length < 19) return 0;
+  int year = 0, hour = 0, minute = 0, second = 0;
+  unsigned month = 0, day = 0;
+  if (sscanf(utc, "%4d-%2u-%2u", &year, &month, &day) != 3) return 0;
+  if (length >= 19 && sscanf(utc + 11, "%2d:%2d:%2d", &hour, &minute, &second) != 3) return 0;
+  long long seconds =
+      timefmt_days_from_civil(year, month, day) * 86400LL + hour * 3600LL + minute * 60LL + second;
+  if (round_up && length > 19 && strspn(utc + 20, "0") != strlen(utc + 20)) seconds++;
+  long long days = seconds / 86400, rest = seconds % 86400;
+  timefmt_civil_from_days(days, &year, &month, &day);
+  sqlite3_snprintf(TIMEFMT_MAX, out, "%04d-%02u-%02uT%02d:%02d:%02dZ", year, month, day,
+                   (int)(rest / 3600), (int)(rest / 60 % 60), (int)(rest % 60));
+  return 1;
+}
+
+/* GET /v1/tenants/{tenant}/interactions?contactId=&start=&end=&limit=&page= (the search route). */
+static int cxengage_build_search(const ix_call *call, const char *contact, const char *page_token,
+                                 sqlite3_int64 page_size, ix_request *request) {
+  char limit[24], start[TIMEFMT_MAX], end[TIMEFMT_MAX];
+  sqlite3_snprintf(sizeof(limit), limit, "%lld", (long long)page_size);
+  url_append_raw(&request->url, "/interactions");
+  url_append_query(&request->url, "contactId", contact);
+  if (call->args->range_low && cxengage_iso_bound(call->args->range_low, 0, start)) {
+    url_append_query(&request->url, "start", start);
+  }
+  if (call->args->range_high && cxengage_iso_bound(call->args->range_high, 1, end)) {
+    url_append_query(&request->url, "end", end);
+  }
+  url_append_query(&request->url, "limit", limit);
+  url_append_query(&request->url, "page", page_token ? page_token : "0");
+  return SQLITE_OK;
+}
+
 /* page_token is the page number to fetch, written by cxengage_parse_page; NULL is page 0. */
 static int cxengage_build_request(const ix_call *call, const char *page_token,
                                   sqlite3_int64 page_size, ix_request *request, char **error_out) {
+  const char *route = config_get(call->config, "route");
+  if (!route || (strcmp(route, "contact") != 0 && strcmp(route, "search") != 0)) {
+    *error_out =
+        ix_errorf("%s: route must be 'contact' or 'search', got '%s' (from %s)", call->table_name,
+                  route ? route : "", config_origin(call->config, "route"));
+    return SQLITE_ERROR;
+  }
   const char *tenant = cxengage_tenant(call);
   const char *contact = ix_args_text(call->args, CX_CONTACT_ID);
   if (!contact) {
@@ -269,6 +430,10 @@ static int cxengage_build_request(const ix_call *call, const char *page_token,
   url_append_raw(&request->url, "/v1/tenants");
   int rc = ix_url_segment(call, request, CX_TENANT_ID, tenant, error_out);
   if (rc != SQLITE_OK) return rc;
+  if (cxengage_is_search(call)) {
+    return cxengage_build_search(call, contact, page_token, page_size, request);
+  }
+  if (page_size > CXENGAGE_MAX_LIMIT) page_size = CXENGAGE_MAX_LIMIT;
   url_append_raw(&request->url, "/contacts");
   rc = ix_url_segment(call, request, CX_CONTACT_ID, contact, error_out);
   if (rc != SQLITE_OK) return rc;
@@ -408,14 +573,14 @@ const ix_provider cxengage_interactions_provider = {
     .settings = cxengage_settings,
     .columns = cxengage_columns,
     .column_count = CX_COLUMN_COUNT,
-    .range_column = CX_OCCURRED_AT,
     .required = {IX_COLUMN_BIT(CX_CONTACT_ID), 0},
     .required_hint =
         "a contact is required: add WHERE contact_id = '...' (the tenant comes from "
         "CXENGAGE_TENANT_ID), or call cxengage_interactions('<tenant_id>', '<contact_id>')",
-    .max_page_size = CXENGAGE_MAX_LIMIT,
+    /* The search route's; the contact route asks for at most CXENGAGE_MAX_LIMIT. */
+    .max_page_size = CXENGAGE_SEARCH_MAX_LIMIT,
     .endpoint = "GET /v1/tenants/{tenant_id}/contacts/{contact_id}/interactions",
-    .paging = "page number",
+    .paging = "page number (route = 'search': 1,000 a page)",
     .docs_url =
         "https://api-docs.cxengage.net/Reporting/Content/Historical_API/Interactions/"
         "LastNInteractions.htm",
@@ -425,4 +590,7 @@ const ix_provider cxengage_interactions_provider = {
     .parse_page = cxengage_parse_page,
     .is_unknown_customer = cxengage_is_unknown_customer,
     .column = cxengage_column,
+    .token_exchange = &cxengage_token_exchange,
+    .status_hint = cxengage_status_hint,
+    .credential_form = cxengage_credential_form,
 };

@@ -1,12 +1,13 @@
 /*
- * Optimove: GET {base_url}/current/customers/GetCustomerChannelInteractions (seeds/001,
- * vendors.md §2).
+ * Optimove: GET {base_url}/current/customers/GetCustomerChannelInteractions
+ * (docs/vendors.md#optimove).
  *
  *     SELECT * FROM optimove_interactions('841231', '2018-08-19', '2018-09-19');
  *     SELECT * FROM optimove_interactions
  *      WHERE customer_id = '688417' AND occurred_at >= '2025-06-01';
- *     SELECT crm.name, oi.* FROM crm JOIN optimove_interactions oi ON oi.customer_id =
- * crm.optimove_id WHERE oi.occurred_at BETWEEN '2025-01-01' AND '2025-03-31';
+ *     SELECT crm.name, oi.*
+ *       FROM crm JOIN optimove_interactions oi ON oi.customer_id = crm.optimove_id
+ *      WHERE oi.occurred_at BETWEEN '2025-01-01' AND '2025-03-31';
  *
  * Pseudo-schema (argument columns last and HIDDEN):
  *
@@ -42,6 +43,7 @@
  *   status is only known in the newer one.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../vtab.h"
@@ -50,8 +52,11 @@ SQLITE_EXTENSION_INIT3
 
 #define OPTIMOVE_DATE_LENGTH 10 /* YYYY-MM-DD */
 #define OPTIMOVE_PATH "/current/customers/GetCustomerChannelInteractions"
-/* The generic ChannelIDs of Optimove's sandbox accounts (vendors.md §2); production accounts get
- * their own ids from Optimove, set with the channels setting. */
+/* "All customer-related endpoints return a maximum of 10,000 records per page" (public clients,
+ * docs/vendors.md#optimove): an answer this long is a page, and the next is asked with $skip. */
+#define OPTIMOVE_MAX_RECORDS 10000
+/* The generic ChannelIDs of Optimove's sandbox accounts (docs/vendors.md#optimove); production
+ * accounts get their own ids from Optimove, set with the channels setting. */
 #define OPTIMOVE_DEFAULT_CHANNELS \
   "502=call_center,504=email,505=sms,506=push,510=web_push,511=in_app"
 
@@ -117,7 +122,8 @@ static const ix_setting_def optimove_settings[] = {
     {"api_key", IX_SETTING_SECRET, NULL,
      "API key (Optimove: Settings > API Key Management), sent as X-API-KEY"},
     /* Documented on two pages that disagree: 50 requests per 10 s per API key (a sliding window)
-     * and 2000 per hour. An account may be held to either, so both apply (vendors.md 6). */
+     * and 2000 per hour. An account may be held to either, so both apply
+     * (docs/vendors.md#optimove). */
     {"rate_limit", 0, "50/10s,2000/1h", "requests per window"},
     {"channels", 0, OPTIMOVE_DEFAULT_CHANNELS, "ChannelID=name pairs for the channel column"},
     {"window_days", IX_SETTING_INT, "0", "days per request; 0 asks for the whole range at once"},
@@ -309,6 +315,16 @@ static int optimove_authenticate(const ix_call *call, http_headers *headers, cha
   return http_headers_add(headers, "X-API-KEY", key) == 0 ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+/* Optimove's legacy tokens answer 403 "Authorization-Token Expired" (docs/vendors.md#optimove): the
+ * generic "check OPTIMOVE_API_KEY" would not say that the key is right but no longer valid. */
+static char *optimove_status_hint(const ix_call *call, long status, const char *vendor_said) {
+  if (status != 403 || !strstr(vendor_said, "Expired")) return NULL;
+  return sqlite3_mprintf(
+      "the API key or token has expired: create a new key (Optimove: Settings > API Key "
+      "Management) and set %s",
+      config_origin(call->config, "api_key"));
+}
+
 static int optimove_build_request(const ix_call *call, const char *page_token,
                                   sqlite3_int64 page_size, ix_request *request, char **error_out) {
   (void)page_size; /* the API does not page: a window is the only way to ask for less */
@@ -324,8 +340,10 @@ static int optimove_build_request(const ix_call *call, const char *page_token,
   if (optimove_check_settings(call, error_out)) return SQLITE_ERROR;
   optimove_range range;
   if (optimove_plan_range(call, &range, error_out) != SQLITE_OK) return SQLITE_ERROR;
-  long long window_start = range.start, window_end = range.end;
-  if (page_token && !optimove_read_date(page_token, &window_start)) {
+  long long window_start = range.start, window_end = range.end, skip = 0;
+  if (page_token && (!optimove_read_date(page_token, &window_start) ||
+                     (page_token[OPTIMOVE_DATE_LENGTH] &&
+                      sscanf(page_token + OPTIMOVE_DATE_LENGTH, "+%lld", &skip) != 1))) {
     *error_out = ix_errorf("%s: internal error: bad window '%s'", call->table_name, page_token);
     return SQLITE_ERROR;
   }
@@ -340,25 +358,60 @@ static int optimove_build_request(const ix_call *call, const char *page_token,
                url_append_query(&request->url, "CustomerID", customer) != 0 ||
                url_append_query(&request->url, "StartDate", start) != 0 ||
                url_append_query(&request->url, "EndDate", end) != 0;
+  if (!failed && skip > 0) {
+    /* The first page of a window asks as it always did; the API's cap is its default $top. */
+    char top[24], skipped[24];
+    sqlite3_snprintf(sizeof(top), top, "%d", OPTIMOVE_MAX_RECORDS);
+    sqlite3_snprintf(sizeof(skipped), skipped, "%lld", skip);
+    failed = url_append_query(&request->url, "$top", top) != 0 ||
+             url_append_query(&request->url, "$skip", skipped) != 0;
+  }
   return failed ? SQLITE_NOMEM : SQLITE_OK;
 }
 
 /* ---- Responses ---- */
 
-/* The next window's start date as the page token, when window_days splits the range. parse_page
- * does not see the token its request was built from: the window is the page's position. */
-static int optimove_next_window(const ix_call *call, ix_page *page, char **error_out) {
-  long long window_days = config_get_int(call->config, "window_days");
-  if (window_days <= 0) return SQLITE_OK;
+/* Where a page sits in the plan: the window it asks for and the rows of it already read. */
+typedef struct optimove_position {
+  long long window_start;
+  long long skip;
+} optimove_position;
+
+static void optimove_free_position(void *state) {
+  sqlite3_free(state);
+}
+
+/* The next page's token: the window's start date, then "+skip" within a window that answered a
+ * full OPTIMOVE_MAX_RECORDS. parse_page does not see the token its request was built from, so the
+ * position of the page being read is kept in the customer's state. */
+static int optimove_next_page(const ix_call *call, ix_page *page, char **error_out) {
   optimove_range range;
   if (optimove_plan_range(call, &range, error_out) != SQLITE_OK) return SQLITE_ERROR;
-  long long span = range.end - range.start; /* the next window starts page_index windows in */
-  if (call->page_index <= 0 || window_days > span || call->page_index > span / window_days) {
-    return SQLITE_OK;
+  optimove_position *position = page->customer_state;
+  int first_page = !position || call->page_index <= 1;
+  if (!position) {
+    position = sqlite3_malloc64(sizeof(*position));
+    if (!position) return SQLITE_NOMEM;
+    page->customer_state = position;
+    page->free_customer_state = optimove_free_position;
+  }
+  if (first_page) {
+    position->window_start = range.start;
+    position->skip = 0;
+  }
+  long long window_days = config_get_int(call->config, "window_days");
+  if (page->row_count >= OPTIMOVE_MAX_RECORDS) {
+    position->skip += page->row_count; /* a full answer: the window may hold more */
+  } else if (window_days > 0 && position->window_start + window_days <= range.end) {
+    position->window_start += window_days;
+    position->skip = 0;
+  } else {
+    return SQLITE_OK; /* the last page */
   }
   char next[OPTIMOVE_DATE_LENGTH + 1];
-  optimove_write_date(range.start + call->page_index * window_days, next);
-  page->next_token = sqlite3_mprintf("%s", next);
+  optimove_write_date(position->window_start, next);
+  page->next_token = position->skip ? sqlite3_mprintf("%s+%lld", next, position->skip)
+                                    : sqlite3_mprintf("%s", next);
   return page->next_token ? SQLITE_OK : SQLITE_NOMEM;
 }
 
@@ -374,7 +427,7 @@ static ix_page_status optimove_parse_page(const ix_call *call, const char *body,
     ix_page_status status = ix_rows_from_array(call, page, "interactions", error_out);
     if (status != IX_PAGE_OK) return status;
   }
-  if (optimove_next_window(call, page, error_out) != SQLITE_OK) {
+  if (optimove_next_page(call, page, error_out) != SQLITE_OK) {
     if (!*error_out) *error_out = ix_errorf("%s: out of memory", call->table_name);
     return IX_PAGE_ERROR;
   }
@@ -461,14 +514,13 @@ const ix_provider optimove_interactions_provider = {
     .settings = optimove_settings,
     .columns = optimove_columns,
     .column_count = OM_COLUMN_COUNT,
-    .range_column = OM_OCCURRED_AT,
     .required = {IX_COLUMN_BIT(OM_CUSTOMER_ID), 0},
     .required_hint =
         "a customer id is required: add WHERE customer_id = '...', or call "
         "optimove_interactions('...', '2025-01-01')",
     .max_page_size = 0,
     .endpoint = "GET /current/customers/GetCustomerChannelInteractions",
-    .paging = "none",
+    .paging = "date windows (window_days); $top/$skip past 10,000 rows",
     .docs_url =
         "https://developer.optimove.com/reference/get_customers-getcustomerchannelinteractions",
     .data = NULL,
@@ -477,4 +529,5 @@ const ix_provider optimove_interactions_provider = {
     .parse_page = optimove_parse_page,
     .column = optimove_column,
     .check_settings = optimove_check_settings,
+    .status_hint = optimove_status_hint,
 };

@@ -1,10 +1,11 @@
 /*
- * Which50: GET {base_url}/contacts/{contactId}/communications (seeds/004, vendors.md §5).
+ * Which50: GET {base_url}/contacts/{contactId}/communications (docs/vendors.md#which50).
  *
  *     SELECT * FROM which50_interactions('sample');
- *     SELECT * FROM which50_interactions WHERE contact_id =
- * 'zVCvT20YU6S747BYwrV60W5vRioi4KV/U+hl...'; SELECT crm.name, w.* FROM crm JOIN
- * which50_interactions w ON w.contact_id = crm.which50_contact_id;
+ *     SELECT * FROM which50_interactions
+ *      WHERE contact_id = 'zVCvT20YU6S747BYwrV60W5vRioi4KV/U+hl...';
+ *     SELECT crm.name, w.*
+ *       FROM crm JOIN which50_interactions w ON w.contact_id = crm.which50_contact_id;
  *
  * Pseudo-schema (the argument column last and HIDDEN):
  *
@@ -163,7 +164,6 @@ const ix_provider which50_interactions_provider = {
     .settings = which50_settings,
     .columns = which50_columns,
     .column_count = W50_COLUMN_COUNT,
-    .range_column = -1,
     .required = {IX_COLUMN_BIT(W50_CONTACT_ID), 0},
     .required_hint =
         "a contact id is required: add WHERE contact_id = '...' (Which50's encrypted contact id), "

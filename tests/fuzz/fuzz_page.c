@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "descriptor.h"
 #include "fuzz_check.h"
 #include "vtab.h"
 
@@ -294,7 +295,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       }
       k++;
     }
-    if (provider->range_column >= 0) {
+    if (ix_descriptor_range_column(provider) >= 0) {
       if (flags & 1) args.range_low = sqlite3_mprintf("%s", "2025-01-01");
       if (flags & 2) args.range_high = sqlite3_mprintf("%s", "2025-12-31 23:59:59");
       args.range_low_inclusive = args.range_high_inclusive = !(flags & 16);
@@ -307,7 +308,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ix_page page;
   memset(&page, 0, sizeof(page));
   ix_call call = {provider, provider->table, &args, use_config ? fuzz_config : NULL,
-                  zone,     &page,           0};
+                  zone,     &page,           0,     NULL};
 
   /* A copy of exactly the body's bytes on the heap, so ASan sees any read past its end. */
   char *body = malloc(size ? size : 1);

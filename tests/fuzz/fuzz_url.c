@@ -1,6 +1,6 @@
 /*
  * fuzz_url: ext/url.c, where SQL-supplied identifiers and the configured base URL become the
- * request URL (engineering-notes D4).
+ * request URL (docs/libcurl.md#path-segments).
  *
  * One input is used four ways:
  *   - url_append_segment on all its bytes (any length, NULs included), on an empty builder and on

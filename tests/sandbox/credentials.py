@@ -31,12 +31,17 @@ def env_file_text():
     ]
     for registration in vendors.REGISTRATIONS:
         lines.append("")
+        previous = ""
         for setting in registration.settings:
             line = f'export {registration.variable(setting.key)}="{setting.value}"'
             if setting.alternative:
-                lines += [f"# {setting.alternative}", f"# {line}"]
+                # Settings of one alternative (a key and its secret) share one comment.
+                if setting.alternative != previous:
+                    lines.append(f"# {setting.alternative}")
+                lines.append(f"# {line}")
             else:
                 lines.append(line)
+            previous = setting.alternative
     return "\n".join(lines) + "\n"
 
 

@@ -41,6 +41,7 @@ import vendors  # noqa: E402
 from ratelimit import SlidingWindowLimiter  # noqa: E402
 from responses import HTML_TYPE, NGINX_404, Response, json_response  # noqa: E402
 from state import RequestLog, Settings, Stats  # noqa: E402
+from tokens import TOKENS  # noqa: E402
 from vendors.base import Request  # noqa: E402
 
 CONTROL_PREFIX = "/_sandbox"
@@ -70,18 +71,21 @@ class Sandbox:
         self.faults.clear()
         self.limiter.reset()
         self.settings.reset()  # also wakes hanging and trickling requests
+        TOKENS.clear()
         self.stats.reset()
 
     def config(self):
         return {"latency_ms": self.settings.latency_ms,
                 "rate_limits": self.limiter.rules(),
-                "engagement_format": self.settings.engagement_format}
+                "engagement_format": self.settings.engagement_format,
+                "token_ttl_seconds": self.settings.token_ttl_seconds}
 
     def configure(self, body):
         """Apply a POST /_sandbox/config body; ValueError before any change if invalid."""
         if not isinstance(body, dict):
             raise ValueError("config is a JSON object")
-        unknown = sorted(set(body) - {"latency_ms", "rate_limits", "engagement_format"})
+        unknown = sorted(set(body) - {"latency_ms", "rate_limits", "engagement_format",
+                                      "token_ttl_seconds"})
         if unknown:
             raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
         latency = body.get("latency_ms", self.settings.latency_ms)
@@ -93,7 +97,12 @@ class Sandbox:
         rules = body.get("rate_limits", {})
         if not isinstance(rules, dict):
             raise ValueError('rate_limits is an object like {"optimove": "50/10s"}')
+        ttl = body.get("token_ttl_seconds", self.settings.token_ttl_seconds)
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))
+                                or ttl <= 0):
+            raise ValueError("token_ttl_seconds must be a positive number (or null)")
         self.limiter.configure(rules)  # validates everything before changing anything
+        self.settings.token_ttl_seconds = ttl
         self.settings.latency_ms = latency
         self.settings.engagement_format = engagement
 
@@ -252,7 +261,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return self.send(response)
         request = Request(self.command, raw_path, raw_query, segments,
                           dict(reversed(parse_qsl(raw_query, keep_blank_values=True))),
-                          self.headers)
+                          self.headers, body)
         self.answer_vendor(vendor, request, dotted)
 
     def log_record(self, vendor, request_path, raw_query, auth, fault, status):
@@ -275,7 +284,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def answer_vendor(self, vendor, request, dotted):
         app = self.server.sandbox
-        auth = vendor.authenticate(request.headers)
+        auth = vendor.authenticate_request(request)
         target = request.raw_path + ("?" + request.raw_query if request.raw_query else "")
         fault = app.faults.take(vendor.name, target)
         kind = fault.kind if fault else None
@@ -310,10 +319,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
         handler = vendor.route(request.segments)
         if handler is None:
             return vendor.no_route(request)
-        if request.method != "GET":
+        methods = getattr(handler, "methods", ("GET",))  # token endpoints take POST
+        if request.method not in methods:
             response = vendor.error(405, "The requested resource does not support "
                                          f"http method '{request.method}'.", request)
-            response.headers.append(("Allow", "GET"))
+            response.headers.append(("Allow", ", ".join(methods)))
             return response
         if auth.state != "ok":
             return vendor.unauthorized(auth, request)

@@ -19,6 +19,8 @@ class Settings:
         self._startup_latency_ms = latency_ms
         self.latency_ms = latency_ms
         self.engagement_format = False  # Optimove's "new format" account flag
+        # Lifetime of exchanged tokens (Capillary, CXengage); None = each vendor's default.
+        self.token_ttl_seconds = None
         # Hanging and trickling requests wait on this; reset and shutdown set it so
         # that they end instead of lingering into the next test.
         self._wake = threading.Event()
@@ -36,6 +38,7 @@ class Settings:
     def reset(self):
         self.latency_ms = self._startup_latency_ms
         self.engagement_format = False
+        self.token_ttl_seconds = None
         self.wake_all()
 
 

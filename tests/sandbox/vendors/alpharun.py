@@ -1,4 +1,4 @@
-"""Alpharun: GET /api/v1/contacts/{CONTACT_ID}/customer-interactions (seed 003, vendors.md section 4).
+"""Alpharun: GET /api/v1/contacts/{CONTACT_ID}/customer-interactions (docs/vendors.md#alpharun).
 
 CONTACT_ID is the contact's UUID or `alt:ext_id:<ext_id>`. Cursor paging: `limit`
 1..100 (default 20, outside the range 400 as documented), `cursor` from the previous

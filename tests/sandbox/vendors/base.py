@@ -34,6 +34,7 @@ class Request:
     segments: list  # percent-decoded path segments after the vendor prefix
     params: dict  # query parameters (names case-sensitive), first value wins
     headers: object  # http.client.HTTPMessage: case-insensitive .get()
+    body: bytes = b""  # the request body (token endpoints' JSON)
 
     def param(self, name):
         return self.params.get(name)
@@ -113,6 +114,21 @@ def iso_ms_z(moment):
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def post(handler):
+    """Marks a route handler as a POST endpoint (token exchanges)."""
+    handler.methods = ("POST",)
+    return handler
+
+
+def json_body(request):
+    """The request body as a JSON object, or None."""
+    try:
+        body = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
 class Vendor:
     """Base class: subclasses set `name` and implement route() and authenticate()."""
 
@@ -128,6 +144,10 @@ class Vendor:
     def authenticate(self, headers):
         """An AuthResult for the request headers."""
         raise NotImplementedError
+
+    def authenticate_request(self, request):
+        """An AuthResult for the whole request: token endpoints read their body instead."""
+        return self.authenticate(request.headers)
 
     def error(self, status, message, request=None):
         """The vendor's error body for `status`."""
@@ -187,7 +207,9 @@ class Setting:
     secret: bool = False
     basic_user: str = ""  # the secret travels as Basic base64(<that setting>:secret)
     md5: bool = False  # ... as the lowercase MD5 hex of the secret, not the secret itself
-    alternative: str = ""  # not exported but commented out in sandbox.env, after this comment
+    # Not exported but commented out in sandbox.env, after this comment (written once for
+    # consecutive settings of one alternative, such as a key and its secret).
+    alternative: str = ""
 
 
 @dataclass(frozen=True)

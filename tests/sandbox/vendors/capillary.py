@@ -1,4 +1,4 @@
-"""Capillary Technologies: GET /v2/customers/interaction (seed 000, vendors.md section 1).
+"""Capillary Technologies: GET /v2/customers/interaction (docs/vendors.md#capillary).
 
 The documented page shows two response shapes and both occur in the wild, so the
 sandbox answers in both:
@@ -10,7 +10,7 @@ sandbox answers in both:
   usedStatus}], warnings} with DD-MM-YYYY sentDate and numeric campaignId (-1 = none).
 
 Customers whose CRM id is a multiple of 3 answer in envelope B, the rest in A.
-Sandbox assumption: the sandbox behaves like the EU cluster (the SPEC's default host),
+Sandbox assumption: the sandbox behaves like the EU cluster (the table's default host),
 whose zone-less times are UTC; `deliveredTime` in envelope B carries its own `Z`.
 """
 
@@ -25,29 +25,36 @@ from dataclasses import dataclass
 import data
 from prng import Rng
 from responses import dump_json, json_response
+from tokens import TOKENS
 from vendors.base import (BAD, MISSING, Fixture, Registration, Setting, Vendor, accepted,
-                          error_json, split_authorization)
+                          error_json, json_body, post, split_authorization)
 
 # The sandbox's public test credentials: Basic base64(till_id + ":" + lowercase md5 hex of the
 # till password), exactly as docs.capillarytech.com/reference/basic-authentication documents it,
-# or the header X-CAP-API-OAUTH-TOKEN.
+# or the header X-CAP-API-OAUTH-TOKEN, or a key and secret exchanged for short-lived tokens at
+# POST /v3/oauth/token/generate (docs/vendors.md#capillary).
 TILL = "sandbox.till"
 PASSWORD = "sandbox-pass"
 OAUTH_TOKEN = "sandbox-cap-oauth-token"
+OAUTH_KEY = "sandbox-cap-key"
+OAUTH_SECRET = "sandbox-cap-secret"
 # The documentation's own worked example, accepted too so it can serve as a test vector.
 DOC_TILL = "store.server"
 DOC_PASSWORD = "server123"
 DOC_BASIC = "c3RvcmUuc2VydmVyOjhhMTZhNmI3MDUwNWViMWYxZmY3Y2RjMGNkNTU1OWE3"
 _DOC_MD5 = hashlib.md5(DOC_PASSWORD.encode("utf-8")).hexdigest()
+_KEY_AND_SECRET = "Or a key and secret, exchanged for tokens the extension renews:"
 
 REGISTRATION = Registration(
     name="capillary", order=1, env_prefix="CAPILLARY", unknown_offset=0,
-    make=lambda settings: Capillary(),
+    make=lambda settings: Capillary(settings),
     settings=(Setting("base_url", "${SANDBOX_URL}/capillary"),
               Setting("username", TILL),
               Setting("password", PASSWORD, secret=True, basic_user="username", md5=True),
               Setting("oauth_token", OAUTH_TOKEN, secret=True, alternative=(
-                  "Alternative to username/password (header X-CAP-API-OAUTH-TOKEN):"))),
+                  "Alternative to username/password (header X-CAP-API-OAUTH-TOKEN):")),
+              Setting("oauth_key", OAUTH_KEY, alternative=_KEY_AND_SECRET),
+              Setting("oauth_secret", OAUTH_SECRET, secret=True, alternative=_KEY_AND_SECRET)),
     extra_secrets=(DOC_PASSWORD, _DOC_MD5, DOC_BASIC),
 )
 BASIC_TOKENS = REGISTRATION.basic_tokens() | {
@@ -88,6 +95,9 @@ _TRANSACTIONAL = (
 )
 _SURVEYS = ("Post-purchase NPS", "Store Experience Survey", "Delivery Feedback")
 _STORE_STAFF = ("Anita Desai", "Mark Hughes", "Grace Tan", "Ravi Menon", "Laura Kelly")
+
+TOKEN_ROUTE = ["v3", "oauth", "token", "generate"]
+TOKEN_TTL_SECONDS = 300  # the documented default lifetime
 
 NOT_FOUND_STATUS = {"success": "false", "code": 500,
                     "message": "All requests have failed due to errors"}
@@ -332,7 +342,8 @@ class Capillary(Vendor):
     name = "capillary"
     auth_challenge = 'Basic realm="Capillary"'
 
-    def __init__(self):
+    def __init__(self, settings=None):
+        self._settings = settings  # server.Settings: the token lifetime
         self._by = {
             "mobile": data.index_by("mobile"),
             "email": data.index_by("email", fold=True),  # sandbox assumption: case-insensitive
@@ -347,12 +358,37 @@ class Capillary(Vendor):
     def route(self, segments):
         if segments == ["v2", "customers", "interaction"]:
             return self.get_interactions
+        if segments == TOKEN_ROUTE:
+            return self.generate_token
         return None
+
+    def authenticate_request(self, request):
+        if request.segments != TOKEN_ROUTE:
+            return self.authenticate(request.headers)
+        body = json_body(request)
+        if body is None or "key" not in body or "secret" not in body:
+            return MISSING
+        ok = (body["key"] == OAUTH_KEY
+              and body["secret"] == OAUTH_SECRET)
+        return accepted(OAUTH_KEY) if ok else BAD
+
+    @post
+    def generate_token(self, request):
+        """{"data": {"accessToken", "ttlSeconds"}, "errors": null} (docs/vendors.md#capillary)."""
+        ttl = self._settings.token_ttl_seconds if self._settings else None
+        ttl = TOKEN_TTL_SECONDS if ttl is None else ttl
+        token = TOKENS.issue(self.name, ttl)
+        return json_response({"data": {"accessToken": token, "ttlSeconds": ttl},
+                              "errors": None})
 
     def authenticate(self, headers):
         token = headers.get("X-CAP-API-OAUTH-TOKEN")
         if token is not None:
-            ok = token.strip() == OAUTH_TOKEN
+            token = token.strip()
+            if TOKENS.state(self.name, token) == "ok":
+                # One rate-limit bucket per key, however many tokens it was given.
+                return accepted(OAUTH_KEY)
+            ok = token == OAUTH_TOKEN
             return accepted(OAUTH_TOKEN) if ok else BAD
         auth = split_authorization(headers)
         if auth is None:

@@ -1,4 +1,4 @@
-"""CXengage: GET /v1/tenants/{tenantId}/contacts/{contactId}/interactions (seed 002, vendors.md section 3).
+"""CXengage: GET /v1/tenants/{tenantId}/contacts/{contactId}/interactions (docs/vendors.md#cxengage).
 
 Page-numbered (`page` from 0, `limit` 1..100, default 10), newest first, with
 {page, limit, offset, total, results}. `page` echoes null when the request gave none.
@@ -14,24 +14,32 @@ import functools
 import data
 from prng import Rng
 from responses import Response, dump_json, json_response
+from tokens import TOKENS
 from vendors.base import (BAD, MISSING, Fixture, Registration, Setting, Vendor, accepted,
-                          error_json, iso_ms_z, parse_int, split_authorization)
+                          error_json, iso_ms_z, json_body, parse_int, post, split_authorization)
 
 # The sandbox's public test credentials: Basic user:password, or "Authorization: Token <token>".
 USERNAME = "sandbox-cx-user"
 PASSWORD = "sandbox-cx-pass"
 TOKEN = "sandbox-cx-token"
 TENANT_ID = "5c1b2f4e-0c4a-4a8e-9d5e-3f2b7a9c1d01"
+# Exchanged for short-lived tokens at POST /v1/tokens (docs/vendors.md#cxengage).
+API_KEY = "sandbox-cx-api-key"
+API_SECRET = "sandbox-cx-api-secret"
+_KEY_AND_SECRET = "Or an API key and secret, exchanged for tokens the extension renews:"
 
 REGISTRATION = Registration(
     name="cxengage", order=3, env_prefix="CXENGAGE", unknown_offset=7,
-    make=lambda settings: CXengage(),
+    make=lambda settings: CXengage(settings),
     settings=(Setting("base_url", "${SANDBOX_URL}/cxengage"),
               Setting("username", USERNAME),
               Setting("password", PASSWORD, secret=True, basic_user="username"),
               Setting("tenant_id", TENANT_ID),
               Setting("token", TOKEN, secret=True, alternative=(
-                  'Alternative to username/password (header "Authorization: Token ..."):'))),
+                  'Alternative to username/password (header "Authorization: Token ..."):')),
+              # The extension keeps the API key secret too, though it works as a user name.
+              Setting("api_key", API_KEY, secret=True, alternative=_KEY_AND_SECRET),
+              Setting("api_secret", API_SECRET, secret=True, alternative=_KEY_AND_SECRET)),
 )
 BASIC_TOKENS = REGISTRATION.basic_tokens()
 
@@ -39,6 +47,13 @@ SAMPLE_CONTACT_ID = "0b8f9c52-7d0e-4b8a-9a47-2b1e8f6d5c01"
 BENCH_CONTACT_ID = "bench-100k"
 BENCH_TOTAL = 100_000
 DEFAULT_LIMIT, MAX_LIMIT = 10, 100
+# The search route: up to 1000 a page (docs/vendors.md#cxengage). Sandbox assumption: its paging
+# (page from 0, limit, the same {page, limit, offset, total, results} envelope, default
+# limit 1000) and inclusive start/end are undocumented and copied from the contact route.
+SEARCH_DEFAULT_LIMIT = SEARCH_MAX_LIMIT = 1000
+TOKEN_ROUTE = ["v1", "tokens"]
+# Sandbox assumption: the token lifetime is undocumented (the answer gives none).
+TOKEN_TTL_SECONDS = 3600
 
 _CHANNELS = (("voice", "Voice", 35), ("email", "Email", 20), ("sms", "SMS", 15),
              ("messaging", "Messaging", 20), ("work_item", "Work Item", 10))
@@ -122,11 +137,43 @@ def bench_result(index):
     return _interaction(rng, start, "+61290000000", "bench@sandbox.example")
 
 
+def _parse_iso(text):
+    """A UTC datetime from 2025-06-01T00:00:00Z or 2017-11-02T17:49:19.049Z."""
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("no time zone")
+    return moment
+
+
+def _bench_slice(start, end):
+    """(first, stop): the indexes of the benchmark contact's interactions within the bounds.
+
+    Starts strictly decrease with the index, so each bound is a binary search.
+    """
+    def first_index(keep):  # the first index i for which keep(i) is true (keep is monotone)
+        low, high = 0, BENCH_TOTAL
+        while low < high:
+            middle = (low + high) // 2
+            if keep(middle):
+                high = middle
+            else:
+                low = middle + 1
+        return low
+
+    def moment(i):
+        return _parse_iso(bench_result(i)["startTimestamp"])
+
+    first = 0 if end is None else first_index(lambda i: moment(i) <= end)
+    stop = BENCH_TOTAL if start is None else first_index(lambda i: moment(i) < start)
+    return first, max(first, stop)
+
+
 class CXengage(Vendor):
     name = "cxengage"
     auth_challenge = 'Basic realm="CxEngage"'
 
-    def __init__(self):
+    def __init__(self, settings=None):
+        self._settings = settings  # server.Settings: the token lifetime
         self._by_id = data.index_by("cxengage_contact_id")
         self._sample = Fixture("cxengage_sample.json")
 
@@ -134,7 +181,30 @@ class CXengage(Vendor):
         if (len(segments) == 6 and segments[0] == "v1" and segments[1] == "tenants"
                 and segments[3] == "contacts" and segments[5] == "interactions"):
             return self.get_interactions
+        if (len(segments) == 4 and segments[0] == "v1" and segments[1] == "tenants"
+                and segments[3] == "interactions"):
+            return self.search_interactions
+        if segments == TOKEN_ROUTE:
+            return self.create_token
         return None
+
+    def authenticate_request(self, request):
+        if request.segments != TOKEN_ROUTE:
+            return self.authenticate(request.headers)
+        body = json_body(request)
+        if body is None or "username" not in body or "password" not in body:
+            return MISSING
+        ok = (body["username"] == API_KEY
+              and body["password"] == API_SECRET
+              and body.get("tenantId") == TENANT_ID)
+        return accepted(API_KEY) if ok else BAD
+
+    @post
+    def create_token(self, request):
+        """{"token": "..."} (docs/vendors.md#cxengage)."""
+        ttl = self._settings.token_ttl_seconds if self._settings else None
+        return json_response({"token": TOKENS.issue(
+            self.name, TOKEN_TTL_SECONDS if ttl is None else ttl)})
 
     def authenticate(self, headers):
         auth = split_authorization(headers)
@@ -144,6 +214,8 @@ class CXengage(Vendor):
         if scheme == "basic":
             if creds in BASIC_TOKENS:
                 return accepted(USERNAME)
+        elif scheme == "token" and TOKENS.state(self.name, creds) == "ok":
+            return accepted(API_KEY)  # one rate-limit bucket per key
         elif scheme == "token" and creds == TOKEN:
             return accepted(creds)
         return BAD
@@ -190,6 +262,51 @@ class CXengage(Vendor):
         items = results(customer)
         return json_response(self._envelope(page, limit, offset, len(items),
                                             list(items[offset:offset + limit])))
+
+    def search_interactions(self, request):
+        """GET /v1/tenants/{tenant}/interactions?contactId=&start=&end=&limit=&page=."""
+        tenant_id = request.segments[2]
+        contact_id = request.param("contactId")
+        limit_text, page_text = request.param("limit"), request.param("page")
+        limit = SEARCH_DEFAULT_LIMIT if limit_text is None else parse_int(limit_text)
+        if limit is None or not 1 <= limit <= SEARCH_MAX_LIMIT:
+            return self.error(400, f"limit must be an integer between 1 and {SEARCH_MAX_LIMIT}")
+        page = None if page_text is None else parse_int(page_text)
+        if page_text is not None and (page is None or page < 0):
+            return self.error(400, "page must be a non-negative integer")
+        bounds = []
+        for name in ("start", "end"):
+            text = request.param(name)
+            try:
+                bounds.append(None if text is None else _parse_iso(text))
+            except ValueError:
+                return self.error(400, f"{name} must be an ISO 8601 time such as "
+                                       "2025-06-01T00:00:00Z")
+        start, end = bounds
+        if tenant_id != TENANT_ID:
+            return self.error(404, "Tenant not found")
+        if not contact_id:
+            return self.error(400, "contactId is required")
+        offset = (page or 0) * limit
+
+        def within(item):
+            moment = _parse_iso(item["startTimestamp"])
+            return (start is None or moment >= start) and (end is None or moment <= end)
+
+        if contact_id == BENCH_CONTACT_ID:
+            first, stop = _bench_slice(start, end)
+            chosen = range(first + offset, min(first + offset + limit, stop))
+            return json_response(self._envelope(page, limit, offset, stop - first,
+                                                [bench_result(i) for i in chosen]))
+        if contact_id == SAMPLE_CONTACT_ID:
+            items = [item for item in self._sample.parsed["results"] if within(item)]
+        else:
+            customer = self._by_id.get(contact_id)
+            known = customer is not None and customer.known_to(self.name)
+            # Sandbox assumption: a search for a contact with no interactions finds none.
+            items = [item for item in results(customer) if within(item)] if known else []
+        return json_response(self._envelope(page, limit, offset, len(items),
+                                            items[offset:offset + limit]))
 
     @staticmethod
     def _envelope(page, limit, offset, total, items):

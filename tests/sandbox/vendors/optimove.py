@@ -1,4 +1,4 @@
-"""Optimove: GET /current/customers/GetCustomerChannelInteractions (seed 001, vendors.md section 2).
+"""Optimove: GET /current/customers/GetCustomerChannelInteractions (docs/vendors.md#optimove).
 
 Returns a JSON array of {Date, CampaignID, RecipientGroupID, ActionID, ChannelID,
 TemplateID, EventID} for one customer between StartDate and EndDate inclusive.
@@ -19,7 +19,7 @@ import data
 from prng import Rng
 from responses import dump_json, json_response
 from vendors.base import (BAD, MISSING, Fixture, Registration, Setting, Vendor, accepted,
-                          error_json)
+                          error_json, parse_int)
 
 # The sandbox's public test credential (header X-API-KEY).
 API_KEY = "sandbox-optimove-key"
@@ -33,6 +33,13 @@ REGISTRATION = Registration(
 )
 
 SAMPLE_CUSTOMER_ID = "841231"
+# Customer functions answer at most 10,000 records; $top/$skip page through the rest
+# (public clients, docs/vendors.md#optimove). Sandbox assumption: $top above the cap is the
+# cap, and rows come in a stable order (date, campaign, event) so pages do not overlap.
+MAX_RECORDS = 10_000
+# A customer with 25,000 events in 2025, one event every 21 minutes, for paging tests.
+BULK_CUSTOMER_ID = "bulk-25000"
+BULK_EVENTS = 25_000
 
 # Optimove's ids for the shared campaign catalogue: (CampaignID, ActionID, ChannelID,
 # TemplateID). Channels are the documented generic sandbox ids (502 call centre,
@@ -130,6 +137,20 @@ def engagement_rows(customer):
     return rows
 
 
+@functools.lru_cache(maxsize=1)
+def bulk_rows():
+    """The bulk customer's events: computed, not drawn, so other customers' data is untouched."""
+    rows = []
+    start = dt.datetime(2025, 1, 1)
+    for i in range(BULK_EVENTS):
+        day = (start + dt.timedelta(minutes=21 * i)).date().isoformat()
+        campaign_id, action_id, channel_id, template_id = CAMPAIGNS[i % len(CAMPAIGNS)]
+        rows.append({"Date": day, "CampaignID": campaign_id, "RecipientGroupID": 1,
+                     "ActionID": action_id, "ChannelID": channel_id, "TemplateID": template_id,
+                     "EventID": EVENT_DELIVERED})
+    return tuple(rows)
+
+
 def _parse_date(text):
     if text is None or not _DATE_RE.fullmatch(text):
         return None
@@ -185,8 +206,20 @@ class Optimove(Vendor):
             return self.error(400, "StartDate must not be later than EndDate")
         customer_id = request.param("CustomerID")
         engagement = self._settings.engagement_format
+        top, skip = request.param("$top"), request.param("$skip")
+        top = MAX_RECORDS if top is None else parse_int(top)
+        skip = 0 if skip is None else parse_int(skip)
+        if top is None or skip is None or top < 1 or skip < 0:
+            return self.error(400, "$top must be a positive and $skip a non-negative integer")
+        top = min(top, MAX_RECORDS)
 
+        if customer_id == BULK_CUSTOMER_ID:
+            rows = [r for r in bulk_rows() if start.isoformat() <= r["Date"] <= end.isoformat()]
+            return json_response(rows[skip:skip + top])
         if customer_id == SAMPLE_CUSTOMER_ID:
+            if (top, skip) != (MAX_RECORDS, 0):
+                return json_response(self._sample_response(start, end, engagement, raw=False)
+                                     [skip:skip + top])
             return self._sample_response(start, end, engagement)
         customer = self._by_id.get(customer_id)
         if customer is None or not customer.known_to(self.name):
@@ -197,15 +230,17 @@ class Optimove(Vendor):
         else:
             rows = [r for r in legacy_rows(customer)
                     if start.isoformat() <= r["Date"] <= end.isoformat()]
-        return json_response(rows)
+        return json_response(rows[skip:skip + top])
 
-    def _sample_response(self, start, end, engagement):
+    def _sample_response(self, start, end, engagement, raw=True):
+        """The sample's rows in the range: a Response, or the list when raw is false."""
         rows = [r for r in self._sample.parsed
                 if start.isoformat() <= r["Date"] <= end.isoformat()]
         if engagement:
-            return json_response([engagement_row(
+            rows = [engagement_row(
                 SAMPLE_CUSTOMER_ID, r["CampaignID"], r["ActionID"], r["ChannelID"],
                 r["TemplateID"], r["RecipientGroupID"], r["Date"] + "T00:00:00Z",
-                {EVENT_DELIVERED, r["EventID"]}, False) for r in rows])
-        return self._sample.response_for(rows)
+                {EVENT_DELIVERED, r["EventID"]}, False) for r in rows]
+            return rows if not raw else json_response(rows)
+        return rows if not raw else self._sample.response_for(rows)
 

@@ -1,4 +1,4 @@
-"""Which50: GET ~/contacts/{contactId}/communications (seed 004, vendors.md section 5).
+"""Which50: GET ~/contacts/{contactId}/communications (docs/vendors.md#which50).
 
 An ASP.NET Web API: `~` is the application root, so with WHICH50_BASE_URL =
 http://HOST/which50/Which50API the request is /which50/Which50API/contacts/{id}/communications.
