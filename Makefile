@@ -28,6 +28,9 @@ UNIT_SOURCES_test_descriptor := -DSQLITE_CORE $(EXT_SOURCES) -lsqlite3
 
 PROVE    := prove
 SQL_TESTS = tests/*.t
+# Tests never touch the user's own rate-limit state: a fresh directory per run, removed after it
+# (tests/cases.t gives each step its own).
+TEST_STATE = tools/with-state-dir.sh env
 
 .PHONY: all deps test unit asan valgrind lint format tidy demo sandbox clean install uninstall bench
 .DEFAULT_GOAL := all
@@ -61,7 +64,7 @@ TEST_FUZZ_SECONDS ?= 2
 PROVE_JOBS ?= 2
 test: $(LIB) unit $(BUILD)/.deps-test lint
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) FUZZ_SEED=1
-	IX_LIB=$(LIB) $(PROVE) -j$(PROVE_JOBS) $(SQL_TESTS) $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+	$(TEST_STATE) IX_LIB=$(LIB) $(PROVE) -j$(PROVE_JOBS) $(SQL_TESTS) $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 # The whole suite against a library built with AddressSanitizer and UBSan, preloaded into the
 # (uninstrumented) sqlite3 shell.
@@ -70,14 +73,14 @@ $(BUILD)/asan/interactions.so: $(EXT_SOURCES) $(EXT_HEADERS) $(BUILD)/.deps-buil
 	$(CC) $(BASE_CFLAGS) -O1 -g $(SANITIZE) $(LIB_LDFLAGS) -o $@ $(EXT_SOURCES) $(LDLIBS)
 
 asan: $(BUILD)/asan/interactions.so unit $(BUILD)/.deps-test
-	IX_LIB=$(BUILD)/asan/interactions.so \
+	$(TEST_STATE) IX_STRESS_SCALE=$${IX_STRESS_SCALE:-3} IX_LIB=$(BUILD)/asan/interactions.so \
 	IX_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	$(PROVE) $(SQL_TESTS) $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 valgrind: $(LIB) $(BUILD)/.deps-test
 	@tools/deps.sh valgrind
-	IX_LIB=$(LIB) IX_SQLITE3_WRAPPER="valgrind -q --error-exitcode=97 --leak-check=full \
+	$(TEST_STATE) IX_LIB=$(LIB) IX_SQLITE3_WRAPPER="valgrind -q --error-exitcode=97 --leak-check=full \
 	  --show-leak-kinds=definite --errors-for-leak-kinds=definite" $(PROVE) $(SQL_TESTS)
 
 CLANG_FORMAT_FILES = $(EXT_SOURCES) $(EXT_HEADERS) $(wildcard tests/unit/*.c tests/unit/*.h) \

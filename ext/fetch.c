@@ -5,10 +5,12 @@
  * empty or stops inside its JSON document, 429, 500, 502, 503 and 504 are retried up to
  * max_retries times with exponential backoff and jitter (base retry_base_ms, capped at 30 s); a
  * Retry-After header is a floor, clamped to 60 s. A 429 also pauses the limiter, so every cursor
- * of the account backs off, not just this one. A page is retried before any of its rows are
- * returned, so no row is ever returned twice; when retries run out the statement fails, naming
- * the status, the attempts and the time spent. Other 4xx are never retried. A statement stops
- * retrying once it has waited retry_budget_ms in total.
+ * of the account in every process backs off, not just this one: without Retry-After for at least
+ * the shortest rate-limit window, and the retries of a 429 never end before one full window has
+ * passed since the first (ix_send). A page is
+ * retried before any of its rows are returned, so no row is ever returned twice; when retries run
+ * out the statement fails, naming the status, the attempts and the time spent. Other 4xx are
+ * never retried. A statement stops retrying once it has waited retry_budget_ms in total.
  */
 #include "fetch.h"
 
@@ -31,16 +33,42 @@ SQLITE_EXTENSION_INIT3
 #define IX_MAX_EXCERPT 200
 #define IX_BACKOFF_CAP_MS 30000
 #define IX_RETRY_AFTER_CAP_MS 60000
+/* How long after it was cancelled a request may still arrive at the vendor: network and server
+ * queues, generously. */
+#define IX_CANCEL_GRACE_MS 1000
 /* A wait for the limiter longer than this is explained on stderr (once per table in a statement).
  */
 #define IX_WAIT_NOTICE_MS 3000
 
 /* ---- Configuration ---- */
 
+/* scheme://host:port of the base URL, the port explicit: the same account however it is written. */
+static void ix_account_origin(sqlite3_str *scope, const char *base_url) {
+  const char *rest = strstr(base_url, "://");
+  if (!rest) {
+    sqlite3_str_appendall(scope, base_url);
+    return;
+  }
+  rest += 3;
+  size_t authority = strcspn(rest, "/?#");
+  const char *last_colon = NULL, *close = NULL;
+  for (size_t i = 0; i < authority; i++) {
+    if (rest[i] == ':') last_colon = rest + i;
+    if (rest[i] == ']') close = rest + i;
+  }
+  int has_port = last_colon && (!close || last_colon > close);
+  sqlite3_str_appendf(scope, "%.*s%s", (int)(rest - base_url + (long)authority), base_url,
+                      has_port                             ? ""
+                      : strncmp(base_url, "https", 5) == 0 ? ":443"
+                                                           : ":80");
+}
+
 static char *ix_account_scope(const ix_fetch *fetch) {
-  /* The account is what the vendor counts: vendor, host and credentials (hashed by the limiter). */
+  /* The account is what the vendor counts: vendor, host and port, and credentials (which only
+   * ever leave this function as a keyed hash: see ratelimit.c). */
   sqlite3_str *scope = sqlite3_str_new(NULL);
-  sqlite3_str_appendf(scope, "%s|%s", fetch->provider->vendor, fetch->host);
+  sqlite3_str_appendf(scope, "%s|", fetch->provider->vendor);
+  ix_account_origin(scope, config_get(fetch->config, "base_url"));
   for (int i = 0; i < config_count(fetch->config); i++) {
     ix_setting_view setting;
     config_at(fetch->config, i, &setting);
@@ -70,20 +98,18 @@ int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_
     free(zone_error);
     rc = SQLITE_ERROR;
   }
-  int max_requests = 0;
-  long long window_ms = 0;
   const char *rate_limit = config_get(fetch->config, "rate_limit");
-  if (rc == SQLITE_OK && rate_limit_parse(rate_limit, &max_requests, &window_ms) != 0) {
+  if (rc == SQLITE_OK && rate_limit_parse(rate_limit, &fetch->rate_limit) != 0) {
     *error_out = ix_errorf(
-        "%s: rate_limit must be N requests per window such as '50/10s', "
-        "'100/60s' or '5/1s', got '%s' (from %s)",
+        "%s: rate_limit must be N requests per window such as '50/10s' or '5/1s', or several "
+        "separated by commas such as '50/10s,2000/1h', got '%s' (from %s)",
         fetch->table_name, rate_limit ? rate_limit : "",
         config_origin(fetch->config, "rate_limit"));
     rc = SQLITE_ERROR;
   }
   if (rc == SQLITE_OK) {
     char *scope = ix_account_scope(fetch);
-    fetch->limiter = scope ? rate_limiter_get(scope, max_requests, window_ms) : NULL;
+    fetch->limiter = scope ? rate_limiter_get(scope, provider->vendor) : NULL;
     if (scope) {
       fetch->account = ix_hash64(scope);
       memset(scope, 0, strlen(scope)); /* it held credentials */
@@ -336,12 +362,47 @@ static long long ix_backoff_ms(ix_fetch *fetch, int attempt, int throttled) {
   return floor + (long long)((x * 0x2545F4914F6CDD1DULL) % spread);
 }
 
+static int ix_fetch_collect(ix_fetch *fetch);
+
+/* Waits like ix_interrupt_sleep, but keeps the cursor's own IN-list transfers moving and gives
+ * their slots in the limiter back as they complete. A cursor that waits for the limiter (or backs
+ * off) while its concurrent first attempts are on the wire may be waiting for one of its own slots:
+ * if nothing moved those transfers, that slot would never be given back and every cursor of the
+ * account would wait for it for ever (the stall of issue 10). */
+static int ix_wait_serving(ix_fetch *fetch, long long milliseconds) {
+  long long until = rate_clock_ms() + milliseconds;
+  for (;;) {
+    if (!ix_fetch_collect(fetch)) {
+      return ix_interrupt_sleep(&fetch->interrupt, until - rate_clock_ms());
+    }
+    long long left = until - rate_clock_ms();
+    if (left <= 0) return 0;
+    http_client_run(fetch->http, (int)(left < IX_INTERRUPT_POLL_MS ? left : IX_INTERRUPT_POLL_MS));
+    if (ix_interrupted(&fetch->interrupt)) return 1;
+  }
+}
+
+/* When a request that just ended completed, for the limiter: the clock reads whole milliseconds
+ * rounded down, so the completion is rounded up, or a start one window later could arrive up to
+ * a millisecond inside the vendor's window. */
+static long long ix_completed_ms(void) {
+  return rate_clock_ms() + 1;
+}
+
+/* When a request started now must be over by: its own time limit. A slot still held after that
+ * (a killed process, a bug) stops counting as pending (ratelimit.h). */
+static long long ix_request_deadline(const ix_fetch *fetch, long long now) {
+  return now + config_get_int(fetch->config, "timeout_ms") +
+         config_get_int(fetch->config, "connect_timeout_ms");
+}
+
 /* Waits until the limiter lets a request start; the ticket goes back with rate_limiter_done. */
 static int ix_wait_for_limiter(ix_fetch *fetch, rate_ticket *ticket, char **error_out) {
   long long started = rate_clock_ms();
   for (;;) {
     long long now = rate_clock_ms();
-    long long wait = rate_limiter_reserve(fetch->limiter, now, ticket);
+    long long wait = rate_limiter_reserve(fetch->limiter, &fetch->rate_limit, now,
+                                          ix_request_deadline(fetch, now), ticket);
     if (wait == 0) return SQLITE_OK;
     if (!fetch->told_about_waiting && now + wait - started > IX_WAIT_NOTICE_MS &&
         !config_env_flag("INTERACTIONS_QUIET")) {
@@ -352,26 +413,48 @@ static int ix_wait_for_limiter(ix_fetch *fetch, rate_ticket *ticket, char **erro
               fetch->table_name, (double)(now + wait - started) / 1000.0,
               config_get(fetch->config, "rate_limit"), config_origin(fetch->config, "rate_limit"));
     }
-    if (ix_interrupt_sleep(&fetch->interrupt, wait)) {
+    if (ix_wait_serving(fetch, wait)) {
       *error_out = ix_errorf("%s: interrupted", fetch->table_name);
       return SQLITE_INTERRUPT;
     }
   }
 }
 
+/* After a 429: how long every request of the account holds off, in every process. The vendor
+ * sends no Retry-After (Optimove documents none), or one that is a floor; either way the
+ * vendor's window can only have cleared once its shortest window has passed since the 429, so
+ * that is the least wait when Retry-After is absent. */
+static long long ix_throttle_delay(const ix_fetch *fetch, const http_response *response,
+                                   long long backoff) {
+  long long delay = backoff;
+  if (response->retry_after_seconds > 0) {
+    long long floor = response->retry_after_seconds * 1000;
+    if (floor > IX_RETRY_AFTER_CAP_MS) floor = IX_RETRY_AFTER_CAP_MS;
+    if (delay < floor) delay = floor;
+  } else {
+    long long window = rate_limit_shortest_ms(&fetch->rate_limit);
+    if (delay < window) delay = window;
+  }
+  rate_limiter_pause(fetch->limiter, rate_clock_ms() + delay);
+  return delay;
+}
+
 /* Sends the request until it succeeds, fails for good, or retries run out. On SQLITE_OK the
- * response is complete and its status is not one worth retrying. */
+ * response is complete and its status is not one worth retrying. Retries after a 429 never end
+ * before one full window has passed since the first 429: giving up inside the window would fail a
+ * statement that only had to wait. */
 static int ix_send(ix_fetch *fetch, const http_request *request, const http_headers *headers,
                    http_response *response, char **error_out) {
   long long max_retries = config_get_int(fetch->config, "max_retries");
   long long budget = config_get_int(fetch->config, "retry_budget_ms");
   long long first_start = rate_clock_ms();
+  long long first_throttled = -1;
   for (int attempt = 1;; attempt++) {
-    rate_ticket ticket;
+    rate_ticket ticket = {0};
     int rc = ix_wait_for_limiter(fetch, &ticket, error_out);
     if (rc != SQLITE_OK) return rc;
     http_outcome outcome = http_client_get(fetch->http, request, response);
-    rate_limiter_done(fetch->limiter, &ticket, rate_clock_ms());
+    rate_limiter_done(fetch->limiter, &ticket, ix_completed_ms());
     fetch->last_request_id = requestlog_add(
         response->started_unix_ms, fetch->provider->vendor, request->url,
         outcome == HTTP_OK ? response->status : 0, attempt, response->elapsed_ms,
@@ -389,16 +472,19 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
 
     int throttled = retry_status && response->status == 429;
     long long delay = ix_backoff_ms(fetch, attempt, throttled);
-    if (response->retry_after_seconds > 0) {
+    if (throttled) {
+      delay = ix_throttle_delay(fetch, response, delay);
+      if (first_throttled < 0) first_throttled = rate_clock_ms();
+    } else if (response->retry_after_seconds > 0) {
       long long floor = response->retry_after_seconds * 1000;
       if (floor > IX_RETRY_AFTER_CAP_MS) floor = IX_RETRY_AFTER_CAP_MS;
       if (delay < floor) delay = floor;
     }
-    if (throttled) {
-      rate_limiter_pause(fetch->limiter, rate_clock_ms() + delay);
-    }
     fetch->retry_wait_ms += (long long)response->elapsed_ms; /* a 1 byte/s server is bounded too */
-    int out_of_retries = attempt > max_retries || fetch->retry_wait_ms + delay > budget;
+    int inside_window = first_throttled >= 0 && rate_clock_ms() - first_throttled <
+                                                    rate_limit_shortest_ms(&fetch->rate_limit);
+    int out_of_retries =
+        (attempt > max_retries || fetch->retry_wait_ms + delay > budget) && !inside_window;
     if (!(transient || retry_status) || out_of_retries) {
       char *what = retry_status ? ix_status_error(fetch, response, headers)
                                 : ix_transport_error(fetch, outcome, response, attempt);
@@ -416,7 +502,7 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
     }
     http_response_clear(response);
     fetch->retry_wait_ms += delay;
-    if (ix_interrupt_sleep(&fetch->interrupt, delay)) {
+    if (ix_wait_serving(fetch, delay)) {
       *error_out = ix_errorf("%s: interrupted", fetch->table_name);
       return SQLITE_INTERRUPT;
     }
@@ -805,7 +891,10 @@ char *ix_fetch_vendor_said(const ix_fetch *fetch, const http_response *response,
  * admitted by the rate limiter, and customers are served in the order their answers arrive.
  * Further pages of a customer are fetched lazily, one at a time, as its rows are read. A first
  * page whose concurrent attempt failed in a way worth retrying is fetched again on the ordinary
- * path, with the full retry policy, so concurrency changes nothing about what a query returns. */
+ * path, with the full retry policy, so concurrency changes nothing about what a query returns.
+ * Each first attempt on the wire holds a slot in the limiter, given back in one place
+ * (ix_customer_settle) when it is answered or cancelled; every wait of the cursor keeps those
+ * transfers moving (ix_wait_serving), so no slot outlives its request. */
 
 typedef enum ix_customer_state {
   IX_CUSTOMER_WAITING, /* not requested yet */
@@ -823,15 +912,42 @@ struct ix_customer {
   int from_cache;
   sqlite3_int64 log_id; /* its request-log entry, when answered from the cache */
   rate_ticket ticket;   /* its slot in the limiter while job runs */
-  ix_fetch *fetch;      /* to give the ticket back */
 };
 
-static void ix_customer_clear(ix_customer *customer) {
-  if (customer->job) {
-    http_job_finish(customer->job, NULL); /* cancelled: the statement stopped early */
-    rate_limiter_done(customer->fetch->limiter, &customer->ticket, rate_clock_ms());
-  }
+/* The one place a customer's concurrent first attempt ends, answered or cancelled: the job's
+ * response is kept (or dropped) and its slot in the limiter given back. A 429 pauses the account
+ * right away, so the retry on the ordinary path and every other cursor hold off. */
+static void ix_customer_settle(ix_fetch *fetch, ix_customer *customer, int keep) {
+  int answered = http_job_done(customer->job);
+  http_job_finish(customer->job, keep ? &customer->response : NULL);
   customer->job = NULL;
+  /* A request cancelled on the wire (LIMIT stopped the statement) may still reach the vendor
+   * after we let go of it, and be counted then: it holds its slot a little longer. */
+  rate_limiter_done(fetch->limiter, &customer->ticket,
+                    ix_completed_ms() + (answered ? 0 : IX_CANCEL_GRACE_MS));
+  if (keep && customer->response.outcome == HTTP_OK && customer->response.status == 429) {
+    ix_throttle_delay(fetch, &customer->response, 0);
+  }
+}
+
+/* Records the first pages that arrived; returns how many are still on the wire. */
+static int ix_fetch_collect(ix_fetch *fetch) {
+  int running = 0;
+  for (int i = 0; i < fetch->customers_started; i++) {
+    ix_customer *customer = &fetch->customers[i];
+    if (customer->state != IX_CUSTOMER_RUNNING) continue;
+    if (http_job_done(customer->job)) {
+      ix_customer_settle(fetch, customer, 1);
+      customer->state = IX_CUSTOMER_READY;
+    } else {
+      running++;
+    }
+  }
+  return running;
+}
+
+static void ix_customer_clear(ix_fetch *fetch, ix_customer *customer) {
+  if (customer->job) ix_customer_settle(fetch, customer, 0); /* the statement stopped early */
   http_response_clear(&customer->response);
   ix_request_clear(&customer->request);
   sqlite3_value_free(customer->key);
@@ -839,7 +955,7 @@ static void ix_customer_clear(ix_customer *customer) {
 }
 
 void ix_fetch_in_clear(ix_fetch *fetch) {
-  for (int i = 0; i < fetch->customer_count; i++) ix_customer_clear(&fetch->customers[i]);
+  for (int i = 0; i < fetch->customer_count; i++) ix_customer_clear(fetch, &fetch->customers[i]);
   sqlite3_free(fetch->customers);
   fetch->customers = NULL;
   fetch->customer_count = fetch->customers_started = fetch->customers_taken = 0;
@@ -880,17 +996,9 @@ static ix_args ix_customer_args(const ix_fetch *fetch, const ix_customer *custom
 
 /* Records the first pages that arrived and starts more, up to max_concurrency in flight. */
 static void ix_fetch_top_up(ix_fetch *fetch) {
-  int running = 0, ready = 0;
+  int running = ix_fetch_collect(fetch), ready = 0;
   for (int i = 0; i < fetch->customers_started; i++) {
-    ix_customer *customer = &fetch->customers[i];
-    if (customer->state == IX_CUSTOMER_RUNNING && http_job_done(customer->job)) {
-      http_job_finish(customer->job, &customer->response);
-      rate_limiter_done(fetch->limiter, &customer->ticket, rate_clock_ms());
-      customer->job = NULL;
-      customer->state = IX_CUSTOMER_READY;
-    }
-    running += customer->state == IX_CUSTOMER_RUNNING;
-    ready += customer->state == IX_CUSTOMER_READY;
+    ready += fetch->customers[i].state == IX_CUSTOMER_READY;
   }
   int concurrency = ix_concurrency(fetch);
   /* Answers not yet read are bounded too: memory stays flat however long the list. */
@@ -906,20 +1014,21 @@ static void ix_fetch_top_up(ix_fetch *fetch) {
       break;
     }
     http_request http = ix_http_options(fetch, &customer->request);
+    long long now = rate_clock_ms();
     if (ix_from_cache(fetch, http.url, &customer->response)) {
       customer->from_cache = 1;
       customer->log_id = fetch->last_request_id;
       customer->state = IX_CUSTOMER_READY;
       ready++;
-    } else if (rate_limiter_reserve(fetch->limiter, rate_clock_ms(), &customer->ticket) != 0) {
+    } else if (rate_limiter_reserve(fetch->limiter, &fetch->rate_limit, now,
+                                    ix_request_deadline(fetch, now), &customer->ticket) != 0) {
       ix_request_clear(&customer->request);
       break; /* the limiter says not yet: try again on the next call */
     } else if ((customer->job = http_job_start(fetch->http, &http)) != NULL) {
-      customer->fetch = fetch;
       customer->state = IX_CUSTOMER_RUNNING;
       running++;
     } else {
-      rate_limiter_done(fetch->limiter, &customer->ticket, rate_clock_ms());
+      rate_limiter_done(fetch->limiter, &customer->ticket, ix_completed_ms());
       ix_request_clear(&customer->request);
       break;
     }

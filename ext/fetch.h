@@ -24,7 +24,8 @@ typedef struct ix_fetch {
   ix_config *config;
   timefmt_zone *zone;    /* the table's timezone, for vendor times that carry none */
   uint64_t account;      /* hash of vendor, host and credentials: the cache's key */
-  rate_limiter *limiter; /* shared by the process for this vendor account */
+  rate_limiter *limiter; /* shared by every process using this vendor account */
+  rate_limit rate_limit; /* the windows this table's requests must fit in */
   char host[256];        /* the base URL's host, for messages */
   int is_https;
   ix_args args;            /* the current xFilter's constraint values */

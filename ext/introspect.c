@@ -42,7 +42,7 @@ static const struct {
     {"quiet", "INTERACTIONS_QUIET", "0"},
     {"request_log_size", "INTERACTIONS_REQUEST_LOG_SIZE", "1000"},
     {"cache_mb", "INTERACTIONS_CACHE_MB", "64"},
-    {"state_dir", "INTERACTIONS_STATE_DIR", NULL},
+    {"state_dir", "INTERACTIONS_STATE_DIR", NULL}, /* default: rate_state_dir() */
     {"cache_dir", "INTERACTIONS_CACHE_DIR", NULL},
     {"cache_disk_mb", "INTERACTIONS_CACHE_DISK_MB", "256"},
 };
@@ -115,12 +115,11 @@ static char *settings_value_problem(const ix_provider *provider, const ix_config
   }
   if (!setting->value) return NULL;
   if (strcmp(setting->key, "rate_limit") == 0) {
-    int max_requests = 0;
-    long long window_ms = 0;
-    if (rate_limit_parse(setting->value, &max_requests, &window_ms) == 0) return NULL;
+    rate_limit limit;
+    if (rate_limit_parse(setting->value, &limit) == 0) return NULL;
     return sqlite3_mprintf(
-        "%s: rate_limit must be N requests per window such as '50/10s', "
-        "'100/60s' or '5/1s', got '%s' (from %s)",
+        "%s: rate_limit must be N requests per window such as '50/10s' or '5/1s', or several "
+        "separated by commas such as '50/10s,2000/1h', got '%s' (from %s)",
         table, setting->value, origin);
   }
   if (strcmp(setting->key, "timezone") == 0) {
@@ -223,11 +222,17 @@ static int settings_filter(sqlite3_vtab_cursor *base, int plan, const char *plan
     if (unusable_cache) {
       problem = sqlite3_mprintf("the disk cache is not used (%s): queries go on without it", why);
     }
-    rc =
-        source && (problem || !(empty || unusable_cache))
-            ? settings_add_row(cursor, "interactions", introspect_globals[g].key,
-                               value ? value : introspect_globals[g].default_value, source, problem)
-            : SQLITE_NOMEM;
+    const char *shown = value ? value : introspect_globals[g].default_value;
+    char state_dir[4096];
+    /* The rate-limit state directory's default depends on the environment: show the one used. */
+    if (!value && strcmp(variable, "INTERACTIONS_STATE_DIR") == 0 &&
+        rate_state_dir(state_dir, sizeof(state_dir)) < (int)sizeof(state_dir)) {
+      shown = state_dir;
+    }
+    rc = source && (problem || !(empty || unusable_cache))
+             ? settings_add_row(cursor, "interactions", introspect_globals[g].key, shown, source,
+                                problem)
+             : SQLITE_NOMEM;
     sqlite3_free(source);
     sqlite3_free(problem);
   }

@@ -110,7 +110,9 @@ def wait_until_reached(sandbox, records, status, process):
 
 def child_env(sandbox):
     env = sandbox_environment(sandbox.url)
-    env["INTERACTIONS_STATE_DIR"] = STATE_DIR
+    # A state directory per child: the rate-limit window is shared by processes, and one case's
+    # request must not make the next case's first request wait.
+    env["INTERACTIONS_STATE_DIR"] = tempfile.mkdtemp(dir=STATE_DIR)
     if os.environ.get("IX_PRELOAD"):
         env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
     return env

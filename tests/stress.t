@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Threads x connections x IN lists under 429s and resets, with the library loaded into Debian's
+/usr/bin/python3 (its sqlite3 module, SQLite 3.40), against the sandbox (issue 10's stall).
+
+Every vendor, IN lists (some cut short by LIMIT, so cursors are reset while customers are in
+flight) and joins, each thread on its own connection, reopened every few queries. The sandbox
+answers a fixed pattern: every 5th request 429 with Retry-After 0, every 7th a reset mid-body,
+and it enforces the same short windows the tables are given. Asserts: every query finished with
+the single-thread rows or a clear error naming its table, no thread stalled (a bounded join with a
+generous timeout reports a stall instead of hanging), and no 429 came from the sandbox's own
+limiter (only the scripted ones).
+
+IX_STRESS_SCALE=N (default 1) runs N times the threads (up to 16) and queries; `make asan` sets
+it. IX_STRESS_THREADS and IX_STRESS_QUERIES set them exactly (the issue's run: 16 and 150).
+Prints TAP.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from sandbox_process import Sandbox, library, print_tap  # noqa: E402
+from cases_env import sandbox_environment  # noqa: E402
+
+VENDORS = ("capillary", "optimove", "cxengage", "alpharun", "which50")
+WINDOW = os.environ.get("IX_STRESS_WINDOW", "20/100ms")
+SCALE = max(1, int(os.environ.get("IX_STRESS_SCALE", "1")))
+THREADS = int(os.environ.get("IX_STRESS_THREADS", min(16, 6 * SCALE)))
+QUERIES = int(os.environ.get("IX_STRESS_QUERIES", 12 * SCALE))
+RECONNECT = 5
+# Generous bounds: reaching one is reported as a stall, never asserted as a duration.
+JOIN_TIMEOUT = 240 * SCALE
+
+QUERY_SHAPES = [
+    "SELECT count(*), count(DISTINCT message_id) FROM capillary_interactions "
+    "WHERE mobile IN (SELECT mobile FROM crm WHERE id BETWEEN {a} AND {b})",
+    "SELECT crm.id, count(ci.message_id) FROM crm JOIN capillary_interactions ci "
+    "ON ci.mobile = crm.mobile WHERE crm.id BETWEEN {a} AND {b} GROUP BY crm.id ORDER BY crm.id",
+    "SELECT count(*) FROM (SELECT 1 FROM capillary_interactions "
+    "WHERE mobile IN (SELECT mobile FROM crm WHERE id BETWEEN {a} AND {b}) LIMIT 3)",
+    "SELECT count(*) FROM optimove_interactions "
+    "WHERE customer_id IN (SELECT optimove_id FROM crm WHERE id BETWEEN {a} AND {b}) "
+    "AND occurred_at >= '2025-01-01' AND occurred_at < '2026-11-01'",
+    "SELECT count(*) FROM cxengage_interactions "
+    "WHERE contact_id IN (SELECT cxengage_contact_id FROM crm WHERE id BETWEEN {a} AND {b})",
+    "SELECT count(*) FROM (SELECT 1 FROM cxengage_interactions "
+    "WHERE contact_id IN (SELECT cxengage_contact_id FROM crm WHERE id BETWEEN {a} AND {b}) LIMIT 2)",
+    "SELECT count(*) FROM alpharun_interactions "
+    "WHERE contact_id IN (SELECT alpharun_contact_id FROM crm WHERE id BETWEEN {a} AND {b})",
+    "SELECT count(*) FROM which50_interactions "
+    "WHERE contact_id IN (SELECT which50_contact_id FROM crm WHERE id BETWEEN {a} AND {b})",
+    "SELECT crm.id, count(w.contact_id) FROM crm JOIN which50_interactions w "
+    "ON w.contact_id = crm.which50_contact_id WHERE crm.id BETWEEN {a} AND {b} GROUP BY crm.id",
+]
+RANGES = [(1, 4), (5, 9), (10, 12), (13, 18)]
+QUERY_LIST = [shape.format(a=a, b=b) for shape in QUERY_SHAPES for a, b in RANGES]
+
+# Runs under /usr/bin/python3: the queries of a plan on threads, one connection each.
+CHILD = r'''
+import json, os, sqlite3, sys, threading, time
+library, plan_path = sys.argv[1], sys.argv[2]
+with open(plan_path) as handle:
+    plan = json.load(handle)
+crm = open(plan["crm"]).read()
+results = {}
+
+def connect():
+    connection = sqlite3.connect(":memory:", check_same_thread=False)
+    connection.enable_load_extension(True)
+    connection.load_extension(library)
+    connection.executescript(crm)
+    return connection
+
+def worker(number):
+    out, connection = [], None
+    for i, index in enumerate(plan["work"][number]):
+        if i % plan["reconnect"] == 0:
+            if connection is not None:
+                connection.close()
+            connection = connect()
+        try:
+            out.append([index, "rows", connection.execute(plan["queries"][index]).fetchall()])
+        except sqlite3.Error as error:
+            out.append([index, "error", str(error)])
+    if connection is not None:
+        connection.close()
+    results[number] = out
+
+threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(len(plan["work"]))]
+for thread in threads:
+    thread.start()
+deadline = time.monotonic() + plan["join_timeout"]
+for thread in threads:
+    thread.join(max(0.0, deadline - time.monotonic()))
+stalled = [n for n, thread in enumerate(threads) if thread.is_alive()]
+print(json.dumps({"results": {str(k): v for k, v in results.items()}, "stalled": stalled}))
+sys.stdout.flush()
+os._exit(0)  # threads stuck in the extension must not keep the process alive
+'''
+
+
+def run_child(env, work, tmp, name):
+    plan_path = os.path.join(tmp, name + ".json")
+    with open(plan_path, "w") as handle:
+        json.dump({"queries": QUERY_LIST, "work": work, "reconnect": RECONNECT,
+                   "crm": os.path.join(ROOT, "examples", "crm.sql"),
+                   "join_timeout": JOIN_TIMEOUT}, handle)
+    child_env = dict(env)
+    if os.environ.get("IX_PRELOAD"):
+        child_env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
+        # CPython keeps its allocations until exit: LeakSanitizer would report the interpreter.
+        child_env["ASAN_OPTIONS"] = child_env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+    try:
+        result = subprocess.run(["/usr/bin/python3", "-c", CHILD, library(), plan_path],
+                                capture_output=True, text=True, env=child_env,
+                                timeout=JOIN_TIMEOUT + 120)
+    except subprocess.TimeoutExpired as expired:
+        return None, f"the child did not exit: {expired.stderr}"
+    try:
+        return json.loads(result.stdout), result.stderr
+    except ValueError:
+        return None, f"exit {result.returncode}\nstdout: {result.stdout[-2000:]}\nstderr: {result.stderr[-4000:]}"
+
+
+def configure(sandbox):
+    sandbox.reset()
+    sandbox.control("POST", "/_sandbox/config", {"rate_limits": {v: WINDOW for v in VENDORS}})
+
+
+def main():
+    results = []
+    env = sandbox_environment("")
+    with Sandbox() as sandbox, tempfile.TemporaryDirectory(prefix="ix-stress-") as tmp:
+        env = sandbox_environment(sandbox.url)
+        env["INTERACTIONS_STATE_DIR"] = os.path.join(tmp, "state")
+        env["INTERACTIONS_QUIET"] = "1"
+        for vendor in VENDORS:
+            prefix = vendor.upper() + "_"
+            env.update({prefix + "RATE_LIMIT": WINDOW, prefix + "CACHE_TTL": "0",
+                        prefix + "RETRY_BASE_MS": "20", prefix + "MAX_RETRIES": "8",
+                        prefix + "MAX_CONCURRENCY": "4"})
+
+        configure(sandbox)
+        reference, stderr = run_child(env, [list(range(len(QUERY_LIST)))], tmp, "reference")
+        expected = {}
+        if reference:
+            for index, kind, value in reference["results"].get("0", []):
+                expected[index] = (kind, value)
+        clean = len(expected) == len(QUERY_LIST) and all(k == "rows" for k, _ in expected.values())
+        results.append((clean, f"reference: {len(QUERY_LIST)} queries on one thread, no faults",
+                        f"{stderr}\n{[v for v in expected.values() if v[0] != 'rows'][:5]}"))
+
+        configure(sandbox)
+        pattern = []
+        for number in range(1, max(4000, 6 * THREADS * QUERIES) + 1):
+            if number % 7 == 0:
+                pattern.append({"kind": "reset"})
+            elif number % 5 == 0:
+                pattern.append({"kind": "429", "retry_after": "0"})
+            else:
+                pattern.append({"kind": "latency", "ms": 0})
+        sandbox.control("POST", "/_sandbox/faults", pattern)
+        work = [[(t * 7 + i) % len(QUERY_LIST) for i in range(QUERIES)] for t in range(THREADS)]
+        outcome, stderr = run_child(env, work, tmp, "stress")
+        log = sandbox.log()
+        results.append((outcome is not None, f"stress: {THREADS} threads x {QUERIES} queries ran",
+                        stderr))
+        outcome = outcome or {"results": {}, "stalled": list(range(THREADS))}
+        results.append((not outcome["stalled"], "no thread stalled",
+                        f"stalled threads: {outcome['stalled']}\n{stderr[-3000:]}"))
+        wrong, errors, answered = [], [], 0
+        for number, out in outcome["results"].items():
+            for index, kind, value in out:
+                answered += 1
+                if kind == "rows":
+                    if expected.get(index) != ("rows", value):
+                        wrong.append((QUERY_LIST[index], value, expected.get(index)))
+                else:
+                    errors.append(value)
+                    table = QUERY_LIST[index].split(" FROM ")[-1].split()[0]
+                    if not value.startswith(("capillary_interactions: ", "optimove_interactions: ",
+                                             "cxengage_interactions: ", "alpharun_interactions: ",
+                                             "which50_interactions: ")) or "interrupted" in value:
+                        wrong.append((QUERY_LIST[index], value, table))
+        results.append((answered == THREADS * QUERIES, "every query finished",
+                        f"{answered} of {THREADS * QUERIES}"))
+        results.append((not wrong, "each with the single-thread rows or a clear error naming its table",
+                        "\n".join(repr(w) for w in wrong[:10])))
+        scripted = {"429": 0, "reset": 0}
+        limiter_429 = []
+        for record in log:
+            if record.get("fault") in scripted:
+                scripted[record["fault"]] += 1
+            elif record.get("status") == 429:
+                limiter_429.append(record)
+        results.append((scripted["429"] > 0 and scripted["reset"] > 0,
+                        "the sandbox served scripted 429s and resets", repr(scripted)))
+        results.append((not limiter_429, "no 429 from the sandbox's own limiter",
+                        f"{len(limiter_429)} of {len(log)} requests:\n" +
+                        "\n".join(json.dumps(r) for r in limiter_429[:10])))
+        if errors:
+            print(f"# {len(errors)} queries failed with a clear error, e.g. {errors[0][:200]}")
+    return print_tap(results)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
