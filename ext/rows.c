@@ -304,105 +304,118 @@ void ix_result_lower(sqlite3_context *ctx, const char *text) {
   sqlite3_result_text(ctx, lower, (int)length, sqlite3_free);
 }
 
+/* The JSON-to-SQL conversions, one per ix_value_kind; member is never NULL or JSON null here. */
+
+static void ix_result_as_text(sqlite3_context *ctx, const cJSON *member, int lower) {
+  sqlite3_int64 whole;
+  /* A name (channel) that is not a string, or a number that is not finite, has no text. */
+  if ((lower && !cJSON_IsString(member)) ||
+      (cJSON_IsNumber(member) && !isfinite(member->valuedouble))) {
+    sqlite3_result_null(ctx);
+  } else if (cJSON_IsString(member)) {
+    if (lower) {
+      ix_result_lower(ctx, member->valuestring);
+    } else {
+      sqlite3_result_text(ctx, member->valuestring, -1, SQLITE_TRANSIENT);
+    }
+  } else if (ix_number_digits(member)) {
+    sqlite3_result_text(ctx, ix_number_digits(member), -1, SQLITE_TRANSIENT);
+  } else if (cJSON_IsNumber(member) && ix_number_as_int64(member, &whole)) {
+    sqlite3_result_text(ctx, sqlite3_mprintf("%lld", whole), -1, sqlite3_free);
+  } else if (cJSON_IsNumber(member)) {
+    sqlite3_result_text(ctx, sqlite3_mprintf("%!.15g", member->valuedouble), -1, sqlite3_free);
+  } else if (cJSON_IsBool(member)) {
+    sqlite3_result_text(ctx, cJSON_IsTrue(member) ? "true" : "false", -1, SQLITE_STATIC);
+  } else {
+    ix_result_json_text(ctx, member);
+  }
+}
+
+static void ix_result_as_int(sqlite3_context *ctx, const cJSON *member, int or_text) {
+  sqlite3_int64 whole;
+  if (cJSON_IsNumber(member) && ix_number_as_int64(member, &whole)) {
+    sqlite3_result_int64(ctx, whole);
+  } else if (ix_number_digits(member)) {
+    /* An id beyond 64 bits: its exact digits as text, never a rounded or NULL value. */
+    sqlite3_result_text(ctx, ix_number_digits(member), -1, SQLITE_TRANSIENT);
+  } else if (cJSON_IsString(member) && ix_parse_int64(member->valuestring, &whole)) {
+    sqlite3_result_int64(ctx, whole);
+  } else if (cJSON_IsString(member) && *member->valuestring &&
+             (or_text || ix_is_integer_text(member->valuestring))) {
+    sqlite3_result_text(ctx, member->valuestring, -1, SQLITE_TRANSIENT);
+  } else {
+    sqlite3_result_null(ctx); /* a wrong type in a known field is NULL, not an error */
+  }
+}
+
+static void ix_result_as_real(sqlite3_context *ctx, const cJSON *member) {
+  if (cJSON_IsNumber(member)) {
+    sqlite3_result_double(ctx, member->valuedouble);
+    return;
+  }
+  char *end = NULL;
+  double value =
+      cJSON_IsString(member) && *member->valuestring ? strtod(member->valuestring, &end) : 0;
+  if (end && !*end) {
+    sqlite3_result_double(ctx, value);
+  } else {
+    sqlite3_result_null(ctx);
+  }
+}
+
+static void ix_result_as_bool(sqlite3_context *ctx, const cJSON *member) {
+  if (cJSON_IsBool(member)) {
+    sqlite3_result_int(ctx, cJSON_IsTrue(member));
+  } else if (cJSON_IsNumber(member)) {
+    sqlite3_result_int(ctx, member->valuedouble != 0);
+  } else if (cJSON_IsString(member) && strcmp(member->valuestring, "true") == 0) {
+    sqlite3_result_int(ctx, 1);
+  } else if (cJSON_IsString(member) && strcmp(member->valuestring, "false") == 0) {
+    sqlite3_result_int(ctx, 0);
+  } else {
+    sqlite3_result_null(ctx);
+  }
+}
+
+static void ix_result_as_time(sqlite3_context *ctx, const cJSON *member, const timefmt_zone *zone) {
+  char converted[TIMEFMT_MAX];
+  if (cJSON_IsString(member) &&
+      timefmt_to_utc(member->valuestring, strlen(member->valuestring), zone, converted) > 0) {
+    sqlite3_result_text(ctx, converted, -1, SQLITE_TRANSIENT);
+  } else {
+    sqlite3_result_null(ctx); /* "null", "", or a date the vendor garbled */
+  }
+}
+
+static void ix_result_as_json(sqlite3_context *ctx, const cJSON *member) {
+  if (cJSON_IsObject(member) || cJSON_IsArray(member)) {
+    ix_result_json_text(ctx, member);
+  } else if (cJSON_IsString(member)) {
+    sqlite3_result_text(ctx, member->valuestring, -1, SQLITE_TRANSIENT);
+  } else if (cJSON_IsNumber(member)) {
+    ix_result_number(ctx, member);
+  } else if (cJSON_IsBool(member)) {
+    sqlite3_result_int(ctx, cJSON_IsTrue(member));
+  } else {
+    sqlite3_result_null(ctx);
+  }
+}
+
 void ix_result_json(sqlite3_context *ctx, const cJSON *member, ix_value_kind kind,
                     const timefmt_zone *zone) {
   if (!member || cJSON_IsNull(member)) {
     sqlite3_result_null(ctx);
     return;
   }
-  sqlite3_int64 whole;
   switch (kind) {
-    case IX_VALUE_TEXT:
-    case IX_VALUE_LOWER:
-      /* A name (channel) that is not a string, or a number that is not finite, has no text. */
-      if ((kind == IX_VALUE_LOWER && !cJSON_IsString(member)) ||
-          (cJSON_IsNumber(member) && !isfinite(member->valuedouble))) {
-        sqlite3_result_null(ctx);
-      } else if (cJSON_IsString(member)) {
-        if (kind == IX_VALUE_LOWER) {
-          ix_result_lower(ctx, member->valuestring);
-        } else {
-          sqlite3_result_text(ctx, member->valuestring, -1, SQLITE_TRANSIENT);
-        }
-      } else if (ix_number_digits(member)) {
-        sqlite3_result_text(ctx, ix_number_digits(member), -1, SQLITE_TRANSIENT);
-      } else if (cJSON_IsNumber(member) && ix_number_as_int64(member, &whole)) {
-        sqlite3_result_text(ctx, sqlite3_mprintf("%lld", whole), -1, sqlite3_free);
-      } else if (cJSON_IsNumber(member)) {
-        sqlite3_result_text(ctx, sqlite3_mprintf("%!.15g", member->valuedouble), -1, sqlite3_free);
-      } else if (cJSON_IsBool(member)) {
-        sqlite3_result_text(ctx, cJSON_IsTrue(member) ? "true" : "false", -1, SQLITE_STATIC);
-      } else {
-        ix_result_json_text(ctx, member);
-      }
-      return;
-    case IX_VALUE_INT:
-    case IX_VALUE_INT_OR_TEXT:
-      if (cJSON_IsNumber(member) && ix_number_as_int64(member, &whole)) {
-        sqlite3_result_int64(ctx, whole);
-      } else if (ix_number_digits(member)) {
-        /* An id beyond 64 bits: its exact digits as text, never a rounded or NULL value. */
-        sqlite3_result_text(ctx, ix_number_digits(member), -1, SQLITE_TRANSIENT);
-      } else if (cJSON_IsString(member) && ix_parse_int64(member->valuestring, &whole)) {
-        sqlite3_result_int64(ctx, whole);
-      } else if (cJSON_IsString(member) && *member->valuestring &&
-                 (kind == IX_VALUE_INT_OR_TEXT || ix_is_integer_text(member->valuestring))) {
-        sqlite3_result_text(ctx, member->valuestring, -1, SQLITE_TRANSIENT);
-      } else {
-        sqlite3_result_null(ctx); /* a wrong type in a known field is NULL, not an error */
-      }
-      return;
-    case IX_VALUE_REAL:
-      if (cJSON_IsNumber(member)) {
-        sqlite3_result_double(ctx, member->valuedouble);
-      } else if (cJSON_IsString(member) && *member->valuestring) {
-        char *end = NULL;
-        double value = strtod(member->valuestring, &end);
-        if (*end) {
-          sqlite3_result_null(ctx);
-        } else {
-          sqlite3_result_double(ctx, value);
-        }
-      } else {
-        sqlite3_result_null(ctx);
-      }
-      return;
-    case IX_VALUE_BOOL:
-      if (cJSON_IsBool(member)) {
-        sqlite3_result_int(ctx, cJSON_IsTrue(member));
-      } else if (cJSON_IsNumber(member)) {
-        sqlite3_result_int(ctx, member->valuedouble != 0);
-      } else if (cJSON_IsString(member) && strcmp(member->valuestring, "true") == 0) {
-        sqlite3_result_int(ctx, 1);
-      } else if (cJSON_IsString(member) && strcmp(member->valuestring, "false") == 0) {
-        sqlite3_result_int(ctx, 0);
-      } else {
-        sqlite3_result_null(ctx);
-      }
-      return;
-    case IX_VALUE_TIME: {
-      char converted[TIMEFMT_MAX];
-      if (cJSON_IsString(member) &&
-          timefmt_to_utc(member->valuestring, strlen(member->valuestring), zone, converted) > 0) {
-        sqlite3_result_text(ctx, converted, -1, SQLITE_TRANSIENT);
-      } else {
-        sqlite3_result_null(ctx); /* "null", "", or a date the vendor garbled */
-      }
-      return;
-    }
-    case IX_VALUE_JSON:
-      if (cJSON_IsObject(member) || cJSON_IsArray(member)) {
-        ix_result_json_text(ctx, member);
-      } else if (cJSON_IsString(member)) {
-        sqlite3_result_text(ctx, member->valuestring, -1, SQLITE_TRANSIENT);
-      } else if (cJSON_IsNumber(member)) {
-        ix_result_number(ctx, member);
-      } else if (cJSON_IsBool(member)) {
-        sqlite3_result_int(ctx, cJSON_IsTrue(member));
-      } else {
-        sqlite3_result_null(ctx);
-      }
-      return;
+    case IX_VALUE_TEXT: ix_result_as_text(ctx, member, 0); return;
+    case IX_VALUE_LOWER: ix_result_as_text(ctx, member, 1); return;
+    case IX_VALUE_INT: ix_result_as_int(ctx, member, 0); return;
+    case IX_VALUE_INT_OR_TEXT: ix_result_as_int(ctx, member, 1); return;
+    case IX_VALUE_REAL: ix_result_as_real(ctx, member); return;
+    case IX_VALUE_BOOL: ix_result_as_bool(ctx, member); return;
+    case IX_VALUE_TIME: ix_result_as_time(ctx, member, zone); return;
+    case IX_VALUE_JSON: ix_result_as_json(ctx, member); return;
     case IX_VALUE_RAW: ix_result_json_text(ctx, member); return; /* a row without its span */
     case IX_VALUE_NONE:
     case IX_VALUE_CUSTOM: sqlite3_result_null(ctx); return;

@@ -396,81 +396,74 @@ struct parsed_timestamp {
   long utoff; /* seconds east of UTC, when has_utoff */
 };
 
-static int parse_timestamp(const char *text, size_t len, struct parsed_timestamp *stamp) {
-  struct text_cursor cursor;
+static int stamp_date_valid(const struct parsed_timestamp *stamp) {
+  return stamp->year >= 1 && stamp->month >= 1 && stamp->month <= 12 && stamp->day >= 1 &&
+         stamp->day <= days_in_month(stamp->year, stamp->month);
+}
+
+/* The date: YYYY-MM-DD, or day first (D-M-YYYY: only Capillary's sentDate, always with a time). */
+static int parse_date_part(struct text_cursor *cursor, struct parsed_timestamp *stamp) {
   unsigned first_number;
-  unsigned first_digits;
-
-  *stamp = (struct parsed_timestamp){0};
-  cursor.at = text;
-  cursor.end = text + len;
-
-  first_digits = cursor_take_number(&cursor, 1, 4, &first_number);
+  unsigned first_digits = cursor_take_number(cursor, 1, 4, &first_number);
   if (first_digits == 4) {
     stamp->year = first_number;
-    if (!cursor_take_char(&cursor, '-') || !cursor_take_number(&cursor, 1, 2, &stamp->month) ||
-        !cursor_take_char(&cursor, '-') || !cursor_take_number(&cursor, 1, 2, &stamp->day)) {
-      return 0;
-    }
-    if (cursor_at_end(&cursor)) {
-      return stamp->year >= 1 && stamp->month >= 1 && stamp->month <= 12 && stamp->day >= 1 &&
-             stamp->day <= days_in_month(stamp->year, stamp->month);
-    }
-  } else if (first_digits == 1 || first_digits == 2) {
-    /* Day first: only Capillary's sentDate has this shape, always with a time. */
+    return cursor_take_char(cursor, '-') && cursor_take_number(cursor, 1, 2, &stamp->month) &&
+           cursor_take_char(cursor, '-') && cursor_take_number(cursor, 1, 2, &stamp->day);
+  }
+  if (first_digits == 1 || first_digits == 2) {
     stamp->day = first_number;
-    if (!cursor_take_char(&cursor, '-') || !cursor_take_number(&cursor, 1, 2, &stamp->month) ||
-        !cursor_take_char(&cursor, '-') || !cursor_take_number(&cursor, 4, 4, &stamp->year)) {
-      return 0;
-    }
-  } else {
-    return 0;
+    return cursor_take_char(cursor, '-') && cursor_take_number(cursor, 1, 2, &stamp->month) &&
+           cursor_take_char(cursor, '-') && cursor_take_number(cursor, 4, 4, &stamp->year) &&
+           !cursor_at_end(cursor);
   }
+  return 0;
+}
 
-  if (!cursor_take_char(&cursor, ' ') && !cursor_take_char(&cursor, 'T')) {
-    return 0;
-  }
-  if (!cursor_take_number(&cursor, 1, 2, &stamp->hour) || !cursor_take_char(&cursor, ':') ||
-      !cursor_take_digits(&cursor, 2, &stamp->minute) || !cursor_take_char(&cursor, ':') ||
-      !cursor_take_digits(&cursor, 2, &stamp->second)) {
+/* The time after the date: a separator, H:MM:SS, an optional fraction (kept to milliseconds). */
+static int parse_time_part(struct text_cursor *cursor, struct parsed_timestamp *stamp) {
+  if (!cursor_take_char(cursor, ' ') && !cursor_take_char(cursor, 'T')) return 0;
+  if (!cursor_take_number(cursor, 1, 2, &stamp->hour) || !cursor_take_char(cursor, ':') ||
+      !cursor_take_digits(cursor, 2, &stamp->minute) || !cursor_take_char(cursor, ':') ||
+      !cursor_take_digits(cursor, 2, &stamp->second)) {
     return 0;
   }
   stamp->has_time = 1;
-
-  if (cursor_take_char(&cursor, '.')) {
-    unsigned fraction_digits = 0;
-    while (!cursor_at_end(&cursor) && is_digit(*cursor.at)) {
-      if (fraction_digits < 3) {
-        stamp->milliseconds = stamp->milliseconds * 10 + (unsigned)(*cursor.at - '0');
-      }
-      fraction_digits++;
-      cursor.at++;
+  if (!cursor_take_char(cursor, '.')) return 1;
+  unsigned fraction_digits = 0;
+  while (!cursor_at_end(cursor) && is_digit(*cursor->at)) {
+    if (fraction_digits < 3) {
+      stamp->milliseconds = stamp->milliseconds * 10 + (unsigned)(*cursor->at - '0');
     }
-    if (fraction_digits == 0) {
-      return 0;
-    }
-    for (; fraction_digits < 3; fraction_digits++) {
-      stamp->milliseconds *= 10;
-    }
-    stamp->has_fraction = 1;
+    fraction_digits++;
+    cursor->at++;
   }
+  if (fraction_digits == 0) return 0;
+  for (; fraction_digits < 3; fraction_digits++) stamp->milliseconds *= 10;
+  stamp->has_fraction = 1;
+  return 1;
+}
 
-  if (cursor_take_char(&cursor, 'Z')) {
+/* The zone after the time: Z, an offset, or nothing (the table's timezone applies). */
+static int parse_zone_part(struct text_cursor *cursor, struct parsed_timestamp *stamp) {
+  if (cursor_take_char(cursor, 'Z')) {
     stamp->has_utoff = 1;
     stamp->utoff = 0;
-  } else if (!cursor_at_end(&cursor)) {
-    if (!cursor_take_utc_offset(&cursor, &stamp->utoff)) {
-      return 0;
-    }
+  } else if (!cursor_at_end(cursor)) {
+    if (!cursor_take_utc_offset(cursor, &stamp->utoff)) return 0;
     stamp->has_utoff = 1;
   }
-  if (!cursor_at_end(&cursor)) {
-    return 0;
-  }
+  return cursor_at_end(cursor);
+}
 
-  return stamp->year >= 1 && stamp->month >= 1 && stamp->month <= 12 && stamp->day >= 1 &&
-         stamp->day <= days_in_month(stamp->year, stamp->month) && stamp->hour <= 23 &&
-         stamp->minute <= 59 && stamp->second <= 59;
+static int parse_timestamp(const char *text, size_t len, struct parsed_timestamp *stamp) {
+  struct text_cursor cursor;
+  *stamp = (struct parsed_timestamp){0};
+  cursor.at = text;
+  cursor.end = text + len;
+  if (!parse_date_part(&cursor, stamp)) return 0;
+  if (cursor_at_end(&cursor)) return stamp_date_valid(stamp); /* a date alone */
+  if (!parse_time_part(&cursor, stamp) || !parse_zone_part(&cursor, stamp)) return 0;
+  return stamp_date_valid(stamp) && stamp->hour <= 23 && stamp->minute <= 59 && stamp->second <= 59;
 }
 
 int timefmt_to_utc(const char *text, size_t len, const timefmt_zone *zone, char out[TIMEFMT_MAX]) {

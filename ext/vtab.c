@@ -628,6 +628,46 @@ static int ix_parse_term(const ix_provider *provider, const char *term, size_t l
   return 0;
 }
 
+/* An equality's value into args: the value SQLite's comparison would equate (affinity), or no rows
+ * (and a "skipped" log line) when it can name no customer. */
+static int ix_read_equality(ix_cursor *cursor, uint64_t key, int column, sqlite3_value *value,
+                            int *no_rows) {
+  ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
+  const char *problem;
+  int made;
+  sqlite3_value *sent = ix_equality_value(vtab->db, value, &problem, &made);
+  if (sent && !problem) problem = ix_key_value_problem(key, column, sent);
+  if (problem) {
+    /* NULL is not worth a log line: "= NULL" is never true, and joins meet it often. */
+    if (sqlite3_value_type(value) != SQLITE_NULL) ix_skip_key(cursor, column, problem);
+    if (made) sqlite3_value_free(sent);
+    *no_rows = 1;
+    return SQLITE_OK;
+  }
+  sqlite3_value_free(cursor->fetch.args.eq[column]);
+  cursor->fetch.args.eq[column] = made ? sent : sqlite3_value_dup(sent);
+  return cursor->fetch.args.eq[column] ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* One term's value (LIMIT and OFFSET aside) into the cursor's args. */
+static int ix_read_term_value(ix_cursor *cursor, uint64_t key, int column, ix_term_op op,
+                              ix_collation collation, sqlite3_value *value, int *no_rows) {
+  const ix_provider *provider = ((ix_vtab *)cursor->base.pVtab)->provider;
+  if (op == IX_OP_IS_NULL) {
+    *no_rows = 1; /* a key IS NULL: no customer has no key */
+    return SQLITE_OK;
+  }
+  if (op == IX_OP_IN) {
+    int rc = ix_filter_read_in(cursor, column, key, value);
+    if (rc == SQLITE_OK && cursor->fetch.customer_count == 0) *no_rows = 1;
+    return rc;
+  }
+  if (column == provider->range_column) {
+    return ix_range_add(&cursor->fetch.args, op, collation, value, no_rows);
+  }
+  return ix_read_equality(cursor, key, column, value, no_rows);
+}
+
 /* Reads the plan (see the grammar at the top) and the values into cursor->fetch.args. Sets *no_rows
  * when the values can match nothing (an equality with NULL, a key that names no customer, bounds
  * no date passes), so no request is made at all. */
@@ -642,7 +682,7 @@ static int ix_filter_read_plan(ix_cursor *cursor, int plan_number, const char *p
   const char *term = plan ? plan : "";
   const char *notes = strstr(term, " | ");
   const char *end = notes ? notes : term + strlen(term);
-  for (int i = 0; term < end;) {
+  for (int i = 0; term < end; i++) {
     size_t length = strcspn(term, ",");
     if (term + length > end) length = (size_t)(end - term);
     int column = -1;
@@ -650,46 +690,20 @@ static int ix_filter_read_plan(ix_cursor *cursor, int plan_number, const char *p
     ix_collation collation = IX_COLLATE_BINARY;
     int is_limit = length == 5 && strncmp(term, "LIMIT", 5) == 0;
     int is_offset = length == 6 && strncmp(term, "OFFSET", 6) == 0;
-    if (!is_limit && !is_offset &&
-        !ix_parse_term(provider, term, length, &column, &op, &collation)) {
+    /* Every term takes one value. */
+    if (i >= argc || (!is_limit && !is_offset &&
+                      !ix_parse_term(provider, term, length, &column, &op, &collation))) {
       ix_set_error(&vtab->base,
                    ix_errorf("%s: internal error: bad plan '%s'", vtab->table_name, plan));
       return SQLITE_ERROR;
     }
-    if (i >= argc) { /* every term takes one value */
-      ix_set_error(&vtab->base,
-                   ix_errorf("%s: internal error: bad plan '%s'", vtab->table_name, plan));
-      return SQLITE_ERROR;
-    }
-    sqlite3_value *value = argv[i++];
     if (is_limit) {
-      limit = sqlite3_value_int64(value);
+      limit = sqlite3_value_int64(argv[i]);
     } else if (is_offset) {
-      offset = sqlite3_value_int64(value);
-    } else if (op == IX_OP_IS_NULL) {
-      *no_rows = 1; /* a key IS NULL: no customer has no key */
-    } else if (op == IX_OP_IN) {
-      int rc = ix_filter_read_in(cursor, column, key, value);
-      if (rc != SQLITE_OK) return rc;
-      if (cursor->fetch.customer_count == 0) *no_rows = 1;
-    } else if (column == provider->range_column) {
-      int rc = ix_range_add(&cursor->fetch.args, op, collation, value, no_rows);
-      if (rc != SQLITE_OK) return rc;
+      offset = sqlite3_value_int64(argv[i]);
     } else {
-      const char *problem;
-      int made;
-      sqlite3_value *sent = ix_equality_value(vtab->db, value, &problem, &made);
-      if (sent && !problem) problem = ix_key_value_problem(key, column, sent);
-      if (problem) {
-        /* NULL is not worth a log line: "= NULL" is never true, and joins meet it often. */
-        if (sqlite3_value_type(value) != SQLITE_NULL) ix_skip_key(cursor, column, problem);
-        if (made) sqlite3_value_free(sent);
-        *no_rows = 1;
-      } else {
-        sqlite3_value_free(cursor->fetch.args.eq[column]);
-        cursor->fetch.args.eq[column] = made ? sent : sqlite3_value_dup(sent);
-        if (!cursor->fetch.args.eq[column]) return SQLITE_NOMEM;
-      }
+      int rc = ix_read_term_value(cursor, key, column, op, collation, argv[i], no_rows);
+      if (rc != SQLITE_OK) return rc;
     }
     term += length;
     if (*term == ',') term++;
