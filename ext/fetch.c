@@ -439,6 +439,39 @@ static long long ix_throttle_delay(const ix_fetch *fetch, const http_response *r
   return delay;
 }
 
+/* The wait before the next attempt: jittered backoff, at least the Retry-After the server sent
+ * (clamped), and after a 429 at least what the account's windows need (ix_throttle_delay). */
+static long long ix_retry_delay(ix_fetch *fetch, const http_response *response, int attempt,
+                                int throttled) {
+  long long delay = ix_backoff_ms(fetch, attempt, throttled);
+  if (throttled) return ix_throttle_delay(fetch, response, delay);
+  if (response->retry_after_seconds > 0) {
+    long long floor = response->retry_after_seconds * 1000;
+    if (floor > IX_RETRY_AFTER_CAP_MS) floor = IX_RETRY_AFTER_CAP_MS;
+    if (delay < floor) delay = floor;
+  }
+  return delay;
+}
+
+/* The error of a request that failed for good: what happened, and after retries how many and
+ * which limit ended them (max_retries, or retry_budget_ms when attempts were left). */
+static char *ix_give_up_error(const ix_fetch *fetch, http_outcome outcome,
+                              const http_response *response, const http_headers *headers,
+                              int attempt, long long first_start, int budget_ended) {
+  int retry_status = outcome == HTTP_OK && ix_status_is_retryable(response->status);
+  char *what = retry_status ? ix_status_error(fetch, response, headers)
+                            : ix_transport_error(fetch, outcome, response, attempt);
+  if (attempt <= 1 || !what || (outcome == HTTP_FAILED && response->unreachable)) return what;
+  const char *setting = budget_ended ? "retry_budget_ms" : "max_retries";
+  char *error = ix_errorf(
+      "%s (gave up after %d attempts in %.1f s: raise %s (%s) to keep trying "
+      "longer)",
+      what, attempt, (double)(rate_clock_ms() - first_start) / 1000.0, setting,
+      config_origin(fetch->config, setting));
+  sqlite3_free(what);
+  return error;
+}
+
 /* Sends the request until it succeeds, fails for good, or retries run out. On SQLITE_OK the
  * response is complete and its status is not one worth retrying. Retries after a 429 never end
  * before one full window has passed since the first 429: giving up inside the window would fail a
@@ -471,33 +504,16 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
     if (outcome == HTTP_OK && !retry_status && !transient) return SQLITE_OK;
 
     int throttled = retry_status && response->status == 429;
-    long long delay = ix_backoff_ms(fetch, attempt, throttled);
-    if (throttled) {
-      delay = ix_throttle_delay(fetch, response, delay);
-      if (first_throttled < 0) first_throttled = rate_clock_ms();
-    } else if (response->retry_after_seconds > 0) {
-      long long floor = response->retry_after_seconds * 1000;
-      if (floor > IX_RETRY_AFTER_CAP_MS) floor = IX_RETRY_AFTER_CAP_MS;
-      if (delay < floor) delay = floor;
-    }
+    long long delay = ix_retry_delay(fetch, response, attempt, throttled);
+    if (throttled && first_throttled < 0) first_throttled = rate_clock_ms();
     fetch->retry_wait_ms += (long long)response->elapsed_ms; /* a 1 byte/s server is bounded too */
     int inside_window = first_throttled >= 0 && rate_clock_ms() - first_throttled <
                                                     rate_limit_shortest_ms(&fetch->rate_limit);
     int out_of_retries =
         (attempt > max_retries || fetch->retry_wait_ms + delay > budget) && !inside_window;
     if (!(transient || retry_status) || out_of_retries) {
-      char *what = retry_status ? ix_status_error(fetch, response, headers)
-                                : ix_transport_error(fetch, outcome, response, attempt);
-      if (attempt > 1 && what && !(outcome == HTTP_FAILED && response->unreachable)) {
-        *error_out = ix_errorf(
-            "%s (gave up after %d attempts in %.1f s: raise max_retries "
-            "(%s) to keep trying longer)",
-            what, attempt, (double)(rate_clock_ms() - first_start) / 1000.0,
-            config_origin(fetch->config, "max_retries"));
-        sqlite3_free(what);
-      } else {
-        *error_out = what;
-      }
+      *error_out = ix_give_up_error(fetch, outcome, response, headers, attempt, first_start,
+                                    out_of_retries && attempt <= max_retries);
       return SQLITE_ERROR;
     }
     http_response_clear(response);
