@@ -14,7 +14,7 @@ packages_for() {
     asan) echo "gcc" ;;
     valgrind) echo "valgrind" ;;
     fuzz) echo "clang-14 libclang-rt-14-dev" ;;
-    lint) echo "clang-format cppcheck" ;;
+    lint) echo "clang-format cppcheck pmccabe" ;;
     bench) echo "curl" ;;
     *) echo "tools/deps.sh: unknown target '$1'" >&2; exit 2 ;;
   esac
