@@ -13,9 +13,11 @@
  * never retried. A statement stops retrying once it has waited retry_budget_ms in total.
  */
 #include "fetch.h"
+#include "fetch_internal.h"
 
 #include "cache.h"
 #include "hash.h"
+#include "inlist.h"
 #include "interrupt.h"
 #include "jsonspan.h"
 #include "memlimits.h"
@@ -33,9 +35,6 @@ SQLITE_EXTENSION_INIT3
 #define IX_MAX_EXCERPT 200
 #define IX_BACKOFF_CAP_MS 30000
 #define IX_RETRY_AFTER_CAP_MS 60000
-/* How long after it was cancelled a request may still arrive at the vendor: network and server
- * queues, generously. */
-#define IX_CANCEL_GRACE_MS 1000
 /* A wait for the limiter longer than this is explained on stderr (once per table in a statement).
  */
 #define IX_WAIT_NOTICE_MS 3000
@@ -331,14 +330,14 @@ static char *ix_transport_error(const ix_fetch *fetch, http_outcome outcome,
 
 /* ---- Sending ---- */
 
-static int ix_status_is_retryable(long status) {
+int ix_status_is_retryable(long status) {
   return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
 /* A 2xx whose body is empty or stops inside its JSON document: the connection closed early (a
  * close inside the headers reaches us as a 200 with no body). Retried like a transport failure;
  * 204 No Content is an answer, not a cut. */
-static int ix_body_incomplete(const http_response *response) {
+int ix_body_incomplete(const http_response *response) {
   return response->status >= 200 && response->status < 300 && response->status != 204 &&
          ix_json_ends_early(response->body, response->body_len);
 }
@@ -362,8 +361,6 @@ static long long ix_backoff_ms(ix_fetch *fetch, int attempt, int throttled) {
   return floor + (long long)((x * 0x2545F4914F6CDD1DULL) % spread);
 }
 
-static int ix_fetch_collect(ix_fetch *fetch);
-
 /* Waits like ix_interrupt_sleep, but keeps the cursor's own IN-list transfers moving and gives
  * their slots in the limiter back as they complete. A cursor that waits for the limiter (or backs
  * off) while its concurrent first attempts are on the wire may be waiting for one of its own slots:
@@ -372,7 +369,7 @@ static int ix_fetch_collect(ix_fetch *fetch);
 static int ix_wait_serving(ix_fetch *fetch, long long milliseconds) {
   long long until = rate_clock_ms() + milliseconds;
   for (;;) {
-    if (!ix_fetch_collect(fetch)) {
+    if (!ix_fetch_in_collect(fetch)) {
       return ix_interrupt_sleep(&fetch->interrupt, until - rate_clock_ms());
     }
     long long left = until - rate_clock_ms();
@@ -385,13 +382,13 @@ static int ix_wait_serving(ix_fetch *fetch, long long milliseconds) {
 /* When a request that just ended completed, for the limiter: the clock reads whole milliseconds
  * rounded down, so the completion is rounded up, or a start one window later could arrive up to
  * a millisecond inside the vendor's window. */
-static long long ix_completed_ms(void) {
+long long ix_completed_ms(void) {
   return rate_clock_ms() + 1;
 }
 
 /* When a request started now must be over by: its own time limit. A slot still held after that
  * (a killed process, a bug) stops counting as pending (ratelimit.h). */
-static long long ix_request_deadline(const ix_fetch *fetch, long long now) {
+long long ix_request_deadline(const ix_fetch *fetch, long long now) {
   return now + config_get_int(fetch->config, "timeout_ms") +
          config_get_int(fetch->config, "connect_timeout_ms");
 }
@@ -424,8 +421,8 @@ static int ix_wait_for_limiter(ix_fetch *fetch, rate_ticket *ticket, char **erro
  * sends no Retry-After (Optimove documents none), or one that is a floor; either way the
  * vendor's window can only have cleared once its shortest window has passed since the 429, so
  * that is the least wait when Retry-After is absent. */
-static long long ix_throttle_delay(const ix_fetch *fetch, const http_response *response,
-                                   long long backoff) {
+long long ix_throttle_delay(const ix_fetch *fetch, const http_response *response,
+                            long long backoff) {
   long long delay = backoff;
   if (response->retry_after_seconds > 0) {
     long long floor = response->retry_after_seconds * 1000;
@@ -541,8 +538,8 @@ static sqlite3_int64 ix_page_size(const ix_fetch *fetch) {
 }
 
 /* Builds the request for one page of the customer in args (authentication, path, query). */
-static int ix_build(ix_fetch *fetch, const ix_args *args, const char *page_token,
-                    ix_request *request, char **error_out) {
+int ix_build(ix_fetch *fetch, const ix_args *args, const char *page_token, ix_request *request,
+             char **error_out) {
   ix_call call = ix_fetch_call(fetch);
   call.args = args;
   memset(request, 0, sizeof(*request));
@@ -564,15 +561,15 @@ static int ix_build(ix_fetch *fetch, const ix_args *args, const char *page_token
   return rc;
 }
 
-static void ix_request_clear(ix_request *request) {
+void ix_request_clear(ix_request *request) {
   url_free(&request->url);
   http_headers_clear(&request->headers);
 }
 
 /* A 401 to a request that carried an exchanged token: the token is dropped (expired early, or
  * revoked), and the request is worth sending once more with a new one. */
-static int ix_token_refused(const ix_fetch *fetch, const http_response *response,
-                            const ix_request *request) {
+int ix_token_refused(const ix_fetch *fetch, const http_response *response,
+                     const ix_request *request) {
   if (response->outcome != HTTP_OK || response->status != 401 || !request->token_generation) {
     return 0;
   }
@@ -580,7 +577,7 @@ static int ix_token_refused(const ix_fetch *fetch, const http_response *response
   return 1;
 }
 
-static http_request ix_http_options(const ix_fetch *fetch, const ix_request *request) {
+http_request ix_http_options(const ix_fetch *fetch, const ix_request *request) {
   const ix_config *config = fetch->config;
   http_request http = {
       .url = request->url.text,
@@ -598,7 +595,7 @@ static http_request ix_http_options(const ix_fetch *fetch, const ix_request *req
 }
 
 /* A cached answer for the request, logged as such; 0 when there is none. */
-static int ix_from_cache(ix_fetch *fetch, const char *url, http_response *response) {
+int ix_from_cache(ix_fetch *fetch, const char *url, http_response *response) {
   cache_level level = cache_lookup(fetch->provider->vendor, fetch->host, fetch->account, url,
                                    config_get_int(fetch->config, "cache_ttl") * 1000,
                                    &response->status, &response->body, &response->body_len);
@@ -790,8 +787,8 @@ static int ix_check_repeat(ix_fetch *fetch, const http_response *response, char 
  * or a "not found" body is no rows, another status an error, a 2xx is parsed, its rows' spans
  * recorded and its body kept with the page. Only an answer that was accepted is cached: a broken
  * body must not keep failing for cache_ttl. */
-static int ix_accept(ix_fetch *fetch, http_response *response, const ix_request *request, int fresh,
-                     char **error_out) {
+int ix_accept(ix_fetch *fetch, http_response *response, const ix_request *request, int fresh,
+              char **error_out) {
   const ix_config *config = fetch->config;
   int rc = SQLITE_OK;
   ix_page_reset(&fetch->page);
@@ -898,230 +895,4 @@ char *ix_fetch_vendor_said(const ix_fetch *fetch, const http_response *response,
   char *said = vendor ? sqlite3_mprintf(" (the API said: %s)", vendor) : sqlite3_mprintf("%s", "");
   sqlite3_free(vendor);
   return said;
-}
-
-/* ---- IN lists: many customers, fetched concurrently ----
- *
- * WHERE mobile IN (...) arrives whole in one xFilter (sqlite3_vtab_in). The first page of up to
- * max_concurrency customers is requested at once on the connection's multi handle, each start
- * admitted by the rate limiter, and customers are served in the order their answers arrive.
- * Further pages of a customer are fetched lazily, one at a time, as its rows are read. A first
- * page whose concurrent attempt failed in a way worth retrying is fetched again on the ordinary
- * path, with the full retry policy, so concurrency changes nothing about what a query returns.
- * Each first attempt on the wire holds a slot in the limiter, given back in one place
- * (ix_customer_settle) when it is answered or cancelled; every wait of the cursor keeps those
- * transfers moving (ix_wait_serving), so no slot outlives its request. */
-
-typedef enum ix_customer_state {
-  IX_CUSTOMER_WAITING, /* not requested yet */
-  IX_CUSTOMER_RUNNING, /* its first page is on the wire */
-  IX_CUSTOMER_READY,   /* its first page has arrived */
-  IX_CUSTOMER_TAKEN,   /* being read, or done */
-} ix_customer_state;
-
-struct ix_customer {
-  sqlite3_value *key;
-  ix_customer_state state;
-  ix_request request;
-  http_job *job;
-  http_response response;
-  int from_cache;
-  sqlite3_int64 log_id; /* its request-log entry, when answered from the cache */
-  rate_ticket ticket;   /* its slot in the limiter while job runs */
-};
-
-/* The one place a customer's concurrent first attempt ends, answered or cancelled: the job's
- * response is kept (or dropped) and its slot in the limiter given back. A 429 pauses the account
- * right away, so the retry on the ordinary path and every other cursor hold off. */
-static void ix_customer_settle(ix_fetch *fetch, ix_customer *customer, int keep) {
-  int answered = http_job_done(customer->job);
-  http_job_finish(customer->job, keep ? &customer->response : NULL);
-  customer->job = NULL;
-  /* A request cancelled on the wire (LIMIT stopped the statement) may still reach the vendor
-   * after we let go of it, and be counted then: it holds its slot a little longer. */
-  rate_limiter_done(fetch->limiter, &customer->ticket,
-                    ix_completed_ms() + (answered ? 0 : IX_CANCEL_GRACE_MS));
-  if (keep && customer->response.outcome == HTTP_OK && customer->response.status == 429) {
-    ix_throttle_delay(fetch, &customer->response, 0);
-  }
-}
-
-/* Records the first pages that arrived; returns how many are still on the wire. */
-static int ix_fetch_collect(ix_fetch *fetch) {
-  int running = 0;
-  for (int i = 0; i < fetch->customers_started; i++) {
-    ix_customer *customer = &fetch->customers[i];
-    if (customer->state != IX_CUSTOMER_RUNNING) continue;
-    if (http_job_done(customer->job)) {
-      ix_customer_settle(fetch, customer, 1);
-      customer->state = IX_CUSTOMER_READY;
-    } else {
-      running++;
-    }
-  }
-  return running;
-}
-
-static void ix_customer_clear(ix_fetch *fetch, ix_customer *customer) {
-  if (customer->job) ix_customer_settle(fetch, customer, 0); /* the statement stopped early */
-  http_response_clear(&customer->response);
-  ix_request_clear(&customer->request);
-  sqlite3_value_free(customer->key);
-  customer->key = NULL;
-}
-
-void ix_fetch_in_clear(ix_fetch *fetch) {
-  for (int i = 0; i < fetch->customer_count; i++) ix_customer_clear(fetch, &fetch->customers[i]);
-  sqlite3_free(fetch->customers);
-  fetch->customers = NULL;
-  fetch->customer_count = fetch->customers_started = fetch->customers_taken = 0;
-  fetch->in_column = -1;
-}
-
-int ix_fetch_in_add(ix_fetch *fetch, int column, sqlite3_value *key) {
-  if (fetch->customer_count % 16 == 0) {
-    ix_customer *grown = sqlite3_realloc64(
-        fetch->customers, (sqlite3_uint64)(fetch->customer_count + 16) * sizeof(ix_customer));
-    if (!grown) return SQLITE_NOMEM;
-    fetch->customers = grown;
-  }
-  ix_customer *customer = &fetch->customers[fetch->customer_count];
-  memset(customer, 0, sizeof(*customer));
-  customer->key = sqlite3_value_dup(key);
-  if (!customer->key) return SQLITE_NOMEM;
-  fetch->customer_count++;
-  fetch->in_column = column;
-  return SQLITE_OK;
-}
-
-int ix_fetch_has_more_customers(const ix_fetch *fetch) {
-  return fetch->customers_taken < fetch->customer_count;
-}
-
-static int ix_concurrency(const ix_fetch *fetch) {
-  long long concurrency = config_get_int(fetch->config, "max_concurrency");
-  return concurrency < 1 ? 1 : concurrency > 64 ? 64 : (int)concurrency;
-}
-
-/* The args of one customer of the list: the plan's args with the key replaced. */
-static ix_args ix_customer_args(const ix_fetch *fetch, const ix_customer *customer) {
-  ix_args args = fetch->args;
-  args.eq[fetch->in_column] = customer->key;
-  return args;
-}
-
-/* Records the first pages that arrived and starts more, up to max_concurrency in flight. */
-static void ix_fetch_top_up(ix_fetch *fetch) {
-  int running = ix_fetch_collect(fetch), ready = 0;
-  for (int i = 0; i < fetch->customers_started; i++) {
-    ready += fetch->customers[i].state == IX_CUSTOMER_READY;
-  }
-  int concurrency = ix_concurrency(fetch);
-  /* Answers not yet read are bounded too: memory stays flat however long the list. */
-  while (fetch->customers_started < fetch->customer_count && running < concurrency &&
-         ready < concurrency) {
-    ix_customer *customer = &fetch->customers[fetch->customers_started];
-    ix_args args = ix_customer_args(fetch, customer);
-    char *error = NULL;
-    if (ix_build(fetch, &args, NULL, &customer->request, &error) != SQLITE_OK) {
-      /* Taken on the ordinary path, which reports the same error with its context. */
-      sqlite3_free(error);
-      ix_request_clear(&customer->request);
-      break;
-    }
-    http_request http = ix_http_options(fetch, &customer->request);
-    long long now = rate_clock_ms();
-    if (ix_from_cache(fetch, http.url, &customer->response)) {
-      customer->from_cache = 1;
-      customer->log_id = fetch->last_request_id;
-      customer->state = IX_CUSTOMER_READY;
-      ready++;
-    } else if (rate_limiter_reserve(fetch->limiter, &fetch->rate_limit, now,
-                                    ix_request_deadline(fetch, now), &customer->ticket) != 0) {
-      ix_request_clear(&customer->request);
-      break; /* the limiter says not yet: try again on the next call */
-    } else if ((customer->job = http_job_start(fetch->http, &http)) != NULL) {
-      customer->state = IX_CUSTOMER_RUNNING;
-      running++;
-    } else {
-      rate_limiter_done(fetch->limiter, &customer->ticket, ix_completed_ms());
-      ix_request_clear(&customer->request);
-      break;
-    }
-    fetch->customers_started++;
-  }
-}
-
-/* The next customer to read: one whose answer arrived, waiting for one if needed, else the next
- * not yet started (-1 when interrupted). */
-static int ix_fetch_pick_customer(ix_fetch *fetch) {
-  for (;;) {
-    ix_fetch_top_up(fetch);
-    int running = 0;
-    for (int i = 0; i < fetch->customers_started; i++) {
-      if (fetch->customers[i].state == IX_CUSTOMER_READY) return i;
-      running += fetch->customers[i].state == IX_CUSTOMER_RUNNING;
-    }
-    if (!running) {
-      for (int i = 0; i < fetch->customer_count; i++) {
-        if (fetch->customers[i].state == IX_CUSTOMER_WAITING) {
-          if (i == fetch->customers_started) fetch->customers_started++;
-          return i;
-        }
-      }
-      return -1;
-    }
-    if (ix_interrupted(&fetch->interrupt)) return -1;
-    http_client_run(fetch->http, IX_INTERRUPT_POLL_MS);
-  }
-}
-
-int ix_fetch_next_customer(ix_fetch *fetch, char **error_out) {
-  http_client_set_concurrency(fetch->http, ix_concurrency(fetch));
-  int index = ix_fetch_pick_customer(fetch);
-  if (index < 0) {
-    *error_out = ix_errorf("%s: interrupted", fetch->table_name);
-    return SQLITE_INTERRUPT;
-  }
-  ix_customer *customer = &fetch->customers[index];
-  fetch->customers_taken++;
-  /* The customer becomes the plan's: its key is the one columns echo. */
-  ix_page_reset(&fetch->page);
-  if (fetch->page.customer_state && fetch->page.free_customer_state) {
-    fetch->page.free_customer_state(fetch->page.customer_state);
-  }
-  fetch->page.customer_state = NULL;
-  sqlite3_value_free(fetch->args.eq[fetch->in_column]);
-  fetch->args.eq[fetch->in_column] = customer->key;
-  customer->key = NULL;
-  fetch->pages_fetched = 0;
-
-  int rc;
-  http_response *response = &customer->response;
-  int usable = customer->state == IX_CUSTOMER_READY && response->outcome == HTTP_OK &&
-               !ix_status_is_retryable(response->status) && !ix_body_incomplete(response) &&
-               !ix_token_refused(fetch, response, &customer->request);
-  if (usable) {
-    if (customer->from_cache) {
-      fetch->last_request_id = customer->log_id;
-    } else {
-      fetch->last_request_id = requestlog_add(
-          response->started_unix_ms, fetch->provider->vendor, customer->request.url.text,
-          response->status, 1, response->elapsed_ms, (sqlite3_int64)response->body_len, 0, NULL);
-    }
-    fetch->pages_fetched = 1;
-    rc = ix_accept(fetch, response, &customer->request, !customer->from_cache, error_out);
-  } else {
-    if (customer->state == IX_CUSTOMER_READY) {
-      requestlog_add(response->started_unix_ms, fetch->provider->vendor, customer->request.url.text,
-                     response->outcome == HTTP_OK ? response->status : 0, 1, response->elapsed_ms,
-                     (sqlite3_int64)response->body_len, 0,
-                     response->outcome == HTTP_OK ? NULL : response->error);
-    }
-    rc = ix_fetch_page(fetch, error_out);
-  }
-  customer->state = IX_CUSTOMER_TAKEN;
-  http_response_clear(response);
-  ix_request_clear(&customer->request);
-  return rc;
 }

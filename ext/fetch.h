@@ -11,7 +11,7 @@
 #include "ratelimit.h"
 #include "vtab.h"
 
-typedef struct ix_customer ix_customer;
+typedef struct ix_in_slot ix_in_slot;
 
 /* A cursor's fetching state. Settings are resolved once per cursor: a join reuses the cursor and
  * calls xFilter once per outer row. */
@@ -42,12 +42,16 @@ typedef struct ix_fetch {
   int tokens_seen_capacity;
   uint64_t previous_body_hash;
   int previous_had_rows;
-  /* An IN list on a key column (in_column, else -1): one entry per customer. */
+  /* An IN list on a key column (in_column, else -1), inlist.c: per customer only its key, in the
+   * list's order (NULL once handed to the cursor); requests and answers live in slots. */
   int in_column;
-  ix_customer *customers;
+  sqlite3_value **customers;
   int customer_count;
-  int customers_started; /* requested, or taken on the ordinary path */
+  int customer_capacity;
+  int customers_started; /* requested, or taken on the ordinary path: the first not started */
   int customers_taken;   /* handed to the cursor */
+  ix_in_slot *slots;     /* first pages in flight or arrived, at most 2 x max_concurrency */
+  int slot_count;
 } ix_fetch;
 
 /* Resolves the settings, timezone and limiter, unless already done. */
@@ -56,13 +60,6 @@ int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_
 /* Fetches the next page of the current plan (the first when page.next_token is NULL): waits for
  * the limiter, retries what is worth retrying, and leaves the rows in fetch->page. */
 int ix_fetch_page(ix_fetch *fetch, char **error_out);
-
-/* IN lists (fetch.c explains the concurrency): add every key, then take customers one by one. */
-int ix_fetch_in_add(ix_fetch *fetch, int column, sqlite3_value *key);
-int ix_fetch_has_more_customers(const ix_fetch *fetch);
-/* Makes the next customer current and reads its first page (arriving answers first). */
-int ix_fetch_next_customer(ix_fetch *fetch, char **error_out);
-void ix_fetch_in_clear(ix_fetch *fetch);
 
 /* The call context providers see, for the current page. */
 ix_call ix_fetch_call(const ix_fetch *fetch);

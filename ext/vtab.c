@@ -41,6 +41,7 @@
 
 #include "descriptor.h"
 #include "fetch.h"
+#include "inlist.h"
 #include "plan.h"
 #include "requestlog.h"
 
