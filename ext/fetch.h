@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "interrupt.h"
+#include "progress.h"
 #include "ratelimit.h"
 #include "vtab.h"
 
@@ -48,6 +49,7 @@ typedef struct ix_fetch {
   int customer_count;
   int customers_started; /* requested, or taken on the ordinary path */
   int customers_taken;   /* handed to the cursor */
+  ix_progress progress;  /* what a long statement says on stderr (progress.h) */
 } ix_fetch;
 
 /* Resolves the settings, timezone and limiter, unless already done. */
