@@ -109,7 +109,11 @@ void progress_tick(ix_progress *progress) {
   if (progress->started_ms == 0) return;
   long long now = rate_clock_ms(), elapsed = now - progress->started_ms;
   if (elapsed < IX_PROGRESS_AFTER_MS) return;
-  if (progress->said && now - progress->said_ms < IX_PROGRESS_EVERY_MS) return;
+  if (progress->said && now - progress->said_ms < IX_PROGRESS_EVERY_MS) {
+    /* Not a new line yet: only the one a row erased comes back. */
+    if (progress->shown && !progress->live) ix_progress_say(progress, progress->shown, 0);
+    return;
+  }
   if (ix_progress_quiet()) return;
   sqlite3_str *out = sqlite3_str_new(NULL);
   sqlite3_str_appendf(out, "%s: %.0f s: ", progress->table_name, (double)elapsed / 1000.0);
@@ -134,7 +138,16 @@ void progress_tick(ix_progress *progress) {
     progress->said = 1;
     progress->said_ms = now;
   }
-  sqlite3_free(text);
+  sqlite3_free(progress->shown);
+  progress->shown = progress->live ? text : NULL;
+  if (!progress->live) sqlite3_free(text);
+}
+
+void progress_row_out(ix_progress *progress) {
+  if (progress->live) {
+    ix_progress_end_line(progress);
+    fflush(stderr);
+  }
 }
 
 void progress_failed(ix_progress *progress) {
@@ -155,5 +168,6 @@ void progress_statement_end(ix_progress *progress) {
     sqlite3_free(text);
   }
   ix_progress_end_line(progress);
+  sqlite3_free(progress->shown);
   memset(progress, 0, sizeof(*progress));
 }

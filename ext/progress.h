@@ -20,6 +20,7 @@ typedef struct ix_progress {
   long long said_ms;    /* when the last line was said */
   int said;             /* a progress line was said: the statement ends with a summary */
   int live;             /* a line is on the terminal without its newline yet */
+  char *shown;          /* the last line said on a terminal, to restore after a row erased it */
   int failed;
   int single_filters; /* xFilters with one customer (no IN list) */
   int hinted;
@@ -44,6 +45,9 @@ void progress_waiting(ix_progress *progress, const char *what, long long millise
 /* Says a line if the statement is long enough and the last line old enough. */
 void progress_tick(ix_progress *progress);
 void progress_failed(ix_progress *progress);
+/* A row goes back to SQLite, which may print it: the terminal's line is erased first, so the
+ * client's output never lands on it; the next tick puts it back. */
+void progress_row_out(ix_progress *progress);
 /* xClose: the summary, when a line was said (or a failed statement ran long). */
 void progress_statement_end(ix_progress *progress);
 

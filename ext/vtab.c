@@ -385,6 +385,7 @@ static int ix_cursor_settle(ix_cursor *cursor) {
     }
   }
   cursor->eof = 0;
+  progress_row_out(&cursor->fetch.progress);
   return SQLITE_OK;
 }
 
