@@ -116,7 +116,7 @@ void progress_tick(ix_progress *progress) {
   }
   if (ix_progress_quiet()) return;
   sqlite3_str *out = sqlite3_str_new(NULL);
-  sqlite3_str_appendf(out, "%s: %.0f s: ", progress->table_name, (double)elapsed / 1000.0);
+  sqlite3_str_appendf(out, "%s: %lld s: ", progress->table_name, elapsed / 1000);
   ix_progress_counts(progress, out);
   if (progress->waiting_for && progress->waiting_until > now) {
     sqlite3_str_appendf(out, "; waiting %.1f s for %s",
