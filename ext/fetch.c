@@ -370,7 +370,12 @@ static int ix_wait_serving(ix_fetch *fetch, long long milliseconds) {
   long long until = rate_clock_ms() + milliseconds;
   for (;;) {
     if (!ix_fetch_in_collect(fetch)) {
-      return ix_interrupt_sleep(&fetch->interrupt, until - rate_clock_ms());
+      /* In slices, so a long wait still says its progress (what it waits for, and how long). */
+      long long slice = until - rate_clock_ms();
+      if (slice <= 0) return 0;
+      if (ix_interrupt_sleep(&fetch->interrupt, slice < 250 ? slice : 250)) return 1;
+      progress_tick(&fetch->progress);
+      continue;
     }
     long long left = until - rate_clock_ms();
     if (left <= 0) return 0;
@@ -410,6 +415,7 @@ static int ix_wait_for_limiter(ix_fetch *fetch, rate_ticket *ticket, char **erro
               fetch->table_name, (double)(now + wait - started) / 1000.0,
               config_get(fetch->config, "rate_limit"), config_origin(fetch->config, "rate_limit"));
     }
+    progress_waiting(&fetch->progress, "the rate limit", wait);
     if (ix_wait_serving(fetch, wait)) {
       *error_out = ix_errorf("%s: interrupted", fetch->table_name);
       return SQLITE_INTERRUPT;
@@ -485,6 +491,7 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
     if (rc != SQLITE_OK) return rc;
     http_outcome outcome = http_client_get(fetch->http, request, response);
     rate_limiter_done(fetch->limiter, &ticket, ix_completed_ms());
+    progress_request_done(&fetch->progress);
     fetch->last_request_id = requestlog_add(
         response->started_unix_ms, fetch->provider->vendor, request->url,
         outcome == HTTP_OK ? response->status : 0, attempt, response->elapsed_ms,
@@ -515,6 +522,7 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
     }
     http_response_clear(response);
     fetch->retry_wait_ms += delay;
+    progress_waiting(&fetch->progress, "a retry", delay);
     if (ix_wait_serving(fetch, delay)) {
       *error_out = ix_errorf("%s: interrupted", fetch->table_name);
       return SQLITE_INTERRUPT;
@@ -875,6 +883,7 @@ int ix_fetch_page(ix_fetch *fetch, char **error_out) {
     fetch->pages_fetched++;
   }
   if (rc == SQLITE_OK) rc = ix_accept(fetch, &response, &request, fresh, error_out);
+  if (rc == SQLITE_OK) progress_rows(&fetch->progress, fetch->page.row_count);
   sqlite3_free(previous_token);
   http_response_clear(&response);
   ix_request_clear(&request);

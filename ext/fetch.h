@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "interrupt.h"
+#include "progress.h"
 #include "ratelimit.h"
 #include "vtab.h"
 
@@ -52,6 +53,7 @@ typedef struct ix_fetch {
   int customers_taken;   /* handed to the cursor */
   ix_in_slot *slots;     /* first pages in flight or arrived, at most 2 x max_concurrency */
   int slot_count;
+  ix_progress progress; /* what a long statement says on stderr (progress.h) */
 } ix_fetch;
 
 /* Resolves the settings, timezone and limiter, unless already done. */

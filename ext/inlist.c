@@ -230,6 +230,7 @@ static int ix_fetch_pick_customer(ix_fetch *fetch, ix_in_slot **slot_out) {
       return -1;
     }
     if (ix_interrupted(&fetch->interrupt)) return -1;
+    progress_waiting(&fetch->progress, "answers", -1);
     http_client_run(fetch->http, IX_INTERRUPT_POLL_MS);
   }
 }
@@ -243,6 +244,7 @@ int ix_fetch_next_customer(ix_fetch *fetch, char **error_out) {
     return SQLITE_INTERRUPT;
   }
   fetch->customers_taken++;
+  progress_customer(&fetch->progress);
   /* The customer becomes the plan's: its key is the one columns echo. */
   ix_page_reset(&fetch->page);
   if (fetch->page.customer_state && fetch->page.free_customer_state) {
@@ -267,14 +269,17 @@ int ix_fetch_next_customer(ix_fetch *fetch, char **error_out) {
       fetch->last_request_id = requestlog_add(
           response->started_unix_ms, fetch->provider->vendor, slot->request.url.text,
           response->status, 1, response->elapsed_ms, (sqlite3_int64)response->body_len, 0, NULL);
+      progress_request_done(&fetch->progress);
     }
     fetch->pages_fetched = 1;
     rc = ix_accept(fetch, response, &slot->request, !slot->from_cache, error_out);
+    if (rc == SQLITE_OK) progress_rows(&fetch->progress, fetch->page.row_count);
   } else {
     requestlog_add(response->started_unix_ms, fetch->provider->vendor, slot->request.url.text,
                    response->outcome == HTTP_OK ? response->status : 0, 1, response->elapsed_ms,
                    (sqlite3_int64)response->body_len, 0,
                    response->outcome == HTTP_OK ? NULL : response->error);
+    progress_request_done(&fetch->progress);
     rc = ix_fetch_page(fetch, error_out);
   }
   ix_slot_release(fetch, slot);

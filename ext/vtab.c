@@ -210,6 +210,7 @@ static void ix_identity_free(ix_identity *identity);
 
 static int ix_close(sqlite3_vtab_cursor *base) {
   ix_cursor *cursor = (ix_cursor *)base;
+  progress_statement_end(&cursor->fetch.progress);
   ix_fetch_free(&cursor->fetch);
   ix_identity_free(&cursor->identity);
   sqlite3_free(cursor);
@@ -378,12 +379,14 @@ static int ix_cursor_settle(ix_cursor *cursor) {
       rc = ix_fetch_next_customer(&cursor->fetch, &error);
     }
     if (rc != SQLITE_OK) {
+      progress_failed(&cursor->fetch.progress);
       ix_set_error(cursor->base.pVtab,
                    error ? error : ix_errorf("%s: out of memory", cursor->fetch.table_name));
       return rc;
     }
   }
   cursor->eof = 0;
+  progress_row_out(&cursor->fetch.progress);
   return SQLITE_OK;
 }
 
@@ -742,10 +745,14 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
   char *error = NULL;
   rc = ix_fetch_configure(&cursor->fetch, vtab->options, &error);
   if (rc == SQLITE_OK) {
+    progress_filter(&cursor->fetch.progress, vtab->provider, vtab->table_name,
+                    cursor->fetch.in_column >= 0 ? cursor->fetch.customer_count : 0,
+                    config_get_int(cursor->fetch.config, "max_concurrency"));
     rc = cursor->fetch.in_column >= 0 ? ix_fetch_next_customer(&cursor->fetch, &error)
                                       : ix_fetch_page(&cursor->fetch, &error);
   }
   if (rc != SQLITE_OK) {
+    progress_failed(&cursor->fetch.progress);
     ix_set_error(base->pVtab, error ? error : ix_errorf("%s: out of memory", vtab->table_name));
     return rc;
   }

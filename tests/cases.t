@@ -205,9 +205,10 @@ def run_step(results, name, step, env, sandbox, variables, secrets):
         quiet = stderr == "" or "stderr" in step
         results.ok(code == 0 and quiet, f"{name}: runs cleanly", transcript)
     if "stderr" in step:
-        want = substitute(step["stderr"], variables).strip()
-        said = any(matches(want, line) for line in stderr.splitlines())
-        results.ok(said, f"{name}: stderr says it", f"want: {want}\n{transcript}")
+        # Each line of the section must be one line of stderr (in any order).
+        for want in substitute(step["stderr"], variables).strip().splitlines():
+            said = any(matches(want.strip(), line) for line in stderr.splitlines())
+            results.ok(said, f"{name}: stderr says it", f"want: {want}\n{transcript}")
     if "rows" in step:
         want = substitute(step["rows"], variables).strip("\n")
         got = stdout.strip("\n")
