@@ -67,9 +67,14 @@ void progress_filter(ix_progress *progress, const ix_provider *provider, const c
     return;
   }
   progress->hinted = 1;
+  /* The IN form takes a key of one column (Capillary's mobile, not its identifier_name/value). */
   const char *key = NULL;
-  for (int c = 0; c < provider->column_count && !key; c++) {
-    if (provider->required[0] & IX_COLUMN_BIT(c)) key = provider->columns[c].name;
+  for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->required[a] && !key; a++) {
+    uint64_t mask = provider->required[a];
+    if (mask & (mask - 1)) continue;
+    for (int c = 0; c < provider->column_count && !key; c++) {
+      if (mask & IX_COLUMN_BIT(c)) key = provider->columns[c].name;
+    }
   }
   if (!key) return;
   ix_progress_end_line(progress);
