@@ -11,6 +11,7 @@
  *   The disk level (diskcache.c) is asked only after a memory miss.
  */
 #include "cache.h"
+#include "helpertable.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -284,23 +285,11 @@ static int cache_add_disk_row(void *context, const char *vendor, const char *url
 static int cache_table_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
                                sqlite3_vtab **vtab_out, char **error_out) {
   (void)aux, (void)argc, (void)argv, (void)error_out;
-  int rc = sqlite3_declare_vtab(db,
-                                "CREATE TABLE x(vendor TEXT, url TEXT, bytes INTEGER, age INTEGER, "
-                                "hits INTEGER, level TEXT)");
-  /* Like every table of this extension: the URLs name customers, so a view or trigger stored in a
-   * file someone else wrote must not read them. */
-  if (rc == SQLITE_OK) rc = sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_vtab *vtab = sqlite3_malloc64(sizeof(*vtab));
-  if (!vtab) return SQLITE_NOMEM;
-  memset(vtab, 0, sizeof(*vtab));
-  *vtab_out = vtab;
-  return SQLITE_OK;
-}
-
-static int cache_table_disconnect(sqlite3_vtab *vtab) {
-  sqlite3_free(vtab);
-  return SQLITE_OK;
+  return ix_helper_table_connect(
+      db,
+      "CREATE TABLE x(vendor TEXT, url TEXT, bytes INTEGER, age INTEGER, "
+      "hits INTEGER, level TEXT)",
+      sizeof(sqlite3_vtab), vtab_out);
 }
 
 static int cache_table_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **cursor_out) {
@@ -377,8 +366,8 @@ static const sqlite3_module cache_module = {
     /* xCreate     */ NULL, /* eponymous only */
     /* xConnect    */ cache_table_connect,
     /* xBestIndex  */ cache_table_best_index,
-    /* xDisconnect */ cache_table_disconnect,
-    /* xDestroy    */ cache_table_disconnect,
+    /* xDisconnect */ ix_helper_table_disconnect,
+    /* xDestroy    */ ix_helper_table_disconnect,
     /* xOpen       */ cache_table_open,
     /* xClose      */ cache_table_close,
     /* xFilter     */ cache_table_filter,

@@ -8,6 +8,7 @@
  * at an unusable one: the problem column says what is wrong. Secrets show only as 'set' or 'unset'.
  */
 #include "introspect.h"
+#include "helpertable.h"
 
 #include "cache.h"
 #include "diskcache.h"
@@ -243,23 +244,11 @@ static int settings_filter(sqlite3_vtab_cursor *base, int plan, const char *plan
 static int settings_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
                             sqlite3_vtab **vtab_out, char **error_out) {
   (void)argc, (void)argv, (void)error_out;
-  int rc = sqlite3_declare_vtab(
-      db, "CREATE TABLE x(vendor TEXT, key TEXT, value TEXT, source TEXT, problem TEXT)");
-  /* Like every table of this extension: not usable from a view or trigger stored in a file,
-   * whose author would otherwise read what this process asked vendors (customer ids in URLs). */
-  if (rc == SQLITE_OK) rc = sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
-  if (rc != SQLITE_OK) return rc;
-  settings_vtab *vtab = sqlite3_malloc64(sizeof(*vtab));
-  if (!vtab) return SQLITE_NOMEM;
-  memset(vtab, 0, sizeof(*vtab));
-  vtab->providers = aux;
-  *vtab_out = &vtab->base;
-  return SQLITE_OK;
-}
-
-static int settings_disconnect(sqlite3_vtab *vtab) {
-  sqlite3_free(vtab);
-  return SQLITE_OK;
+  int rc = ix_helper_table_connect(
+      db, "CREATE TABLE x(vendor TEXT, key TEXT, value TEXT, source TEXT, problem TEXT)",
+      sizeof(settings_vtab), vtab_out);
+  if (rc == SQLITE_OK) ((settings_vtab *)*vtab_out)->providers = aux;
+  return rc;
 }
 
 static int settings_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
@@ -311,8 +300,8 @@ static const sqlite3_module settings_module = {
     /* xCreate     */ NULL, /* eponymous only */
     /* xConnect    */ settings_connect,
     /* xBestIndex  */ settings_best_index,
-    /* xDisconnect */ settings_disconnect,
-    /* xDestroy    */ settings_disconnect,
+    /* xDisconnect */ ix_helper_table_disconnect,
+    /* xDestroy    */ ix_helper_table_disconnect,
     /* xOpen       */ settings_open,
     /* xClose      */ settings_close,
     /* xFilter     */ settings_filter,

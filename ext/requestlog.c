@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "cache.h"
+#include "helpertable.h"
 #include "timefmt.h"
 
 SQLITE_EXTENSION_INIT3
@@ -191,25 +192,12 @@ typedef struct requestlog_cursor {
 static int requestlog_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
                               sqlite3_vtab **vtab_out, char **error_out) {
   (void)aux, (void)argc, (void)argv, (void)error_out;
-  int rc = sqlite3_declare_vtab(
+  return ix_helper_table_connect(
       db,
-      "CREATE TABLE x(id INTEGER, started_at TEXT, vendor TEXT, method "
-      "TEXT, url TEXT, status INTEGER, attempt INTEGER, elapsed_ms REAL, "
-      "bytes INTEGER, rows INTEGER, from_cache INTEGER, error TEXT, cache_level TEXT)");
-  /* Like every table of this extension: not usable from a view or trigger stored in a file,
-   * whose author would otherwise read what this process asked vendors (customer ids in URLs). */
-  if (rc == SQLITE_OK) rc = sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_vtab *vtab = sqlite3_malloc64(sizeof(*vtab));
-  if (!vtab) return SQLITE_NOMEM;
-  memset(vtab, 0, sizeof(*vtab));
-  *vtab_out = vtab;
-  return SQLITE_OK;
-}
-
-static int requestlog_disconnect(sqlite3_vtab *vtab) {
-  sqlite3_free(vtab);
-  return SQLITE_OK;
+      "CREATE TABLE x(id INTEGER, started_at TEXT, vendor TEXT, method TEXT, url TEXT, "
+      "status INTEGER, attempt INTEGER, elapsed_ms REAL, bytes INTEGER, rows INTEGER, "
+      "from_cache INTEGER, error TEXT, cache_level TEXT)",
+      sizeof(sqlite3_vtab), vtab_out);
 }
 
 static int requestlog_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
@@ -316,8 +304,8 @@ static const sqlite3_module requestlog_module = {
     /* xCreate     */ NULL, /* eponymous only: there is one log, nothing to create */
     /* xConnect    */ requestlog_connect,
     /* xBestIndex  */ requestlog_best_index,
-    /* xDisconnect */ requestlog_disconnect,
-    /* xDestroy    */ requestlog_disconnect,
+    /* xDisconnect */ ix_helper_table_disconnect,
+    /* xDestroy    */ ix_helper_table_disconnect,
     /* xOpen       */ requestlog_open,
     /* xClose      */ requestlog_close,
     /* xFilter     */ requestlog_filter,

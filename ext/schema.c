@@ -21,6 +21,7 @@
  *   are DIRECTONLY; nothing here is secret, but one rule for all the tables is simpler to trust.
  */
 #include "schema.h"
+#include "helpertable.h"
 
 #include <string.h>
 
@@ -238,21 +239,9 @@ static int schema_connect(sqlite3 *db, void *aux, int argc, const char *const *a
                           sqlite3_vtab **vtab_out, char **error_out) {
   (void)argc, (void)argv, (void)error_out;
   const schema_table *table = aux;
-  int rc = sqlite3_declare_vtab(db, table->declaration);
-  /* Like every table of this extension: not usable from a view or trigger stored in a file. */
-  if (rc == SQLITE_OK) rc = sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
-  if (rc != SQLITE_OK) return rc;
-  schema_vtab *vtab = sqlite3_malloc64(sizeof(*vtab));
-  if (!vtab) return SQLITE_NOMEM;
-  memset(vtab, 0, sizeof(*vtab));
-  vtab->table = table;
-  *vtab_out = &vtab->base;
-  return SQLITE_OK;
-}
-
-static int schema_disconnect(sqlite3_vtab *vtab) {
-  sqlite3_free(vtab);
-  return SQLITE_OK;
+  int rc = ix_helper_table_connect(db, table->declaration, sizeof(schema_vtab), vtab_out);
+  if (rc == SQLITE_OK) ((schema_vtab *)*vtab_out)->table = table;
+  return rc;
 }
 
 static int schema_open(sqlite3_vtab *base, sqlite3_vtab_cursor **cursor_out) {
@@ -318,8 +307,8 @@ static const sqlite3_module schema_module = {
     /* xCreate     */ NULL, /* eponymous only */
     /* xConnect    */ schema_connect,
     /* xBestIndex  */ schema_best_index,
-    /* xDisconnect */ schema_disconnect,
-    /* xDestroy    */ schema_disconnect,
+    /* xDisconnect */ ix_helper_table_disconnect,
+    /* xDestroy    */ ix_helper_table_disconnect,
     /* xOpen       */ schema_open,
     /* xClose      */ schema_close,
     /* xFilter     */ schema_filter,
