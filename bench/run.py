@@ -172,7 +172,16 @@ http {{
 """
 
 
-class Nginx:
+class ServerProcess:
+    """A server the bench started (self.process) with its scratch directory (self.dir)."""
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Nginx(ServerProcess):
     """nginx serving the site on a free loopback port, unprivileged (as tests/nginx_limit.t)."""
 
     def __init__(self, site):
@@ -193,11 +202,6 @@ class Nginx:
         self.url = f"http://127.0.0.1:{self.port}"
         return self
 
-    def __exit__(self, *exc):
-        self.process.terminate()
-        self.process.wait(timeout=10)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
     def counts(self):
         """(requests, non-200 answers) so far, from the access log."""
         with open(os.path.join(self.dir, "access.log"), encoding="utf-8") as handle:
@@ -205,7 +209,7 @@ class Nginx:
         return len(statuses), sum(1 for status in statuses if status != "200")
 
 
-class DelayServer:
+class DelayServer(ServerProcess):
     """bench/delay_server.py on a free loopback port: one.json after a fixed latency."""
 
     def __init__(self, body, latency_ms, rate=None):
@@ -229,11 +233,6 @@ class DelayServer:
         free_port_wait(self.port, self.process, "bench/delay_server.py")
         self.url = f"http://127.0.0.1:{self.port}"
         return self
-
-    def __exit__(self, *exc):
-        self.process.terminate()
-        self.process.wait(timeout=10)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
     def call(self, path):
         with urllib.request.urlopen(self.url + path, timeout=30) as answer:
