@@ -19,7 +19,7 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_SOURCES_test_timefmt := ext/timefmt.c
 UNIT_SOURCES_test_url     := ext/url.c
 UNIT_SOURCES_test_auth    := ext/auth.c ext/http.c
-UNIT_SOURCES_test_ratelimit := ext/ratelimit.c
+UNIT_SOURCES_test_ratelimit := ext/ratelimit.c ext/fingerprint.c
 UNIT_SOURCES_test_plan      := ext/plan.c ext/timefmt.c
 UNIT_SOURCES_test_memlimits := ext/memlimits.c
 # The descriptor check runs the extension's entry point over every real provider: the whole

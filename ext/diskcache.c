@@ -23,10 +23,10 @@
  */
 #include "diskcache.h"
 
+#include "fingerprint.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -224,10 +224,9 @@ static sqlite3 *diskcache_open(void) {
   return diskcache_db;
 }
 
-/* The account as stored: hex of HMAC-SHA256(key, vendor NUL host NUL account), truncated to 128
- * bits, which is plenty to keep accounts apart. */
-static void diskcache_fingerprint(const char *vendor, const char *host, uint64_t account,
-                                  char out[33]) {
+/* The account as stored: the keyed fingerprint (fingerprint.h) of vendor NUL host NUL account. */
+static int diskcache_fingerprint(const char *vendor, const char *host, uint64_t account,
+                                 char out[IX_FINGERPRINT_HEX]) {
   unsigned char data[512];
   size_t vendor_length = strlen(vendor), host_length = strlen(host);
   if (vendor_length + host_length + 2 + sizeof(account) > sizeof(data)) host_length = 0;
@@ -238,11 +237,7 @@ static void diskcache_fingerprint(const char *vendor, const char *host, uint64_t
   length += host_length;
   data[length++] = '\0';
   for (int i = 0; i < 8; i++) data[length++] = (unsigned char)(account >> (8 * i));
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_length = 0;
-  HMAC(EVP_sha256(), diskcache_key, sizeof(diskcache_key), data, length, digest, &digest_length);
-  for (int i = 0; i < 16; i++) snprintf(out + 2 * i, 3, "%02x", digest[i]);
-  out[32] = '\0';
+  return ix_fingerprint_hex(diskcache_key, sizeof(diskcache_key), data, length, out);
 }
 
 /* Called with the lock held after a failed statement: a damaged or vanished file disables the
@@ -260,9 +255,10 @@ int diskcache_get(const char *vendor, const char *host, uint64_t account, const 
   pthread_mutex_lock(&diskcache_lock);
   sqlite3 *db = diskcache_open();
   int hit = 0;
+  char fingerprint[IX_FINGERPRINT_HEX];
+  /* Without its fingerprint an entry cannot be told apart: a miss. */
+  if (db && diskcache_fingerprint(vendor, host, account, fingerprint) != 0) db = NULL;
   if (db) {
-    char fingerprint[33];
-    diskcache_fingerprint(vendor, host, account, fingerprint);
     long long now = diskcache_now_ms();
     sqlite3_stmt *statement = NULL;
     int rc = sqlite3_prepare_v2(db,
@@ -323,9 +319,10 @@ void diskcache_put(const char *vendor, const char *host, uint64_t account, const
   if (bytes > budget || body_len > 0x7fffffff) return;
   pthread_mutex_lock(&diskcache_lock);
   sqlite3 *db = diskcache_open();
+  char fingerprint[IX_FINGERPRINT_HEX];
+  /* Without its fingerprint an answer is not stored. */
+  if (db && diskcache_fingerprint(vendor, host, account, fingerprint) != 0) db = NULL;
   if (db) {
-    char fingerprint[33];
-    diskcache_fingerprint(vendor, host, account, fingerprint);
     long long now = diskcache_now_ms();
     int rc = diskcache_run(db, "BEGIN IMMEDIATE");
     sqlite3_stmt *statement = NULL;

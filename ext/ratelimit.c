@@ -29,8 +29,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -43,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fingerprint.h"
 #include "hash.h"
 
 /* Far more than any vendor documents; bounds the ring (32 bytes a slot). */
@@ -295,14 +294,10 @@ static const char *rate_open_shared(rate_limiter *limiter, const char *scope,
   unsigned char key[RATE_KEY_BYTES];
   problem = rate_read_key(directory, key);
   if (problem) return problem;
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_length = 0;
-  int hashed = HMAC(EVP_sha256(), key, sizeof(key), (const unsigned char *)scope, strlen(scope),
-                    digest, &digest_length) != NULL;
+  char name[IX_FINGERPRINT_HEX];
+  int hashed = ix_fingerprint_hex(key, sizeof(key), scope, strlen(scope), name) == 0;
   memset(key, 0, sizeof(key));
-  if (!hashed || digest_length < 16) return "the account's file name cannot be computed";
-  char name[33];
-  for (int i = 0; i < 16; i++) snprintf(name + 2 * i, 3, "%02x", digest[i]);
+  if (!hashed) return "the account's file name cannot be computed";
   size_t path_size = strlen(directory) + sizeof(name) + 16;
   limiter->path = malloc(path_size);
   if (!limiter->path) return "out of memory";
