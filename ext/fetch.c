@@ -643,16 +643,6 @@ static int ix_check_cursor(const ix_fetch *fetch, char **error_out) {
 
 /* ---- Accepting a response ---- */
 
-/* FNV-1a over bytes (a body may hold NUL bytes): only to tell a repeated page. */
-static uint64_t ix_hash_bytes(const char *data, size_t length) {
-  uint64_t hash = 1469598103934665603ULL;
-  for (size_t i = 0; i < length; i++) {
-    hash ^= (unsigned char)data[i];
-    hash *= 1099511628211ULL;
-  }
-  return hash;
-}
-
 /* The path the request asked for, without scheme, host or query (the query may hold secrets). */
 static char *ix_request_path(const char *url) {
   const char *p = strstr(url, "://");
@@ -755,7 +745,7 @@ static int ix_check_repeat(ix_fetch *fetch, const http_response *response, char 
   }
   /* A single page (most customers) is never compared with another: no hash to pay for. */
   if (fetch->pages_fetched <= 1 && !fetch->page.next_token) return SQLITE_OK;
-  uint64_t body_hash = ix_hash_bytes(response->body ? response->body : "", response->body_len);
+  uint64_t body_hash = ix_hash64_bytes(response->body ? response->body : "", response->body_len);
   if (fetch->pages_fetched > 1 && fetch->previous_had_rows &&
       body_hash == fetch->previous_body_hash) {
     *error_out = ix_errorf(

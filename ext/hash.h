@@ -5,15 +5,28 @@
 #ifndef IX_HASH_H
 #define IX_HASH_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
-static inline uint64_t ix_hash64(const char *text) {
-  uint64_t hash = 1469598103934665603ULL;
-  for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-    hash ^= *p;
+#define IX_HASH64_SEED 1469598103934665603ULL
+
+/* Goes on hashing bytes after hash (IX_HASH64_SEED to start): bytes may hold NUL. */
+static inline uint64_t ix_hash64_continue(uint64_t hash, const void *bytes, size_t length) {
+  const unsigned char *p = bytes;
+  for (size_t i = 0; i < length; i++) {
+    hash ^= p[i];
     hash *= 1099511628211ULL;
   }
   return hash;
+}
+
+static inline uint64_t ix_hash64_bytes(const void *bytes, size_t length) {
+  return ix_hash64_continue(IX_HASH64_SEED, bytes, length);
+}
+
+static inline uint64_t ix_hash64(const char *text) {
+  return ix_hash64_bytes(text, strlen(text));
 }
 
 #endif

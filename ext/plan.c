@@ -452,12 +452,7 @@ int ix_fold_bound(ix_collation collation, const char *bound, size_t length, char
 /* ---- Row identity ---- */
 
 uint64_t ix_identity_add(uint64_t hash, const void *bytes, size_t length) {
-  const unsigned char *p = bytes;
-  for (size_t i = 0; i < length; i++) {
-    hash ^= p[i];
-    hash *= 1099511628211ULL;
-  }
-  return hash;
+  return ix_hash64_continue(hash, bytes, length);
 }
 
 sqlite3_int64 ix_identity_rowid(uint64_t identity, sqlite3_int64 occurrence) {

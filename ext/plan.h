@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hash.h"
 #include "vtab.h"
 
 /* Room for every term a provider's columns can produce; optional terms that would not fit are
@@ -121,7 +122,7 @@ int ix_fold_bound(ix_collation collation, const char *bound, size_t length, char
 /* ---- Row identity (rowids) ---- */
 
 /* FNV-1a over bytes, continuing from hash (start with IX_IDENTITY_SEED). */
-#define IX_IDENTITY_SEED 1469598103934665603ULL
+#define IX_IDENTITY_SEED IX_HASH64_SEED
 uint64_t ix_identity_add(uint64_t hash, const void *bytes, size_t length);
 /* The rowid of the occurrence-th (0-based) byte-identical row of one identity: 63 bits, never
  * negative, well mixed so different identities do not collide in practice. */
