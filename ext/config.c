@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "envcheck.h"
-#include "scrub.h"
 #include "url.h"
 
 SQLITE_EXTENSION_INIT3
@@ -404,8 +403,4 @@ void config_at(const ix_config *config, int index, ix_setting_view *view) {
   view->source = setting->source;
   view->problem = setting->problem;
   view->flags = setting->def->flags;
-}
-
-char *config_scrub(const ix_config *config, char *text) {
-  return scrub_text(config, NULL, text);
 }

@@ -73,10 +73,6 @@ typedef struct ix_setting_view {
 int config_count(const ix_config *config);
 void config_at(const ix_config *config, int index, ix_setting_view *view);
 
-/* Replaces every secret, in every form scrub.h lists, by "***" (text is sqlite3_malloc'd
- * and may be reallocated). Returns the possibly moved text. */
-char *config_scrub(const ix_config *config, char *text);
-
 /* INTERACTIONS_* process-wide switches. */
 int config_env_flag(const char *name);
 
