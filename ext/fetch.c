@@ -176,7 +176,7 @@ static char *ix_vendor_message(const char *body, size_t body_len, const char *co
   /* A body too costly to parse (memlimits.h) is read as text. */
   size_t budget = (size_t)config_get_int(config, "max_response_bytes") * IX_PARSE_BUDGET_FACTOR;
   cJSON *root =
-      memlimits_json_cost(body, body_len) <= budget ? cJSON_ParseWithLength(body, body_len) : NULL;
+      memlimits_json_within(body, body_len, budget) ? cJSON_ParseWithLength(body, body_len) : NULL;
   const char *found = NULL;
   if (root) {
     static const char *const paths[][4] = {
@@ -619,8 +619,11 @@ int ix_from_cache(ix_fetch *fetch, const char *url, http_response *response) {
 static int ix_check_parse_cost(const ix_fetch *fetch, const http_response *response,
                                char **error_out) {
   long long max_bytes = config_get_int(fetch->config, "max_response_bytes");
-  size_t cost = memlimits_json_cost(response->body ? response->body : "", response->body_len);
-  if (cost <= (size_t)max_bytes * IX_PARSE_BUDGET_FACTOR) return SQLITE_OK;
+  const char *body = response->body ? response->body : "";
+  if (memlimits_json_within(body, response->body_len, (size_t)max_bytes * IX_PARSE_BUDGET_FACTOR)) {
+    return SQLITE_OK;
+  }
+  size_t cost = memlimits_json_cost(body, response->body_len);
   *error_out = ix_errorf(
       "%s: the response from %s (%lld bytes) would take about %lld MB of memory to read, more than "
       "%d times max_response_bytes (%lld): raise max_response_bytes (%s) if that is expected",
@@ -736,25 +739,31 @@ static int ix_accept_not_found(ix_fetch *fetch, const http_response *response,
   return SQLITE_ERROR;
 }
 
+/* Whether the response is byte for byte the page still held from the previous request (called
+ * before that page is reset). Two pages can only be equal if their lengths are, so the bytes are
+ * compared only then: nothing is hashed for the pages of a long history. */
+static int ix_same_as_held_page(const ix_fetch *fetch, const http_response *response) {
+  return fetch->page.body && response->body && fetch->page.body_len == response->body_len &&
+         memcmp(fetch->page.body, response->body, response->body_len) == 0;
+}
+
 /* Paging that goes round: a next-page token this customer's pages gave before, or a page with
- * rows that is byte for byte the previous one, would repeat rows or page until max_pages. */
-static int ix_check_repeat(ix_fetch *fetch, const http_response *response, char **error_out) {
+ * rows that is byte for byte the previous one (same_body, ix_same_as_held_page), would repeat
+ * rows or page until max_pages. */
+static int ix_check_repeat(ix_fetch *fetch, int same_body, char **error_out) {
   if (fetch->pages_fetched <= 1) {
     fetch->tokens_seen_count = 0;
     fetch->previous_had_rows = 0;
   }
-  /* A single page (most customers) is never compared with another: no hash to pay for. */
+  /* A single page (most customers) is never compared with another. */
   if (fetch->pages_fetched <= 1 && !fetch->page.next_token) return SQLITE_OK;
-  uint64_t body_hash = ix_hash64_bytes(response->body ? response->body : "", response->body_len);
-  if (fetch->pages_fetched > 1 && fetch->previous_had_rows &&
-      body_hash == fetch->previous_body_hash) {
+  if (fetch->pages_fetched > 1 && fetch->previous_had_rows && same_body) {
     *error_out = ix_errorf(
         "%s: the API repeated itself: page %d for this customer is the same as page %d, so its "
         "rows would come twice; report it to the vendor",
         fetch->table_name, fetch->pages_fetched, fetch->pages_fetched - 1);
     return SQLITE_ERROR;
   }
-  fetch->previous_body_hash = body_hash;
   fetch->previous_had_rows = fetch->page.row_count > 0;
   const char *token = fetch->page.next_token;
   if (!token) return SQLITE_OK;
@@ -782,13 +791,14 @@ static int ix_check_repeat(ix_fetch *fetch, const http_response *response, char 
 }
 
 /* Turns a final response into the current page: a 404 that is the vendor's "no such customer"
- * or a "not found" body is no rows, another status an error, a 2xx is parsed, its rows' spans
- * recorded and its body kept with the page. Only an answer that was accepted is cached: a broken
+ * or a "not found" body is no rows, another status an error, a 2xx is parsed and its body kept
+ * with the page (the rows' spans are recorded when a query first reads a row). Only an answer that was accepted is cached: a broken
  * body must not keep failing for cache_ttl. */
 int ix_accept(ix_fetch *fetch, http_response *response, const ix_request *request, int fresh,
               char **error_out) {
   const ix_config *config = fetch->config;
   int rc = SQLITE_OK;
+  int same_body = ix_same_as_held_page(fetch, response);
   ix_page_reset(&fetch->page);
   /* Every 404 and 2xx body is parsed (the 404 rule reads the vendor's JSON): refuse one whose
    * parse would cost more memory than max_response_bytes allows. */
@@ -814,8 +824,7 @@ int ix_accept(ix_fetch *fetch, http_response *response, const ix_request *reques
     } else {
       sqlite3_free(error);
       if (status == IX_PAGE_NOT_FOUND) ix_page_reset(&fetch->page);
-      rc = ix_page_index_body(&fetch->page, response->body, response->body_len);
-      if (rc == SQLITE_OK) rc = ix_check_repeat(fetch, response, error_out);
+      rc = ix_check_repeat(fetch, same_body, error_out);
       if (rc == SQLITE_OK) requestlog_set_rows(fetch->last_request_id, fetch->page.row_count);
     }
   }
@@ -827,6 +836,7 @@ int ix_accept(ix_fetch *fetch, http_response *response, const ix_request *reques
   if (rc == SQLITE_OK && fetch->page.root) {
     /* The rows' raw spans point into the body: the page keeps it. */
     fetch->page.body = response->body;
+    fetch->page.body_len = response->body_len;
     response->body = NULL;
   }
   if (rc == SQLITE_OK) rc = ix_check_cursor(fetch, error_out);

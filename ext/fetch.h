@@ -37,11 +37,10 @@ typedef struct ix_fetch {
   uint64_t random_state;   /* backoff jitter */
   sqlite3_int64 last_request_id; /* in the request log, to record the page's row count */
   /* Paging that goes round (ix_accept): hashes of the page tokens the current customer's pages
-   * gave, and of the previous page's body when it held rows. */
+   * gave, and whether the previous page held rows (its body is compared with the next one). */
   uint64_t *tokens_seen;
   int tokens_seen_count;
   int tokens_seen_capacity;
-  uint64_t previous_body_hash;
   int previous_had_rows;
   /* An IN list on a key column (in_column, else -1), inlist.c: per customer only its key, in the
    * list's order (NULL once handed to the cursor); requests and answers live in slots. */

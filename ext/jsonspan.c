@@ -58,14 +58,28 @@ static int ix_walk_expect(ix_span_walk *walk, char c) {
   return 1;
 }
 
-/* Past one string, its quotes included: cJSON ends a string at the first quote not escaped. */
+/* Past the quote that closes a string whose opening quote is just before p, or NULL when the
+ * text ends first. cJSON ends a string at the first quote not escaped, which is the first quote
+ * after an even run of backslashes; memchr finds the candidates, so the bytes of a string (most
+ * of a body) are not looked at one by one. */
+static const char *ix_string_end(const char *p, const char *end) {
+  while (p < end) {
+    const char *quote = memchr(p, '"', (size_t)(end - p));
+    if (!quote) return NULL;
+    const char *run = quote;
+    while (run > p && run[-1] == '\\') run--;
+    if ((quote - run) % 2 == 0) return quote + 1;
+    p = quote + 1;
+  }
+  return NULL;
+}
+
+/* Past one string, its quotes included. */
 static int ix_walk_string(ix_span_walk *walk) {
   if (!ix_walk_expect(walk, '"')) return 0;
-  while (walk->p < walk->end && *walk->p != '"') {
-    walk->p += *walk->p == '\\' && walk->end - walk->p > 1 ? 2 : 1;
-  }
-  if (walk->p >= walk->end) return 0;
-  walk->p++;
+  const char *past = ix_string_end(walk->p, walk->end);
+  if (!past) return 0;
+  walk->p = past;
   return 1;
 }
 
@@ -165,6 +179,12 @@ int ix_page_index_body(ix_page *page, const char *body, size_t body_len) {
   return walk.out_of_memory ? SQLITE_NOMEM : SQLITE_OK;
 }
 
+int ix_page_index_spans(ix_page *page) {
+  if (page->spans_indexed) return SQLITE_OK;
+  page->spans_indexed = 1;
+  return ix_page_index_body(page, page->body, page->body_len);
+}
+
 int ix_row_raw(const ix_page *page, const ix_row *row, const char **text, size_t *length) {
   (void)page; /* the span lives in the row; the page is the body's owner */
   if (!row->raw) return 0;
@@ -180,22 +200,18 @@ int ix_json_ends_early(const char *body, size_t body_len) {
   if (*p != '{' && *p != '[') return 0;
   /* Depth alone decides: a document that is not JSON is parse_page's to report. */
   long long depth = 0;
-  int in_string = 0;
-  for (; p < end; p++) {
-    if (in_string) {
-      if (*p == '\\') {
-        if (end - p < 2) break;
-        p++;
-      } else if (*p == '"') {
-        in_string = 0;
-      }
-    } else if (*p == '"') {
-      in_string = 1;
-    } else if (*p == '{' || *p == '[') {
-      depth++;
-    } else if (*p == '}' || *p == ']') {
-      if (--depth == 0) return 0;
+  while (p < end) {
+    if (*p == '"') {
+      p = ix_string_end(p + 1, end);
+      if (!p) return 1;
+      continue;
     }
+    if (*p == '{' || *p == '[') {
+      depth++;
+    } else if ((*p == '}' || *p == ']') && --depth == 0) {
+      return 0;
+    }
+    p++;
   }
   return 1;
 }

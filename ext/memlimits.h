@@ -22,4 +22,8 @@
  * valid JSON or not). */
 size_t memlimits_json_cost(const char *body, size_t length);
 
+/* Whether memlimits_json_cost(body, length) <= budget. A body short enough that no shape of it
+ * could exceed the budget is not scanned (most pages: the scan is then pure cost). */
+int memlimits_json_within(const char *body, size_t length, size_t budget);
+
 #endif

@@ -99,6 +99,10 @@ typedef struct ix_page {
   /* The response body the tree was parsed from (malloc'd, owned): rows' raw spans point into it.
    */
   char *body;
+  size_t body_len;
+  /* Whether ix_page_index_spans has walked body: done at the first column or rowid a query reads,
+   * so count(*) and queries that read no row never pay for it. */
+  int spans_indexed;
 } ix_page;
 
 /* The constraint values of one request plan, indexed by column. */
@@ -266,6 +270,10 @@ void ix_page_reset(ix_page *page);
  * magnitude a double cannot hold exactly (2^53 and beyond). The body must outlive the page's rows
  * (the engine hands it to page->body). Returns SQLITE_OK, or SQLITE_NOMEM. (jsonspan.c) */
 int ix_page_index_body(ix_page *page, const char *body, size_t body_len);
+
+/* ix_page_index_body over the page's own body, once per page: call before reading a row's column
+ * or identity. Returns SQLITE_OK, or SQLITE_NOMEM. (jsonspan.c) */
+int ix_page_index_spans(ix_page *page);
 
 /* The vendor's own bytes for the row's item: 1 with text and length set, 0 when unknown (the page
  * was not indexed). Not NUL-terminated. */

@@ -75,7 +75,26 @@ static char *read_file(const char *path, size_t *length) {
   return body;
 }
 
+/* memlimits_json_within skips the scan for bodies too short to exceed the budget: it must answer
+ * as the scan would at every budget around the estimate, and for the shortest bodies too. */
+static void check_within(const char *name, const char *body, size_t length) {
+  size_t estimate = memlimits_json_cost(body, length);
+  size_t lengths[] = {length, length < 64 ? length : 64, 1, 0};
+  int agrees = 1;
+  for (size_t l = 0; l < sizeof(lengths) / sizeof(lengths[0]); l++) {
+    size_t cost = memlimits_json_cost(body, lengths[l]);
+    for (size_t budget = cost > 4 ? cost - 4 : 0; budget <= cost + 4; budget++) {
+      agrees &= memlimits_json_within(body, lengths[l], budget) == (cost <= budget);
+    }
+  }
+  ok(agrees && memlimits_json_within(body, length, (size_t)-1) &&
+         memlimits_json_within(body, length, estimate) &&
+         (estimate == 0 || !memlimits_json_within(body, length, estimate - 1)),
+     "%s: memlimits_json_within answers as the scan at every budget near its estimate", name);
+}
+
 static void check(const char *name, const char *body, size_t length, double loosest) {
+  check_within(name, body, length);
   size_t estimate = memlimits_json_cost(body, length);
   size_t real = parse_cost(body, length);
   ok(estimate >= real, "%s: the estimate (%zu) covers the most cJSON holds (%zu)", name, estimate,
@@ -113,6 +132,8 @@ int main(void) {
   check("one long string", body, length, 0);
   free(body);
   check("not JSON", "{\"a\": [1, 2", 11, 0);
+  /* The costliest byte there is, repeated: the shortcut's bound is tightest here. */
+  check_within("{{{{{{{{", "{{{{{{{{", 8);
   check("empty", "", 0, 0);
   static const char *const fixtures[] = {
       "tests/sandbox/fixtures/capillary_envelope_a.json",
