@@ -22,6 +22,7 @@ UNIT_SOURCES_test_auth    := ext/auth.c ext/http.c
 UNIT_SOURCES_test_ratelimit := ext/ratelimit.c ext/fingerprint.c
 UNIT_SOURCES_test_plan      := ext/plan.c ext/timefmt.c
 UNIT_SOURCES_test_memlimits := ext/memlimits.c
+UNIT_SOURCES_test_jsonspan  := -DSQLITE_CORE ext/jsonspan.c -lsqlite3
 # The descriptor check runs the extension's entry point over every real provider: the whole
 # extension, linked against libsqlite3 directly (SQLITE_CORE, as the fuzz targets do).
 UNIT_SOURCES_test_descriptor := -DSQLITE_CORE $(EXT_SOURCES) -lsqlite3
