@@ -133,6 +133,12 @@ ix_call ix_fetch_call(const ix_fetch *fetch) {
   return call;
 }
 
+void ix_fetch_init(ix_fetch *fetch) {
+  memset(fetch, 0, sizeof(*fetch));
+  fetch->args.row_hint = -1;
+  fetch->in_column = -1;
+}
+
 void ix_fetch_reset(ix_fetch *fetch) {
   ix_fetch_in_clear(fetch);
   ix_args_clear(&fetch->args);
@@ -904,4 +910,25 @@ char *ix_fetch_vendor_said(const ix_fetch *fetch, const http_response *response,
   char *said = vendor ? sqlite3_mprintf(" (the API said: %s)", vendor) : sqlite3_mprintf("%s", "");
   sqlite3_free(vendor);
   return said;
+}
+
+/* ---- Stepping through the plan ---- */
+
+int ix_fetch_start(ix_fetch *fetch, char **error_out) {
+  int in_list = fetch->in_column >= 0;
+  progress_filter(&fetch->progress, fetch->provider, fetch->table_name,
+                  in_list ? fetch->customer_count : 0,
+                  config_get_int(fetch->config, "max_concurrency"));
+  return in_list ? ix_fetch_next_customer(fetch, error_out) : ix_fetch_page(fetch, error_out);
+}
+
+ix_fetch_step ix_fetch_next_step(const ix_fetch *fetch) {
+  if (fetch->page.next_token) return IX_FETCH_NEXT_PAGE;
+  if (fetch->in_column >= 0 && ix_fetch_has_more_customers(fetch)) return IX_FETCH_NEXT_CUSTOMER;
+  return IX_FETCH_END;
+}
+
+int ix_fetch_advance(ix_fetch *fetch, char **error_out) {
+  return ix_fetch_next_step(fetch) == IX_FETCH_NEXT_PAGE ? ix_fetch_page(fetch, error_out)
+                                                         : ix_fetch_next_customer(fetch, error_out);
 }

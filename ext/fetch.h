@@ -55,12 +55,32 @@ typedef struct ix_fetch {
   ix_progress progress; /* what a long statement says on stderr (progress.h) */
 } ix_fetch;
 
+/* A cursor's fetch starts empty: no plan, no IN list. */
+void ix_fetch_init(ix_fetch *fetch);
+
 /* Resolves the settings, timezone and limiter, unless already done. */
 int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_out);
 
 /* Fetches the next page of the current plan (the first when page.next_token is NULL): waits for
  * the limiter, retries what is worth retrying, and leaves the rows in fetch->page. */
 int ix_fetch_page(ix_fetch *fetch, char **error_out);
+
+/* Reads the plan's first page (of its first customer, for an IN list) after xFilter has set the
+ * arguments, and tells the progress line what the statement is about to do. */
+int ix_fetch_start(ix_fetch *fetch, char **error_out);
+
+/* What comes after the current page's rows: this customer's next page, the next customer of an IN
+ * list, or nothing. Asked before ix_fetch_advance, because the cursor counts a customer's rows
+ * across its pages (rowids) and starts over for another customer. */
+typedef enum ix_fetch_step {
+  IX_FETCH_END,
+  IX_FETCH_NEXT_PAGE,
+  IX_FETCH_NEXT_CUSTOMER,
+} ix_fetch_step;
+ix_fetch_step ix_fetch_next_step(const ix_fetch *fetch);
+
+/* Loads what ix_fetch_next_step said comes next (never called at IX_FETCH_END). */
+int ix_fetch_advance(ix_fetch *fetch, char **error_out);
 
 /* The call context providers see, for the current page. */
 ix_call ix_fetch_call(const ix_fetch *fetch);

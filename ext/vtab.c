@@ -195,12 +195,11 @@ static int ix_open(sqlite3_vtab *base, sqlite3_vtab_cursor **cursor_out) {
   if (!cursor) return SQLITE_NOMEM;
   memset(cursor, 0, sizeof(*cursor));
   ix_vtab *vtab = (ix_vtab *)base;
+  ix_fetch_init(&cursor->fetch);
   cursor->fetch.provider = vtab->provider;
   cursor->fetch.table_name = vtab->table_name;
   cursor->fetch.db = vtab->db;
   cursor->fetch.http = vtab->session->http;
-  cursor->fetch.args.row_hint = -1;
-  cursor->fetch.in_column = -1;
   cursor->eof = 1;
   *cursor_out = &cursor->base;
   return SQLITE_OK;
@@ -360,26 +359,24 @@ static int ix_identity_count_through(ix_cursor *cursor, int through) {
 /* Moves to the first row at or after row_index, fetching pages as needed; sets eof at the end. */
 static int ix_cursor_settle(ix_cursor *cursor) {
   while (cursor->row_index >= cursor->fetch.page.row_count) {
-    int more_customers =
-        cursor->fetch.in_column >= 0 && ix_fetch_has_more_customers(&cursor->fetch);
-    if (!cursor->fetch.page.next_token && !more_customers) {
+    ix_fetch_step step = ix_fetch_next_step(&cursor->fetch);
+    if (step == IX_FETCH_END) {
       cursor->eof = 1;
       return SQLITE_OK;
     }
     cursor->row_index = 0;
     char *error = NULL;
     int rc = SQLITE_OK;
-    if (cursor->fetch.page.next_token) {
+    if (step == IX_FETCH_NEXT_PAGE) {
       /* Rows of this page SQLite skipped still count for the identities of later pages. */
       if (cursor->identity.active) {
         rc = ix_identity_count_through(cursor, cursor->fetch.page.row_count - 1);
       }
       cursor->identity.counted = 0;
-      if (rc == SQLITE_OK) rc = ix_fetch_page(&cursor->fetch, &error);
     } else {
       ix_identity_reset(cursor); /* another customer */
-      rc = ix_fetch_next_customer(&cursor->fetch, &error);
     }
+    if (rc == SQLITE_OK) rc = ix_fetch_advance(&cursor->fetch, &error);
     if (rc != SQLITE_OK) {
       progress_failed(&cursor->fetch.progress);
       ix_set_error(cursor->base.pVtab,
@@ -666,7 +663,7 @@ static int ix_read_term_value(ix_cursor *cursor, uint64_t key, int column, ix_te
   }
   if (op == IX_OP_IN) {
     int rc = ix_filter_read_in(cursor, column, key, value);
-    if (rc == SQLITE_OK && cursor->fetch.customer_count == 0) *no_rows = 1;
+    if (rc == SQLITE_OK && !ix_fetch_has_more_customers(&cursor->fetch)) *no_rows = 1;
     return rc;
   }
   if (column == provider->range_column) {
@@ -747,13 +744,7 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
   if (rc != SQLITE_OK || no_rows) return rc;
   char *error = NULL;
   rc = ix_fetch_configure(&cursor->fetch, vtab->options, &error);
-  if (rc == SQLITE_OK) {
-    progress_filter(&cursor->fetch.progress, vtab->provider, vtab->table_name,
-                    cursor->fetch.in_column >= 0 ? cursor->fetch.customer_count : 0,
-                    config_get_int(cursor->fetch.config, "max_concurrency"));
-    rc = cursor->fetch.in_column >= 0 ? ix_fetch_next_customer(&cursor->fetch, &error)
-                                      : ix_fetch_page(&cursor->fetch, &error);
-  }
+  if (rc == SQLITE_OK) rc = ix_fetch_start(&cursor->fetch, &error);
   if (rc != SQLITE_OK) {
     progress_failed(&cursor->fetch.progress);
     ix_set_error(base->pVtab, error ? error : ix_errorf("%s: out of memory", vtab->table_name));
