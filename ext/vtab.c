@@ -39,9 +39,11 @@
  */
 #include "vtab.h"
 
+#include "columns.h"
 #include "descriptor.h"
 #include "fetch.h"
 #include "inlist.h"
+#include "jsonspan.h"
 #include "plan.h"
 #include "requestlog.h"
 
