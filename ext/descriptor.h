@@ -6,7 +6,7 @@
 #ifndef IX_DESCRIPTOR_H
 #define IX_DESCRIPTOR_H
 
-#include "vtab.h"
+#include "provider.h"
 
 /* SQLITE_OK, or SQLITE_ERROR with *error_out (sqlite3_malloc'd) saying
  * "error creating module <table>: <field>: <problem>". */

@@ -9,7 +9,7 @@
 #ifndef IX_ENVCHECK_H
 #define IX_ENVCHECK_H
 
-#include "vtab.h"
+#include "provider.h"
 
 /* The names the check knows: every setting of these providers (<VENDOR>_<KEY>) and these
  * process-wide variables (INTERACTIONS_...). Called at load; the lists must be static. */

@@ -16,6 +16,7 @@
 #include "fetch_internal.h"
 
 #include "cache.h"
+#include "columns.h"
 #include "hash.h"
 #include "inlist.h"
 #include "interrupt.h"

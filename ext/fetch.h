@@ -9,8 +9,8 @@
 
 #include "interrupt.h"
 #include "progress.h"
+#include "provider.h"
 #include "ratelimit.h"
-#include "vtab.h"
 
 typedef struct ix_in_slot ix_in_slot;
 

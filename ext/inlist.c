@@ -26,6 +26,7 @@
  */
 #include "inlist.h"
 
+#include "columns.h"
 #include "fetch_internal.h"
 #include "requestlog.h"
 

@@ -6,7 +6,7 @@
 #ifndef IX_INTROSPECT_H
 #define IX_INTROSPECT_H
 
-#include "vtab.h"
+#include "provider.h"
 
 /* Registers interactions_settings and interactions_debug() for these providers. */
 int introspect_register(sqlite3 *db, const ix_provider *const *providers, int provider_count);

@@ -19,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vtab.h"
-
 SQLITE_EXTENSION_INIT3
 
 /* 2^53: from here on a double no longer holds every integer. */

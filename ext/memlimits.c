@@ -5,7 +5,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "vtab.h"
+#include "provider.h"
 
 /* malloc's own bookkeeping and rounding, per allocation (glibc: 8 bytes, 16-byte chunks). */
 #define LIMITS_MALLOC_OVERHEAD 16

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "hash.h"
-#include "vtab.h"
+#include "provider.h"
 
 /* Room for every term a provider's columns can produce; optional terms that would not fit are
  * left to SQLite, which is always correct. */

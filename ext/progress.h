@@ -8,7 +8,7 @@
 #ifndef IX_PROGRESS_H
 #define IX_PROGRESS_H
 
-#include "vtab.h"
+#include "provider.h"
 
 #define IX_PROGRESS_AFTER_MS 2000   /* a statement shorter than this says nothing */
 #define IX_PROGRESS_EVERY_MS 1000   /* at most one line a second */

@@ -1,7 +1,8 @@
 /*
- * What providers use to turn a response into rows and column values: the generic JSON-to-SQL
- * conversions (ix_value_kind), the page's reused row array, and the column dispatch xColumn uses.
- * A wrong type in a known field becomes NULL, never an error: vendors drift.
+ * The providers' toolkit, declared in provider.h: what providers use to turn a response into rows
+ * and column values, the generic JSON-to-SQL conversions (ix_value_kind), the page's reused row
+ * array, and error texts. The engine's column dispatch is in columns.c. A wrong type in a known
+ * field becomes NULL, never an error: vendors drift.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -10,12 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hash.h"
-#include "vtab.h"
+#include "provider.h"
+#include "rows_internal.h"
 
 SQLITE_EXTENSION_INIT3
-
-#define IX_JSON_SUBTYPE 74 /* 'J': json functions treat the text as JSON, not as a string */
 
 char *ix_errorf(const char *fmt, ...) {
   va_list ap;
@@ -25,110 +24,17 @@ char *ix_errorf(const char *fmt, ...) {
   return text;
 }
 
-/* ---- Each row's members, found once ----
- *
- * SELECT * asks for a dozen or more members of the same row item, one xColumn at a time; a search
- * of the item's children per column makes the row cost columns x children string compares. From a
- * row's second xColumn on, one pass over its children records every generic column's member
- * (ix_json_member's choice exactly: the first of a column's keys present wins, and for a key given
- * twice, its first occurrence), and each xColumn then reads its slot. A query reading one column a
- * row never pays for the pass.
- *
- * The cache lives in the rows array's own allocation, after the last row: whoever frees the rows
- * frees it too, and ix_row_value, which sees the page as const, can still fill it. */
-
-#define IX_MEMBER_SLOTS 256 /* a power of two, over IX_MAX_COLUMNS x 3 keys at half load */
-
-typedef struct ix_member_key {
-  const char *key; /* NULL: an empty slot */
-  uint32_t hash;
-  short column;
-  short rank; /* which of the column's keys: 0 wins over 1 over 2 */
-} ix_member_key;
-
-typedef struct ix_member_cache {
-  const ix_provider *provider; /* whose keys the table holds; NULL: not built */
-  ix_member_key keys[IX_MEMBER_SLOTS];
-  const cJSON *item; /* the row item the members are for; NULL: none */
-  int filled;        /* members holds item's members (else only item was seen, once) */
-  const cJSON *members[IX_MAX_COLUMNS];
-} ix_member_cache;
-
-static ix_member_cache *ix_page_members(const ix_page *page) {
+ix_member_cache *ix_page_members(const ix_page *page) {
   return page->rows ? (ix_member_cache *)(void *)(page->rows + page->row_capacity) : NULL;
 }
 
 /* Forgets the row the cache is for: its item may be freed and its address reused. */
-static void ix_members_forget(ix_page *page) {
+void ix_members_forget(ix_page *page) {
   ix_member_cache *cache = ix_page_members(page);
   if (cache) {
     cache->item = NULL;
     cache->filled = 0;
   }
-}
-
-static uint32_t ix_member_hash(const char *key) {
-  return (uint32_t)ix_hash64(key);
-}
-
-static void ix_members_index(ix_member_cache *cache, const ix_provider *provider) {
-  memset(cache->keys, 0, sizeof(cache->keys));
-  for (int c = 0; c < provider->column_count && c < IX_MAX_COLUMNS; c++) {
-    const ix_column_def *def = &provider->columns[c];
-    for (int k = 0; k < 3 && def->keys[k]; k++) {
-      uint32_t hash = ix_member_hash(def->keys[k]);
-      unsigned i = hash & (IX_MEMBER_SLOTS - 1);
-      while (cache->keys[i].key) i = (i + 1) & (IX_MEMBER_SLOTS - 1);
-      cache->keys[i] = (ix_member_key){def->keys[k], hash, (short)c, (short)k};
-    }
-  }
-  cache->provider = provider;
-}
-
-static void ix_members_fill(ix_member_cache *cache, const ix_provider *provider,
-                            const cJSON *item) {
-  if (cache->provider != provider) ix_members_index(cache, provider);
-  short rank[IX_MAX_COLUMNS];
-  for (int c = 0; c < IX_MAX_COLUMNS; c++) {
-    cache->members[c] = NULL;
-    rank[c] = 3;
-  }
-  if (!cJSON_IsObject(item)) return;
-  for (const cJSON *child = item->child; child; child = child->next) {
-    if (!child->string) continue;
-    uint32_t hash = ix_member_hash(child->string);
-    /* Every column naming this key is in the probe run: one key can serve several columns. */
-    for (unsigned i = hash & (IX_MEMBER_SLOTS - 1); cache->keys[i].key;
-         i = (i + 1) & (IX_MEMBER_SLOTS - 1)) {
-      const ix_member_key *slot = &cache->keys[i];
-      if (slot->hash == hash && slot->rank < rank[slot->column] &&
-          strcmp(slot->key, child->string) == 0) {
-        cache->members[slot->column] = child;
-        rank[slot->column] = slot->rank;
-      }
-    }
-  }
-}
-
-/* The member a generic column reads: ix_json_member(row->item, keys), found once per row. */
-static const cJSON *ix_row_member(const ix_call *call, const ix_row *row, int column) {
-  const ix_page *page = call->page;
-  const char *const *keys = call->provider->columns[column].keys;
-  ix_member_cache *cache = page ? ix_page_members(page) : NULL;
-  uintptr_t at = (uintptr_t)row, first = cache ? (uintptr_t)page->rows : 0;
-  if (!cache || at < first || at >= first + (uintptr_t)page->row_count * sizeof(ix_row)) {
-    return ix_json_member(row->item, keys); /* a row that is not the page's (none today) */
-  }
-  if (cache->item != row->item || !row->item) {
-    cache->item = row->item;
-    cache->filled = 0;
-    return ix_json_member(row->item, keys);
-  }
-  if (!cache->filled) {
-    ix_members_fill(cache, call->provider, row->item);
-    cache->filled = 1;
-  }
-  return cache->members[column];
 }
 
 int ix_page_add_row(ix_page *page, const cJSON *item, const cJSON *group, const cJSON *parent) {
@@ -151,37 +57,9 @@ int ix_page_add_row(ix_page *page, const cJSON *item, const cJSON *group, const 
   return SQLITE_OK;
 }
 
-void ix_page_reset(ix_page *page) {
-  ix_members_forget(page);
-  /* The body before the tree: glibc's free of a large block first merges every small block freed
-   * so far, and the tree's thousands of nodes are better left as they are, for the next page's
-   * parse to take back at once (callgrind: a tenth of a long read went to that merging). */
-  free(page->body); /* http.c and cache.c allocate bodies with malloc */
-  page->body = NULL;
-  page->body_len = 0;
-  page->spans_indexed = 0;
-  cJSON_Delete(page->root);
-  page->root = NULL;
-  page->context = NULL;
-  page->row_count = 0;
-  sqlite3_free(page->next_token);
-  page->next_token = NULL;
-}
-
 const char *ix_args_text(const ix_args *args, int column) {
   if (column < 0 || column >= IX_MAX_COLUMNS || !args->eq[column]) return NULL;
   return (const char *)sqlite3_value_text(args->eq[column]);
-}
-
-void ix_args_clear(ix_args *args) {
-  for (int i = 0; i < IX_MAX_COLUMNS; i++) {
-    sqlite3_value_free(args->eq[i]);
-    args->eq[i] = NULL;
-  }
-  sqlite3_free(args->range_low);
-  sqlite3_free(args->range_high);
-  memset(args, 0, sizeof(*args));
-  args->row_hint = -1;
 }
 
 const cJSON *ix_json_member(const cJSON *obj, const char *const *keys) {
@@ -471,45 +349,6 @@ int ix_parse_json_body(const ix_call *call, const char *body, size_t body_len, i
         call->table_name, (long long)body_len);
   }
   return SQLITE_ERROR;
-}
-
-void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx) {
-  const ix_provider *provider = call->provider;
-  const ix_column_def *def = &provider->columns[column];
-  sqlite3_value *given = call->args->eq[column];
-  if (given && (def->flags & IX_COL_EXACT)) {
-    /* Echo the value the API was asked for, as text for TEXT columns: SQLite's re-check (or the
-     * user) sees exactly what was sent. */
-    if (strcmp(def->decl_type, "TEXT") == 0) {
-      sqlite3_result_text(ctx, (const char *)sqlite3_value_text(given), -1, SQLITE_TRANSIENT);
-    } else {
-      sqlite3_result_value(ctx, given);
-    }
-    return;
-  }
-  switch (def->kind) {
-    case IX_VALUE_CUSTOM: provider->column(call, row, column, ctx); break;
-    case IX_VALUE_RAW: {
-      const char *raw;
-      size_t length;
-      if (ix_row_raw(call->page, row, &raw, &length)) {
-        sqlite3_result_text64(ctx, raw, length, SQLITE_TRANSIENT, SQLITE_UTF8);
-        sqlite3_result_subtype(ctx, IX_JSON_SUBTYPE);
-      } else {
-        ix_result_json(ctx, row->item, IX_VALUE_RAW, call->zone);
-      }
-      break;
-    }
-    case IX_VALUE_NONE:
-      /* Argument columns without a per-row value: the provider may still know one. */
-      if (provider->column) {
-        provider->column(call, row, column, ctx);
-      } else {
-        sqlite3_result_null(ctx);
-      }
-      break;
-    default: ix_result_json(ctx, ix_row_member(call, row, column), def->kind, call->zone); break;
-  }
 }
 
 ix_page_status ix_rows_from_array(const ix_call *call, ix_page *page, const char *what,

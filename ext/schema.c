@@ -14,7 +14,7 @@
  *                                      rate_limit, base_url, arguments, docs_url)
  *
  * How it works
- *   Both are generated from the same provider descriptors the tables run on (vtab.h), so they
+ *   Both are generated from the same provider descriptors the tables run on (provider.h), so they
  *   cannot drift from what xBestIndex does: `operators` and `rechecked` read the column flags the
  *   planner reads, `alternative` the provider's required-key masks. The rows are built whole in
  *   xFilter (a few hundred at most) and SQLite filters them. Like every table of the extension they

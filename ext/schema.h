@@ -6,7 +6,7 @@
 #ifndef IX_SCHEMA_H
 #define IX_SCHEMA_H
 
-#include "vtab.h"
+#include "provider.h"
 
 /* Registers interactions_columns and interactions_tables for these providers. */
 int schema_register(sqlite3 *db, const ix_provider *const *providers, int provider_count);

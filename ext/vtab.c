@@ -1,7 +1,7 @@
 /*
  * The generic virtual-table engine every vendor table runs on.
  *
- * Usage, for any provider (vtab.h):
+ * Usage, for any provider (provider.h):
  *
  *     SELECT * FROM capillary_interactions('mobile', '919988221100');
  *     SELECT crm.name, ci.* FROM crm JOIN capillary_interactions ci ON ci.mobile = crm.mobile;
@@ -39,9 +39,11 @@
  */
 #include "vtab.h"
 
+#include "columns.h"
 #include "descriptor.h"
 #include "fetch.h"
 #include "inlist.h"
+#include "jsonspan.h"
 #include "plan.h"
 #include "requestlog.h"
 

@@ -34,7 +34,7 @@
 #include <string.h>
 
 #include "../auth.h"
-#include "../vtab.h"
+#include "../provider.h"
 
 SQLITE_EXTENSION_INIT3
 

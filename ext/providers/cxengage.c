@@ -41,7 +41,7 @@
 
 #include "../auth.h"
 #include "../hash.h"
-#include "../vtab.h"
+#include "../provider.h"
 
 SQLITE_EXTENSION_INIT3
 

@@ -46,7 +46,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../vtab.h"
+#include "../provider.h"
 
 SQLITE_EXTENSION_INIT3
 

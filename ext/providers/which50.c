@@ -30,7 +30,7 @@
 #include <string.h>
 
 #include "../auth.h"
-#include "../vtab.h"
+#include "../provider.h"
 
 SQLITE_EXTENSION_INIT3
 

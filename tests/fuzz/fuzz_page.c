@@ -36,9 +36,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "columns.h"
 #include "descriptor.h"
 #include "fuzz_check.h"
-#include "vtab.h"
+#include "jsonspan.h"
 
 extern char **environ; /* POSIX: the application declares it */
 
