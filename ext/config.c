@@ -26,7 +26,7 @@ const ix_setting_def ix_common_settings[] = {
     {"retry_base_ms", IX_SETTING_INT, "500", "first backoff ceiling; doubles per retry, 30 s cap"},
     {"retry_budget_ms", IX_SETTING_INT, "120000", "total retry waiting allowed per statement"},
     {"cache_ttl", IX_SETTING_INT, "300", "seconds a response is reused; 0 turns the cache off"},
-    {"max_concurrency", IX_SETTING_INT, "8", "requests in flight at once"},
+    {"max_concurrency", IX_SETTING_INT, "16", "requests in flight at once"},
     {"timezone", 0, "UTC", "zone of vendor times that carry none"},
     {"page_size", IX_SETTING_INT, NULL, "rows per page (default: the API's maximum)"},
     {"max_pages", IX_SETTING_INT, "1000", "pages per customer before the query fails"},
