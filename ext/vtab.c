@@ -747,7 +747,7 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
   if (rc == SQLITE_OK) {
     progress_filter(&cursor->fetch.progress, vtab->provider, vtab->table_name,
                     cursor->fetch.in_column >= 0 ? cursor->fetch.customer_count : 0,
-                    config_get_int(cursor->fetch.config, "max_concurrency"));
+                    config_engine(cursor->fetch.config)->max_concurrency);
     rc = cursor->fetch.in_column >= 0 ? ix_fetch_next_customer(&cursor->fetch, &error)
                                       : ix_fetch_page(&cursor->fetch, &error);
   }
