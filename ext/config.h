@@ -79,7 +79,8 @@ int config_resolve_lenient(const char *table, const char *vendor,
                            const ix_setting_def *vendor_settings, const char *default_base_url,
                            ix_config **out);
 
-/* The engine's settings of a resolved config (strict or lenient). */
+/* The engine's settings of a resolved config, strict or lenient. config must not be NULL: the
+ * engine asks only after ix_fetch_configure has resolved it. */
 const ix_engine_settings *config_engine(const ix_config *config);
 
 /* A provider's own settings by key. A key the table does not define is a programming error that
