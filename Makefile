@@ -10,7 +10,10 @@ CFLAGS   ?= -O2 -g
 BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden
 LIB_LDFLAGS := -shared -Wl,-z,nodelete -Wl,-z,defs
 LDLIBS   := -lcurl -lcjson -lcrypto -lpthread
-SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# The sanitized builds (unit tests, make asan) are the debug builds too: with IX_DEBUG a
+# programming error such as reading a setting the table does not define aborts (config.h).
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+            -DIX_DEBUG
 
 EXT_SOURCES := $(wildcard ext/*.c) $(wildcard ext/providers/*.c)
 EXT_HEADERS := $(wildcard ext/*.h)
@@ -23,6 +26,7 @@ UNIT_SOURCES_test_ratelimit := ext/ratelimit.c ext/fingerprint.c
 UNIT_SOURCES_test_plan      := ext/plan.c ext/timefmt.c
 UNIT_SOURCES_test_memlimits := ext/memlimits.c
 UNIT_SOURCES_test_jsonspan  := -DSQLITE_CORE ext/jsonspan.c -lsqlite3
+UNIT_SOURCES_test_config    := -DSQLITE_CORE ext/config.c ext/envcheck.c ext/url.c -lsqlite3
 # The descriptor check runs the extension's entry point over every real provider: the whole
 # extension, linked against libsqlite3 directly (SQLITE_CORE, as the fuzz targets do).
 UNIT_SOURCES_test_descriptor := -DSQLITE_CORE $(EXT_SOURCES) -lsqlite3

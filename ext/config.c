@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +38,39 @@ const ix_setting_def ix_common_settings[] = {
     {NULL, 0, NULL, NULL},
 };
 
+/* Where each common setting lands in ix_engine_settings. The field's name is the key itself
+ * (stringified), so the two cannot drift apart; tests/unit/test_config.c checks that every common
+ * setting has its field. */
+typedef struct ix_engine_field {
+  const char *key;
+  size_t offset;
+  int is_int;                 /* sqlite3_int64, else const char * */
+  sqlite3_int64 unset_number; /* what a whole number reads when unset */
+} ix_engine_field;
+
+#define IX_TEXT_FIELD(name) \
+  { #name, offsetof(ix_engine_settings, name), 0, 0 }
+#define IX_INT_FIELD(name, unset) \
+  { #name, offsetof(ix_engine_settings, name), 1, unset }
+
+static const ix_engine_field ix_engine_fields[] = {
+    IX_TEXT_FIELD(base_url),
+    IX_TEXT_FIELD(rate_limit),
+    IX_INT_FIELD(timeout_ms, 0),
+    IX_INT_FIELD(connect_timeout_ms, 0),
+    IX_INT_FIELD(stall_timeout_ms, 0),
+    IX_INT_FIELD(max_retries, 0),
+    IX_INT_FIELD(retry_base_ms, 0),
+    IX_INT_FIELD(retry_budget_ms, 0),
+    IX_INT_FIELD(cache_ttl, 0),
+    IX_INT_FIELD(max_concurrency, 0),
+    IX_TEXT_FIELD(timezone),
+    IX_INT_FIELD(page_size, -1),
+    IX_INT_FIELD(max_pages, 0),
+    IX_INT_FIELD(max_response_bytes, 0),
+    IX_INT_FIELD(any_404_is_no_rows, 0),
+};
+
 /* One option as written in CREATE VIRTUAL TABLE: either a literal or the name of a variable. */
 typedef struct ix_option {
   const ix_setting_def *def;
@@ -59,6 +94,7 @@ typedef struct ix_setting {
 struct ix_config {
   int count;
   ix_setting items[IX_MAX_SETTINGS];
+  ix_engine_settings engine; /* the common settings again, typed (config_engine) */
 };
 
 int config_env_flag(const char *name) {
@@ -307,6 +343,40 @@ static int config_check_base_url(const char *table, const ix_setting *setting, c
   return SQLITE_OK;
 }
 
+static const ix_setting *config_find(const ix_config *config, const char *key) {
+  for (int i = 0; config && i < config->count; i++) {
+    if (strcmp(config->items[i].def->key, key) == 0) return &config->items[i];
+  }
+  return NULL;
+}
+
+/* A key the table does not define: see config.h. */
+static void config_unknown_key(const char *key) {
+#ifdef IX_DEBUG
+  fprintf(stderr, "interactions: internal error: no setting '%s' is defined for this table\n", key);
+  abort();
+#else
+  (void)key;
+#endif
+}
+
+/* Reads each common setting into its field once, the way config_get_int reads a number. */
+static void config_fill_engine(ix_config *config) {
+  for (size_t i = 0; i < sizeof(ix_engine_fields) / sizeof(ix_engine_fields[0]); i++) {
+    const ix_engine_field *field = &ix_engine_fields[i];
+    const ix_setting *setting = config_find(config, field->key);
+    if (!setting) config_unknown_key(field->key);
+    const char *value = setting ? setting->value : NULL;
+    char *slot = (char *)&config->engine + field->offset;
+    if (field->is_int) {
+      sqlite3_int64 number = value ? strtoll(value, NULL, 10) : field->unset_number;
+      memcpy(slot, &number, sizeof(number));
+    } else {
+      memcpy(slot, &value, sizeof(value));
+    }
+  }
+}
+
 /* Strict resolution stops at the first unusable setting; lenient resolution records why each one is
  * unusable and goes on, so interactions_settings can show everything at once. */
 static int config_resolve_mode(const char *table, const char *vendor,
@@ -348,6 +418,7 @@ static int config_resolve_mode(const char *table, const char *vendor,
     config_free(config);
     return rc;
   }
+  config_fill_engine(config);
   *out = config;
   return SQLITE_OK;
 }
@@ -370,15 +441,39 @@ int config_resolve_lenient(const char *table, const char *vendor,
   return rc;
 }
 
-static const ix_setting *config_find(const ix_config *config, const char *key) {
-  for (int i = 0; config && i < config->count; i++) {
-    if (strcmp(config->items[i].def->key, key) == 0) return &config->items[i];
+/* Every lookup by key: a config exists but lacks the key only when the caller misspelt it (no
+ * config at all is a caller without settings, such as a fuzz target). */
+static const ix_setting *config_find_known(const ix_config *config, const char *key) {
+  const ix_setting *setting = config_find(config, key);
+  if (!setting && config) config_unknown_key(key);
+  return setting;
+}
+
+const ix_engine_settings *config_engine(const ix_config *config) {
+  return &config->engine;
+}
+
+const char *config_engine_unmapped(void) {
+  size_t count = sizeof(ix_engine_fields) / sizeof(ix_engine_fields[0]);
+  for (const ix_setting_def *def = ix_common_settings; def->key; def++) {
+    size_t i = 0;
+    while (i < count && strcmp(ix_engine_fields[i].key, def->key) != 0) i++;
+    if (i == count) return def->key;
+  }
+  for (size_t i = 0; i < count; i++) {
+    const ix_setting_def *def = ix_common_settings;
+    while (def->key && strcmp(def->key, ix_engine_fields[i].key) != 0) def++;
+    if (!def->key) return ix_engine_fields[i].key;
   }
   return NULL;
 }
 
+int config_defines(const ix_config *config, const char *key) {
+  return config_find(config, key) != NULL;
+}
+
 const char *config_get(const ix_config *config, const char *key) {
-  const ix_setting *setting = config_find(config, key);
+  const ix_setting *setting = config_find_known(config, key);
   return setting ? setting->value : NULL;
 }
 
@@ -388,7 +483,7 @@ sqlite3_int64 config_get_int(const ix_config *config, const char *key) {
 }
 
 const char *config_origin(const ix_config *config, const char *key) {
-  const ix_setting *setting = config_find(config, key);
+  const ix_setting *setting = config_find_known(config, key);
   return setting ? setting->origin : key;
 }
 

@@ -37,6 +37,30 @@ typedef struct ix_config ix_config;
 /* Settings every vendor has, terminated by a NULL key. */
 extern const ix_setting_def ix_common_settings[];
 
+/* The engine's own settings (ix_common_settings) in their C types, resolved once per table by
+ * config_resolve: the engine reads fields, so a misspelt name is a compile error rather than a
+ * lookup that silently reads 0. A whole number reads 0 when unset (an empty value), as
+ * config_get_int does; texts are NULL when unset and live as long as the config. Adding a common
+ * setting: its row in ix_common_settings, its field here, its line in config.c's
+ * ix_engine_fields (docs/engine.md#settings). */
+typedef struct ix_engine_settings {
+  const char *base_url; /* without trailing slashes */
+  const char *rate_limit;
+  sqlite3_int64 timeout_ms;
+  sqlite3_int64 connect_timeout_ms;
+  sqlite3_int64 stall_timeout_ms;
+  sqlite3_int64 max_retries;
+  sqlite3_int64 retry_base_ms;
+  sqlite3_int64 retry_budget_ms;
+  sqlite3_int64 cache_ttl; /* seconds */
+  sqlite3_int64 max_concurrency;
+  const char *timezone;
+  sqlite3_int64 page_size; /* -1 when unset: the API's maximum */
+  sqlite3_int64 max_pages;
+  sqlite3_int64 max_response_bytes;
+  sqlite3_int64 any_404_is_no_rows;
+} ix_engine_settings;
+
 /* Parses the CREATE VIRTUAL TABLE arguments. stored_in_file is true for tables that are not TEMP.
  */
 int config_options_parse(const char *table, const ix_setting_def *vendor_settings, int argc,
@@ -55,8 +79,21 @@ int config_resolve_lenient(const char *table, const char *vendor,
                            const ix_setting_def *vendor_settings, const char *default_base_url,
                            ix_config **out);
 
+/* The engine's settings of a resolved config, strict or lenient. config must not be NULL: the
+ * engine asks only after ix_fetch_configure has resolved it. */
+const ix_engine_settings *config_engine(const ix_config *config);
+
+/* A provider's own settings by key. A key the table does not define is a programming error that
+ * would otherwise read as unset: builds with IX_DEBUG (the sanitized ones: unit tests, make asan)
+ * abort there, release builds read it as unset, and tests/setting_keys.t checks every key the
+ * sources name against the tables. */
 const char *config_get(const ix_config *config, const char *key); /* NULL when unset */
 sqlite3_int64 config_get_int(const ix_config *config, const char *key);
+/* The first common setting without its ix_engine_settings field (or field without its setting),
+ * NULL when they match: tests/unit/test_config.c. */
+const char *config_engine_unmapped(void);
+/* Whether the table defines key (set or not). */
+int config_defines(const ix_config *config, const char *key);
 /* The name a user changes to fix this setting: the environment variable it came from or would
  * come from (CAPILLARY_PASSWORD, or the one an option names), else "option 'key'". */
 const char *config_origin(const ix_config *config, const char *key);

@@ -68,7 +68,7 @@ static char *ix_account_scope(const ix_fetch *fetch) {
    * ever leave this function as a keyed hash: see ratelimit.c). */
   sqlite3_str *scope = sqlite3_str_new(NULL);
   sqlite3_str_appendf(scope, "%s|", fetch->provider->vendor);
-  ix_account_origin(scope, config_get(fetch->config, "base_url"));
+  ix_account_origin(scope, config_engine(fetch->config)->base_url);
   for (int i = 0; i < config_count(fetch->config); i++) {
     ix_setting_view setting;
     config_at(fetch->config, i, &setting);
@@ -87,10 +87,10 @@ int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_
                           provider->default_base_url, options, &fetch->config, error_out);
   if (rc != SQLITE_OK) return rc;
   const char *problem = NULL;
-  url_check_base(config_get(fetch->config, "base_url"), fetch->host, sizeof(fetch->host),
+  url_check_base(config_engine(fetch->config)->base_url, fetch->host, sizeof(fetch->host),
                  &fetch->is_https, &problem);
   char *zone_error = NULL;
-  fetch->zone = timefmt_zone_load(config_get(fetch->config, "timezone"), &zone_error);
+  fetch->zone = timefmt_zone_load(config_engine(fetch->config)->timezone, &zone_error);
   if (!fetch->zone) {
     *error_out =
         ix_errorf("%s: %s (from %s)", fetch->table_name, zone_error ? zone_error : "out of memory",
@@ -98,7 +98,7 @@ int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_
     free(zone_error);
     rc = SQLITE_ERROR;
   }
-  const char *rate_limit = config_get(fetch->config, "rate_limit");
+  const char *rate_limit = config_engine(fetch->config)->rate_limit;
   if (rc == SQLITE_OK && rate_limit_parse(rate_limit, &fetch->rate_limit) != 0) {
     *error_out = ix_errorf(
         "%s: rate_limit must be N requests per window such as '50/10s' or '5/1s', or several "
@@ -181,7 +181,7 @@ static char *ix_vendor_message(const char *body, size_t body_len, const char *co
   if (!body || body_len == 0) return NULL;
   if (strstr(content_type, "html")) return sqlite3_mprintf("an HTML page, not JSON");
   /* A body too costly to parse (memlimits.h) is read as text. */
-  size_t budget = (size_t)config_get_int(config, "max_response_bytes") * IX_PARSE_BUDGET_FACTOR;
+  size_t budget = (size_t)config_engine(config)->max_response_bytes * IX_PARSE_BUDGET_FACTOR;
   cJSON *root =
       memlimits_json_within(body, body_len, budget) ? cJSON_ParseWithLength(body, body_len) : NULL;
   const char *found = NULL;
@@ -327,7 +327,7 @@ static char *ix_transport_error(const ix_fetch *fetch, http_outcome outcome,
     return ix_errorf(
         "%s: the response from %s was larger than %lld bytes and was not read: "
         "raise max_response_bytes (%s) if that is expected",
-        fetch->table_name, fetch->host, config_get_int(fetch->config, "max_response_bytes"),
+        fetch->table_name, fetch->host, config_engine(fetch->config)->max_response_bytes,
         config_origin(fetch->config, "max_response_bytes"));
   }
   return ix_errorf("%s: request to %s failed: %s%s", fetch->table_name, fetch->host,
@@ -354,7 +354,7 @@ int ix_body_incomplete(const http_response *response) {
  * (429) needs a minimum wait to fall out of the vendor's window, so there the jitter only adds:
  * uniform in [ceiling/2, ceiling]. */
 static long long ix_backoff_ms(ix_fetch *fetch, int attempt, int throttled) {
-  long long base = config_get_int(fetch->config, "retry_base_ms");
+  long long base = config_engine(fetch->config)->retry_base_ms;
   long long ceiling = base;
   for (int i = 1; i < attempt && ceiling < IX_BACKOFF_CAP_MS; i++) ceiling *= 2;
   if (ceiling > IX_BACKOFF_CAP_MS) ceiling = IX_BACKOFF_CAP_MS;
@@ -401,8 +401,8 @@ long long ix_completed_ms(void) {
 /* When a request started now must be over by: its own time limit. A slot still held after that
  * (a killed process, a bug) stops counting as pending (ratelimit.h). */
 long long ix_request_deadline(const ix_fetch *fetch, long long now) {
-  return now + config_get_int(fetch->config, "timeout_ms") +
-         config_get_int(fetch->config, "connect_timeout_ms");
+  return now + config_engine(fetch->config)->timeout_ms +
+         config_engine(fetch->config)->connect_timeout_ms;
 }
 
 /* Waits until the limiter lets a request start; the ticket goes back with rate_limiter_done. */
@@ -420,7 +420,7 @@ static int ix_wait_for_limiter(ix_fetch *fetch, rate_ticket *ticket, char **erro
               "%s: waiting %.1f s for the rate limit of %s (rate_limit from %s; "
               "INTERACTIONS_QUIET=1 hides this)\n",
               fetch->table_name, (double)(now + wait - started) / 1000.0,
-              config_get(fetch->config, "rate_limit"), config_origin(fetch->config, "rate_limit"));
+              config_engine(fetch->config)->rate_limit, config_origin(fetch->config, "rate_limit"));
     }
     progress_waiting(&fetch->progress, "the rate limit", wait);
     if (ix_wait_serving(fetch, wait)) {
@@ -488,8 +488,8 @@ static char *ix_give_up_error(const ix_fetch *fetch, http_outcome outcome,
  * statement that only had to wait. */
 static int ix_send(ix_fetch *fetch, const http_request *request, const http_headers *headers,
                    http_response *response, char **error_out) {
-  long long max_retries = config_get_int(fetch->config, "max_retries");
-  long long budget = config_get_int(fetch->config, "retry_budget_ms");
+  long long max_retries = config_engine(fetch->config)->max_retries;
+  long long budget = config_engine(fetch->config)->retry_budget_ms;
   long long first_start = rate_clock_ms();
   long long first_throttled = -1;
   for (int attempt = 1;; attempt++) {
@@ -540,8 +540,8 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
 /* The page size to ask for: the setting (or the API's maximum), lowered to a LIMIT hint. */
 static sqlite3_int64 ix_page_size(const ix_fetch *fetch) {
   const ix_provider *provider = fetch->provider;
-  sqlite3_int64 page_size = config_get(fetch->config, "page_size")
-                                ? config_get_int(fetch->config, "page_size")
+  sqlite3_int64 page_size = config_engine(fetch->config)->page_size >= 0
+                                ? config_engine(fetch->config)->page_size
                                 : provider->max_page_size;
   if (provider->max_page_size > 0 && (page_size <= 0 || page_size > provider->max_page_size)) {
     page_size = provider->max_page_size;
@@ -566,7 +566,7 @@ int ix_build(ix_fetch *fetch, const ix_args *args, const char *page_token, ix_re
     call.token = token;
   }
   url_init(&request->url);
-  url_append_raw(&request->url, config_get(fetch->config, "base_url"));
+  url_append_raw(&request->url, config_engine(fetch->config)->base_url);
   if (rc == SQLITE_OK) rc = fetch->provider->authenticate(&call, &request->headers, error_out);
   ix_token_free_copy(token);
   if (rc == SQLITE_OK) {
@@ -597,10 +597,10 @@ http_request ix_http_options(const ix_fetch *fetch, const ix_request *request) {
   http_request http = {
       .url = request->url.text,
       .headers = &request->headers,
-      .connect_timeout_ms = (long)config_get_int(config, "connect_timeout_ms"),
-      .timeout_ms = (long)config_get_int(config, "timeout_ms"),
-      .stall_seconds = (long)((config_get_int(config, "stall_timeout_ms") + 999) / 1000),
-      .max_body = (size_t)config_get_int(config, "max_response_bytes"),
+      .connect_timeout_ms = (long)config_engine(config)->connect_timeout_ms,
+      .timeout_ms = (long)config_engine(config)->timeout_ms,
+      .stall_seconds = (long)((config_engine(config)->stall_timeout_ms + 999) / 1000),
+      .max_body = (size_t)config_engine(config)->max_response_bytes,
       .allow_plain_http = !fetch->is_https,
       .ca_bundle = getenv("INTERACTIONS_CA_BUNDLE"),
       .should_abort = ix_interrupted,
@@ -612,7 +612,7 @@ http_request ix_http_options(const ix_fetch *fetch, const ix_request *request) {
 /* A cached answer for the request, logged as such; 0 when there is none. */
 int ix_from_cache(ix_fetch *fetch, const char *url, http_response *response) {
   cache_level level = cache_lookup(fetch->provider->vendor, fetch->host, fetch->account, url,
-                                   config_get_int(fetch->config, "cache_ttl") * 1000,
+                                   config_engine(fetch->config)->cache_ttl * 1000,
                                    &response->status, &response->body, &response->body_len);
   if (level == CACHE_MISS) return 0;
   response->outcome = HTTP_OK;
@@ -625,7 +625,7 @@ int ix_from_cache(ix_fetch *fetch, const char *url, http_response *response) {
  */
 static int ix_check_parse_cost(const ix_fetch *fetch, const http_response *response,
                                char **error_out) {
-  long long max_bytes = config_get_int(fetch->config, "max_response_bytes");
+  long long max_bytes = config_engine(fetch->config)->max_response_bytes;
   const char *body = response->body ? response->body : "";
   if (memlimits_json_within(body, response->body_len, (size_t)max_bytes * IX_PARSE_BUDGET_FACTOR)) {
     return SQLITE_OK;
@@ -698,7 +698,7 @@ static int ix_says_no_route(const cJSON *node, int depth) {
 static int ix_accept_not_found(ix_fetch *fetch, const http_response *response,
                                const ix_request *request, char **error_out) {
   const ix_config *config = fetch->config;
-  if (config_get_int(config, "any_404_is_no_rows")) return SQLITE_OK;
+  if (config_engine(config)->any_404_is_no_rows) return SQLITE_OK;
   cJSON *root = response->body ? cJSON_ParseWithLength(response->body, response->body_len) : NULL;
   int answer = (cJSON_IsObject(root) || cJSON_IsArray(root)) && !ix_says_no_route(root, 0);
   char *error = NULL;
@@ -835,7 +835,7 @@ int ix_accept(ix_fetch *fetch, http_response *response, const ix_request *reques
       if (rc == SQLITE_OK) requestlog_set_rows(fetch->last_request_id, fetch->page.row_count);
     }
   }
-  long long ttl_ms = config_get_int(config, "cache_ttl") * 1000;
+  long long ttl_ms = config_engine(config)->cache_ttl * 1000;
   if (fresh && rc == SQLITE_OK && ttl_ms > 0) {
     cache_store(fetch->provider->vendor, fetch->host, fetch->account, request->url.text, ttl_ms,
                 response->status, response->body ? response->body : "", response->body_len);
@@ -851,7 +851,7 @@ int ix_accept(ix_fetch *fetch, http_response *response, const ix_request *reques
 }
 
 static int ix_check_page_cap(const ix_fetch *fetch, char **error_out) {
-  sqlite3_int64 max_pages = config_get_int(fetch->config, "max_pages");
+  sqlite3_int64 max_pages = config_engine(fetch->config)->max_pages;
   if (max_pages > 0 && fetch->pages_fetched >= max_pages) {
     *error_out = ix_errorf(
         "%s: stopped after %lld pages for one customer without reaching the last page: raise "
@@ -919,7 +919,7 @@ int ix_fetch_start(ix_fetch *fetch, char **error_out) {
   int in_list = fetch->in_column >= 0;
   progress_filter(&fetch->progress, fetch->provider, fetch->table_name,
                   in_list ? fetch->customer_count : 0,
-                  config_get_int(fetch->config, "max_concurrency"));
+                  config_engine(fetch->config)->max_concurrency);
   return in_list ? ix_fetch_next_customer(fetch, error_out) : ix_fetch_page(fetch, error_out);
 }
 

@@ -58,7 +58,7 @@ struct ix_in_slot {
 };
 
 static int ix_concurrency(const ix_fetch *fetch) {
-  long long concurrency = config_get_int(fetch->config, "max_concurrency");
+  long long concurrency = config_engine(fetch->config)->max_concurrency;
   return concurrency < 1                    ? 1
          : concurrency > IX_MAX_CONCURRENCY ? IX_MAX_CONCURRENCY
                                             : (int)concurrency;

@@ -87,7 +87,7 @@ static int ix_token_ask(ix_fetch *fetch, char **token_out, long long *ttl_second
   ix_request request;
   memset(&request, 0, sizeof(request));
   url_init(&request.url);
-  url_append_raw(&request.url, config_get(fetch->config, "base_url"));
+  url_append_raw(&request.url, config_engine(fetch->config)->base_url);
   char *json = NULL;
   int rc = exchange->build(&call, &request, &json, error_out);
   if (rc == SQLITE_OK && (request.url.out_of_memory || !json)) rc = SQLITE_NOMEM;

@@ -1,0 +1,220 @@
+/*
+ * Unit tests for ext/config.c's typed engine settings (config_engine): every common setting has its
+ * field, the defaults, a vendor's own default, the environment over the default, an option over
+ * the environment, empty values, refused values (strict) and recorded ones (lenient), and a key
+ * the table does not define, which a debug build refuses loudly instead of reading it as unset.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+static const ix_setting_def vendor_settings[] = {
+    {"api_key", IX_SETTING_SECRET, NULL, "the key"},
+    {"rate_limit", 0, "5/1s", "the vendor's documented limit"},
+    {NULL, 0, NULL, NULL},
+};
+
+/* Strict resolution of table "t" (vendor "testvendor") with these CREATE VIRTUAL TABLE arguments;
+ * *error_out gets the error text when it fails. */
+static ix_config *resolve(int argc, const char *const *argv, char **error_out) {
+  ix_options *options = NULL;
+  ix_config *config = NULL;
+  *error_out = NULL;
+  int rc = config_options_parse("t", vendor_settings, argc, argv, 0, &options, error_out);
+  if (rc == SQLITE_OK) {
+    rc = config_resolve("t", "testvendor", vendor_settings, "https://api.example.com/", options,
+                        &config, error_out);
+  }
+  config_options_free(options);
+  return rc == SQLITE_OK ? config : NULL;
+}
+
+static void test_fields(void) {
+  const char *unmapped = config_engine_unmapped();
+  ok(unmapped == NULL, "every common setting has its ix_engine_settings field (unmapped: %s)",
+     unmapped ? unmapped : "none");
+}
+
+static void test_defaults(void) {
+  char *error = NULL;
+  ix_config *config = resolve(0, NULL, &error);
+  ok(config != NULL, "resolves with defaults only (%s)", error ? error : "no error");
+  if (!config) return;
+  const ix_engine_settings *engine = config_engine(config);
+  is_str(engine->base_url, "https://api.example.com", "base_url: the default, trailing / trimmed");
+  is_str(engine->rate_limit, "5/1s", "rate_limit: the vendor's own default over the common one");
+  is_int((int)engine->timeout_ms, 30000, "timeout_ms default");
+  is_int((int)engine->connect_timeout_ms, 10000, "connect_timeout_ms default");
+  is_int((int)engine->stall_timeout_ms, 20000, "stall_timeout_ms default");
+  is_int((int)engine->max_retries, 4, "max_retries default");
+  is_int((int)engine->retry_base_ms, 500, "retry_base_ms default");
+  is_int((int)engine->retry_budget_ms, 120000, "retry_budget_ms default");
+  is_int((int)engine->cache_ttl, 300, "cache_ttl default");
+  is_int((int)engine->max_concurrency, 8, "max_concurrency default");
+  is_str(engine->timezone, "UTC", "timezone default");
+  is_int((int)engine->page_size, -1, "page_size unset reads -1 (the API's maximum)");
+  is_int((int)engine->max_pages, 1000, "max_pages default");
+  is_int((int)engine->max_response_bytes, 16777216, "max_response_bytes default");
+  is_int((int)engine->any_404_is_no_rows, 0, "any_404_is_no_rows default");
+  ok(engine->timeout_ms == config_get_int(config, "timeout_ms"),
+     "the field and the string lookup agree");
+  ok(config_get(config, "api_key") == NULL && config_defines(config, "api_key"),
+     "a vendor's own unset setting is defined and reads NULL");
+  ok(!config_defines(config, "timeout_msec"), "a misspelt key is not defined");
+  config_free(config);
+}
+
+static void test_environment_and_options(void) {
+  setenv("TESTVENDOR_TIMEOUT_MS", "1234", 1);
+  setenv("TESTVENDOR_PAGE_SIZE", "0", 1);
+  setenv("TESTVENDOR_MAX_PAGES", "7", 1);
+  setenv("TESTVENDOR_TIMEZONE", "Asia/Kolkata", 1);
+  setenv("TEST_CONFIG_PAGES", "3", 1);
+  char *error = NULL;
+  ix_config *config = resolve(0, NULL, &error);
+  ok(config != NULL, "resolves with environment overrides (%s)", error ? error : "no error");
+  if (config) {
+    const ix_engine_settings *engine = config_engine(config);
+    is_int((int)engine->timeout_ms, 1234, "TESTVENDOR_TIMEOUT_MS over the default");
+    is_int((int)engine->page_size, 0, "page_size=0 from the environment is set, not unset");
+    is_int((int)engine->max_pages, 7, "TESTVENDOR_MAX_PAGES over the default");
+    is_str(engine->timezone, "Asia/Kolkata", "TESTVENDOR_TIMEZONE over the default");
+    config_free(config);
+  }
+  const char *argv[] = {"timeout_ms=77", "max_pages_env=TEST_CONFIG_PAGES", "cache_ttl=''",
+                        "page_size=''", "base_url='http://127.0.0.1:9///'"};
+  config = resolve(5, argv, &error);
+  ok(config != NULL, "resolves with options (%s)", error ? error : "no error");
+  if (config) {
+    const ix_engine_settings *engine = config_engine(config);
+    is_int((int)engine->timeout_ms, 77, "an option over the environment");
+    is_int((int)engine->max_pages, 3, "an option's _env variable over the vendor's variable");
+    is_int((int)engine->cache_ttl, 0, "an empty option reads 0, as config_get_int read it");
+    is_int((int)engine->page_size, -1, "an empty page_size is unset");
+    is_str(engine->base_url, "http://127.0.0.1:9", "base_url option, every trailing / trimmed");
+    is_str(engine->timezone, "Asia/Kolkata", "untouched settings keep the environment's value");
+    config_free(config);
+  }
+  unsetenv("TESTVENDOR_TIMEOUT_MS");
+  unsetenv("TESTVENDOR_PAGE_SIZE");
+  unsetenv("TESTVENDOR_MAX_PAGES");
+  unsetenv("TESTVENDOR_TIMEZONE");
+  unsetenv("TEST_CONFIG_PAGES");
+}
+
+static void test_bad_values(void) {
+  setenv("TESTVENDOR_MAX_RETRIES", "-1", 1);
+  char *error = NULL;
+  ix_config *config = resolve(0, NULL, &error);
+  ok(config == NULL, "a negative max_retries is refused");
+  is_str(error,
+         "t: max_retries must be a whole number of 0 or more, got '-1' (from "
+         "TESTVENDOR_MAX_RETRIES)",
+         "the refusal names the setting, the value and the variable");
+  sqlite3_free(error);
+  config_free(config);
+  const char *argv[] = {"retry_base_ms=soon"};
+  unsetenv("TESTVENDOR_MAX_RETRIES");
+  config = resolve(1, argv, &error);
+  ok(config == NULL, "a word for a number is refused");
+  is_str(error,
+         "t: retry_base_ms must be a whole number of 0 or more, got 'soon' (from option "
+         "'retry_base_ms')",
+         "the refusal names the option");
+  sqlite3_free(error);
+  config_free(config);
+
+  /* Lenient resolution (interactions_settings) records the problem and goes on. */
+  setenv("TESTVENDOR_MAX_RETRIES", "-1", 1);
+  config = NULL;
+  int rc = config_resolve_lenient("t", "testvendor", vendor_settings, "https://api.example.com",
+                                  &config);
+  ok(rc == SQLITE_OK && config, "lenient resolution goes past the bad value");
+  const char *problem = NULL;
+  for (int i = 0; config && i < config_count(config); i++) {
+    ix_setting_view view;
+    config_at(config, i, &view);
+    if (strcmp(view.key, "max_retries") == 0) problem = view.problem;
+  }
+  ok(problem && strstr(problem, "max_retries must be a whole number"), "the problem is recorded");
+  if (config) {
+    is_int((int)config_engine(config)->max_retries, -1,
+           "the field reads the recorded value as config_get_int did");
+    is_int((int)config_engine(config)->timeout_ms, 30000, "the other fields are resolved");
+  }
+  config_free(config);
+  unsetenv("TESTVENDOR_MAX_RETRIES");
+}
+
+/* Runs fn in a child; returns the signal that ended it, or 0 when it exited. */
+static int child_signal(void (*fn)(const ix_config *), const ix_config *config) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    /* The child's report is expected: keep it out of the TAP output. */
+    if (!freopen("/dev/null", "w", stderr)) _exit(2);
+    fn(config);
+    _exit(0);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
+  return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+static void get_misspelt(const ix_config *config) {
+  (void)config_get(config, "api_kye");
+}
+
+static void get_int_misspelt(const ix_config *config) {
+  (void)config_get_int(config, "window_dayz");
+}
+
+static void origin_misspelt(const ix_config *config) {
+  (void)config_origin(config, "tenant");
+}
+
+static void get_known(const ix_config *config) {
+  (void)config_get(config, "api_key");
+  (void)config_origin(config, "rate_limit");
+}
+
+static void test_unknown_keys(void) {
+  char *error = NULL;
+  ix_config *config = resolve(0, NULL, &error);
+  if (!config) {
+    diag("cannot resolve: %s", error ? error : "no error");
+    skip(4, "no config");
+    return;
+  }
+  is_int(child_signal(get_misspelt, config), SIGABRT, "config_get of an undefined key aborts");
+  is_int(child_signal(get_int_misspelt, config), SIGABRT,
+         "config_get_int of an undefined key aborts");
+  is_int(child_signal(origin_misspelt, config), SIGABRT,
+         "config_origin of an undefined key aborts");
+  is_int(child_signal(get_known, config), 0, "defined keys do not");
+  config_free(config);
+}
+
+int main(void) {
+  /* No provider list is registered here, so envcheck would warn about every INTERACTIONS_
+   * variable the harness sets. */
+  setenv("INTERACTIONS_QUIET", "1", 1);
+#ifndef IX_DEBUG
+  diag("built without IX_DEBUG: undefined keys read as unset, as in release builds");
+#endif
+  test_fields();
+  test_defaults();
+  test_environment_and_options();
+  test_bad_values();
+#ifdef IX_DEBUG
+  test_unknown_keys();
+#else
+  skip(4, "undefined keys abort only with IX_DEBUG");
+#endif
+  return done_testing();
+}
