@@ -19,7 +19,8 @@ import re
 import data
 from prng import Rng
 from responses import HTML_TYPE, Response, dump_json, json_response
-from vendors.base import (Fixture, Registration, Setting, Vendor, check_bearer, error_json,
+from vendors.base import (CrmColumn, Fixture, Registration, Setting, TimelineBranch, Vendor,
+                          check_bearer, error_json,
                           iso_ms_z, parse_int)
 
 # The sandbox's public test credential (Bearer).
@@ -30,6 +31,12 @@ REGISTRATION = Registration(
     make=lambda settings: Alpharun(),
     settings=(Setting("base_url", "${SANDBOX_URL}/alpharun"),
               Setting("api_token", API_TOKEN, secret=True)),
+    crm=(CrmColumn("alpharun_contact_id", lambda rng, customer_id, taken: rng.uuid4()),
+         CrmColumn("alpharun_ext_id", lambda rng, customer_id, taken: f"cust-{customer_id}")),
+    timeline=(TimelineBranch("alpharun_interactions", "a",
+                             "a.contact_id = crm.alpharun_contact_id",
+                             subject="coalesce(a.subject, a.summary)",
+                             note="Alpharun has no subject: its summary stands in."),),
 )
 
 EXT_ID_PREFIX = "alt:ext_id:"

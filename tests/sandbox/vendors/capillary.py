@@ -26,7 +26,8 @@ import data
 from prng import Rng
 from responses import dump_json, json_response
 from tokens import TOKENS
-from vendors.base import (BAD, MISSING, Fixture, Registration, Setting, Vendor, accepted,
+from vendors.base import (BAD, MISSING, Fixture, Registration, Setting, TimelineBranch, Vendor,
+                          accepted,
                           error_json, json_body, post, split_authorization)
 
 # The sandbox's public test credentials: Basic base64(till_id + ":" + lowercase md5 hex of the
@@ -56,6 +57,9 @@ REGISTRATION = Registration(
               Setting("oauth_key", OAUTH_KEY, alternative=_KEY_AND_SECRET),
               Setting("oauth_secret", OAUTH_SECRET, secret=True, alternative=_KEY_AND_SECRET)),
     extra_secrets=(DOC_PASSWORD, _DOC_MD5, DOC_BASIC),
+    # No id column of its own: Capillary knows customers by the CRM's mobile, email and
+    # external_id.
+    timeline=(TimelineBranch("capillary_interactions", "c", "c.mobile = crm.mobile"),),
 )
 BASIC_TOKENS = REGISTRATION.basic_tokens() | {
     base64.b64encode(f"{DOC_TILL}:{_DOC_MD5}".encode("utf-8")).decode("ascii")}

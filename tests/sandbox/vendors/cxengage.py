@@ -15,7 +15,8 @@ import data
 from prng import Rng
 from responses import Response, dump_json, json_response
 from tokens import TOKENS
-from vendors.base import (BAD, MISSING, Fixture, Registration, Setting, Vendor, accepted,
+from vendors.base import (BAD, MISSING, CrmColumn, Fixture, Registration, Setting, TimelineBranch,
+                          Vendor, accepted,
                           error_json, iso_ms_z, json_body, parse_int, post, split_authorization)
 
 # The sandbox's public test credentials: Basic user:password, or "Authorization: Token <token>".
@@ -40,6 +41,9 @@ REGISTRATION = Registration(
               # The extension keeps the API key secret too, though it works as a user name.
               Setting("api_key", API_KEY, secret=True, alternative=_KEY_AND_SECRET),
               Setting("api_secret", API_SECRET, secret=True, alternative=_KEY_AND_SECRET)),
+    crm=(CrmColumn("cxengage_contact_id", lambda rng, customer_id, taken: rng.uuid4()),),
+    timeline=(TimelineBranch("cxengage_interactions", "x",
+                             "x.contact_id = crm.cxengage_contact_id"),),
 )
 BASIC_TOKENS = REGISTRATION.basic_tokens()
 

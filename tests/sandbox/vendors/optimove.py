@@ -18,11 +18,22 @@ from dataclasses import dataclass
 import data
 from prng import Rng
 from responses import dump_json, json_response
-from vendors.base import (BAD, MISSING, Fixture, Registration, Setting, Vendor, accepted,
+from vendors.base import (BAD, MISSING, CrmColumn, Fixture, Registration, Setting, TimelineBranch,
+                          Vendor, accepted,
                           error_json, parse_int)
 
 # The sandbox's public test credential (header X-API-KEY).
 API_KEY = "sandbox-optimove-key"
+SAMPLE_CUSTOMER_ID = "841231"
+
+
+def _draw_customer_id(rng, customer_id, taken):
+    # Six digits like the documentation's own; unique, and never the sample's id.
+    value = str(rng.randint(600_000, 899_999))
+    while value in taken:
+        value = str(rng.randint(600_000, 899_999))
+    return value
+
 
 REGISTRATION = Registration(
     name="optimove", order=2, env_prefix="OPTIMOVE", unknown_offset=3,
@@ -30,9 +41,12 @@ REGISTRATION = Registration(
     settings=(Setting("base_url", "${SANDBOX_URL}/optimove"),
               Setting("api_key", API_KEY, secret=True)),
     rate_limit="50/10s",  # documented: 50 requests per 10 s per API key, sliding window
+    crm=(CrmColumn("optimove_id", _draw_customer_id, reserved=(SAMPLE_CUSTOMER_ID,)),),
+    timeline=(TimelineBranch(
+        "optimove_interactions", "o",
+        "o.customer_id = crm.optimove_id AND o.occurred_at >= date('now', '-3 years')",
+        note="Optimove requires a start date; the view asks for the last three years."),),
 )
-
-SAMPLE_CUSTOMER_ID = "841231"
 # Customer functions answer at most 10,000 records; $top/$skip page through the rest
 # (public clients, docs/vendors.md#optimove). Sandbox assumption: $top above the cap is the
 # cap, and rows come in a stable order (date, campaign, event) so pages do not overlap.

@@ -10,6 +10,7 @@ is Australian, so most rows are in Sydney time (+10:00, or +11:00 in daylight sa
 sandbox assumption: a tenth of rows come from systems that store UTC (+00:00).
 """
 
+import base64
 import datetime as dt
 import functools
 from dataclasses import dataclass
@@ -18,16 +19,31 @@ from xml.sax.saxutils import escape
 import data
 from prng import Rng
 from responses import XML_TYPE, Response, dump_json, json_response
-from vendors.base import Fixture, Registration, Setting, Vendor, check_bearer
+from vendors.base import (CrmColumn, Fixture, Registration, Setting, TimelineBranch, Vendor,
+                          check_bearer)
 
 # The sandbox's public test credential (Bearer, a sandbox assumption: see check_bearer).
 API_KEY = "sandbox-which50-key"
+
+
+def _draw_contact_id(rng, customer_id, taken):
+    # Which50 ids are "encrypted" opaque strings; standard base64 of random bytes gives
+    # the '/', '+' and '=' that clients must percent-encode in a path segment.
+    size = 30 if customer_id % 4 == 0 else 32  # 40 chars unpadded, or 44 with '='
+    while True:
+        text = base64.b64encode(rng.token_bytes(size)).decode("ascii")
+        if customer_id % 4 != 1 or ("/" in text and "+" in text):
+            return text
+
 
 REGISTRATION = Registration(
     name="which50", order=5, env_prefix="WHICH50", unknown_offset=15,
     make=lambda settings: Which50(),
     settings=(Setting("base_url", "${SANDBOX_URL}/which50/Which50API"),
               Setting("api_key", API_KEY, secret=True)),
+    crm=(CrmColumn("which50_contact_id", _draw_contact_id),),  # often with / + =
+    timeline=(TimelineBranch("which50_interactions", "w",
+                             "w.contact_id = crm.which50_contact_id"),),
 )
 
 SAMPLE_CONTACT_ID = "sample"
