@@ -37,6 +37,24 @@ REGISTRATION = Registration(
                              "a.contact_id = crm.alpharun_contact_id",
                              subject="coalesce(a.subject, a.summary)",
                              note="Alpharun has no subject: its summary stands in."),),
+    differential=(dict(
+        name="alpharun_interactions",
+        keys={"contact_id": "alpharun_contact_id", "contact_ext_id": "alpharun_ext_id"},
+        time="occurred_at",
+        text=("account_ext_id", "teammate_email", "summary", "interaction_id", "channel"),
+        group=("account_ext_id", "teammate_email", "channel"), case_keys=("contact_id",),
+        time_pushed=False,
+        extras=({"contact_ext_id": "sample"},
+                {"contact_id": "00000000-0000-4000-8000-000000000001",
+                 "contact_ext_id": "cust-99999"}),
+        unknown={"contact_id": "00000000-0000-4000-8000-000000000003",
+                 "contact_ext_id": "cust-99998"},
+        # The row's contact_id is the spelling the query asked for (any case).
+        asked_keys=("contact_id",),
+        json_column="fields",
+        json_filters=(("issue_resolved", "=", "1"), ("churn_risk", "=", "'medium'"),
+                      ("customer_satisfaction_score", ">=", "3")),
+        page_size=5),),  # small pages, so paging is in play
 )
 
 EXT_ID_PREFIX = "alt:ext_id:"

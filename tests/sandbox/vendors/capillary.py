@@ -60,6 +60,31 @@ REGISTRATION = Registration(
     # No id column of its own: Capillary knows customers by the CRM's mobile, email and
     # external_id.
     timeline=(TimelineBranch("capillary_interactions", "c", "c.mobile = crm.mobile"),),
+    differential=(
+        dict(name="capillary_interactions",
+             keys={"mobile": "mobile", "email": "email", "external_id": "external_id"},
+             time="occurred_at", text=("channel", "status", "subject", "sender", "receiver"),
+             ints=("campaign_id", "message_id", "user_id"), hidden_eq=("type", "network"),
+             # Values the API accepts but no row has (it refuses unknown networks).
+             hidden_missing={"network": "facebook", "type": "emailbulk"},
+             group=("channel", "status", "campaign_id", "type"), numeric_keys=("mobile",),
+             case_keys=("email",), time_pushed=False,
+             extras=({"mobile": "919988221100"}, {"mobile": "917385022695"},
+                     {"mobile": "440000000001", "email": "nobody@example.invalid",
+                      "external_id": "CRM-999999"}),
+             unknown={"mobile": "440000000002", "email": "unknown@example.invalid",
+                      "external_id": "CRM-999998"},
+             # Envelope B answers carry no customer object, so no email to compare.
+             echoed=lambda: {c.email for c in data.CUSTOMERS if uses_envelope_b(c)}),
+        dict(name="capillary_interaction_summary",
+             keys={"mobile": "mobile", "email": "email", "external_id": "external_id"},
+             time="last_interaction_at", text=("channel",), ints=("count", "used"),
+             hidden_eq=("network",), hidden_missing={"network": "facebook"},
+             group=("channel", "used"), numeric_keys=("mobile",), case_keys=("email",),
+             time_pushed=False,
+             extras=({"mobile": "919988221100"}, {"mobile": "917385022695"},
+                     {"mobile": "440000000001", "email": "nobody@example.invalid"})),
+    ),
 )
 BASIC_TOKENS = REGISTRATION.basic_tokens() | {
     base64.b64encode(f"{DOC_TILL}:{_DOC_MD5}".encode("utf-8")).decode("ascii")}

@@ -44,6 +44,17 @@ REGISTRATION = Registration(
     crm=(CrmColumn("cxengage_contact_id", lambda rng, customer_id, taken: rng.uuid4()),),
     timeline=(TimelineBranch("cxengage_interactions", "x",
                              "x.contact_id = crm.cxengage_contact_id"),),
+    differential=(dict(
+        name="cxengage_interactions", keys={"contact_id": "cxengage_contact_id"},
+        time="occurred_at",
+        text=("channel", "status", "direction", "channel_name", "customer", "last_agent_name",
+              "last_queue_name"),
+        hidden_eq=("tenant_id",), hidden_fixed={"tenant_id": TENANT_ID},
+        group=("channel", "direction", "last_queue_name", "status"),
+        extras=({"contact_id": "0b8f9c52-7d0e-4b8a-9a47-2b1e8f6d5c01"},
+                {"contact_id": "00000000-0000-4000-8000-000000000000"}),
+        unknown={"contact_id": "00000000-0000-4000-8000-000000000002"},
+        page_size=7),),  # small pages, so paging is in play
 )
 BASIC_TOKENS = REGISTRATION.basic_tokens()
 

@@ -46,6 +46,14 @@ REGISTRATION = Registration(
         "optimove_interactions", "o",
         "o.customer_id = crm.optimove_id AND o.occurred_at >= date('now', '-3 years')",
         note="Optimove requires a start date; the view asks for the last three years."),),
+    differential=(dict(
+        name="optimove_interactions", keys={"customer_id": "optimove_id"}, time="occurred_at",
+        text=("channel", "status"),
+        ints=("campaign_id", "recipient_group_id", "action_id", "channel_id", "template_id",
+              "event_id"),
+        group=("channel", "channel_id", "campaign_id", "event_id"), numeric_keys=("customer_id",),
+        needs_lower=True, extras=({"customer_id": SAMPLE_CUSTOMER_ID}, {"customer_id": "999999"}),
+        unknown={"customer_id": "999998"}),),
 )
 # Customer functions answer at most 10,000 records; $top/$skip page through the rest
 # (public clients, docs/vendors.md#optimove). Sandbox assumption: $top above the cap is the

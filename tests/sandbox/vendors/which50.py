@@ -44,6 +44,13 @@ REGISTRATION = Registration(
     crm=(CrmColumn("which50_contact_id", _draw_contact_id),),  # often with / + =
     timeline=(TimelineBranch("which50_interactions", "w",
                              "w.contact_id = crm.which50_contact_id"),),
+    differential=(dict(
+        name="which50_interactions", keys={"contact_id": "which50_contact_id"},
+        time="occurred_at", text=("channel", "status", "subject", "interaction", "campaign_name"),
+        ints=("campaign_id", "communication_id"), group=("channel", "status", "campaign_id"),
+        time_pushed=False,
+        extras=({"contact_id": "sample"}, {"contact_id": "bm9ib2R5IGF0IGFsbA=="}),
+        unknown={"contact_id": "dW5rbm93bg=="}),),
 )
 
 SAMPLE_CONTACT_ID = "sample"
