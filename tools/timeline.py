@@ -36,7 +36,8 @@ HEADER = """\
 -- file (a file you open must not make network calls with your credentials). SQLite pushes
 -- `customer = 42` into each arm, so that query asks each vendor once, for that customer only.
 """
-COLUMNS = "-- Columns: customer (crm.id), vendor, occurred_at (UTC), channel, status, subject, campaign_id, raw.\n"
+COLUMNS = ("-- Columns: customer (crm.id), vendor, occurred_at (UTC), channel, status, subject, "
+           "campaign_id, raw.\n")
 
 
 def branches():

@@ -15,8 +15,8 @@ Each query also carries tags naming the features it uses; run.py groups the quer
 known-bug tag (see CLASSES) so each class is one TAP test point.
 
 The tables and what the generator needs to know about each (Spec) come from the vendors' sandbox
-modules (REGISTRATION.differential in tests/sandbox/vendors/), in registry order; run.py fails when a
-table of the extension has none.
+modules (REGISTRATION.differential in tests/sandbox/vendors/), in registry order; run.py fails
+when a table of the extension has none.
 
 Everything is drawn from random.Random seeded with "<seed>:<query number>", so one query can be
 regenerated alone (IX_DIFF_ONLY) and a run is the same on every machine.
@@ -41,7 +41,8 @@ CLASSES = (
     ("is", "IS on keys (IS 'value', IS NULL)"),
     ("or", "OR combinations"),
     ("rowid", "rowids: one per row within a statement"),
-    ("nokey", "no customer named, or no lower date bound where one is needed: the documented error"),
+    ("nokey", "no customer named, or no lower date bound where one is needed: the documented "
+              "error"),
     ("plain", "=, IN with duplicates and NULLs, ranges, joins, LIMIT/OFFSET, ORDER BY, aggregates"),
 )
 
@@ -106,7 +107,8 @@ def _unique(values):
 SPECS = _specs()
 # The CRM columns the specs join on, and those holding numbers (stored as REAL, INTEGER, ...).
 KEY_COLUMNS = _unique(crm for spec in SPECS for crm in spec.keys.values())
-NUMERIC_COLUMNS = _unique(spec.keys[k] for spec in SPECS for k in spec.keys if k in spec.numeric_keys)
+NUMERIC_COLUMNS = _unique(spec.keys[k] for spec in SPECS for k in spec.keys
+                          if k in spec.numeric_keys)
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 
 # Keys no vendor can look up: each one must give no rows (like NULL), never abort a statement.

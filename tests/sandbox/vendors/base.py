@@ -13,7 +13,8 @@ import base64
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+import urllib.parse
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -313,3 +314,35 @@ class Registration:
                 value = value.replace("${SANDBOX_URL}", sandbox_url)
             out[self.variable(setting.key)] = value
         return out
+
+
+# --- the self-test ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SelfTest:
+    """What tests/sandbox_selftest.t checks for one vendor, declared as SELFTEST in its module.
+
+    The self-test runs the generic checks (credentials, samples, faults, the log...) on every
+    registered vendor with these requests, then the vendor's own `checks`. Credentials here
+    are built from the documented recipe, not from the registration, so a registration that
+    gets the recipe wrong fails.
+    """
+
+    auth: dict  # headers with good credentials
+    bad_auth: dict  # headers with wrong ones (the mistake the vendor's docs warn about)
+    path: Callable  # path(customer) -> "/<name>/..." a request for that (known) customer
+    # (name, path, fixture file name): each served verbatim with `auth`.
+    samples: tuple = ()
+    headers: dict = field(default_factory=dict)  # sent with every request, credentials or not
+    checks: tuple = ()  # check(t, c): the vendor's own assertions (Tap, Client of the .t)
+
+    def good(self):
+        return {**self.headers, **self.auth}
+
+    def bad(self):
+        return {**self.headers, **self.bad_auth}
+
+
+def quote_segment(text):
+    """`text` percent-encoded for one path segment ('/' too)."""
+    return urllib.parse.quote(text, safe="")

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 import data
 from prng import Rng
 from responses import dump_json, json_response
-from vendors.base import (BAD, MISSING, CrmColumn, Fixture, Registration, Setting, TimelineBranch,
-                          Vendor, accepted,
-                          error_json, parse_int)
+from vendors.base import (BAD, MISSING, CrmColumn, Fixture, Registration, SelfTest, Setting,
+                          TimelineBranch, Vendor, accepted, error_json, parse_int)
 
 # The sandbox's public test credential (header X-API-KEY).
 API_KEY = "sandbox-optimove-key"
@@ -266,3 +265,97 @@ class Optimove(Vendor):
             return rows if not raw else json_response(rows)
         return rows if not raw else self._sample.response_for(rows)
 
+
+
+# --- the sandbox's self-test (tests/sandbox_selftest.t) ---------------------------------
+
+_SELFTEST_AUTH = {"X-API-KEY": "sandbox-optimove-key"}
+_SELFTEST_BASE = "/optimove/current/customers/GetCustomerChannelInteractions?"
+# The documented 429 body, written out here rather than read from RATE_LIMIT_BODY.
+_SELFTEST_429 = {"status": 429, "error": "Too Many Requests",
+                 "message": "You have exceeded the rate limit for this API group. "
+                            "Please retry later."}
+
+
+def _selftest_path(customer):
+    return (f"{_SELFTEST_BASE}CustomerID={customer.optimove_id}"
+            "&StartDate=2025-01-01&EndDate=2026-10-31")
+
+
+def _check_sample_range(t, c):
+    narrow = c.get(f"{_SELFTEST_BASE}CustomerID=841231&StartDate=2018-08-21&EndDate=2018-08-31",
+                   _SELFTEST_AUTH).json()
+    t.eq(narrow, Fixture("optimove_sample.json").parsed[1:],
+         "optimove: sample rows are filtered by the date range")
+
+
+def _check_answers(t, c):
+    base, auth, c1 = _SELFTEST_BASE, _SELFTEST_AUTH, data.BY_ID[1]
+    rows = c.get(f"{base}CustomerID={c1.optimove_id}&StartDate=2025-01-01&EndDate=2025-06-30",
+                 auth).json()
+    t.ok(rows and all("2025-01-01" <= r["Date"] <= "2025-06-30" for r in rows)
+         and set(rows[0]) == {"Date", "CampaignID", "RecipientGroupID", "ActionID",
+                              "ChannelID", "TemplateID", "EventID"},
+         "optimove: rows in the inclusive date range with the documented fields")
+    t.eq(c.get(f"{base}CustomerID={c1.optimove_id}&StartDate=2025-01-01", auth).status, 400,
+         "optimove: missing EndDate -> 400")
+    t.eq(c.get(f"{base}customerid={c1.optimove_id}&StartDate=2025-01-01&EndDate=2025-02-01",
+               auth).status, 400, "optimove: parameter names are case-sensitive")
+    t.eq(c.get(f"{base}CustomerID=999999&StartDate=2025-01-01&EndDate=2026-10-31", auth).json(),
+         [], "optimove: unknown customer -> []")
+    c.control("POST", "/config", {"engagement_format": True})
+    new = c.get(f"{base}CustomerID={c1.optimove_id}&StartDate=2025-01-01&EndDate=2026-10-31",
+                auth).json()
+    t.ok(new and "SentDateTime" in new[0] and "Opened" in new[0],
+         "optimove: engagement_format switches to the engagement-metrics shape", new[:1])
+    c.control("POST", "/config", {"engagement_format": False})
+
+
+def _check_window(t, c):
+    import time
+    c.reset()
+    path, auth = _selftest_path(data.BY_ID[1]), _SELFTEST_AUTH
+    statuses = [c.get(path, auth).status for _ in range(50)]
+    t.eq(statuses, [200] * 50, "optimove: 50 requests in a 10 s window are accepted")
+    limited = c.get(path, auth)
+    t.ok(limited.status == 429 and limited.json() == _SELFTEST_429
+         and limited.headers.get("Retry-After") is None,
+         "optimove: the 51st -> 429 with the documented body and no Retry-After",
+         (limited.status, limited.body, dict(limited.headers)))
+    c.control("POST", "/config", {"rate_limits": {"optimove": "3/1s"}})
+    first = [c.get(path, auth).status for _ in range(4)]
+    time.sleep(1.05)
+    after = c.get(path, auth).status
+    t.eq((first, after), ([200, 200, 200, 429], 200),
+         "rate limit 3/1s: the 4th is refused, the window slides after 1 s")
+    c.reset()
+    t.eq(c.control("GET", "/config")["rate_limits"]["optimove"], "50/10s",
+         "reset restores Optimove's documented 50/10s")
+
+
+def _check_faults(t, c):
+    c.reset()
+    c.fault(vendor="optimove", kind="429", retry_after="2")
+    r = c.get(_selftest_path(data.BY_ID[1]), _SELFTEST_AUTH)
+    t.ok(r.status == 429 and r.headers.get("Retry-After") == "2" and r.json() == _SELFTEST_429,
+         "fault 429 carries Retry-After and the vendor's 429 body", (r.status, dict(r.headers)))
+
+
+def _check_paging(t, c):
+    c.reset()
+    bulk = f"{_SELFTEST_BASE}CustomerID=bulk-25000&StartDate=2025-01-01&EndDate=2025-12-31"
+    sizes = [len(c.get(bulk + extra, _SELFTEST_AUTH).json())
+             for extra in ("", "&$top=10000&$skip=10000", "&%24top=10000&%24skip=20000",
+                           "&$top=50000")]
+    t.eq(sizes, [10000, 10000, 5000, 10000],
+         "optimove: at most 10,000 records an answer; $top/$skip page through 25,000")
+
+
+SELFTEST = SelfTest(
+    auth=_SELFTEST_AUTH,
+    bad_auth={"X-API-KEY": "wrong-key"},
+    path=_selftest_path,
+    samples=(("optimove", f"{_SELFTEST_BASE}CustomerID=841231&StartDate=2018-08-19"
+              "&EndDate=2018-09-19", "optimove_sample.json"),),
+    checks=(_check_sample_range, _check_answers, _check_window, _check_faults, _check_paging),
+)

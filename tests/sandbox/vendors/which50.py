@@ -19,8 +19,8 @@ from xml.sax.saxutils import escape
 import data
 from prng import Rng
 from responses import XML_TYPE, Response, dump_json, json_response
-from vendors.base import (CrmColumn, Fixture, Registration, Setting, TimelineBranch, Vendor,
-                          check_bearer)
+from vendors.base import (CrmColumn, Fixture, Registration, SelfTest, Setting, TimelineBranch,
+                          Vendor, check_bearer)
 
 # The sandbox's public test credential (Bearer, a sandbox assumption: see check_bearer).
 API_KEY = "sandbox-which50-key"
@@ -250,3 +250,49 @@ class Which50(Vendor):
         return xml_response(f"<ArrayOfContactInteraction {_XML_NS}>"
                             + "".join(c.as_xml() for c in items)
                             + "</ArrayOfContactInteraction>")
+
+
+# --- the sandbox's self-test (tests/sandbox_selftest.t) ---------------------------------
+
+_SELFTEST_AUTH = {"Authorization": "Bearer sandbox-which50-key"}
+
+
+def _selftest_path(customer):
+    from vendors.base import quote_segment as q
+    return f"/which50/Which50API/contacts/{q(customer.which50_contact_id)}/communications"
+
+
+def _check_xml_sample(t, c):
+    xml = c.get("/which50/Which50API/contacts/sample/communications",
+                {**_SELFTEST_AUTH, "Accept": "application/xml"})
+    t.ok(xml.status == 200 and xml.body == Fixture("which50_sample.xml").raw
+         and xml.headers["Content-Type"].startswith("application/xml"),
+         "which50: Accept: application/xml gets the documented XML sample", xml.body[:200])
+
+
+def _check_answers(t, c):
+    import re
+    auth = {**_SELFTEST_AUTH, "Accept": "application/json"}
+    slashy = next(customer for customer in data.CUSTOMERS if customer.known_to("which50")
+                  and all(ch in customer.which50_contact_id for ch in "/+="))
+    reply = c.get(_selftest_path(slashy), auth)
+    rows = reply.json() if reply.status == 200 else []
+    t.ok(rows and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}[+-]\d\d:\d\d",
+                                   r["Occurred"]) for r in rows),
+         f"which50: id with '/', '+', '=' percent-encoded works ({slashy.which50_contact_id})",
+         (reply.status, reply.body[:200]))
+    t.ok(sum(not r["Occurred"].endswith("+00:00") for r in rows) > len(rows) / 2,
+         "which50: most Occurred values carry an Australian offset")
+    t.eq(c.get(_selftest_path(data.BY_ID[5]), auth).status, 404,
+         "which50: unknown contact -> 404")
+
+
+SELFTEST = SelfTest(
+    auth=_SELFTEST_AUTH,
+    bad_auth={"Authorization": "Bearer nope"},
+    headers={"Accept": "application/json"},
+    path=_selftest_path,
+    samples=(("which50", "/which50/Which50API/contacts/sample/communications",
+              "which50_sample.json"),),
+    checks=(_check_xml_sample, _check_answers),
+)
