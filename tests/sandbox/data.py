@@ -36,8 +36,7 @@ DATA_END = dt.datetime(2026, 10, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
 # About 1 customer in 20 is unknown to each vendor, a different 15 per vendor, so a
 # join over the CRM table shows skipped customers. Customer n is unknown to vendor v
 # when (n + offset) % 20 == 0, each vendor declaring its offset in its REGISTRATION
-# (vendors/): capillary 20, 40, ...; optimove 17, 37, ...; cxengage 13, 33, ...;
-# alpharun 9, 29, ...; which50 5, 25, ...
+# (vendors/): offset 3 makes 17, 37, ... unknown (`data.py --json` lists who knows whom).
 
 
 def _unknown_offset(vendor):
