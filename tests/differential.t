@@ -12,7 +12,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from sandbox_process import Sandbox, library, run_sqlite  # noqa: E402
-from cases_env import sandbox_environment  # noqa: E402
+from cases_env import REGISTRY, sandbox_environment  # noqa: E402
 
 
 def vendors(env):
@@ -28,14 +28,18 @@ def vendors(env):
 def main():
     with Sandbox() as sandbox, tempfile.TemporaryDirectory(prefix="ix-diff-") as state:
         # No rate limit on either side: the test is about rows, and thousands of requests must
-        # take seconds, not Capillary's 100 a minute.
+        # take seconds, not a vendor's 100 a minute.
         env = sandbox_environment(sandbox.url)
         env.update(INTERACTIONS_STATE_DIR=state, INTERACTIONS_QUIET="1")
         names = vendors(env)
         sandbox.control("POST", "/_sandbox/config", {"rate_limits": {v: None for v in names}})
         env.update({f"{v.upper()}_RATE_LIMIT": "100000/1s" for v in names})
         # Small pages, so paging, LIMIT as a page size and the newest-first early stop are in play.
-        env.update(CXENGAGE_PAGE_SIZE="7", ALPHARUN_PAGE_SIZE="5")
+        # Each spec says which (REGISTRATION.differential's page_size).
+        for registration in REGISTRY.REGISTRATIONS:
+            for spec in registration.differential:
+                if spec.get("page_size"):
+                    env[registration.variable("page_size")] = str(spec["page_size"])
         if os.environ.get("IX_DIFF_CACHE_TTL"):
             env.update({f"{v.upper()}_CACHE_TTL": os.environ["IX_DIFF_CACHE_TTL"] for v in names})
         if os.environ.get("IX_PRELOAD"):

@@ -3,9 +3,9 @@
 Every query is built from a small predicate tree, so the generator knows, without asking the
 extension, what the right outcome is:
 
-- rows: the query names its customers in every OR branch (and, for Optimove, bounds occurred_at
-  from below): its rows must be exactly the rows of the same query over the local copy;
-- error: the query names no customer (or Optimove has no lower date bound): the statement must
+- rows: the query names its customers in every OR branch (and, for a table that needs one, bounds
+  occurred_at from below): its rows must be exactly the rows of the same query over the local copy;
+- error: the query names no customer (or has no lower date bound where one is needed): it must
   fail with the table's documented "... is required: add WHERE ..." error, never look empty;
 - either: both are honest answers (a plan SQLite forces to scan the vendor table first, a lower
   bound SQLite derives from LIKE/GLOB or one that is not a date): rows equal to the local copy's,
@@ -14,10 +14,21 @@ extension, what the right outcome is:
 Each query also carries tags naming the features it uses; run.py groups the queries by the first
 known-bug tag (see CLASSES) so each class is one TAP test point.
 
+The tables and what the generator needs to know about each (Spec) come from the vendors' sandbox
+modules (REGISTRATION.differential in tests/sandbox/vendors/), in registry order; run.py fails
+when a table of the extension has none.
+
 Everything is drawn from random.Random seeded with "<seed>:<query number>", so one query can be
 regenerated alone (IX_DIFF_ONLY) and a run is the same on every machine.
 """
+import os
 import random
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "sandbox"))
+import vendors  # noqa: E402  (tests/sandbox/vendors: the registry)
 
 # Classes, in the order a query is assigned to them (its first tag in this list), with what they
 # exercise. "plain" is everything else.
@@ -30,31 +41,32 @@ CLASSES = (
     ("is", "IS on keys (IS 'value', IS NULL)"),
     ("or", "OR combinations"),
     ("rowid", "rowids: one per row within a statement"),
-    ("nokey", "no customer named, or no lower date bound on Optimove: the documented error"),
+    ("nokey", "no customer named, or no lower date bound where one is needed: the documented "
+              "error"),
     ("plain", "=, IN with duplicates and NULLs, ranges, joins, LIMIT/OFFSET, ORDER BY, aggregates"),
 )
 
-TENANT = "5c1b2f4e-0c4a-4a8e-9d5e-3f2b7a9c1d01"  # examples/sandbox.env's CXENGAGE_TENANT_ID
-
-# The CRM customers every table's local copy holds (examples/crm.sql ids). Chosen to cover both
-# Capillary envelopes (id % 3), the single-object WhatsApp artefact (1, 11), a '+' in the email (3)
-# and customers unknown to each vendor (capillary 20, 40; optimove 17, 37; cxengage 13, 33;
-# alpharun 9; which50 5, 25).
+# The CRM customers every table's local copy holds (examples/crm.sql ids). Chosen to cover the
+# sandbox's answer shapes (both envelopes of one vendor by id % 3, the single-object artefact of
+# 1 and 11), a '+' in the email (3) and customers unknown to each vendor ((n + offset) % 20 == 0
+# for each REGISTRATION.unknown_offset: 20, 40; 17, 37; 13, 33; 9; 5, 25).
 POOL_IDS = (1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 15, 17, 20, 25, 33, 37, 40)
 
-# Key values the vendor matches ignoring case but whose answer carries no value for the key
-# (Capillary's envelope B has no customer object): the table can only echo the spelling asked for,
-# so a case variant of one has no single right answer over a local copy, and none is generated.
-# Filled by run.py from the sandbox.
+# Key values the vendor matches ignoring case but whose answer carries no value for the key (an
+# answer shape without the customer object): the table can only echo the spelling asked for, so a
+# case variant of one has no single right answer over a local copy, and none is generated.
+# Filled by run.py from the specs' `echoed`.
 ECHOED_KEYS = set()
-
-KEY_COLUMNS = ("mobile", "email", "external_id", "optimove_id", "cxengage_contact_id",
-               "alpharun_contact_id", "alpharun_ext_id", "which50_contact_id")
 
 
 class Spec:
+    """What the generator knows about one vendor table (declared in the vendor's sandbox module,
+    REGISTRATION.differential, as keyword arguments of this class)."""
+
     def __init__(self, name, keys, time, text=(), ints=(), hidden_eq=(), group=(),
-                 numeric_keys=(), case_keys=(), needs_lower=False, time_pushed=True, extras=()):
+                 numeric_keys=(), case_keys=(), needs_lower=False, time_pushed=True, extras=(),
+                 unknown=None, hidden_missing=None, hidden_fixed=None, asked_keys=(),
+                 json_column=None, json_filters=(), echoed=None, page_size=None):
         self.name = name
         self.keys = dict(keys)  # vendor-table column -> CRM column
         self.time = time
@@ -65,53 +77,38 @@ class Spec:
         self.numeric_keys = set(numeric_keys)
         self.case_keys = set(case_keys)  # the vendor matches these ignoring case (the sandbox)
         self.needs_lower = needs_lower
-        self.time_pushed = time_pushed  # bounds on `time` go to the API (Optimove, CXengage)
+        self.time_pushed = time_pushed  # bounds on `time` go to the API
         self.extras = list(extras)  # customers beyond the CRM: vendor samples, unknown keys
+        self.unknown = dict(unknown or {})  # key column -> a value the vendor does not know
+        # Hidden equality columns: a value the API accepts but no row has, or the one value
+        # the table takes (an account id the sandbox has).
+        self.hidden_missing = dict(hidden_missing or {})
+        self.hidden_fixed = dict(hidden_fixed or {})
+        self.asked_keys = set(asked_keys)  # key columns a row echoes as the query spelled them
+        self.json_column = json_column  # a JSON column json_extract filters read ...
+        self.json_filters = tuple(json_filters)  # ... (field, operator, SQL value) triples
+        self.echoed = echoed  # echoed() -> the key values for ECHOED_KEYS
+        self.page_size = page_size  # the table's page size in the test (tests/differential.t)
 
 
-SPECS = (
-    Spec("capillary_interactions",
-         {"mobile": "mobile", "email": "email", "external_id": "external_id"}, "occurred_at",
-         text=("channel", "status", "subject", "sender", "receiver"),
-         ints=("campaign_id", "message_id", "user_id"), hidden_eq=("type", "network"),
-         group=("channel", "status", "campaign_id", "type"), numeric_keys=("mobile",),
-         case_keys=("email",), time_pushed=False,
-         extras=({"mobile": "919988221100"}, {"mobile": "917385022695"},
-                 {"mobile": "440000000001", "email": "nobody@example.invalid",
-                  "external_id": "CRM-999999"})),
-    Spec("capillary_interaction_summary",
-         {"mobile": "mobile", "email": "email", "external_id": "external_id"},
-         "last_interaction_at", text=("channel",), ints=("count", "used"),
-         hidden_eq=("network",), group=("channel", "used"), numeric_keys=("mobile",),
-         case_keys=("email",), time_pushed=False,
-         extras=({"mobile": "919988221100"}, {"mobile": "917385022695"},
-                 {"mobile": "440000000001", "email": "nobody@example.invalid"})),
-    Spec("optimove_interactions", {"customer_id": "optimove_id"}, "occurred_at",
-         text=("channel", "status"),
-         ints=("campaign_id", "recipient_group_id", "action_id", "channel_id", "template_id",
-               "event_id"),
-         group=("channel", "channel_id", "campaign_id", "event_id"), numeric_keys=("customer_id",),
-         needs_lower=True, extras=({"customer_id": "841231"}, {"customer_id": "999999"})),
-    Spec("cxengage_interactions", {"contact_id": "cxengage_contact_id"}, "occurred_at",
-         text=("channel", "status", "direction", "channel_name", "customer", "last_agent_name",
-               "last_queue_name"),
-         hidden_eq=("tenant_id",), group=("channel", "direction", "last_queue_name", "status"),
-         extras=({"contact_id": "0b8f9c52-7d0e-4b8a-9a47-2b1e8f6d5c01"},
-                 {"contact_id": "00000000-0000-4000-8000-000000000000"})),
-    Spec("alpharun_interactions",
-         {"contact_id": "alpharun_contact_id", "contact_ext_id": "alpharun_ext_id"}, "occurred_at",
-         text=("account_ext_id", "teammate_email", "summary", "interaction_id", "channel"),
-         group=("account_ext_id", "teammate_email", "channel"), case_keys=("contact_id",),
-         time_pushed=False,
-         extras=({"contact_ext_id": "sample"},
-                 {"contact_id": "00000000-0000-4000-8000-000000000001",
-                  "contact_ext_id": "cust-99999"})),
-    Spec("which50_interactions", {"contact_id": "which50_contact_id"}, "occurred_at",
-         text=("channel", "status", "subject", "interaction", "campaign_name"),
-         ints=("campaign_id", "communication_id"), group=("channel", "status", "campaign_id"),
-         time_pushed=False,
-         extras=({"contact_id": "sample"}, {"contact_id": "bm9ib2R5IGF0IGFsbA=="})),
-)
+def _specs():
+    specs = tuple(Spec(**declared) for r in vendors.REGISTRATIONS for declared in r.differential)
+    names = [spec.name for spec in specs]
+    assert len(set(names)) == len(names), f"a table has two differential specs: {names}"
+    return specs
+
+
+def _unique(values):
+    return tuple(dict.fromkeys(values))
+
+
+
+
+SPECS = _specs()
+# The CRM columns the specs join on, and those holding numbers (stored as REAL, INTEGER, ...).
+KEY_COLUMNS = _unique(crm for spec in SPECS for crm in spec.keys.values())
+NUMERIC_COLUMNS = _unique(spec.keys[k] for spec in SPECS for k in spec.keys
+                          if k in spec.numeric_keys)
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 
 # Keys no vendor can look up: each one must give no rows (like NULL), never abort a statement.
@@ -154,13 +151,9 @@ def crm_sql(crm_customers):
     base.append(dict(crm_customers[0], name="duplicate of " + crm_customers[0]["name"]))
     base.append({"id": 900, "name": "no keys", "segment": "new", "signup_date": None,
                  **{k: None for k in KEY_COLUMNS}})
+    unknown = {spec.keys[k]: v for spec in SPECS for k, v in spec.unknown.items()}
     base.append({"id": 901, "name": "unknown everywhere", "segment": "new",
-                 "signup_date": "2025-02-01", "mobile": "440000000002",
-                 "email": "unknown@example.invalid", "external_id": "CRM-999998",
-                 "optimove_id": "999998", "cxengage_contact_id":
-                 "00000000-0000-4000-8000-000000000002", "alpharun_contact_id":
-                 "00000000-0000-4000-8000-000000000003", "alpharun_ext_id": "cust-99998",
-                 "which50_contact_id": "dW5rbm93bg=="})
+                 "signup_date": "2025-02-01", **unknown})
     columns = ("id", "name", "segment", "signup_date") + KEY_COLUMNS
     statements = []
 
@@ -183,29 +176,30 @@ def crm_sql(crm_customers):
         out = []
         for row in rows:
             row = dict(row)
-            for column in ("mobile", "optimove_id"):
+            for column in NUMERIC_COLUMNS:
                 if row.get(column) is not None:
                     row[column] = convert(row[column], row["id"])
             out.append(row)
         return out
 
-    table("crm_real", dict(types, mobile="REAL", optimove_id="REAL"),
+    table("crm_real", dict(types, **{k: "REAL" for k in NUMERIC_COLUMNS}),
           numeric(base, lambda v, i: float(v)))
-    table("crm_int", dict(types, mobile="INTEGER", optimove_id="INTEGER"),
+    table("crm_int", dict(types, **{k: "INTEGER" for k in NUMERIC_COLUMNS}),
           numeric(base, lambda v, i: int(v)))
     # NOCASE keys; the keys the vendor matches ignoring case are in upper case on even ids.
+    upper = _unique(spec.keys[k] for spec in SPECS for k in spec.keys if k in spec.case_keys)
     nocase = []
     for row in base:
         row = dict(row)
         if row["id"] % 2 == 0 and row["id"] < 900:
-            if row["email"] not in ECHOED_KEYS:
-                row["email"] = row["email"].upper()
-            row["alpharun_contact_id"] = row["alpharun_contact_id"].upper()
+            for column in upper:
+                if row[column] not in ECHOED_KEYS:
+                    row[column] = row[column].upper()
         nocase.append(row)
     table("crm_nocase", dict(types, **{k: "TEXT COLLATE NOCASE" for k in KEY_COLUMNS}), nocase)
     # No affinity: the values keep the type they were inserted with (INTEGER, REAL, TEXT, BLOB).
     kinds = (lambda v: int(v), lambda v: float(v), lambda v: v, lambda v: v.encode())
-    table("crm_any", dict(types, mobile="", optimove_id=""),
+    table("crm_any", dict(types, **{k: "" for k in NUMERIC_COLUMNS}),
           numeric(base, lambda v, i: kinds[i % 4](v)))
     return "\n".join(statements)
 
@@ -382,7 +376,7 @@ def quote(value):
 class Generator:
     def __init__(self, seed, values, customers, crm_rows, today="9999-12-31"):
         self.seed = seed
-        # Optimove's range ends today when no end is given: no date after today is drawn, so a
+        # A range with no end given ends today (a vendor's default) when no end is given: no date after today is drawn, so a
         # machine whose clock is inside the sandbox's data window still compares like for like.
         self.today = today
         self.values = values  # table -> column -> sorted distinct non-NULL values in the local copy
@@ -450,7 +444,7 @@ class Generator:
         if roll < 0.13:
             if rng.random() < 0.25:
                 # A NULL names no customer: no rows (issue 9), although the copy holds rows
-                # whose key column is NULL (Capillary's envelope B carries no customer object).
+                # whose key column is NULL (an answer shape without the customer object).
                 return Atom(f"{ref} IS NULL", key=True, tags={"is"},
                             local_sql=f"({ref} IS NULL AND 0)")
             text, tags, params = self.key_value(spec, column, value)
@@ -589,18 +583,15 @@ class Generator:
             return Atom(f"{ref} IN ({value}, {value}, NULL)")
         if roll < 0.85 and spec.hidden_eq:
             column = rng.choice(spec.hidden_eq)
-            if column == "tenant_id":
-                return Atom(f"{alias}.tenant_id = {quote(TENANT)}", const_eq=True)
-            # A value the vendor accepts but no row has: Capillary refuses unknown networks.
+            if column in spec.hidden_fixed:
+                return Atom(f"{alias}.{column} = {quote(spec.hidden_fixed[column])}",
+                            const_eq=True)
             value = self.pick(spec.name, column,
-                              missing="facebook" if column == "network" else "emailbulk")
+                              missing=spec.hidden_missing.get(column))
             return Atom(f"{alias}.{column} = {quote(value)}", const_eq=True)
-        if spec.name == "alpharun_interactions" and roll < 0.95:
-            field = rng.choice(("issue_resolved", "churn_risk", "customer_satisfaction_score"))
-            value = {"issue_resolved": "1", "churn_risk": "'medium'",
-                     "customer_satisfaction_score": "3"}[field]
-            op = ">=" if field == "customer_satisfaction_score" else "="
-            return Atom(f"json_extract({alias}.fields, '$.{field}') {op} {value}")
+        if spec.json_filters and roll < 0.95:
+            field, op, value = rng.choice(spec.json_filters)
+            return Atom(f"json_extract({alias}.{spec.json_column}, '$.{field}') {op} {value}")
         return self.time_atom(spec, alias)
 
     def filters(self, spec, alias, most=3):
@@ -614,7 +605,7 @@ class Generator:
         return parts
 
     def lower_atom(self, spec, alias):
-        """Optimove needs a lower bound on occurred_at: most queries give one."""
+        """A table that needs a lower bound on occurred_at: most queries give one."""
         if not spec.needs_lower or self.rng.random() < 0.08:
             return None
         while True:

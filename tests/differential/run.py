@@ -5,9 +5,9 @@ environment pointed at it; loads the extension into Debian's Python sqlite3, pri
 1. A local copy of each vendor table: for every pool customer (generator.POOL_IDS, plus the
    vendors' documentation samples and keys nobody knows), one plain SELECT of every column with
    only the key, stored in a TEMP table local_<table> with the same declared columns and types.
-   Capillary is asked by mobile, email and external_id, Alpharun by contact_id and contact_ext_id,
-   because a row shows only what the form asked for carries (Capillary's envelope B has no
-   customer object); a row two forms return alike is kept once (the multiset union). The
+   A table with several key forms (mobile, email and external_id, say) is asked by each, because
+   a row shows only what the form asked for carries (an answer shape without the customer
+   object); a row two forms return alike is kept once (the multiset union). The
    argument columns that only echo the request (identifier_name/value, start_date/end_date) are
    NULL in the copy and no query reads them.
 2. IX_DIFF_QUERIES generated queries (generator.py), each run on the vendor tables and, with
@@ -34,11 +34,11 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "sandbox"))
 sys.dont_write_bytecode = True
 import generator  # noqa: E402
 import data  # noqa: E402  (tests/sandbox/data.py: the CRM customers)
-from vendors import capillary as sandbox_capillary  # noqa: E402
 
-# Envelope B answers carry no customer object, so no email to compare (generator.ECHOED_KEYS).
-generator.ECHOED_KEYS.update(
-    c.email for c in data.CUSTOMERS if sandbox_capillary.uses_envelope_b(c))
+# Keys an answer does not carry, so no spelling to compare (generator.ECHOED_KEYS).
+for _spec in generator.SPECS:
+    if _spec.echoed is not None:
+        generator.ECHOED_KEYS.update(_spec.echoed())
 
 # Classes a build is known to get wrong, reported as TODO (with the reason) under IX_DIFF_STRICT=0,
 # so a bug can be recorded before its fix lands. Empty: issue 9's classes are all fixed, and by
@@ -51,7 +51,7 @@ COUNT = int(os.environ.get("IX_DIFF_QUERIES", "2400"))
 SHOW = int(os.environ.get("IX_DIFF_SHOW", "1000000"))  # differences printed per test point
 ONLY = [int(n) for n in os.environ.get("IX_DIFF_ONLY", "").split(",") if n.strip()]
 
-OPTIMOVE_COPY_FROM = "2000-01-01"  # the local copy's lower date bound (Optimove needs one)
+COPY_FROM = "2000-01-01"  # the local copy's lower date bound (for a table that needs one)
 # Columns of the copy that only echo what a request asked for: NULL in the copy, never read.
 ECHO_COLUMNS = {"identifier_name", "identifier_value", "start_date", "end_date"}
 TABLE_WORD = re.compile(r"\b(" + "|".join(s.name for s in generator.SPECS) + r")\b")
@@ -164,7 +164,7 @@ def build_copy(connection, spec, customers, tap):
     for customer in customers:
         union = collections.Counter()
         for column in sorted(customer):
-            bound = f" AND occurred_at >= '{OPTIMOVE_COPY_FROM}'" if spec.needs_lower else ""
+            bound = f" AND occurred_at >= '{COPY_FROM}'" if spec.needs_lower else ""
             sql = f"SELECT {select} FROM {spec.name} WHERE {column} = ?{bound}"
             try:
                 rows = connection.execute(sql, (customer[column],)).fetchall()
@@ -177,9 +177,8 @@ def build_copy(connection, spec, customers, tap):
                 for i, name in enumerate(names):
                     if name in ECHO_COLUMNS:
                         row[i] = None
-                    elif spec.name == "alpharun_interactions" and name == "contact_id" \
-                            and "contact_id" in customer:
-                        row[i] = customer["contact_id"]
+                    elif name in spec.asked_keys and name in customer:
+                        row[i] = customer[name]
                 form[tuple(row)] += 1
             union |= form  # the multiset union: a row two forms return alike counts once
         placeholders = ", ".join("?" for _ in names)
@@ -217,7 +216,7 @@ def compare(query, vendor, local, local_base):
         if query.may_be_empty and not got and not local[1]:
             return True, ""
         return False, "returned rows where the query names no customer (an error is right)"
-    # Without a lower date bound Optimove's error is right, and so are the copy's own rows (a
+    # Without a lower date bound where one is needed the error is right, and so are the copy's own rows (a
     # LIMIT 0, a NULL key: SQLite or the table may answer without asking).
     want = local[1]
     if query.check == "ordered":
@@ -264,7 +263,8 @@ def main():
     connection.enable_load_extension(False)
     missing = sorted(set(vendor_tables(connection)) - set(generator.SPEC_BY_NAME))
     tap.ok(not missing, "every vendor table of the extension has a generator spec",
-           f"add a Spec to tests/differential/generator.py for: {', '.join(missing)}")
+           "no differential spec for: " + ", ".join(missing) + "; declare one in the vendor's "
+           "REGISTRATION.differential (tests/sandbox/vendors/<vendor>.py, see generator.Spec)")
     crm = crm_customers()
     connection.executescript(generator.crm_sql(crm))
 

@@ -5,7 +5,10 @@ Everything here is derived from prng.Rng (SHA-256-seeded SplitMix64), never from
 clock or the `random` module, so the data is identical on every run and machine.
 
 The customers are what examples/crm.sql holds (the user's own CRM in the demo); each
-vendor module in vendors/ turns a customer into that vendor's interaction history.
+vendor module in vendors/ turns a customer into that vendor's interaction history. The
+CRM's own columns (name, email, mobile...) are drawn here; each vendor's id columns are
+declared by its REGISTRATION (`crm`, see vendors.base.CrmColumn) and drawn, in registry
+order, after them, so a new vendor adds its columns without touching this file.
 
 Command line:
     python3 tests/sandbox/data.py --crm-sql > examples/crm.sql
@@ -17,11 +20,10 @@ import sys
 
 sys.dont_write_bytecode = True  # keep tests/sandbox/ free of __pycache__ litter
 
-import base64  # noqa: E402  (after the bytecode switch on purpose)
 import datetime as dt  # noqa: E402
 import json  # noqa: E402
 import unicodedata  # noqa: E402
-from dataclasses import asdict, dataclass  # noqa: E402
+from dataclasses import asdict, dataclass, field  # noqa: E402
 
 from prng import Rng  # noqa: E402
 
@@ -34,8 +36,7 @@ DATA_END = dt.datetime(2026, 10, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
 # About 1 customer in 20 is unknown to each vendor, a different 15 per vendor, so a
 # join over the CRM table shows skipped customers. Customer n is unknown to vendor v
 # when (n + offset) % 20 == 0, each vendor declaring its offset in its REGISTRATION
-# (vendors/): capillary 20, 40, ...; optimove 17, 37, ...; cxengage 13, 33, ...;
-# alpharun 9, 29, ...; which50 5, 25, ...
+# (vendors/): offset 3 makes 17, 37, ... unknown (`data.py --json` lists who knows whom).
 
 
 def _unknown_offset(vendor):
@@ -85,10 +86,10 @@ _US_AREA_CODES = ("212", "512", "312", "206", "619")
 _EMAIL_DOMAINS = ("example.com", "example.net", "example.org", "mail.example", "inbox.example")
 _SEGMENTS = (("regular", 60), ("vip", 12), ("lapsed", 18), ("new", 10))
 
-# Identifiers the vendors' own documentation samples use; generated data must not
-# collide with them (the sandbox serves the samples verbatim for these).
+# Mobiles the vendors' own documentation samples use; generated data must not collide
+# with them (the sandbox serves the samples verbatim for these). A vendor's own id
+# columns declare theirs (CrmColumn.reserved).
 _RESERVED_MOBILES = {"919988221100", "917385022695"}
-_RESERVED_OPTIMOVE_IDS = {"841231"}
 
 
 @dataclass(frozen=True)
@@ -106,11 +107,24 @@ class Customer:
     segment: str
     lifetime_value: float
     signup_date: str
-    optimove_id: str
-    cxengage_contact_id: str
-    alpharun_contact_id: str
-    alpharun_ext_id: str
-    which50_contact_id: str  # "encrypted" id: standard base64, often with / + =
+    # The vendors' id columns ({"optimove_id": "688417", ...}), as their registrations
+    # declare them; read them as attributes (customer.optimove_id).
+    ids: dict = field(default_factory=dict, hash=False, compare=False)
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: the vendor id columns.
+        ids = self.__dict__.get("ids", {})
+        if name in ids:
+            return ids[name]
+        raise AttributeError(f"Customer has no attribute {name!r}")
+
+    def crm_row(self):
+        """{column: value} for every column of examples/crm.sql's crm table."""
+        row = {"id": self.id, "name": self.name, "email": self.email, "mobile": self.mobile,
+               "external_id": self.external_id, "city": self.city, "segment": self.segment,
+               "lifetime_value": self.lifetime_value, "signup_date": self.signup_date}
+        row.update(self.ids)
+        return row
 
     @property
     def name(self):
@@ -168,19 +182,17 @@ def _draw_email(rng, customer_id, first, last, taken):
     return email
 
 
-def _draw_which50_id(rng, customer_id):
-    # Which50 ids are "encrypted" opaque strings; standard base64 of random bytes gives
-    # the '/', '+' and '=' that clients must percent-encode in a path segment.
-    size = 30 if customer_id % 4 == 0 else 32  # 40 chars unpadded, or 44 with '='
-    while True:
-        text = base64.b64encode(rng.token_bytes(size)).decode("ascii")
-        if customer_id % 4 != 1 or ("/" in text and "+" in text):
-            return text
+def vendor_crm_columns():
+    """Every registered vendor's CrmColumn, in registry order (the order they are drawn)."""
+    import vendors  # here, not at the top: the vendor modules import this one
+    return tuple(column for r in vendors.REGISTRATIONS for column in r.crm)
 
 
 def _build_customers():
     customers = []
-    mobiles, emails, optimove_ids = set(_RESERVED_MOBILES), set(), set(_RESERVED_OPTIMOVE_IDS)
+    mobiles, emails = set(_RESERVED_MOBILES), set()
+    columns = vendor_crm_columns()
+    taken = {column.name: set(column.reserved) for column in columns}
     for cid in range(1, CUSTOMER_COUNT + 1):
         rng = Rng("customer", cid)
         country_row = rng.weighted(tuple((row, row[1]) for row in _COUNTRIES))
@@ -208,10 +220,17 @@ def _build_customers():
             "new": rng.randint(0, 30_000),
         }[segment]
 
-        optimove_id = str(rng.randint(600_000, 899_999))
-        while optimove_id in optimove_ids:
-            optimove_id = str(rng.randint(600_000, 899_999))
-        optimove_ids.add(optimove_id)
+        # After the CRM's own columns, from the same generator: the vendors' ids. The city
+        # comes after the first vendor column: the order the data was first drawn in, kept
+        # so that examples/crm.sql (and every case and README row built on it) stays as is.
+        ids, city = {}, None
+        for n, column in enumerate(columns):
+            ids[column.name] = column.draw(rng, cid, taken[column.name])
+            taken[column.name].add(ids[column.name])
+            if n == 0:
+                city = rng.choice(cities)
+        if city is None:
+            city = rng.choice(cities)
 
         customers.append(Customer(
             id=cid,
@@ -220,29 +239,41 @@ def _build_customers():
             email=email,
             mobile=mobile,
             external_id=f"CRM-{cid:06d}",
-            city=rng.choice(cities),
+            city=city,
             country=country,
             segment=segment,
             lifetime_value=ltv_cents / 100,
             signup_date=signup.isoformat(),
-            optimove_id=optimove_id,
-            cxengage_contact_id=rng.uuid4(),
-            alpharun_contact_id=rng.uuid4(),
-            alpharun_ext_id=f"cust-{cid}",
-            which50_contact_id=_draw_which50_id(rng, cid),
+            ids=ids,
         ))
     return tuple(customers)
 
 
-CUSTOMERS = _build_customers()
-BY_ID = {c.id: c for c in CUSTOMERS}
+_BUILT = {}
+
+
+def customers():
+    """The CRM customers, built on first use: the vendor modules import this module, and
+    the vendors' id columns come from their registrations, so not at import time."""
+    if not _BUILT:
+        _BUILT["CUSTOMERS"] = _build_customers()
+        _BUILT["BY_ID"] = {c.id: c for c in _BUILT["CUSTOMERS"]}
+    return _BUILT["CUSTOMERS"]
+
+
+def __getattr__(name):
+    # data.CUSTOMERS and data.BY_ID, built lazily (PEP 562).
+    if name in ("CUSTOMERS", "BY_ID"):
+        customers()
+        return _BUILT[name]
+    raise AttributeError(f"module 'data' has no attribute {name!r}")
 
 
 def index_by(attr, fold=False):
     """A dict from one identifier attribute to its customer (optionally case-folded)."""
     if fold:
-        return {getattr(c, attr).lower(): c for c in CUSTOMERS}
-    return {getattr(c, attr): c for c in CUSTOMERS}
+        return {getattr(c, attr).lower(): c for c in customers()}
+    return {getattr(c, attr): c for c in customers()}
 
 
 # --- campaigns ----------------------------------------------------------------------
@@ -342,9 +373,15 @@ def draw_moments(rng, customer, count, campaign_share=0.8):
 
 # --- examples/crm.sql ------------------------------------------------------------------
 
-CRM_COLUMNS = ("id", "name", "email", "mobile", "external_id", "city", "segment",
-               "lifetime_value", "signup_date", "optimove_id", "cxengage_contact_id",
-               "alpharun_contact_id", "alpharun_ext_id", "which50_contact_id")
+# The CRM's own columns and their types; the vendors' id columns (TEXT) follow.
+_CRM_OWN_COLUMNS = (("id", "INTEGER PRIMARY KEY"), ("name", "TEXT"), ("email", "TEXT"),
+                    ("mobile", "TEXT"), ("external_id", "TEXT"), ("city", "TEXT"),
+                    ("segment", "TEXT"), ("lifetime_value", "REAL"), ("signup_date", "TEXT"))
+
+
+def crm_columns():
+    """The crm table's column names, in order."""
+    return tuple(n for n, _ in _CRM_OWN_COLUMNS) + tuple(c.name for c in vendor_crm_columns())
 
 
 def _sql_text(value):
@@ -362,18 +399,15 @@ def crm_sql():
         "-- The sandbox (tests/sandbox/server.py) serves interaction histories for these",
         "-- customers; about 1 in 20 is unknown to each vendor, so joins skip them.",
         "BEGIN;",
-        "CREATE TABLE IF NOT EXISTS crm(id INTEGER PRIMARY KEY, name TEXT, email TEXT, "
-        "mobile TEXT, external_id TEXT, city TEXT, segment TEXT, lifetime_value REAL, "
-        "signup_date TEXT, optimove_id TEXT, cxengage_contact_id TEXT, "
-        "alpharun_contact_id TEXT, alpharun_ext_id TEXT, which50_contact_id TEXT);",
+        "CREATE TABLE IF NOT EXISTS crm("
+        + ", ".join([f"{n} {t}" for n, t in _CRM_OWN_COLUMNS]
+                    + [f"{c.name} TEXT" for c in vendor_crm_columns()]) + ");",
     ]
-    for c in CUSTOMERS:
+    for c in customers():
         values = [str(c.id), _sql_text(c.name), _sql_text(c.email), _sql_text(c.mobile),
                   _sql_text(c.external_id), _sql_text(c.city), _sql_text(c.segment),
-                  f"{c.lifetime_value:.2f}", _sql_text(c.signup_date),
-                  _sql_text(c.optimove_id), _sql_text(c.cxengage_contact_id),
-                  _sql_text(c.alpharun_contact_id), _sql_text(c.alpharun_ext_id),
-                  _sql_text(c.which50_contact_id)]
+                  f"{c.lifetime_value:.2f}", _sql_text(c.signup_date)]
+        values += [_sql_text(c.ids[column.name]) for column in vendor_crm_columns()]
         lines.append(f"INSERT OR REPLACE INTO crm VALUES({','.join(values)});")
     lines.append("COMMIT;")
     return "\n".join(lines) + "\n"
@@ -396,8 +430,9 @@ def main(argv):
             return 1
         return 0
     if argv == ["--json"]:
-        for c in CUSTOMERS:
+        for c in customers():
             row = asdict(c)
+            row.update(row.pop("ids"))
             import vendors
             row["known_to"] = [v for v in vendors.NAMES if c.known_to(v)]
             print(json.dumps(row, ensure_ascii=False))

@@ -6,12 +6,16 @@ directory, so a new vendor is a new module and nothing else here. Each is served
 its own prefix: http://HOST:PORT/<name>/... (its base_url setting says where exactly).
 
 The sandbox (server.py, credentials.py, data.py), the tests (tests/cases.t,
-cases_env.py, readme.t, sandbox_selftest.t, registry.t) and the bench read the vendor
-list, their environment variables and their secrets from here.
+cases_env.py, readme.t, sandbox_selftest.t, registry.t, the differential test), the bench
+and tools/timeline.py read the vendor list, their environment variables, their secrets,
+their CRM columns, timeline branches, differential specs and self-tests from here.
 """
 
 import importlib
 import pkgutil
+
+
+MODULES = {}  # name -> the vendor's module (its SELFTEST, its constants)
 
 
 def _discover():
@@ -19,7 +23,9 @@ def _discover():
     for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
         if module == "base":
             continue
-        registration = getattr(importlib.import_module(f"{__name__}.{module}"), "REGISTRATION", None)
+        loaded = importlib.import_module(f"{__name__}.{module}")
+        MODULES[module] = loaded
+        registration = getattr(loaded, "REGISTRATION", None)
         if registration is None:
             raise ImportError(f"vendors/{module}.py declares no REGISTRATION (see vendors/base.py)")
         if registration.name != module:
@@ -32,6 +38,11 @@ def _discover():
 REGISTRATIONS = _discover()
 REGISTRY = {r.name: r for r in REGISTRATIONS}
 NAMES = tuple(REGISTRY)
+
+
+def selftest(name):
+    """The vendor's SELFTEST declaration (vendors.base.SelfTest), or None."""
+    return getattr(MODULES[name], "SELFTEST", None)
 
 
 def build_vendors(settings):

@@ -19,8 +19,8 @@ import re
 import data
 from prng import Rng
 from responses import HTML_TYPE, Response, dump_json, json_response
-from vendors.base import (Fixture, Registration, Setting, Vendor, check_bearer, error_json,
-                          iso_ms_z, parse_int)
+from vendors.base import (CrmColumn, Fixture, Registration, SelfTest, Setting, TimelineBranch,
+                          Vendor, check_bearer, error_json, iso_ms_z, parse_int)
 
 # The sandbox's public test credential (Bearer).
 API_TOKEN = "sandbox-alpharun-token"
@@ -30,6 +30,30 @@ REGISTRATION = Registration(
     make=lambda settings: Alpharun(),
     settings=(Setting("base_url", "${SANDBOX_URL}/alpharun"),
               Setting("api_token", API_TOKEN, secret=True)),
+    crm=(CrmColumn("alpharun_contact_id", lambda rng, customer_id, taken: rng.uuid4()),
+         CrmColumn("alpharun_ext_id", lambda rng, customer_id, taken: f"cust-{customer_id}")),
+    timeline=(TimelineBranch("alpharun_interactions", "a",
+                             "a.contact_id = crm.alpharun_contact_id",
+                             subject="coalesce(a.subject, a.summary)",
+                             note="Alpharun has no subject: its summary stands in."),),
+    differential=(dict(
+        name="alpharun_interactions",
+        keys={"contact_id": "alpharun_contact_id", "contact_ext_id": "alpharun_ext_id"},
+        time="occurred_at",
+        text=("account_ext_id", "teammate_email", "summary", "interaction_id", "channel"),
+        group=("account_ext_id", "teammate_email", "channel"), case_keys=("contact_id",),
+        time_pushed=False,
+        extras=({"contact_ext_id": "sample"},
+                {"contact_id": "00000000-0000-4000-8000-000000000001",
+                 "contact_ext_id": "cust-99999"}),
+        unknown={"contact_id": "00000000-0000-4000-8000-000000000003",
+                 "contact_ext_id": "cust-99998"},
+        # The row's contact_id is the spelling the query asked for (any case).
+        asked_keys=("contact_id",),
+        json_column="fields",
+        json_filters=(("issue_resolved", "=", "1"), ("churn_risk", "=", "'medium'"),
+                      ("customer_satisfaction_score", ">=", "3")),
+        page_size=5),),  # small pages, so paging is in play
 )
 
 EXT_ID_PREFIX = "alt:ext_id:"
@@ -193,3 +217,48 @@ class Alpharun(Vendor):
         stop = offset + limit
         return {"data": {"customer_interactions": list(items[offset:stop])},
                 "next_cursor": encode_cursor(stop) if stop < len(items) else None}
+
+
+# --- the sandbox's self-test (tests/sandbox_selftest.t) ---------------------------------
+
+_SELFTEST_AUTH = {"Authorization": "Bearer sandbox-alpharun-token"}
+
+
+def _selftest_path(customer):
+    return f"/alpharun/api/v1/contacts/{customer.alpharun_contact_id}/customer-interactions"
+
+
+def _check_answers(t, c):
+    from vendors.base import quote_segment as q
+    auth, c2 = _SELFTEST_AUTH, data.BY_ID[2]
+    base = f"/alpharun/api/v1/contacts/alt%3Aext_id%3A{c2.alpharun_ext_id}/customer-interactions"
+    whole = c.get(f"{base}?limit=100", auth).json()
+    t.ok(whole["next_cursor"] is None, "alpharun: one page of 100 holds everything")
+    items, cursor, pages = [], None, 0
+    while True:
+        path = f"{base}?limit=7" + (f"&cursor={q(cursor)}" if cursor else "")
+        body = c.get(path, auth).json()
+        items.extend(body["data"]["customer_interactions"])
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None or pages > 50:
+            break
+    t.eq([i["id"] for i in items], [i["id"] for i in whole["data"]["customer_interactions"]],
+         f"alpharun: {pages} cursor pages of 7 give the same items in order")
+    for bad in ("limit=0", "limit=101", "cursor=not-a-cursor"):
+        t.eq(c.get(f"{base}?{bad}", auth).status, 400, f"alpharun: {bad} -> 400")
+    by_uuid = c.get(f"/alpharun/api/v1/contacts/{c2.alpharun_contact_id}/customer-interactions"
+                    "?limit=100", auth).json()
+    t.eq(by_uuid, whole, "alpharun: the UUID and alt:ext_id: address the same contact")
+    t.eq(c.get("/alpharun/api/v1/contacts/alt%3Aext_id%3Acust-9/customer-interactions",
+               auth).status, 404, "alpharun: a contact unknown to Alpharun -> 404")
+
+
+SELFTEST = SelfTest(
+    auth=_SELFTEST_AUTH,
+    bad_auth={"Authorization": "Bearer nope"},
+    path=_selftest_path,
+    samples=(("alpharun", "/alpharun/api/v1/contacts/alt%3Aext_id%3Asample/customer-interactions",
+              "alpharun_sample.json"),),
+    checks=(_check_answers,),
+)

@@ -26,8 +26,8 @@ import data
 from prng import Rng
 from responses import dump_json, json_response
 from tokens import TOKENS
-from vendors.base import (BAD, MISSING, Fixture, Registration, Setting, Vendor, accepted,
-                          error_json, json_body, post, split_authorization)
+from vendors.base import (BAD, MISSING, Fixture, Registration, SelfTest, Setting, TimelineBranch,
+                          Vendor, accepted, error_json, json_body, post, split_authorization)
 
 # The sandbox's public test credentials: Basic base64(till_id + ":" + lowercase md5 hex of the
 # till password), exactly as docs.capillarytech.com/reference/basic-authentication documents it,
@@ -56,6 +56,34 @@ REGISTRATION = Registration(
               Setting("oauth_key", OAUTH_KEY, alternative=_KEY_AND_SECRET),
               Setting("oauth_secret", OAUTH_SECRET, secret=True, alternative=_KEY_AND_SECRET)),
     extra_secrets=(DOC_PASSWORD, _DOC_MD5, DOC_BASIC),
+    # No id column of its own: Capillary knows customers by the CRM's mobile, email and
+    # external_id.
+    timeline=(TimelineBranch("capillary_interactions", "c", "c.mobile = crm.mobile"),),
+    differential=(
+        dict(name="capillary_interactions",
+             keys={"mobile": "mobile", "email": "email", "external_id": "external_id"},
+             time="occurred_at", text=("channel", "status", "subject", "sender", "receiver"),
+             ints=("campaign_id", "message_id", "user_id"), hidden_eq=("type", "network"),
+             # Values the API accepts but no row has (it refuses unknown networks).
+             hidden_missing={"network": "facebook", "type": "emailbulk"},
+             group=("channel", "status", "campaign_id", "type"), numeric_keys=("mobile",),
+             case_keys=("email",), time_pushed=False,
+             extras=({"mobile": "919988221100"}, {"mobile": "917385022695"},
+                     {"mobile": "440000000001", "email": "nobody@example.invalid",
+                      "external_id": "CRM-999999"}),
+             unknown={"mobile": "440000000002", "email": "unknown@example.invalid",
+                      "external_id": "CRM-999998"},
+             # Envelope B answers carry no customer object, so no email to compare.
+             echoed=lambda: {c.email for c in data.CUSTOMERS if uses_envelope_b(c)}),
+        dict(name="capillary_interaction_summary",
+             keys={"mobile": "mobile", "email": "email", "external_id": "external_id"},
+             time="last_interaction_at", text=("channel",), ints=("count", "used"),
+             hidden_eq=("network",), hidden_missing={"network": "facebook"},
+             group=("channel", "used"), numeric_keys=("mobile",), case_keys=("email",),
+             time_pushed=False,
+             extras=({"mobile": "919988221100"}, {"mobile": "917385022695"},
+                     {"mobile": "440000000001", "email": "nobody@example.invalid"})),
+    ),
 )
 BASIC_TOKENS = REGISTRATION.basic_tokens() | {
     base64.b64encode(f"{DOC_TILL}:{_DOC_MD5}".encode("utf-8")).decode("ascii")}
@@ -461,3 +489,103 @@ class Capillary(Vendor):
                 "item_status": dict(NOT_FOUND_ITEM),
             },
         }}
+
+
+# --- the sandbox's self-test (tests/sandbox_selftest.t) ---------------------------------
+
+def _b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+# Built from the documented recipe (Basic till:md5(password)), independently of REGISTRATION.
+_SELFTEST_MD5 = hashlib.md5(b"sandbox-pass").hexdigest()
+_SELFTEST_AUTH = {"Authorization": "Basic " + _b64("sandbox.till:" + _SELFTEST_MD5)}
+_SELFTEST_BASE = "/capillary/v2/customers/interaction?"
+
+
+def _selftest_path(customer):
+    return f"{_SELFTEST_BASE}identifierName=mobile&identifierValue={customer.mobile}"
+
+
+def _check_auth_forms(t, c):
+    c.reset()
+    path = _selftest_path(data.BY_ID[1])
+    t.eq(c.get(path, {"Authorization": "Basic " + DOC_BASIC}).status, 200,
+         "capillary: the docs' store.server/server123 test vector is accepted")
+    t.eq(c.get(path, {"X-CAP-API-OAUTH-TOKEN": "sandbox-cap-oauth-token"}).status, 200,
+         "capillary: X-CAP-API-OAUTH-TOKEN is accepted")
+    upper = "Basic " + _b64("sandbox.till:" + _SELFTEST_MD5.upper())
+    t.eq(c.get(path, {"Authorization": upper}).status, 401,
+         "capillary: an upper-case MD5 is refused (docs: lowercase hex)")
+
+
+def _check_answers(t, c):
+    import re
+    from vendors.base import quote_segment as q
+    c1, c3 = data.BY_ID[1], data.BY_ID[3]
+    base, auth = _SELFTEST_BASE, _SELFTEST_AUTH
+    a = c.get(f"{base}identifierName=mobile&identifierValue={c1.mobile}", auth).json()
+    interactions = a["response"]["customer"]["interactions"]["network"][0]["interaction"]
+    whatsapp = next(i for i in interactions if i["type"] == "whatsapp")
+    t.ok(isinstance(whatsapp["messages"]["message"], dict) and whatsapp["count"] == 1,
+         "capillary: customer 1's single WhatsApp message is an object (v1.1 artefact)", whatsapp)
+    ids = [m["id"] for i in interactions if i["type"] == "email"
+           for m in i["messages"]["message"]]
+    t.ok(ids and all(i > 2 ** 32 for i in ids), "capillary: message ids exceed 32 bits")
+    b = c.get(f"{base}identifierName=external_id&identifierValue={c3.external_id}", auth).json()
+    t.ok(b.get("name") == "capillary" and "interaction" in b and b.get("warnings") == [],
+         "capillary: crm id % 3 == 0 answers in envelope B", str(b)[:200])
+    msgs = [m for i in b["interaction"] for m in i.get("messageList", [])]
+    t.ok(msgs and all(re.fullmatch(r"\d\d-\d\d-\d{4} \d\d:\d\d:\d\d", m["sentDate"]) for m in msgs),
+         "capillary: envelope B sentDate is DD-MM-YYYY HH:mm:ss")
+    plus = c.get(f"{base}identifierName=email&identifierValue={q(c3.email)}", auth)
+    t.ok("+" in c3.email and plus.status == 200 and "interaction" in plus.json(),
+         "capillary: a percent-encoded '+' email finds the customer", c3.email)
+    unknown = c.get(f"{base}identifierName=external_id&identifierValue=CRM-000020", auth)
+    body = unknown.json()["response"]
+    t.ok(unknown.status == 200 and body["status"]["code"] == 500
+         and body["customer"]["item_status"]["code"] == 1012,
+         "capillary: unknown customer -> 200 with status 500 / item_status 1012", body)
+    t.eq(c.get(f"{base}identifierName=phone&identifierValue=1", auth).status, 400,
+         "capillary: identifierName outside email|mobile|external_id -> 400")
+    t.eq(c.get(f"{base}identifierName=mobile", auth).status, 400,
+         "capillary: missing identifierValue -> 400")
+    only = c.get(f"{base}identifierName=mobile&identifierValue={c1.mobile}&type=email", auth).json()
+    kinds = [i["type"] for n in only["response"]["customer"]["interactions"]["network"]
+             for i in n["interaction"]]
+    t.eq(kinds, ["email"], "capillary: type=email keeps only the email interaction")
+    other = c.get(f"{base}identifierName=mobile&identifierValue={c1.mobile}&network=twitter", auth)
+    t.eq(other.json()["response"]["customer"]["interactions"]["network"], [],
+         "capillary: another network has no interactions")
+
+
+def _check_token_endpoint(t, c):
+    c.reset()
+    json_type = {"Content-Type": "application/json"}
+    cap = c.call("POST", "/capillary/v3/oauth/token/generate", json_type,
+                 {"key": OAUTH_KEY, "secret": OAUTH_SECRET})
+    data_part = cap.json().get("data") or {}
+    t.ok(cap.status == 200 and data_part.get("ttlSeconds") == 300
+         and data_part.get("accessToken"),
+         "capillary: key and secret -> data.accessToken, ttlSeconds 300", cap.body)
+    token = {"X-CAP-API-OAUTH-TOKEN": data_part.get("accessToken", "")}
+    t.eq(c.get(_selftest_path(data.BY_ID[1]), token).status, 200,
+         "capillary: the issued token is accepted")
+    wrong = c.call("POST", "/capillary/v3/oauth/token/generate", json_type,
+                   {"key": OAUTH_KEY, "secret": "wrong"})
+    t.eq(wrong.status, 401, "capillary: a wrong secret -> 401")
+    t.eq(c.get("/capillary/v3/oauth/token/generate").status, 405,
+         "capillary: the token endpoint takes POST only")
+
+
+SELFTEST = SelfTest(
+    auth=_SELFTEST_AUTH,
+    # The plain password instead of its MD5: exactly the mistake the docs warn about.
+    bad_auth={"Authorization": "Basic " + _b64("sandbox.till:sandbox-pass")},
+    path=_selftest_path,
+    samples=(("capillary envelope A", _SELFTEST_BASE + "identifierName=mobile&identifierValue="
+              "919988221100", "capillary_envelope_a.json"),
+             ("capillary envelope B", _SELFTEST_BASE + "identifierName=mobile&identifierValue="
+              "917385022695", "capillary_envelope_b.json")),
+    checks=(_check_auth_forms, _check_answers, _check_token_endpoint),
+)

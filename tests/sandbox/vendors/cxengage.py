@@ -15,8 +15,9 @@ import data
 from prng import Rng
 from responses import Response, dump_json, json_response
 from tokens import TOKENS
-from vendors.base import (BAD, MISSING, Fixture, Registration, Setting, Vendor, accepted,
-                          error_json, iso_ms_z, json_body, parse_int, post, split_authorization)
+from vendors.base import (BAD, MISSING, CrmColumn, Fixture, Registration, SelfTest, Setting,
+                          TimelineBranch, Vendor, accepted, error_json, iso_ms_z, json_body,
+                          parse_int, post, split_authorization)
 
 # The sandbox's public test credentials: Basic user:password, or "Authorization: Token <token>".
 USERNAME = "sandbox-cx-user"
@@ -40,6 +41,20 @@ REGISTRATION = Registration(
               # The extension keeps the API key secret too, though it works as a user name.
               Setting("api_key", API_KEY, secret=True, alternative=_KEY_AND_SECRET),
               Setting("api_secret", API_SECRET, secret=True, alternative=_KEY_AND_SECRET)),
+    crm=(CrmColumn("cxengage_contact_id", lambda rng, customer_id, taken: rng.uuid4()),),
+    timeline=(TimelineBranch("cxengage_interactions", "x",
+                             "x.contact_id = crm.cxengage_contact_id"),),
+    differential=(dict(
+        name="cxengage_interactions", keys={"contact_id": "cxengage_contact_id"},
+        time="occurred_at",
+        text=("channel", "status", "direction", "channel_name", "customer", "last_agent_name",
+              "last_queue_name"),
+        hidden_eq=("tenant_id",), hidden_fixed={"tenant_id": TENANT_ID},
+        group=("channel", "direction", "last_queue_name", "status"),
+        extras=({"contact_id": "0b8f9c52-7d0e-4b8a-9a47-2b1e8f6d5c01"},
+                {"contact_id": "00000000-0000-4000-8000-000000000000"}),
+        unknown={"contact_id": "00000000-0000-4000-8000-000000000002"},
+        page_size=7),),  # small pages, so paging is in play
 )
 BASIC_TOKENS = REGISTRATION.basic_tokens()
 
@@ -312,3 +327,94 @@ class CXengage(Vendor):
     def _envelope(page, limit, offset, total, items):
         return {"page": page, "limit": limit, "offset": offset, "total": total,
                 "results": items}
+
+
+# --- the sandbox's self-test (tests/sandbox_selftest.t) ---------------------------------
+
+def _selftest_basic(user, password):
+    import base64
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+_SELFTEST_AUTH = {"Authorization": _selftest_basic("sandbox-cx-user", "sandbox-cx-pass")}
+
+
+def _selftest_path(customer):
+    return f"/cxengage/v1/tenants/{TENANT_ID}/contacts/{customer.cxengage_contact_id}/interactions"
+
+
+def _check_token_header(t, c):
+    t.eq(c.get(_selftest_path(data.BY_ID[1]), {"Authorization": "Token sandbox-cx-token"}).status,
+         200, "cxengage: 'Authorization: Token' is accepted")
+
+
+def _check_answers(t, c):
+    auth, c1 = _SELFTEST_AUTH, data.BY_ID[1]
+    base = _selftest_path(c1)
+    first = c.get(base, auth).json()
+    t.ok(first["page"] is None and first["limit"] == 10 and first["offset"] == 0,
+         "cxengage: defaults page null, limit 10, offset 0", {k: first[k] for k in
+                                                              ("page", "limit", "offset")})
+    seen, page, echoed = [], 0, True
+    while page < 20:
+        body = c.get(f"{base}?limit=10&page={page}", auth).json()
+        echoed = echoed and body["page"] == page and body["offset"] == page * 10
+        if not body["results"]:
+            break
+        seen.extend(body["results"])
+        page += 1
+    t.ok(echoed, "cxengage: page and offset are echoed on every page")
+    starts = [r["startTimestamp"] for r in seen]
+    t.ok(len(seen) == first["total"] and len({r["interactionId"] for r in seen}) == len(seen)
+         and starts == sorted(starts, reverse=True),
+         f"cxengage: {page} pages give all {first['total']} results once, newest first")
+    for bad in ("limit=101", "limit=0", "limit=ten", "page=-1"):
+        t.eq(c.get(f"{base}?{bad}", auth).status, 400, f"cxengage: {bad} -> 400")
+    other_tenant = base.replace(TENANT_ID, "00000000-0000-4000-8000-000000000000")
+    t.eq(c.get(other_tenant, auth).status, 404, "cxengage: another tenant -> 404")
+    t.eq(c.get(base.replace(c1.cxengage_contact_id, data.BY_ID[13].cxengage_contact_id),
+               auth).status, 404, "cxengage: a contact unknown to CXengage -> 404")
+    bench = f"/cxengage/v1/tenants/{TENANT_ID}/contacts/bench-100k/interactions"
+    last = c.get(f"{bench}?limit=100&page=999", auth).json()
+    t.ok(last["total"] == 100000 and len(last["results"]) == 100
+         and c.get(f"{bench}?limit=100&page=1000", auth).json()["results"] == [],
+         "cxengage: bench-100k has exactly 1000 pages of 100")
+
+
+def _check_tokens(t, c):
+    import time
+    c.reset()
+    json_type = {"Content-Type": "application/json"}
+    c.control("POST", "/config", {"token_ttl_seconds": 0.2})
+    short = c.call("POST", "/cxengage/v1/tokens", json_type,
+                   {"username": API_KEY, "password": API_SECRET, "tenantId": TENANT_ID}).json()
+    cx_token = {"Authorization": "Token " + short.get("token", "")}
+    path = _selftest_path(data.BY_ID[1])
+    fresh = c.get(path, cx_token).status
+    time.sleep(0.3)
+    t.eq((fresh, c.get(path, cx_token).status), (200, 401),
+         "cxengage: an issued token works until token_ttl_seconds, then 401")
+    c.reset()
+
+
+def _check_search(t, c):
+    c.reset()
+    search = f"/cxengage/v1/tenants/{TENANT_ID}/interactions?contactId=bench-100k"
+    window = "&start=2026-10-20T00:00:00Z&end=2026-10-31T00:00:00Z"
+    first = c.get(search + window, _SELFTEST_AUTH).json()
+    starts = [r["startTimestamp"] for r in first["results"]]
+    t.ok(first["limit"] == 1000 and len(starts) == 1000 and first["total"] > 1000
+         and all("2026-10-20" <= s < "2026-10-31" for s in starts)
+         and starts == sorted(starts, reverse=True),
+         "cxengage: the search route filters start/end and pages 1000 newest first",
+         {k: first[k] for k in ("page", "limit", "offset", "total")})
+
+
+SELFTEST = SelfTest(
+    auth=_SELFTEST_AUTH,
+    bad_auth={"Authorization": "Bearer sandbox-cx-token"},  # scheme must be Token
+    path=_selftest_path,
+    samples=(("cxengage", f"/cxengage/v1/tenants/{TENANT_ID}/contacts/"
+              "0b8f9c52-7d0e-4b8a-9a47-2b1e8f6d5c01/interactions", "cxengage_sample.json"),),
+    checks=(_check_token_header, _check_answers, _check_tokens, _check_search),
+)

@@ -18,11 +18,21 @@ from dataclasses import dataclass
 import data
 from prng import Rng
 from responses import dump_json, json_response
-from vendors.base import (BAD, MISSING, Fixture, Registration, Setting, Vendor, accepted,
-                          error_json, parse_int)
+from vendors.base import (BAD, MISSING, CrmColumn, Fixture, Registration, SelfTest, Setting,
+                          TimelineBranch, Vendor, accepted, error_json, parse_int)
 
 # The sandbox's public test credential (header X-API-KEY).
 API_KEY = "sandbox-optimove-key"
+SAMPLE_CUSTOMER_ID = "841231"
+
+
+def _draw_customer_id(rng, customer_id, taken):
+    # Six digits like the documentation's own; unique, and never the sample's id.
+    value = str(rng.randint(600_000, 899_999))
+    while value in taken:
+        value = str(rng.randint(600_000, 899_999))
+    return value
+
 
 REGISTRATION = Registration(
     name="optimove", order=2, env_prefix="OPTIMOVE", unknown_offset=3,
@@ -30,9 +40,20 @@ REGISTRATION = Registration(
     settings=(Setting("base_url", "${SANDBOX_URL}/optimove"),
               Setting("api_key", API_KEY, secret=True)),
     rate_limit="50/10s",  # documented: 50 requests per 10 s per API key, sliding window
+    crm=(CrmColumn("optimove_id", _draw_customer_id, reserved=(SAMPLE_CUSTOMER_ID,)),),
+    timeline=(TimelineBranch(
+        "optimove_interactions", "o",
+        "o.customer_id = crm.optimove_id AND o.occurred_at >= date('now', '-3 years')",
+        note="Optimove requires a start date; the view asks for the last three years."),),
+    differential=(dict(
+        name="optimove_interactions", keys={"customer_id": "optimove_id"}, time="occurred_at",
+        text=("channel", "status"),
+        ints=("campaign_id", "recipient_group_id", "action_id", "channel_id", "template_id",
+              "event_id"),
+        group=("channel", "channel_id", "campaign_id", "event_id"), numeric_keys=("customer_id",),
+        needs_lower=True, extras=({"customer_id": SAMPLE_CUSTOMER_ID}, {"customer_id": "999999"}),
+        unknown={"customer_id": "999998"}),),
 )
-
-SAMPLE_CUSTOMER_ID = "841231"
 # Customer functions answer at most 10,000 records; $top/$skip page through the rest
 # (public clients, docs/vendors.md#optimove). Sandbox assumption: $top above the cap is the
 # cap, and rows come in a stable order (date, campaign, event) so pages do not overlap.
@@ -244,3 +265,97 @@ class Optimove(Vendor):
             return rows if not raw else json_response(rows)
         return rows if not raw else self._sample.response_for(rows)
 
+
+
+# --- the sandbox's self-test (tests/sandbox_selftest.t) ---------------------------------
+
+_SELFTEST_AUTH = {"X-API-KEY": "sandbox-optimove-key"}
+_SELFTEST_BASE = "/optimove/current/customers/GetCustomerChannelInteractions?"
+# The documented 429 body, written out here rather than read from RATE_LIMIT_BODY.
+_SELFTEST_429 = {"status": 429, "error": "Too Many Requests",
+                 "message": "You have exceeded the rate limit for this API group. "
+                            "Please retry later."}
+
+
+def _selftest_path(customer):
+    return (f"{_SELFTEST_BASE}CustomerID={customer.optimove_id}"
+            "&StartDate=2025-01-01&EndDate=2026-10-31")
+
+
+def _check_sample_range(t, c):
+    narrow = c.get(f"{_SELFTEST_BASE}CustomerID=841231&StartDate=2018-08-21&EndDate=2018-08-31",
+                   _SELFTEST_AUTH).json()
+    t.eq(narrow, Fixture("optimove_sample.json").parsed[1:],
+         "optimove: sample rows are filtered by the date range")
+
+
+def _check_answers(t, c):
+    base, auth, c1 = _SELFTEST_BASE, _SELFTEST_AUTH, data.BY_ID[1]
+    rows = c.get(f"{base}CustomerID={c1.optimove_id}&StartDate=2025-01-01&EndDate=2025-06-30",
+                 auth).json()
+    t.ok(rows and all("2025-01-01" <= r["Date"] <= "2025-06-30" for r in rows)
+         and set(rows[0]) == {"Date", "CampaignID", "RecipientGroupID", "ActionID",
+                              "ChannelID", "TemplateID", "EventID"},
+         "optimove: rows in the inclusive date range with the documented fields")
+    t.eq(c.get(f"{base}CustomerID={c1.optimove_id}&StartDate=2025-01-01", auth).status, 400,
+         "optimove: missing EndDate -> 400")
+    t.eq(c.get(f"{base}customerid={c1.optimove_id}&StartDate=2025-01-01&EndDate=2025-02-01",
+               auth).status, 400, "optimove: parameter names are case-sensitive")
+    t.eq(c.get(f"{base}CustomerID=999999&StartDate=2025-01-01&EndDate=2026-10-31", auth).json(),
+         [], "optimove: unknown customer -> []")
+    c.control("POST", "/config", {"engagement_format": True})
+    new = c.get(f"{base}CustomerID={c1.optimove_id}&StartDate=2025-01-01&EndDate=2026-10-31",
+                auth).json()
+    t.ok(new and "SentDateTime" in new[0] and "Opened" in new[0],
+         "optimove: engagement_format switches to the engagement-metrics shape", new[:1])
+    c.control("POST", "/config", {"engagement_format": False})
+
+
+def _check_window(t, c):
+    import time
+    c.reset()
+    path, auth = _selftest_path(data.BY_ID[1]), _SELFTEST_AUTH
+    statuses = [c.get(path, auth).status for _ in range(50)]
+    t.eq(statuses, [200] * 50, "optimove: 50 requests in a 10 s window are accepted")
+    limited = c.get(path, auth)
+    t.ok(limited.status == 429 and limited.json() == _SELFTEST_429
+         and limited.headers.get("Retry-After") is None,
+         "optimove: the 51st -> 429 with the documented body and no Retry-After",
+         (limited.status, limited.body, dict(limited.headers)))
+    c.control("POST", "/config", {"rate_limits": {"optimove": "3/1s"}})
+    first = [c.get(path, auth).status for _ in range(4)]
+    time.sleep(1.05)
+    after = c.get(path, auth).status
+    t.eq((first, after), ([200, 200, 200, 429], 200),
+         "rate limit 3/1s: the 4th is refused, the window slides after 1 s")
+    c.reset()
+    t.eq(c.control("GET", "/config")["rate_limits"]["optimove"], "50/10s",
+         "reset restores Optimove's documented 50/10s")
+
+
+def _check_faults(t, c):
+    c.reset()
+    c.fault(vendor="optimove", kind="429", retry_after="2")
+    r = c.get(_selftest_path(data.BY_ID[1]), _SELFTEST_AUTH)
+    t.ok(r.status == 429 and r.headers.get("Retry-After") == "2" and r.json() == _SELFTEST_429,
+         "fault 429 carries Retry-After and the vendor's 429 body", (r.status, dict(r.headers)))
+
+
+def _check_paging(t, c):
+    c.reset()
+    bulk = f"{_SELFTEST_BASE}CustomerID=bulk-25000&StartDate=2025-01-01&EndDate=2025-12-31"
+    sizes = [len(c.get(bulk + extra, _SELFTEST_AUTH).json())
+             for extra in ("", "&$top=10000&$skip=10000", "&%24top=10000&%24skip=20000",
+                           "&$top=50000")]
+    t.eq(sizes, [10000, 10000, 5000, 10000],
+         "optimove: at most 10,000 records an answer; $top/$skip page through 25,000")
+
+
+SELFTEST = SelfTest(
+    auth=_SELFTEST_AUTH,
+    bad_auth={"X-API-KEY": "wrong-key"},
+    path=_selftest_path,
+    samples=(("optimove", f"{_SELFTEST_BASE}CustomerID=841231&StartDate=2018-08-19"
+              "&EndDate=2018-09-19", "optimove_sample.json"),),
+    checks=(_check_sample_range, _check_answers, _check_window, _check_faults, _check_paging),
+)

@@ -10,6 +10,7 @@ is Australian, so most rows are in Sydney time (+10:00, or +11:00 in daylight sa
 sandbox assumption: a tenth of rows come from systems that store UTC (+00:00).
 """
 
+import base64
 import datetime as dt
 import functools
 from dataclasses import dataclass
@@ -18,16 +19,38 @@ from xml.sax.saxutils import escape
 import data
 from prng import Rng
 from responses import XML_TYPE, Response, dump_json, json_response
-from vendors.base import Fixture, Registration, Setting, Vendor, check_bearer
+from vendors.base import (CrmColumn, Fixture, Registration, SelfTest, Setting, TimelineBranch,
+                          Vendor, check_bearer)
 
 # The sandbox's public test credential (Bearer, a sandbox assumption: see check_bearer).
 API_KEY = "sandbox-which50-key"
+
+
+def _draw_contact_id(rng, customer_id, taken):
+    # Which50 ids are "encrypted" opaque strings; standard base64 of random bytes gives
+    # the '/', '+' and '=' that clients must percent-encode in a path segment.
+    size = 30 if customer_id % 4 == 0 else 32  # 40 chars unpadded, or 44 with '='
+    while True:
+        text = base64.b64encode(rng.token_bytes(size)).decode("ascii")
+        if customer_id % 4 != 1 or ("/" in text and "+" in text):
+            return text
+
 
 REGISTRATION = Registration(
     name="which50", order=5, env_prefix="WHICH50", unknown_offset=15,
     make=lambda settings: Which50(),
     settings=(Setting("base_url", "${SANDBOX_URL}/which50/Which50API"),
               Setting("api_key", API_KEY, secret=True)),
+    crm=(CrmColumn("which50_contact_id", _draw_contact_id),),  # often with / + =
+    timeline=(TimelineBranch("which50_interactions", "w",
+                             "w.contact_id = crm.which50_contact_id"),),
+    differential=(dict(
+        name="which50_interactions", keys={"contact_id": "which50_contact_id"},
+        time="occurred_at", text=("channel", "status", "subject", "interaction", "campaign_name"),
+        ints=("campaign_id", "communication_id"), group=("channel", "status", "campaign_id"),
+        time_pushed=False,
+        extras=({"contact_id": "sample"}, {"contact_id": "bm9ib2R5IGF0IGFsbA=="}),
+        unknown={"contact_id": "dW5rbm93bg=="}),),
 )
 
 SAMPLE_CONTACT_ID = "sample"
@@ -227,3 +250,49 @@ class Which50(Vendor):
         return xml_response(f"<ArrayOfContactInteraction {_XML_NS}>"
                             + "".join(c.as_xml() for c in items)
                             + "</ArrayOfContactInteraction>")
+
+
+# --- the sandbox's self-test (tests/sandbox_selftest.t) ---------------------------------
+
+_SELFTEST_AUTH = {"Authorization": "Bearer sandbox-which50-key"}
+
+
+def _selftest_path(customer):
+    from vendors.base import quote_segment as q
+    return f"/which50/Which50API/contacts/{q(customer.which50_contact_id)}/communications"
+
+
+def _check_xml_sample(t, c):
+    xml = c.get("/which50/Which50API/contacts/sample/communications",
+                {**_SELFTEST_AUTH, "Accept": "application/xml"})
+    t.ok(xml.status == 200 and xml.body == Fixture("which50_sample.xml").raw
+         and xml.headers["Content-Type"].startswith("application/xml"),
+         "which50: Accept: application/xml gets the documented XML sample", xml.body[:200])
+
+
+def _check_answers(t, c):
+    import re
+    auth = {**_SELFTEST_AUTH, "Accept": "application/json"}
+    slashy = next(customer for customer in data.CUSTOMERS if customer.known_to("which50")
+                  and all(ch in customer.which50_contact_id for ch in "/+="))
+    reply = c.get(_selftest_path(slashy), auth)
+    rows = reply.json() if reply.status == 200 else []
+    t.ok(rows and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}[+-]\d\d:\d\d",
+                                   r["Occurred"]) for r in rows),
+         f"which50: id with '/', '+', '=' percent-encoded works ({slashy.which50_contact_id})",
+         (reply.status, reply.body[:200]))
+    t.ok(sum(not r["Occurred"].endswith("+00:00") for r in rows) > len(rows) / 2,
+         "which50: most Occurred values carry an Australian offset")
+    t.eq(c.get(_selftest_path(data.BY_ID[5]), auth).status, 404,
+         "which50: unknown contact -> 404")
+
+
+SELFTEST = SelfTest(
+    auth=_SELFTEST_AUTH,
+    bad_auth={"Authorization": "Bearer nope"},
+    headers={"Accept": "application/json"},
+    path=_selftest_path,
+    samples=(("which50", "/which50/Which50API/contacts/sample/communications",
+              "which50_sample.json"),),
+    checks=(_check_xml_sample, _check_answers),
+)
