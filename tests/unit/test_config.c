@@ -55,7 +55,7 @@ static void test_defaults(void) {
   is_int((int)engine->retry_base_ms, 500, "retry_base_ms default");
   is_int((int)engine->retry_budget_ms, 120000, "retry_budget_ms default");
   is_int((int)engine->cache_ttl, 300, "cache_ttl default");
-  is_int((int)engine->max_concurrency, 8, "max_concurrency default");
+  is_int((int)engine->max_concurrency, 16, "max_concurrency default");
   is_str(engine->timezone, "UTC", "timezone default");
   is_int((int)engine->page_size, -1, "page_size unset reads -1 (the API's maximum)");
   is_int((int)engine->max_pages, 1000, "max_pages default");
