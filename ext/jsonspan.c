@@ -61,13 +61,6 @@ static int ix_walk_expect(ix_span_walk *walk, char c) {
  * after an even run of backslashes; memchr finds the candidates, so the bytes of a string (most
  * of a body) are not looked at one by one. */
 static const char *ix_string_end(const char *p, const char *end) {
-  /* Most strings are short keys and values: a few bytes looked at here cost less than a call. */
-  const char *stop = end - p > 16 ? p + 16 : end;
-  while (p < stop) {
-    if (*p == '"') return p + 1;
-    if (*p == '\\' && end - p < 2) return NULL;
-    p += *p == '\\' ? 2 : 1; /* an escape takes the byte after it, even past stop */
-  }
   while (p < end) {
     const char *quote = memchr(p, '"', (size_t)(end - p));
     if (!quote) return NULL;
