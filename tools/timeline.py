@@ -18,6 +18,7 @@ import textwrap
 sys.dont_write_bytecode = True
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "sandbox"))
+import generated  # noqa: E402
 import vendors  # noqa: E402
 
 WIDTH = 100  # the longest line, as in the rest of the repository
@@ -75,17 +76,7 @@ def main(argv):
         sys.stdout.write(timeline_sql())
         return 0
     if len(argv) == 2 and argv[0] == "--check":
-        try:
-            with open(argv[1], encoding="utf-8", newline="") as f:
-                current = f.read()
-        except OSError as e:
-            print(f"timeline.py: cannot read {argv[1]}: {e.strerror}", file=sys.stderr)
-            return 1
-        if current != timeline_sql():
-            print(f"timeline.py: {argv[1]} differs from the registry's branches; regenerate with:\n"
-                  f"  python3 tools/timeline.py > {argv[1]}", file=sys.stderr)
-            return 1
-        return 0
+        return generated.check(argv[1], timeline_sql(), "timeline.py", "python3 tools/timeline.py")
     print(__doc__.split("usage:")[1].rstrip(), file=sys.stderr)
     return 2
 

@@ -25,6 +25,7 @@ import json  # noqa: E402
 import unicodedata  # noqa: E402
 from dataclasses import asdict, dataclass, field  # noqa: E402
 
+import generated  # noqa: E402
 from prng import Rng  # noqa: E402
 
 CUSTOMER_COUNT = 300
@@ -418,17 +419,8 @@ def main(argv):
         sys.stdout.write(crm_sql())
         return 0
     if len(argv) == 2 and argv[0] == "--check-crm-sql":
-        try:
-            with open(argv[1], encoding="utf-8", newline="") as f:
-                current = f.read()
-        except OSError as e:
-            print(f"data.py: cannot read {argv[1]}: {e.strerror}", file=sys.stderr)
-            return 1
-        if current != crm_sql():
-            print(f"data.py: {argv[1]} differs from the generator's output; regenerate with:\n"
-                  f"  python3 tests/sandbox/data.py --crm-sql > {argv[1]}", file=sys.stderr)
-            return 1
-        return 0
+        return generated.check(argv[1], crm_sql(), "data.py",
+                               "python3 tests/sandbox/data.py --crm-sql")
     if argv == ["--json"]:
         for c in customers():
             row = asdict(c)
