@@ -24,19 +24,13 @@ from urllib.parse import quote
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from sandbox_process import Sandbox, library, print_tap  # noqa: E402
-from cases_env import sandbox_environment  # noqa: E402
+from cases_env import REGISTRY, sandbox_environment  # noqa: E402
+from vendors.base import from_table  # noqa: E402  (tests/sandbox/, on the path from cases_env)
 
 FRAGMENT = 8
-# One statement per table that sends a request; the vendor's name starts the table's.
-QUERIES = [
-    "SELECT * FROM capillary_interactions('mobile', '919988221100');",
-    "SELECT * FROM capillary_interaction_summary('mobile', '919988221100');",
-    "SELECT * FROM optimove_interactions('688417', '2025-01-05');",
-    "SELECT interaction_id FROM cxengage_interactions "
-    "WHERE contact_id = '0b8f9c52-7d0e-4b8a-9a47-2b1e8f6d5c01';",
-    "SELECT interaction_id FROM alpharun_interactions WHERE contact_ext_id = 'sample';",
-    "SELECT * FROM which50_interactions('sample');",
-]
+# (vendor, statement): one statement per table that sends a request, as each vendor module
+# declares them (REGISTRATION.secrets_queries; tests/registry.t checks there is one per table).
+QUERIES = [(r.name, query) for r in REGISTRY.REGISTRATIONS for query in r.secrets_queries]
 # Hostile values for every secret setting: long, mixed case, with characters percent-encoding
 # changes (no & < > " ': the sandbox's XML errors would escape them, a form not tested here).
 SECRET_ALPHABET = "Kq7/Zp+Wm=Ns%Xv Bt3#Rg9@Hc;Ld$Jf"
@@ -129,12 +123,11 @@ def echo_faults(vendor):
     return [dict(fault, vendor=vendor, kind="echo") for fault in faults]
 
 
-def run_table(sandbox, env, query):
-    vendor = query.split(" FROM ")[1].split("_")[0]
+def run_table(sandbox, env, vendor, query):
     faults = echo_faults(vendor)
     sandbox.reset()
     sandbox.control("POST", "/_sandbox/faults", faults)
-    table = query.split(" FROM ")[1].split("(")[0].split(" ")[0]
+    table = from_table(query)
     lines = [".load " + library(), ".mode list"]
     # Retries and the cache would spend or skip an answer meant for the next statement.
     lines.append("CREATE VIRTUAL TABLE temp.t USING %s(max_retries=0, cache_ttl=0, rate_limit='100000/1s');" % table)
@@ -144,7 +137,7 @@ def run_table(sandbox, env, query):
     result = subprocess.run(sqlite_command(), input="\n".join(lines) + "\n", capture_output=True,
                             text=True, env=child_env(env), timeout=600, cwd=tempfile.gettempdir())
     left = sandbox.control("GET", "/_sandbox/faults")
-    return vendor, result, len(faults), left
+    return result, len(faults), left
 
 
 def main():
@@ -170,15 +163,14 @@ def main():
             env = dict(env)
             env["INTERACTIONS_STATE_DIR"] = tempfile.mkdtemp(prefix="ix-secrets-state-")
             forms = secret_forms(env, settings(env))
-            for query in QUERIES:
-                vendor, result, sent, left = run_table(sandbox, env, query)
+            for vendor, query in QUERIES:
+                result, sent, left = run_table(sandbox, env, vendor, query)
                 output = result.stdout + "\n" + result.stderr
                 found = leaks(output, forms.get(vendor, {}))
                 errors = len(re.findall(r"^(?:Parse error|Runtime error|Error)", result.stderr,
                                         re.M))
                 name = "%s (%s): %d echoing answers, no fragment of any of %d secret forms" % (
-                    query.split(" FROM ")[1].split("(")[0].split(" ")[0], mode, sent,
-                    len(forms.get(vendor, {})))
+                    from_table(query), mode, sent, len(forms.get(vendor, {})))
                 detail = "\n".join("%s: %r" % leak for leak in found[:20])
                 detail += "\nexit status %d" % result.returncode
                 detail += "\nfaults left unused: %d; errors reported: %d\nstderr head:\n%s" % (

@@ -23,9 +23,8 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from sandbox_process import Sandbox, library, print_tap  # noqa: E402
-from cases_env import sandbox_environment  # noqa: E402
+from cases_env import REGISTRY, sandbox_environment  # noqa: E402
 
-VENDORS = ("capillary", "optimove", "cxengage", "alpharun", "which50")
 WINDOW = os.environ.get("IX_STRESS_WINDOW", "20/100ms")
 SCALE = max(1, int(os.environ.get("IX_STRESS_SCALE", "1")))
 THREADS = int(os.environ.get("IX_STRESS_THREADS", min(16, 6 * SCALE)))
@@ -34,29 +33,15 @@ RECONNECT = 5
 # Generous bounds: reaching one is reported as a stall, never asserted as a duration.
 JOIN_TIMEOUT = 240 * SCALE
 
-QUERY_SHAPES = [
-    "SELECT count(*), count(DISTINCT message_id) FROM capillary_interactions "
-    "WHERE mobile IN (SELECT mobile FROM crm WHERE id BETWEEN {a} AND {b})",
-    "SELECT crm.id, count(ci.message_id) FROM crm JOIN capillary_interactions ci "
-    "ON ci.mobile = crm.mobile WHERE crm.id BETWEEN {a} AND {b} GROUP BY crm.id ORDER BY crm.id",
-    "SELECT count(*) FROM (SELECT 1 FROM capillary_interactions "
-    "WHERE mobile IN (SELECT mobile FROM crm WHERE id BETWEEN {a} AND {b}) LIMIT 3)",
-    "SELECT count(*) FROM optimove_interactions "
-    "WHERE customer_id IN (SELECT optimove_id FROM crm WHERE id BETWEEN {a} AND {b}) "
-    "AND occurred_at >= '2025-01-01' AND occurred_at < '2026-11-01'",
-    "SELECT count(*) FROM cxengage_interactions "
-    "WHERE contact_id IN (SELECT cxengage_contact_id FROM crm WHERE id BETWEEN {a} AND {b})",
-    "SELECT count(*) FROM (SELECT 1 FROM cxengage_interactions "
-    "WHERE contact_id IN (SELECT cxengage_contact_id FROM crm WHERE id BETWEEN {a} AND {b}) LIMIT 2)",
-    "SELECT count(*) FROM alpharun_interactions "
-    "WHERE contact_id IN (SELECT alpharun_contact_id FROM crm WHERE id BETWEEN {a} AND {b})",
-    "SELECT count(*) FROM which50_interactions "
-    "WHERE contact_id IN (SELECT which50_contact_id FROM crm WHERE id BETWEEN {a} AND {b})",
-    "SELECT crm.id, count(w.contact_id) FROM crm JOIN which50_interactions w "
-    "ON w.contact_id = crm.which50_contact_id WHERE crm.id BETWEEN {a} AND {b} GROUP BY crm.id",
-]
 RANGES = [(1, 4), (5, 9), (10, 12), (13, 18)]
-QUERY_LIST = [shape.format(a=a, b=b) for shape in QUERY_SHAPES for a, b in RANGES]
+# (vendor, statement): each vendor's statement shapes (REGISTRATION.stress_queries, declared in
+# its module) over each range of CRM ids, in registry order.
+WORKLOAD = [(r.name, shape.format(a=a, b=b)) for r in REGISTRY.REGISTRATIONS
+            for shape in r.stress_queries for a, b in RANGES]
+QUERY_LIST = [query for _, query in WORKLOAD]
+# A failed query's error starts with one of its vendor's table names.
+ERROR_PREFIXES = {r.name: tuple(f"{table}: " for table in r.tables())
+                  for r in REGISTRY.REGISTRATIONS}
 
 # Runs under /usr/bin/python3: the queries of a plan on threads, one connection each.
 CHILD = r'''
@@ -127,7 +112,8 @@ def run_child(env, work, tmp, name):
 
 def configure(sandbox):
     sandbox.reset()
-    sandbox.control("POST", "/_sandbox/config", {"rate_limits": {v: WINDOW for v in VENDORS}})
+    sandbox.control("POST", "/_sandbox/config",
+                    {"rate_limits": {r.name: WINDOW for r in REGISTRY.REGISTRATIONS}})
 
 
 def main():
@@ -137,11 +123,10 @@ def main():
         env = sandbox_environment(sandbox.url)
         env["INTERACTIONS_STATE_DIR"] = os.path.join(tmp, "state")
         env["INTERACTIONS_QUIET"] = "1"
-        for vendor in VENDORS:
-            prefix = vendor.upper() + "_"
-            env.update({prefix + "RATE_LIMIT": WINDOW, prefix + "CACHE_TTL": "0",
-                        prefix + "RETRY_BASE_MS": "20", prefix + "MAX_RETRIES": "8",
-                        prefix + "MAX_CONCURRENCY": "4"})
+        for registration in REGISTRY.REGISTRATIONS:
+            env.update({registration.variable(key): value for key, value in (
+                ("rate_limit", WINDOW), ("cache_ttl", "0"), ("retry_base_ms", "20"),
+                ("max_retries", "8"), ("max_concurrency", "4"))})
 
         configure(sandbox)
         reference, stderr = run_child(env, [list(range(len(QUERY_LIST)))], tmp, "reference")
@@ -180,11 +165,9 @@ def main():
                         wrong.append((QUERY_LIST[index], value, expected.get(index)))
                 else:
                     errors.append(value)
-                    table = QUERY_LIST[index].split(" FROM ")[-1].split()[0]
-                    if not value.startswith(("capillary_interactions: ", "optimove_interactions: ",
-                                             "cxengage_interactions: ", "alpharun_interactions: ",
-                                             "which50_interactions: ")) or "interrupted" in value:
-                        wrong.append((QUERY_LIST[index], value, table))
+                    vendor = WORKLOAD[index][0]
+                    if not value.startswith(ERROR_PREFIXES[vendor]) or "interrupted" in value:
+                        wrong.append((QUERY_LIST[index], value, ERROR_PREFIXES[vendor]))
         results.append((answered == THREADS * QUERIES, "every query finished",
                         f"{answered} of {THREADS * QUERIES}"))
         results.append((not wrong, "each with the single-thread rows or a clear error naming its table",

@@ -6,9 +6,10 @@ directory, so a new vendor is a new module and nothing else here. Each is served
 its own prefix: http://HOST:PORT/<name>/... (its base_url setting says where exactly).
 
 The sandbox (server.py, credentials.py, data.py), the tests (tests/cases.t,
-cases_env.py, readme.t, sandbox_selftest.t, registry.t, the differential test), the bench
-and tools/timeline.py read the vendor list, their environment variables, their secrets,
-their CRM columns, timeline branches, differential specs and self-tests from here.
+cases_env.py, readme.t, sandbox_selftest.t, registry.t, secrets.t, stress.t, the differential
+test), the bench and tools/timeline.py read the vendor list, their environment variables, their
+secrets, their CRM columns, timeline branches, differential specs, test statements and
+self-tests from here.
 """
 
 import importlib

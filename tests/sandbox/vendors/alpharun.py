@@ -54,6 +54,11 @@ REGISTRATION = Registration(
         json_filters=(("issue_resolved", "=", "1"), ("churn_risk", "=", "'medium'"),
                       ("customer_satisfaction_score", ">=", "3")),
         page_size=5),),  # small pages, so paging is in play
+    secrets_queries=("SELECT interaction_id FROM alpharun_interactions "
+                     "WHERE contact_ext_id = 'sample';",),
+    stress_queries=(
+        "SELECT count(*) FROM alpharun_interactions "
+        "WHERE contact_id IN (SELECT alpharun_contact_id FROM crm WHERE id BETWEEN {a} AND {b})",),
 )
 
 EXT_ID_PREFIX = "alt:ext_id:"

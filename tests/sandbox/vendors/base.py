@@ -263,6 +263,18 @@ class Registration:
     # The differential test's description of each of the vendor's tables: keyword arguments
     # of tests/differential/generator.py's Spec (see there); a table without one fails there.
     differential: tuple = ()
+    # tests/secrets.t: one statement per table, each sending a request for a known customer
+    # (the table name right after its first FROM; the test runs it on a copy of that table
+    # with echoing error answers queued, one answer per statement).
+    secrets_queries: tuple = ()
+    # tests/stress.t: statements over the demo CRM's customers crm.id BETWEEN {a} AND {b} (the
+    # test fills in its ranges): IN lists, some cut short by LIMIT, and joins from crm.
+    stress_queries: tuple = ()
+
+    def tables(self):
+        """The vendor's tables: those its differential specs describe (the differential test
+        fails on a table without one; tests/registry.t checks them against the extension)."""
+        return tuple(spec["name"] for spec in self.differential)
 
     def variable(self, key):
         return f"{self.env_prefix}_{key.upper()}"
@@ -341,6 +353,12 @@ class SelfTest:
 
     def bad(self):
         return {**self.headers, **self.bad_auth}
+
+
+def from_table(statement):
+    """The table a statement reads first: the name right after its first FROM."""
+    match = re.search(r"\bFROM\s+([A-Za-z_][A-Za-z0-9_]*)", statement, re.IGNORECASE)
+    return match.group(1) if match else None
 
 
 def quote_segment(text):

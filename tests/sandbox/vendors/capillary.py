@@ -84,6 +84,16 @@ REGISTRATION = Registration(
              extras=({"mobile": "919988221100"}, {"mobile": "917385022695"},
                      {"mobile": "440000000001", "email": "nobody@example.invalid"})),
     ),
+    secrets_queries=("SELECT * FROM capillary_interactions('mobile', '919988221100');",
+                     "SELECT * FROM capillary_interaction_summary('mobile', '919988221100');"),
+    stress_queries=(
+        "SELECT count(*), count(DISTINCT message_id) FROM capillary_interactions "
+        "WHERE mobile IN (SELECT mobile FROM crm WHERE id BETWEEN {a} AND {b})",
+        "SELECT crm.id, count(ci.message_id) FROM crm JOIN capillary_interactions ci "
+        "ON ci.mobile = crm.mobile WHERE crm.id BETWEEN {a} AND {b} "
+        "GROUP BY crm.id ORDER BY crm.id",
+        "SELECT count(*) FROM (SELECT 1 FROM capillary_interactions "
+        "WHERE mobile IN (SELECT mobile FROM crm WHERE id BETWEEN {a} AND {b}) LIMIT 3)"),
 )
 BASIC_TOKENS = REGISTRATION.basic_tokens() | {
     base64.b64encode(f"{DOC_TILL}:{_DOC_MD5}".encode("utf-8")).decode("ascii")}

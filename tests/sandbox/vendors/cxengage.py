@@ -55,6 +55,14 @@ REGISTRATION = Registration(
                 {"contact_id": "00000000-0000-4000-8000-000000000000"}),
         unknown={"contact_id": "00000000-0000-4000-8000-000000000002"},
         page_size=7),),  # small pages, so paging is in play
+    secrets_queries=("SELECT interaction_id FROM cxengage_interactions "
+                     "WHERE contact_id = '0b8f9c52-7d0e-4b8a-9a47-2b1e8f6d5c01';",),
+    stress_queries=(
+        "SELECT count(*) FROM cxengage_interactions "
+        "WHERE contact_id IN (SELECT cxengage_contact_id FROM crm WHERE id BETWEEN {a} AND {b})",
+        "SELECT count(*) FROM (SELECT 1 FROM cxengage_interactions "
+        "WHERE contact_id IN (SELECT cxengage_contact_id FROM crm WHERE id BETWEEN {a} AND {b}) "
+        "LIMIT 2)"),
 )
 BASIC_TOKENS = REGISTRATION.basic_tokens()
 

@@ -53,6 +53,11 @@ REGISTRATION = Registration(
         group=("channel", "channel_id", "campaign_id", "event_id"), numeric_keys=("customer_id",),
         needs_lower=True, extras=({"customer_id": SAMPLE_CUSTOMER_ID}, {"customer_id": "999999"}),
         unknown={"customer_id": "999998"}),),
+    secrets_queries=("SELECT * FROM optimove_interactions('688417', '2025-01-05');",),
+    stress_queries=(
+        "SELECT count(*) FROM optimove_interactions "
+        "WHERE customer_id IN (SELECT optimove_id FROM crm WHERE id BETWEEN {a} AND {b}) "
+        "AND occurred_at >= '2025-01-01' AND occurred_at < '2026-11-01'",),
 )
 # Customer functions answer at most 10,000 records; $top/$skip page through the rest
 # (public clients, docs/vendors.md#optimove). Sandbox assumption: $top above the cap is the

@@ -51,6 +51,13 @@ REGISTRATION = Registration(
         time_pushed=False,
         extras=({"contact_id": "sample"}, {"contact_id": "bm9ib2R5IGF0IGFsbA=="}),
         unknown={"contact_id": "dW5rbm93bg=="}),),
+    secrets_queries=("SELECT * FROM which50_interactions('sample');",),
+    stress_queries=(
+        "SELECT count(*) FROM which50_interactions "
+        "WHERE contact_id IN (SELECT which50_contact_id FROM crm WHERE id BETWEEN {a} AND {b})",
+        "SELECT crm.id, count(w.contact_id) FROM crm JOIN which50_interactions w "
+        "ON w.contact_id = crm.which50_contact_id WHERE crm.id BETWEEN {a} AND {b} "
+        "GROUP BY crm.id"),
 )
 
 SAMPLE_CONTACT_ID = "sample"
