@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "columns.h"
+
 #include "hash.h"
+#include "jsonarena.h"
 #include "jsonspan.h"
 #include "rows_internal.h"
 
@@ -80,14 +82,11 @@ static const cJSON *ix_row_member(const ix_call *call, const ix_row *row, int co
 
 void ix_page_reset(ix_page *page) {
   ix_members_forget(page);
-  /* The body before the tree: glibc's free of a large block first merges every small block freed
-   * so far, and the tree's thousands of nodes are better left as they are, for the next page's
-   * parse to take back at once (callgrind: a tenth of a long read went to that merging). */
   free(page->body); /* http.c and cache.c allocate bodies with malloc */
   page->body = NULL;
   page->body_len = 0;
-  page->spans_indexed = 0;
-  cJSON_Delete(page->root);
+  ix_json_arena_free(page->arena);
+  page->arena = NULL;
   page->root = NULL;
   page->context = NULL;
   page->row_count = 0;

@@ -73,7 +73,7 @@ typedef struct ix_row {
   const cJSON *item;
   const cJSON *group;
   const cJSON *parent;
-  /* The item's own bytes in the page's body (ix_page_index_body), for raw; NULL when unknown. */
+  /* The item's own bytes in the page's body (recorded by the parse, jsonarena.c), for raw; NULL when unknown. */
   const char *raw;
   size_t raw_length;
 } ix_row;
@@ -85,7 +85,7 @@ typedef enum ix_page_status {
   IX_PAGE_ERROR,     /* the body reports a failure: *error_out says what */
 } ix_page_status;
 
-/* A parsed page: owns the cJSON tree; rows point into it. The rows array is reused across pages. */
+/* A parsed page: owns the cJSON tree (in page->arena: never cJSON_Delete it); rows point into it. The rows array is reused across pages. */
 typedef struct ix_page {
   cJSON *root;
   const cJSON *context; /* page-level object a provider wants to reach from its column callback */
@@ -102,9 +102,8 @@ typedef struct ix_page {
    */
   char *body;
   size_t body_len;
-  /* Whether ix_page_index_spans has walked body: done at the first column or rowid a query reads,
-   * so count(*) and queries that read no row never pay for it. */
-  int spans_indexed;
+  /* Where the tree lives (jsonarena.h): ix_parse_json_body makes it, ix_page_reset frees it. */
+  struct ix_json_arena *arena;
 } ix_page;
 
 /* The constraint values of one request plan, indexed by column. */

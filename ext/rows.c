@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonarena.h"
 #include "provider.h"
 #include "rows_internal.h"
 
@@ -52,8 +53,13 @@ int ix_page_add_row(ix_page *page, const cJSON *item, const cJSON *group, const 
   row->item = item;
   row->group = group;
   row->parent = parent;
-  row->raw = NULL;
-  row->raw_length = 0;
+  /* The item's own bytes, for raw and the rowid, when it is an object of the page's parse (raw of
+   * anything else is printed from the tree). */
+  if (!cJSON_IsObject(item) ||
+      !ix_json_arena_span(page->arena, item, &row->raw, &row->raw_length)) {
+    row->raw = NULL;
+    row->raw_length = 0;
+  }
   return SQLITE_OK;
 }
 
@@ -105,7 +111,7 @@ static int ix_is_integer_text(const char *text) {
   return 1;
 }
 
-/* The body's own digits of an integer a double cannot hold exactly (ix_page_index_body), or NULL.
+/* The body's own digits of an integer a double cannot hold exactly (jsonarena.c), or NULL.
  */
 static const char *ix_number_digits(const cJSON *number) {
   return cJSON_IsNumber(number) ? number->valuestring : NULL;
@@ -124,7 +130,7 @@ static int ix_number_as_int64(const cJSON *number, sqlite3_int64 *out) {
   return 1;
 }
 
-/* Whether a tree holds a number whose exact digits the body gave (ix_page_index_body). */
+/* Whether a tree holds a number whose exact digits the body gave (jsonarena.c). */
 static int ix_json_has_digits(const cJSON *node) {
   if (ix_number_digits(node)) return 1;
   for (const cJSON *child = node->child; child; child = child->next) {
@@ -320,14 +326,26 @@ int ix_parse_json_body(const ix_call *call, const char *body, size_t body_len, i
                        char **error_out) {
   const char *parsed_to = NULL;
   ix_members_forget(page);
-  page->root = cJSON_ParseWithLengthOpts(body, body_len, &parsed_to, 0);
+  ix_json_arena_free(page->arena);
+  page->root = ix_json_arena_parse(body, body_len, &page->arena, &parsed_to);
+  if (!page->root && ix_json_arena_out_of_memory(page->arena)) {
+    ix_json_arena_free(page->arena);
+    page->arena = NULL;
+    *error_out = ix_errorf("%s: out of memory reading the API's response (%lld bytes)",
+                           call->table_name, (long long)body_len);
+    return SQLITE_ERROR;
+  }
   if (page->root) {
     /* cJSON stops after the first document; anything but whitespace after it means the body is
      * not the one document the API sends, and its first part is not to be trusted either. */
     const char *rest = parsed_to ? parsed_to : body + body_len;
     while (rest < body + body_len && (unsigned char)*rest <= 0x20) rest++;
-    if (rest == body + body_len) return SQLITE_OK;
-    cJSON_Delete(page->root);
+    if (rest == body + body_len) {
+      /* A NUL byte is no JSON, though cJSON takes one inside a string: a raw holding it would
+       * hide the text after it, so such a page's rows are printed from the tree instead. */
+      if (memchr(body, '\0', body_len)) ix_json_arena_drop_spans(page->arena);
+      return SQLITE_OK;
+    }
     page->root = NULL;
     *error_out = ix_errorf(
         "%s: the API's response has more text after its JSON document (at byte %lld of %lld): "

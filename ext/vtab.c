@@ -344,8 +344,6 @@ static sqlite3_int64 ix_identity_count(ix_identity *identity, uint64_t hash) {
 /* Counts the current page's rows up to and including row 'through'. */
 static int ix_identity_count_through(ix_cursor *cursor, int through) {
   ix_identity *identity = &cursor->identity;
-  /* Identities hash the rows' own bytes: the page's spans are needed from here on. */
-  if (ix_page_index_spans(&cursor->fetch.page) != SQLITE_OK) return SQLITE_NOMEM;
   while (identity->counted <= through && identity->counted < cursor->fetch.page.row_count) {
     int out_of_memory = 0;
     uint64_t hash =
@@ -403,7 +401,6 @@ static int ix_next(sqlite3_vtab_cursor *base) {
 
 static int ix_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int column) {
   ix_cursor *cursor = (ix_cursor *)base;
-  if (ix_page_index_spans(&cursor->fetch.page) != SQLITE_OK) return SQLITE_NOMEM;
   ix_call call = ix_fetch_call(&cursor->fetch);
   ix_row_value(&call, &cursor->fetch.page.rows[cursor->row_index], column, ctx);
   return SQLITE_OK;

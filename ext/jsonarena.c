@@ -1,0 +1,418 @@
+/*
+ * A page's JSON body read into a cJSON tree in one arena. See jsonarena.h.
+ *
+ * How it works
+ *   The grammar is cJSON 1.7's, quirks included, because the tree must be the one cJSON builds:
+ *   whitespace is any byte up to 0x20; a UTF-8 BOM is skipped when the body has 5 bytes or more; a
+ *   number is the longest run of [0-9+-eE.] read by strtod in the current locale (so "-.5" is a
+ *   number and "1e" stops after "1"); a string ends at the first quote that an even run of
+ *   backslashes precedes, an unknown escape fails, a \u with a bad hex digit reads as U+0000, and
+ *   surrogates must pair; objects and arrays nest at most 1000 deep; after the value nothing is
+ *   read (the caller looks at what follows). The buffer positions move as cJSON's do, skipping
+ *   whitespace steps back onto the last byte at the end of the body included, so each failure is
+ *   cJSON's failure.
+ *
+ *   Nodes and strings come from chunks that grow with the body; nothing is freed until the arena
+ *   is. Each node is a cJSON followed by the span of its value in the body.
+ */
+#include "jsonarena.h"
+
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* cJSON's CJSON_NESTING_LIMIT. */
+#define IX_JSON_NESTING_LIMIT 1000
+/* 2^53: from here on a double no longer holds every integer (rows.c reads the digits). */
+#define IX_EXACT_DOUBLE_LIMIT 9007199254740992.0
+#define IX_ARENA_ALIGN 16
+#define IX_ARENA_FIRST_MIN ((size_t)16 << 10)
+#define IX_ARENA_CHUNK_MAX ((size_t)64 << 20)
+
+typedef struct ix_json_node {
+  cJSON json; /* first: the tree's readers see only this */
+  const char *text;
+  size_t length;
+} ix_json_node;
+
+typedef struct ix_arena_chunk {
+  struct ix_arena_chunk *previous;
+  size_t capacity;
+  size_t used;
+  size_t unused; /* keeps the header a multiple of IX_ARENA_ALIGN */
+} ix_arena_chunk;
+
+struct ix_json_arena {
+  ix_arena_chunk *newest;
+  size_t next_capacity;
+  int out_of_memory; /* the parse failed for memory, not for the body */
+  int no_spans;      /* ix_json_arena_drop_spans */
+};
+
+static char *ix_chunk_data(ix_arena_chunk *chunk) {
+  return (char *)(chunk + 1);
+}
+
+static void *ix_arena_alloc(ix_json_arena *arena, size_t size, size_t align) {
+  ix_arena_chunk *chunk = arena->newest;
+  size_t at = chunk ? (chunk->used + align - 1) & ~(align - 1) : 0;
+  if (!chunk || at > chunk->capacity || chunk->capacity - at < size) {
+    size_t capacity = arena->next_capacity > size ? arena->next_capacity : size;
+    chunk = malloc(sizeof(ix_arena_chunk) + capacity);
+    if (!chunk) return NULL;
+    chunk->previous = arena->newest;
+    chunk->capacity = capacity;
+    chunk->used = 0;
+    arena->newest = chunk;
+    if (arena->next_capacity < IX_ARENA_CHUNK_MAX) arena->next_capacity *= 2;
+    at = 0;
+  }
+  chunk->used = at + size;
+  return ix_chunk_data(chunk) + at;
+}
+
+/* ---- The parse, step for step with cJSON's ---- */
+
+typedef struct ix_json_reader {
+  const unsigned char *content;
+  size_t length;
+  size_t offset;
+  int depth;
+  char decimal_point;
+  int out_of_memory;
+  ix_json_arena *arena;
+} ix_json_reader;
+
+static int ix_can_access(const ix_json_reader *r, size_t index) {
+  return r->offset + index < r->length;
+}
+
+static int ix_can_read(const ix_json_reader *r, size_t count) {
+  return r->offset + count <= r->length;
+}
+
+/* cJSON's buffer_skip_whitespace, which leaves the offset on the last byte when the body ends in
+ * whitespace. */
+static void ix_skip_whitespace(ix_json_reader *r) {
+  if (!ix_can_access(r, 0)) return;
+  while (ix_can_access(r, 0) && r->content[r->offset] <= 32) r->offset++;
+  if (r->offset == r->length) r->offset--;
+}
+
+static ix_json_node *ix_node_new(ix_json_reader *r) {
+  ix_json_node *node = ix_arena_alloc(r->arena, sizeof(ix_json_node), IX_ARENA_ALIGN);
+  if (!node) {
+    r->out_of_memory = 1;
+    return NULL;
+  }
+  memset(node, 0, sizeof(*node));
+  return node;
+}
+
+static unsigned ix_hex4(const unsigned char *p) {
+  unsigned value = 0;
+  for (int i = 0; i < 4; i++) {
+    unsigned char c = p[i];
+    unsigned digit;
+    if (c >= '0' && c <= '9') {
+      digit = (unsigned)(c - '0');
+    } else if (c >= 'A' && c <= 'F') {
+      digit = 10u + (unsigned)(c - 'A');
+    } else if (c >= 'a' && c <= 'f') {
+      digit = 10u + (unsigned)(c - 'a');
+    } else {
+      return 0; /* cJSON reads a bad digit as the whole code 0 */
+    }
+    value = (value << 4) | digit;
+  }
+  return value;
+}
+
+/* A \u escape at p (its backslash), inside a string that ends at end: writes the UTF-8 to *out and
+ * returns how many input bytes it took (6 or 12), or 0 when cJSON refuses it. */
+static size_t ix_unicode_escape(const unsigned char *p, const unsigned char *end,
+                                unsigned char **out) {
+  if (end - p < 6) return 0;
+  unsigned long code = ix_hex4(p + 2);
+  size_t taken = 6;
+  if (code >= 0xDC00 && code <= 0xDFFF) return 0;
+  if (code >= 0xD800 && code <= 0xDBFF) {
+    const unsigned char *low = p + 6;
+    if (end - low < 6 || low[0] != '\\' || low[1] != 'u') return 0;
+    unsigned long second = ix_hex4(low + 2);
+    if (second < 0xDC00 || second > 0xDFFF) return 0;
+    code = 0x10000 + (((code & 0x3FF) << 10) | (second & 0x3FF));
+    taken = 12;
+  }
+  unsigned char *o = *out;
+  if (code < 0x80) {
+    *o++ = (unsigned char)code;
+  } else if (code < 0x800) {
+    *o++ = (unsigned char)(0xC0 | (code >> 6));
+    *o++ = (unsigned char)(0x80 | (code & 0x3F));
+  } else if (code < 0x10000) {
+    *o++ = (unsigned char)(0xE0 | (code >> 12));
+    *o++ = (unsigned char)(0x80 | ((code >> 6) & 0x3F));
+    *o++ = (unsigned char)(0x80 | (code & 0x3F));
+  } else {
+    *o++ = (unsigned char)(0xF0 | (code >> 18));
+    *o++ = (unsigned char)(0x80 | ((code >> 12) & 0x3F));
+    *o++ = (unsigned char)(0x80 | ((code >> 6) & 0x3F));
+    *o++ = (unsigned char)(0x80 | (code & 0x3F));
+  }
+  *out = o;
+  return taken;
+}
+
+/* The string whose opening quote is at the offset, unescaped into the arena; the offset moves past
+ * its closing quote. NULL when cJSON refuses it (r->out_of_memory tells the two failures apart). */
+static char *ix_read_string(ix_json_reader *r) {
+  if (r->content[r->offset] != '"') return NULL;
+  const unsigned char *start = r->content + r->offset + 1, *limit = r->content + r->length;
+  /* The closing quote: the first one after an even run of backslashes. */
+  const unsigned char *end = start;
+  for (;;) {
+    end = memchr(end, '"', (size_t)(limit - end));
+    if (!end) return NULL;
+    const unsigned char *run = end;
+    while (run > start && run[-1] == '\\') run--;
+    if ((end - run) % 2 == 0) break;
+    end++;
+  }
+  unsigned char *text = ix_arena_alloc(r->arena, (size_t)(end - start) + 1, 1);
+  if (!text) {
+    r->out_of_memory = 1;
+    return NULL;
+  }
+  unsigned char *out = text;
+  for (const unsigned char *p = start; p < end;) {
+    const unsigned char *escape = memchr(p, '\\', (size_t)(end - p));
+    size_t plain = (size_t)((escape ? escape : end) - p);
+    memcpy(out, p, plain);
+    out += plain;
+    p += plain;
+    if (!escape) break;
+    size_t taken = 2;
+    switch (p[1]) {
+      case 'b': *out++ = '\b'; break;
+      case 'f': *out++ = '\f'; break;
+      case 'n': *out++ = '\n'; break;
+      case 'r': *out++ = '\r'; break;
+      case 't': *out++ = '\t'; break;
+      case '"':
+      case '\\':
+      case '/': *out++ = p[1]; break;
+      case 'u':
+        taken = ix_unicode_escape(p, end, &out);
+        if (!taken) return NULL;
+        break;
+      default: return NULL;
+    }
+    p += taken;
+  }
+  *out = '\0';
+  r->offset = (size_t)(end - r->content) + 1;
+  return (char *)text;
+}
+
+static int ix_is_number_byte(unsigned char c) {
+  return (c >= '0' && c <= '9') || c == '+' || c == '-' || c == 'e' || c == 'E' || c == '.';
+}
+
+static int ix_read_number(ix_json_reader *r, ix_json_node *node) {
+  const unsigned char *start = r->content + r->offset;
+  size_t run = 0;
+  int integral = 1;
+  while (r->offset + run < r->length && ix_is_number_byte(start[run])) {
+    if (!(start[run] >= '0' && start[run] <= '9') && !(start[run] == '-' && run == 0)) {
+      integral = 0;
+    }
+    run++;
+  }
+  char small[64];
+  char *copy = run < sizeof(small) ? small : malloc(run + 1);
+  if (!copy) {
+    r->out_of_memory = 1;
+    return 0;
+  }
+  memcpy(copy, start, run);
+  copy[run] = '\0';
+  for (size_t i = 0; i < run; i++) {
+    if (copy[i] == '.') copy[i] = r->decimal_point;
+  }
+  char *after = NULL;
+  double number = strtod(copy, &after);
+  size_t taken = (size_t)(after - copy);
+  if (copy != small) free(copy);
+  if (taken == 0) return 0;
+  cJSON *json = &node->json;
+  json->valuedouble = number;
+  json->valueint = number >= INT_MAX ? INT_MAX : number <= (double)INT_MIN ? INT_MIN : (int)number;
+  json->type = cJSON_Number;
+  if (integral && fabs(number) >= IX_EXACT_DOUBLE_LIMIT) {
+    char *digits = ix_arena_alloc(r->arena, taken + 1, 1);
+    if (!digits) {
+      r->out_of_memory = 1;
+      return 0;
+    }
+    memcpy(digits, start, taken);
+    digits[taken] = '\0';
+    json->valuestring = digits;
+  }
+  r->offset += taken;
+  return 1;
+}
+
+static int ix_read_value(ix_json_reader *r, ix_json_node *node);
+
+/* An array or an object (is_object) whose bracket is at the offset. */
+static int ix_read_container(ix_json_reader *r, ix_json_node *node, int is_object) {
+  if (r->depth >= IX_JSON_NESTING_LIMIT) return 0;
+  r->depth++;
+  char close = is_object ? '}' : ']';
+  cJSON *head = NULL, *last = NULL;
+  r->offset++;
+  ix_skip_whitespace(r);
+  if (!(ix_can_access(r, 0) && r->content[r->offset] == close)) {
+    if (!ix_can_access(r, 0)) return 0;
+    r->offset--;
+    do {
+      ix_json_node *item = ix_node_new(r);
+      if (!item) return 0;
+      if (!head) {
+        head = &item->json;
+      } else {
+        last->next = &item->json;
+        item->json.prev = last;
+      }
+      last = &item->json;
+      if (is_object) {
+        if (!ix_can_access(r, 1)) return 0;
+        r->offset++;
+        ix_skip_whitespace(r);
+        char *key = ix_read_string(r);
+        if (!key) return 0;
+        ix_skip_whitespace(r);
+        item->json.string = key;
+        if (!ix_can_access(r, 0) || r->content[r->offset] != ':') return 0;
+      }
+      r->offset++;
+      ix_skip_whitespace(r);
+      if (!ix_read_value(r, item)) return 0;
+      ix_skip_whitespace(r);
+    } while (ix_can_access(r, 0) && r->content[r->offset] == ',');
+    if (!ix_can_access(r, 0) || r->content[r->offset] != close) return 0;
+  }
+  r->depth--;
+  if (head) head->prev = last;
+  node->json.type = is_object ? cJSON_Object : cJSON_Array;
+  node->json.child = head;
+  r->offset++;
+  return 1;
+}
+
+static int ix_read_value(ix_json_reader *r, ix_json_node *node) {
+  size_t start = r->offset;
+  int ok = 0;
+  const unsigned char *at = r->content + r->offset;
+  if (ix_can_read(r, 4) && memcmp(at, "null", 4) == 0) {
+    node->json.type = cJSON_NULL;
+    r->offset += 4;
+    ok = 1;
+  } else if (ix_can_read(r, 5) && memcmp(at, "false", 5) == 0) {
+    node->json.type = cJSON_False;
+    r->offset += 5;
+    ok = 1;
+  } else if (ix_can_read(r, 4) && memcmp(at, "true", 4) == 0) {
+    node->json.type = cJSON_True;
+    node->json.valueint = 1;
+    r->offset += 4;
+    ok = 1;
+  } else if (!ix_can_access(r, 0)) {
+    return 0;
+  } else if (*at == '"') {
+    char *text = ix_read_string(r);
+    if (!text) return 0;
+    node->json.type = cJSON_String;
+    node->json.valuestring = text;
+    ok = 1;
+  } else if (*at == '-' || (*at >= '0' && *at <= '9')) {
+    ok = ix_read_number(r, node);
+  } else if (*at == '[' || *at == '{') {
+    ok = ix_read_container(r, node, *at == '{');
+  }
+  if (ok) {
+    node->text = (const char *)r->content + start;
+    node->length = r->offset - start;
+  }
+  return ok;
+}
+
+cJSON *ix_json_arena_parse(const char *body, size_t length, ix_json_arena **arena_out,
+                           const char **end_out) {
+  *arena_out = NULL;
+  if (!body || length == 0) return NULL;
+  ix_json_arena *arena = malloc(sizeof(*arena));
+  if (!arena) return NULL;
+  /* About what cJSON would allocate for an ordinary page, in one or two chunks. */
+  arena->newest = NULL;
+  arena->out_of_memory = 0;
+  arena->no_spans = 0;
+  arena->next_capacity = length < IX_ARENA_FIRST_MIN / 2 ? IX_ARENA_FIRST_MIN : 2 * length;
+  if (arena->next_capacity > IX_ARENA_CHUNK_MAX) arena->next_capacity = IX_ARENA_CHUNK_MAX;
+  *arena_out = arena;
+  const struct lconv *locale = localeconv();
+  ix_json_reader r = {
+      .content = (const unsigned char *)body,
+      .length = length,
+      .decimal_point = locale && locale->decimal_point && locale->decimal_point[0]
+                           ? locale->decimal_point[0]
+                           : '.',
+      .arena = arena,
+  };
+  if (length >= 5 && memcmp(body, "\xEF\xBB\xBF", 3) == 0) r.offset = 3;
+  ix_skip_whitespace(&r);
+  ix_json_node *root = ix_node_new(&r);
+  if (!root || !ix_read_value(&r, root)) {
+    arena->out_of_memory = r.out_of_memory;
+    return NULL;
+  }
+  if (end_out) *end_out = body + r.offset;
+  return &root->json;
+}
+
+int ix_json_arena_span(const ix_json_arena *arena, const cJSON *node, const char **text,
+                       size_t *length) {
+  if (!arena || !node || arena->no_spans) return 0;
+  for (ix_arena_chunk *chunk = arena->newest; chunk; chunk = chunk->previous) {
+    uintptr_t first = (uintptr_t)ix_chunk_data(chunk), at = (uintptr_t)node;
+    if (at < first || at >= first + chunk->used) continue;
+    const ix_json_node *own = (const ix_json_node *)node;
+    if (!own->text) return 0;
+    *text = own->text;
+    *length = own->length;
+    return 1;
+  }
+  return 0;
+}
+
+void ix_json_arena_drop_spans(ix_json_arena *arena) {
+  if (arena) arena->no_spans = 1;
+}
+
+int ix_json_arena_out_of_memory(const ix_json_arena *arena) {
+  return !arena || arena->out_of_memory;
+}
+
+void ix_json_arena_free(ix_json_arena *arena) {
+  if (!arena) return;
+  for (ix_arena_chunk *chunk = arena->newest; chunk;) {
+    ix_arena_chunk *previous = chunk->previous;
+    free(chunk);
+    chunk = previous;
+  }
+  free(arena);
+}
