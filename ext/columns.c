@@ -9,15 +9,22 @@
 
 #include "columns.h"
 
-#include "hash.h"
 #include "jsonarena.h"
 #include "jsonspan.h"
 #include "rows_internal.h"
 
 SQLITE_EXTENSION_INIT3
 
+/* Every member of every row is hashed: its length and a few of its bytes are enough to spread
+ * a table's few dozen keys (a collision costs one strcmp more), for less than hashing it whole. */
 static uint32_t ix_member_hash(const char *key) {
-  return (uint32_t)ix_hash64(key);
+  size_t length = strlen(key);
+  if (length == 0) return 0;
+  uint32_t hash = (uint32_t)length * 0x9E3779B1u;
+  hash ^= (uint32_t)(unsigned char)key[0] * 0x85EBCA77u;
+  hash ^= (uint32_t)(unsigned char)key[length - 1] * 0xC2B2AE3Du;
+  hash ^= (uint32_t)(unsigned char)key[length / 2] * 0x27D4EB2Fu;
+  return hash ^ (hash >> 15);
 }
 
 static void ix_members_index(ix_member_cache *cache, const ix_provider *provider) {

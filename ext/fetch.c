@@ -20,6 +20,7 @@
 #include "hash.h"
 #include "inlist.h"
 #include "interrupt.h"
+#include "jsonarena.h"
 #include "jsonspan.h"
 #include "memlimits.h"
 #include "requestlog.h"
@@ -141,6 +142,7 @@ void ix_fetch_init(ix_fetch *fetch) {
 }
 
 void ix_fetch_reset(ix_fetch *fetch) {
+  ix_json_parse_clear(&fetch->parsed);
   ix_fetch_in_clear(fetch);
   ix_args_clear(&fetch->args);
   ix_page_reset(&fetch->page);
@@ -349,6 +351,20 @@ int ix_body_incomplete(const http_response *response) {
          ix_json_ends_early(response->body, response->body_len);
 }
 
+/* ix_body_incomplete for the response ix_send is about to accept, parsing it once on the way: a
+ * body the parser takes is whole, and its tree waits in fetch->parsed for the page (ix_accept), so
+ * the provider does not parse it again; only a body that does not parse is scanned for where it
+ * stops. A body too costly to parse is left to ix_accept to refuse. */
+static int ix_body_cut(ix_fetch *fetch, const http_response *response) {
+  ix_json_parse_clear(&fetch->parsed);
+  if (response->status < 200 || response->status >= 300 || response->status == 204) return 0;
+  const char *body = response->body ? response->body : "";
+  size_t budget = (size_t)config_engine(fetch->config)->max_response_bytes * IX_PARSE_BUDGET_FACTOR;
+  if (!memlimits_json_within(body, response->body_len, budget)) return 0;
+  if (ix_json_parse_body(&fetch->parsed, body, response->body_len)) return 0;
+  return ix_json_ends_early(body, response->body_len);
+}
+
 /* The wait before the next attempt, within ceiling = min(cap, base * 2^(attempt-1)) (xorshift64*).
  * Full jitter, uniform in [0, ceiling], spreads retries of failing servers best. A throttled client
  * (429) needs a minimum wait to fall out of the vendor's window, so there the jitter only adds:
@@ -510,7 +526,7 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
     }
     if (outcome == HTTP_NO_MEMORY) return SQLITE_NOMEM;
     int transient = (outcome == HTTP_FAILED && response->retryable) ||
-                    (outcome == HTTP_OK && ix_body_incomplete(response));
+                    (outcome == HTTP_OK && ix_body_cut(fetch, response));
     int retry_status = outcome == HTTP_OK && ix_status_is_retryable(response->status);
     if (outcome == HTTP_OK && !retry_status && !transient) return SQLITE_OK;
 
@@ -823,8 +839,10 @@ int ix_accept(ix_fetch *fetch, http_response *response, const ix_request *reques
     ix_call call = ix_fetch_call(fetch);
     char *error = NULL;
     const char *body = response->body ? response->body : "";
+    fetch->page.preparsed = &fetch->parsed;
     ix_page_status status =
         fetch->provider->parse_page(&call, body, response->body_len, &fetch->page, &error);
+    fetch->page.preparsed = NULL;
     if (status == IX_PAGE_ERROR) {
       *error_out = ix_scrub(config, &request->headers, error);
       rc = SQLITE_ERROR;
@@ -890,6 +908,8 @@ int ix_fetch_page(ix_fetch *fetch, char **error_out) {
     fetch->pages_fetched++;
   }
   if (rc == SQLITE_OK) rc = ix_accept(fetch, &response, &request, fresh, error_out);
+  /* What ix_send parsed ahead is for this response only: its body goes now. */
+  ix_json_parse_clear(&fetch->parsed);
   if (rc == SQLITE_OK) progress_rows(&fetch->progress, fetch->page.row_count);
   sqlite3_free(previous_token);
   http_response_clear(&response);
@@ -901,7 +921,9 @@ int ix_fetch_post(ix_fetch *fetch, const ix_request *request, const char *json,
                   http_response *response, char **error_out) {
   http_request http = ix_http_options(fetch, request);
   http.post_json = json;
-  return ix_send(fetch, &http, &request->headers, response, error_out);
+  int rc = ix_send(fetch, &http, &request->headers, response, error_out);
+  ix_json_parse_clear(&fetch->parsed); /* a token's answer is read by token.c */
+  return rc;
 }
 
 char *ix_fetch_vendor_said(const ix_fetch *fetch, const http_response *response,

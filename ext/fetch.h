@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "interrupt.h"
+#include "jsonarena.h"
 #include "progress.h"
 #include "provider.h"
 #include "ratelimit.h"
@@ -42,6 +43,8 @@ typedef struct ix_fetch {
   int tokens_seen_count;
   int tokens_seen_capacity;
   int previous_had_rows;
+  /* The body ix_send parsed to see it was whole, until ix_accept gives the tree to the page. */
+  ix_json_parse parsed;
   /* An IN list on a key column (in_column, else -1), inlist.c: per customer only its key, in the
    * list's order (NULL once handed to the cursor); requests and answers live in slots. */
   int in_column;

@@ -29,7 +29,7 @@
 /* 2^53: from here on a double no longer holds every integer (rows.c reads the digits). */
 #define IX_EXACT_DOUBLE_LIMIT 9007199254740992.0
 #define IX_ARENA_ALIGN 16
-#define IX_ARENA_FIRST_MIN ((size_t)16 << 10)
+#define IX_ARENA_CHUNK_MIN ((size_t)16 << 10) /* the smallest chunk */
 #define IX_ARENA_CHUNK_MAX ((size_t)64 << 20)
 
 typedef struct ix_json_node {
@@ -56,7 +56,7 @@ static char *ix_chunk_data(ix_arena_chunk *chunk) {
   return (char *)(chunk + 1);
 }
 
-static void *ix_arena_alloc(ix_json_arena *arena, size_t size, size_t align) {
+static inline void *ix_arena_alloc(ix_json_arena *arena, size_t size, size_t align) {
   ix_arena_chunk *chunk = arena->newest;
   size_t at = chunk ? (chunk->used + align - 1) & ~(align - 1) : 0;
   if (!chunk || at > chunk->capacity || chunk->capacity - at < size) {
@@ -67,7 +67,6 @@ static void *ix_arena_alloc(ix_json_arena *arena, size_t size, size_t align) {
     chunk->capacity = capacity;
     chunk->used = 0;
     arena->newest = chunk;
-    if (arena->next_capacity < IX_ARENA_CHUNK_MAX) arena->next_capacity *= 2;
     at = 0;
   }
   chunk->used = at + size;
@@ -222,7 +221,7 @@ static int ix_is_number_byte(unsigned char c) {
   return (c >= '0' && c <= '9') || c == '+' || c == '-' || c == 'e' || c == 'E' || c == '.';
 }
 
-static int ix_read_number(ix_json_reader *r, ix_json_node *node) {
+static int ix_read_number(ix_json_reader *r, ix_json_node *node, size_t start_offset) {
   const unsigned char *start = r->content + r->offset;
   size_t run = 0;
   int integral = 1;
@@ -263,6 +262,8 @@ static int ix_read_number(ix_json_reader *r, ix_json_node *node) {
     json->valuestring = digits;
   }
   r->offset += taken;
+  node->text = (const char *)r->content + start_offset;
+  node->length = taken;
   return 1;
 }
 
@@ -314,41 +315,50 @@ static int ix_read_container(ix_json_reader *r, ix_json_node *node, int is_objec
   return 1;
 }
 
+/* cJSON tries null, false, true, then looks at the first byte; each of those needs its own first
+ * byte, so looking at the first byte first gives the same answers. */
 static int ix_read_value(ix_json_reader *r, ix_json_node *node) {
+  if (!ix_can_access(r, 0)) return 0;
   size_t start = r->offset;
-  int ok = 0;
   const unsigned char *at = r->content + r->offset;
-  if (ix_can_read(r, 4) && memcmp(at, "null", 4) == 0) {
-    node->json.type = cJSON_NULL;
-    r->offset += 4;
-    ok = 1;
-  } else if (ix_can_read(r, 5) && memcmp(at, "false", 5) == 0) {
-    node->json.type = cJSON_False;
-    r->offset += 5;
-    ok = 1;
-  } else if (ix_can_read(r, 4) && memcmp(at, "true", 4) == 0) {
-    node->json.type = cJSON_True;
-    node->json.valueint = 1;
-    r->offset += 4;
-    ok = 1;
-  } else if (!ix_can_access(r, 0)) {
-    return 0;
-  } else if (*at == '"') {
-    char *text = ix_read_string(r);
-    if (!text) return 0;
-    node->json.type = cJSON_String;
-    node->json.valuestring = text;
-    ok = 1;
-  } else if (*at == '-' || (*at >= '0' && *at <= '9')) {
-    ok = ix_read_number(r, node);
-  } else if (*at == '[' || *at == '{') {
-    ok = ix_read_container(r, node, *at == '{');
+  int ok = 0;
+  switch (*at) {
+    case '"': {
+      char *text = ix_read_string(r);
+      if (text) {
+        node->json.type = cJSON_String;
+        node->json.valuestring = text;
+        ok = 1;
+      }
+      break;
+    }
+    case '[':
+    case '{': ok = ix_read_container(r, node, *at == '{'); break;
+    case 'n':
+      ok = ix_can_read(r, 4) && memcmp(at, "null", 4) == 0;
+      if (ok) node->json.type = cJSON_NULL;
+      break;
+    case 'f':
+      ok = ix_can_read(r, 5) && memcmp(at, "false", 5) == 0;
+      if (ok) node->json.type = cJSON_False;
+      break;
+    case 't':
+      ok = ix_can_read(r, 4) && memcmp(at, "true", 4) == 0;
+      if (ok) {
+        node->json.type = cJSON_True;
+        node->json.valueint = 1;
+      }
+      break;
+    default:
+      if (*at == '-' || (*at >= '0' && *at <= '9')) return ix_read_number(r, node, start);
+      return 0;
   }
-  if (ok) {
-    node->text = (const char *)r->content + start;
-    node->length = r->offset - start;
-  }
-  return ok;
+  if (!ok) return 0;
+  if (*at == 'n' || *at == 't') r->offset += 4;
+  if (*at == 'f') r->offset += 5;
+  node->text = (const char *)r->content + start;
+  node->length = r->offset - start;
+  return 1;
 }
 
 cJSON *ix_json_arena_parse(const char *body, size_t length, ix_json_arena **arena_out,
@@ -357,11 +367,13 @@ cJSON *ix_json_arena_parse(const char *body, size_t length, ix_json_arena **aren
   if (!body || length == 0) return NULL;
   ix_json_arena *arena = malloc(sizeof(*arena));
   if (!arena) return NULL;
-  /* About what cJSON would allocate for an ordinary page, in one or two chunks. */
+  /* Chunks of half the body's size: a page's tree (3 to 9 times its body, see
+   * docs/failures-and-security.md) takes a handful, and what the last one leaves unused is at most
+   * half the body, so the parse-cost estimate (memlimits.h) still bounds what the page holds. */
   arena->newest = NULL;
   arena->out_of_memory = 0;
   arena->no_spans = 0;
-  arena->next_capacity = length < IX_ARENA_FIRST_MIN / 2 ? IX_ARENA_FIRST_MIN : 2 * length;
+  arena->next_capacity = length / 2 < IX_ARENA_CHUNK_MIN ? IX_ARENA_CHUNK_MIN : length / 2;
   if (arena->next_capacity > IX_ARENA_CHUNK_MAX) arena->next_capacity = IX_ARENA_CHUNK_MAX;
   *arena_out = arena;
   const struct lconv *locale = localeconv();
@@ -415,4 +427,21 @@ void ix_json_arena_free(ix_json_arena *arena) {
     chunk = previous;
   }
   free(arena);
+}
+
+int ix_json_parse_body(ix_json_parse *parse, const char *body, size_t length) {
+  ix_json_parse_clear(parse);
+  parse->root = ix_json_arena_parse(body, length, &parse->arena, &parse->end);
+  if (!parse->root) {
+    ix_json_parse_clear(parse);
+    return 0;
+  }
+  parse->body = body;
+  parse->length = length;
+  return 1;
+}
+
+void ix_json_parse_clear(ix_json_parse *parse) {
+  ix_json_arena_free(parse->arena);
+  memset(parse, 0, sizeof(*parse));
 }

@@ -41,4 +41,18 @@ int ix_json_arena_out_of_memory(const ix_json_arena *arena);
 
 void ix_json_arena_free(ix_json_arena *arena);
 
+/* One body parsed ahead of its use (fetch.c parses a page's body when it checks that the body is
+ * whole, and the provider's parse then takes the tree): the body it is for, and the result. */
+typedef struct ix_json_parse {
+  const char *body;
+  size_t length;
+  cJSON *root;
+  ix_json_arena *arena;
+  const char *end;
+} ix_json_parse;
+
+/* Parses body into parse (after clearing it): 1 when it is JSON to cJSON. */
+int ix_json_parse_body(ix_json_parse *parse, const char *body, size_t length);
+void ix_json_parse_clear(ix_json_parse *parse);
+
 #endif

@@ -104,6 +104,9 @@ typedef struct ix_page {
   size_t body_len;
   /* Where the tree lives (jsonarena.h): ix_parse_json_body makes it, ix_page_reset frees it. */
   struct ix_json_arena *arena;
+  /* Engine: the body already parsed while fetch.c checked it was whole, for ix_parse_json_body to
+   * take instead of parsing again (NULL when there is none). */
+  struct ix_json_parse *preparsed;
 } ix_page;
 
 /* The constraint values of one request plan, indexed by column. */

@@ -28,13 +28,13 @@ FUZZ_OBJECTS  := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_SOURCES))
 FUZZ_PAGE_PROVIDERS := $(shell sed -n 's/^const ix_provider \([a-z0-9_]*\)_provider = .*/\1/p' \
                          $(sort $(wildcard ext/providers/*.c)))
 FUZZ_PAGE_TARGETS   := $(addprefix fuzz_page_,$(FUZZ_PAGE_PROVIDERS))
-FUZZ_TARGETS        ?= $(FUZZ_PAGE_TARGETS) fuzz_url fuzz_timefmt
+FUZZ_TARGETS        ?= $(FUZZ_PAGE_TARGETS) fuzz_url fuzz_timefmt fuzz_jsonarena
 
 # Seeds, copied into build/fuzz/corpus/<target>/ before each run: hand-made ones in
 # tests/fuzz/seeds/<target>/, and for page targets the shared tests/fuzz/seeds/fuzz_page/ and the
 # vendors' own sample responses.
 FUZZ_FIXTURES := $(wildcard tests/sandbox/fixtures/*.json)
-fuzz_seeds     = tests/fuzz/seeds/$(1) $(if $(filter fuzz_page_%,$(1)),tests/fuzz/seeds/fuzz_page $(FUZZ_FIXTURES))
+fuzz_seeds     = tests/fuzz/seeds/$(1) $(if $(filter fuzz_page_% fuzz_jsonarena,$(1)),tests/fuzz/seeds/fuzz_page $(FUZZ_FIXTURES))
 fuzz_dict      = $(wildcard tests/fuzz/$(firstword $(subst _, ,$(patsubst fuzz_page_%,%,$(1)))).dict)
 
 .PHONY: fuzz fuzz-build fuzz-regressions
