@@ -22,18 +22,15 @@ SQLITE_EXTENSION_INIT1
 #define INTERACTIONS_VERSION "0.1.0"
 #endif
 
-extern const ix_provider capillary_interactions_provider;
-extern const ix_provider capillary_summary_provider;
-extern const ix_provider cxengage_interactions_provider;
-extern const ix_provider alpharun_interactions_provider;
-extern const ix_provider optimove_interactions_provider;
-extern const ix_provider which50_interactions_provider;
+/* Every vendor table, from the one list of them (a new vendor is one line there). */
+#define IX_PROVIDER(table) extern const ix_provider table##_provider;
+#include "providers/list.h"
+#undef IX_PROVIDER
 
-/* Every vendor table: a new vendor is one descriptor and one line here. */
 static const ix_provider *const ix_providers[] = {
-    &capillary_interactions_provider, &capillary_summary_provider,
-    &cxengage_interactions_provider,  &alpharun_interactions_provider,
-    &optimove_interactions_provider,  &which50_interactions_provider,
+#define IX_PROVIDER(table) &table##_provider,
+#include "providers/list.h"
+#undef IX_PROVIDER
 };
 
 static void interactions_version_function(sqlite3_context *ctx, int argc, sqlite3_value **argv) {

@@ -112,7 +112,11 @@ typedef struct ix_page {
 /* The constraint values of one request plan, indexed by column. */
 typedef struct ix_args {
   sqlite3_value *eq[IX_MAX_COLUMNS]; /* equality values sent to the API (sqlite3_value_dup) */
-  /* The collapsed range on the provider's range column: text bounds as SQLite compares them. */
+  /* The collapsed range on the provider's range column, as text. Each bound starts with a real
+   * YYYY-MM-DD date: a bound that does not (a number, a LIKE prefix, "2025-13") is widened by the
+   * engine to the days it can match, or the plan sends nothing (vtab.c, ix_range_add), so a
+   * provider need not check the date again; what follows the date is the user's own text. SQLite
+   * re-checks every bound on the rows. */
   char *range_low;
   char *range_high;
   int range_low_inclusive;

@@ -33,7 +33,30 @@ def _discover():
             raise ImportError(f"vendors/{module}.py registers the name {registration.name!r}: "
                               f"a vendor's module is named after it")
         found.append(registration)
+    _check_unknown_offsets(found)
     return tuple(sorted(found, key=lambda r: (r.order, r.name)))
+
+
+# The sandbox's own tests and several cases use CRM customers 1 and 2 as customers every vendor
+# knows (tests/sandbox_selftest.t).
+_ALWAYS_KNOWN = (1, 2)
+
+
+def _check_unknown_offsets(registrations):
+    """Each vendor's unknown customers ((n + offset) % 20 == 0) are its own, and never 1 or 2: a
+    mistake here otherwise shows up as a 404 in a test that says nothing about why."""
+    seen = {}
+    for r in registrations:
+        offset = r.unknown_offset % 20
+        if offset in seen:
+            raise ImportError(f"vendors/{r.name}.py: unknown_offset {r.unknown_offset} makes the same "
+                              f"customers unknown as vendors/{seen[offset]}.py; pick another")
+        for n in _ALWAYS_KNOWN:
+            if (n + r.unknown_offset) % 20 == 0:
+                raise ImportError(f"vendors/{r.name}.py: unknown_offset {r.unknown_offset} makes CRM "
+                                  f"customer {n} unknown, and the tests need customers 1 and 2 known "
+                                  "to every vendor; pick another")
+        seen[offset] = r.name
 
 
 REGISTRATIONS = _discover()
