@@ -890,6 +890,9 @@ int ix_fetch_page(ix_fetch *fetch, char **error_out) {
   http_response response;
   memset(&response, 0, sizeof(response));
   int fresh = 0;
+  /* SQLite has read the held page's rows: its tree goes before the next one is parsed (ix_send
+   * parses the new body), so two trees are never held at once. */
+  ix_page_release_tree(&fetch->page);
   if (rc == SQLITE_OK) {
     http_request http = ix_http_options(fetch, &request);
     if (!ix_from_cache(fetch, http.url, &response)) {
