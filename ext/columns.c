@@ -87,13 +87,14 @@ static const cJSON *ix_row_member(const ix_call *call, const ix_row *row, int co
   return cache->members[column];
 }
 
-void ix_page_release_tree(ix_page *page) {
+ix_json_arena *ix_page_release_tree(ix_page *page) {
   ix_members_forget(page);
-  ix_json_arena_free(page->arena);
+  ix_json_arena *arena = page->arena;
   page->arena = NULL;
   page->root = NULL;
   page->context = NULL;
   page->row_count = 0;
+  return arena;
 }
 
 void ix_page_reset(ix_page *page) {

@@ -19,8 +19,9 @@ void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_co
 /* Frees what a page owns (the parsed tree, the body, the next-page token) and empties it; keeps
  * the rows array for reuse. */
 void ix_page_reset(ix_page *page);
-/* Frees the page's tree and forgets its rows, keeping its body (which the next page is compared
- * with) and next-page token: for when SQLite is done with the rows and the next page is coming. */
-void ix_page_release_tree(ix_page *page);
+/* Forgets the page's tree and rows, keeping its body (which the next page is compared with) and
+ * next-page token: for when SQLite is done with the rows and the next page is coming. Returns
+ * the tree's arena, for the next parse to reuse (the caller owns it), or NULL. */
+struct ix_json_arena *ix_page_release_tree(ix_page *page);
 
 #endif

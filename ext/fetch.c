@@ -356,7 +356,7 @@ int ix_body_incomplete(const http_response *response) {
  * the provider does not parse it again; only a body that does not parse is scanned for where it
  * stops. A body too costly to parse is left to ix_accept to refuse. */
 static int ix_body_cut(ix_fetch *fetch, const http_response *response) {
-  ix_json_parse_clear(&fetch->parsed);
+  ix_json_parse_forget(&fetch->parsed);
   if (response->status < 200 || response->status >= 300 || response->status == 204) return 0;
   const char *body = response->body ? response->body : "";
   size_t budget = (size_t)config_engine(fetch->config)->max_response_bytes * IX_PARSE_BUDGET_FACTOR;
@@ -891,8 +891,8 @@ int ix_fetch_page(ix_fetch *fetch, char **error_out) {
   memset(&response, 0, sizeof(response));
   int fresh = 0;
   /* SQLite has read the held page's rows: its tree goes before the next one is parsed (ix_send
-   * parses the new body), so two trees are never held at once. */
-  ix_page_release_tree(&fetch->page);
+   * parses the new body, in the same memory), so two trees are never held at once. */
+  ix_json_parse_keep_arena(&fetch->parsed, ix_page_release_tree(&fetch->page));
   if (rc == SQLITE_OK) {
     http_request http = ix_http_options(fetch, &request);
     if (!ix_from_cache(fetch, http.url, &response)) {
@@ -912,7 +912,7 @@ int ix_fetch_page(ix_fetch *fetch, char **error_out) {
   }
   if (rc == SQLITE_OK) rc = ix_accept(fetch, &response, &request, fresh, error_out);
   /* What ix_send parsed ahead is for this response only: its body goes now. */
-  ix_json_parse_clear(&fetch->parsed);
+  ix_json_parse_forget(&fetch->parsed);
   if (rc == SQLITE_OK) progress_rows(&fetch->progress, fetch->page.row_count);
   sqlite3_free(previous_token);
   http_response_clear(&response);
@@ -925,7 +925,7 @@ int ix_fetch_post(ix_fetch *fetch, const ix_request *request, const char *json,
   http_request http = ix_http_options(fetch, request);
   http.post_json = json;
   int rc = ix_send(fetch, &http, &request->headers, response, error_out);
-  ix_json_parse_clear(&fetch->parsed); /* a token's answer is read by token.c */
+  ix_json_parse_forget(&fetch->parsed); /* a token's answer is read by token.c */
   return rc;
 }
 

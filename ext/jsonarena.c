@@ -31,6 +31,9 @@
 #define IX_ARENA_ALIGN 16
 #define IX_ARENA_CHUNK_MIN ((size_t)16 << 10) /* the smallest chunk */
 #define IX_ARENA_CHUNK_MAX ((size_t)64 << 20)
+/* What an arena parsed again keeps of its chunks: an ordinary page's tree, so the next page reuses
+ * the same memory (no malloc, no page faults), and never more (a huge page's chunks go back). */
+#define IX_ARENA_KEEP ((size_t)512 << 10)
 
 typedef struct ix_json_node {
   cJSON json; /* first: the tree's readers see only this */
@@ -47,6 +50,7 @@ typedef struct ix_arena_chunk {
 
 struct ix_json_arena {
   ix_arena_chunk *newest;
+  ix_arena_chunk *spare; /* emptied chunks kept from the last parse, taken before malloc */
   size_t next_capacity;
   int out_of_memory; /* the parse failed for memory, not for the body */
   int no_spans;      /* ix_json_arena_drop_spans */
@@ -60,11 +64,16 @@ static inline void *ix_arena_alloc(ix_json_arena *arena, size_t size, size_t ali
   ix_arena_chunk *chunk = arena->newest;
   size_t at = chunk ? (chunk->used + align - 1) & ~(align - 1) : 0;
   if (!chunk || at > chunk->capacity || chunk->capacity - at < size) {
-    size_t capacity = arena->next_capacity > size ? arena->next_capacity : size;
-    chunk = malloc(sizeof(ix_arena_chunk) + capacity);
-    if (!chunk) return NULL;
+    if (arena->spare && arena->spare->capacity >= size) {
+      chunk = arena->spare;
+      arena->spare = chunk->previous;
+    } else {
+      size_t capacity = arena->next_capacity > size ? arena->next_capacity : size;
+      chunk = malloc(sizeof(ix_arena_chunk) + capacity);
+      if (!chunk) return NULL;
+      chunk->capacity = capacity;
+    }
     chunk->previous = arena->newest;
-    chunk->capacity = capacity;
     chunk->used = 0;
     arena->newest = chunk;
     at = 0;
@@ -361,21 +370,45 @@ static int ix_read_value(ix_json_reader *r, ix_json_node *node) {
   return 1;
 }
 
-cJSON *ix_json_arena_parse(const char *body, size_t length, ix_json_arena **arena_out,
-                           const char **end_out) {
-  *arena_out = NULL;
-  if (!body || length == 0) return NULL;
-  ix_json_arena *arena = malloc(sizeof(*arena));
-  if (!arena) return NULL;
-  /* Chunks of half the body's size: a page's tree (3 to 9 times its body, see
-   * docs/failures-and-security.md) takes a handful, and what the last one leaves unused is at most
-   * half the body, so the parse-cost estimate (memlimits.h) still bounds what the page holds. */
+/* Empties arena for another parse, keeping up to IX_ARENA_KEEP of its chunks as spares. */
+static void ix_json_arena_recycle(ix_json_arena *arena) {
+  size_t kept = 0;
+  for (ix_arena_chunk *spare = arena->spare; spare; spare = spare->previous)
+    kept += spare->capacity;
+  for (ix_arena_chunk *chunk = arena->newest; chunk;) {
+    ix_arena_chunk *previous = chunk->previous;
+    if (kept + chunk->capacity <= IX_ARENA_KEEP) {
+      kept += chunk->capacity;
+      chunk->used = 0;
+      chunk->previous = arena->spare;
+      arena->spare = chunk;
+    } else {
+      free(chunk);
+    }
+    chunk = previous;
+  }
   arena->newest = NULL;
   arena->out_of_memory = 0;
   arena->no_spans = 0;
+}
+
+cJSON *ix_json_arena_parse(const char *body, size_t length, ix_json_arena **arena_io,
+                           const char **end_out) {
+  ix_json_arena *arena = *arena_io;
+  if (arena) {
+    ix_json_arena_recycle(arena);
+  } else {
+    arena = malloc(sizeof(*arena));
+    if (!arena) return NULL;
+    memset(arena, 0, sizeof(*arena));
+    *arena_io = arena;
+  }
+  if (!body || length == 0) return NULL;
+  /* Chunks of half the body's size: a page's tree (3 to 9 times its body, see
+   * docs/failures-and-security.md) takes a handful, and what the last one leaves unused is at most
+   * half the body, so the parse-cost estimate (memlimits.h) still bounds what the page holds. */
   arena->next_capacity = length / 2 < IX_ARENA_CHUNK_MIN ? IX_ARENA_CHUNK_MIN : length / 2;
   if (arena->next_capacity > IX_ARENA_CHUNK_MAX) arena->next_capacity = IX_ARENA_CHUNK_MAX;
-  *arena_out = arena;
   const struct lconv *locale = localeconv();
   ix_json_reader r = {
       .content = (const unsigned char *)body,
@@ -419,23 +452,27 @@ int ix_json_arena_out_of_memory(const ix_json_arena *arena) {
   return !arena || arena->out_of_memory;
 }
 
-void ix_json_arena_free(ix_json_arena *arena) {
-  if (!arena) return;
-  for (ix_arena_chunk *chunk = arena->newest; chunk;) {
+static void ix_chunks_free(ix_arena_chunk *chunk) {
+  while (chunk) {
     ix_arena_chunk *previous = chunk->previous;
     free(chunk);
     chunk = previous;
   }
+}
+
+void ix_json_arena_free(ix_json_arena *arena) {
+  if (!arena) return;
+  ix_chunks_free(arena->newest);
+  ix_chunks_free(arena->spare);
   free(arena);
 }
 
 int ix_json_parse_body(ix_json_parse *parse, const char *body, size_t length) {
-  ix_json_parse_clear(parse);
-  parse->root = ix_json_arena_parse(body, length, &parse->arena, &parse->end);
-  if (!parse->root) {
-    ix_json_parse_clear(parse);
-    return 0;
-  }
+  ix_json_arena *arena = parse->arena; /* reused: its chunks serve the new tree */
+  memset(parse, 0, sizeof(*parse));
+  parse->root = ix_json_arena_parse(body, length, &arena, &parse->end);
+  parse->arena = arena;
+  if (!parse->root) return 0;
   parse->body = body;
   parse->length = length;
   return 1;
@@ -444,4 +481,20 @@ int ix_json_parse_body(ix_json_parse *parse, const char *body, size_t length) {
 void ix_json_parse_clear(ix_json_parse *parse) {
   ix_json_arena_free(parse->arena);
   memset(parse, 0, sizeof(*parse));
+}
+
+void ix_json_parse_keep_arena(ix_json_parse *parse, ix_json_arena *arena) {
+  if (!arena) return;
+  if (parse->arena) {
+    ix_json_arena_free(arena);
+    return;
+  }
+  memset(parse, 0, sizeof(*parse));
+  parse->arena = arena;
+}
+
+void ix_json_parse_forget(ix_json_parse *parse) {
+  ix_json_arena *arena = parse->arena;
+  memset(parse, 0, sizeof(*parse));
+  parse->arena = arena;
 }

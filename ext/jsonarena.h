@@ -22,10 +22,11 @@
 
 typedef struct ix_json_arena ix_json_arena;
 
-/* Parses body as cJSON would, into a new arena (*arena_out, also set when the parse fails, then
- * NULL): the root, or NULL when cJSON would return NULL (not JSON, or out of memory). *end_out is
- * set to the byte after the value, as cJSON's return_parse_end. */
-cJSON *ix_json_arena_parse(const char *body, size_t length, ix_json_arena **arena_out,
+/* Parses body as cJSON would, into *arena_io: a new arena when it is NULL (set even when the
+ * parse fails), else that arena emptied, keeping some of its chunks for the new tree (whatever it
+ * held before is gone). Returns the root, or NULL when cJSON would return NULL (not JSON, or out
+ * of memory). *end_out is set to the byte after the value, as cJSON's return_parse_end. */
+cJSON *ix_json_arena_parse(const char *body, size_t length, ix_json_arena **arena_io,
                            const char **end_out);
 
 /* The bytes of a value of this arena's tree in the body it was parsed from: 1 with text and length
@@ -51,8 +52,13 @@ typedef struct ix_json_parse {
   const char *end;
 } ix_json_parse;
 
-/* Parses body into parse (after clearing it): 1 when it is JSON to cJSON. */
+/* Parses body into parse, reusing its arena: 1 when it is JSON to cJSON. */
 int ix_json_parse_body(ix_json_parse *parse, const char *body, size_t length);
+/* Drops the result but keeps the arena for the next parse. */
+void ix_json_parse_forget(ix_json_parse *parse);
+/* Gives parse an emptied page's arena to reuse (freed if parse has one already). */
+void ix_json_parse_keep_arena(ix_json_parse *parse, ix_json_arena *arena);
+/* Frees everything. */
 void ix_json_parse_clear(ix_json_parse *parse);
 
 #endif

@@ -326,18 +326,17 @@ int ix_parse_json_body(const ix_call *call, const char *body, size_t body_len, i
                        char **error_out) {
   const char *parsed_to = NULL;
   ix_members_forget(page);
-  ix_json_arena_free(page->arena);
-  page->arena = NULL;
   ix_json_parse *ahead = page->preparsed;
   if (ahead && ahead->root && ahead->body == body && ahead->length == body_len) {
     /* fetch.c parsed this very body to see that it was whole: the tree moves to the page. */
+    ix_json_arena_free(page->arena);
     page->root = ahead->root;
     page->arena = ahead->arena;
     parsed_to = ahead->end;
     ahead->arena = NULL;
     ix_json_parse_clear(ahead);
   } else {
-    page->root = ix_json_arena_parse(body, body_len, &page->arena, &parsed_to);
+    page->root = ix_json_arena_parse(body, body_len, &page->arena, &parsed_to); /* reused */
   }
   if (!page->root && ix_json_arena_out_of_memory(page->arena)) {
     ix_json_arena_free(page->arena);
