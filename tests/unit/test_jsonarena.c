@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "tap.h"
+#include "testdata.h"
 
 static char failure[512];
 
@@ -118,14 +119,6 @@ static int agrees(const char *body, size_t length, int check_spans) {
   return ok;
 }
 
-static unsigned long long state = 0x9E3779B97F4A7C15ULL;
-static unsigned next_random(unsigned bound) {
-  state ^= state << 13;
-  state ^= state >> 7;
-  state ^= state << 17;
-  return (unsigned)(state % bound);
-}
-
 /* A JSON-like document: valid most of the time, with cJSON's corner cases in its leaves. */
 static void generate(char *out, size_t *at, size_t capacity, int depth) {
   static const char *const leaves[] = {
@@ -161,9 +154,9 @@ static void generate(char *out, size_t *at, size_t capacity, int depth) {
       "123456789012345678901234567890123456789012345678901234567890123456789",
   };
   if (capacity - *at < 200) return;
-  unsigned pick = depth > 6 ? 0 : next_random(4);
+  unsigned pick = depth > 6 ? 0 : testdata_random(4);
   if (pick == 0 || pick == 1) {
-    const char *leaf = leaves[next_random(sizeof(leaves) / sizeof(leaves[0]))];
+    const char *leaf = leaves[testdata_random(sizeof(leaves) / sizeof(leaves[0]))];
     size_t n = strlen(leaf);
     memcpy(out + *at, leaf, n);
     *at += n;
@@ -171,28 +164,16 @@ static void generate(char *out, size_t *at, size_t capacity, int depth) {
   }
   int is_object = pick == 3;
   out[(*at)++] = is_object ? '{' : '[';
-  unsigned count = next_random(5);
+  unsigned count = testdata_random(5);
   for (unsigned i = 0; i < count && capacity - *at > 200; i++) {
     if (i) out[(*at)++] = ',';
-    if (next_random(4) == 0) out[(*at)++] = " \t\n\x01"[next_random(4)];
+    if (testdata_random(4) == 0) out[(*at)++] = " \t\n\x01"[testdata_random(4)];
     if (is_object) {
-      *at += (size_t)snprintf(out + *at, capacity - *at, "\"k%u\":", next_random(3));
+      *at += (size_t)snprintf(out + *at, capacity - *at, "\"k%u\":", testdata_random(3));
     }
     generate(out, at, capacity, depth + 1);
   }
   out[(*at)++] = is_object ? '}' : ']';
-}
-
-static char *read_file(const char *path, size_t *length) {
-  FILE *file = fopen(path, "rb");
-  if (!file) return NULL;
-  fseek(file, 0, SEEK_END);
-  long size = ftell(file);
-  fseek(file, 0, SEEK_SET);
-  char *body = malloc((size_t)size + 1);
-  *length = fread(body, 1, (size_t)size, file);
-  fclose(file);
-  return body;
 }
 
 int main(void) {
@@ -275,7 +256,7 @@ int main(void) {
   };
   for (size_t f = 0; f < sizeof(fixtures) / sizeof(fixtures[0]); f++) {
     size_t length;
-    char *body = read_file(fixtures[f], &length);
+    char *body = testdata_read_file(fixtures[f], &length);
     if (!body) {
       skip(1, "a fixture is missing (run from the repository root)");
       continue;
@@ -294,10 +275,10 @@ int main(void) {
   for (int i = 0; i < documents; i++) {
     size_t length = 0;
     generate(doc, &length, sizeof(doc), 0);
-    for (unsigned changes = next_random(3); changes > 0 && length > 0; changes--) {
-      doc[next_random((unsigned)length)] = "\"\\,:[]{}0e.- \x01u"[next_random(16)];
+    for (unsigned changes = testdata_random(3); changes > 0 && length > 0; changes--) {
+      doc[testdata_random((unsigned)length)] = "\"\\,:[]{}0e.- \x01u"[testdata_random(16)];
     }
-    if (next_random(8) == 0 && length > 0) length = next_random((unsigned)length);
+    if (testdata_random(8) == 0 && length > 0) length = testdata_random((unsigned)length);
     if (!agrees(doc, length, i % 16 == 0)) {
       if (disagreements++ < 3) diag("'%.*s': %s", (int)(length < 200 ? length : 200), doc, failure);
     } else {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tap.h"
+#include "testdata.h"
 
 /* The body read one byte at a time: whitespace, then an object or array, tracked to depth 0. */
 static int oracle_ends_early(const char *p, size_t length) {
@@ -38,27 +39,19 @@ static int oracle_ends_early(const char *p, size_t length) {
   return 1;
 }
 
-static unsigned long long state = 88172645463325252ULL;
-static unsigned next_random(unsigned bound) {
-  state ^= state << 13;
-  state ^= state >> 7;
-  state ^= state << 17;
-  return (unsigned)(state % bound);
-}
-
 /* A body of strings whose lengths and backslash runs straddle the 16-byte short look. */
 static size_t random_body(char *body, size_t capacity) {
   static const char pieces[] = "\"\\\\\\{}[]:, ax\"";
   size_t at = 0;
-  body[at++] = next_random(2) ? '{' : '[';
-  while (at + 40 < capacity && next_random(12)) {
+  body[at++] = testdata_random(2) ? '{' : '[';
+  while (at + 40 < capacity && testdata_random(12)) {
     body[at++] = '"';
-    unsigned length = next_random(40);
+    unsigned length = testdata_random(40);
     for (unsigned i = 0; i < length; i++) {
-      body[at++] = next_random(3) ? 'a' : pieces[next_random(sizeof(pieces) - 1)];
+      body[at++] = testdata_random(3) ? 'a' : pieces[testdata_random(sizeof(pieces) - 1)];
     }
     body[at++] = '"';
-    body[at++] = pieces[4 + next_random(6)];
+    body[at++] = pieces[4 + testdata_random(6)];
   }
   return at;
 }

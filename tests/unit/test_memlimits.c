@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "tap.h"
+#include "testdata.h"
 
 static size_t live, peak;
 
@@ -59,19 +60,6 @@ static char *repeated(const char *opening, const char *item, int count, const ch
   memcpy(body + at, closing, strlen(closing) + 1);
   at += strlen(closing);
   *length = at;
-  return body;
-}
-
-static char *read_file(const char *path, size_t *length) {
-  FILE *file = fopen(path, "rb");
-  if (!file) return NULL;
-  fseek(file, 0, SEEK_END);
-  long size = ftell(file);
-  fseek(file, 0, SEEK_SET);
-  char *body = malloc((size_t)size + 1);
-  *length = fread(body, 1, (size_t)size, file);
-  body[*length] = '\0';
-  fclose(file);
   return body;
 }
 
@@ -144,7 +132,7 @@ int main(void) {
       "tests/sandbox/fixtures/which50_sample.json",
   };
   for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-    char *fixture = read_file(fixtures[i], &length);
+    char *fixture = testdata_read_file(fixtures[i], &length);
     if (!fixture) {
       skip(2, "a fixture is missing (run from the repository root)");
       continue;
