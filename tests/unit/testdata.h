@@ -6,6 +6,7 @@
 #ifndef TESTDATA_H
 #define TESTDATA_H
 
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -25,6 +26,17 @@ static inline char *testdata_read_file(const char *path, size_t *length) {
   body[*length] = '\0';
   fclose(file);
   return body;
+}
+
+/* The vendors' sample answers the sandbox serves (every .json in tests/sandbox/fixtures, so a
+ * new vendor's are included without a line here), relative to the repository root: a glob the
+ * caller frees with globfree. 0 paths when run from elsewhere. */
+static inline size_t testdata_fixtures(glob_t *paths) {
+  if (glob("tests/sandbox/fixtures/*.json", 0, NULL, paths) != 0) {
+    paths->gl_pathc = 0;
+    paths->gl_pathv = NULL;
+  }
+  return paths->gl_pathc;
 }
 
 static unsigned long long testdata_state = 88172645463325252ULL;
