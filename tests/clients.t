@@ -12,7 +12,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from cases_env import sandbox_environment  # noqa: E402
-from sandbox_process import Sandbox, library  # noqa: E402
+from sandbox_process import Sandbox, library, with_preload  # noqa: E402
 
 SQLITE_UTILS_EXPECTED = """\
 -- messages per customer (JOIN of the CRM table and capillary_interactions)
@@ -85,10 +85,7 @@ def better_sqlite3():
 def main():
     with Sandbox() as sandbox:
         env = sandbox_environment(sandbox.url)
-        if os.environ.get("IX_PRELOAD"):
-            env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
-            # The interpreters keep allocations until exit by design (see python_example.t).
-            env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+        with_preload(env, interpreter=True)
         with tempfile.TemporaryDirectory() as work:
             result = subprocess.run(
                 [os.path.join(ROOT, "examples", "sqlite_utils_example.sh"), library(), work],

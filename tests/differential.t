@@ -11,7 +11,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from sandbox_process import Sandbox, library, run_sqlite  # noqa: E402
+from sandbox_process import Sandbox, library, run_sqlite, with_preload  # noqa: E402
 from cases_env import REGISTRY, sandbox_environment  # noqa: E402
 
 
@@ -42,11 +42,7 @@ def main():
                     env[registration.variable("page_size")] = str(spec["page_size"])
         if os.environ.get("IX_DIFF_CACHE_TTL"):
             env.update({f"{v.upper()}_CACHE_TTL": os.environ["IX_DIFF_CACHE_TTL"] for v in names})
-        if os.environ.get("IX_PRELOAD"):
-            env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
-            # CPython keeps its own allocations until exit: LeakSanitizer would report the
-            # interpreter, not the extension (the SQL suite checks the extension for leaks).
-            env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+        with_preload(env, interpreter=True)
         result = subprocess.run(
             ["/usr/bin/python3", os.path.join(ROOT, "tests", "differential", "run.py"), library()],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

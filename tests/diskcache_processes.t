@@ -11,7 +11,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from cases_env import sandbox_environment  # noqa: E402
-from sandbox_process import Sandbox, library, print_tap  # noqa: E402
+from sandbox_process import Sandbox, library, print_tap, with_preload  # noqa: E402
 
 PROCESSES = 4
 
@@ -30,8 +30,7 @@ def main():
         env = sandbox_environment(sandbox.url)
         env["INTERACTIONS_CACHE_DIR"] = os.path.join(work, "cache")
         env["CAPILLARY_RATE_LIMIT"] = "1000/1s"
-        if os.environ.get("IX_PRELOAD"):
-            env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
+        with_preload(env)
         children = [subprocess.Popen(command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, env=env)
                     for _ in range(PROCESSES)]

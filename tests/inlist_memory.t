@@ -22,7 +22,8 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from sandbox_process import Sandbox, library, print_tap, private_state_dir  # noqa: E402
+from sandbox_process import (Sandbox, library, print_tap, private_state_dir,  # noqa: E402
+                             with_preload)
 from cases_env import sandbox_environment  # noqa: E402
 
 SMALL, LARGE = 5000, 20000
@@ -44,8 +45,7 @@ def run(env, n, statement):
     command = shlex.split(os.environ.get("IX_SQLITE3_WRAPPER", "")) + [
         os.environ.get("IX_SQLITE3", "sqlite3"), "-bail", "-batch", ":memory:"]
     child_env = dict(env)
-    if os.environ.get("IX_PRELOAD"):
-        child_env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
+    with_preload(child_env)
     result = subprocess.run(command, input=script, capture_output=True, text=True, env=child_env,
                             timeout=900, cwd=tempfile.gettempdir())
     peaks = [int(kb) * 1024 for kb in re.findall(r"VmHWM:\s+(\d+) kB", result.stdout)]

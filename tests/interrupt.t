@@ -19,7 +19,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from sandbox_process import Sandbox, library, print_tap  # noqa: E402
+from sandbox_process import Sandbox, library, print_tap, with_preload  # noqa: E402
 from cases_env import sandbox_environment  # noqa: E402
 
 # How long the harness lets a child run after the interrupt before calling it a failure.
@@ -113,8 +113,7 @@ def child_env(sandbox):
     # A state directory per child: the rate-limit window is shared by processes, and one case's
     # request must not make the next case's first request wait.
     env["INTERACTIONS_STATE_DIR"] = tempfile.mkdtemp(dir=STATE_DIR)
-    if os.environ.get("IX_PRELOAD"):
-        env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
+    with_preload(env)
     return env
 
 

@@ -21,7 +21,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from sandbox_process import Sandbox, library, print_tap  # noqa: E402
+from sandbox_process import Sandbox, library, print_tap, with_preload  # noqa: E402
 from cases_env import sandbox_environment  # noqa: E402
 
 WINDOW = "50/10s" if os.environ.get("IX_LIMITER_REAL_WINDOW") else "50/1s"
@@ -42,8 +42,7 @@ def sqlite_command():
 
 def start(script, env):
     child_env = dict(env)
-    if os.environ.get("IX_PRELOAD"):
-        child_env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
+    with_preload(child_env)
     process = subprocess.Popen(sqlite_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=child_env, cwd=ROOT)
     process.stdin.write(f".load {library()}\n" + script)

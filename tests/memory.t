@@ -20,7 +20,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from sandbox_process import Sandbox, library, print_tap  # noqa: E402
+from sandbox_process import Sandbox, library, print_tap, with_preload  # noqa: E402
 from cases_env import sandbox_environment  # noqa: E402
 
 MIB = 1024 * 1024
@@ -51,8 +51,7 @@ def run(script, env):
     command = shlex.split(os.environ.get("IX_SQLITE3_WRAPPER", "")) + [
         os.environ.get("IX_SQLITE3", "sqlite3"), "-batch", ":memory:"]
     child_env = dict(env)
-    if os.environ.get("IX_PRELOAD"):
-        child_env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
+    with_preload(child_env)
     return subprocess.run(command, input=script, capture_output=True, text=True, env=child_env,
                           timeout=900, cwd=tempfile.gettempdir())
 

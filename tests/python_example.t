@@ -7,7 +7,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from sandbox_process import Sandbox, library  # noqa: E402
+from sandbox_process import Sandbox, library, with_preload  # noqa: E402
 from cases_env import sandbox_environment  # noqa: E402
 
 EXPECTED = """\
@@ -23,11 +23,7 @@ error: capillary_interactions: a customer identifier is required: add WHERE mobi
 def main():
     with Sandbox() as sandbox:
         env = sandbox_environment(sandbox.url)
-        if os.environ.get("IX_PRELOAD"):
-            env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
-            # CPython keeps its own allocations until exit by design: LeakSanitizer would report
-            # the interpreter, not the extension (the SQL suite checks the extension for leaks).
-            env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+        with_preload(env, interpreter=True)
         result = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "examples", "python_example.py"),
                                  library()], capture_output=True, text=True, env=env, timeout=300)
     passed = result.returncode == 0 and result.stdout == EXPECTED

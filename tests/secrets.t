@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from sandbox_process import Sandbox, library, print_tap  # noqa: E402
+from sandbox_process import Sandbox, library, print_tap, with_preload  # noqa: E402
 from cases_env import REGISTRY, sandbox_environment  # noqa: E402
 from vendors.base import from_table  # noqa: E402  (tests/sandbox/, on the path from cases_env)
 
@@ -48,8 +48,7 @@ def sqlite_command():
 
 def child_env(base):
     env = dict(base)
-    if os.environ.get("IX_PRELOAD"):
-        env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
+    with_preload(env)
     return env
 
 

@@ -22,7 +22,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from sandbox_process import Sandbox, library, print_tap  # noqa: E402
+from sandbox_process import Sandbox, library, print_tap, with_preload  # noqa: E402
 from cases_env import REGISTRY, sandbox_environment  # noqa: E402
 
 WINDOW = os.environ.get("IX_STRESS_WINDOW", "20/100ms")
@@ -94,10 +94,7 @@ def run_child(env, work, tmp, name):
                    "crm": os.path.join(ROOT, "examples", "crm.sql"),
                    "join_timeout": JOIN_TIMEOUT}, handle)
     child_env = dict(env)
-    if os.environ.get("IX_PRELOAD"):
-        child_env["LD_PRELOAD"] = os.environ["IX_PRELOAD"]
-        # CPython keeps its allocations until exit: LeakSanitizer would report the interpreter.
-        child_env["ASAN_OPTIONS"] = child_env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+    with_preload(child_env, interpreter=True)
     try:
         result = subprocess.run(["/usr/bin/python3", "-c", CHILD, library(), plan_path],
                                 capture_output=True, text=True, env=child_env,
