@@ -254,6 +254,20 @@ ix_page_status ix_rows_from_array(const ix_call *call, ix_page *page, const char
 
 /* Appends "/" and the percent-encoded value of an argument to the request path, or fails with an
  * error naming the column (empty, "." or "..", control characters, over-long). */
+/* For a token exchange's build: body printed as JSON text into *json_out (sqlite3_malloc'd), and
+ * cJSON's own copy of the text wiped (it holds the secret). Frees body. SQLITE_OK or SQLITE_NOMEM
+ * (also when body is NULL). */
+int ix_token_request_json(cJSON *body, char **json_out);
+
+/* For a token exchange's parse: the token at token_path in the JSON answer (sqlite3_malloc'd into
+ * *token_out) and, when ttl_path names a positive number, its lifetime; the answer's copy of the
+ * token is wiped. Without a token the error says the answer has no `what`, and names the key and
+ * secret settings to check. Paths are NULL-terminated member names. */
+int ix_token_from_answer(const ix_call *call, const char *body, size_t body_len,
+                         const char *const *token_path, const char *const *ttl_path,
+                         const char *what, char **token_out, long long *ttl_seconds,
+                         char **error_out);
+
 int ix_url_segment(const ix_call *call, ix_request *request, int column, const char *value,
                    char **error_out);
 

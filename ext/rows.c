@@ -401,3 +401,46 @@ ix_page_status ix_rows_from_array(const ix_call *call, ix_page *page, const char
   }
   return IX_PAGE_OK;
 }
+
+int ix_token_request_json(cJSON *body, char **json_out) {
+  char *printed = body ? cJSON_PrintUnformatted(body) : NULL;
+  cJSON_Delete(body); /* cJSON frees without wiping; the secret in it was a copy of a setting */
+  *json_out = printed ? sqlite3_mprintf("%s", printed) : NULL;
+  if (printed) {
+    memset(printed, 0, strlen(printed));
+    cJSON_free(printed);
+  }
+  return *json_out ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+static const cJSON *ix_json_at(const cJSON *node, const char *const *path) {
+  for (; node && path && *path; path++) node = cJSON_GetObjectItemCaseSensitive(node, *path);
+  return path ? node : NULL;
+}
+
+int ix_token_from_answer(const ix_call *call, const char *body, size_t body_len,
+                         const char *const *token_path, const char *const *ttl_path,
+                         const char *what, char **token_out, long long *ttl_seconds,
+                         char **error_out) {
+  cJSON *root = cJSON_ParseWithLength(body, body_len);
+  const cJSON *token = ix_json_at(root, token_path);
+  const cJSON *ttl = ix_json_at(root, ttl_path);
+  int rc = SQLITE_OK;
+  const ix_token_exchange *exchange = call->provider->token_exchange;
+  if (!cJSON_IsString(token) || !*token->valuestring) {
+    *error_out =
+        ix_errorf("%s: the token endpoint's answer has no %s: check %s and %s", call->table_name,
+                  what, config_origin(call->config, exchange->key_setting),
+                  config_origin(call->config, exchange->secret_setting));
+    rc = SQLITE_ERROR;
+  } else {
+    *token_out = sqlite3_mprintf("%s", token->valuestring);
+    if (!*token_out) rc = SQLITE_NOMEM;
+    if (cJSON_IsNumber(ttl) && ttl->valuedouble > 0 && ttl->valuedouble < 1e9) {
+      *ttl_seconds = (long long)ttl->valuedouble;
+    }
+    memset(token->valuestring, 0, strlen(token->valuestring));
+  }
+  cJSON_Delete(root);
+  return rc;
+}

@@ -291,41 +291,18 @@ static int capillary_token_build(const ix_call *call, ix_request *request, char 
     cJSON_Delete(body);
     return SQLITE_NOMEM;
   }
-  char *printed = cJSON_PrintUnformatted(body);
-  cJSON_Delete(body); /* cJSON frees without wiping; the secret was a copy of a setting anyway */
-  *json_out = printed ? sqlite3_mprintf("%s", printed) : NULL;
-  if (printed) {
-    memset(printed, 0, strlen(printed));
-    cJSON_free(printed);
-  }
+  if (ix_token_request_json(body, json_out) != SQLITE_OK) return SQLITE_NOMEM;
   url_append_raw(&request->url, "/v3/oauth/token/generate");
-  return *json_out ? SQLITE_OK : SQLITE_NOMEM;
+  return SQLITE_OK;
 }
 
 /* {"data": {"accessToken": "...", "ttlSeconds": 300}, "errors": null}. */
 static int capillary_token_parse(const ix_call *call, const char *body, size_t body_len,
                                  char **token_out, long long *ttl_seconds, char **error_out) {
-  cJSON *root = cJSON_ParseWithLength(body, body_len);
-  const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
-  const cJSON *token = cJSON_GetObjectItemCaseSensitive(data, "accessToken");
-  const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(data, "ttlSeconds");
-  int rc = SQLITE_OK;
-  if (!cJSON_IsString(token) || !*token->valuestring) {
-    *error_out =
-        ix_errorf("%s: the token endpoint's answer has no data.accessToken: check %s and %s",
-                  call->table_name, config_origin(call->config, "oauth_key"),
-                  config_origin(call->config, "oauth_secret"));
-    rc = SQLITE_ERROR;
-  } else {
-    *token_out = sqlite3_mprintf("%s", token->valuestring);
-    if (!*token_out) rc = SQLITE_NOMEM;
-    if (cJSON_IsNumber(ttl) && ttl->valuedouble > 0 && ttl->valuedouble < 1e9) {
-      *ttl_seconds = (long long)ttl->valuedouble;
-    }
-    memset(token->valuestring, 0, strlen(token->valuestring));
-  }
-  cJSON_Delete(root);
-  return rc;
+  static const char *const token_path[] = {"data", "accessToken", NULL};
+  static const char *const ttl_path[] = {"data", "ttlSeconds", NULL};
+  return ix_token_from_answer(call, body, body_len, token_path, ttl_path, "data.accessToken",
+                              token_out, ttl_seconds, error_out);
 }
 
 static const ix_token_exchange capillary_token_exchange = {

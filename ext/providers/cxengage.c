@@ -302,36 +302,17 @@ static int cxengage_token_build(const ix_call *call, ix_request *request, char *
     cJSON_Delete(body);
     return SQLITE_NOMEM;
   }
-  char *printed = cJSON_PrintUnformatted(body);
-  cJSON_Delete(body);
-  *json_out = printed ? sqlite3_mprintf("%s", printed) : NULL;
-  if (printed) {
-    memset(printed, 0, strlen(printed));
-    cJSON_free(printed);
-  }
+  if (ix_token_request_json(body, json_out) != SQLITE_OK) return SQLITE_NOMEM;
   url_append_raw(&request->url, "/v1/tokens");
-  return *json_out ? SQLITE_OK : SQLITE_NOMEM;
+  return SQLITE_OK;
 }
 
 /* {"token": "..."}: no lifetime is given, so the token is kept until a 401. */
 static int cxengage_token_parse(const ix_call *call, const char *body, size_t body_len,
                                 char **token_out, long long *ttl_seconds, char **error_out) {
-  (void)ttl_seconds;
-  cJSON *root = cJSON_ParseWithLength(body, body_len);
-  const cJSON *token = cJSON_GetObjectItemCaseSensitive(root, "token");
-  int rc = SQLITE_OK;
-  if (!cJSON_IsString(token) || !*token->valuestring) {
-    *error_out = ix_errorf("%s: the token endpoint's answer has no \"token\": check %s and %s",
-                           call->table_name, config_origin(call->config, "api_key"),
-                           config_origin(call->config, "api_secret"));
-    rc = SQLITE_ERROR;
-  } else {
-    *token_out = sqlite3_mprintf("%s", token->valuestring);
-    if (!*token_out) rc = SQLITE_NOMEM;
-    memset(token->valuestring, 0, strlen(token->valuestring));
-  }
-  cJSON_Delete(root);
-  return rc;
+  static const char *const token_path[] = {"token", NULL};
+  return ix_token_from_answer(call, body, body_len, token_path, NULL, "\"token\"", token_out,
+                              ttl_seconds, error_out);
 }
 
 static const ix_token_exchange cxengage_token_exchange = {
