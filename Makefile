@@ -25,7 +25,7 @@ UNIT_SOURCES_test_auth    := ext/auth.c ext/http.c
 UNIT_SOURCES_test_ratelimit := ext/ratelimit.c ext/fingerprint.c
 UNIT_SOURCES_test_plan      := ext/plan.c ext/timefmt.c
 UNIT_SOURCES_test_memlimits := ext/memlimits.c
-UNIT_SOURCES_test_jsonspan  := -DSQLITE_CORE ext/jsonspan.c -lsqlite3
+UNIT_SOURCES_test_jsonspan  := -DSQLITE_CORE ext/jsonspan.c ext/jsonarena.c -lsqlite3
 UNIT_SOURCES_test_jsonarena := ext/jsonarena.c
 UNIT_SOURCES_test_config    := -DSQLITE_CORE ext/config.c ext/envcheck.c ext/url.c -lsqlite3
 # The descriptor check runs the extension's entry point over every real provider: the whole

@@ -179,17 +179,10 @@ static size_t ix_unicode_escape(const unsigned char *p, const unsigned char *end
  * its closing quote. NULL when cJSON refuses it (r->out_of_memory tells the two failures apart). */
 static char *ix_read_string(ix_json_reader *r) {
   if (r->content[r->offset] != '"') return NULL;
-  const unsigned char *start = r->content + r->offset + 1, *limit = r->content + r->length;
-  /* The closing quote: the first one after an even run of backslashes. */
-  const unsigned char *end = start;
-  for (;;) {
-    end = memchr(end, '"', (size_t)(limit - end));
-    if (!end) return NULL;
-    const unsigned char *run = end;
-    while (run > start && run[-1] == '\\') run--;
-    if ((end - run) % 2 == 0) break;
-    end++;
-  }
+  const unsigned char *start = r->content + r->offset + 1;
+  const unsigned char *end = (const unsigned char *)ix_json_string_close(
+      (const char *)start, (const char *)r->content + r->length);
+  if (!end) return NULL;
   unsigned char *text = ix_arena_alloc(r->arena, (size_t)(end - start) + 1, 1);
   if (!text) {
     r->out_of_memory = 1;
@@ -224,6 +217,20 @@ static char *ix_read_string(ix_json_reader *r) {
   *out = '\0';
   r->offset = (size_t)(end - r->content) + 1;
   return (char *)text;
+}
+
+const char *ix_json_string_close(const char *start, const char *end) {
+  /* memchr finds the candidates, so the bytes of a string (most of a body) are not looked at one
+   * by one; a quote is escaped when an odd run of backslashes comes just before it. */
+  for (const char *p = start; p < end;) {
+    const char *quote = memchr(p, '"', (size_t)(end - p));
+    if (!quote) return NULL;
+    const char *run = quote;
+    while (run > start && run[-1] == '\\') run--;
+    if ((quote - run) % 2 == 0) return quote;
+    p = quote + 1;
+  }
+  return NULL;
 }
 
 static int ix_is_number_byte(unsigned char c) {

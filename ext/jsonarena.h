@@ -22,6 +22,10 @@
 
 typedef struct ix_json_arena ix_json_arena;
 
+/* The quote that closes a string whose text starts at start (just after its opening quote), or
+ * NULL when end comes first: cJSON's rule, the first quote after an even run of backslashes. */
+const char *ix_json_string_close(const char *start, const char *end);
+
 /* Parses body as cJSON would, into *arena_io: a new arena when it is NULL (set even when the
  * parse fails), else that arena emptied, keeping some of its chunks for the new tree (whatever it
  * held before is gone). Returns the root, or NULL when cJSON would return NULL (not JSON, or out

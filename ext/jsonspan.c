@@ -4,24 +4,7 @@
  */
 #include "jsonspan.h"
 
-#include <stdlib.h>
-#include <string.h>
-
-/* Past the quote that closes a string whose opening quote is just before p, or NULL when the
- * text ends first. cJSON ends a string at the first quote not escaped, which is the first quote
- * after an even run of backslashes; memchr finds the candidates, so the bytes of a string (most
- * of a body) are not looked at one by one. */
-static const char *ix_string_end(const char *p, const char *end) {
-  while (p < end) {
-    const char *quote = memchr(p, '"', (size_t)(end - p));
-    if (!quote) return NULL;
-    const char *run = quote;
-    while (run > p && run[-1] == '\\') run--;
-    if ((quote - run) % 2 == 0) return quote + 1;
-    p = quote + 1;
-  }
-  return NULL;
-}
+#include "jsonarena.h"
 
 int ix_row_raw(const ix_page *page, const ix_row *row, const char **text, size_t *length) {
   (void)page; /* the span lives in the row; the page is the body's owner */
@@ -40,8 +23,9 @@ int ix_json_ends_early(const char *body, size_t body_len) {
   long long depth = 0;
   while (p < end) {
     if (*p == '"') {
-      p = ix_string_end(p + 1, end);
+      p = ix_json_string_close(p + 1, end);
       if (!p) return 1;
+      p++;
       continue;
     }
     if (*p == '{' || *p == '[') {
