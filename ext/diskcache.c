@@ -24,6 +24,7 @@
 #include "diskcache.h"
 
 #include "fingerprint.h"
+#include "privatedir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,24 +97,21 @@ static void diskcache_give_up(const char *why, const char *detail) {
 
 /* The directory must be the user's own and closed to others: the cache holds personal data. */
 static int diskcache_check_dir(const char *dir) {
-  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-    diskcache_give_up("cannot create the directory", strerror(errno));
-    return -1;
+  switch (ix_private_directory(dir, 1)) { /* a link to a private directory is that directory */
+    case IX_PRIVATE_OK: return 0;
+    case IX_PRIVATE_NOT_CREATED:
+      diskcache_give_up("cannot create the directory", strerror(errno));
+      break;
+    case IX_PRIVATE_UNREADABLE:
+    case IX_PRIVATE_WRONG_TYPE: diskcache_give_up("not a directory", NULL); break;
+    case IX_PRIVATE_OTHER_OWNER:
+      diskcache_give_up("the directory belongs to another user", NULL);
+      break;
+    case IX_PRIVATE_OPEN:
+      diskcache_give_up("other users can open the directory", "chmod 700 it");
+      break;
   }
-  struct stat info;
-  if (stat(dir, &info) != 0 || !S_ISDIR(info.st_mode)) {
-    diskcache_give_up("not a directory", NULL);
-    return -1;
-  }
-  if (info.st_uid != geteuid()) {
-    diskcache_give_up("the directory belongs to another user", NULL);
-    return -1;
-  }
-  if (info.st_mode & 077) {
-    diskcache_give_up("other users can open the directory", "chmod 700 it");
-    return -1;
-  }
-  return 0;
+  return -1;
 }
 
 /* Creates the file 0600 (or brings an existing one of ours back to 0600) before SQLite opens it,

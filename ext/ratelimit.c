@@ -43,6 +43,7 @@
 
 #include "fingerprint.h"
 #include "hash.h"
+#include "privatedir.h"
 
 /* Far more than any vendor documents; bounds the ring (32 bytes a slot). */
 #define RATE_MAX_REQUESTS 100000
@@ -194,16 +195,23 @@ static void rate_state_init(rate_state *state, uint64_t capacity) {
 /* Only the owner may read or write our state: a file or directory that another user owns, or that
  * the group or others can open, is refused (they could plant a file that stalls us or read when we
  * call a vendor). */
+static const char *rate_private_problem(ix_private_problem problem, int directory) {
+  switch (problem) {
+    case IX_PRIVATE_OK: return NULL;
+    case IX_PRIVATE_NOT_CREATED: return "it cannot be created";
+    case IX_PRIVATE_UNREADABLE: return "it cannot be read";
+    case IX_PRIVATE_WRONG_TYPE:
+      return directory ? "it is not a directory" : "a file in it is not a regular file";
+    case IX_PRIVATE_OTHER_OWNER: return "it is owned by another user";
+    case IX_PRIVATE_OPEN:
+      return directory ? "it is open to the group or others"
+                       : "a file in it is open to the group or others";
+  }
+  return "it cannot be read";
+}
+
 static const char *rate_check_private(const struct stat *info, int want_directory) {
-  if (want_directory ? !S_ISDIR(info->st_mode) : !S_ISREG(info->st_mode)) {
-    return want_directory ? "it is not a directory" : "a file in it is not a regular file";
-  }
-  if (info->st_uid != geteuid()) return "it is owned by another user";
-  if (info->st_mode & 077) {
-    return want_directory ? "it is open to the group or others"
-                          : "a file in it is open to the group or others";
-  }
-  return NULL;
+  return rate_private_problem(ix_private_check(info, want_directory), want_directory);
 }
 
 /* The directory's key for naming files, created on first use. */
@@ -286,10 +294,8 @@ static void rate_lock_file(int fd) {
 static const char *rate_open_shared(rate_limiter *limiter, const char *scope,
                                     const char *directory) {
   if (!*directory) return "no directory is set";
-  if (mkdir(directory, 0700) != 0 && errno != EEXIST) return "it cannot be created";
-  struct stat info;
-  if (lstat(directory, &info) != 0) return "it cannot be read";
-  const char *problem = rate_check_private(&info, 1);
+  /* lstat: a link in the directory's place is refused, not followed. */
+  const char *problem = rate_private_problem(ix_private_directory(directory, 0), 1);
   if (problem) return problem;
   unsigned char key[RATE_KEY_BYTES];
   problem = rate_read_key(directory, key);
@@ -304,6 +310,7 @@ static const char *rate_open_shared(rate_limiter *limiter, const char *scope,
   snprintf(limiter->path, path_size, "%s/%s.limit", directory, name);
   int fd = open(limiter->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return "the account's file cannot be opened";
+  struct stat info;
   problem =
       fstat(fd, &info) != 0 ? "the account's file cannot be read" : rate_check_private(&info, 0);
   if (!problem) {
