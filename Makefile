@@ -7,7 +7,7 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 # The library never unloads (-z nodelete): libcurl's resolver threads may outlive a connection
 # and SQLite dlcloses extensions when the connection closes (docs/libcurl.md#global-init).
-BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden
+BASE_CFLAGS := -std=c11 -Iext -D_DEFAULT_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden
 LIB_LDFLAGS := -shared -Wl,-z,nodelete -Wl,-z,defs
 LDLIBS   := -lcurl -lcjson -lcrypto -lpthread
 # The sanitized builds (unit tests, make asan) are the debug builds too: with IX_DEBUG a
@@ -15,19 +15,19 @@ LDLIBS   := -lcurl -lcjson -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
             -DIX_DEBUG
 
-EXT_SOURCES := $(wildcard ext/*.c) $(wildcard ext/providers/*.c)
-EXT_HEADERS := $(wildcard ext/*.h)
+EXT_SOURCES := $(wildcard ext/*.c ext/*/*.c ext/*/*/*.c)
+EXT_HEADERS := $(wildcard ext/*/*.h ext/*/*/*.h)
 UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 # Each unit test links only the pure-C modules it names (no SQLite, no libcurl).
-UNIT_SOURCES_test_timefmt := ext/timefmt.c
-UNIT_SOURCES_test_url     := ext/url.c
-UNIT_SOURCES_test_auth    := ext/auth.c ext/http.c
-UNIT_SOURCES_test_ratelimit := ext/ratelimit.c ext/fingerprint.c ext/privatedir.c
-UNIT_SOURCES_test_plan      := ext/plan.c ext/timefmt.c
-UNIT_SOURCES_test_memlimits := ext/memlimits.c
-UNIT_SOURCES_test_jsonspan  := -DSQLITE_CORE ext/jsonspan.c ext/jsonarena.c -lsqlite3
-UNIT_SOURCES_test_jsonarena := ext/jsonarena.c
-UNIT_SOURCES_test_config    := -DSQLITE_CORE ext/config.c ext/envcheck.c ext/url.c -lsqlite3
+UNIT_SOURCES_test_timefmt := ext/util/timefmt.c
+UNIT_SOURCES_test_url     := ext/util/url.c
+UNIT_SOURCES_test_auth    := ext/auth/auth.c ext/util/http.c
+UNIT_SOURCES_test_ratelimit := ext/limit/ratelimit.c ext/auth/fingerprint.c ext/util/privatedir.c
+UNIT_SOURCES_test_plan      := ext/sql/plan.c ext/util/timefmt.c
+UNIT_SOURCES_test_memlimits := ext/json/memlimits.c
+UNIT_SOURCES_test_jsonspan  := -DSQLITE_CORE ext/provider/jsonspan.c ext/json/jsonarena.c -lsqlite3
+UNIT_SOURCES_test_jsonarena := ext/json/jsonarena.c
+UNIT_SOURCES_test_config    := -DSQLITE_CORE ext/settings/config.c ext/observe/envcheck.c ext/util/url.c -lsqlite3
 # The descriptor check runs the extension's entry point over every real provider: the whole
 # extension, linked against libsqlite3 directly (SQLITE_CORE, as the fuzz targets do).
 UNIT_SOURCES_test_descriptor := -DSQLITE_CORE $(EXT_SOURCES) -lsqlite3

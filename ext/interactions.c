@@ -10,11 +10,11 @@
  */
 #include <sqlite3ext.h>
 
-#include "cache.h"
-#include "descriptor.h"
-#include "introspect.h"
-#include "requestlog.h"
-#include "vtab.h"
+#include "cache/cache.h"
+#include "observe/requestlog.h"
+#include "provider/descriptor.h"
+#include "sql/tables/introspect.h"
+#include "sql/vtab.h"
 
 SQLITE_EXTENSION_INIT1
 

@@ -2,14 +2,14 @@
 """An IN list's memory per customer stays small however long the list. Prints TAP.
 
 The extension keeps per customer only its key; a request and its answer exist only while in
-flight or waiting to be read, in at most 2 x max_concurrency slots (ext/inlist.c). Before that a
+flight or waiting to be read, in at most 2 x max_concurrency slots (ext/fetch/inlist.c). Before that a
 customer cost about 0.65 KiB held from the start (issue 13's target: at most 0.3 KiB).
 
 Measured as a slope, so fixed costs (connections, libcurl's first request: about 5 MiB) cancel:
 the growth of the sqlite3 process's peak memory (VmHWM, read from /proc by a .shell child of the
 shell) from an IN list of SMALL to one of LARGE contacts, less the growth of the same shell running
 the same IN (SELECT ...) over the same ids table without the virtual table, divided by
-LARGE - SMALL. Measured: about 0.41 KiB before ext/inlist.c; after it the keys fit under the fixed
+LARGE - SMALL. Measured: about 0.41 KiB before ext/fetch/inlist.c; after it the keys fit under the fixed
 peak (the slope comes out near or below 0). The response cache is off
 (its entries are per customer by design). Under valgrind or the sanitizers (their own memory
 dwarfs ours) only the answers are checked."""

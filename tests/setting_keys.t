@@ -67,12 +67,11 @@ def main():
     if not keys:
         return print_tap(results)
     common = set.intersection(*keys.values())
-    sources = sorted(glob.glob(os.path.join(ROOT, "ext", "*.c")) +
-                     glob.glob(os.path.join(ROOT, "ext", "providers", "*.c")))
+    sources = sorted(glob.glob(os.path.join(ROOT, "ext", "**", "*.c"), recursive=True))
     total, by_key = 0, []
     for path in sources:
         name = os.path.relpath(path, ROOT)
-        if name == "ext/config.c":
+        if name == "ext/settings/config.c":
             continue
         with open(path, encoding="utf-8") as source:
             text = source.read()

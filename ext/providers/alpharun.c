@@ -33,8 +33,8 @@
  */
 #include <string.h>
 
-#include "../auth.h"
-#include "../provider.h"
+#include "auth/auth.h"
+#include "provider/provider.h"
 
 SQLITE_EXTENSION_INIT3
 

@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../auth.h"
-#include "../provider.h"
+#include "auth/auth.h"
+#include "provider/provider.h"
 
 SQLITE_EXTENSION_INIT3
 

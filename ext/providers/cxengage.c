@@ -39,9 +39,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../auth.h"
-#include "../hash.h"
-#include "../provider.h"
+#include "auth/auth.h"
+#include "provider/provider.h"
+#include "util/hash.h"
 
 SQLITE_EXTENSION_INIT3
 

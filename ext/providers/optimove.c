@@ -46,7 +46,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../provider.h"
+#include "provider/provider.h"
 
 SQLITE_EXTENSION_INIT3
 

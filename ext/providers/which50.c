@@ -29,8 +29,8 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "../auth.h"
-#include "../provider.h"
+#include "auth/auth.h"
+#include "provider/provider.h"
 
 SQLITE_EXTENSION_INIT3
 

@@ -18,8 +18,8 @@ FUZZ_CFLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undef
                  -fno-omit-frame-pointer -g -O1 -DSQLITE_CORE -std=c11 -D_DEFAULT_SOURCE -Iext \
                  -Wall -Wextra
 FUZZ_LDLIBS   := -lsqlite3 -lcurl -lcjson -lcrypto -lpthread
-FUZZ_SOURCES  := $(or $(EXT_SOURCES),$(wildcard ext/*.c) $(wildcard ext/providers/*.c))
-FUZZ_HEADERS  := $(wildcard ext/*.h ext/providers/*.h tests/fuzz/*.h)
+FUZZ_SOURCES  := $(or $(EXT_SOURCES),$(wildcard ext/*.c ext/*/*.c ext/*/*/*.c))
+FUZZ_HEADERS  := $(wildcard ext/*/*.h ext/*/*/*.h tests/fuzz/*.h)
 FUZZ_OBJECTS  := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_SOURCES))
 
 # One page-parser target per provider descriptor: every `const ix_provider <name>_provider = {` in

@@ -1,5 +1,5 @@
 /*
- * fuzz_jsonarena: ext/jsonarena.c against cJSON itself. Every input is parsed by both
+ * fuzz_jsonarena: ext/json/jsonarena.c against cJSON itself. Every input is parsed by both
  * cJSON_ParseWithLengthOpts (Debian's libcjson, the oracle) and ix_json_arena_parse.
  *
  * Invariants (abort() on violation):
@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "fuzz_check.h"
-#include "jsonarena.h"
+#include "json/jsonarena.h"
 
 static void fuzz_same(const cJSON *ours, const cJSON *theirs, const char *body, size_t size,
                       const ix_json_arena *arena) {

@@ -36,10 +36,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "columns.h"
-#include "descriptor.h"
 #include "fuzz_check.h"
-#include "jsonspan.h"
+#include "provider/columns.h"
+#include "provider/descriptor.h"
+#include "provider/jsonspan.h"
 
 extern char **environ; /* POSIX: the application declares it */
 

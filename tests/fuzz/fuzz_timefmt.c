@@ -1,5 +1,5 @@
 /*
- * fuzz_timefmt: ext/timefmt.c, which turns every vendor timestamp into occurred_at.
+ * fuzz_timefmt: ext/util/timefmt.c, which turns every vendor timestamp into occurred_at.
  *
  * Each input is converted by timefmt_to_utc (exactly its bytes, not NUL-terminated) with no zone,
  * the fixed zone "+05:30" and "Europe/London" (both loaded once), and is also tried as a timezone
@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "fuzz_check.h"
-#include "timefmt.h"
+#include "util/timefmt.h"
 
 static timefmt_zone *fuzz_fixed;  /* "+05:30" */
 static timefmt_zone *fuzz_london; /* "Europe/London" */

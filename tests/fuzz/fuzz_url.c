@@ -1,5 +1,5 @@
 /*
- * fuzz_url: ext/url.c, where SQL-supplied identifiers and the configured base URL become the
+ * fuzz_url: ext/util/url.c, where SQL-supplied identifiers and the configured base URL become the
  * request URL (docs/libcurl.md#path-segments).
  *
  * One input is used four ways:
@@ -36,7 +36,7 @@
 #include <strings.h>
 
 #include "fuzz_check.h"
-#include "url.h"
+#include "util/url.h"
 
 static int fuzz_is_unreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||

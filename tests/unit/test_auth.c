@@ -1,7 +1,7 @@
 /*
- * Unit tests for ext/auth.c: Capillary's MD5 password and HTTP Basic, with the vendor's own vector.
+ * Unit tests for ext/auth/auth.c: Capillary's MD5 password and HTTP Basic, with the vendor's own vector.
  */
-#include "auth.h"
+#include "auth/auth.h"
 
 #include "tap.h"
 

@@ -1,10 +1,10 @@
 /*
- * Unit tests for ext/config.c's typed engine settings (config_engine): every common setting has its
+ * Unit tests for ext/settings/config.c's typed engine settings (config_engine): every common setting has its
  * field, the defaults, a vendor's own default, the environment over the default, an option over
  * the environment, empty values, refused values (strict) and recorded ones (lenient), and a key
  * the table does not define, which a debug build refuses loudly instead of reading it as unset.
  */
-#include "config.h"
+#include "settings/config.h"
 
 #include <signal.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests for ext/descriptor.c: each mistake a contributor can make in a vendor descriptor is
+ * Unit tests for ext/provider/descriptor.c: each mistake a contributor can make in a vendor descriptor is
  * refused with a message naming the table and the field; the range column is derived from its
  * flag (not from a field that defaults to column 0); the real providers all pass, through the
  * extension's own entry point.
@@ -7,7 +7,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
-#include "descriptor.h"
+#include "provider/descriptor.h"
 #include "tap.h"
 
 int sqlite3_interactions_init(sqlite3 *db, char **error_out, const sqlite3_api_routines *api);

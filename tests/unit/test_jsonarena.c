@@ -1,11 +1,11 @@
 /*
- * Unit tests for ext/jsonarena.c: the arena parser must build the tree cJSON builds, or fail where
+ * Unit tests for ext/json/jsonarena.c: the arena parser must build the tree cJSON builds, or fail where
  * cJSON fails, for every input: Debian's libcjson itself is the oracle. Inputs: cJSON's quirks one
  * by one, the sandbox's fixtures and every prefix of them, and a bounded stream of generated
  * documents with random bytes changed. On top of cJSON's tree: each value's span is its bytes in the
  * body, and a big integer keeps its digits.
  */
-#include "jsonarena.h"
+#include "json/jsonarena.h"
 
 #include <math.h>
 #include <stdio.h>

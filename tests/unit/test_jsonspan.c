@@ -1,10 +1,10 @@
 /*
- * Unit tests for ext/jsonspan.c's cut-body check: ix_json_ends_early skips strings with a short
+ * Unit tests for ext/provider/jsonspan.c's cut-body check: ix_json_ends_early skips strings with a short
  * look and then memchr, and must answer exactly as a plain byte-by-byte reading of the body does
  * (the oracle below), for every prefix of bodies full of escapes, quotes and backslash runs placed
  * around the point where the short look hands over.
  */
-#include "jsonspan.h"
+#include "provider/jsonspan.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /*
- * Unit tests for ext/memlimits.c: the parse-cost estimate is an upper bound on the most cJSON
+ * Unit tests for ext/json/memlimits.c: the parse-cost estimate is an upper bound on the most cJSON
  * holds at once (counted through cJSON's hooks, in glibc's chunk sizes), for hostile shapes and for
  * the vendors' own JSON, and not so loose that ordinary bodies would be refused for nothing.
  */
-#include "memlimits.h"
+#include "json/memlimits.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

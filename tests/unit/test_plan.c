@@ -1,9 +1,9 @@
 /*
- * Unit tests for ext/plan.c: the planning steps of xBestIndex (which key, decline or
+ * Unit tests for ext/sql/plan.c: the planning steps of xBestIndex (which key, decline or
  * SQLITE_CONSTRAINT, idxStr, omit, LIMIT) on a made-up provider, and the value rules of xFilter
  * (keys that name no customer, REAL keys, date bounds, rowids).
  */
-#include "plan.h"
+#include "sql/plan.h"
 
 #include <string.h>
 

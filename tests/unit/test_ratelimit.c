@@ -1,10 +1,10 @@
 /*
- * Unit tests for ext/ratelimit.c: every window is exact (never more than N starts in any W), the
+ * Unit tests for ext/limit/ratelimit.c: every window is exact (never more than N starts in any W), the
  * history is shared by processes (fork), a killed process's slot expires, a ring that grows keeps
  * outstanding tickets, pauses hold every caller, parsing of "N/W,N/W" forms, and the state
  * directory is private and names no credential.
  */
-#include "ratelimit.h"
+#include "limit/ratelimit.h"
 
 #include <dirent.h>
 #include <stdlib.h>

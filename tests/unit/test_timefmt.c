@@ -1,8 +1,8 @@
 /*
-** test_timefmt.c: unit tests for ext/timefmt.c, printing TAP.
+** test_timefmt.c: unit tests for ext/util/timefmt.c, printing TAP.
 **
 ** Build: gcc -std=c11 -Wall -Wextra -Werror -O1 -g -fsanitize=address,undefined -Iext \
-**            ext/timefmt.c tests/unit/test_timefmt.c -o /tmp/test_timefmt && /tmp/test_timefmt
+**            ext/util/timefmt.c tests/unit/test_timefmt.c -o /tmp/test_timefmt && /tmp/test_timefmt
 **
 ** Real zones come from the system zoneinfo (expected values were checked against Python's
 ** zoneinfo, whose fold=0 follows the same gap/overlap rule). Footer-only ("slim") files, the Jn and
@@ -11,7 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "tap.h"
-#include "timefmt.h"
+#include "util/timefmt.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
- * Unit tests for ext/url.c: encoding and refusal of SQL-supplied values, base URL checks.
+ * Unit tests for ext/util/url.c: encoding and refusal of SQL-supplied values, base URL checks.
  */
-#include "url.h"
+#include "util/url.h"
 
 #include <string.h>
 

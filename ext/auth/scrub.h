@@ -1,0 +1,40 @@
+/*
+ * Scrubbing secrets out of text that came from a vendor (error bodies may echo what we sent).
+ *
+ * A secret reaches a vendor in several forms, and a vendor may echo any of them, whole or in part,
+ * upper-cased or percent-encoded: each secret setting's value, its MD5 (Capillary's password),
+ * its base64, the Basic base64 of user:value and user:md5 for every credential setting, its
+ * percent-encoding, and every header value sent (whole, and after its scheme: "Bearer x" -> x).
+ * Every 8-byte window of every form is kept, lowercased, in a sorted set; every byte of the text
+ * covered by a window in the set is a secret byte, and each run of them becomes "***". So no
+ * fragment of 8 or more bytes of any form survives, in any letter case. Forms shorter than 8
+ * bytes (but at least 3) are replaced where they occur whole. Scrub first, cut after: a cut
+ * before the scrub would leave the part of a secret that straddles it.
+ */
+#ifndef IX_SCRUB_H
+#define IX_SCRUB_H
+
+#include <stdint.h>
+
+#include "settings/config.h"
+#include "util/http.h"
+
+typedef struct ix_secrets {
+  uint64_t *grams; /* sorted lowercase 8-byte windows of the forms; wiped when cleared */
+  int gram_count;
+  int gram_capacity;
+  char **shorts; /* lowercase forms of 3 to 7 bytes */
+  int short_count;
+  int out_of_memory; /* then scrub refuses to return text it could not clean */
+} ix_secrets;
+
+/* Collects every form of the config's secrets and of the header values (either may be NULL). */
+void secrets_collect(ix_secrets *secrets, const ix_config *config, const http_headers *headers);
+/* Returns text (sqlite3_malloc'd, consumed) without any secret; NULL when out of memory. */
+char *secrets_scrub(const ix_secrets *secrets, char *text);
+void secrets_clear(ix_secrets *secrets);
+
+/* secrets_collect, secrets_scrub and secrets_clear in one call. */
+char *scrub_text(const ix_config *config, const http_headers *headers, char *text);
+
+#endif

@@ -1,0 +1,288 @@
+/*
+ * IN lists: many customers, fetched concurrently.
+ *
+ * WHERE mobile IN (...) arrives whole in one xFilter (sqlite3_vtab_in). The first page of up to
+ * max_concurrency customers is requested at once on the connection's multi handle, each start
+ * admitted by the rate limiter, and customers are served in the order their answers arrive.
+ * Further pages of a customer are fetched lazily, one at a time, as its rows are read. A first
+ * page whose concurrent attempt failed in a way worth retrying is fetched again on the ordinary
+ * path, with the full retry policy, so concurrency changes nothing about what a query returns.
+ * Each first attempt on the wire holds a slot in the limiter, given back in one place
+ * (ix_slot_settle) when it is answered or cancelled; every wait of the cursor keeps those
+ * transfers moving (ix_wait_serving in fetch.c), so no slot outlives its request.
+ *
+ * What it costs, for lists of 50,000 and more:
+ * - Per customer only its key is kept (fetch->customers, in the list's order). The customers not
+ *   started yet are exactly those from fetch->customers_started on, so starting the next one is
+ *   O(1); a key moves to the cursor when its customer is taken (and is NULL from then on).
+ * - A request and its response live in a slot (fetch->slots) only while the first page is on the
+ *   wire (RUNNING) or has arrived and waits to be read (READY). At most max_concurrency are
+ *   running and at most max_concurrency ready, so 2 x max_concurrency slots (at most 128) are
+ *   enough, allocated once per list. Every step scans the slots, never the list: the work per
+ *   customer does not grow with the list's length.
+ * - Of the ready ones the earliest in the list is served first, as before the slots.
+ * - A customer whose first page could not be started (the limiter says not yet, nothing else is
+ *   on the wire) is taken on the ordinary path (ix_fetch_page), with no slot.
+ */
+#include "fetch/inlist.h"
+
+#include "fetch/fetch_internal.h"
+#include "observe/requestlog.h"
+#include "provider/columns.h"
+
+#include <string.h>
+
+SQLITE_EXTENSION_INIT3
+
+/* How long after it was cancelled a request may still arrive at the vendor: network and server
+ * queues, generously. */
+#define IX_CANCEL_GRACE_MS 1000
+#define IX_MAX_CONCURRENCY 64
+
+typedef enum ix_slot_state {
+  IX_SLOT_FREE,
+  IX_SLOT_RUNNING, /* its customer's first page is on the wire */
+  IX_SLOT_READY,   /* its customer's first page has arrived */
+  IX_SLOT_TAKEN,   /* its customer is being made current; released right after */
+} ix_slot_state;
+
+struct ix_in_slot {
+  ix_slot_state state;
+  int customer; /* index in fetch->customers */
+  ix_request request;
+  http_job *job;
+  http_response response;
+  int from_cache;
+  sqlite3_int64 log_id; /* its request-log entry, when answered from the cache */
+  rate_ticket ticket;   /* its slot in the limiter while job runs */
+};
+
+static int ix_concurrency(const ix_fetch *fetch) {
+  long long concurrency = config_engine(fetch->config)->max_concurrency;
+  return concurrency < 1                    ? 1
+         : concurrency > IX_MAX_CONCURRENCY ? IX_MAX_CONCURRENCY
+                                            : (int)concurrency;
+}
+
+/* The one place a concurrent first attempt ends, answered or cancelled: the job's response is
+ * kept (or dropped) and its slot in the limiter given back. A 429 pauses the account right away,
+ * so the retry on the ordinary path and every other cursor hold off. */
+static void ix_slot_settle(ix_fetch *fetch, ix_in_slot *slot, int keep) {
+  int answered = http_job_done(slot->job);
+  http_job_finish(slot->job, keep ? &slot->response : NULL);
+  slot->job = NULL;
+  /* A request cancelled on the wire (LIMIT stopped the statement) may still reach the vendor
+   * after we let go of it, and be counted then: it holds its slot a little longer. */
+  rate_limiter_done(fetch->limiter, &slot->ticket,
+                    ix_completed_ms() + (answered ? 0 : IX_CANCEL_GRACE_MS));
+  if (keep && slot->response.outcome == HTTP_OK && slot->response.status == 429) {
+    ix_throttle_delay(fetch, &slot->response, 0);
+  }
+}
+
+static void ix_slot_release(ix_fetch *fetch, ix_in_slot *slot) {
+  if (slot->job) ix_slot_settle(fetch, slot, 0); /* the statement stopped early */
+  http_response_clear(&slot->response);
+  ix_request_clear(&slot->request);
+  memset(slot, 0, sizeof(*slot));
+  slot->state = IX_SLOT_FREE;
+}
+
+int ix_fetch_in_collect(ix_fetch *fetch) {
+  int running = 0;
+  for (int i = 0; i < fetch->slot_count; i++) {
+    ix_in_slot *slot = &fetch->slots[i];
+    if (slot->state != IX_SLOT_RUNNING) continue;
+    if (http_job_done(slot->job)) {
+      ix_slot_settle(fetch, slot, 1);
+      slot->state = IX_SLOT_READY;
+    } else {
+      running++;
+    }
+  }
+  return running;
+}
+
+void ix_fetch_in_clear(ix_fetch *fetch) {
+  for (int i = 0; i < fetch->slot_count; i++) ix_slot_release(fetch, &fetch->slots[i]);
+  sqlite3_free(fetch->slots);
+  fetch->slots = NULL;
+  fetch->slot_count = 0;
+  /* A key not taken yet is still the list's, started or not. */
+  for (int i = 0; i < fetch->customer_count; i++) sqlite3_value_free(fetch->customers[i]);
+  sqlite3_free(fetch->customers);
+  fetch->customers = NULL;
+  fetch->customer_count = fetch->customer_capacity = 0;
+  fetch->customers_started = fetch->customers_taken = 0;
+  fetch->in_column = -1;
+}
+
+int ix_fetch_in_add(ix_fetch *fetch, int column, sqlite3_value *key) {
+  if (fetch->customer_count == fetch->customer_capacity) {
+    /* Doubling: adding N keys copies O(N) pointers in all. */
+    int capacity = fetch->customer_capacity ? fetch->customer_capacity * 2 : 16;
+    sqlite3_value **grown =
+        sqlite3_realloc64(fetch->customers, (sqlite3_uint64)capacity * sizeof(*grown));
+    if (!grown) return SQLITE_NOMEM;
+    fetch->customers = grown;
+    fetch->customer_capacity = capacity;
+  }
+  sqlite3_value *copy = sqlite3_value_dup(key);
+  if (!copy) return SQLITE_NOMEM;
+  fetch->customers[fetch->customer_count++] = copy;
+  fetch->in_column = column;
+  return SQLITE_OK;
+}
+
+int ix_fetch_has_more_customers(const ix_fetch *fetch) {
+  return fetch->customers_taken < fetch->customer_count;
+}
+
+/* The slots, allocated once per list: enough for max_concurrency running and as many ready. */
+static int ix_slots_ready(ix_fetch *fetch) {
+  if (fetch->slots) return SQLITE_OK;
+  int count = 2 * IX_MAX_CONCURRENCY;
+  if (count > fetch->customer_count) count = fetch->customer_count;
+  if (count < 1) count = 1;
+  fetch->slots = sqlite3_malloc64((sqlite3_uint64)count * sizeof(ix_in_slot));
+  if (!fetch->slots) return SQLITE_NOMEM;
+  memset(fetch->slots, 0, (size_t)count * sizeof(ix_in_slot));
+  fetch->slot_count = count;
+  return SQLITE_OK;
+}
+
+/* The args of one customer of the list: the plan's args with the key replaced. */
+static ix_args ix_customer_args(const ix_fetch *fetch, int customer) {
+  ix_args args = fetch->args;
+  args.eq[fetch->in_column] = fetch->customers[customer];
+  return args;
+}
+
+/* Records the first pages that arrived and starts more, up to max_concurrency in flight. */
+static void ix_fetch_top_up(ix_fetch *fetch) {
+  if (ix_slots_ready(fetch) != SQLITE_OK) return; /* taken on the ordinary path instead */
+  int running = ix_fetch_in_collect(fetch), ready = 0;
+  ix_in_slot *free_slots[2 * IX_MAX_CONCURRENCY];
+  int free_count = 0;
+  for (int i = 0; i < fetch->slot_count; i++) {
+    ready += fetch->slots[i].state == IX_SLOT_READY;
+    if (fetch->slots[i].state == IX_SLOT_FREE) free_slots[free_count++] = &fetch->slots[i];
+  }
+  int concurrency = ix_concurrency(fetch);
+  /* Answers not yet read are bounded too: memory stays flat however long the list. */
+  while (fetch->customers_started < fetch->customer_count && running < concurrency &&
+         ready < concurrency && free_count > 0) {
+    ix_in_slot *slot = free_slots[free_count - 1];
+    int customer = fetch->customers_started;
+    ix_args args = ix_customer_args(fetch, customer);
+    char *error = NULL;
+    if (ix_build(fetch, &args, NULL, &slot->request, &error) != SQLITE_OK) {
+      /* Taken on the ordinary path, which reports the same error with its context. */
+      sqlite3_free(error);
+      ix_request_clear(&slot->request);
+      break;
+    }
+    http_request http = ix_http_options(fetch, &slot->request);
+    long long now = rate_clock_ms();
+    if (ix_from_cache(fetch, http.url, &slot->response)) {
+      slot->from_cache = 1;
+      slot->log_id = fetch->last_request_id;
+      slot->state = IX_SLOT_READY;
+      ready++;
+    } else if (rate_limiter_reserve(fetch->limiter, &fetch->rate_limit, now,
+                                    ix_request_deadline(fetch, now), &slot->ticket) != 0) {
+      ix_request_clear(&slot->request);
+      break; /* the limiter says not yet: try again on the next call */
+    } else if ((slot->job = http_job_start(fetch->http, &http)) != NULL) {
+      slot->state = IX_SLOT_RUNNING;
+      running++;
+    } else {
+      rate_limiter_done(fetch->limiter, &slot->ticket, ix_completed_ms());
+      ix_request_clear(&slot->request);
+      break;
+    }
+    slot->customer = customer;
+    free_count--;
+    fetch->customers_started++;
+  }
+}
+
+/* The next customer to read: one whose answer arrived (its slot in *slot_out), waiting for one if
+ * needed, else the next not yet started (no slot). -1 when interrupted. */
+static int ix_fetch_pick_customer(ix_fetch *fetch, ix_in_slot **slot_out) {
+  *slot_out = NULL;
+  for (;;) {
+    ix_fetch_top_up(fetch);
+    int running = 0;
+    ix_in_slot *first = NULL;
+    for (int i = 0; i < fetch->slot_count; i++) {
+      ix_in_slot *slot = &fetch->slots[i];
+      if (slot->state == IX_SLOT_READY && (!first || slot->customer < first->customer)) {
+        first = slot;
+      }
+      running += slot->state == IX_SLOT_RUNNING;
+    }
+    if (first) {
+      *slot_out = first;
+      return first->customer;
+    }
+    if (!running) {
+      if (fetch->customers_started < fetch->customer_count) return fetch->customers_started++;
+      return -1;
+    }
+    if (ix_interrupted(&fetch->interrupt)) return -1;
+    progress_waiting(&fetch->progress, "answers", -1);
+    http_client_run(fetch->http, IX_INTERRUPT_POLL_MS);
+  }
+}
+
+int ix_fetch_next_customer(ix_fetch *fetch, char **error_out) {
+  http_client_set_concurrency(fetch->http, ix_concurrency(fetch));
+  ix_in_slot *slot = NULL;
+  int index = ix_fetch_pick_customer(fetch, &slot);
+  if (index < 0) {
+    *error_out = ix_errorf("%s: interrupted", fetch->table_name);
+    return SQLITE_INTERRUPT;
+  }
+  fetch->customers_taken++;
+  progress_customer(&fetch->progress);
+  /* The customer becomes the plan's: its key is the one columns echo. */
+  ix_page_reset(&fetch->page);
+  if (fetch->page.customer_state && fetch->page.free_customer_state) {
+    fetch->page.free_customer_state(fetch->page.customer_state);
+  }
+  fetch->page.customer_state = NULL;
+  sqlite3_value_free(fetch->args.eq[fetch->in_column]);
+  fetch->args.eq[fetch->in_column] = fetch->customers[index];
+  fetch->customers[index] = NULL;
+  fetch->pages_fetched = 0;
+
+  if (!slot) return ix_fetch_page(fetch, error_out);
+  slot->state = IX_SLOT_TAKEN; /* out of the scans while its page is accepted or fetched again */
+  int rc;
+  http_response *response = &slot->response;
+  int usable = response->outcome == HTTP_OK && !ix_status_is_retryable(response->status) &&
+               !ix_body_incomplete(response) && !ix_token_refused(fetch, response, &slot->request);
+  if (usable) {
+    if (slot->from_cache) {
+      fetch->last_request_id = slot->log_id;
+    } else {
+      fetch->last_request_id = requestlog_add(
+          response->started_unix_ms, fetch->provider->vendor, slot->request.url.text,
+          response->status, 1, response->elapsed_ms, (sqlite3_int64)response->body_len, 0, NULL);
+      progress_request_done(&fetch->progress);
+    }
+    fetch->pages_fetched = 1;
+    rc = ix_accept(fetch, response, &slot->request, !slot->from_cache, error_out);
+    if (rc == SQLITE_OK) progress_rows(&fetch->progress, fetch->page.row_count);
+  } else {
+    requestlog_add(response->started_unix_ms, fetch->provider->vendor, slot->request.url.text,
+                   response->outcome == HTTP_OK ? response->status : 0, 1, response->elapsed_ms,
+                   (sqlite3_int64)response->body_len, 0,
+                   response->outcome == HTTP_OK ? NULL : response->error);
+    progress_request_done(&fetch->progress);
+    rc = ix_fetch_page(fetch, error_out);
+  }
+  ix_slot_release(fetch, slot);
+  return rc;
+}

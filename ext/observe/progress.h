@@ -1,0 +1,54 @@
+/*
+ * What a long statement is doing, on stderr: customers, requests, rows, what it waits for, an
+ * estimate; and, once, the IN form when a join fetches its customers one at a time. A statement
+ * is a cursor's life, from its first xFilter to its xClose (SQLite closes a statement's cursors
+ * when it halts), so a join's many xFilters count as one statement. Nothing is said before
+ * IX_PROGRESS_AFTER_MS, nor with INTERACTIONS_QUIET=1.
+ */
+#ifndef IX_PROGRESS_H
+#define IX_PROGRESS_H
+
+#include "provider/provider.h"
+
+#define IX_PROGRESS_AFTER_MS 2000   /* a statement shorter than this says nothing */
+#define IX_PROGRESS_EVERY_MS 1000   /* at most one line a second */
+#define IX_PROGRESS_HINT_FILTERS 20 /* one-customer xFilters before the IN-form hint */
+
+typedef struct ix_progress {
+  const char *table_name;
+  long long started_ms; /* the statement's first xFilter; 0 before it */
+  long long said_ms;    /* when the last line was said */
+  int said;             /* a progress line was said: the statement ends with a summary */
+  int live;             /* a line is on the terminal without its newline yet */
+  char *shown;          /* the last line said on a terminal, to restore after a row erased it */
+  int failed;
+  int single_filters; /* xFilters with one customer (no IN list) */
+  int hinted;
+  long long customers;       /* handed to the cursor so far */
+  long long customers_total; /* of the IN lists; 0 when unknown (a join) */
+  int total_known;
+  long long requests;
+  long long rows;
+  const char *waiting_for; /* NULL when not waiting */
+  long long waiting_since;
+  long long waiting_until; /* 0 when the wait has no known end (answers on the wire) */
+} ix_progress;
+
+/* xFilter: in_list_customers is the IN list's length, or 0 for one customer (or none). */
+void progress_filter(ix_progress *progress, const ix_provider *provider, const char *table_name,
+                     int in_list_customers, long long max_concurrency);
+void progress_customer(ix_progress *progress);
+void progress_request_done(ix_progress *progress);
+void progress_rows(ix_progress *progress, int rows);
+/* About to wait for what (e.g. "the rate limit"); milliseconds < 0 when the end is unknown. */
+void progress_waiting(ix_progress *progress, const char *what, long long milliseconds);
+/* Says a line if the statement is long enough and the last line old enough. */
+void progress_tick(ix_progress *progress);
+void progress_failed(ix_progress *progress);
+/* A row goes back to SQLite, which may print it: the terminal's line is erased first, so the
+ * client's output never lands on it; the next tick puts it back. */
+void progress_row_out(ix_progress *progress);
+/* xClose: the summary, when a line was said (or a failed statement ran long). */
+void progress_statement_end(ix_progress *progress);
+
+#endif

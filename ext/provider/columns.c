@@ -1,0 +1,162 @@
+/*
+ * The engine's side of rows: the value xColumn returns for a row's column (an echoed argument, a
+ * generic kind, or the provider's callback), each row's members found once for it, and emptying a
+ * page and a plan's constraint values between requests. The JSON-to-SQL conversions themselves
+ * are the providers' toolkit (rows.c), which the engine uses the same way a provider does.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "provider/columns.h"
+
+#include "json/jsonarena.h"
+#include "provider/jsonspan.h"
+#include "provider/rows_internal.h"
+
+SQLITE_EXTENSION_INIT3
+
+/* Every member of every row is hashed: its length and a few of its bytes are enough to spread
+ * a table's few dozen keys (a collision costs one strcmp more), for less than hashing it whole. */
+static uint32_t ix_member_hash(const char *key) {
+  size_t length = strlen(key);
+  if (length == 0) return 0;
+  uint32_t hash = (uint32_t)length * 0x9E3779B1u;
+  hash ^= (uint32_t)(unsigned char)key[0] * 0x85EBCA77u;
+  hash ^= (uint32_t)(unsigned char)key[length - 1] * 0xC2B2AE3Du;
+  hash ^= (uint32_t)(unsigned char)key[length / 2] * 0x27D4EB2Fu;
+  return hash ^ (hash >> 15);
+}
+
+static void ix_members_index(ix_member_cache *cache, const ix_provider *provider) {
+  memset(cache->keys, 0, sizeof(cache->keys));
+  for (int c = 0; c < provider->column_count && c < IX_MAX_COLUMNS; c++) {
+    const ix_column_def *def = &provider->columns[c];
+    for (int k = 0; k < 3 && def->keys[k]; k++) {
+      uint32_t hash = ix_member_hash(def->keys[k]);
+      unsigned i = hash & (IX_MEMBER_SLOTS - 1);
+      while (cache->keys[i].key) i = (i + 1) & (IX_MEMBER_SLOTS - 1);
+      cache->keys[i] = (ix_member_key){def->keys[k], hash, (short)c, (short)k};
+    }
+  }
+  cache->provider = provider;
+}
+
+static void ix_members_fill(ix_member_cache *cache, const ix_provider *provider,
+                            const cJSON *item) {
+  if (cache->provider != provider) ix_members_index(cache, provider);
+  short rank[IX_MAX_COLUMNS];
+  for (int c = 0; c < IX_MAX_COLUMNS; c++) {
+    cache->members[c] = NULL;
+    rank[c] = 3;
+  }
+  if (!cJSON_IsObject(item)) return;
+  for (const cJSON *child = item->child; child; child = child->next) {
+    if (!child->string) continue;
+    uint32_t hash = ix_member_hash(child->string);
+    /* Every column naming this key is in the probe run: one key can serve several columns. */
+    for (unsigned i = hash & (IX_MEMBER_SLOTS - 1); cache->keys[i].key;
+         i = (i + 1) & (IX_MEMBER_SLOTS - 1)) {
+      const ix_member_key *slot = &cache->keys[i];
+      if (slot->hash == hash && slot->rank < rank[slot->column] &&
+          strcmp(slot->key, child->string) == 0) {
+        cache->members[slot->column] = child;
+        rank[slot->column] = slot->rank;
+      }
+    }
+  }
+}
+
+/* The member a generic column reads: ix_json_member(row->item, keys), found once per row. */
+static const cJSON *ix_row_member(const ix_call *call, const ix_row *row, int column) {
+  const ix_page *page = call->page;
+  const char *const *keys = call->provider->columns[column].keys;
+  ix_member_cache *cache = page ? ix_page_members(page) : NULL;
+  uintptr_t at = (uintptr_t)row, first = cache ? (uintptr_t)page->rows : 0;
+  if (!cache || at < first || at >= first + (uintptr_t)page->row_count * sizeof(ix_row)) {
+    return ix_json_member(row->item, keys); /* a row that is not the page's (none today) */
+  }
+  if (cache->item != row->item || !row->item) {
+    cache->item = row->item;
+    cache->filled = 0;
+    return ix_json_member(row->item, keys);
+  }
+  if (!cache->filled) {
+    ix_members_fill(cache, call->provider, row->item);
+    cache->filled = 1;
+  }
+  return cache->members[column];
+}
+
+ix_json_arena *ix_page_release_tree(ix_page *page) {
+  ix_members_forget(page);
+  ix_json_arena *arena = page->arena;
+  page->arena = NULL;
+  page->root = NULL;
+  page->context = NULL;
+  page->row_count = 0;
+  return arena;
+}
+
+void ix_page_reset(ix_page *page) {
+  ix_members_forget(page);
+  free(page->body); /* http.c and cache.c allocate bodies with malloc */
+  page->body = NULL;
+  page->body_len = 0;
+  ix_json_arena_free(page->arena);
+  page->arena = NULL;
+  page->root = NULL;
+  page->context = NULL;
+  page->row_count = 0;
+  sqlite3_free(page->next_token);
+  page->next_token = NULL;
+}
+
+void ix_args_clear(ix_args *args) {
+  for (int i = 0; i < IX_MAX_COLUMNS; i++) {
+    sqlite3_value_free(args->eq[i]);
+    args->eq[i] = NULL;
+  }
+  sqlite3_free(args->range_low);
+  sqlite3_free(args->range_high);
+  memset(args, 0, sizeof(*args));
+  args->row_hint = -1;
+}
+
+void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx) {
+  const ix_provider *provider = call->provider;
+  const ix_column_def *def = &provider->columns[column];
+  sqlite3_value *given = call->args->eq[column];
+  if (given && (def->flags & IX_COL_EXACT)) {
+    /* Echo the value the API was asked for, as text for TEXT columns: SQLite's re-check (or the
+     * user) sees exactly what was sent. */
+    if (strcmp(def->decl_type, "TEXT") == 0) {
+      sqlite3_result_text(ctx, (const char *)sqlite3_value_text(given), -1, SQLITE_TRANSIENT);
+    } else {
+      sqlite3_result_value(ctx, given);
+    }
+    return;
+  }
+  switch (def->kind) {
+    case IX_VALUE_CUSTOM: provider->column(call, row, column, ctx); break;
+    case IX_VALUE_RAW: {
+      const char *raw;
+      size_t length;
+      if (ix_row_raw(call->page, row, &raw, &length)) {
+        sqlite3_result_text64(ctx, raw, length, SQLITE_TRANSIENT, SQLITE_UTF8);
+        sqlite3_result_subtype(ctx, IX_JSON_SUBTYPE);
+      } else {
+        ix_result_json(ctx, row->item, IX_VALUE_RAW, call->zone);
+      }
+      break;
+    }
+    case IX_VALUE_NONE:
+      /* Argument columns without a per-row value: the provider may still know one. */
+      if (provider->column) {
+        provider->column(call, row, column, ctx);
+      } else {
+        sqlite3_result_null(ctx);
+      }
+      break;
+    default: ix_result_json(ctx, ix_row_member(call, row, column), def->kind, call->zone); break;
+  }
+}

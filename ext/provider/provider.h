@@ -1,0 +1,278 @@
+/*
+ * The one header a vendor's provider includes (with auth.h, url.h or timefmt.h when it needs those
+ * helpers): the descriptor it fills in and the helpers it calls. Nothing of the engine's own is
+ * here; that is in vtab.h, columns.h and jsonspan.h.
+ *
+ * A vendor is data plus three callbacks: a static ix_provider naming its columns (which ones are
+ * arguments, which constraints go to the API, which are required), how to build the HTTP request
+ * for a plan and a page, and how to turn one response page into rows. The engine owns everything
+ * else: xBestIndex, the idxStr plan, configuration, lazy paging, HTTP, error texts and the
+ * JSON-to-column conversions. No vendor writes its own xBestIndex. The helpers are in rows.c.
+ */
+#ifndef IX_PROVIDER_H
+#define IX_PROVIDER_H
+
+#include <cjson/cJSON.h>
+#include <sqlite3ext.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "settings/config.h"
+#include "util/http.h"
+#include "util/timefmt.h"
+#include "util/url.h"
+
+/* Columns per table are limited so a set of columns fits in one uint64_t mask. */
+#define IX_MAX_COLUMNS 48
+#define IX_MAX_REQUIRED_ALTERNATIVES 6
+/* The bit of column c in a column mask (ix_provider.required). */
+#define IX_COLUMN_BIT(c) ((uint64_t)1 << (c))
+
+/* Column flags. */
+enum {
+  IX_COL_HIDDEN = 1 << 0, /* argument column: HIDDEN, usable as a table-valued function argument */
+  IX_COL_EQ = 1 << 1,     /* an equality on this column is sent to the API */
+  IX_COL_RANGE = 1 << 2,  /* bounds (=, <, <=, >, >=) collapse into one range sent to the API */
+  /* The API applies the equality exactly and the column echoes the value it was given, so SQLite's
+   * own re-check is skipped (omit). Only for filters the vendor applies exactly. */
+  IX_COL_EXACT = 1 << 3,
+  /* A key column whose value is the same on every row of one customer (the vendor's own id for
+   * it): SQLite's re-check keeps all of a customer's rows or none, so it does not stop LIMIT from
+   * sizing the pages (ix_plan_limit). */
+  IX_COL_PER_CUSTOMER = 1 << 4,
+};
+
+/* How the engine produces a column's value from a row when the column does not echo a constraint.
+ */
+typedef enum ix_value_kind {
+  IX_VALUE_NONE,        /* NULL: argument columns that have no per-row value */
+  IX_VALUE_TEXT,        /* the member as text: strings as they are, numbers and booleans rendered */
+  IX_VALUE_LOWER,       /* like IX_VALUE_TEXT, lower-cased (channel names) */
+  IX_VALUE_INT,         /* INTEGER from a JSON number or a numeric string, else NULL */
+  IX_VALUE_INT_OR_TEXT, /* INTEGER when numeric, else the text (campaign ids) */
+  IX_VALUE_REAL,        /* REAL from a number or numeric string */
+  IX_VALUE_BOOL,        /* 0/1 from a JSON boolean, "true"/"false", or a number */
+  IX_VALUE_TIME,        /* a vendor timestamp converted to UTC (timefmt); NULL when unparseable */
+  IX_VALUE_JSON,        /* the member as JSON text (objects and arrays), scalars as values */
+  IX_VALUE_RAW,         /* the row's whole vendor object as JSON text */
+  IX_VALUE_CUSTOM,      /* the provider's column callback decides */
+} ix_value_kind;
+
+typedef struct ix_column_def {
+  const char *name;
+  const char *decl_type; /* declared SQL type: "TEXT", "INTEGER", "REAL" or "" */
+  unsigned flags;        /* IX_COL_* */
+  ix_value_kind kind;
+  const char *keys[3]; /* JSON member names tried in order on the row's item (NULL-terminated) */
+  const char *description; /* one line for interactions_columns, or NULL */
+} ix_column_def;
+
+/* One row: the vendor object the row stands for, plus the objects that enclose it, which some
+ * vendors need for columns (Capillary: the interaction type and the network around a message). */
+typedef struct ix_row {
+  const cJSON *item;
+  const cJSON *group;
+  const cJSON *parent;
+  /* The item's own bytes in the page's body (recorded by the parse, jsonarena.c), for raw; NULL when unknown. */
+  const char *raw;
+  size_t raw_length;
+} ix_row;
+
+/* What parse_page found in a response body. */
+typedef enum ix_page_status {
+  IX_PAGE_OK,        /* rows (possibly none) and maybe a next page */
+  IX_PAGE_NOT_FOUND, /* the vendor does not know this customer: no rows, not an error */
+  IX_PAGE_ERROR,     /* the body reports a failure: *error_out says what */
+} ix_page_status;
+
+/* A parsed page: owns the cJSON tree (in page->arena: never cJSON_Delete it); rows point into it. The rows array is reused across pages. */
+typedef struct ix_page {
+  cJSON *root;
+  const cJSON *context; /* page-level object a provider wants to reach from its column callback */
+  ix_row *rows;
+  int row_count;
+  int row_capacity;
+  char *next_token; /* sqlite3_malloc'd: cursor, page number or similar; NULL = last page */
+  /* What a provider keeps across the pages of one customer (e.g. ids already returned, to drop
+   * duplicates when new interactions shift the pages): set by parse_page, freed with
+   * free_customer_state when the next customer starts. */
+  void *customer_state;
+  void (*free_customer_state)(void *state);
+  /* The response body the tree was parsed from (malloc'd, owned): rows' raw spans point into it.
+   */
+  char *body;
+  size_t body_len;
+  /* Where the tree lives (jsonarena.h): ix_parse_json_body makes it, ix_page_reset frees it. */
+  struct ix_json_arena *arena;
+  /* Engine: the body already parsed while fetch.c checked it was whole, for ix_parse_json_body to
+   * take instead of parsing again (NULL when there is none). */
+  struct ix_json_parse *preparsed;
+} ix_page;
+
+/* The constraint values of one request plan, indexed by column. */
+typedef struct ix_args {
+  sqlite3_value *eq[IX_MAX_COLUMNS]; /* equality values sent to the API (sqlite3_value_dup) */
+  /* The collapsed range on the provider's range column, as text. Each bound starts with a real
+   * YYYY-MM-DD date: a bound that does not (a number, a LIKE prefix, "2025-13") is widened by the
+   * engine to the days it can match, or the plan sends nothing (vtab.c, ix_range_add), so a
+   * provider need not check the date again; what follows the date is the user's own text. SQLite
+   * re-checks every bound on the rows. */
+  char *range_low;
+  char *range_high;
+  int range_low_inclusive;
+  int range_high_inclusive;
+  sqlite3_int64 row_hint; /* LIMIT+OFFSET when pushed down, else -1: a page-size hint only */
+} ix_args;
+
+/* Everything a provider callback may read while building a request or producing a column. */
+typedef struct ix_call {
+  const struct ix_provider *provider;
+  const char *table_name;
+  const ix_args *args;
+  const ix_config *config;
+  const timefmt_zone *zone;
+  const ix_page *page; /* the current page (column callbacks) */
+  /* Pages already fetched for this customer: in build_request, 0 while asking for the first; in
+   * parse_page and column callbacks, it counts the page being read (1 for the first). */
+  int page_index;
+  /* In authenticate, for a provider with a token exchange that the settings ask for: the token
+   * the engine got for the account (token.c). NULL otherwise. */
+  const char *token;
+} ix_call;
+
+/* The request a provider builds: the engine adds the base URL, timeouts and transport. */
+typedef struct ix_request {
+  url_builder url;           /* starts as the base URL; providers append path and query */
+  http_headers headers;      /* auth and vendor headers (Accept: application/json is added) */
+  uint64_t token_generation; /* engine: the exchanged token it carries (0 = none), for a 401 */
+} ix_request;
+
+/* A vendor whose credentials are exchanged for a short-lived token (token.c does the rest). */
+typedef struct ix_token_exchange {
+  /* Whether the table's settings ask for the exchange (its key and secret are set). */
+  int (*wanted)(const ix_config *config);
+  /* Appends the token endpoint's path to request->url (the base URL) and sets *json_out to the
+   * request body, sqlite3_malloc'd; it holds the secret, so the engine wipes it. */
+  int (*build)(const ix_call *call, ix_request *request, char **json_out, char **error_out);
+  /* The token (sqlite3_malloc'd) and its lifetime in seconds (0 when the answer gives none) from a
+   * 2xx answer. */
+  int (*parse)(const ix_call *call, const char *body, size_t body_len, char **token_out,
+               long long *ttl_seconds, char **error_out);
+  const char *key_setting, *secret_setting; /* named when the vendor refuses them */
+} ix_token_exchange;
+
+typedef struct ix_provider {
+  const char *table;  /* module name, e.g. "capillary_interactions" */
+  const char *vendor; /* "capillary": the settings' env prefix (CAPILLARY_...) and the limiter */
+  const char *default_base_url;
+  const ix_setting_def *settings; /* vendor settings (credentials...), terminated by a NULL key */
+  const ix_column_def *columns;
+  int column_count;
+  /* Derived, not written: the column flagged IX_COL_RANGE, or -1. Registration fills it in the
+   * engine's copy of the descriptor (descriptor.c); providers leave it out. */
+  int range_column;
+  /* The plan needs every column of at least one of these masks (bit i = column i). Alternatives are
+   * tried in order; the first fully usable one is sent. A zero mask ends the list. */
+  uint64_t required[IX_MAX_REQUIRED_ALTERNATIVES];
+  /* The fix shown when no alternative is constrained: "add WHERE mobile = '...' (or email, ...)".
+   */
+  const char *required_hint;
+  int max_page_size; /* 0 = the API does not page */
+  /* For interactions_tables: the request ("GET /v2/customers/interaction"), how it pages ("none",
+   * "page number", "cursor"...) and the vendor's reference page. NULL when unknown. */
+  const char *endpoint;
+  const char *paging;
+  const char *docs_url;
+  const void *data; /* the provider's own static data (e.g. which column is which) */
+
+  /* Adds the vendor's authentication headers, or fails saying which setting is missing. */
+  int (*authenticate)(const ix_call *call, http_headers *headers, char **error_out);
+  /* Builds the request for one page: path, query and vendor headers. page_token is NULL for the
+   * first page, else the next_token parse_page returned for the previous page. */
+  int (*build_request)(const ix_call *call, const char *page_token, sqlite3_int64 page_size,
+                       ix_request *request, char **error_out);
+  /* Turns one 2xx response body into rows (page->root must own the parsed tree). */
+  ix_page_status (*parse_page)(const ix_call *call, const char *body, size_t body_len,
+                               ix_page *page, char **error_out);
+  /* Optional: what this vendor's own "no such customer" 404 looks like. The engine calls it only
+   * for a 404 whose body is JSON and does not say the route is unknown (any other 404 is an error
+   * about the path, fetch.c); without it such a body means no rows. Return 1 for "this customer
+   * is unknown" (no rows), 0 for an error, optionally with *error_out saying what the body means
+   * (a wrong tenant, say); without one the engine's error about the path is used. */
+  int (*is_unknown_customer)(const ix_call *call, const cJSON *body, char **error_out);
+  /* Value of an IX_VALUE_CUSTOM column, or of any column the generic kinds cannot express. */
+  void (*column)(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx);
+  /* Optional. The vendor's own id for the customer of the current page (Capillary's customer id,
+   * Alpharun's contact UUID), written to out: then the rows of one customer reached through
+   * different keys (mobile = ? OR email = ?) get the same rowids. Returns 0 when unknown: the
+   * plan's key stands for the customer. */
+  int (*customer_identity)(const ix_call *call, char *out, size_t out_size);
+  /* Optional. Checks the provider's own settings (call->config) as a query would: returns the key
+   * at fault and sets *error_out, or returns NULL. interactions_settings shows it as a problem. */
+  const char *(*check_settings)(const ix_call *call, char **error_out);
+  /* Optional: credentials exchanged for a token. */
+  const ix_token_exchange *token_exchange;
+  /* Optional: the fix for a 401 or 403 when "check <the credentials>" would mislead (an expired
+   * token, a missing permission). vendor_said is the vendor's message or "". NULL keeps the
+   * generic text; else a sqlite3_malloc'd text that follows "HTTP 403 from host (...): ". */
+  char *(*status_hint)(const ix_call *call, long status, const char *vendor_said);
+  /* Optional: which credential form the settings select, for interactions_settings. */
+  const char *(*credential_form)(const ix_config *config);
+} ix_provider;
+
+/* ---- Helpers providers use ---- */
+
+/* Appends a row to the page, growing the reused array. Returns SQLITE_OK or SQLITE_NOMEM. */
+int ix_page_add_row(ix_page *page, const cJSON *item, const cJSON *group, const cJSON *parent);
+
+/* The text of an argument's equality value, or NULL when the plan has none. */
+const char *ix_args_text(const ix_args *args, int column);
+
+/* A member of obj by the first of keys that is present (case-sensitive). */
+const cJSON *ix_json_member(const cJSON *obj, const char *const *keys);
+
+/* Treats a single object where an array is expected as a one-element array (XML-to-JSON habit):
+ * iterate with ix_json_each. */
+const cJSON *ix_json_first(const cJSON *array_or_object);
+const cJSON *ix_json_next(const cJSON *array_or_object, const cJSON *current);
+
+/* Sets ctx to the value of member (by kind), handling JSON null, the string "null" and wrong types.
+ */
+void ix_result_json(sqlite3_context *ctx, const cJSON *member, ix_value_kind kind,
+                    const timefmt_zone *zone);
+
+/* Sets ctx to text lower-cased (channel names), or NULL when text is NULL. */
+void ix_result_lower(sqlite3_context *ctx, const char *text);
+
+/* sqlite3_mprintf'd error text. */
+char *ix_errorf(const char *fmt, ...);
+
+/* For APIs that answer with a JSON array: each object in page->root is a row. A body that is not an
+ * array is an error quoting the vendor's message; what names the rows ("interactions"). */
+ix_page_status ix_rows_from_array(const ix_call *call, ix_page *page, const char *what,
+                                  char **error_out);
+
+/* Appends "/" and the percent-encoded value of an argument to the request path, or fails with an
+ * error naming the column (empty, "." or "..", control characters, over-long). */
+/* For a token exchange's build: body printed as JSON text into *json_out (sqlite3_malloc'd), and
+ * cJSON's own copy of the text wiped (it holds the secret). Frees body. SQLITE_OK or SQLITE_NOMEM
+ * (also when body is NULL). */
+int ix_token_request_json(cJSON *body, char **json_out);
+
+/* For a token exchange's parse: the token at token_path in the JSON answer (sqlite3_malloc'd into
+ * *token_out) and, when ttl_path names a positive number, its lifetime; the answer's copy of the
+ * token is wiped. Without a token the error says the answer has no `what`, and names the key and
+ * secret settings to check. Paths are NULL-terminated member names. */
+int ix_token_from_answer(const ix_call *call, const char *body, size_t body_len,
+                         const char *const *token_path, const char *const *ttl_path,
+                         const char *what, char **token_out, long long *ttl_seconds,
+                         char **error_out);
+
+int ix_url_segment(const ix_call *call, ix_request *request, int column, const char *value,
+                   char **error_out);
+
+/* Parses a response body into page->root, or fails with an error that says what came instead. */
+int ix_parse_json_body(const ix_call *call, const char *body, size_t body_len, ix_page *page,
+                       char **error_out);
+
+#endif

@@ -1,0 +1,501 @@
+/*
+ * Settings from the environment and from CREATE VIRTUAL TABLE options: see config.h.
+ */
+#include "settings/config.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "observe/envcheck.h"
+#include "util/url.h"
+
+SQLITE_EXTENSION_INIT3
+
+#define IX_MAX_SETTINGS 48
+#define IX_MAX_NAME 64
+
+const ix_setting_def ix_common_settings[] = {
+    {"base_url", IX_SETTING_URL, NULL, "the vendor API's base URL"},
+    {"rate_limit", 0, "10/1s", "requests per window, e.g. 50/10s"},
+    {"timeout_ms", IX_SETTING_INT, "30000", "whole-request timeout"},
+    {"connect_timeout_ms", IX_SETTING_INT, "10000", "TCP and TLS connect timeout"},
+    {"stall_timeout_ms", IX_SETTING_INT, "20000",
+     "abort a transfer slower than 1 byte/s for this long"},
+    {"max_retries", IX_SETTING_INT, "4", "retries of a failed page (429, 5xx, network)"},
+    {"retry_base_ms", IX_SETTING_INT, "500", "first backoff ceiling; doubles per retry, 30 s cap"},
+    {"retry_budget_ms", IX_SETTING_INT, "120000", "total retry waiting allowed per statement"},
+    {"cache_ttl", IX_SETTING_INT, "300", "seconds a response is reused; 0 turns the cache off"},
+    {"max_concurrency", IX_SETTING_INT, "16", "requests in flight at once"},
+    {"timezone", 0, "UTC", "zone of vendor times that carry none"},
+    {"page_size", IX_SETTING_INT, NULL, "rows per page (default: the API's maximum)"},
+    {"max_pages", IX_SETTING_INT, "1000", "pages per customer before the query fails"},
+    {"max_response_bytes", IX_SETTING_INT, "16777216", "largest response body accepted"},
+    {"any_404_is_no_rows", IX_SETTING_INT, "0",
+     "1: every HTTP 404 means no rows, for a vendor that answers unknown customers so"},
+    {NULL, 0, NULL, NULL},
+};
+
+/* Where each common setting lands in ix_engine_settings. The field's name is the key itself
+ * (stringified), so the two cannot drift apart; tests/unit/test_config.c checks that every common
+ * setting has its field. */
+typedef struct ix_engine_field {
+  const char *key;
+  size_t offset;
+  int is_int;                 /* sqlite3_int64, else const char * */
+  sqlite3_int64 unset_number; /* what a whole number reads when unset */
+} ix_engine_field;
+
+#define IX_TEXT_FIELD(name) \
+  { #name, offsetof(ix_engine_settings, name), 0, 0 }
+#define IX_INT_FIELD(name, unset) \
+  { #name, offsetof(ix_engine_settings, name), 1, unset }
+
+static const ix_engine_field ix_engine_fields[] = {
+    IX_TEXT_FIELD(base_url),
+    IX_TEXT_FIELD(rate_limit),
+    IX_INT_FIELD(timeout_ms, 0),
+    IX_INT_FIELD(connect_timeout_ms, 0),
+    IX_INT_FIELD(stall_timeout_ms, 0),
+    IX_INT_FIELD(max_retries, 0),
+    IX_INT_FIELD(retry_base_ms, 0),
+    IX_INT_FIELD(retry_budget_ms, 0),
+    IX_INT_FIELD(cache_ttl, 0),
+    IX_INT_FIELD(max_concurrency, 0),
+    IX_TEXT_FIELD(timezone),
+    IX_INT_FIELD(page_size, -1),
+    IX_INT_FIELD(max_pages, 0),
+    IX_INT_FIELD(max_response_bytes, 0),
+    IX_INT_FIELD(any_404_is_no_rows, 0),
+};
+
+/* One option as written in CREATE VIRTUAL TABLE: either a literal or the name of a variable. */
+typedef struct ix_option {
+  const ix_setting_def *def;
+  char *value;   /* literal value, or NULL */
+  char *env_var; /* from key_env=NAME, or NULL */
+} ix_option;
+
+struct ix_options {
+  int count;
+  ix_option items[IX_MAX_SETTINGS];
+};
+
+typedef struct ix_setting {
+  const ix_setting_def *def;
+  char *value;
+  char *source;  /* "default", "env NAME", "option", "option env NAME" */
+  char *origin;  /* the name a user changes: see config_origin */
+  char *problem; /* why the value is unusable (lenient resolution only), else NULL */
+} ix_setting;
+
+struct ix_config {
+  int count;
+  ix_setting items[IX_MAX_SETTINGS];
+  ix_engine_settings engine; /* the common settings again, typed (config_engine) */
+};
+
+int config_env_flag(const char *name) {
+  const char *value = getenv(name);
+  return value && *value && strcmp(value, "0") != 0 && strcmp(value, "false") != 0;
+}
+
+/* Vendor settings first, so a vendor can override a common default (its documented rate limit). */
+static const ix_setting_def *config_find_def(const ix_setting_def *vendor_settings, const char *key,
+                                             size_t key_length) {
+  const ix_setting_def *lists[2] = {vendor_settings, ix_common_settings};
+  for (int l = 0; l < 2; l++) {
+    for (const ix_setting_def *def = lists[l]; def && def->key; def++) {
+      if (strlen(def->key) == key_length && strncmp(def->key, key, key_length) == 0) return def;
+    }
+  }
+  return NULL;
+}
+
+static char *config_trimmed_copy(const char *start, const char *end) {
+  while (start < end && isspace((unsigned char)*start)) start++;
+  while (end > start && isspace((unsigned char)end[-1])) end--;
+  /* A quoted value loses its quotes; a doubled quote inside stands for one, as in SQL. */
+  if (end - start >= 2 && (*start == '\'' || *start == '"') && end[-1] == *start) {
+    char quote = *start++;
+    end--;
+    char *copy = sqlite3_malloc64((sqlite3_uint64)(end - start) + 1);
+    if (!copy) return NULL;
+    char *out = copy;
+    for (const char *p = start; p < end; p++) {
+      *out++ = *p;
+      if (*p == quote && p + 1 < end && p[1] == quote) p++;
+    }
+    *out = '\0';
+    return copy;
+  }
+  return sqlite3_mprintf("%.*s", (int)(end - start), start);
+}
+
+static char *config_list_keys(const ix_setting_def *vendor_settings) {
+  sqlite3_str *text = sqlite3_str_new(NULL);
+  const ix_setting_def *lists[2] = {vendor_settings, ix_common_settings};
+  for (int l = 0; l < 2; l++) {
+    for (const ix_setting_def *def = lists[l]; def && def->key; def++) {
+      if (l == 1 && config_find_def(vendor_settings, def->key, strlen(def->key)) != def) continue;
+      sqlite3_str_appendf(text, "%s%s", sqlite3_str_length(text) ? ", " : "", def->key);
+    }
+  }
+  return sqlite3_str_finish(text);
+}
+
+static int config_valid_env_name(const char *name) {
+  if (!*name || strlen(name) >= IX_MAX_NAME) return 0;
+  for (const char *p = name; *p; p++) {
+    if (!isalnum((unsigned char)*p) && *p != '_') return 0;
+  }
+  return 1;
+}
+
+void config_options_free(ix_options *options) {
+  if (!options) return;
+  for (int i = 0; i < options->count; i++) {
+    sqlite3_free(options->items[i].value);
+    sqlite3_free(options->items[i].env_var);
+  }
+  sqlite3_free(options);
+}
+
+int config_options_parse(const char *table, const ix_setting_def *vendor_settings, int argc,
+                         const char *const *argv, int stored_in_file, ix_options **out,
+                         char **error_out) {
+  *out = NULL;
+  ix_options *options = sqlite3_malloc64(sizeof(*options));
+  if (!options) return SQLITE_NOMEM;
+  memset(options, 0, sizeof(*options));
+  for (int i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+    const char *equals = strchr(arg, '=');
+    const char *key = arg;
+    while (isspace((unsigned char)*key)) key++;
+    size_t key_length = equals ? (size_t)(equals - key) : strlen(key);
+    while (key_length > 0 && isspace((unsigned char)key[key_length - 1])) key_length--;
+    int via_env = key_length > 4 && strncmp(key + key_length - 4, "_env", 4) == 0;
+    const ix_setting_def *def =
+        config_find_def(vendor_settings, key, via_env ? key_length - 4 : key_length);
+    if (!equals || !def) {
+      char *keys = config_list_keys(vendor_settings);
+      *error_out = sqlite3_mprintf(
+          "%s: bad option '%.*s': write key=value (or key_env=VARIABLE) with one of: %s", table,
+          (int)key_length, key, keys ? keys : "");
+      sqlite3_free(keys);
+      config_options_free(options);
+      return SQLITE_ERROR;
+    }
+    for (int j = 0; j < options->count; j++) {
+      if (options->items[j].def == def) {
+        *error_out = sqlite3_mprintf("%s: more than one '%s' option", table, def->key);
+        config_options_free(options);
+        return SQLITE_ERROR;
+      }
+    }
+    char *value = config_trimmed_copy(equals + 1, equals + strlen(equals));
+    if (!value) {
+      config_options_free(options);
+      return SQLITE_NOMEM;
+    }
+    ix_option *option = &options->items[options->count++];
+    option->def = def;
+    if (via_env) {
+      option->env_var = value;
+      if (!config_valid_env_name(value)) {
+        *error_out = sqlite3_mprintf("%s: %s_env must name an environment variable, got '%s'",
+                                     table, def->key, value);
+        config_options_free(options);
+        return SQLITE_ERROR;
+      }
+    } else {
+      option->value = value;
+      if (stored_in_file && (def->flags & (IX_SETTING_SECRET | IX_SETTING_URL))) {
+        /* The value itself is deliberately not echoed: it may be the secret. */
+        *error_out = sqlite3_mprintf(
+            "%s: option '%s' would be written in plain text into the database file: use "
+            "%s_env='VARIABLE' to name an environment variable that holds it, or create the "
+            "table as temp.%s, which is never stored",
+            table, def->key, def->key, table);
+        config_options_free(options);
+        return SQLITE_ERROR;
+      }
+    }
+  }
+  *out = options;
+  return SQLITE_OK;
+}
+
+static const ix_option *config_find_option(const ix_options *options, const ix_setting_def *def) {
+  for (int i = 0; options && i < options->count; i++) {
+    if (options->items[i].def == def) return &options->items[i];
+  }
+  return NULL;
+}
+
+static char *config_env_name(const char *vendor, const char *key) {
+  char *name = sqlite3_mprintf("%s_%s", vendor, key);
+  for (char *p = name; p && *p; p++) *p = (char)toupper((unsigned char)*p);
+  return name;
+}
+
+void config_free(ix_config *config) {
+  if (!config) return;
+  for (int i = 0; i < config->count; i++) {
+    if (config->items[i].value && (config->items[i].def->flags & IX_SETTING_SECRET)) {
+      volatile char *p = config->items[i].value;
+      while (*p) *p++ = 0;
+    }
+    sqlite3_free(config->items[i].value);
+    sqlite3_free(config->items[i].source);
+    sqlite3_free(config->items[i].origin);
+    sqlite3_free(config->items[i].problem);
+  }
+  sqlite3_free(config);
+}
+
+/* Fills one setting from the first place that has it. */
+static int config_resolve_one(const char *table, const char *vendor, const ix_setting_def *def,
+                              const char *default_value, const ix_options *options,
+                              int base_url_overridden, ix_setting *setting, char **error_out) {
+  setting->def = def;
+  char *vendor_env = config_env_name(vendor, def->key);
+  if (!vendor_env) return SQLITE_NOMEM;
+  const ix_option *option = config_find_option(options, def);
+  const char *value = NULL;
+  if (option && option->value) {
+    value = option->value;
+    setting->source = sqlite3_mprintf("option");
+    setting->origin = sqlite3_mprintf("option '%s'", def->key);
+  } else if (option && option->env_var) {
+    value = getenv(option->env_var);
+    if (!value) {
+      *error_out = sqlite3_mprintf("%s: option %s_env names %s, which is not set", table, def->key,
+                                   option->env_var);
+      sqlite3_free(vendor_env);
+      return SQLITE_ERROR;
+    }
+    setting->source = sqlite3_mprintf("option env %s", option->env_var);
+    setting->origin = sqlite3_mprintf("%s", option->env_var);
+  } else if ((value = getenv(vendor_env)) != NULL && *value &&
+             !(base_url_overridden && (def->flags & (IX_SETTING_CREDENTIAL | IX_SETTING_SECRET)))) {
+    setting->source = sqlite3_mprintf("env %s", vendor_env);
+    setting->origin = sqlite3_mprintf("%s", vendor_env);
+  } else {
+    value = default_value;
+    setting->source = sqlite3_mprintf("default");
+    setting->origin =
+        base_url_overridden && (def->flags & (IX_SETTING_CREDENTIAL | IX_SETTING_SECRET))
+            ? sqlite3_mprintf("option '%s' (or %s_env)", def->key, def->key)
+            : sqlite3_mprintf("%s", vendor_env);
+  }
+  sqlite3_free(vendor_env);
+  if (value && *value) {
+    setting->value = sqlite3_mprintf("%s", value);
+    if (!setting->value) return SQLITE_NOMEM;
+    for (const char *p = value; *p; p++) {
+      if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+        /* The value is not shown: it may be a secret. Control characters have no place in any
+         * setting, and a line break in a header value would inject another header. */
+        *error_out = sqlite3_mprintf("%s: %s (from %s) contains a control character or line break",
+                                     table, def->key, setting->origin);
+        return SQLITE_ERROR;
+      }
+    }
+  }
+  if (!setting->source || !setting->origin) return SQLITE_NOMEM;
+  if (setting->value && (def->flags & IX_SETTING_INT)) {
+    char *end = NULL;
+    long long number = strtoll(setting->value, &end, 10);
+    if (*end || number < 0) {
+      *error_out = sqlite3_mprintf("%s: %s must be a whole number of 0 or more, got '%s' (from %s)",
+                                   table, def->key, setting->value, setting->origin);
+      return SQLITE_ERROR;
+    }
+  }
+  return SQLITE_OK;
+}
+
+static int config_check_base_url(const char *table, const ix_setting *setting, char **error_out) {
+  char host[256];
+  int is_https = 0;
+  const char *problem = NULL;
+  if (!setting->value) {
+    *error_out = sqlite3_mprintf("%s: no base URL: set %s (each account has its own API host)",
+                                 table, setting->origin);
+    return SQLITE_ERROR;
+  }
+  if (url_check_base(setting->value, host, sizeof(host), &is_https, &problem) != 0) {
+    *error_out = sqlite3_mprintf("%s: the base URL from %s %s", table, setting->origin, problem);
+    return SQLITE_ERROR;
+  }
+  if (!is_https && !url_host_is_loopback(host) && !config_env_flag("INTERACTIONS_ALLOW_HTTP")) {
+    *error_out = sqlite3_mprintf(
+        "%s: the base URL from %s uses plain http to %s, which would send credentials "
+        "unencrypted: use https (plain http is accepted for loopback hosts, or everywhere with "
+        "INTERACTIONS_ALLOW_HTTP=1)",
+        table, setting->origin, host);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
+static const ix_setting *config_find(const ix_config *config, const char *key) {
+  for (int i = 0; config && i < config->count; i++) {
+    if (strcmp(config->items[i].def->key, key) == 0) return &config->items[i];
+  }
+  return NULL;
+}
+
+/* A key the table does not define: see config.h. */
+static void config_unknown_key(const char *key) {
+#ifdef IX_DEBUG
+  fprintf(stderr, "interactions: internal error: no setting '%s' is defined for this table\n", key);
+  abort();
+#else
+  (void)key;
+#endif
+}
+
+/* Reads each common setting into its field once, the way config_get_int reads a number. */
+static void config_fill_engine(ix_config *config) {
+  for (size_t i = 0; i < sizeof(ix_engine_fields) / sizeof(ix_engine_fields[0]); i++) {
+    const ix_engine_field *field = &ix_engine_fields[i];
+    const ix_setting *setting = config_find(config, field->key);
+    if (!setting) config_unknown_key(field->key);
+    const char *value = setting ? setting->value : NULL;
+    char *slot = (char *)&config->engine + field->offset;
+    if (field->is_int) {
+      sqlite3_int64 number = value ? strtoll(value, NULL, 10) : field->unset_number;
+      memcpy(slot, &number, sizeof(number));
+    } else {
+      memcpy(slot, &value, sizeof(value));
+    }
+  }
+}
+
+/* Strict resolution stops at the first unusable setting; lenient resolution records why each one is
+ * unusable and goes on, so interactions_settings can show everything at once. */
+static int config_resolve_mode(const char *table, const char *vendor,
+                               const ix_setting_def *vendor_settings, const char *default_base_url,
+                               const ix_options *options, int lenient, ix_config **out,
+                               char **error_out) {
+  *out = NULL;
+  ix_config *config = sqlite3_malloc64(sizeof(*config));
+  if (!config) return SQLITE_NOMEM;
+  memset(config, 0, sizeof(*config));
+  const ix_setting_def *base_def = config_find_def(vendor_settings, "base_url", 8);
+  int base_url_overridden = config_find_option(options, base_def) != NULL;
+  const ix_setting_def *lists[2] = {vendor_settings, ix_common_settings};
+  int rc = SQLITE_OK;
+  for (int l = 0; l < 2 && rc == SQLITE_OK; l++) {
+    for (const ix_setting_def *def = lists[l]; def && def->key && rc == SQLITE_OK; def++) {
+      if (config_find_def(vendor_settings, def->key, strlen(def->key)) != def) continue;
+      if (config->count == IX_MAX_SETTINGS) break;
+      const char *default_value =
+          def == base_def && !def->default_value ? default_base_url : def->default_value;
+      ix_setting *setting = &config->items[config->count++];
+      rc = config_resolve_one(table, vendor, def, default_value, options, base_url_overridden,
+                              setting, error_out);
+      if (rc == SQLITE_OK && def == base_def) rc = config_check_base_url(table, setting, error_out);
+      if (rc == SQLITE_ERROR && lenient) {
+        setting->problem = *error_out;
+        *error_out = NULL;
+        rc = SQLITE_OK;
+      }
+      if (rc == SQLITE_OK && def == base_def && setting->value) {
+        /* One trailing slash is a common way to write a base URL; the paths we add start with one.
+         */
+        size_t length = strlen(setting->value);
+        while (length > 0 && setting->value[length - 1] == '/') setting->value[--length] = '\0';
+      }
+    }
+  }
+  if (rc != SQLITE_OK) {
+    config_free(config);
+    return rc;
+  }
+  config_fill_engine(config);
+  *out = config;
+  return SQLITE_OK;
+}
+
+int config_resolve(const char *table, const char *vendor, const ix_setting_def *vendor_settings,
+                   const char *default_base_url, const ix_options *options, ix_config **out,
+                   char **error_out) {
+  envcheck_warn_once(); /* a misspelt variable would otherwise fall back to a default silently */
+  return config_resolve_mode(table, vendor, vendor_settings, default_base_url, options, 0, out,
+                             error_out);
+}
+
+int config_resolve_lenient(const char *table, const char *vendor,
+                           const ix_setting_def *vendor_settings, const char *default_base_url,
+                           ix_config **out) {
+  char *error = NULL;
+  int rc =
+      config_resolve_mode(table, vendor, vendor_settings, default_base_url, NULL, 1, out, &error);
+  sqlite3_free(error);
+  return rc;
+}
+
+/* Every lookup by key: a config exists but lacks the key only when the caller misspelt it (no
+ * config at all is a caller without settings, such as a fuzz target). */
+static const ix_setting *config_find_known(const ix_config *config, const char *key) {
+  const ix_setting *setting = config_find(config, key);
+  if (!setting && config) config_unknown_key(key);
+  return setting;
+}
+
+const ix_engine_settings *config_engine(const ix_config *config) {
+  return &config->engine;
+}
+
+const char *config_engine_unmapped(void) {
+  size_t count = sizeof(ix_engine_fields) / sizeof(ix_engine_fields[0]);
+  for (const ix_setting_def *def = ix_common_settings; def->key; def++) {
+    size_t i = 0;
+    while (i < count && strcmp(ix_engine_fields[i].key, def->key) != 0) i++;
+    if (i == count) return def->key;
+  }
+  for (size_t i = 0; i < count; i++) {
+    const ix_setting_def *def = ix_common_settings;
+    while (def->key && strcmp(def->key, ix_engine_fields[i].key) != 0) def++;
+    if (!def->key) return ix_engine_fields[i].key;
+  }
+  return NULL;
+}
+
+int config_defines(const ix_config *config, const char *key) {
+  return config_find(config, key) != NULL;
+}
+
+const char *config_get(const ix_config *config, const char *key) {
+  const ix_setting *setting = config_find_known(config, key);
+  return setting ? setting->value : NULL;
+}
+
+sqlite3_int64 config_get_int(const ix_config *config, const char *key) {
+  const char *value = config_get(config, key);
+  return value ? strtoll(value, NULL, 10) : 0;
+}
+
+const char *config_origin(const ix_config *config, const char *key) {
+  const ix_setting *setting = config_find_known(config, key);
+  return setting ? setting->origin : key;
+}
+
+int config_count(const ix_config *config) {
+  return config ? config->count : 0;
+}
+
+void config_at(const ix_config *config, int index, ix_setting_view *view) {
+  const ix_setting *setting = &config->items[index];
+  view->key = setting->def->key;
+  view->value = setting->value;
+  view->source = setting->source;
+  view->problem = setting->problem;
+  view->flags = setting->def->flags;
+}

@@ -1,0 +1,467 @@
+/*
+ * Planning steps as pure functions (plan.h). The idxStr grammar they write is documented at the
+ * top of ext/sql/vtab.c, which reads it back in xFilter.
+ */
+#include "sql/plan.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/timefmt.h"
+
+#define IX_COST_PER_REQUEST 1e6
+#define IX_ROWS_PER_CUSTOMER 50
+#define IX_MAX_OMIT_ARGV 16 /* SQLite honours omit only for argvIndex 1..16 */
+
+/* ---- Text of the plan ---- */
+
+typedef struct ix_plan_text {
+  char *text;
+  size_t length;
+  int terms;
+} ix_plan_text;
+
+/* Appends ("," when not first) the term; returns 0 when it does not fit (then nothing is added). */
+static int ix_plan_term(ix_plan_text *out, const char *name, const char *op, const char *suffix) {
+  char term[160];
+  int length = snprintf(term, sizeof(term), "%s%s%s%s", out->terms ? "," : "", name, op, suffix);
+  if (length < 0 || (size_t)length >= sizeof(term) ||
+      out->length + (size_t)length >= IX_PLAN_TEXT_MAX) {
+    return 0;
+  }
+  memcpy(out->text + out->length, term, (size_t)length + 1);
+  out->length += (size_t)length;
+  out->terms++;
+  return 1;
+}
+
+static void ix_plan_note(ix_plan_text *out, const char *text) {
+  size_t length = strlen(text);
+  if (out->length + length >= IX_PLAN_TEXT_MAX) return;
+  memcpy(out->text + out->length, text, length + 1);
+  out->length += length;
+}
+
+/* ---- Keys ---- */
+
+/* How well a constraint names a key column: 3 "=", 2 "IS ?", 1 "IS NULL", 0 not at all. */
+static int ix_key_rank(const ix_provider *provider, const ix_plan_constraint *constraint) {
+  if (constraint->column < 0 || constraint->column >= provider->column_count) return 0;
+  if (!(provider->columns[constraint->column].flags & IX_COL_EQ)) return 0;
+  switch (constraint->op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ: return 3;
+    case SQLITE_INDEX_CONSTRAINT_IS: return 2;
+    case SQLITE_INDEX_CONSTRAINT_ISNULL: return 1;
+    default: return 0;
+  }
+}
+
+int ix_plan_choose_key(const ix_provider *provider, const ix_plan_constraint *constraints,
+                       int count, int key_constraint[IX_MAX_COLUMNS], ix_plan_outcome *outcome) {
+  /* best[c]: the best usable rank on column c; present[c]: the best rank usable or not. */
+  int best[IX_MAX_COLUMNS] = {0}, present[IX_MAX_COLUMNS] = {0};
+  for (int c = 0; c < IX_MAX_COLUMNS; c++) key_constraint[c] = -1;
+  for (int i = 0; i < count; i++) {
+    int rank = ix_key_rank(provider, &constraints[i]);
+    int column = constraints[i].column;
+    if (!rank) continue;
+    if (rank > present[column]) present[column] = rank;
+    if (constraints[i].usable && rank > best[column]) {
+      best[column] = rank;
+      key_constraint[column] = i;
+    }
+  }
+  for (int least = 3; least >= 1; least--) {
+    for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->required[a]; a++) {
+      int all = 1;
+      for (int c = 0; c < provider->column_count; c++) {
+        if ((provider->required[a] & IX_COLUMN_BIT(c)) && best[c] < least) all = 0;
+      }
+      if (all) {
+        *outcome = IX_PLAN_USE;
+        return a;
+      }
+    }
+  }
+  *outcome = IX_PLAN_DECLINE;
+  for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->required[a]; a++) {
+    int all = 1;
+    for (int c = 0; c < provider->column_count; c++) {
+      if ((provider->required[a] & IX_COLUMN_BIT(c)) && !present[c]) all = 0;
+    }
+    if (all) *outcome = IX_PLAN_CONSTRAINT;
+  }
+  return -1;
+}
+
+int ix_plan_can_omit(const ix_column_def *column, const ix_plan_constraint *constraint) {
+  return (column->flags & IX_COL_EXACT) && constraint->collation == IX_COLLATE_BINARY &&
+         constraint->literal_type == SQLITE_TEXT;
+}
+
+/* ---- The whole plan ---- */
+
+static const char *ix_range_op(int op) {
+  switch (op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ: return "=";
+    case SQLITE_INDEX_CONSTRAINT_GT: return ">";
+    case SQLITE_INDEX_CONSTRAINT_GE: return ">=";
+    case SQLITE_INDEX_CONSTRAINT_LT: return "<";
+    case SQLITE_INDEX_CONSTRAINT_LE: return "<=";
+    default: return NULL;
+  }
+}
+
+static const char *ix_collation_suffix(ix_collation collation) {
+  switch (collation) {
+    case IX_COLLATE_NOCASE: return "? COLLATE NOCASE";
+    case IX_COLLATE_RTRIM: return "? COLLATE RTRIM";
+    default: return "?";
+  }
+}
+
+static int ix_is_single_column(uint64_t mask) {
+  return mask && !(mask & (mask - 1));
+}
+
+/* What the steps of ix_plan_build share. */
+typedef struct ix_plan_state {
+  const ix_provider *provider;
+  const ix_plan_constraint *constraints;
+  int count;
+  ix_plan_usage *usage;
+  ix_plan *plan;
+  ix_plan_text text;
+  int argv_index;
+  int all_sent_exactly; /* every sent constraint omitted: SQLite checks nothing after us */
+  uint64_t rechecked;   /* columns sent to the API whose rows SQLite still checks */
+} ix_plan_state;
+
+/* Optional filters: a usable plain equality on a column the API filters by and no alternative
+ * needs, under BINARY (the API compares bytes; another collation could only be narrowed). Not an
+ * IN list: SQLite would call xFilter, and so make a request, once per value. */
+static void ix_plan_filters(const ix_plan_state *state, int filter_constraint[IX_MAX_COLUMNS]) {
+  const ix_provider *provider = state->provider;
+  uint64_t in_any_alternative = 0;
+  for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->required[a]; a++) {
+    in_any_alternative |= provider->required[a];
+  }
+  for (int c = 0; c < IX_MAX_COLUMNS; c++) filter_constraint[c] = -1;
+  for (int i = 0; i < state->count; i++) {
+    const ix_plan_constraint *constraint = &state->constraints[i];
+    int column = constraint->column;
+    if (!constraint->usable || constraint->op != SQLITE_INDEX_CONSTRAINT_EQ || column < 0 ||
+        column >= provider->column_count || (in_any_alternative & IX_COLUMN_BIT(column)) ||
+        !(provider->columns[column].flags & IX_COL_EQ) || column == provider->range_column ||
+        constraint->collation != IX_COLLATE_BINARY || constraint->can_be_in ||
+        filter_constraint[column] >= 0) {
+      continue;
+    }
+    filter_constraint[column] = i;
+  }
+}
+
+/* A key given as IN (list or subquery) is taken whole in one xFilter, so its customers can be
+ * fetched concurrently (docs/sqlite-virtual-tables.md#in-lists); only for a key of one column, and
+ * only where SQLite has sqlite3_vtab_in (3.38+): elsewhere SQLite calls xFilter once per value. */
+static int ix_plan_in(const ix_plan_state *state, uint64_t key,
+                      const int key_constraint[IX_MAX_COLUMNS]) {
+  int in_constraint = -1;
+  for (int c = 0; ix_is_single_column(key) && c < state->provider->column_count; c++) {
+    int i = key_constraint[c];
+    if ((key & IX_COLUMN_BIT(c)) && i >= 0 &&
+        state->constraints[i].op == SQLITE_INDEX_CONSTRAINT_EQ && state->constraints[i].can_be_in) {
+      in_constraint = i;
+    }
+  }
+  return in_constraint;
+}
+
+/* The key's and the filters' terms, in column order. Returns 0 when the key does not fit (cannot
+ * happen with IX_PLAN_TEXT_MAX sized for every column; a plan is never sent without its key). */
+static int ix_plan_equalities(ix_plan_state *state, uint64_t key,
+                              const int key_constraint[IX_MAX_COLUMNS],
+                              const int filter_constraint[IX_MAX_COLUMNS]) {
+  const ix_provider *provider = state->provider;
+  for (int c = 0; c < provider->column_count; c++) {
+    int i = (key & IX_COLUMN_BIT(c)) ? key_constraint[c] : filter_constraint[c];
+    if (i < 0) continue;
+    const ix_plan_constraint *constraint = &state->constraints[i];
+    const char *name = provider->columns[c].name;
+    if (constraint->op == SQLITE_INDEX_CONSTRAINT_ISNULL) {
+      /* Matches no row, and SQLite has nothing left to check. It still takes an argv (SQLite
+       * passes NULL): a plan that uses no constraint does not count as an OR branch's plan, and
+       * without one "key IS NULL OR key = ?" could only be declined. */
+      if (!ix_plan_term(&state->text, name, " IS NULL", "")) return 0;
+      state->usage[i].argv_index = ++state->argv_index;
+      state->usage[i].omit = state->usage[i].argv_index <= IX_MAX_OMIT_ARGV;
+      continue;
+    }
+    int is_in = i == state->plan->in_constraint;
+    const char *op = is_in ? " IN " : constraint->op == SQLITE_INDEX_CONSTRAINT_IS ? " IS " : "=";
+    if (!ix_plan_term(&state->text, name, op, "?")) {
+      if (key & IX_COLUMN_BIT(c)) return 0;
+      continue;
+    }
+    ix_plan_usage *usage = &state->usage[i];
+    usage->argv_index = ++state->argv_index;
+    usage->omit = !is_in && usage->argv_index <= IX_MAX_OMIT_ARGV &&
+                  ix_plan_can_omit(&provider->columns[c], constraint);
+    if (!usage->omit) {
+      int whole_customers =
+          !is_in && (key & IX_COLUMN_BIT(c)) && (provider->columns[c].flags & IX_COL_PER_CUSTOMER);
+      if (!whole_customers) state->all_sent_exactly = 0;
+      state->rechecked |= IX_COLUMN_BIT(c);
+    }
+  }
+  return 1;
+}
+
+/* Bounds on the range column: xFilter reads what days they can match. Under a collation other
+ * than BINARY, NOCASE or RTRIM nothing is known about the order, so SQLite alone checks them. */
+static void ix_plan_bounds(ix_plan_state *state) {
+  int range = state->provider->range_column;
+  for (int i = 0; range >= 0 && i < state->count; i++) {
+    const ix_plan_constraint *constraint = &state->constraints[i];
+    const char *op = ix_range_op(constraint->op);
+    if (!constraint->usable || constraint->column != range || !op ||
+        constraint->collation == IX_COLLATE_OTHER ||
+        !ix_plan_term(&state->text, state->provider->columns[range].name, op,
+                      ix_collation_suffix(constraint->collation))) {
+      continue;
+    }
+    state->usage[i].argv_index = ++state->argv_index;
+    state->all_sent_exactly = 0; /* the API's dates are coarser than the column: SQLite re-checks */
+    state->rechecked |= IX_COLUMN_BIT(range);
+  }
+}
+
+/* LIMIT and OFFSET are a page-size hint, taken only when SQLite applies nothing after us that
+ * could drop rows: every other usable constraint sent and omitted, no ORDER BY
+ * (docs/sqlite-virtual-tables.md#limit-and-offset). */
+static void ix_plan_limit(ix_plan_state *state, int order_by_count, int has_limit_ops) {
+  int limit_constraint = -1, offset_constraint = -1;
+  for (int i = 0; has_limit_ops && i < state->count; i++) {
+    if (!state->constraints[i].usable) continue;
+    if (state->constraints[i].op == SQLITE_INDEX_CONSTRAINT_LIMIT) {
+      limit_constraint = i;
+    } else if (state->constraints[i].op == SQLITE_INDEX_CONSTRAINT_OFFSET) {
+      offset_constraint = i;
+    } else if (state->usage[i].argv_index == 0 && !state->usage[i].omit) {
+      state->all_sent_exactly = 0;
+    }
+  }
+  if (limit_constraint < 0 || !state->all_sent_exactly || order_by_count != 0 ||
+      state->provider->max_page_size <= 0 || !ix_plan_term(&state->text, "LIMIT", "", "")) {
+    return;
+  }
+  state->usage[limit_constraint].argv_index = ++state->argv_index;
+  if (offset_constraint >= 0 && ix_plan_term(&state->text, "OFFSET", "", "")) {
+    state->usage[offset_constraint].argv_index = ++state->argv_index;
+  }
+}
+
+/* For people reading EXPLAIN QUERY PLAN: which sent constraints SQLite re-checks. */
+static void ix_plan_notes(ix_plan_state *state) {
+  for (int c = 0, named = 0; c < state->provider->column_count; c++) {
+    if (!(state->rechecked & IX_COLUMN_BIT(c))) continue;
+    ix_plan_note(&state->text, named++ ? ", " : " | re-checked by SQLite: ");
+    ix_plan_note(&state->text, state->provider->columns[c].name);
+  }
+}
+
+static ix_plan_outcome ix_plan_decline(ix_plan *plan) {
+  ix_plan_text text = {plan->idx_str, 0, 0};
+  plan->idx_str[0] = '\0';
+  ix_plan_note(&text, "no customer key: fails in xFilter");
+  plan->outcome = IX_PLAN_DECLINE;
+  plan->idx_num = 0;
+  plan->cost = IX_PLAN_DECLINED_COST;
+  plan->rows = IX_ROWS_PER_CUSTOMER;
+  return IX_PLAN_DECLINE;
+}
+
+ix_plan_outcome ix_plan_build(const ix_provider *provider, const ix_plan_constraint *constraints,
+                              int count, int order_by_count, int has_limit_ops,
+                              ix_plan_usage *usage, ix_plan *plan) {
+  memset(plan, 0, sizeof(*plan));
+  plan->in_constraint = -1;
+  for (int i = 0; i < count; i++) usage[i].argv_index = usage[i].omit = 0;
+
+  int key_constraint[IX_MAX_COLUMNS];
+  ix_plan_outcome outcome;
+  int chosen = ix_plan_choose_key(provider, constraints, count, key_constraint, &outcome);
+  if (chosen < 0 && provider->required[0]) {
+    if (outcome == IX_PLAN_DECLINE) return ix_plan_decline(plan);
+    plan->outcome = outcome;
+    return outcome;
+  }
+  plan->outcome = IX_PLAN_USE;
+  plan->idx_num = chosen + 1;
+  uint64_t key = chosen >= 0 ? provider->required[chosen] : 0;
+  ix_plan_state state = {provider, constraints, count, usage, plan, {plan->idx_str, 0, 0}, 0, 1, 0};
+  int filter_constraint[IX_MAX_COLUMNS];
+  ix_plan_filters(&state, filter_constraint);
+  if (has_limit_ops) plan->in_constraint = ix_plan_in(&state, key, key_constraint);
+  if (!ix_plan_equalities(&state, key, key_constraint, filter_constraint)) {
+    for (int i = 0; i < count; i++) usage[i].argv_index = usage[i].omit = 0;
+    plan->in_constraint = -1;
+    return ix_plan_decline(plan);
+  }
+  ix_plan_bounds(&state);
+  ix_plan_limit(&state, order_by_count, has_limit_ops);
+  ix_plan_notes(&state);
+  /* Any plan with an HTTP call must lose to local work, and a plan that sends more filters to the
+   * API (fewer rows to fetch) is cheaper than one that sends fewer
+   * (docs/sqlite-virtual-tables.md#omit-costs-and-the-plan). */
+  plan->cost = IX_COST_PER_REQUEST / (1.0 + 0.1 * state.argv_index);
+  plan->rows = IX_ROWS_PER_CUSTOMER;
+  return IX_PLAN_USE;
+}
+
+/* ---- Values ---- */
+
+const char *ix_key_problem(const char *text, size_t length) {
+  if (length == 0) return "is empty";
+  if ((length == 1 && text[0] == '.') || (length == 2 && text[0] == '.' && text[1] == '.')) {
+    return "is '.' or '..'";
+  }
+  if (length > IX_KEY_MAX_BYTES) return "is longer than 256 bytes";
+  for (size_t i = 0; i < length; i++) {
+    unsigned char c = (unsigned char)text[i];
+    if (c == 0) return "contains a NUL character";
+    if (c < 0x20 || c == 0x7f) return "contains a control character";
+  }
+  return NULL;
+}
+
+int ix_real_key_text(double value, char *out, size_t out_size) {
+  if (!isfinite(value)) return 0;
+  /* 2^63: every integral double below it converts to a long long exactly. */
+  if (value == floor(value) && fabs(value) < 9223372036854775808.0) {
+    snprintf(out, out_size, "%lld", (long long)value);
+  } else {
+    /* SQLite renders a REAL as text with 15 significant digits ("%!.15g"). */
+    snprintf(out, out_size, "%.15g", value);
+    if (!strpbrk(out, ".eEn")) {
+      size_t length = strlen(out);
+      if (length + 2 < out_size) memcpy(out + length, ".0", 3);
+    }
+  }
+  return 1;
+}
+
+/* ---- Dates ---- */
+
+#define IX_FIRST_DAY (-719528LL) /* 0000-01-01 */
+#define IX_LAST_DAY 2932896LL    /* 9999-12-31 */
+
+static void ix_day_text(long long days, char out[IX_DATE_LENGTH + 1]) {
+  int year;
+  unsigned month, day;
+  timefmt_civil_from_days(days, &year, &month, &day);
+  char text[64]; /* wide enough for any value the compiler can imagine */
+  snprintf(text, sizeof(text), "%04d-%02u-%02u", year, month, day);
+  memcpy(out, text, IX_DATE_LENGTH);
+  out[IX_DATE_LENGTH] = '\0';
+}
+
+/* SQLite's BINARY comparison: bytes, then the shorter first. */
+static int ix_binary_compare(const char *a, size_t a_length, const char *b, size_t b_length) {
+  size_t common = a_length < b_length ? a_length : b_length;
+  int cmp = memcmp(a, b, common);
+  if (cmp) return cmp;
+  return a_length < b_length ? -1 : a_length > b_length ? 1 : 0;
+}
+
+/* Date texts sort as their days do, so the first or last day passing a bound is found by
+ * bisection over every day a four-digit year can write. */
+int ix_date_lower(const char *bound, size_t length, char out[IX_DATE_LENGTH + 1]) {
+  /* Some row text with the day's date passes when the day's text, cut to the bound's length
+   * (at most the date's), is not below the bound: what follows the date can always be larger. */
+  size_t prefix = length < IX_DATE_LENGTH ? length : IX_DATE_LENGTH;
+  long long low = IX_FIRST_DAY, high = IX_LAST_DAY + 1;
+  while (low < high) {
+    long long middle = low + (high - low) / 2;
+    char day[IX_DATE_LENGTH + 1];
+    ix_day_text(middle, day);
+    if (memcmp(day, bound, prefix) >= 0) {
+      high = middle;
+    } else {
+      low = middle + 1;
+    }
+  }
+  if (low > IX_LAST_DAY) return 0;
+  ix_day_text(low, out);
+  return 1;
+}
+
+int ix_date_upper(const char *bound, size_t length, int inclusive, char out[IX_DATE_LENGTH + 1]) {
+  /* The smallest row text of a day is the bare date, so the day can hold a passing row when the
+   * date itself passes. */
+  long long low = IX_FIRST_DAY - 1, high = IX_LAST_DAY;
+  while (low < high) {
+    long long middle = low + (high - low + 1) / 2;
+    char day[IX_DATE_LENGTH + 1];
+    ix_day_text(middle, day);
+    int cmp = ix_binary_compare(day, IX_DATE_LENGTH, bound, length);
+    if (cmp < 0 || (inclusive && cmp == 0)) {
+      low = middle;
+    } else {
+      high = middle - 1;
+    }
+  }
+  if (low < IX_FIRST_DAY) return 0;
+  ix_day_text(low, out);
+  return 1;
+}
+
+int ix_starts_with_date(const char *text, size_t length) {
+  char day[IX_DATE_LENGTH + 1];
+  return length >= IX_DATE_LENGTH && ix_date_lower(text, IX_DATE_LENGTH, day) &&
+         memcmp(day, text, IX_DATE_LENGTH) == 0;
+}
+
+int ix_next_day(char day[IX_DATE_LENGTH + 1]) {
+  if (!ix_starts_with_date(day, IX_DATE_LENGTH)) return 0;
+  int year = (day[0] - '0') * 1000 + (day[1] - '0') * 100 + (day[2] - '0') * 10 + day[3] - '0';
+  unsigned month = (unsigned)((day[5] - '0') * 10 + day[6] - '0');
+  unsigned date = (unsigned)((day[8] - '0') * 10 + day[9] - '0');
+  long long next = timefmt_days_from_civil(year, month, date) + 1;
+  if (next > IX_LAST_DAY) return 0;
+  ix_day_text(next, day);
+  return 1;
+}
+
+int ix_fold_bound(ix_collation collation, const char *bound, size_t length, char *out,
+                  size_t *out_length) {
+  if (collation == IX_COLLATE_OTHER) return 0;
+  if (collation == IX_COLLATE_RTRIM) {
+    while (length > 0 && bound[length - 1] == ' ') length--;
+  }
+  for (size_t i = 0; i < length; i++) {
+    char c = bound[i];
+    /* NOCASE folds ASCII capitals to small letters, and dates have no letters to fold. */
+    out[i] = collation == IX_COLLATE_NOCASE && c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+  }
+  *out_length = length;
+  return 1;
+}
+
+/* ---- Row identity ---- */
+
+uint64_t ix_identity_add(uint64_t hash, const void *bytes, size_t length) {
+  return ix_hash64_continue(hash, bytes, length);
+}
+
+sqlite3_int64 ix_identity_rowid(uint64_t identity, sqlite3_int64 occurrence) {
+  /* splitmix64's finaliser over the identity and the occurrence. */
+  uint64_t x = identity ^ ((uint64_t)occurrence * 0x9e3779b97f4a7c15ULL);
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return (sqlite3_int64)(x >> 1);
+}

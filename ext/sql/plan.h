@@ -1,0 +1,131 @@
+/*
+ * The planning steps of xBestIndex and xFilter as pure functions: a plain description of the
+ * constraints SQLite offers goes in, the plan (idxStr, argvIndex and omit per constraint, cost)
+ * comes out; and the value rules xFilter applies (which key can name a customer, what an
+ * equality with a number sends, which days a text bound on a date column can match).
+ *
+ * No SQLite calls and no allocation, so every step is unit-tested on its own
+ * (tests/unit/test_plan.c); ext/sql/vtab.c translates sqlite3_index_info to and from these structs.
+ */
+#ifndef IX_PLAN_H
+#define IX_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "provider/provider.h"
+#include "util/hash.h"
+
+/* Room for every term a provider's columns can produce; optional terms that would not fit are
+ * left to SQLite, which is always correct. */
+#define IX_PLAN_TEXT_MAX 2048
+/* The cost of a plan that cannot name a customer: so high that SQLite takes it only when nothing
+ * else exists, and then xFilter reports what to add (idxNum 0). */
+#define IX_PLAN_DECLINED_COST 1e300
+/* Keys longer than this cannot name a customer (docs/libcurl.md#path-segments). */
+#define IX_KEY_MAX_BYTES 256
+#define IX_DATE_LENGTH 10 /* YYYY-MM-DD */
+
+/* How a constraint compares text (sqlite3_vtab_collation). */
+typedef enum ix_collation {
+  IX_COLLATE_BINARY,
+  IX_COLLATE_NOCASE,
+  IX_COLLATE_RTRIM,
+  IX_COLLATE_OTHER, /* an application's own collation: nothing can be assumed */
+} ix_collation;
+
+/* One entry of sqlite3_index_info.aConstraint, as the planner needs it. */
+typedef struct ix_plan_constraint {
+  int column;
+  int op;     /* SQLITE_INDEX_CONSTRAINT_* */
+  int usable; /* usable in this probe */
+  ix_collation collation;
+  /* The SQLite type of the right-hand side when it is a literal in the SQL
+   * (sqlite3_vtab_rhs_value), 0 when unknown (a parameter, a column of another table, an
+   * expression): only a literal's comparison affinity is known for sure. */
+  int literal_type;
+  int can_be_in; /* sqlite3_vtab_in(info, i, -1): an IN that can be taken whole */
+} ix_plan_constraint;
+
+/* What the plan does with one constraint (aConstraintUsage). */
+typedef struct ix_plan_usage {
+  int argv_index; /* 0 = not sent */
+  int omit;
+} ix_plan_usage;
+
+typedef enum ix_plan_outcome {
+  IX_PLAN_USE,        /* a plan naming a customer */
+  IX_PLAN_DECLINE,    /* no key in this probe: SQLITE_OK with IX_PLAN_DECLINED_COST */
+  IX_PLAN_CONSTRAINT, /* a key exists but is not usable in this join order: SQLITE_CONSTRAINT */
+} ix_plan_outcome;
+
+typedef struct ix_plan {
+  ix_plan_outcome outcome;
+  int idx_num; /* the chosen alternative + 1; 0 when declined */
+  char idx_str[IX_PLAN_TEXT_MAX];
+  double cost;
+  double rows;
+  int in_constraint; /* the constraint whose IN list xFilter takes whole, else -1 */
+} ix_plan;
+
+/* The whole of xBestIndex: usage[] (count entries) and *plan are filled. */
+ix_plan_outcome ix_plan_build(const ix_provider *provider, const ix_plan_constraint *constraints,
+                              int count, int order_by_count, int has_limit_ops,
+                              ix_plan_usage *usage, ix_plan *plan);
+
+/* ---- The steps, exposed for the unit tests ---- */
+
+/* Which alternative of provider->required a probe can send: every column of it has a usable
+ * equality. Alternatives whose columns all have "=" win over those that need "IS ?", which win over
+ * those that need "IS NULL" (a key IS NULL names no customer, so it is used only when nothing else
+ * names one). Returns the alternative, or -1 with *outcome DECLINE or CONSTRAINT. key_constraint[c]
+ * is set to the constraint used for column c (-1 when none). */
+int ix_plan_choose_key(const ix_provider *provider, const ix_plan_constraint *constraints,
+                       int count, int key_constraint[IX_MAX_COLUMNS], ix_plan_outcome *outcome);
+
+/* Whether SQLite may skip its own check of an equality sent to the API on this column: only when
+ * the API applies it exactly (IX_COL_EXACT), under BINARY, and the value is a text literal, whose
+ * comparison is known to be plain text. A parameter or another table's column may carry numeric
+ * affinity (then '447824371047' = 447824371047.0 holds, and what is sent is the integer's digits)
+ * or none (then it does not): only SQLite's re-check gets both right. A numeric literal does not
+ * say which it was either: sqlite3_vtab_rhs_value gives 447824371047.0 as an INTEGER. */
+int ix_plan_can_omit(const ix_column_def *column, const ix_plan_constraint *constraint);
+
+/* ---- Values in xFilter ---- */
+
+/* Why a key value cannot name a customer (so no request is made and no row returned), or NULL
+ * when it can: empty, "." or "..", a control character or NUL, longer than IX_KEY_MAX_BYTES. */
+const char *ix_key_problem(const char *text, size_t length);
+
+/* The text an equality with a REAL value sends: an integral value as its digits (what a column of
+ * numeric affinity equates with '447824371047'), else SQLite's own rendering. Returns 0 when no
+ * text can equal the value (infinite or NaN). out holds at least 32 bytes. */
+int ix_real_key_text(double value, char *out, size_t out_size);
+
+/* The first day a row's date text t can fall on when t >= bound (or > bound) holds: 1 and
+ * YYYY-MM-DD in out, or 0 when no date text can pass the bound (then no row can). A bound needs
+ * not be a date: '2025-04' gives 2025-04-01, '2025-02-30' gives 2025-03-01. */
+int ix_date_lower(const char *bound, size_t length, char out[IX_DATE_LENGTH + 1]);
+/* The last day a row's date text can fall on when t < bound (t <= bound when inclusive): 1 and
+ * YYYY-MM-DD in out, or 0 when none can ('2025-04-0:' gives 2025-04-09). */
+int ix_date_upper(const char *bound, size_t length, int inclusive, char out[IX_DATE_LENGTH + 1]);
+/* Whether text starts with a valid date YYYY-MM-DD (what providers read from a bound). */
+int ix_starts_with_date(const char *text, size_t length);
+/* Moves the date in day (YYYY-MM-DD) to the next day; 0 when it is the last writable one. */
+int ix_next_day(char day[IX_DATE_LENGTH + 1]);
+/* Folds a bound compared under NOCASE or RTRIM into the text BINARY would compare with a date
+ * (dates hold no letters and no trailing spaces); returns 0 for a collation that cannot be
+ * folded. Writes at most length bytes into out and sets *out_length. */
+int ix_fold_bound(ix_collation collation, const char *bound, size_t length, char *out,
+                  size_t *out_length);
+
+/* ---- Row identity (rowids) ---- */
+
+/* FNV-1a over bytes, continuing from hash (start with IX_IDENTITY_SEED). */
+#define IX_IDENTITY_SEED IX_HASH64_SEED
+uint64_t ix_identity_add(uint64_t hash, const void *bytes, size_t length);
+/* The rowid of the occurrence-th (0-based) byte-identical row of one identity: 63 bits, never
+ * negative, well mixed so different identities do not collide in practice. */
+sqlite3_int64 ix_identity_rowid(uint64_t identity, sqlite3_int64 occurrence);
+
+#endif

@@ -1,0 +1,352 @@
+/*
+ * interactions_columns and interactions_tables: the schema of every vendor table, in SQL.
+ *
+ *     SELECT column_name, type, operators FROM interactions_columns
+ *     WHERE table_name = 'optimove_interactions';
+ *     SELECT table_name, endpoint, paging, rate_limit FROM interactions_tables;
+ *
+ * Pseudo-schemas:
+ *
+ *     CREATE TABLE interactions_columns(table_name, position, column_name, type, hidden, required,
+ *                                       alternative, operators, rechecked, vendor_field,
+ *                                       description)
+ *     CREATE TABLE interactions_tables(table_name, vendor, endpoint, paging, page_size,
+ *                                      rate_limit, base_url, arguments, docs_url)
+ *
+ * How it works
+ *   Both are generated from the same provider descriptors the tables run on (provider.h), so they
+ *   cannot drift from what xBestIndex does: `operators` and `rechecked` read the column flags the
+ *   planner reads, `alternative` the provider's required-key masks. The rows are built whole in
+ *   xFilter (a few hundred at most) and SQLite filters them. Like every table of the extension they
+ *   are DIRECTONLY; nothing here is secret, but one rule for all the tables is simpler to trust.
+ */
+#include "sql/tables/schema.h"
+#include "sql/tables/helpertable.h"
+
+#include <string.h>
+
+SQLITE_EXTENSION_INIT3
+
+/* One cell: an integer, a text (sqlite3_malloc'd) or NULL. */
+typedef struct schema_cell {
+  int is_int;
+  sqlite3_int64 number;
+  char *text;
+} schema_cell;
+
+typedef struct schema_cursor {
+  sqlite3_vtab_cursor base;
+  schema_cell *cells; /* rows * column_count cells */
+  int column_count;
+  int rows;
+  int capacity;
+  int index;
+  int row_started; /* cells of the row being built */
+} schema_cursor;
+
+typedef int (*schema_fill)(schema_cursor *cursor, const ix_provider *const *providers, int count);
+
+/* What distinguishes the two tables: their declaration and how their rows are made. */
+typedef struct schema_table {
+  const char *name;
+  const char *declaration;
+  int column_count;
+  schema_fill fill;
+  const ix_provider *const *providers;
+  int provider_count;
+} schema_table;
+
+typedef struct schema_vtab {
+  sqlite3_vtab base;
+  const schema_table *table;
+} schema_vtab;
+
+static void schema_cursor_clear(schema_cursor *cursor) {
+  for (int i = 0; i < cursor->rows * cursor->column_count + cursor->row_started; i++) {
+    sqlite3_free(cursor->cells[i].text);
+  }
+  sqlite3_free(cursor->cells);
+  cursor->cells = NULL;
+  cursor->rows = cursor->capacity = cursor->index = cursor->row_started = 0;
+}
+
+static schema_cell *schema_next_cell(schema_cursor *cursor) {
+  if (cursor->row_started == 0 && cursor->rows == cursor->capacity) {
+    int capacity = cursor->capacity ? cursor->capacity * 2 : 64;
+    schema_cell *grown = sqlite3_realloc64(
+        cursor->cells, (sqlite3_uint64)capacity * cursor->column_count * sizeof(schema_cell));
+    if (!grown) return NULL;
+    cursor->cells = grown;
+    cursor->capacity = capacity;
+  }
+  schema_cell *cell = &cursor->cells[cursor->rows * cursor->column_count + cursor->row_started];
+  memset(cell, 0, sizeof(*cell));
+  if (++cursor->row_started == cursor->column_count) {
+    cursor->row_started = 0;
+    cursor->rows++;
+  }
+  return cell;
+}
+
+/* Appends a text cell (NULL text = SQL NULL); takes ownership of owned text. */
+static int schema_add_text(schema_cursor *cursor, char *owned) {
+  schema_cell *cell = schema_next_cell(cursor);
+  if (!cell) {
+    sqlite3_free(owned);
+    return SQLITE_NOMEM;
+  }
+  cell->text = owned;
+  return SQLITE_OK;
+}
+
+static int schema_add_copy(schema_cursor *cursor, const char *text) {
+  if (!text) return schema_add_text(cursor, NULL);
+  char *copy = sqlite3_mprintf("%s", text);
+  return copy ? schema_add_text(cursor, copy) : SQLITE_NOMEM;
+}
+
+static int schema_add_int(schema_cursor *cursor, sqlite3_int64 number) {
+  schema_cell *cell = schema_next_cell(cursor);
+  if (!cell) return SQLITE_NOMEM;
+  cell->is_int = 1;
+  cell->number = number;
+  return SQLITE_OK;
+}
+
+/* ---- interactions_columns ---- */
+
+/* The 1-based number of the first required-key alternative that names the column, else 0. */
+static int schema_alternative(const ix_provider *provider, int column) {
+  for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->required[a]; a++) {
+    if (provider->required[a] & IX_COLUMN_BIT(column)) return a + 1;
+  }
+  return 0;
+}
+
+/* The operators xBestIndex sends to the API for this column, or NULL when SQLite alone filters.
+ */
+static const char *schema_operators(const ix_provider *provider, int column) {
+  unsigned flags = provider->columns[column].flags;
+  if (column == provider->range_column) return "=, <, <=, >, >=";
+  if (!(flags & IX_COL_EQ)) return NULL;
+  int alternative = schema_alternative(provider, column);
+  uint64_t mask = alternative ? provider->required[alternative - 1] : 0;
+  /* A key of one column takes a whole IN list in one xFilter (SQLite 3.38+). */
+  if (mask == IX_COLUMN_BIT(column) && sqlite3_libversion_number() >= 3038000) return "=, IN";
+  return "=";
+}
+
+/* Range bounds are always re-checked (the API's dates are coarser than the column); an equality
+ * only where the vendor does not apply it exactly. */
+static int schema_rechecked(const ix_provider *provider, int column) {
+  return column == provider->range_column || !(provider->columns[column].flags & IX_COL_EXACT);
+}
+
+static int schema_add_vendor_field(schema_cursor *cursor, const ix_column_def *def) {
+  if (def->kind == IX_VALUE_RAW) return schema_add_copy(cursor, "(the whole object)");
+  if (!def->keys[0]) return schema_add_text(cursor, NULL);
+  sqlite3_str *text = sqlite3_str_new(NULL);
+  for (int k = 0; k < 3 && def->keys[k]; k++) {
+    sqlite3_str_appendf(text, "%s%s", k ? ", " : "", def->keys[k]);
+  }
+  char *joined = sqlite3_str_finish(text);
+  return joined ? schema_add_text(cursor, joined) : SQLITE_NOMEM;
+}
+
+static int schema_fill_columns(schema_cursor *cursor, const ix_provider *const *providers,
+                               int count) {
+  int rc = SQLITE_OK;
+  for (int p = 0; rc == SQLITE_OK && p < count; p++) {
+    const ix_provider *provider = providers[p];
+    for (int c = 0; rc == SQLITE_OK && c < provider->column_count; c++) {
+      const ix_column_def *def = &provider->columns[c];
+      const char *operators = schema_operators(provider, c);
+      int alternative = schema_alternative(provider, c);
+      if (rc == SQLITE_OK) rc = schema_add_copy(cursor, provider->table);
+      if (rc == SQLITE_OK) rc = schema_add_int(cursor, c);
+      if (rc == SQLITE_OK) rc = schema_add_copy(cursor, def->name);
+      if (rc == SQLITE_OK) rc = schema_add_copy(cursor, def->decl_type);
+      if (rc == SQLITE_OK) rc = schema_add_int(cursor, (def->flags & IX_COL_HIDDEN) != 0);
+      if (rc == SQLITE_OK) rc = schema_add_int(cursor, alternative != 0);
+      if (rc == SQLITE_OK) {
+        rc = alternative ? schema_add_int(cursor, alternative) : schema_add_text(cursor, NULL);
+      }
+      if (rc == SQLITE_OK) rc = schema_add_copy(cursor, operators);
+      if (rc == SQLITE_OK) {
+        rc = operators ? schema_add_int(cursor, schema_rechecked(provider, c))
+                       : schema_add_text(cursor, NULL);
+      }
+      if (rc == SQLITE_OK) rc = schema_add_vendor_field(cursor, def);
+      if (rc == SQLITE_OK) rc = schema_add_copy(cursor, def->description);
+    }
+  }
+  return rc;
+}
+
+/* ---- interactions_tables ---- */
+
+/* The vendor's own default for a setting, else the common one (config.c looks vendors up first). */
+static const char *schema_setting_default(const ix_provider *provider, const char *key) {
+  for (const ix_setting_def *def = provider->settings; def && def->key; def++) {
+    if (strcmp(def->key, key) == 0) return def->default_value;
+  }
+  for (const ix_setting_def *def = ix_common_settings; def->key; def++) {
+    if (strcmp(def->key, key) == 0) return def->default_value;
+  }
+  return NULL;
+}
+
+/* The signature users call the table with: its argument columns in order. */
+static int schema_add_arguments(schema_cursor *cursor, const ix_provider *provider) {
+  sqlite3_str *text = sqlite3_str_new(NULL);
+  sqlite3_str_appendf(text, "%s(", provider->table);
+  int first = 1;
+  for (int c = 0; c < provider->column_count; c++) {
+    if (!(provider->columns[c].flags & IX_COL_HIDDEN)) continue;
+    sqlite3_str_appendf(text, "%s%s", first ? "" : ", ", provider->columns[c].name);
+    first = 0;
+  }
+  sqlite3_str_appendall(text, ")");
+  char *signature = sqlite3_str_finish(text);
+  return signature ? schema_add_text(cursor, signature) : SQLITE_NOMEM;
+}
+
+static int schema_fill_tables(schema_cursor *cursor, const ix_provider *const *providers,
+                              int count) {
+  int rc = SQLITE_OK;
+  for (int p = 0; rc == SQLITE_OK && p < count; p++) {
+    const ix_provider *provider = providers[p];
+    if (rc == SQLITE_OK) rc = schema_add_copy(cursor, provider->table);
+    if (rc == SQLITE_OK) rc = schema_add_copy(cursor, provider->vendor);
+    if (rc == SQLITE_OK) rc = schema_add_copy(cursor, provider->endpoint);
+    if (rc == SQLITE_OK) rc = schema_add_copy(cursor, provider->paging);
+    if (rc == SQLITE_OK) {
+      rc = provider->max_page_size ? schema_add_int(cursor, provider->max_page_size)
+                                   : schema_add_text(cursor, NULL);
+    }
+    if (rc == SQLITE_OK)
+      rc = schema_add_copy(cursor, schema_setting_default(provider, "rate_limit"));
+    if (rc == SQLITE_OK) rc = schema_add_copy(cursor, provider->default_base_url);
+    if (rc == SQLITE_OK) rc = schema_add_arguments(cursor, provider);
+    if (rc == SQLITE_OK) rc = schema_add_copy(cursor, provider->docs_url);
+  }
+  return rc;
+}
+
+/* ---- The module ---- */
+
+static int schema_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                          sqlite3_vtab **vtab_out, char **error_out) {
+  (void)argc, (void)argv, (void)error_out;
+  const schema_table *table = aux;
+  int rc = ix_helper_table_connect(db, table->declaration, sizeof(schema_vtab), vtab_out);
+  if (rc == SQLITE_OK) ((schema_vtab *)*vtab_out)->table = table;
+  return rc;
+}
+
+static int schema_open(sqlite3_vtab *base, sqlite3_vtab_cursor **cursor_out) {
+  schema_cursor *cursor = sqlite3_malloc64(sizeof(*cursor));
+  if (!cursor) return SQLITE_NOMEM;
+  memset(cursor, 0, sizeof(*cursor));
+  cursor->column_count = ((schema_vtab *)base)->table->column_count;
+  *cursor_out = &cursor->base;
+  return SQLITE_OK;
+}
+
+static int schema_close(sqlite3_vtab_cursor *base) {
+  schema_cursor_clear((schema_cursor *)base);
+  sqlite3_free(base);
+  return SQLITE_OK;
+}
+
+static int schema_next(sqlite3_vtab_cursor *base) {
+  ((schema_cursor *)base)->index++;
+  return SQLITE_OK;
+}
+
+static int schema_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int column) {
+  const schema_cursor *cursor = (const schema_cursor *)base;
+  const schema_cell *cell = &cursor->cells[cursor->index * cursor->column_count + column];
+  if (cell->is_int) {
+    sqlite3_result_int64(ctx, cell->number);
+  } else if (cell->text) {
+    sqlite3_result_text(ctx, cell->text, -1, SQLITE_TRANSIENT);
+  }
+  return SQLITE_OK;
+}
+
+static int schema_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid) {
+  *rowid = ((const schema_cursor *)base)->index + 1;
+  return SQLITE_OK;
+}
+
+static int schema_eof(sqlite3_vtab_cursor *base) {
+  const schema_cursor *cursor = (const schema_cursor *)base;
+  return cursor->index >= cursor->rows;
+}
+
+/* Every row is built here: there is no plan (SQLite applies the whole WHERE clause). */
+static int schema_filter(sqlite3_vtab_cursor *base, int plan, const char *plan_text, int argc,
+                         sqlite3_value **argv) {
+  (void)plan, (void)plan_text, (void)argc, (void)argv;
+  schema_cursor *cursor = (schema_cursor *)base;
+  const schema_table *table = ((schema_vtab *)base->pVtab)->table;
+  schema_cursor_clear(cursor);
+  return table->fill(cursor, table->providers, table->provider_count);
+}
+
+static int schema_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
+  (void)vtab;
+  info->estimatedCost = 1000;
+  info->estimatedRows = 500;
+  return SQLITE_OK;
+}
+
+static const sqlite3_module schema_module = {
+    /* iVersion    */ 2,
+    /* xCreate     */ NULL, /* eponymous only */
+    /* xConnect    */ schema_connect,
+    /* xBestIndex  */ schema_best_index,
+    /* xDisconnect */ ix_helper_table_disconnect,
+    /* xDestroy    */ ix_helper_table_disconnect,
+    /* xOpen       */ schema_open,
+    /* xClose      */ schema_close,
+    /* xFilter     */ schema_filter,
+    /* xNext       */ schema_next,
+    /* xEof        */ schema_eof,
+    /* xColumn     */ schema_column,
+    /* xRowid      */ schema_rowid,
+    /* xUpdate     */ NULL,
+    /* xBegin      */ NULL,
+    /* xSync       */ NULL,
+    /* xCommit     */ NULL,
+    /* xRollback   */ NULL,
+    /* xFindMethod */ NULL,
+    /* xRename     */ NULL,
+    /* xSavepoint  */ NULL,
+    /* xRelease    */ NULL,
+    /* xRollbackTo */ NULL,
+    /* xShadowName */ NULL,
+};
+
+int schema_register(sqlite3 *db, const ix_provider *const *providers, int provider_count) {
+  /* The providers table is static, so these can be too: one per process is enough. */
+  static schema_table tables[] = {
+      {"interactions_columns",
+       "CREATE TABLE x(table_name TEXT, position INTEGER, column_name TEXT, type TEXT, hidden "
+       "INTEGER, required INTEGER, alternative INTEGER, operators TEXT, rechecked INTEGER, "
+       "vendor_field TEXT, description TEXT)",
+       11, schema_fill_columns, NULL, 0},
+      {"interactions_tables",
+       "CREATE TABLE x(table_name TEXT, vendor TEXT, endpoint TEXT, paging TEXT, page_size "
+       "INTEGER, rate_limit TEXT, base_url TEXT, arguments TEXT, docs_url TEXT)",
+       9, schema_fill_tables, NULL, 0},
+  };
+  int rc = SQLITE_OK;
+  for (size_t t = 0; rc == SQLITE_OK && t < sizeof(tables) / sizeof(*tables); t++) {
+    tables[t].providers = providers;
+    tables[t].provider_count = provider_count;
+    rc = sqlite3_create_module_v2(db, tables[t].name, &schema_module, &tables[t], NULL);
+  }
+  return rc;
+}
