@@ -9,7 +9,7 @@ CFLAGS   ?= -O2 -g
 # and SQLite dlcloses extensions when the connection closes (docs/libcurl.md#global-init).
 BASE_CFLAGS := -std=c11 -Iext -D_DEFAULT_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden
 LIB_LDFLAGS := -shared -Wl,-z,nodelete -Wl,-z,defs
-LDLIBS   := -lcurl -lcjson -lcrypto -lpthread
+LDLIBS   := -lcurl -lcjson -lcrypto -lhiredis -lpthread
 # The sanitized builds (unit tests, make asan) are the debug builds too: with IX_DEBUG a
 # programming error such as reading a setting the table does not define aborts (config.h).
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
@@ -22,7 +22,7 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_SOURCES_test_timefmt := ext/util/timefmt.c
 UNIT_SOURCES_test_url     := ext/util/url.c
 UNIT_SOURCES_test_auth    := ext/auth/auth.c ext/util/http.c
-UNIT_SOURCES_test_ratelimit := ext/limit/ratelimit.c ext/auth/fingerprint.c ext/util/privatedir.c
+UNIT_SOURCES_test_ratelimit := ext/limit/ratelimit.c ext/limit/redis.c ext/auth/fingerprint.c ext/util/privatedir.c
 UNIT_SOURCES_test_plan      := ext/sql/plan.c ext/util/timefmt.c
 UNIT_SOURCES_test_memlimits := ext/json/memlimits.c
 UNIT_SOURCES_test_jsonspan  := -DSQLITE_CORE ext/provider/jsonspan.c ext/json/jsonarena.c -lsqlite3

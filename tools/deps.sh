@@ -9,8 +9,8 @@ set -eu
 
 packages_for() {
   case "$1" in
-    build) echo "gcc make pkg-config libsqlite3-dev sqlite3 libcurl4-openssl-dev libcjson-dev libssl-dev tzdata" ;;
-    test) echo "perl python3 sqlite3 nginx-light sqlite-utils g++" ;;
+    build) echo "gcc make pkg-config libsqlite3-dev sqlite3 libcurl4-openssl-dev libcjson-dev libssl-dev libhiredis-dev tzdata" ;;
+    test) echo "perl python3 sqlite3 nginx-light sqlite-utils g++ redis-server" ;;
     asan) echo "gcc" ;;
     valgrind) echo "valgrind" ;;
     fuzz) echo "clang-14 libclang-rt-14-dev" ;;

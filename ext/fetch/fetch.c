@@ -73,7 +73,9 @@ static char *ix_account_scope(const ix_fetch *fetch) {
   for (int i = 0; i < config_count(fetch->config); i++) {
     ix_setting_view setting;
     config_at(fetch->config, i, &setting);
-    if ((setting.flags & (IX_SETTING_SECRET | IX_SETTING_CREDENTIAL)) && setting.value) {
+    /* The limiter's own URL is where the account's state lives, not part of the account. */
+    if ((setting.flags & (IX_SETTING_SECRET | IX_SETTING_CREDENTIAL)) && setting.value &&
+        strcmp(setting.key, "limiter_url") != 0) {
       sqlite3_str_appendf(scope, "|%s=%s", setting.key, setting.value);
     }
   }
@@ -110,13 +112,12 @@ int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_
   }
   if (rc == SQLITE_OK) {
     char *scope = ix_account_scope(fetch);
-    fetch->limiter = scope ? rate_limiter_get(scope, provider->vendor) : NULL;
+    rc = scope ? ix_limiter_open(fetch, scope, error_out) : SQLITE_NOMEM;
     if (scope) {
       fetch->account = ix_hash64(scope);
       memset(scope, 0, strlen(scope)); /* it held credentials */
       sqlite3_free(scope);
     }
-    if (!fetch->limiter) rc = SQLITE_NOMEM;
   }
   if (rc != SQLITE_OK) {
     config_free(fetch->config);
@@ -426,8 +427,8 @@ static int ix_wait_for_limiter(ix_fetch *fetch, rate_ticket *ticket, char **erro
   long long started = rate_clock_ms();
   for (;;) {
     long long now = rate_clock_ms();
-    long long wait = rate_limiter_reserve(fetch->limiter, &fetch->rate_limit, now,
-                                          ix_request_deadline(fetch, now), ticket);
+    long long wait = ix_limiter_admit(fetch, ticket, now, error_out);
+    if (wait < 0) return SQLITE_ERROR;
     if (wait == 0) return SQLITE_OK;
     if (!fetch->told_about_waiting && now + wait - started > IX_WAIT_NOTICE_MS &&
         !config_env_flag("INTERACTIONS_QUIET")) {
@@ -513,7 +514,7 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
     int rc = ix_wait_for_limiter(fetch, &ticket, error_out);
     if (rc != SQLITE_OK) return rc;
     http_outcome outcome = http_client_get(fetch->http, request, response);
-    rate_limiter_done(fetch->limiter, &ticket, ix_completed_ms());
+    rate_limiter_done(fetch->limiter, &ticket, ix_answered_ms(response));
     progress_request_done(&fetch->progress);
     fetch->last_request_id = requestlog_add(
         response->started_unix_ms, fetch->provider->vendor, request->url,
@@ -531,6 +532,7 @@ static int ix_send(ix_fetch *fetch, const http_request *request, const http_head
     if (outcome == HTTP_OK && !retry_status && !transient) return SQLITE_OK;
 
     int throttled = retry_status && response->status == 429;
+    if (throttled && ix_throttle_beyond_budget(fetch, response, error_out)) return SQLITE_ERROR;
     long long delay = ix_retry_delay(fetch, response, attempt, throttled);
     if (throttled && first_throttled < 0) first_throttled = rate_clock_ms();
     fetch->retry_wait_ms += (long long)response->elapsed_ms; /* a 1 byte/s server is bounded too */

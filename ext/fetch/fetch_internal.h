@@ -24,6 +24,20 @@ long long ix_request_deadline(const ix_fetch *fetch, long long now);
 long long ix_throttle_delay(const ix_fetch *fetch, const http_response *response,
                             long long backoff);
 
+/* in limiting.c */
+/* Opens the table's limiter (quota_share, limiter_url, limiter_fallback): SQLITE_OK, or an error
+ * before any request. scope is the account (ix_account_scope). */
+int ix_limiter_open(ix_fetch *fetch, const char *scope, char **error_out);
+/* The limiter's answer for a request starting now: 0 (go), the milliseconds to wait, or -1 with
+ * *error_out set (the shared limiter failed and limiter_fallback is fail). */
+long long ix_limiter_admit(ix_fetch *fetch, rate_ticket *ticket, long long now, char **error_out);
+/* When the answer of a request that just ended began (its first byte; else now), for
+ * rate_limiter_done. */
+long long ix_answered_ms(const http_response *response);
+/* A 429 whose Retry-After is beyond what the retry budget has left: pauses the account and sets
+ * *error_out (the vendor's wait in it); returns 1. Else 0. */
+int ix_throttle_beyond_budget(ix_fetch *fetch, const http_response *response, char **error_out);
+
 int ix_status_is_retryable(long status);
 /* A 2xx whose body is empty or stops inside its JSON document. */
 int ix_body_incomplete(const http_response *response);

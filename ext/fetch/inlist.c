@@ -74,7 +74,8 @@ static void ix_slot_settle(ix_fetch *fetch, ix_in_slot *slot, int keep) {
   /* A request cancelled on the wire (LIMIT stopped the statement) may still reach the vendor
    * after we let go of it, and be counted then: it holds its slot a little longer. */
   rate_limiter_done(fetch->limiter, &slot->ticket,
-                    ix_completed_ms() + (answered ? 0 : IX_CANCEL_GRACE_MS));
+                    answered && keep ? ix_answered_ms(&slot->response)
+                                     : ix_completed_ms() + (answered ? 0 : IX_CANCEL_GRACE_MS));
   if (keep && slot->response.outcome == HTTP_OK && slot->response.status == 429) {
     ix_throttle_delay(fetch, &slot->response, 0);
   }
@@ -158,9 +159,11 @@ static ix_args ix_customer_args(const ix_fetch *fetch, int customer) {
   return args;
 }
 
-/* Records the first pages that arrived and starts more, up to max_concurrency in flight. */
-static void ix_fetch_top_up(ix_fetch *fetch) {
-  if (ix_slots_ready(fetch) != SQLITE_OK) return; /* taken on the ordinary path instead */
+/* Records the first pages that arrived and starts more, up to max_concurrency in flight. Returns
+ * how long the limiter said to wait before the next start, 0 when it did not stop one. */
+static long long ix_fetch_top_up(ix_fetch *fetch) {
+  long long limited = 0;
+  if (ix_slots_ready(fetch) != SQLITE_OK) return 0; /* taken on the ordinary path instead */
   int running = ix_fetch_in_collect(fetch), ready = 0;
   ix_in_slot *free_slots[2 * IX_MAX_CONCURRENCY];
   int free_count = 0;
@@ -189,10 +192,13 @@ static void ix_fetch_top_up(ix_fetch *fetch) {
       slot->log_id = fetch->last_request_id;
       slot->state = IX_SLOT_READY;
       ready++;
-    } else if (rate_limiter_reserve(fetch->limiter, &fetch->rate_limit, now,
-                                    ix_request_deadline(fetch, now), &slot->ticket) != 0) {
+    } else if ((limited = ix_limiter_admit(fetch, &slot->ticket, now, &error)) != 0) {
+      /* Not yet: try again when the limiter said. A failed limiter is left to the ordinary path,
+       * which reports it with its context. */
+      sqlite3_free(error);
+      if (limited < 0) limited = 0;
       ix_request_clear(&slot->request);
-      break; /* the limiter says not yet: try again on the next call */
+      break;
     } else if ((slot->job = http_job_start(fetch->http, &http)) != NULL) {
       slot->state = IX_SLOT_RUNNING;
       running++;
@@ -205,6 +211,7 @@ static void ix_fetch_top_up(ix_fetch *fetch) {
     free_count--;
     fetch->customers_started++;
   }
+  return limited;
 }
 
 /* The next customer to read: one whose answer arrived (its slot in *slot_out), waiting for one if
@@ -212,7 +219,7 @@ static void ix_fetch_top_up(ix_fetch *fetch) {
 static int ix_fetch_pick_customer(ix_fetch *fetch, ix_in_slot **slot_out) {
   *slot_out = NULL;
   for (;;) {
-    ix_fetch_top_up(fetch);
+    long long limited = ix_fetch_top_up(fetch);
     int running = 0;
     ix_in_slot *first = NULL;
     for (int i = 0; i < fetch->slot_count; i++) {
@@ -226,13 +233,23 @@ static int ix_fetch_pick_customer(ix_fetch *fetch, ix_in_slot **slot_out) {
       *slot_out = first;
       return first->customer;
     }
+    if (!running && limited > 0) {
+      /* Nothing in flight and the limiter says when the next may start: wait for exactly that,
+       * rather than sending the next customer alone on the ordinary path. */
+      progress_waiting(&fetch->progress, "the rate limit", limited);
+      if (ix_interrupt_sleep(&fetch->interrupt, limited)) return -1;
+      continue;
+    }
     if (!running) {
       if (fetch->customers_started < fetch->customer_count) return fetch->customers_started++;
       return -1;
     }
     if (ix_interrupted(&fetch->interrupt)) return -1;
     progress_waiting(&fetch->progress, "answers", -1);
-    http_client_run(fetch->http, IX_INTERRUPT_POLL_MS);
+    /* Until an answer arrives, or the limiter lets the next request start. */
+    http_client_run(
+        fetch->http,
+        (int)(limited > 0 && limited < IX_INTERRUPT_POLL_MS ? limited : IX_INTERRUPT_POLL_MS));
   }
 }
 

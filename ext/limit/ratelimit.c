@@ -2,10 +2,10 @@
  * Exact sliding-window rate limiting, shared by every process of an account: see ratelimit.h.
  *
  * How it works. Each account has one history of starts, a ring of slots indexed by generation
- * (the start's number, from 1): slot g % capacity records when start g completed, or that it is
- * still running. A request may start as generation g when, for every window N/W, start g-N
- * completed at or before now-W. The ring holds at least as many slots as the largest N asked for,
- * and grows (never shrinks) when a larger N comes along; since a slot is found from its
+ * (the start's number, from 1): slot g % capacity records when start g was answered (its first
+ * byte), or that it is still running. A request may start as generation g when, for every window
+ * N/W, start g-N was answered at or before now-W. The ring holds at least as many slots as the
+ * largest N asked for, and grows (never shrinks) when a larger N comes along; since a slot is found from its
  * generation, a ticket given back after the ring grew still finds its own slot.
  *
  * Where the history lives. One file per account in a private directory (rate_state_dir), mapped
@@ -22,7 +22,12 @@
  *
  * A request that never gives its ticket back (its process was killed, or a bug) must not hold the
  * others forever: each pending slot records its request's own time limit, after which it counts
- * as completed at that limit, with a note on stderr.
+ * as answered at that limit, with a note on stderr. A pause (after a 429) longer than the longest
+ * window plus the Retry-After cap cannot have come from a 429: it is damage, dropped with a note
+ * naming the file (rate_check_pause).
+ *
+ * With limiter_url the account's windows live in Redis instead (redis.c): rate_limiter_admit asks
+ * it, and with limiter_fallback=local falls back on the history here when it fails.
  */
 #include "limit/ratelimit.h"
 
@@ -31,6 +36,7 @@
 #include <limits.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +48,7 @@
 #include <unistd.h>
 
 #include "auth/fingerprint.h"
+#include "limit/redis.h"
 #include "util/hash.h"
 #include "util/privatedir.h"
 
@@ -49,12 +56,18 @@
 #define RATE_MAX_REQUESTS 100000
 #define RATE_FIRST_CAPACITY 64
 
-/* A slot whose request has not completed yet: the next start must wait for it. */
+/* A slot whose request has not been answered yet: the next start must wait for it. */
 #define RATE_PENDING LLONG_MAX
-/* How often a start waiting for a pending request looks again. */
+/* How often a start waiting for a pending request looks again (and, out of memory, tries). */
 #define RATE_PENDING_POLL_MS 10
+#define RATE_RETRY_POLL_MS RATE_PENDING_POLL_MS
 /* A pending slot's time limit when the caller gave none. */
 #define RATE_DEFAULT_DEADLINE_MS 120000
+/* The longest Retry-After obeyed (fetch.c's IX_RETRY_AFTER_CAP_MS), and a second of slack. */
+#define RATE_RETRY_AFTER_CAP_MS 60000
+#define RATE_PAUSE_SLACK_MS 1000
+/* With limiter_fallback=local, how long after a failure Redis is asked again. */
+#define RATE_REDIS_RETRY_MS 5000
 
 #define RATE_MAGIC "ix-rate-limit-1"
 #define RATE_KEY_BYTES 32
@@ -81,14 +94,31 @@ struct rate_limiter {
   uint64_t scope_hash;
   char label[32];
   pthread_mutex_t lock;
+  int told_released;
   int fd;       /* the shared file, or -1: the state is this process's own */
   pid_t fd_pid; /* the process that opened fd (a forked child shares its flock, so reopens) */
   char *path;   /* the shared file, to reopen after fork */
   rate_state *state;
   uint64_t mapped_capacity;
-  int told_released;
+  rate_redis *redis;         /* limiter_url's Redis, or NULL: the state above is the account's */
+  char *where;               /* the Redis URL without its password, for messages */
+  int fallback_local;        /* on a Redis failure use the state above instead of failing */
+  int told_fallback;         /* the fallback note is said once per limiter */
+  long long redis_failed_ms; /* when Redis last failed (with fallback local), else 0 */
   struct rate_limiter *next_limiter;
 };
+
+/* Every note of the limiter goes through here: one line on stderr, unless INTERACTIONS_QUIET. */
+void rate_note(const char *format, ...) {
+  const char *quiet = getenv("INTERACTIONS_QUIET");
+  if (quiet && *quiet && strcmp(quiet, "0") != 0 && strcmp(quiet, "false") != 0) return;
+  va_list arguments;
+  va_start(arguments, format);
+  fputs("sqlite-interactions: ", stderr);
+  vfprintf(stderr, format, arguments);
+  fputc('\n', stderr);
+  va_end(arguments);
+}
 
 static pthread_mutex_t rate_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static rate_limiter *rate_limiters;
@@ -149,6 +179,22 @@ int rate_limit_parse(const char *text, rate_limit *limit) {
   }
   *limit = parsed;
   return 0;
+}
+
+long long rate_limit_longest_ms(const rate_limit *limit) {
+  long long longest = 0;
+  for (int i = 0; i < limit->count; i++) {
+    if (limit->windows[i].window_ms > longest) longest = limit->windows[i].window_ms;
+  }
+  return longest;
+}
+
+void rate_limit_share(rate_limit *limit, double share) {
+  if (!(share > 0) || share >= 1) return;
+  for (int i = 0; i < limit->count; i++) {
+    int count = (int)((double)limit->windows[i].max_requests * share);
+    limit->windows[i].max_requests = count < 1 ? 1 : count;
+  }
 }
 
 long long rate_limit_shortest_ms(const rate_limit *limit) {
@@ -336,12 +382,18 @@ static int rate_use_private(rate_limiter *limiter) {
   return 0;
 }
 
-rate_limiter *rate_limiter_get(const char *scope, const char *label) {
-  uint64_t hash = ix_hash64(scope); /* the scope holds credentials: keep only its hash */
-  pthread_mutex_lock(&rate_list_lock);
+/* The limiter of scope in place (a Redis URL, or "" for this host), created on first use with
+ * the host's own state; the caller adds Redis. Called with rate_list_lock held; *created says
+ * whether it is new. */
+static rate_limiter *rate_local_get(const char *scope, const char *place, const char *label,
+                                    int *created) {
+  *created = 0;
+  /* The scope holds credentials: keep only its hash. */
+  uint64_t hash = ix_hash64(scope) ^ (*place ? ix_hash64(place) * 31 : 0);
   rate_limiter *limiter = rate_limiters;
   while (limiter && limiter->scope_hash != hash) limiter = limiter->next_limiter;
   if (!limiter && (limiter = calloc(1, sizeof(*limiter))) != NULL) {
+    *created = 1;
     limiter->scope_hash = hash;
     limiter->fd = -1;
     snprintf(limiter->label, sizeof(limiter->label), "%s", label ? label : "");
@@ -372,8 +424,81 @@ rate_limiter *rate_limiter_get(const char *scope, const char *label) {
       rate_limiters = limiter;
     }
   }
+  return limiter;
+}
+
+rate_limiter *rate_limiter_get(const char *scope, const char *label) {
+  int created;
+  pthread_mutex_lock(&rate_list_lock);
+  rate_limiter *limiter = rate_local_get(scope, "", label, &created);
   pthread_mutex_unlock(&rate_list_lock);
   return limiter;
+}
+
+/* Says once that this limiter uses the host's own state instead of Redis, and why. */
+static void rate_tell_fallback(rate_limiter *limiter, const char *problem) {
+  if (limiter->told_fallback) return;
+  limiter->told_fallback = 1;
+  rate_note(
+      "%s: the shared limiter at %s cannot be used (%s), so this host limits the "
+      "account on its own at quota_share of the quota (limiter_fallback=local) until it "
+      "answers again",
+      limiter->label, limiter->where ? limiter->where : "?", problem);
+}
+
+/* Forgets a limiter just created whose Redis refused it (the next statement tries again). Called
+ * with rate_list_lock held; it is the first of the list. */
+static void rate_limiter_discard(rate_limiter *limiter) {
+  rate_limiters = limiter->next_limiter;
+  if (limiter->fd >= 0) {
+    munmap(limiter->state, rate_state_bytes(limiter->mapped_capacity));
+    close(limiter->fd);
+  } else {
+    free(limiter->state);
+  }
+  free(limiter->path);
+  free(limiter->where);
+  pthread_mutex_destroy(&limiter->lock);
+  free(limiter);
+}
+
+rate_limiter *rate_limiter_open(const char *scope, const char *label,
+                                const rate_shared_settings *shared, char *problem,
+                                size_t problem_size, int *refused_out) {
+  const char *url = shared && shared->url ? shared->url : "";
+  int created;
+  problem[0] = '\0';
+  *refused_out = 0;
+  pthread_mutex_lock(&rate_list_lock);
+  rate_limiter *limiter = rate_local_get(scope, url, label, &created);
+  if (!limiter) snprintf(problem, problem_size, "out of memory");
+  if (limiter && created && *url) {
+    char reason[256] = "";
+    int refused = 0;
+    limiter->fallback_local = shared->fallback_local;
+    limiter->redis = rate_redis_open(url, shared->password, scope, reason, sizeof(reason), &refused,
+                                     &limiter->where);
+    if (reason[0] && limiter->fallback_local && limiter->redis && !refused) {
+      rate_tell_fallback(limiter, reason);
+      limiter->redis_failed_ms = rate_clock_ms();
+    } else if (reason[0]) {
+      /* A URL that does not parse, or a password refused, is refused whatever the fallback. */
+      *refused_out = refused || !limiter->redis;
+      snprintf(problem, problem_size, "%s: %s", limiter->where ? limiter->where : "limiter_url",
+               reason);
+      /* A client made but refused (or never made) is forgotten: the next statement tries again. */
+      if (limiter->redis) rate_redis_close(limiter->redis);
+      limiter->redis = NULL;
+      rate_limiter_discard(limiter);
+      limiter = NULL;
+    }
+  }
+  pthread_mutex_unlock(&rate_list_lock);
+  return limiter;
+}
+
+const char *rate_limiter_where(const rate_limiter *limiter) {
+  return limiter->where;
 }
 
 int rate_limiter_is_shared(const rate_limiter *limiter) {
@@ -459,6 +584,71 @@ static int rate_grow(rate_limiter *limiter, int needed) {
   return 0;
 }
 
+long long rate_pause_cap_ms(const rate_limit *limit) {
+  return rate_limit_longest_ms(limit) + RATE_RETRY_AFTER_CAP_MS;
+}
+
+/* A pause longer than any window plus the Retry-After cap was never set by a 429 (damage, or a
+ * bug): obeyed, it would stall every process of the account for ever, so it is dropped. */
+static void rate_check_pause(rate_limiter *limiter, const rate_limit *limit, long long now_ms) {
+  rate_state *state = limiter->state;
+  long long cap = rate_pause_cap_ms(limit);
+  if (state->paused_until_ms - now_ms <= cap + RATE_PAUSE_SLACK_MS) return;
+  rate_note(
+      "%s: the rate-limit state %s%s held a pause of %.1f s, longer than the longest "
+      "window plus the Retry-After cap (%.1f s): it is damaged, so the pause was reset",
+      limiter->label, limiter->path ? "file " : "of this process",
+      limiter->path ? limiter->path : "", (double)(state->paused_until_ms - now_ms) / 1000.0,
+      (double)cap / 1000.0);
+  state->paused_until_ms = 0;
+}
+
+/* Whether to ask Redis now: always, unless it failed lately and the host limits on its own. */
+static int rate_redis_due(rate_limiter *limiter, long long now_ms) {
+  long long failed = __atomic_load_n(&limiter->redis_failed_ms, __ATOMIC_RELAXED);
+  return limiter->redis && (!failed || now_ms - failed >= RATE_REDIS_RETRY_MS);
+}
+
+static long long rate_local_reserve(rate_limiter *limiter, const rate_limit *limit,
+                                    long long now_ms, long long deadline_ms, rate_ticket *ticket);
+
+long long rate_limiter_admit(rate_limiter *limiter, const rate_limit *limit, long long now_ms,
+                             long long deadline_ms, rate_ticket *ticket, char *problem,
+                             size_t problem_size) {
+  if (ticket) memset(ticket, 0, sizeof(*ticket));
+  if (rate_redis_due(limiter, now_ms)) {
+    char reason[256] = "";
+    long long wait = rate_redis_reserve(limiter->redis, limit, ticket, reason, sizeof(reason));
+    if (wait >= 0) {
+      if (__atomic_exchange_n(&limiter->redis_failed_ms, 0, __ATOMIC_RELAXED)) {
+        rate_note("%s: the shared limiter at %s answers again", limiter->label, limiter->where);
+        __atomic_store_n(&limiter->told_fallback, 0, __ATOMIC_RELAXED);
+      }
+      if (ticket && wait == 0) {
+        ticket->remote = 1;
+        ticket->admitted_ms = now_ms;
+      }
+      return wait;
+    }
+    if (wait == -2 || !limiter->fallback_local) {
+      snprintf(problem, problem_size, "%s: %s", limiter->where, reason);
+      return wait;
+    }
+    rate_tell_fallback(limiter, reason);
+    __atomic_store_n(&limiter->redis_failed_ms, now_ms, __ATOMIC_RELAXED);
+  }
+  return rate_local_reserve(limiter, limit, now_ms, deadline_ms, ticket);
+}
+
+long long rate_limiter_reserve(rate_limiter *limiter, const rate_limit *limit, long long now_ms,
+                               long long deadline_ms, rate_ticket *ticket) {
+  char problem[320];
+  long long wait =
+      rate_limiter_admit(limiter, limit, now_ms, deadline_ms, ticket, problem, sizeof(problem));
+  /* A failure is not said here: the caller's ordinary path asks rate_limiter_admit, which says. */
+  return wait < 0 ? RATE_RETRY_POLL_MS : wait;
+}
+
 /* When the slot's request completed, RATE_PENDING while it runs. A pending slot past its own time
  * limit is released: it counts as completed at that limit, the latest it can have arrived. */
 static long long rate_slot_completed(rate_limiter *limiter, rate_slot *slot, long long now_ms) {
@@ -467,16 +657,16 @@ static long long rate_slot_completed(rate_limiter *limiter, rate_slot *slot, lon
   slot->completed_ms = slot->deadline_ms;
   if (!limiter->told_released) {
     limiter->told_released = 1;
-    fprintf(stderr,
-            "sqlite-interactions: a %s request of process %lld held its rate-limit slot past its "
-            "time limit; it now counts as completed then\n",
-            limiter->label, (long long)slot->owner_pid);
+    rate_note(
+        "a %s request of process %lld held its rate-limit slot past its time limit; it now "
+        "counts as completed then",
+        limiter->label, (long long)slot->owner_pid);
   }
   return slot->completed_ms;
 }
 
-long long rate_limiter_reserve(rate_limiter *limiter, const rate_limit *limit, long long now_ms,
-                               long long deadline_ms, rate_ticket *ticket) {
+static long long rate_local_reserve(rate_limiter *limiter, const rate_limit *limit,
+                                    long long now_ms, long long deadline_ms, rate_ticket *ticket) {
   int needed = 1;
   for (int i = 0; i < limit->count; i++) {
     if (limit->windows[i].max_requests > needed) needed = limit->windows[i].max_requests;
@@ -486,6 +676,7 @@ long long rate_limiter_reserve(rate_limiter *limiter, const rate_limit *limit, l
     rate_release(limiter);
     return RATE_PENDING_POLL_MS; /* out of memory: try again shortly */
   }
+  rate_check_pause(limiter, limit, now_ms);
   rate_state *state = limiter->state;
   uint64_t mask = state->capacity - 1;
   long long wait = state->paused_until_ms > now_ms ? state->paused_until_ms - now_ms : 0;
@@ -516,6 +707,10 @@ long long rate_limiter_reserve(rate_limiter *limiter, const rate_limit *limit, l
 
 void rate_limiter_done(rate_limiter *limiter, rate_ticket *ticket, long long now_ms) {
   if (!ticket->generation) return;
+  if (ticket->remote) {
+    rate_redis_answered(limiter->redis, ticket, now_ms);
+    return;
+  }
   rate_acquire(limiter);
   if (rate_is_mapped(limiter)) {
     rate_state *state = limiter->state;
@@ -531,7 +726,14 @@ void rate_limiter_done(rate_limiter *limiter, rate_ticket *ticket, long long now
 }
 
 void rate_limiter_pause(rate_limiter *limiter, long long until_ms) {
+  if (rate_redis_due(limiter, rate_clock_ms())) {
+    rate_redis_pause(limiter->redis, until_ms - rate_clock_ms());
+  }
   rate_acquire(limiter);
+  if (!rate_is_mapped(limiter)) {
+    rate_release(limiter);
+    return;
+  }
   if (until_ms > limiter->state->paused_until_ms) limiter->state->paused_until_ms = until_ms;
   rate_release(limiter);
 }

@@ -35,6 +35,13 @@ const ix_setting_def ix_common_settings[] = {
     {"max_response_bytes", IX_SETTING_INT, "16777216", "largest response body accepted"},
     {"any_404_is_no_rows", IX_SETTING_INT, "0",
      "1: every HTTP 404 means no rows, for a vendor that answers unknown customers so"},
+    /* Secret: the URL may carry the Redis password (shown as set or unset, never stored). */
+    {"limiter_url", IX_SETTING_SECRET | IX_SETTING_GLOBAL_ENV, NULL,
+     "redis://host:port[/db] or unix:///path: share the rate limit with other hosts"},
+    {"limiter_fallback", IX_SETTING_GLOBAL_ENV, "fail",
+     "when the shared limiter fails: fail, or local (this host alone at quota_share)"},
+    {"quota_share", IX_SETTING_GLOBAL_ENV, "1",
+     "the part of each rate-limit window this installation uses, 0 < share <= 1"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -69,6 +76,9 @@ static const ix_engine_field ix_engine_fields[] = {
     IX_INT_FIELD(max_pages, 0),
     IX_INT_FIELD(max_response_bytes, 0),
     IX_INT_FIELD(any_404_is_no_rows, 0),
+    IX_TEXT_FIELD(limiter_url),
+    IX_TEXT_FIELD(limiter_fallback),
+    IX_TEXT_FIELD(quota_share),
 };
 
 /* One option as written in CREATE VIRTUAL TABLE: either a literal or the name of a variable. */
@@ -264,6 +274,9 @@ static int config_resolve_one(const char *table, const char *vendor, const ix_se
   setting->def = def;
   char *vendor_env = config_env_name(vendor, def->key);
   if (!vendor_env) return SQLITE_NOMEM;
+  /* INTERACTIONS_<KEY>, read after <VENDOR>_<KEY> (IX_SETTING_GLOBAL_ENV). */
+  char *global_env =
+      (def->flags & IX_SETTING_GLOBAL_ENV) ? config_env_name("interactions", def->key) : NULL;
   const ix_option *option = config_find_option(options, def);
   const char *value = NULL;
   if (option && option->value) {
@@ -276,6 +289,7 @@ static int config_resolve_one(const char *table, const char *vendor, const ix_se
       *error_out = sqlite3_mprintf("%s: option %s_env names %s, which is not set", table, def->key,
                                    option->env_var);
       sqlite3_free(vendor_env);
+      sqlite3_free(global_env);
       return SQLITE_ERROR;
     }
     setting->source = sqlite3_mprintf("option env %s", option->env_var);
@@ -284,6 +298,9 @@ static int config_resolve_one(const char *table, const char *vendor, const ix_se
              !(base_url_overridden && (def->flags & (IX_SETTING_CREDENTIAL | IX_SETTING_SECRET)))) {
     setting->source = sqlite3_mprintf("env %s", vendor_env);
     setting->origin = sqlite3_mprintf("%s", vendor_env);
+  } else if (global_env && (value = getenv(global_env)) != NULL && *value) {
+    setting->source = sqlite3_mprintf("env %s", global_env);
+    setting->origin = sqlite3_mprintf("%s", global_env);
   } else {
     value = default_value;
     setting->source = sqlite3_mprintf("default");
@@ -293,6 +310,7 @@ static int config_resolve_one(const char *table, const char *vendor, const ix_se
             : sqlite3_mprintf("%s", vendor_env);
   }
   sqlite3_free(vendor_env);
+  sqlite3_free(global_env);
   if (value && *value) {
     setting->value = sqlite3_mprintf("%s", value);
     if (!setting->value) return SQLITE_NOMEM;

@@ -22,6 +22,9 @@ enum {
   /* Part of a credential: when a table overrides the base URL, it does not fall back to the
    * vendor's environment variable, so one account's credentials never travel to another's host. */
   IX_SETTING_CREDENTIAL = 1 << 3,
+  /* Also read from INTERACTIONS_<KEY> when <VENDOR>_<KEY> is unset: one value for every table
+   * (the shared limiter's URL). */
+  IX_SETTING_GLOBAL_ENV = 1 << 4,
 };
 
 typedef struct ix_setting_def {
@@ -59,6 +62,9 @@ typedef struct ix_engine_settings {
   sqlite3_int64 max_pages;
   sqlite3_int64 max_response_bytes;
   sqlite3_int64 any_404_is_no_rows;
+  const char *limiter_url;      /* NULL: the host's own limiter (limit/ratelimit.h) */
+  const char *limiter_fallback; /* "fail" or "local" */
+  const char *quota_share;      /* the part of each window this installation uses, "0.5" */
 } ix_engine_settings;
 
 /* Parses the CREATE VIRTUAL TABLE arguments. stored_in_file is true for tables that are not TEMP.

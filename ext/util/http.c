@@ -277,6 +277,7 @@ struct http_job {
   http_response response;
   char error_buffer[CURL_ERROR_SIZE];
   int done;
+  long long started_monotonic_us; /* for response.answered_at_ms */
 };
 
 http_job *http_job_start(http_client *client, const http_request *request) {
@@ -292,6 +293,8 @@ http_job *http_job_start(http_client *client, const http_request *request) {
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   job->response.started_unix_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  job->started_monotonic_us = (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000;
   job->easy = job->url ? http_take_handle(client) : NULL;
   if (!job->easy ||
       http_configure(job->easy, request, &job->transfer, &job->header_list, job->error_buffer) !=
@@ -315,6 +318,11 @@ static void http_job_complete(http_job *job, CURLcode result) {
   double total_seconds = 0;
   curl_easy_getinfo(job->easy, CURLINFO_TOTAL_TIME, &total_seconds);
   response->elapsed_ms = total_seconds * 1000.0;
+  curl_off_t first_byte_us = 0;
+  if (curl_easy_getinfo(job->easy, CURLINFO_STARTTRANSFER_TIME_T, &first_byte_us) == CURLE_OK &&
+      first_byte_us > 0) {
+    response->answered_at_ms = (job->started_monotonic_us + (long long)first_byte_us) / 1000 + 1;
+  }
   if (result == CURLE_ABORTED_BY_CALLBACK) {
     response->outcome = HTTP_ABORTED;
     snprintf(response->error, sizeof(response->error), "interrupted");

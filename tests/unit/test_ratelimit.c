@@ -1,6 +1,6 @@
 /*
  * Unit tests for ext/limit/ratelimit.c: every window is exact (never more than N starts in any W), the
- * history is shared by processes (fork), a killed process's slot expires, a ring that grows keeps
+ * history is shared by processes (fork), a killed process's slot expires, a damaged pause is reset, a ring that grows keeps
  * outstanding tickets, pauses hold every caller, parsing of "N/W,N/W" forms, and the state
  * directory is private and names no credential.
  */
@@ -222,6 +222,21 @@ int main(void) {
   rate_limiter_done(grown, &b, 1100);
   is_int(rate_limiter_reserve(grown, &three_per, 5000, 0, NULL), 0,
          "and goes once b is given back, not never");
+
+  /* A pause no 429 can set (damage, or a bug) is dropped with a note, not obeyed for ever. */
+  rate_limiter *damaged = rate_limiter_get("unit|damaged", "unit");
+  rate_limiter_pause(damaged, 4611686018407863LL);
+  is_int(rate_limiter_reserve(damaged, &two, 1000, 0, NULL), 0,
+         "a pause years ahead is reset, and the request starts");
+  rate_limiter_pause(damaged, 1000 + rate_pause_cap_ms(&two));
+  ok(rate_limiter_reserve(damaged, &two, 1000, 0, NULL) == rate_pause_cap_ms(&two),
+     "a pause as long as the longest window plus the Retry-After cap is obeyed");
+  rate_limit shared_half = limit_of("50/10s,7/1s");
+  rate_limit_share(&shared_half, 0.5);
+  ok(shared_half.windows[0].max_requests == 25 && shared_half.windows[1].max_requests == 3,
+     "quota_share 0.5 halves each window, rounding down");
+  rate_limit_share(&shared_half, 0.01);
+  ok(shared_half.windows[1].max_requests == 1, "and never below one request");
 
   /* Shared by processes: a child's starts count for the parent. */
   is_int(in_child(child_starts_three), 0, "a child process starts 3 of 5");

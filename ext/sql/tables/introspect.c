@@ -46,6 +46,11 @@ static const struct {
     {"state_dir", "INTERACTIONS_STATE_DIR", NULL}, /* default: rate_state_dir() */
     {"cache_dir", "INTERACTIONS_CACHE_DIR", NULL},
     {"cache_disk_mb", "INTERACTIONS_CACHE_DISK_MB", "256"},
+    /* The shared limiter for every table (README.md#many-hosts-on-one-account). */
+    {"limiter_url", "INTERACTIONS_LIMITER_URL", NULL},
+    {"limiter_password", "INTERACTIONS_LIMITER_PASSWORD", NULL},
+    {"limiter_fallback", "INTERACTIONS_LIMITER_FALLBACK", "fail"},
+    {"quota_share", "INTERACTIONS_QUOTA_SHARE", "1"},
 };
 
 #define INTROSPECT_GLOBAL_COUNT ((int)(sizeof(introspect_globals) / sizeof(*introspect_globals)))
@@ -224,6 +229,11 @@ static int settings_filter(sqlite3_vtab_cursor *base, int plan, const char *plan
       problem = sqlite3_mprintf("the disk cache is not used (%s): queries go on without it", why);
     }
     const char *shown = value ? value : introspect_globals[g].default_value;
+    /* The limiter's URL may carry its password: both are shown as set or unset. */
+    if (strncmp(variable, "INTERACTIONS_LIMITER_", 21) == 0 &&
+        strcmp(variable, "INTERACTIONS_LIMITER_FALLBACK") != 0) {
+      shown = value ? "set" : "unset";
+    }
     char state_dir[4096];
     /* The rate-limit state directory's default depends on the environment: show the one used. */
     if (!value && strcmp(variable, "INTERACTIONS_STATE_DIR") == 0 &&
