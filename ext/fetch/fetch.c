@@ -43,25 +43,12 @@ SQLITE_EXTENSION_INIT3
 
 /* ---- Configuration ---- */
 
-/* scheme://host:port of the base URL, the port explicit: the same account however it is written. */
+/* scheme://host:port of the base URL in its one canonical spelling (url_canonical_origin): the
+ * same account, window and cache entries however the URL is written. */
 static void ix_account_origin(sqlite3_str *scope, const char *base_url) {
-  const char *rest = strstr(base_url, "://");
-  if (!rest) {
-    sqlite3_str_appendall(scope, base_url);
-    return;
-  }
-  rest += 3;
-  size_t authority = strcspn(rest, "/?#");
-  const char *last_colon = NULL, *close = NULL;
-  for (size_t i = 0; i < authority; i++) {
-    if (rest[i] == ':') last_colon = rest + i;
-    if (rest[i] == ']') close = rest + i;
-  }
-  int has_port = last_colon && (!close || last_colon > close);
-  sqlite3_str_appendf(scope, "%.*s%s", (int)(rest - base_url + (long)authority), base_url,
-                      has_port                             ? ""
-                      : strncmp(base_url, "https", 5) == 0 ? ":443"
-                                                           : ":80");
+  char origin[512];
+  int length = url_canonical_origin(base_url, origin, sizeof(origin));
+  sqlite3_str_appendall(scope, length >= 0 && length < (int)sizeof(origin) ? origin : base_url);
 }
 
 static char *ix_account_scope(const ix_fetch *fetch) {

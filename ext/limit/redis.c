@@ -318,7 +318,14 @@ static void rate_redis_check_run_id(rate_redis *redis, const char *info) {
   if (length >= sizeof(run_id)) length = sizeof(run_id) - 1;
   memcpy(run_id, field, length);
   run_id[length] = '\0';
-  if (redis->run_id[0] && strcmp(run_id, redis->run_id) != 0) redis->restarted = 1;
+  if (redis->run_id[0] && strcmp(run_id, redis->run_id) != 0) {
+    redis->restarted = 1;
+    rate_note(
+        "the shared limiter at %s restarted: the requests it counted are lost, though the "
+        "vendor still counts them, so the account waits one longest window before its next "
+        "request (run Redis with appendonly yes to keep them)",
+        redis->where);
+  }
   memcpy(redis->run_id, run_id, length + 1);
 }
 

@@ -4,8 +4,10 @@
 #include "util/url.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void url_init(url_builder *url) {
   memset(url, 0, sizeof(*url));
@@ -200,4 +202,46 @@ int url_same_origin(const char *base, const char *url) {
     if (tolower((unsigned char)base[i]) != tolower((unsigned char)url[i])) return 0;
   }
   return 1;
+}
+
+int url_canonical_origin(const char *base, char *out, size_t size) {
+  const char *rest = strstr(base, "://");
+  if (!rest) return -1;
+  size_t scheme = (size_t)(rest - base);
+  rest += 3;
+  size_t authority = strcspn(rest, "/?#");
+  const char *at = memchr(rest, '@', authority); /* base URLs carry none; never part of a key */
+  if (at) {
+    authority -= (size_t)(at + 1 - rest);
+    rest = at + 1;
+  }
+  size_t host = authority;
+  const char *port = NULL;
+  if (*rest == '[') {
+    const char *close = memchr(rest, ']', authority);
+    host = close ? (size_t)(close - rest) + 1 : authority;
+  } else {
+    const char *colon = memchr(rest, ':', authority);
+    if (colon) host = (size_t)(colon - rest);
+  }
+  if (host < authority && rest[host] == ':' && host + 1 < authority) port = rest + host + 1;
+  size_t port_length = port ? authority - host - 1 : 0;
+  if (host > 1 && rest[host - 1] == '.') host--; /* "example.com." is "example.com" */
+  int https = scheme == 5 && strncasecmp(base, "https", 5) == 0;
+  size_t needed = scheme + 3 + host + 1 + (port ? port_length : (https ? 3 : 2));
+  if (size > 0) {
+    size_t at_out = 0;
+    char port_text[8];
+    snprintf(port_text, sizeof(port_text), "%s", https ? "443" : "80");
+    const char *parts[4] = {base, "://", rest, port ? port : port_text};
+    size_t lengths[4] = {scheme, 3, host, port ? port_length : strlen(port_text)};
+    for (int part = 0; part < 4; part++) {
+      if (part == 3 && at_out + 1 < size) out[at_out++] = ':';
+      for (size_t i = 0; i < lengths[part] && at_out + 1 < size; i++) {
+        out[at_out++] = (char)tolower((unsigned char)parts[part][i]);
+      }
+    }
+    out[at_out] = '\0';
+  }
+  return (int)needed;
 }

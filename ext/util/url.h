@@ -39,6 +39,13 @@ int url_check_base(const char *base, char *host, size_t host_size, int *is_https
  * and one that points elsewhere must not receive the credentials. */
 int url_same_origin(const char *base, const char *url);
 
+/* scheme://host:port of base written one way, so that one host is one account (its rate-limit
+ * window, its cache entries) however the base URL spells it: scheme and host lower-cased, a
+ * trailing dot of the host dropped, the port explicit (80 or 443 when absent). Writes at most
+ * size-1 bytes and a NUL; returns the length it needed (like snprintf), or -1 when base has no
+ * "://". */
+int url_canonical_origin(const char *base, char *out, size_t size);
+
 /* 127.0.0.0/8, ::1 and localhost: where plain http is acceptable (the sandbox). */
 int url_host_is_loopback(const char *host);
 

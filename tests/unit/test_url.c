@@ -91,5 +91,27 @@ int main(void) {
   ok(!url_host_is_loopback("127.127.2."), "127.127.2. is a DNS name, not loopback");
   ok(!url_host_is_loopback("127.0.0.09"), "127.0.0.09 (leading zero) is not loopback");
   ok(url_host_is_loopback("127.255.0.1"), "127.255.0.1 is loopback");
+  /* One host is one account, window and cache however its URL is spelt (issue 22). */
+  char origin[128];
+  const char *same[][2] = {
+      {"http://localhost:8080", "http://LOCALHOST:8080/"},
+      {"https://api5.optimove.net/v1", "https://API5.optimove.net"},
+      {"https://api5.optimove.net./x", "HTTPS://api5.optimove.net:443"},
+      {"http://[::1]:9/a", "http://[::1]:9"},
+  };
+  for (size_t i = 0; i < sizeof(same) / sizeof(*same); i++) {
+    char other[128];
+    url_canonical_origin(same[i][0], origin, sizeof(origin));
+    url_canonical_origin(same[i][1], other, sizeof(other));
+    is_str(origin, other, "canonical origin: %s is %s", same[i][0], same[i][1]);
+  }
+  url_canonical_origin("https://API5.Optimove.NET./v1?x=1", origin, sizeof(origin));
+  is_str(origin, "https://api5.optimove.net:443", "lower case, no trailing dot, default port");
+  url_canonical_origin("http://Example.com", origin, sizeof(origin));
+  is_str(origin, "http://example.com:80", "http's default port is 80");
+  ok(url_canonical_origin("http://localhost:1", origin, 8) == (int)strlen("http://localhost:1") &&
+         strlen(origin) == 7,
+     "a short buffer is cut, and the length needed returned");
+  ok(url_canonical_origin("no scheme", origin, sizeof(origin)) == -1, "no :// is refused");
   return done_testing();
 }
