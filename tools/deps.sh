@@ -15,7 +15,7 @@ packages_for() {
     valgrind) echo "valgrind" ;;
     fuzz) echo "clang-14 libclang-rt-14-dev" ;;
     lint) echo "clang-format cppcheck pmccabe" ;;
-    bench) echo "curl" ;;
+    bench) echo "curl redis-server" ;;
     *) echo "tools/deps.sh: unknown target '$1'" >&2; exit 2 ;;
   esac
 }

@@ -175,6 +175,16 @@ static long long ix_fetch_top_up(ix_fetch *fetch) {
   /* Answers not yet read are bounded too: memory stays flat however long the list. */
   while (fetch->customers_started < fetch->customer_count && running < concurrency &&
          ready < concurrency && free_count > 0) {
+    for (int i = 0; i < free_count - 1; i++) {
+      /* A slot holding a start the shared limiter reserved (limit/redis.h) goes first: left
+       * unused, the reservation would spend a place in the account's window for nothing. */
+      if (free_slots[i]->ticket.reserved) {
+        ix_in_slot *reserved = free_slots[i];
+        free_slots[i] = free_slots[free_count - 1];
+        free_slots[free_count - 1] = reserved;
+        break;
+      }
+    }
     ix_in_slot *slot = free_slots[free_count - 1];
     int customer = fetch->customers_started;
     ix_args args = ix_customer_args(fetch, customer);

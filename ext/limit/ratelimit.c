@@ -612,10 +612,40 @@ static int rate_redis_due(rate_limiter *limiter, long long now_ms) {
 static long long rate_local_reserve(rate_limiter *limiter, const rate_limit *limit,
                                     long long now_ms, long long deadline_ms, rate_ticket *ticket);
 
+/* Writes a request Redis admitted into this host's own history too, pending until its answer:
+ * should Redis fail later with limiter_fallback=local, the host's own limiter then knows what
+ * the host sent (what other hosts sent is what quota_share is for). */
+static void rate_local_record(rate_limiter *limiter, const rate_limit *limit, long long start_ms,
+                              long long deadline_ms, rate_ticket *ticket) {
+  int needed = 1;
+  for (int i = 0; i < limit->count; i++) {
+    if (limit->windows[i].max_requests > needed) needed = limit->windows[i].max_requests;
+  }
+  rate_acquire(limiter);
+  if (rate_is_mapped(limiter) && rate_grow(limiter, needed) == 0) {
+    rate_state *state = limiter->state;
+    uint64_t generation = state->next_generation++;
+    rate_slot *slot = &state->slots[generation & (state->capacity - 1)];
+    slot->generation = generation;
+    slot->completed_ms = RATE_PENDING;
+    slot->deadline_ms = deadline_ms > start_ms ? deadline_ms : start_ms + RATE_DEFAULT_DEADLINE_MS;
+    slot->owner_pid = (int64_t)getpid();
+    ticket->local_generation = generation;
+  }
+  rate_release(limiter);
+}
+
 long long rate_limiter_admit(rate_limiter *limiter, const rate_limit *limit, long long now_ms,
                              long long deadline_ms, rate_ticket *ticket, char *problem,
                              size_t problem_size) {
-  if (ticket) memset(ticket, 0, sizeof(*ticket));
+  if (ticket && ticket->reserved) {
+    /* Redis recorded this request to start at admitted_ms: it goes then, without asking. */
+    if (now_ms >= ticket->admitted_ms) return 0;
+    return ticket->admitted_ms - now_ms;
+  }
+  rate_ticket unused;
+  if (!ticket) ticket = &unused; /* a reservation must be kept, so Redis always gets one */
+  memset(ticket, 0, sizeof(*ticket));
   if (rate_redis_due(limiter, now_ms)) {
     char reason[256] = "";
     long long wait = rate_redis_reserve(limiter->redis, limit, ticket, reason, sizeof(reason));
@@ -624,9 +654,17 @@ long long rate_limiter_admit(rate_limiter *limiter, const rate_limit *limit, lon
         rate_note("%s: the shared limiter at %s answers again", limiter->label, limiter->where);
         __atomic_store_n(&limiter->told_fallback, 0, __ATOMIC_RELAXED);
       }
-      if (ticket && wait == 0) {
+      if (ticket->generation) {
         ticket->remote = 1;
-        ticket->admitted_ms = now_ms;
+        ticket->admitted_ms = now_ms + wait;
+        if (limiter->fallback_local && ticket != &unused) {
+          rate_local_record(limiter, limit, ticket->admitted_ms,
+                            deadline_ms + (ticket->admitted_ms - now_ms), ticket);
+        }
+      }
+      if (ticket == &unused && wait > 0 && ticket->reserved) {
+        /* No ticket to hold the reservation: the caller waits and starts then as if told so. */
+        ticket->reserved = 0;
       }
       return wait;
     }
@@ -637,7 +675,7 @@ long long rate_limiter_admit(rate_limiter *limiter, const rate_limit *limit, lon
     rate_tell_fallback(limiter, reason);
     __atomic_store_n(&limiter->redis_failed_ms, now_ms, __ATOMIC_RELAXED);
   }
-  return rate_local_reserve(limiter, limit, now_ms, deadline_ms, ticket);
+  return rate_local_reserve(limiter, limit, now_ms, deadline_ms, ticket == &unused ? NULL : ticket);
 }
 
 long long rate_limiter_reserve(rate_limiter *limiter, const rate_limit *limit, long long now_ms,
@@ -709,7 +747,11 @@ void rate_limiter_done(rate_limiter *limiter, rate_ticket *ticket, long long now
   if (!ticket->generation) return;
   if (ticket->remote) {
     rate_redis_answered(limiter->redis, ticket, now_ms);
-    return;
+    ticket->remote = 0;
+    ticket->reserved = 0;
+    ticket->generation = ticket->local_generation; /* the host's own copy, when there is one */
+    ticket->local_generation = 0;
+    if (!ticket->generation) return;
   }
   rate_acquire(limiter);
   if (rate_is_mapped(limiter)) {

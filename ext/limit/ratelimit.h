@@ -54,6 +54,8 @@ typedef struct rate_ticket {
   long long admitted_ms;         /* rate_clock_ms when admitted (Redis: to time the answer) */
   long long expected_ms;         /* Redis: the answer time its score assumed */
   int remote;                    /* admitted by Redis */
+  int reserved;                  /* Redis recorded it to start at admitted_ms: no need to ask */
+  unsigned long long local_generation; /* a Redis admission's copy in this host's history */
 } rate_ticket;
 
 typedef struct rate_limiter rate_limiter;

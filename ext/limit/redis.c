@@ -7,9 +7,11 @@
  * cannot see without a second round trip per request; so a request is scored at admission with
  * its expected answer time (Redis's now plus the longest admission-to-answer time this process
  * saw lately, rate_redis_answered), and only an answer later than that costs a second call (op
- * "late", moving the score). The script admits a request when, for every window N/W, fewer than
- * N scores lie in the last W; otherwise the wait is until the oldest score that keeps it full
- * leaves the window. A pause after a 429 is a time every admission waits for;
+ * "late", moving the score). The script gives a request the earliest start at which, for every
+ * window N/W, the N-th latest score is at least W before it (then no W holds more than N), and
+ * records it there: the host sleeps until then and sends without asking again, so waiting hosts
+ * do not all ask at once when a slot frees. A start more than the shortest window ahead is not
+ * reserved (an interrupted statement would leave it unused): the host asks again later. A pause after a 429 is a time every admission waits for;
  * one longer than the longest window plus the Retry-After cap is damage and is reset, and the
  * caller says so.
  *
@@ -47,9 +49,10 @@
 
 /* KEYS: state, starts. ARGV: op (admit | late | pause), windows ("N/Wms,..."), the longest pause
  * a 429 can set (rate_pause_cap_ms), op's number (admit: the answer time to expect, ms; late: how
- * much later it came, ms; pause: ms), op's text (late: the member; admit: "restarted" after a
- * restart). Answers {status, number, note}: status 0 done (number: admit's member), 1 wait
- * (number: ms), 2 other windows stored (note: them); note "damaged" when a pause was reset. */
+ * much later it came, ms; pause: ms), op's text (late: the member), "restarted" when this is the
+ * first call since the host found Redis restarted. Answers {status, number, note, ahead}: status 0 done (admit: number is the member,
+ * reserved to start in ahead ms), 1 ask again in number ms, 2 other windows stored (note: them);
+ * note "damaged" when a pause was reset. */
 static const char RATE_REDIS_SCRIPT[] =
     "local op, spec, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
     "local number, text = tonumber(ARGV[4]), ARGV[5]\n"
@@ -66,7 +69,7 @@ static const char RATE_REDIS_SCRIPT[] =
     "local stored = redis.call('HGET', KEYS[1], 'windows')\n"
     "if not stored then\n"
     "  local paused = 0\n"
-    "  if text == 'restarted' then paused = now + longest end\n"
+    "  if ARGV[6] == 'restarted' then paused = now + longest end\n"
     "  redis.call('HSET', KEYS[1], 'windows', spec, 'seq', 0, 'paused_until', paused)\n"
     "elseif stored ~= spec then\n"
     "  return {2, 0, stored}\n"
@@ -89,23 +92,19 @@ static const char RATE_REDIS_SCRIPT[] =
     "  return {0, 0, note}\n"
     "end\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - idle))\n"
-    "local wait = 0\n"
-    "if paused > now then wait = paused - now end\n"
+    "local start, reach = now, longest\n"
+    "if paused > start then start = paused end\n"
     "for _, window in ipairs(windows) do\n"
     "  local n, w = window[1], window[2]\n"
-    "  local inside = redis.call('ZCOUNT', KEYS[2], '(' .. (now - w), '+inf')\n"
-    "  if inside >= n then\n"
-    "    local oldest = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now - w), '+inf',\n"
-    "                              'WITHSCORES', 'LIMIT', inside - n, 1)\n"
-    "    local until_ms = tonumber(oldest[2]) + w\n"
-    "    if until_ms - now > wait then wait = until_ms - now end\n"
-    "  end\n"
+    "  if w < reach then reach = w end\n"
+    "  local nth = redis.call('ZREVRANGE', KEYS[2], n - 1, n - 1, 'WITHSCORES')\n"
+    "  if nth[2] and tonumber(nth[2]) + w > start then start = tonumber(nth[2]) + w end\n"
     "end\n"
-    "if wait > 0 then return {1, wait, note} end\n"
+    "if start - now > reach then return {1, start - now - reach, note, 0} end\n"
     "local member = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
-    "redis.call('ZADD', KEYS[2], now + number, member)\n"
+    "redis.call('ZADD', KEYS[2], start + number, member)\n"
     "redis.call('PEXPIRE', KEYS[2], idle)\n"
-    "return {0, member, note}\n";
+    "return {0, member, note, start - now}\n";
 
 struct rate_redis {
   pthread_mutex_t lock;
@@ -125,7 +124,7 @@ struct rate_redis {
   int refused;      /* the last failure was a refusal (password), not an outage */
   rate_limit limit; /* the windows of the last admission, for late and pause */
   long long latencies[RATE_REDIS_LATENCIES]; /* admission to answer, ms, the last few */
-  unsigned latency_next;
+  unsigned latency_next;                     /* answers seen (the next index, modulo) */
 };
 
 static long long rate_redis_trips;
@@ -460,7 +459,7 @@ static void rate_redis_spec_shown(const char *spec, char *shown, size_t size) {
 }
 
 typedef struct rate_redis_answer {
-  long long status, number;
+  long long status, number, ahead;
   char note[96];
 } rate_redis_answer;
 
@@ -478,18 +477,29 @@ static int rate_redis_run(rate_redis *redis, const rate_limit *limit, const char
       if (attempt == 0) continue;
       return -1;
     }
-    const char *argv[] = {"EVALSHA", redis->sha, "2", redis->state_key, redis->starts_key,
-                          op,        spec,       cap, number_text,      text};
-    size_t lengths[10];
-    for (int i = 0; i < 10; i++) lengths[i] = strlen(argv[i]);
-    redisReply *reply = rate_redis_call(redis, 10, argv, lengths, problem, size);
+    /* Known only once connected: this connection may be the one that found a restarted Redis,
+     * and whichever call comes first creates the state, paused. */
+    const char *argv[] = {"EVALSHA",
+                          redis->sha,
+                          "2",
+                          redis->state_key,
+                          redis->starts_key,
+                          op,
+                          spec,
+                          cap,
+                          number_text,
+                          text,
+                          redis->restarted ? "restarted" : ""};
+    size_t lengths[11];
+    for (int i = 0; i < 11; i++) lengths[i] = strlen(argv[i]);
+    redisReply *reply = rate_redis_call(redis, 11, argv, lengths, problem, size);
     if (!reply) continue;
     if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
       freeReplyObject(reply);
       rate_redis_disconnect(redis); /* reconnecting loads it again */
       continue;
     }
-    int good = reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
+    int good = reply->type == REDIS_REPLY_ARRAY && reply->elements >= 3 &&
                reply->element[0]->type == REDIS_REPLY_INTEGER &&
                reply->element[1]->type == REDIS_REPLY_INTEGER;
     if (!good) {
@@ -497,10 +507,14 @@ static int rate_redis_run(rate_redis *redis, const rate_limit *limit, const char
       freeReplyObject(reply);
       return -1;
     }
+    redis->restarted = 0;
     answer->status = reply->element[0]->integer;
     answer->number = reply->element[1]->integer;
     snprintf(answer->note, sizeof(answer->note), "%s",
              reply->element[2]->str ? reply->element[2]->str : "");
+    answer->ahead = reply->elements > 3 && reply->element[3]->type == REDIS_REPLY_INTEGER
+                        ? reply->element[3]->integer
+                        : 0;
     freeReplyObject(reply);
     return 0;
   }
@@ -528,13 +542,25 @@ static int rate_redis_check(const rate_redis *redis, const rate_limit *limit,
   return -1;
 }
 
-/* The longest admission-to-answer time of the last RATE_REDIS_LATENCIES answers. */
+/* The answer time to expect: the third quartile of the last RATE_REDIS_LATENCIES answers. Not
+ * the longest, which one slow answer (a new connection) would make every later score pay for; an
+ * answer later than expected costs one more call (rate_redis_answered). */
 static long long rate_redis_expected(const rate_redis *redis) {
-  long long longest = 0;
-  for (int i = 0; i < RATE_REDIS_LATENCIES; i++) {
-    if (redis->latencies[i] > longest) longest = redis->latencies[i];
+  long long sorted[RATE_REDIS_LATENCIES];
+  int count =
+      redis->latency_next < RATE_REDIS_LATENCIES ? (int)redis->latency_next : RATE_REDIS_LATENCIES;
+  if (count == 0) return 0;
+  memcpy(sorted, redis->latencies, (size_t)count * sizeof(*sorted));
+  for (int i = 1; i < count; i++) { /* insertion sort: 32 at most */
+    long long value = sorted[i];
+    int j = i - 1;
+    while (j >= 0 && sorted[j] > value) {
+      sorted[j + 1] = sorted[j];
+      j--;
+    }
+    sorted[j + 1] = value;
   }
-  return longest;
+  return sorted[(count * 3) / 4 < count ? (count * 3) / 4 : count - 1];
 }
 
 long long rate_redis_reserve(rate_redis *redis, const rate_limit *limit, rate_ticket *ticket,
@@ -545,18 +571,17 @@ long long rate_redis_reserve(rate_redis *redis, const rate_limit *limit, rate_ti
   rate_redis_answer answer = {0};
   long long wait = -1;
   long long expected = rate_redis_expected(redis);
-  if (rate_redis_run(redis, limit, "admit", expected, redis->restarted ? "restarted" : "", &answer,
-                     problem, problem_size) != 0) {
+  if (rate_redis_run(redis, limit, "admit", expected, "", &answer, problem, problem_size) != 0) {
     if (redis->refused) wait = -2;
   } else if (rate_redis_check(redis, limit, &answer, problem, problem_size) != 0) {
     wait = -2;
   } else {
-    redis->restarted = 0;
-    wait = answer.status == 1 ? answer.number : 0;
+    wait = answer.status == 1 ? answer.number : answer.ahead;
     if (answer.status == 1 && wait < 1) wait = 1;
     if (answer.status == 0 && ticket) {
       ticket->generation = (unsigned long long)answer.number;
       ticket->expected_ms = expected;
+      ticket->reserved = 1;
     }
   }
   pthread_mutex_unlock(&redis->lock);

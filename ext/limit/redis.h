@@ -37,9 +37,11 @@ void rate_redis_close(rate_redis *redis);
 /* The URL without its password (owned by redis). */
 const char *rate_redis_where(const rate_redis *redis);
 
-/* rate_limiter_reserve against Redis: 0 with the request recorded (its number in ticket), the
- * milliseconds to wait, -1 with problem filled in when Redis is down or too slow, or -2 when it
- * refuses this host (the password, or other windows stored for the account). */
+/* rate_limiter_reserve against Redis: 0 with the request recorded (its number in ticket), or the
+ * milliseconds to wait: with ticket->reserved set, the request is recorded to start then and
+ * must not ask again; else it asks again then. -1 with problem filled in when Redis is down or
+ * too slow, or -2 when it refuses this host (the password, or other windows stored for the
+ * account). */
 long long rate_redis_reserve(rate_redis *redis, const rate_limit *limit, rate_ticket *ticket,
                              char *problem, size_t problem_size);
 /* The request of ticket was answered (its first byte arrived) at answered_ms, on rate_clock_ms:

@@ -17,7 +17,7 @@ FUZZ_FLAGS    ?=
 FUZZ_CFLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                  -fno-omit-frame-pointer -g -O1 -DSQLITE_CORE -std=c11 -D_DEFAULT_SOURCE -Iext \
                  -Wall -Wextra
-FUZZ_LDLIBS   := -lsqlite3 -lcurl -lcjson -lcrypto -lpthread
+FUZZ_LDLIBS   := -lsqlite3 -lcurl -lcjson -lcrypto -lhiredis -lpthread
 FUZZ_SOURCES  := $(or $(EXT_SOURCES),$(wildcard ext/*.c ext/*/*.c ext/*/*/*.c))
 FUZZ_HEADERS  := $(wildcard ext/*/*.h ext/*/*/*.h tests/fuzz/*.h)
 FUZZ_OBJECTS  := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_SOURCES))
