@@ -242,10 +242,14 @@ def faults(results, sandbox, redis, hosts):
                                               INTERACTIONS_LIMITER_PASSWORD="wrong-" + PASSWORD)))
         expect(results, outcome, "a wrong password: refused, and never shown",
                "it refused the password", code=1, absent=("wrong-" + PASSWORD, PASSWORD))
-        outcome = finish(start(ONE, hosts.env(
-            OPTIMOVE_LIMITER_URL=f"redis://:{PASSWORD}@127.0.0.1:{guarded.port}")))
-        expect(results, outcome, "the right password in the URL works, and is never shown",
-               code=0, absent=(PASSWORD,))
+        shown = ONE + ("SELECT vendor, key, value FROM interactions_settings "
+                       "WHERE key LIKE 'limiter%';\nSELECT * FROM interactions_requests;\n")
+        outcome = finish(start(shown, hosts.env(
+            INTERACTIONS_LIMITER_URL=f"redis://:{PASSWORD}@127.0.0.1:{guarded.port}")))
+        expect(results, outcome, "the right password in INTERACTIONS_LIMITER_URL works, and "
+               "neither interactions_settings nor the request log shows it",
+               "interactions|limiter_url|set", "optimove|limiter_url|set", code=0,
+               absent=(PASSWORD,))
 
     # Another host with other windows for the same account.
     redis.cli("FLUSHALL")
