@@ -11,7 +11,7 @@
  * The vendor counts a request when it arrives, which we cannot see: we see when it left and when
  * its answer began to arrive, and it arrived in between. Only the later bound holds whatever the
  * network or the vendor's own queue did, so each request holds its slot until its answer begins
- * (the first byte, CURLINFO_STARTTRANSFER_TIME: a large page still downloading does not hold it),
+ * (the first byte, util/http.h's answered_at_ms: a large page still downloading does not hold it),
  * the slot then records that time, and a request may start only when the request N before it
  * was answered at least W ago. Any N+1 requests then arrive at least W apart. Counting from the
  * start instead is faster by one round trip per window but not safe: a request whose stamp at
@@ -20,8 +20,9 @@
  * price is one answer time per window: W + L instead of W (bench/README.md).
  *
  * The history of starts lives in a file mapped by every process of the account (see ratelimit.c),
- * so the window is the account's, not the process's. With limiter_url the same windows live in
- * Redis instead, shared by every host (limit/redis.h).
+ * so the window is the account's, not the process's. A slot whose request outlives its own time
+ * limit (its process was killed, or a bug kept its ticket) counts as answered at that limit. With
+ * limiter_url the same windows live in Redis instead, shared by every host (limit/redis.h).
  */
 #ifndef IX_RATELIMIT_H
 #define IX_RATELIMIT_H

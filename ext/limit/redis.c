@@ -5,15 +5,15 @@
  * set ix:{F}:starts (one member per admitted request), F the account's fingerprint. The window
  * runs from when the request's answer began to arrive, as on one host (ratelimit.h), which Redis
  * cannot see without a second round trip per request; so a request is scored at admission with
- * its expected answer time (Redis's now plus the longest admission-to-answer time this process
- * saw lately, rate_redis_answered), and only an answer later than that costs a second call (op
- * "late", moving the score). The script gives a request the earliest start at which, for every
- * window N/W, the N-th latest score is at least W before it (then no W holds more than N), and
- * records it there: the host sleeps until then and sends without asking again, so waiting hosts
- * do not all ask at once when a slot frees. A start more than the shortest window ahead is not
- * reserved (an interrupted statement would leave it unused): the host asks again later. A pause after a 429 is a time every admission waits for;
- * one longer than the longest window plus the Retry-After cap is damage and is reset, and the
- * caller says so.
+ * its expected answer time (its start plus the third quartile of this process's last answer
+ * times, rate_redis_expected), and only an answer later than that costs a second call (op "late",
+ * moving the score). The script gives a request the earliest start at which, for every window
+ * N/W, the N-th latest score is at least W before it (then no W holds more than N), and records it
+ * there: the host sleeps until then and sends without asking again, so waiting hosts do not all
+ * ask at once when a slot frees. A start more than the shortest window ahead is not reserved (an
+ * interrupted statement would leave it unused): the host asks again later. A pause after a 429 is
+ * a time every start waits for; one longer than the longest window plus the Retry-After cap is
+ * damage and is reset, and the caller says so.
  *
  * A Redis that restarted lost the account's starts, though the vendor still counts them: the
  * first host to reach it again sees another run_id and creates the state paused for the longest
@@ -44,15 +44,15 @@
 #define RATE_REDIS_TIMEOUT_MS 2000
 #define RATE_REDIS_KEY_NAME "ix:fingerprint-key"
 #define RATE_REDIS_KEY_BYTES 32
-/* How many recent answer times the expected one is the longest of. */
+/* How many recent answer times the expected one is taken from. */
 #define RATE_REDIS_LATENCIES 32
 
 /* KEYS: state, starts. ARGV: op (admit | late | pause), windows ("N/Wms,..."), the longest pause
  * a 429 can set (rate_pause_cap_ms), op's number (admit: the answer time to expect, ms; late: how
- * much later it came, ms; pause: ms), op's text (late: the member), "restarted" when this is the
- * first call since the host found Redis restarted. Answers {status, number, note, ahead}: status 0 done (admit: number is the member,
- * reserved to start in ahead ms), 1 ask again in number ms, 2 other windows stored (note: them);
- * note "damaged" when a pause was reset. */
+ * much later it came, ms; pause: ms), op's text (late: the member), and "restarted" on the first
+ * call since this host found Redis restarted. Answers {status, number, note, ahead}: status 0
+ * done (admit: number is the member, reserved to start in ahead ms), 1 ask again in number ms, 2
+ * other windows stored (note: them); note "damaged" when a pause was reset. */
 static const char RATE_REDIS_SCRIPT[] =
     "local op, spec, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
     "local number, text = tonumber(ARGV[4]), ARGV[5]\n"
@@ -120,7 +120,7 @@ struct rate_redis {
   char starts_key[64];
   char sha[41];     /* the script's SHA1, from SCRIPT LOAD */
   char run_id[48];  /* the Redis we talked to last, to notice a restart */
-  int restarted;    /* pass "restarted" on the next admission */
+  int restarted;    /* pass "restarted" on the next call */
   int refused;      /* the last failure was a refusal (password), not an outage */
   rate_limit limit; /* the windows of the last admission, for late and pause */
   long long latencies[RATE_REDIS_LATENCIES]; /* admission to answer, ms, the last few */

@@ -277,7 +277,6 @@ struct http_job {
   http_response response;
   char error_buffer[CURL_ERROR_SIZE];
   int done;
-  long long started_monotonic_us; /* for response.answered_at_ms */
 };
 
 http_job *http_job_start(http_client *client, const http_request *request) {
@@ -293,8 +292,6 @@ http_job *http_job_start(http_client *client, const http_request *request) {
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   job->response.started_unix_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  job->started_monotonic_us = (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000;
   job->easy = job->url ? http_take_handle(client) : NULL;
   if (!job->easy ||
       http_configure(job->easy, request, &job->transfer, &job->header_list, job->error_buffer) !=
@@ -318,10 +315,17 @@ static void http_job_complete(http_job *job, CURLcode result) {
   double total_seconds = 0;
   curl_easy_getinfo(job->easy, CURLINFO_TOTAL_TIME, &total_seconds);
   response->elapsed_ms = total_seconds * 1000.0;
-  curl_off_t first_byte_us = 0;
-  if (curl_easy_getinfo(job->easy, CURLINFO_STARTTRANSFER_TIME_T, &first_byte_us) == CURLE_OK &&
-      first_byte_us > 0) {
-    response->answered_at_ms = (job->started_monotonic_us + (long long)first_byte_us) / 1000 + 1;
+  /* Counted back from now by the body's own transfer time (both times from libcurl's one start):
+   * libcurl's start may come after http_job_start (a transfer queued for a connection), so
+   * adding to our start could place the answer too early, and the rate limiter would let the
+   * next request go too soon. Now is after the real completion: the error is on the safe side. */
+  double first_byte_seconds = 0;
+  if (curl_easy_getinfo(job->easy, CURLINFO_STARTTRANSFER_TIME, &first_byte_seconds) == CURLE_OK &&
+      first_byte_seconds > 0 && total_seconds >= first_byte_seconds) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 + 1;
+    response->answered_at_ms = now_ms - (long long)((total_seconds - first_byte_seconds) * 1000.0);
   }
   if (result == CURLE_ABORTED_BY_CALLBACK) {
     response->outcome = HTTP_ABORTED;
