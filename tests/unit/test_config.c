@@ -107,6 +107,37 @@ static void test_environment_and_options(void) {
   unsetenv("TEST_CONFIG_PAGES");
 }
 
+/* The shared limiter's settings also come from INTERACTIONS_<KEY>, after <VENDOR>_<KEY> (issue
+ * 22: one Redis for every table). */
+static void test_global_environment(void) {
+  char *error = NULL;
+  setenv("INTERACTIONS_LIMITER_URL", "redis://everyone:6379", 1);
+  setenv("INTERACTIONS_QUOTA_SHARE", "0.5", 1);
+  ix_config *config = resolve(0, NULL, &error);
+  ok(config != NULL, "resolves with INTERACTIONS_LIMITER_URL set");
+  if (config) {
+    is_str(config_engine(config)->limiter_url, "redis://everyone:6379",
+           "limiter_url from INTERACTIONS_LIMITER_URL");
+    is_str(config_origin(config, "limiter_url"), "INTERACTIONS_LIMITER_URL", "and says so");
+    is_str(config_engine(config)->quota_share, "0.5", "quota_share from INTERACTIONS_QUOTA_SHARE");
+    is_str(config_engine(config)->limiter_fallback, "fail", "limiter_fallback defaults to fail");
+    config_free(config);
+  }
+  setenv("TESTVENDOR_LIMITER_URL", "unix:///run/redis.sock", 1);
+  config = resolve(0, NULL, &error);
+  if (config) {
+    is_str(config_engine(config)->limiter_url, "unix:///run/redis.sock",
+           "the vendor's variable wins over INTERACTIONS_LIMITER_URL");
+    config_free(config);
+  } else {
+    ok(0, "resolves with both set: %s", error ? error : "");
+  }
+  sqlite3_free(error);
+  unsetenv("TESTVENDOR_LIMITER_URL");
+  unsetenv("INTERACTIONS_LIMITER_URL");
+  unsetenv("INTERACTIONS_QUOTA_SHARE");
+}
+
 static void test_bad_values(void) {
   setenv("TESTVENDOR_MAX_RETRIES", "-1", 1);
   char *error = NULL;
@@ -210,6 +241,7 @@ int main(void) {
   test_fields();
   test_defaults();
   test_environment_and_options();
+  test_global_environment();
   test_bad_values();
 #ifdef IX_DEBUG
   test_unknown_keys();
