@@ -41,6 +41,7 @@ static const struct {
     {"allow_http", "INTERACTIONS_ALLOW_HTTP", "0"},
     {"ca_bundle", "INTERACTIONS_CA_BUNDLE", NULL},
     {"quiet", "INTERACTIONS_QUIET", "0"},
+    {"progress", "INTERACTIONS_PROGRESS", "auto"},
     {"request_log_size", "INTERACTIONS_REQUEST_LOG_SIZE", "1000"},
     {"cache_mb", "INTERACTIONS_CACHE_MB", "64"},
     {"state_dir", "INTERACTIONS_STATE_DIR", NULL}, /* default: rate_state_dir() */
