@@ -130,9 +130,14 @@ int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_
   return SQLITE_OK;
 }
 
+/* A provider's note (ix_note) goes through the stderr channel, as the engine's own do. */
+static void ix_fetch_note(const char *table_name, const char *text) {
+  notes_say(NOTES_NOTE, table_name, "%s", text);
+}
+
 ix_call ix_fetch_call(const ix_fetch *fetch) {
-  ix_call call = {fetch->provider, fetch->table_name, &fetch->args,         fetch->config,
-                  fetch->zone,     &fetch->page,      fetch->pages_fetched, NULL};
+  ix_call call = {fetch->provider, fetch->table_name,    &fetch->args, fetch->config, fetch->zone,
+                  &fetch->page,    fetch->pages_fetched, NULL,         ix_fetch_note};
   return call;
 }
 

@@ -152,7 +152,7 @@ static int settings_add_vendor(settings_cursor *cursor, const ix_provider *provi
   /* The provider's own checks (Optimove's channel map), as its queries make them. */
   char *provider_problem = NULL;
   const char *provider_key = NULL;
-  ix_call call = {provider, provider->table, NULL, config, NULL, NULL, 0, NULL};
+  ix_call call = {provider, provider->table, NULL, config, NULL, NULL, 0, NULL, NULL};
   if (rc == SQLITE_OK && provider->check_settings) {
     provider_key = provider->check_settings(&call, &provider_problem);
   }
