@@ -230,12 +230,12 @@ def run_step(results, name, step, env, sandbox, variables, secrets, path):
     if "rows" in step:
         want = substitute(step["rows"], variables).strip("\n")
         got = stdout.strip("\n")
-        results.ok(got == want, f"{name}: rows", diff(want, got) + f"\n--- stderr\n{stderr}")
+        results.ok(got == want, f"{name}: rows", diff(want, got) + f"\n--- stderr\n{stderr or '(empty)'}")
     if "requests" in step:
         want = [l.strip() for l in substitute(step["requests"], variables).splitlines() if l.strip()]
         got = request_lines(records)
         results.ok(got == want, f"{name}: requests",
-                   diff("\n".join(want), "\n".join(got)) + f"\n--- stderr\n{stderr}")
+                   diff("\n".join(want), "\n".join(got)) + f"\n--- stderr\n{stderr or '(empty)'}")
     if "request-count" in step:
         want = int(step["request-count"].strip())
         results.ok(len(records) == want, f"{name}: {want} requests",

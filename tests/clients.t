@@ -73,7 +73,7 @@ def report(number, passed, name, output):
     print(f"{'ok' if passed else 'not ok'} {number} - {name}")
     if not passed:
         for line in output.splitlines():
-            print(f"#   {line}")
+            print(f"#   {line}", file=sys.stderr)  # shown by prove without -v
 
 
 def better_sqlite3():

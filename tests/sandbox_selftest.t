@@ -93,7 +93,7 @@ class Tap:
             self.failed += 1
             if diag is not None:
                 for line in str(diag).splitlines()[:40]:
-                    print(f"#   {line}")
+                    print(f"#   {line}", file=sys.stderr)  # shown by prove without -v
         return condition
 
     def eq(self, got, want, name):
