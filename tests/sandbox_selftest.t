@@ -345,6 +345,21 @@ def check_keepalive_and_stats(t, c):
          and stats["max_concurrent"] == 3 and stats["connections"] == 3,
          "latency_ms applies; 3 parallel requests -> max_concurrent 3", stats)
     c.reset()
+    # hold_until_concurrent: no answer before 3 requests are in flight at once. The third is sent
+    # only after the first two are in flight (in_flight says so), so none can have been answered
+    # early, whatever the machine's speed.
+    c.control("POST", "/config", {"hold_until_concurrent": 3})
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        first = [pool.submit(c.get, w.path, w.auth) for _ in range(2)]
+        while c.control("GET", "/stats")["in_flight"] < 2 and not all(f.done() for f in first):
+            time.sleep(0.01)
+        held = not any(f.done() for f in first)
+        replies = [f.result() for f in first + [pool.submit(c.get, w.path, w.auth)]]
+    stats = c.control("GET", "/stats")
+    t.ok(held and all(r.status == 200 for r in replies) and stats["max_concurrent"] == 3,
+         "hold_until_concurrent 3: two requests wait for the third, then all three are answered",
+         (held, [r.status for r in replies], stats))
+    c.reset()
 
 
 def check_log_and_reset(t, c, log_file):
@@ -376,13 +391,14 @@ def check_log_and_reset(t, c, log_file):
     a = pick(0)
     c.fault(vendor=a.name, kind="status", status=500)
     c.control("POST", "/config", {"latency_ms": 50, "engagement_format": True,
-                                  "token_ttl_seconds": 5})
+                                  "token_ttl_seconds": 5, "hold_until_concurrent": 4})
     c.reset()
     stats = c.control("GET", "/stats")
     t.ok(log_file.read_text() == "" and c.control("GET", "/log") == []
          and c.control("GET", "/faults") == [] and stats["requests"] == 0
          and c.control("GET", "/config") == {"latency_ms": 0, "engagement_format": False,
                                               "token_ttl_seconds": None,
+                                              "hold_until_concurrent": None,
                                               "rate_limits": DEFAULT_LIMITS},
          "reset empties the log (file too), faults and stats, and restores config")
 

@@ -78,14 +78,15 @@ class Sandbox:
         return {"latency_ms": self.settings.latency_ms,
                 "rate_limits": self.limiter.rules(),
                 "engagement_format": self.settings.engagement_format,
-                "token_ttl_seconds": self.settings.token_ttl_seconds}
+                "token_ttl_seconds": self.settings.token_ttl_seconds,
+                "hold_until_concurrent": self.settings.hold_until_concurrent}
 
     def configure(self, body):
         """Apply a POST /_sandbox/config body; ValueError before any change if invalid."""
         if not isinstance(body, dict):
             raise ValueError("config is a JSON object")
         unknown = sorted(set(body) - {"latency_ms", "rate_limits", "engagement_format",
-                                      "token_ttl_seconds"})
+                                      "token_ttl_seconds", "hold_until_concurrent"})
         if unknown:
             raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
         latency = body.get("latency_ms", self.settings.latency_ms)
@@ -101,7 +102,11 @@ class Sandbox:
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))
                                 or ttl <= 0):
             raise ValueError("token_ttl_seconds must be a positive number (or null)")
+        hold = body.get("hold_until_concurrent", self.settings.hold_until_concurrent)
+        if hold is not None and (isinstance(hold, bool) or not isinstance(hold, int) or hold < 1):
+            raise ValueError("hold_until_concurrent must be a positive integer (or null)")
         self.limiter.configure(rules)  # validates everything before changing anything
+        self.settings.hold_until_concurrent = hold
         self.settings.token_ttl_seconds = ttl
         self.settings.latency_ms = latency
         self.settings.engagement_format = engagement
@@ -297,6 +302,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 app.settings.wake_event.wait(fault.params["seconds"])
                 self.close_connection = True
                 return
+            app.stats.hold_until_concurrent(app.settings.hold_until_concurrent,
+                                            app.settings.wake_event)
             delay_ms = app.settings.latency_ms + (fault.params["ms"] if kind == "latency" else 0)
             if delay_ms > 0:
                 app.settings.wake_event.wait(delay_ms / 1000)

@@ -21,6 +21,9 @@ class Settings:
         self.engagement_format = False  # Optimove's "new format" account flag
         # Lifetime of exchanged tokens (Capillary, CXengage); None = each vendor's default.
         self.token_ttl_seconds = None
+        # Answers wait until this many vendor requests have been in flight at once (None: no
+        # wait), so a test of the client's concurrency does not depend on how fast it launches.
+        self.hold_until_concurrent = None
         # Hanging and trickling requests wait on this; reset and shutdown set it so
         # that they end instead of lingering into the next test.
         self._wake = threading.Event()
@@ -39,14 +42,19 @@ class Settings:
         self.latency_ms = self._startup_latency_ms
         self.engagement_format = False
         self.token_ttl_seconds = None
+        self.hold_until_concurrent = None
         self.wake_all()
 
 
 class Stats:
     """Vendor-request counters for GET /_sandbox/stats."""
 
+    # The longest an answer is held for hold_until_concurrent: a client that never reaches the
+    # number then fails the test on max_concurrent, instead of hanging it.
+    HOLD_SECONDS = 60
+
     def __init__(self):
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._in_flight = 0
         self.reset()
 
@@ -56,6 +64,7 @@ class Stats:
             self._connections = set()
             # Requests still in flight at a reset (a woken hang) are not re-counted.
             self._max_concurrent = 0
+            self._lock.notify_all()
 
     def enter(self, conn_id):
         with self._lock:
@@ -63,6 +72,15 @@ class Stats:
             self._connections.add(conn_id)
             self._in_flight += 1
             self._max_concurrent = max(self._max_concurrent, self._in_flight)
+            self._lock.notify_all()
+
+    def hold_until_concurrent(self, count, wake):
+        """Waits until count requests have been in flight at once (or HOLD_SECONDS, or a reset)."""
+        if not count:
+            return
+        with self._lock:
+            self._lock.wait_for(lambda: self._max_concurrent >= count or wake.is_set(),
+                                self.HOLD_SECONDS)
 
     def leave(self):
         with self._lock:
