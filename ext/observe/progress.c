@@ -13,9 +13,6 @@
 
 SQLITE_EXTENSION_INIT3
 
-/* SQLite passes an IN list to a virtual table whole (sqlite3_vtab_in) from 3.38.0. */
-#define IX_PROGRESS_SQLITE_IN_WHOLE 3038000
-
 /* "12 of 60 customers, 14 requests, 230 rows" (the rows the API sent, before SQLite filters). */
 static void ix_progress_counts(const ix_progress *progress, sqlite3_str *out) {
   if (progress->total_known) {
@@ -65,25 +62,34 @@ static void ix_progress_hint(const ix_progress *progress, const ix_provider *pro
     if (key & IX_COLUMN_BIT(c)) column = provider->columns[c].name;
   }
   if (!column) return;
+  joinsql_match match;
+  joinsql_find(ix_progress_running_sql(progress->db, table_name), table_name, column, &match);
   char text[1024];
-  if (sqlite3_libversion_number() < IX_PROGRESS_SQLITE_IN_WHOLE) {
-    snprintf(text, sizeof(text),
+  progress_hint_text(text, sizeof(text), column, &match, sqlite3_libversion_number(),
+                     sqlite3_libversion(), max_concurrency);
+  notes_say(NOTES_NOTE, table_name, "%s", text);
+}
+
+void progress_hint_text(char *out, size_t size, const char *column, const joinsql_match *match,
+                        int sqlite_version, const char *sqlite_version_text,
+                        long long max_concurrency) {
+  int used = snprintf(out, size, "%d customers fetched one at a time (a join's nested loop); ",
+                      IX_PROGRESS_HINT_FILTERS);
+  if (used < 0 || (size_t)used >= size) return;
+  if (sqlite_version < IX_PROGRESS_SQLITE_IN_WHOLE) {
+    snprintf(out + used, size - (size_t)used,
              "SQLite %s hands a virtual table an IN list one value at a time, so WHERE %s IN "
              "(...) would not be faster; SQLite 3.38 or newer fetches max_concurrency (%lld) at "
-             "once",
-             sqlite3_libversion(), column, max_concurrency);
-  } else {
-    joinsql_match match;
-    joinsql_find(ix_progress_running_sql(progress->db, table_name), table_name, column, &match);
-    snprintf(text, sizeof(text),
-             "WHERE %s IN (SELECT %s FROM %s%s) fetches max_concurrency (%lld) at once", column,
-             match.column[0] ? match.column : "...", match.table[0] ? match.table : "your_table",
-             match.column[0] ? " ..." : "", max_concurrency);
+             "once (INTERACTIONS_QUIET=1 hides this)",
+             sqlite_version_text, column, max_concurrency);
+    return;
   }
-  notes_say(NOTES_NOTE, table_name,
-            "%d customers fetched one at a time (a join's nested loop); %s "
-            "(INTERACTIONS_QUIET=1 hides this)",
-            IX_PROGRESS_HINT_FILTERS, text);
+  snprintf(out + used, size - (size_t)used,
+           "WHERE %s IN (SELECT %s FROM %s%s) fetches max_concurrency (%lld) at once "
+           "(INTERACTIONS_QUIET=1 hides this)",
+           column, match->column[0] ? match->column : "...",
+           match->table[0] ? match->table : "your_table", match->column[0] ? " ..." : "",
+           max_concurrency);
 }
 
 void progress_filter(ix_progress *progress, const ix_provider *provider, const char *table_name,

@@ -12,12 +12,15 @@
 
 #include <stdint.h>
 
+#include "observe/joinsql.h"
 #include "provider/provider.h"
 
 #define IX_PROGRESS_AFTER_MS 2000   /* a statement shorter than this says nothing */
 #define IX_PROGRESS_EVERY_MS 1000   /* at most one line a second */
 #define IX_PROGRESS_HINT_FILTERS 20 /* one-customer xFilters before the IN-form hint */
 #define IX_PROGRESS_MAX_WINDOWS 4   /* rate-limit windows the estimate accounts for */
+/* SQLite passes an IN list to a virtual table whole (sqlite3_vtab_in) from 3.38.0. */
+#define IX_PROGRESS_SQLITE_IN_WHOLE 3038000
 
 typedef struct ix_progress {
   const char *table_name;
@@ -62,6 +65,12 @@ void progress_waiting(ix_progress *progress, const char *what, long long millise
  * customers so far, but never less than the rate limit's windows allow: 261 requests at 100 a
  * minute need two more full windows after the first, however fast the first 100 went. */
 long long progress_left_ms(const ix_progress *progress, long long now);
+/* The hint's text for a key of one column: its IN form, with the join's column and table where
+ * match found them; on an SQLite older than IX_PROGRESS_SQLITE_IN_WHOLE, which hands a virtual
+ * table an IN list one value at a time, the upgrade instead. */
+void progress_hint_text(char *out, size_t size, const char *column, const joinsql_match *match,
+                        int sqlite_version, const char *sqlite_version_text,
+                        long long max_concurrency);
 /* Says a line if the statement is long enough and the last line old enough. */
 void progress_tick(ix_progress *progress);
 void progress_failed(ix_progress *progress);

@@ -65,5 +65,29 @@ int main(void) {
   is_int((int)progress_left_ms(&join, 5000), -1, "a join: no estimate");
   ix_progress none = statement(10, 0);
   is_int((int)progress_left_ms(&none, 5000), -1, "nothing done: no estimate");
+
+  /* The hint: the key's IN form with the join's column, "..." where the SQL did not say it, and
+   * on SQLite 3.37 (no IN list whole) the upgrade, not the form the user already wrote. */
+  char text[1024];
+  joinsql_match found = {"external_id", "crm"}, nothing = {"", ""};
+  progress_hint_text(text, sizeof(text), "external_id", &found, 3040001, "3.40.1", 16);
+  is_str(text,
+         "20 customers fetched one at a time (a join's nested loop); WHERE external_id IN (SELECT "
+         "external_id FROM crm ...) fetches max_concurrency (16) at once (INTERACTIONS_QUIET=1 "
+         "hides this)",
+         "the hint names the key and the join's column and table");
+  progress_hint_text(text, sizeof(text), "customer_id", &nothing, 3038000, "3.38.0", 8);
+  is_str(text,
+         "20 customers fetched one at a time (a join's nested loop); WHERE customer_id IN (SELECT "
+         "... FROM your_table) fetches max_concurrency (8) at once (INTERACTIONS_QUIET=1 hides "
+         "this)",
+         "without the join's column: ...");
+  progress_hint_text(text, sizeof(text), "mobile", &found, 3037002, "3.37.2", 16);
+  is_str(text,
+         "20 customers fetched one at a time (a join's nested loop); SQLite 3.37.2 hands a virtual "
+         "table an IN list one value at a time, so WHERE mobile IN (...) would not be faster; "
+         "SQLite 3.38 or newer fetches max_concurrency (16) at once (INTERACTIONS_QUIET=1 hides "
+         "this)",
+         "SQLite 3.37: the upgrade");
   return done_testing();
 }
