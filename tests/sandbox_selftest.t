@@ -401,6 +401,18 @@ def check_log_and_reset(t, c, log_file):
                                               "hold_until_concurrent": None,
                                               "rate_limits": DEFAULT_LIMITS},
          "reset empties the log (file too), faults and stats, and restores config")
+    # A request that arrived before a reset and is answered after it (here: held by a latency the
+    # reset wakes) is the previous test's: it never shows in the new log.
+    c.control("POST", "/config", {"latency_ms": 600000})
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        late = pool.submit(c.get, a.path, a.auth)
+        while c.control("GET", "/stats")["in_flight"] < 1 and not late.done():
+            time.sleep(0.01)
+        c.reset()
+        answered = late.result()
+    t.ok(answered.status == 200 and c.control("GET", "/log") == [],
+         "a request from before a reset is answered but not logged after it",
+         (answered.status, c.control("GET", "/log")))
 
 
 def check_generated_files(t):

@@ -269,7 +269,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                           self.headers, body)
         self.answer_vendor(vendor, request, dotted)
 
-    def log_record(self, vendor, request_path, raw_query, auth, fault, status):
+    def log_record(self, vendor, request_path, raw_query, auth, fault, status, generation=None):
         app = self.server.sandbox
         path, secret_in_path = app.log.redact(request_path)
         query, secret_in_query = app.log.redact(raw_query)
@@ -279,7 +279,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "accept": self.headers.get("Accept"),
             "accept_encoding": self.headers.get("Accept-Encoding"),
             "secret_in_url": secret_in_path or secret_in_query,
-        })
+        }, generation)
 
     def answer_unrouted(self, raw_path, raw_query, status, message):
         response = json_response({"error": "not_found" if status == 404 else "bad_request",
@@ -289,6 +289,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def answer_vendor(self, vendor, request, dotted):
         app = self.server.sandbox
+        generation = app.log.generation()  # a reset while this request waits drops its record
         auth = vendor.authenticate_request(request)
         target = request.raw_path + ("?" + request.raw_query if request.raw_query else "")
         fault = app.faults.take(vendor.name, target)
@@ -315,7 +316,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 response = vendor.decorate(self.vendor_response(vendor, request, auth))
             self.maybe_gzip(response)
             self.log_record(vendor.name, request.raw_path, request.raw_query, auth.state,
-                            kind, response.status)
+                            kind, response.status, generation)
             delivery = kind if kind in ("trickle", "truncate", "reset", "cut_headers",
                                         "cut_body") else None
             self.send(response, delivery, fault)

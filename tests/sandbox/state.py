@@ -114,6 +114,9 @@ class RequestLog:
         self._lock = threading.Lock()
         self._records = []
         self._seq = 0
+        # Bumped by clear(): a request that arrived before a reset and is answered after it (a
+        # woken hang, latency or hold) belongs to the previous test, not to the next one's log.
+        self._generation = 0
         self._file = open(path, "a", encoding="utf-8") if path else None
 
     @classmethod
@@ -125,9 +128,16 @@ class RequestLog:
                 found = True
         return text, found
 
-    def append(self, record):
-        """Number the record, keep it and write it through; returns the seq."""
+    def generation(self):
         with self._lock:
+            return self._generation
+
+    def append(self, record, generation=None):
+        """Number the record, keep it and write it through; returns the seq (None when the request
+        arrived in an earlier generation than the log's: it is dropped)."""
+        with self._lock:
+            if generation is not None and generation != self._generation:
+                return None
             self._seq += 1
             record = {"seq": self._seq, **record}
             self._records.append(record)
@@ -144,6 +154,7 @@ class RequestLog:
         with self._lock:
             self._records.clear()
             self._seq = 0
+            self._generation += 1
             if self._file:
                 self._file.seek(0)
                 self._file.truncate()
