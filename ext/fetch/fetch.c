@@ -21,6 +21,7 @@
 #include "fetch/token.h"
 #include "json/jsonarena.h"
 #include "json/memlimits.h"
+#include "observe/notes.h"
 #include "observe/requestlog.h"
 #include "provider/columns.h"
 #include "provider/jsonspan.h"
@@ -117,9 +118,14 @@ int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_
   return SQLITE_OK;
 }
 
+/* A provider's note (ix_note) goes through the stderr channel, as the engine's own do. */
+static void ix_fetch_note(const char *table_name, const char *text) {
+  notes_say(NOTES_NOTE, table_name, "%s", text);
+}
+
 ix_call ix_fetch_call(const ix_fetch *fetch) {
-  ix_call call = {fetch->provider, fetch->table_name, &fetch->args,         fetch->config,
-                  fetch->zone,     &fetch->page,      fetch->pages_fetched, NULL};
+  ix_call call = {fetch->provider, fetch->table_name,    &fetch->args, fetch->config, fetch->zone,
+                  &fetch->page,    fetch->pages_fetched, NULL,         ix_fetch_note};
   return call;
 }
 
@@ -409,6 +415,24 @@ long long ix_request_deadline(const ix_fetch *fetch, long long now) {
          config_engine(fetch->config)->connect_timeout_ms;
 }
 
+/* The note on a long wait for the limiter names where the limit came from: a variable or option
+ * the user set, or the table's default and the variable that changes it. */
+static void ix_say_rate_limit_wait(const ix_fetch *fetch, double seconds) {
+  const char *limit = config_engine(fetch->config)->rate_limit;
+  const char *origin = config_origin(fetch->config, "rate_limit");
+  if (config_is_default(fetch->config, "rate_limit")) {
+    notes_say(NOTES_NOTE, fetch->table_name,
+              "waiting %.1f s for the rate limit of %s (the table's default: %s or the option "
+              "rate_limit changes it; INTERACTIONS_QUIET=1 hides this)",
+              seconds, limit, origin);
+  } else {
+    notes_say(NOTES_NOTE, fetch->table_name,
+              "waiting %.1f s for the rate limit of %s (rate_limit from %s; "
+              "INTERACTIONS_QUIET=1 hides this)",
+              seconds, limit, origin);
+  }
+}
+
 /* Waits until the limiter lets a request start; the ticket goes back with rate_limiter_done. */
 static int ix_wait_for_limiter(ix_fetch *fetch, rate_ticket *ticket, char **error_out) {
   long long started = rate_clock_ms();
@@ -417,14 +441,9 @@ static int ix_wait_for_limiter(ix_fetch *fetch, rate_ticket *ticket, char **erro
     long long wait = ix_limiter_admit(fetch, ticket, now, error_out);
     if (wait < 0) return SQLITE_ERROR;
     if (wait == 0) return SQLITE_OK;
-    if (!fetch->told_about_waiting && now + wait - started > IX_WAIT_NOTICE_MS &&
-        !config_env_flag("INTERACTIONS_QUIET")) {
+    if (!fetch->told_about_waiting && now + wait - started > IX_WAIT_NOTICE_MS) {
       fetch->told_about_waiting = 1;
-      fprintf(stderr,
-              "%s: waiting %.1f s for the rate limit of %s (rate_limit from %s; "
-              "INTERACTIONS_QUIET=1 hides this)\n",
-              fetch->table_name, (double)(now + wait - started) / 1000.0,
-              config_engine(fetch->config)->rate_limit, config_origin(fetch->config, "rate_limit"));
+      ix_say_rate_limit_wait(fetch, (double)(now + wait - started) / 1000.0);
     }
     progress_waiting(&fetch->progress, "the rate limit", wait);
     if (ix_wait_serving(fetch, wait)) {
@@ -931,6 +950,10 @@ char *ix_fetch_vendor_said(const ix_fetch *fetch, const http_response *response,
 
 int ix_fetch_start(ix_fetch *fetch, char **error_out) {
   int in_list = fetch->in_column >= 0;
+  for (int w = 0; w < fetch->rate_limit.count; w++) {
+    progress_limit(&fetch->progress, w, fetch->rate_limit.windows[w].max_requests,
+                   fetch->rate_limit.windows[w].window_ms);
+  }
   progress_filter(&fetch->progress, fetch->provider, fetch->table_name,
                   in_list ? fetch->customer_count : 0,
                   config_engine(fetch->config)->max_concurrency);

@@ -49,6 +49,8 @@
 
 #include "auth/fingerprint.h"
 #include "limit/redis.h"
+#include "observe/notes.h"
+#include "util/clock.h"
 #include "util/hash.h"
 #include "util/privatedir.h"
 
@@ -108,16 +110,15 @@ struct rate_limiter {
   struct rate_limiter *next_limiter;
 };
 
-/* Every note of the limiter goes through here: one line on stderr, unless INTERACTIONS_QUIET. */
+/* Every note of the limiter (and its Redis backend) goes through here, to the one channel to
+ * stderr (observe/notes.h: "interactions: " first, hidden by INTERACTIONS_QUIET). */
 void rate_note(const char *format, ...) {
-  const char *quiet = getenv("INTERACTIONS_QUIET");
-  if (quiet && *quiet && strcmp(quiet, "0") != 0 && strcmp(quiet, "false") != 0) return;
+  char text[1024];
   va_list arguments;
   va_start(arguments, format);
-  fputs("sqlite-interactions: ", stderr);
-  vfprintf(stderr, format, arguments);
-  fputc('\n', stderr);
+  vsnprintf(text, sizeof(text), format, arguments);
   va_end(arguments);
+  notes_say(NOTES_NOTE, NULL, "%s", text);
 }
 
 static pthread_mutex_t rate_list_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -125,9 +126,7 @@ static rate_limiter *rate_limiters;
 static int rate_told_private;
 
 long long rate_clock_ms(void) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+  return ix_clock_ms(); /* the progress line reads the same clock */
 }
 
 /* ---- Parsing ---- */
@@ -407,12 +406,12 @@ static rate_limiter *rate_local_get(const char *scope, const char *place, const 
     }
     if (problem && !rate_told_private) {
       rate_told_private = 1;
-      fprintf(stderr,
-              "sqlite-interactions: the rate-limit state directory %s cannot be used (%s), so "
-              "this process keeps its own rate limits and other processes on the same account "
-              "are not counted: fix it or set INTERACTIONS_STATE_DIR to a private directory (mode "
-              "0700)\n",
-              directory, problem);
+      notes_say(NOTES_NOTE, NULL,
+                "the rate-limit state directory %s cannot be used (%s), so this process keeps its "
+                "own rate limits and other processes on the same account are not counted: fix it "
+                "or set INTERACTIONS_STATE_DIR to a private directory (mode 0700) "
+                "(INTERACTIONS_QUIET=1 hides this)",
+                directory, problem);
     }
     if (problem && rate_use_private(limiter) != 0) {
       free(limiter->path);
@@ -695,10 +694,10 @@ static long long rate_slot_completed(rate_limiter *limiter, rate_slot *slot, lon
   slot->completed_ms = slot->deadline_ms;
   if (!limiter->told_released) {
     limiter->told_released = 1;
-    rate_note(
-        "a %s request of process %lld held its rate-limit slot past its time limit; it now "
-        "counts as completed then",
-        limiter->label, (long long)slot->owner_pid);
+    notes_say(NOTES_NOTE, NULL,
+              "a %s request of process %lld held its rate-limit slot past its time limit; it now "
+              "counts as completed then (INTERACTIONS_QUIET=1 hides this)",
+              limiter->label, (long long)slot->owner_pid);
   }
   return slot->completed_ms;
 }
