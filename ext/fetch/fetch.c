@@ -417,7 +417,7 @@ long long ix_request_deadline(const ix_fetch *fetch, long long now) {
 
 /* The note on a long wait for the limiter names where the limit came from: a variable or option
  * the user set, or the table's default and the variable that changes it. */
-static void ix_say_rate_limit_wait(const ix_fetch *fetch, double seconds) {
+void ix_say_rate_limit_wait(const ix_fetch *fetch, double seconds) {
   const char *limit = config_engine(fetch->config)->rate_limit;
   const char *origin = config_origin(fetch->config, "rate_limit");
   if (config_is_default(fetch->config, "rate_limit")) {

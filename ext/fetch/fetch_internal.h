@@ -24,6 +24,9 @@ long long ix_request_deadline(const ix_fetch *fetch, long long now);
 long long ix_throttle_delay(const ix_fetch *fetch, const http_response *response,
                             long long backoff);
 
+/* The note on a long wait for the rate limit (fetch.c), where the limit came from. */
+void ix_say_rate_limit_wait(const ix_fetch *fetch, double seconds);
+
 /* in limiting.c */
 /* Opens the table's limiter (quota_share, limiter_url, limiter_fallback): SQLITE_OK, or an error
  * before any request. scope is the account (ix_account_scope). */
@@ -31,6 +34,9 @@ int ix_limiter_open(ix_fetch *fetch, const char *scope, char **error_out);
 /* The limiter's answer for a request starting now: 0 (go), the milliseconds to wait, or -1 with
  * *error_out set (the shared limiter failed and limiter_fallback is fail). */
 long long ix_limiter_admit(ix_fetch *fetch, rate_ticket *ticket, long long now, char **error_out);
+/* An IN list waiting wait_ms for the limiter: the note on a long wait, once per statement, as
+ * the ordinary path says it. */
+void ix_limiter_wait_note(ix_fetch *fetch, long long wait_ms);
 /* When the answer of a request that just ended began (its first byte; else now), for
  * rate_limiter_done. */
 long long ix_answered_ms(const http_response *response);

@@ -246,6 +246,7 @@ static int ix_fetch_pick_customer(ix_fetch *fetch, ix_in_slot **slot_out) {
     if (!running && limited > 0) {
       /* Nothing in flight and the limiter says when the next may start: wait for exactly that,
        * rather than sending the next customer alone on the ordinary path. */
+      ix_limiter_wait_note(fetch, limited);
       progress_waiting(&fetch->progress, "the rate limit", limited);
       if (ix_interrupt_sleep(&fetch->interrupt, limited)) return -1;
       continue;
@@ -255,6 +256,7 @@ static int ix_fetch_pick_customer(ix_fetch *fetch, ix_in_slot **slot_out) {
       return -1;
     }
     if (ix_interrupted(&fetch->interrupt)) return -1;
+    if (limited > 0) ix_limiter_wait_note(fetch, limited);
     progress_waiting(&fetch->progress, "answers", -1);
     /* Until an answer arrives, or the limiter lets the next request start. */
     http_client_run(

@@ -76,6 +76,15 @@ long long ix_limiter_admit(ix_fetch *fetch, rate_ticket *ticket, long long now, 
   return -1;
 }
 
+/* fetch.c's IX_WAIT_NOTICE_MS: a wait longer than this is explained. */
+#define IX_LIMITER_NOTICE_MS 3000
+
+void ix_limiter_wait_note(ix_fetch *fetch, long long wait_ms) {
+  if (fetch->told_about_waiting || wait_ms <= IX_LIMITER_NOTICE_MS) return;
+  fetch->told_about_waiting = 1;
+  ix_say_rate_limit_wait(fetch, (double)wait_ms / 1000.0);
+}
+
 long long ix_answered_ms(const http_response *response) {
   return response->answered_at_ms > 0 ? response->answered_at_ms : ix_completed_ms();
 }
