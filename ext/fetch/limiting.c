@@ -5,14 +5,13 @@
  * limiter, and a 429 that asks for a longer wait than the statement may spend. See
  * limit/ratelimit.h and README.md#many-hosts-on-one-account.
  */
-#include "fetch/fetch.h"
-#include "fetch/fetch_internal.h"
+#include "fetch/limiting.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/http.h"
+#include "fetch/transport.h"
 
 SQLITE_EXTENSION_INIT3
 
@@ -27,7 +26,7 @@ static double ix_quota_share(const char *text) {
 
 /* The statement's error when the shared limiter fails: the problem (its URL without the
  * password first), where limiter_url came from, and for an outage the two ways out. */
-static char *ix_limiter_error(const ix_fetch *fetch, const char *problem, int refused) {
+static char *ix_limiter_error(const fetch_account *fetch, const char *problem, int refused) {
   return ix_errorf("%s: the shared rate limiter %s (limiter_url from %s)%s", fetch->table_name,
                    problem, config_origin(fetch->config, "limiter_url"),
                    refused ? ""
@@ -35,7 +34,7 @@ static char *ix_limiter_error(const ix_fetch *fetch, const char *problem, int re
                              "limit this host on its own at quota_share");
 }
 
-int ix_limiter_open(ix_fetch *fetch, const char *scope, char **error_out) {
+int limiting_open(fetch_account *fetch, const char *scope, char **error_out) {
   const ix_engine_settings *engine = config_engine(fetch->config);
   double share = ix_quota_share(engine->quota_share);
   if (share < 0) {
@@ -66,32 +65,25 @@ int ix_limiter_open(ix_fetch *fetch, const char *scope, char **error_out) {
   return SQLITE_ERROR;
 }
 
-long long ix_limiter_admit(ix_fetch *fetch, rate_ticket *ticket, long long now, char **error_out) {
+long long limiting_admit(fetch_account *fetch, rate_ticket *ticket, long long now,
+                         char **error_out) {
   char problem[512];
   long long wait =
-      rate_limiter_admit(fetch->limiter, &fetch->rate_limit, now, ix_request_deadline(fetch, now),
+      rate_limiter_admit(fetch->limiter, &fetch->rate_limit, now, transport_deadline(fetch, now),
                          ticket, problem, sizeof(problem));
   if (wait >= 0) return wait;
   *error_out = ix_limiter_error(fetch, problem, wait == -2);
   return -1;
 }
 
-/* fetch.c's IX_WAIT_NOTICE_MS: a wait longer than this is explained. */
-#define IX_LIMITER_NOTICE_MS 3000
-
-void ix_limiter_wait_note(ix_fetch *fetch, long long wait_ms) {
-  if (fetch->told_about_waiting || wait_ms <= IX_LIMITER_NOTICE_MS) return;
-  fetch->told_about_waiting = 1;
-  ix_say_rate_limit_wait(fetch, (double)wait_ms / 1000.0);
+long long limiting_answered_ms(const http_response *response) {
+  return response->answered_at_ms > 0 ? response->answered_at_ms : transport_completed_ms();
 }
 
-long long ix_answered_ms(const http_response *response) {
-  return response->answered_at_ms > 0 ? response->answered_at_ms : ix_completed_ms();
-}
-
-int ix_throttle_beyond_budget(ix_fetch *fetch, const http_response *response, char **error_out) {
+int limiting_beyond_budget(fetch_account *fetch, long long retry_wait_ms,
+                           const http_response *response, char **error_out) {
   long long asked = (long long)response->retry_after_seconds * 1000;
-  long long left = config_engine(fetch->config)->retry_budget_ms - fetch->retry_wait_ms;
+  long long left = config_engine(fetch->config)->retry_budget_ms - retry_wait_ms;
   if (response->status != 429 || asked <= 0 || asked <= left) return 0;
   /* Every process and host holds off too, as long as a pause may last (a longer one would read
    * as damage: ratelimit.h). */

@@ -49,9 +49,9 @@
 
 #include "auth/fingerprint.h"
 #include "limit/redis.h"
-#include "observe/notes.h"
 #include "util/clock.h"
 #include "util/hash.h"
+#include "util/notes.h"
 #include "util/privatedir.h"
 
 /* Far more than any vendor documents; bounds the ring (32 bytes a slot). */
@@ -111,7 +111,7 @@ struct rate_limiter {
 };
 
 /* Every note of the limiter (and its Redis backend) goes through here, to the one channel to
- * stderr (observe/notes.h: "interactions: " first, hidden by INTERACTIONS_QUIET). */
+ * stderr (util/notes.h: "interactions: " first, hidden by INTERACTIONS_QUIET). */
 void rate_note(const char *format, ...) {
   char text[1024];
   va_list arguments;
@@ -124,10 +124,6 @@ void rate_note(const char *format, ...) {
 static pthread_mutex_t rate_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static rate_limiter *rate_limiters;
 static int rate_told_private;
-
-long long rate_clock_ms(void) {
-  return ix_clock_ms(); /* the progress line reads the same clock */
-}
 
 /* ---- Parsing ---- */
 

@@ -29,6 +29,8 @@
 
 #include <stddef.h>
 
+#include "util/clock.h" /* rate_clock_ms: the limiter's clock */
+
 #define RATE_MAX_WINDOWS 4
 
 typedef struct rate_window {
@@ -119,15 +121,12 @@ void rate_limiter_pause(rate_limiter *limiter, long long until_ms);
 
 /* The longest pause a 429 can set: the longest window plus the Retry-After cap (60 s). */
 long long rate_pause_cap_ms(const rate_limit *limit);
-/* One note on stderr ("sqlite-interactions: ..."), unless INTERACTIONS_QUIET is set. */
+/* One note on stderr (util/notes.h: "interactions: ...", hidden by INTERACTIONS_QUIET). */
 void rate_note(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
 /* The longest window of limit. */
 long long rate_limit_longest_ms(const rate_limit *limit);
 /* limit with each window's count cut to share of it (0 < share <= 1), at least 1. */
 void rate_limit_share(rate_limit *limit, double share);
-
-/* Monotonic milliseconds, the same clock in every process of the machine (since boot). */
-long long rate_clock_ms(void);
 
 #endif
