@@ -319,13 +319,17 @@ static int config_resolve_one(const char *table, const char *vendor, const ix_se
   return SQLITE_OK;
 }
 
-static int config_check_base_url(const char *table, const ix_setting *setting, char **error_out) {
+/* A vendor that declares its own base_url setting says in its help where the URL comes from. */
+static int config_check_base_url(const char *table, const ix_setting_def *def,
+                                 const ix_setting *setting, char **error_out) {
   char host[256];
   int is_https = 0;
   const char *problem = NULL;
   if (!setting->value) {
-    *error_out = sqlite3_mprintf("%s: no base URL: set %s (each account has its own API host)",
-                                 table, setting->origin);
+    int own = def != config_find_def(NULL, "base_url", 8);
+    *error_out =
+        sqlite3_mprintf("%s: no base URL: set %s (%s)", table, setting->origin,
+                        own && def->help ? def->help : "each account has its own API host");
     return SQLITE_ERROR;
   }
   if (url_check_base(setting->value, host, sizeof(host), &is_https, &problem) != 0) {
@@ -400,7 +404,8 @@ static int config_resolve_mode(const char *table, const char *vendor,
       ix_setting *setting = &config->items[config->count++];
       rc = config_resolve_one(table, vendor, def, default_value, options, base_url_overridden,
                               setting, error_out);
-      if (rc == SQLITE_OK && def == base_def) rc = config_check_base_url(table, setting, error_out);
+      if (rc == SQLITE_OK && def == base_def)
+        rc = config_check_base_url(table, def, setting, error_out);
       if (rc == SQLITE_ERROR && lenient) {
         setting->problem = *error_out;
         *error_out = NULL;
