@@ -86,7 +86,13 @@ int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_
   const ix_provider *provider = fetch->provider;
   int rc = config_resolve(fetch->table_name, provider->vendor, provider->settings,
                           provider->default_base_url, options, &fetch->config, error_out);
-  if (rc != SQLITE_OK) return rc;
+  if (rc == SQLITE_OK)
+    rc = config_apply_region(fetch->config, fetch->table_name, provider->regions, 0, error_out);
+  if (rc != SQLITE_OK) {
+    config_free(fetch->config);
+    fetch->config = NULL;
+    return rc;
+  }
   const char *problem = NULL;
   url_check_base(config_engine(fetch->config)->base_url, fetch->host, sizeof(fetch->host),
                  &fetch->is_https, &problem);

@@ -218,6 +218,9 @@ typedef struct ix_provider {
   char *(*status_hint)(const ix_call *call, long status, const char *vendor_said);
   /* Optional: which credential form the settings select, for interactions_settings. */
   const char *(*credential_form)(const ix_config *config);
+  /* Optional, with a "region" setting: the regions it may name, as name, base URL pairs
+   * (NULL-terminated); a region may also be a URL (config_apply_region). */
+  const char *const *regions;
 } ix_provider;
 
 /* ---- Helpers providers use ---- */
