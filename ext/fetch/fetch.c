@@ -18,6 +18,7 @@
 #include "auth/scrub.h"
 #include "cache/cache.h"
 #include "fetch/inlist.h"
+#include "fetch/lookup.h"
 #include "fetch/token.h"
 #include "json/jsonarena.h"
 #include "json/memlimits.h"
@@ -77,6 +78,9 @@ static char *ix_account_scope(const ix_fetch *fetch) {
       sqlite3_str_appendf(scope, "|%s=%s", setting.key, setting.value);
     }
   }
+  /* A vendor that limits each API group apart (Optimove) names the group: (host, key, group). */
+  const char *group = config_api_group(fetch->config);
+  if (group) sqlite3_str_appendf(scope, "|group=%s", group);
   return sqlite3_str_finish(scope);
 }
 
@@ -947,6 +951,11 @@ char *ix_fetch_vendor_said(const ix_fetch *fetch, const http_response *response,
 /* ---- Stepping through the plan ---- */
 
 int ix_fetch_start(ix_fetch *fetch, char **error_out) {
+  const ix_lookup *lookup = fetch->provider->lookup;
+  if (lookup && lookup->wanted(fetch->config)) {
+    int rc = ix_lookup_acquire(fetch, &fetch->page.lookup, error_out);
+    if (rc != SQLITE_OK) return rc;
+  }
   int in_list = fetch->in_column >= 0;
   progress_filter(&fetch->progress, fetch->provider, fetch->table_name,
                   in_list ? fetch->customer_count : 0,

@@ -88,8 +88,8 @@ int ix_fetch_advance(ix_fetch *fetch, char **error_out);
 /* The call context providers see, for the current page. */
 ix_call ix_fetch_call(const ix_fetch *fetch);
 
-/* Sends a POST of json (token exchanges) with the limiter, retries and request log every request
- * has. On SQLITE_OK the response is the final answer, whatever its status. */
+/* Sends a POST of json (token exchanges), or a GET when json is NULL (lookups), with the limiter,
+ * retries and request log every request has. On SQLITE_OK the response is the final answer, whatever its status. */
 int ix_fetch_post(ix_fetch *fetch, const ix_request *request, const char *json,
                   http_response *response, char **error_out);
 /* " (the API said: ...)" for an error response, without secrets or the request's header values,

@@ -15,7 +15,7 @@
 SQLITE_EXTENSION_INIT3
 
 #define IX_KNOWN_COLUMN_FLAGS \
-  (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_RANGE | IX_COL_EXACT | IX_COL_PER_CUSTOMER)
+  (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_RANGE | IX_COL_EXACT | IX_COL_PER_CUSTOMER | IX_COL_IN_EACH)
 
 /* Sets *error_out to "error creating module <table>: <problem>". Always SQLITE_ERROR, or
  * SQLITE_NOMEM when even the message cannot be allocated. */

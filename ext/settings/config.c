@@ -473,6 +473,11 @@ static int config_use_region(const char *table, ix_setting *region, ix_setting *
   return config_check_base_url(table, base->def, base, error_out);
 }
 
+const char *config_api_group(const ix_config *config) {
+  const ix_setting *group = config_find(config, "api_group");
+  return !group ? NULL : group->value ? group->value : "";
+}
+
 int config_apply_region(ix_config *config, const char *table, const char *const *regions,
                         int lenient, char **error_out) {
   ix_setting *region = (ix_setting *)config_find(config, "region");

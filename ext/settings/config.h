@@ -86,6 +86,10 @@ int config_resolve_lenient(const char *table, const char *vendor,
 int config_apply_region(ix_config *config, const char *table, const char *const *regions,
                         int lenient, char **error_out);
 
+/* For a vendor that rate-limits each API group apart (a table that defines "api_group"): the
+ * group, part of the limiter's scope, "" when unset; NULL for the other vendors. */
+const char *config_api_group(const ix_config *config);
+
 /* The engine's settings of a resolved config, strict or lenient. config must not be NULL: the
  * engine asks only after ix_fetch_configure has resolved it. */
 const ix_engine_settings *config_engine(const ix_config *config);
