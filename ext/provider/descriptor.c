@@ -106,6 +106,12 @@ static int ix_check_column(const ix_provider *provider, int c, int *range_column
                               "sent to the API can be applied exactly)",
                               c, def->name);
   }
+  if ((def->flags & IX_COL_IN_EACH) && !(def->flags & IX_COL_EQ)) {
+    return ix_descriptor_fail(error_out, provider,
+                              ".columns[%d] (%s): IX_COL_IN_EACH needs IX_COL_EQ (only an "
+                              "equality sent to the API can be sent value by value)",
+                              c, def->name);
+  }
   if ((def->flags & IX_COL_HIDDEN) && !(def->flags & IX_COL_EQ)) {
     return ix_descriptor_fail(error_out, provider,
                               ".columns[%d] (%s): IX_COL_HIDDEN needs IX_COL_EQ (an argument the "
