@@ -467,7 +467,8 @@ static int config_use_region(const char *table, ix_setting *region, ix_setting *
     return SQLITE_NOMEM;
   }
   sqlite3_free(base->value), sqlite3_free(base->source), sqlite3_free(base->origin);
-  base->value = value, base->source = source, base->origin = origin;
+  sqlite3_free(base->problem); /* the value it was about is gone */
+  base->value = value, base->source = source, base->origin = origin, base->problem = NULL;
   size_t length = strlen(base->value);
   while (length > 0 && base->value[length - 1] == '/') base->value[--length] = '\0';
   return config_check_base_url(table, base->def, base, error_out);
