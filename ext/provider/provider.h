@@ -136,7 +136,8 @@ typedef struct ix_call {
    * parse_page and column callbacks, it counts the page being read (1 for the first). */
   int page_index;
   /* In authenticate, for a provider with a token exchange that the settings ask for: the token
-   * the engine got for the account (token.c). NULL otherwise. */
+   * the engine got for the account (fetch/exchange.c), taken after the limiter admitted the
+   * request. NULL otherwise. */
   const char *token;
 } ix_call;
 
@@ -147,7 +148,8 @@ typedef struct ix_request {
   uint64_t token_generation; /* engine: the exchanged token it carries (0 = none), for a 401 */
 } ix_request;
 
-/* A vendor whose credentials are exchanged for a short-lived token (token.c does the rest). */
+/* A vendor whose credentials are exchanged for a short-lived token (fetch/exchange.c does the
+ * rest). */
 typedef struct ix_token_exchange {
   /* Whether the table's settings ask for the exchange (its key and secret are set). */
   int (*wanted)(const ix_config *config);
@@ -159,6 +161,9 @@ typedef struct ix_token_exchange {
   int (*parse)(const ix_call *call, const char *body, size_t body_len, char **token_out,
                long long *ttl_seconds, char **error_out);
   const char *key_setting, *secret_setting; /* named when the vendor refuses them */
+  /* The documented lifetime, for an answer that gives none (fetch/exchange.h says where the
+   * engine looks first); 0 = the token is kept until the vendor refuses it. */
+  long long default_ttl_seconds;
 } ix_token_exchange;
 
 typedef struct ix_provider {

@@ -198,10 +198,10 @@ static int ix_open(sqlite3_vtab *base, sqlite3_vtab_cursor **cursor_out) {
   memset(cursor, 0, sizeof(*cursor));
   ix_vtab *vtab = (ix_vtab *)base;
   ix_fetch_init(&cursor->fetch);
-  cursor->fetch.provider = vtab->provider;
-  cursor->fetch.table_name = vtab->table_name;
-  cursor->fetch.db = vtab->db;
-  cursor->fetch.http = vtab->session->http;
+  cursor->fetch.account.provider = vtab->provider;
+  cursor->fetch.account.table_name = vtab->table_name;
+  cursor->fetch.account.db = vtab->db;
+  cursor->fetch.account.http = vtab->session->http;
   cursor->eof = 1;
   *cursor_out = &cursor->base;
   return SQLITE_OK;
@@ -276,7 +276,7 @@ static uint64_t ix_identity_add_scalars(uint64_t hash, const cJSON *object) {
 static uint64_t ix_row_identity(ix_cursor *cursor, const ix_row *row, int *out_of_memory) {
   ix_identity *identity = &cursor->identity;
   if (!identity->customer_known) {
-    const ix_provider *provider = cursor->fetch.provider;
+    const ix_provider *provider = cursor->fetch.account.provider;
     uint64_t hash = ix_identity_add(IX_IDENTITY_SEED, provider->table, strlen(provider->table));
     char vendor_id[256];
     ix_call call = ix_fetch_call(&cursor->fetch);
@@ -379,8 +379,9 @@ static int ix_cursor_settle(ix_cursor *cursor) {
     if (rc == SQLITE_OK) rc = ix_fetch_advance(&cursor->fetch, &error);
     if (rc != SQLITE_OK) {
       progress_failed(&cursor->fetch.progress);
-      ix_set_error(cursor->base.pVtab,
-                   error ? error : ix_errorf("%s: out of memory", cursor->fetch.table_name));
+      ix_set_error(
+          cursor->base.pVtab,
+          error ? error : ix_errorf("%s: out of memory", cursor->fetch.account.table_name));
       return rc;
     }
   }
