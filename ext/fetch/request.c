@@ -28,6 +28,23 @@ static sqlite3_int64 request_page_size(const fetch_account *account, const ix_ar
   return page_size;
 }
 
+/* A provider's authenticate answers SQLITE_NOMEM when http_headers_add refuses a value, which it
+ * also does for a line break (header injection): that is said, naming the setting, rather than
+ * reported as out of memory. SQLITE_NOMEM stays when no credential holds one. */
+static int request_header_refused(const fetch_account *account, char **error_out) {
+  for (int i = 0; i < config_count(account->config); i++) {
+    ix_setting_view setting;
+    config_at(account->config, i, &setting);
+    if (!(setting.flags & (IX_SETTING_SECRET | IX_SETTING_CREDENTIAL)) || !setting.value) continue;
+    if (!strpbrk(setting.value, "\r\n")) continue;
+    *error_out =
+        ix_errorf("%s: %s holds a line break, which cannot be sent in a header: set it without one",
+                  account->table_name, config_origin(account->config, setting.key));
+    return SQLITE_ERROR;
+  }
+  return SQLITE_NOMEM;
+}
+
 /* The request from scratch: authentication (with token, when given), path, query. */
 static int request_make(const request_plan *plan, const char *token, char **error_out) {
   const fetch_account *account = plan->account;
@@ -40,6 +57,7 @@ static int request_make(const request_plan *plan, const char *token, char **erro
   int rc = SQLITE_OK;
   if (token || !request_wants_token(account)) {
     rc = account->provider->authenticate(&call, &request->headers, error_out);
+    if (rc == SQLITE_NOMEM && !*error_out) rc = request_header_refused(account, error_out);
   }
   if (rc == SQLITE_OK) {
     rc = account->provider->build_request(

@@ -41,7 +41,7 @@ import vendors  # noqa: E402
 from ratelimit import SlidingWindowLimiter  # noqa: E402
 from responses import HTML_TYPE, NGINX_404, Response, json_response  # noqa: E402
 from state import RequestLog, Settings, Stats  # noqa: E402
-from tokens import TOKENS  # noqa: E402
+from tokens import TOKEN_FORMS, TOKENS  # noqa: E402
 from vendors.base import Request  # noqa: E402
 
 CONTROL_PREFIX = "/_sandbox"
@@ -78,14 +78,15 @@ class Sandbox:
         return {"latency_ms": self.settings.latency_ms,
                 "rate_limits": self.limiter.rules(),
                 "engagement_format": self.settings.engagement_format,
-                "token_ttl_seconds": self.settings.token_ttl_seconds}
+                "token_ttl_seconds": self.settings.token_ttl_seconds,
+                "token_form": self.settings.token_form}
 
     def configure(self, body):
         """Apply a POST /_sandbox/config body; ValueError before any change if invalid."""
         if not isinstance(body, dict):
             raise ValueError("config is a JSON object")
         unknown = sorted(set(body) - {"latency_ms", "rate_limits", "engagement_format",
-                                      "token_ttl_seconds"})
+                                      "token_ttl_seconds", "token_form"})
         if unknown:
             raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
         latency = body.get("latency_ms", self.settings.latency_ms)
@@ -101,8 +102,12 @@ class Sandbox:
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))
                                 or ttl <= 0):
             raise ValueError("token_ttl_seconds must be a positive number (or null)")
+        form = body.get("token_form", self.settings.token_form)
+        if form not in TOKEN_FORMS:
+            raise ValueError(f"token_form must be one of {', '.join(TOKEN_FORMS)}")
         self.limiter.configure(rules)  # validates everything before changing anything
         self.settings.token_ttl_seconds = ttl
+        self.settings.token_form = form
         self.settings.latency_ms = latency
         self.settings.engagement_format = engagement
 

@@ -21,6 +21,7 @@ class Settings:
         self.engagement_format = False  # Optimove's "new format" account flag
         # Lifetime of exchanged tokens (Capillary, CXengage); None = each vendor's default.
         self.token_ttl_seconds = None
+        self.token_form = "ttlSeconds"  # how Capillary's token answer gives the lifetime
         # Hanging and trickling requests wait on this; reset and shutdown set it so
         # that they end instead of lingering into the next test.
         self._wake = threading.Event()
@@ -39,6 +40,7 @@ class Settings:
         self.latency_ms = self._startup_latency_ms
         self.engagement_format = False
         self.token_ttl_seconds = None
+        self.token_form = "ttlSeconds"
         self.wake_all()
 
 
