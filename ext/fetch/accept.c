@@ -21,10 +21,11 @@ static int accept_check_parse_cost(const ix_fetch *fetch, const http_response *r
                                    char **error_out) {
   long long max_bytes = config_engine(fetch->account.config)->max_response_bytes;
   const char *body = response->body ? response->body : "";
-  if (memlimits_json_within(body, response->body_len, (size_t)max_bytes * IX_PARSE_BUDGET_FACTOR)) {
+  if (memlimits_json_within(body, response->body_len, sizeof(ix_row),
+                            (size_t)max_bytes * IX_PARSE_BUDGET_FACTOR)) {
     return SQLITE_OK;
   }
-  size_t cost = memlimits_json_cost(body, response->body_len);
+  size_t cost = memlimits_json_cost(body, response->body_len, sizeof(ix_row));
   *error_out = ix_errorf(
       "%s: the response from %s (%lld bytes) would take about %lld MB of memory to read, more than "
       "%d times max_response_bytes (%lld): raise max_response_bytes (%s) if that is expected",

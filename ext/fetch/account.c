@@ -3,6 +3,7 @@
  */
 #include "fetch/account.h"
 
+#include "observe/envcheck.h"
 #include "util/hash.h"
 
 #include <stdio.h>
@@ -70,6 +71,9 @@ int fetch_account_configure(fetch_account *account, const ix_options *options, c
   account->interrupt.db = account->db;
   if (account->config) return SQLITE_OK;
   const ix_provider *provider = account->provider;
+  /* Settings are read now: a misspelt variable would fall back to a default silently, so the
+   * warning about one comes first (settings/ is a leaf: it does not know who warns). */
+  envcheck_warn_once();
   int rc = config_resolve(account->table_name, provider->vendor, provider->settings,
                           provider->default_base_url, options, &account->config, error_out);
   if (rc != SQLITE_OK) return rc;

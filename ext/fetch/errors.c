@@ -70,8 +70,9 @@ char *errors_vendor_message(const char *body, size_t body_len, const char *conte
   if (strstr(content_type, "html")) return sqlite3_mprintf("an HTML page, not JSON");
   /* A body too costly to parse (memlimits.h) is read as text. */
   size_t budget = (size_t)config_engine(config)->max_response_bytes * IX_PARSE_BUDGET_FACTOR;
-  cJSON *root =
-      memlimits_json_within(body, body_len, budget) ? cJSON_ParseWithLength(body, body_len) : NULL;
+  cJSON *root = memlimits_json_within(body, body_len, sizeof(ix_row), budget)
+                    ? cJSON_ParseWithLength(body, body_len)
+                    : NULL;
   const char *found = root ? errors_find(root) : body;
   size_t length = !found ? 0 : root ? strlen(found) : body_len;
   char *clean = found ? errors_scrub_copy(found, length, config, headers) : NULL;

@@ -46,7 +46,7 @@ static int transport_body_cut(const fetch_account *account, transport_sending *s
   const char *body = response->body ? response->body : "";
   size_t budget =
       (size_t)config_engine(account->config)->max_response_bytes * IX_PARSE_BUDGET_FACTOR;
-  if (!memlimits_json_within(body, response->body_len, budget)) return 0;
+  if (!memlimits_json_within(body, response->body_len, sizeof(ix_row), budget)) return 0;
   if (ix_json_parse_body(sending->parsed, body, response->body_len)) return 0;
   return ix_json_ends_early(body, response->body_len);
 }
