@@ -11,9 +11,11 @@
 #include <sqlite3ext.h>
 
 #include "cache/cache.h"
-#include "observe/requestlog.h"
 #include "provider/descriptor.h"
+#include "sql/tables/cachetable.h"
 #include "sql/tables/introspect.h"
+#include "sql/tables/requeststable.h"
+#include "sql/tables/schema.h"
 #include "sql/vtab.h"
 
 SQLITE_EXTENSION_INIT1
@@ -99,10 +101,12 @@ __attribute__((visibility("default")))
     }
   }
   if (rc == SQLITE_OK) {
-    rc = requestlog_register(db);
-    if (rc == SQLITE_OK) {
-      rc = introspect_register(db, ix_providers, (int)IX_PROVIDER_COUNT);
-    }
+    /* The helper tables, all registered here: interactions_requests, _cache, _settings (with
+     * interactions_debug), _columns and _tables. */
+    rc = requeststable_register(db);
+    if (rc == SQLITE_OK) rc = cachetable_register(db);
+    if (rc == SQLITE_OK) rc = introspect_register(db, ix_providers, (int)IX_PROVIDER_COUNT);
+    if (rc == SQLITE_OK) rc = schema_register(db, ix_providers, (int)IX_PROVIDER_COUNT);
     if (rc != SQLITE_OK) {
       *error_out = sqlite3_mprintf("error creating the helper tables: %s", sqlite3_errmsg(db));
     }

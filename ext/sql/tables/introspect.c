@@ -376,7 +376,5 @@ int introspect_register(sqlite3 *db, const ix_provider *const *providers, int pr
     rc = sqlite3_create_function_v2(db, "interactions_debug", 0, SQLITE_UTF8, &wrapper,
                                     introspect_debug, NULL, NULL, NULL);
   }
-  if (rc == SQLITE_OK) rc = schema_register(db, providers, provider_count);
-  if (rc == SQLITE_OK) rc = cache_register(db);
   return rc;
 }
