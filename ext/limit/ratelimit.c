@@ -94,12 +94,6 @@ static pthread_mutex_t rate_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static rate_limiter *rate_limiters;
 static int rate_told_private;
 
-long long rate_clock_ms(void) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 /* ---- Parsing ---- */
 
 static int rate_window_parse(const char *text, rate_window *window) {

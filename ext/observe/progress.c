@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "limit/ratelimit.h"
 #include "settings/config.h"
+#include "util/clock.h"
 
 SQLITE_EXTENSION_INIT3
 

@@ -104,7 +104,7 @@ typedef struct ix_page {
   size_t body_len;
   /* Where the tree lives (jsonarena.h): ix_parse_json_body makes it, ix_page_reset frees it. */
   struct ix_json_arena *arena;
-  /* Engine: the body already parsed while fetch.c checked it was whole, for ix_parse_json_body to
+  /* Engine: the body already parsed while fetch/transport.c checked it was whole, for ix_parse_json_body to
    * take instead of parsing again (NULL when there is none). */
   struct ix_json_parse *preparsed;
 } ix_page;
@@ -201,7 +201,7 @@ typedef struct ix_provider {
                                ix_page *page, char **error_out);
   /* Optional: what this vendor's own "no such customer" 404 looks like. The engine calls it only
    * for a 404 whose body is JSON and does not say the route is unknown (any other 404 is an error
-   * about the path, fetch.c); without it such a body means no rows. Return 1 for "this customer
+   * about the path, fetch/accept.c); without it such a body means no rows. Return 1 for "this customer
    * is unknown" (no rows), 0 for an error, optionally with *error_out saying what the body means
    * (a wrong tenant, say); without one the engine's error about the path is used. */
   int (*is_unknown_customer)(const ix_call *call, const cJSON *body, char **error_out);
