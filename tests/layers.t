@@ -7,12 +7,16 @@ util/timefmt.c (the vendors' files under providers/ are not the engine's).
 
 Calls are read from the text: a name followed by "(" inside a function, resolved to the one file
 that defines a function of that name without `static` (or the same file). Prints TAP; with
---graph, the file graph (one "a -> b" line per edge) instead."""
+--graph, the file graph (one "a -> b" line per edge) instead; with --walk FUNCTION, the calls back
+up along every path from FUNCTION (a call into a folder above, or between files of one circle),
+one per caller and callee. --root DIR reads DIR/ext instead (another checkout, to compare)."""
 import os
 import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if "--root" in sys.argv[1:-1]:
+    ROOT = os.path.abspath(sys.argv[sys.argv.index("--root") + 1])
 EXT = os.path.join(ROOT, "ext")
 
 # Top to bottom; folders on one line are one layer (they may use each other, not in a circle).
@@ -99,16 +103,18 @@ def read_all():
     return sources, stripped, public, local
 
 
+def body_of(text, match):
+    """The body of the function whose definition match found."""
+    depth, i = 1, match.end()
+    while i < len(text) and depth:
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        i += 1
+    return text[match.end():i]
+
+
 def bodies(text):
     """The bodies of the functions defined in text (declarations call nothing)."""
-    out = []
-    for match in DEFINITION.finditer(text):
-        depth, i = 1, match.end()
-        while i < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        out.append(text[match.end():i])
-    return "\n".join(out)
+    return "\n".join(body_of(text, match) for match in DEFINITION.finditer(text))
 
 
 def edges(sources, stripped, public, local):
@@ -163,9 +169,50 @@ def cycles(graph):
     return out
 
 
+def walk(entry, stripped, public, local, graph):
+    """The calls back up reachable from the function entry, and the files the walk enters."""
+    functions = {}
+    for path, text in stripped.items():
+        for match in DEFINITION.finditer(text):
+            if match.group(2) not in KEYWORDS:
+                functions[(path, match.group(2))] = (body_of(text, match), bool(match.group(1)))
+    circle_of = {m: i for i, component in enumerate(cycles(graph)) for m in component}
+
+    def resolve(path, name):
+        if name in local.get(path, ()):
+            return (path, name) if (path, name) in functions else None
+        owners = [k for k, (_, is_static) in functions.items() if k[1] == name and not is_static]
+        return owners[0] if len(owners) == 1 else None
+
+    starts = [k for k in functions if k[1] == entry]
+    seen, todo, up, entered = set(starts), list(starts), set(), set()
+    while todo:
+        caller = todo.pop()
+        entered.add(caller[0])
+        for name in sorted(set(CALL.findall(functions[caller][0])) - KEYWORDS):
+            callee = resolve(caller[0], name)
+            if not callee:
+                continue
+            a, b = module_of(caller[0]), module_of(callee[0])
+            fa, fb = folder_of(caller[0]), folder_of(callee[0])
+            higher = fa in RANK and fb in RANK and RANK[fb] < RANK[fa]
+            if a != b and (higher or (a in circle_of and circle_of.get(b) == circle_of[a])):
+                up.add(f"{caller[0]}:{caller[1]} -> {callee[0]}:{callee[1]}")
+            if callee not in seen:
+                seen.add(callee)
+                todo.append(callee)
+    return sorted(up), entered
+
+
 def main():
     sources, stripped, public, local = read_all()
     graph = edges(sources, stripped, public, local)
+    if "--walk" in sys.argv[1:-1]:
+        up, entered = walk(sys.argv[sys.argv.index("--walk") + 1], stripped, public, local, graph)
+        print(f"{len(entered)} files entered, {len(up)} calls back up")
+        for line in up:
+            print("  " + line)
+        return 0
     if "--graph" in sys.argv[1:]:
         for (a, b), why in sorted(graph.items()):
             print(f"{a} -> {b}: {', '.join(sorted(set(why)))}")
