@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "observe/envcheck.h"
+#include "util/notes.h"
 #include "util/url.h"
 
 SQLITE_EXTENSION_INIT3
@@ -357,7 +357,7 @@ static const ix_setting *config_find(const ix_config *config, const char *key) {
 /* A key the table does not define: see config.h. */
 static void config_unknown_key(const char *key) {
 #ifdef IX_DEBUG
-  fprintf(stderr, "interactions: internal error: no setting '%s' is defined for this table\n", key);
+  notes_say(NOTES_ERROR, NULL, "internal error: no setting '%s' is defined for this table", key);
   abort();
 #else
   (void)key;
@@ -500,7 +500,6 @@ int config_apply_region(ix_config *config, const char *table, const char *const 
 int config_resolve(const char *table, const char *vendor, const ix_setting_def *vendor_settings,
                    const char *default_base_url, const ix_options *options, ix_config **out,
                    char **error_out) {
-  envcheck_warn_once(); /* a misspelt variable would otherwise fall back to a default silently */
   return config_resolve_mode(table, vendor, vendor_settings, default_base_url, options, 0, out,
                              error_out);
 }
@@ -559,6 +558,11 @@ sqlite3_int64 config_get_int(const ix_config *config, const char *key) {
 const char *config_origin(const ix_config *config, const char *key) {
   const ix_setting *setting = config_find_known(config, key);
   return setting ? setting->origin : key;
+}
+
+int config_is_default(const ix_config *config, const char *key) {
+  const ix_setting *setting = config_find_known(config, key);
+  return setting && setting->source && strcmp(setting->source, "default") == 0;
 }
 
 int config_count(const ix_config *config) {
