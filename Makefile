@@ -22,7 +22,8 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_SOURCES_test_timefmt := ext/util/timefmt.c
 UNIT_SOURCES_test_url     := ext/util/url.c
 UNIT_SOURCES_test_auth    := ext/auth/auth.c ext/util/http.c
-UNIT_SOURCES_test_ratelimit := ext/limit/ratelimit.c ext/limit/redis.c ext/util/clock.c \
+UNIT_SOURCES_test_ratelimit := ext/limit/ratelimit.c ext/limit/local.c ext/limit/window.c \
+                               ext/limit/redis.c ext/limit/redisurl.c ext/util/clock.c \
                                ext/auth/fingerprint.c ext/util/privatedir.c ext/util/notes.c
 UNIT_SOURCES_test_plan      := -DSQLITE_CORE ext/sql/plan.c ext/sql/rowid.c ext/provider/jsonspan.c \
                                ext/json/jsonarena.c ext/util/timefmt.c -lsqlite3

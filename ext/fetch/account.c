@@ -103,7 +103,10 @@ int fetch_account_configure(fetch_account *account, const ix_options *options, c
   }
   if (rc == SQLITE_OK) {
     char *scope = account_scope(account);
-    rc = scope ? limiting_open(account, scope, error_out) : SQLITE_NOMEM;
+    limiting_account limiting = fetch_account_limiting(account);
+    rc = scope ? limiting_open(&limiting, account->provider->vendor, scope, error_out)
+               : SQLITE_NOMEM;
+    account->limiter = limiting.limiter;
     if (scope) {
       account->account = ix_hash64(scope);
       memset(scope, 0, strlen(scope)); /* it held credentials */
@@ -132,6 +135,11 @@ void fetch_account_free(fetch_account *account) {
 /* A provider's note (ix_note) goes through the stderr channel, as the engine's own do. */
 void fetch_account_note(const char *table_name, const char *text) {
   notes_say(NOTES_NOTE, table_name, "%s", text);
+}
+
+limiting_account fetch_account_limiting(fetch_account *account) {
+  return (limiting_account){account->config, account->table_name, account->host, account->limiter,
+                            &account->rate_limit};
 }
 
 ix_call fetch_account_call(const fetch_account *account) {

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "fetch/limiting.h"
 #include "limit/ratelimit.h"
 #include "provider/provider.h"
 #include "util/interrupt.h"
@@ -32,6 +33,9 @@ typedef struct fetch_account {
 /* Resolves the settings, timezone and limiter, unless already done. */
 int fetch_account_configure(fetch_account *account, const ix_options *options, char **error_out);
 void fetch_account_free(fetch_account *account);
+
+/* The parts of the account the limiting takes (fetch/limiting.h). */
+limiting_account fetch_account_limiting(fetch_account *account);
 
 /* A call context for the provider's callbacks with nothing of a page (args and page NULL). */
 ix_call fetch_account_call(const fetch_account *account);

@@ -80,7 +80,7 @@ static void ix_slot_settle(ix_fetch *fetch, ix_in_slot *slot, int keep) {
    * after we let go of it, and be counted then: it holds its slot a little longer. */
   rate_limiter_done(fetch->account.limiter, &slot->ticket,
                     answered && keep
-                        ? limiting_answered_ms(&slot->response)
+                        ? limiting_answered_ms(&slot->response, transport_completed_ms())
                         : transport_completed_ms() + (answered ? 0 : IX_CANCEL_GRACE_MS));
   if (keep && slot->response.outcome == HTTP_OK && slot->response.status == 429) {
     transport_throttle_delay(&fetch->account, &slot->response, 0);

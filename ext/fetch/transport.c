@@ -2,7 +2,6 @@
  * Sending one request of an account: limiter, send, retries. See transport.h.
  */
 #include "fetch/transport.h"
-#include "fetch/limiting.h"
 
 #include "cache/cache.h"
 #include "fetch/errors.h"
@@ -106,7 +105,7 @@ long long transport_deadline(const fetch_account *account, long long now) {
 
 /* The note on a long wait for the limiter names where the limit came from: a variable or option
  * the user set, or the table's default and the variable that changes it. */
-void transport_say_rate_limit_wait(const fetch_account *account, double seconds) {
+static void transport_say_rate_limit_wait(const fetch_account *account, double seconds) {
   const char *limit = config_engine(account->config)->rate_limit;
   const char *origin = config_origin(account->config, "rate_limit");
   if (config_is_default(account->config, "rate_limit")) {
@@ -128,7 +127,9 @@ static int transport_wait_for_limiter(fetch_account *account, const transport_ho
   long long started = rate_clock_ms();
   for (;;) {
     long long now = rate_clock_ms();
-    long long wait = limiting_admit(account, ticket, now, error_out);
+    limiting_account limiting = fetch_account_limiting(account);
+    long long wait =
+        limiting_admit(&limiting, ticket, now, transport_deadline(account, now), error_out);
     if (wait < 0) return SQLITE_ERROR;
     if (wait == 0) return SQLITE_OK;
     if (!*hooks->told_about_waiting && now + wait - started > TRANSPORT_WAIT_NOTICE_MS) {
@@ -227,7 +228,8 @@ static http_outcome transport_attempt(fetch_account *account, transport_sending 
   http_request http = transport_http_options(account, request);
   http.post_json = post_json;
   http_outcome outcome = http_client_get(account->http, &http, response);
-  rate_limiter_done(account->limiter, ticket, limiting_answered_ms(response));
+  rate_limiter_done(account->limiter, ticket,
+                    limiting_answered_ms(response, transport_completed_ms()));
   progress_request_done(sending->hooks.progress);
   sending->last_request_id = requestlog_add(
       response->started_unix_ms, account->provider->vendor, http.url,
@@ -264,7 +266,8 @@ int transport_send(fetch_account *account, transport_sending *sending, const ix_
     if (outcome == HTTP_OK && !retry_status && !transient) return SQLITE_OK;
 
     int throttled = retry_status && response->status == 429;
-    if (throttled && limiting_beyond_budget(account, sending->retry_wait_ms, response, error_out))
+    limiting_account limiting = fetch_account_limiting(account);
+    if (throttled && limiting_beyond_budget(&limiting, sending->retry_wait_ms, response, error_out))
       return SQLITE_ERROR;
     long long delay = transport_retry_delay(account, response, attempt, throttled);
     if (throttled && first_throttled < 0) first_throttled = rate_clock_ms();

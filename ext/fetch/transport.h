@@ -65,8 +65,6 @@ int transport_from_cache(const fetch_account *account, transport_sending *sendin
 int transport_wait(fetch_account *account, const transport_hooks *hooks, long long milliseconds);
 /* When a request that just ended completed, for the limiter (rounded up). */
 long long transport_completed_ms(void);
-/* The note on a long wait for the limiter, naming where the limit came from. */
-void transport_say_rate_limit_wait(const fetch_account *account, double seconds);
 /* When a request started now must be over by: its own time limit. */
 long long transport_deadline(const fetch_account *account, long long now);
 /* After a 429: pauses every request of the account; returns the delay. */

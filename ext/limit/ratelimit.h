@@ -29,37 +29,9 @@
 
 #include <stddef.h>
 
-#include "util/clock.h" /* rate_clock_ms: the limiter's clock */
-
-#define RATE_MAX_WINDOWS 4
-
-typedef struct rate_window {
-  int max_requests;
-  long long window_ms;
-} rate_window;
-
-/* Every window a request must fit in. */
-typedef struct rate_limit {
-  int count;
-  rate_window windows[RATE_MAX_WINDOWS];
-} rate_limit;
-
-/* Parses "N/W" windows separated by commas: "50/10s", "50/10s,2000/1h"; W is "Ws", "Wms", "Wm",
- * "Wmin", "Wh" or bare seconds. Returns 0 or -1. */
-int rate_limit_parse(const char *text, rate_limit *limit);
-/* The shortest window: after a 429 without Retry-After, the least time in which the vendor's
- * window can have cleared. */
-long long rate_limit_shortest_ms(const rate_limit *limit);
-
-/* A started request's claim on its slot. Zero-initialised means no claim. */
-typedef struct rate_ticket {
-  unsigned long long generation; /* in the local history, or the request's member in Redis */
-  long long admitted_ms;         /* rate_clock_ms when admitted (Redis: to time the answer) */
-  long long expected_ms;         /* Redis: the answer time its score assumed */
-  int remote;                    /* admitted by Redis */
-  int reserved;                  /* Redis recorded it to start at admitted_ms: no need to ask */
-  unsigned long long local_generation; /* a Redis admission's copy in this host's history */
-} rate_ticket;
+#include "limit/local.h"  /* rate_state_dir: where the state file lives */
+#include "limit/window.h" /* rate_limit, rate_ticket */
+#include "util/clock.h"   /* rate_clock_ms: the limiter's clock */
 
 typedef struct rate_limiter rate_limiter;
 
@@ -97,11 +69,6 @@ rate_limiter *rate_limiter_get(const char *scope, const char *label);
 /* 1 when the limiter's state is shared with other processes. */
 int rate_limiter_is_shared(const rate_limiter *limiter);
 
-/* The directory for shared state: INTERACTIONS_STATE_DIR, else
- * $XDG_RUNTIME_DIR/sqlite-interactions, else $TMPDIR (or /tmp)/sqlite-interactions-<uid>. Returns
- * size needed, like snprintf. */
-int rate_state_dir(char *buffer, unsigned long size);
-
 /* Either records a request starting at now_ms and returns 0, or returns how many milliseconds to
  * wait before trying again. Never blocks (beyond a short lock), so callers can check for
  * interrupts while they wait. The request must fit every window of limit. With a ticket, the slot
@@ -118,15 +85,5 @@ void rate_limiter_done(rate_limiter *limiter, rate_ticket *ticket, long long now
 /* After a 429: no request of this account starts before until_ms, in any process (and with Redis
  * on any host: there capped at rate_pause_cap_ms of the windows last admitted under). */
 void rate_limiter_pause(rate_limiter *limiter, long long until_ms);
-
-/* The longest pause a 429 can set: the longest window plus the Retry-After cap (60 s). */
-long long rate_pause_cap_ms(const rate_limit *limit);
-/* One note on stderr (util/notes.h: "interactions: ...", hidden by INTERACTIONS_QUIET). */
-void rate_note(const char *format, ...) __attribute__((format(printf, 1, 2)));
-
-/* The longest window of limit. */
-long long rate_limit_longest_ms(const rate_limit *limit);
-/* limit with each window's count cut to share of it (0 < share <= 1), at least 1. */
-void rate_limit_share(rate_limit *limit, double share);
 
 #endif

@@ -24,6 +24,7 @@
  * thread-safe), reopened after fork and after any failure.
  */
 #include "limit/redis.h"
+#include "limit/redisurl.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -38,6 +39,7 @@
 #include <unistd.h>
 
 #include "auth/fingerprint.h"
+#include "util/notes.h"
 
 /* Redis answers an admission in well under a millisecond; one that takes longer than this is
  * treated as down (limiter_fallback decides what happens then). */
@@ -149,63 +151,14 @@ static char *rate_copy(const char *start, size_t length) {
 
 /* Fills host, port, database and password from url; returns NULL or what is wrong with it. */
 static const char *rate_redis_parse(rate_redis *redis, const char *url) {
-  if (strncmp(url, "unix://", 7) == 0) {
-    if (url[7] != '/') return "a unix URL names an absolute path: unix:///path/to/redis.sock";
-    redis->host = rate_copy(url + 7, strlen(url + 7));
-    redis->where = rate_copy(url, strlen(url));
-    return redis->host && redis->where ? NULL : "out of memory";
-  }
-  if (strncmp(url, "rediss://", 9) == 0) return "TLS (rediss://) is not supported: use redis://";
-  if (strncmp(url, "redis://", 8) != 0) {
-    return "it must start with redis:// or unix://";
-  }
-  const char *rest = url + 8;
-  size_t authority = strcspn(rest, "/?#");
-  const char *at = memchr(rest, '@', authority);
-  if (at) {
-    const char *colon = memchr(rest, ':', (size_t)(at - rest));
-    if (colon && at > colon + 1) {
-      redis->password = rate_copy(colon + 1, (size_t)(at - colon - 1));
-      if (!redis->password) return "out of memory";
-    }
-    authority -= (size_t)(at + 1 - rest);
-    rest = at + 1;
-  }
-  const char *port_colon = NULL;
-  size_t host_length = authority;
-  const char *host = rest;
-  if (*rest == '[') {
-    const char *close = memchr(rest, ']', authority);
-    if (!close) return "an IPv6 address needs its closing ']'";
-    host = rest + 1;
-    host_length = (size_t)(close - host);
-    if (close + 1 < rest + authority && close[1] == ':') port_colon = close + 1;
-  } else {
-    port_colon = memchr(rest, ':', authority);
-    if (port_colon) host_length = (size_t)(port_colon - rest);
-  }
-  if (host_length == 0) return "it names no host";
-  redis->port = 6379;
-  if (port_colon) {
-    char *end = NULL;
-    long port = strtol(port_colon + 1, &end, 10);
-    if (end != rest + authority || port < 1 || port > 65535) return "its port is not 1-65535";
-    redis->port = (int)port;
-  }
-  const char *path = rest + authority;
-  if (*path == '/' && path[1]) {
-    char *end = NULL;
-    long database = strtol(path + 1, &end, 10);
-    if (*end || database < 0 || database > 1000000) return "its path must be a database number";
-    redis->database = (int)database;
-  }
-  redis->host = rate_copy(host, host_length);
-  size_t where_size = host_length + 64;
-  redis->where = malloc(where_size);
-  if (!redis->host || !redis->where) return "out of memory";
-  snprintf(redis->where, where_size, "redis://%s%s%s:%d/%d", *rest == '[' ? "[" : "", redis->host,
-           *rest == '[' ? "]" : "", redis->port, redis->database);
-  return NULL;
+  rate_redis_url parsed = {0};
+  const char *problem = rate_redis_url_parse(url, &parsed);
+  redis->host = parsed.host;
+  redis->port = parsed.port;
+  redis->database = parsed.database;
+  redis->password = parsed.password;
+  redis->where = parsed.where;
+  return problem;
 }
 
 /* ---- Connection ---- */
@@ -319,11 +272,11 @@ static void rate_redis_check_run_id(rate_redis *redis, const char *info) {
   run_id[length] = '\0';
   if (redis->run_id[0] && strcmp(run_id, redis->run_id) != 0) {
     redis->restarted = 1;
-    rate_note(
-        "the shared limiter at %s restarted: the requests it counted are lost, though the "
-        "vendor still counts them, so the account waits one longest window before its next "
-        "request (run Redis with appendonly yes to keep them)",
-        redis->where);
+    notes_say(NOTES_NOTE, NULL,
+              "the shared limiter at %s restarted: the requests it counted are lost, though the "
+              "vendor still counts them, so the account waits one longest window before its next "
+              "request (run Redis with appendonly yes to keep them)",
+              redis->where);
   }
   memcpy(redis->run_id, run_id, length + 1);
 }
@@ -525,10 +478,10 @@ static int rate_redis_run(rate_redis *redis, const rate_limit *limit, const char
 static int rate_redis_check(const rate_redis *redis, const rate_limit *limit,
                             const rate_redis_answer *answer, char *problem, size_t size) {
   if (strcmp(answer->note, "damaged") == 0) {
-    rate_note(
-        "the rate-limit state in %s (key %s) held a pause longer than the longest window "
-        "plus the Retry-After cap: it is damaged, so the pause was reset",
-        redis->where, redis->state_key);
+    notes_say(NOTES_NOTE, NULL,
+              "the rate-limit state in %s (key %s) held a pause longer than the longest window "
+              "plus the Retry-After cap: it is damaged, so the pause was reset",
+              redis->where, redis->state_key);
   }
   if (answer->status != 2) return 0;
   char ours[160], theirs[200], ours_shown[200];

@@ -21,7 +21,7 @@
 
 #include <stddef.h>
 
-#include "limit/ratelimit.h"
+#include "limit/window.h"
 
 typedef struct rate_redis rate_redis;
 

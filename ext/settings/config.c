@@ -267,6 +267,30 @@ void config_free(ix_config *config) {
   sqlite3_free(config);
 }
 
+/* Keeps value in setting, checked: no control character, a whole number for IX_SETTING_INT. */
+static int config_check_value(const char *table, const ix_setting_def *def, const char *value,
+                              ix_setting *setting, char **error_out) {
+  if (value && *value && !(setting->value = sqlite3_mprintf("%s", value))) return SQLITE_NOMEM;
+  for (const char *p = setting->value; p && *p; p++) {
+    if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+      /* The value is not shown: it may be a secret. Control characters have no place in any
+       * setting, and a line break in a header value would inject another header. */
+      *error_out = sqlite3_mprintf("%s: %s (from %s) contains a control character or line break",
+                                   table, def->key, setting->origin);
+      return SQLITE_ERROR;
+    }
+  }
+  if (!setting->source || !setting->origin) return SQLITE_NOMEM;
+  char *end = NULL;
+  if (setting->value && (def->flags & IX_SETTING_INT) &&
+      (strtoll(setting->value, &end, 10) < 0 || *end)) {
+    *error_out = sqlite3_mprintf("%s: %s must be a whole number of 0 or more, got '%s' (from %s)",
+                                 table, def->key, setting->value, setting->origin);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
 /* Fills one setting from the first place that has it. */
 static int config_resolve_one(const char *table, const char *vendor, const ix_setting_def *def,
                               const char *default_value, const ix_options *options,
@@ -311,30 +335,7 @@ static int config_resolve_one(const char *table, const char *vendor, const ix_se
   }
   sqlite3_free(vendor_env);
   sqlite3_free(global_env);
-  if (value && *value) {
-    setting->value = sqlite3_mprintf("%s", value);
-    if (!setting->value) return SQLITE_NOMEM;
-    for (const char *p = value; *p; p++) {
-      if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-        /* The value is not shown: it may be a secret. Control characters have no place in any
-         * setting, and a line break in a header value would inject another header. */
-        *error_out = sqlite3_mprintf("%s: %s (from %s) contains a control character or line break",
-                                     table, def->key, setting->origin);
-        return SQLITE_ERROR;
-      }
-    }
-  }
-  if (!setting->source || !setting->origin) return SQLITE_NOMEM;
-  if (setting->value && (def->flags & IX_SETTING_INT)) {
-    char *end = NULL;
-    long long number = strtoll(setting->value, &end, 10);
-    if (*end || number < 0) {
-      *error_out = sqlite3_mprintf("%s: %s must be a whole number of 0 or more, got '%s' (from %s)",
-                                   table, def->key, setting->value, setting->origin);
-      return SQLITE_ERROR;
-    }
-  }
-  return SQLITE_OK;
+  return config_check_value(table, def, value, setting, error_out);
 }
 
 /* A vendor that declares its own base_url setting says in its help where the URL comes from. */

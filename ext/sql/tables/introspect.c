@@ -169,6 +169,22 @@ static int settings_add_unknown(void *context, const char *vendor, const char *n
   return rc;
 }
 
+/* The value a global setting's row shows (value: the variable's, NULL when unset). */
+static const char *settings_shown(int g, const char *value, char *state_dir, size_t size) {
+  const char *variable = introspect_globals[g].variable;
+  /* The limiter's URL may carry its password: both are shown as set or unset. */
+  if (strncmp(variable, "INTERACTIONS_LIMITER_", 21) == 0 &&
+      strcmp(variable, "INTERACTIONS_LIMITER_FALLBACK") != 0) {
+    return value ? "set" : "unset";
+  }
+  /* The rate-limit state directory's default depends on the environment: show the one used. */
+  if (!value && strcmp(variable, "INTERACTIONS_STATE_DIR") == 0 &&
+      rate_state_dir(state_dir, size) < (int)size) {
+    return state_dir;
+  }
+  return value ? value : introspect_globals[g].default_value;
+}
+
 /* The rows, taken whole when a scan starts (snapshot.h). */
 static int settings_fill(snapshot *cursor, void *aux) {
   const introspect_providers *providers = aux;
@@ -194,18 +210,8 @@ static int settings_fill(snapshot *cursor, void *aux) {
     if (unusable_cache) {
       problem = sqlite3_mprintf("the disk cache is not used (%s): queries go on without it", why);
     }
-    const char *shown = value ? value : introspect_globals[g].default_value;
-    /* The limiter's URL may carry its password: both are shown as set or unset. */
-    if (strncmp(variable, "INTERACTIONS_LIMITER_", 21) == 0 &&
-        strcmp(variable, "INTERACTIONS_LIMITER_FALLBACK") != 0) {
-      shown = value ? "set" : "unset";
-    }
     char state_dir[4096];
-    /* The rate-limit state directory's default depends on the environment: show the one used. */
-    if (!value && strcmp(variable, "INTERACTIONS_STATE_DIR") == 0 &&
-        rate_state_dir(state_dir, sizeof(state_dir)) < (int)sizeof(state_dir)) {
-      shown = state_dir;
-    }
+    const char *shown = settings_shown(g, value, state_dir, sizeof(state_dir));
     rc = source && (problem || !(empty || unusable_cache))
              ? settings_add_row(cursor, "interactions", introspect_globals[g].key, shown, source,
                                 problem)
