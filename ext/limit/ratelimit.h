@@ -19,7 +19,7 @@
  * window of the next; measured here, 1 x 429 in 90 requests with two processes at 50/1s. The
  * price is one answer time per window: W + L instead of W (bench/README.md).
  *
- * The history of starts lives in a file mapped by every process of the account (see ratelimit.c),
+ * The history of starts lives in a file mapped by every process of the account (ratelimit.c, local.c),
  * so the window is the account's, not the process's. A slot whose request outlives its own time
  * limit (its process was killed, or a bug kept its ticket) counts as answered at that limit. With
  * limiter_url the same windows live in Redis instead, shared by every host (limit/redis.h).
