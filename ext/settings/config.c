@@ -4,6 +4,7 @@
 #include "settings/config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +34,62 @@ const ix_setting_def ix_common_settings[] = {
     {"page_size", IX_SETTING_INT, NULL, "rows per page (default: the API's maximum)"},
     {"max_pages", IX_SETTING_INT, "1000", "pages per customer before the query fails"},
     {"max_response_bytes", IX_SETTING_INT, "16777216", "largest response body accepted"},
-    {"any_404_is_no_rows", IX_SETTING_INT, "0",
+    {"any_404_is_no_rows", IX_SETTING_INT | IX_SETTING_SWITCH, "0",
      "1: every HTTP 404 means no rows, for a vendor that answers unknown customers so"},
     {NULL, 0, NULL, NULL},
 };
+
+/* The range of every whole number setting. Limits that 0 would switch off (a timeout, a page cap)
+ * start at 1: curl reads a 0 timeout as none, and a statement without limits could wait forever.
+ * The upper ends keep every deadline computed from them far from overflow. */
+typedef struct ix_setting_range {
+  const char *key;
+  sqlite3_int64 minimum;
+  sqlite3_int64 maximum;
+} ix_setting_range;
+
+#define IX_ONE_DAY_MS 86400000LL
+
+static const ix_setting_range ix_setting_ranges[] = {
+    {"timeout_ms", 1, IX_ONE_DAY_MS},
+    {"connect_timeout_ms", 1, IX_ONE_DAY_MS},
+    {"stall_timeout_ms", 1, IX_ONE_DAY_MS},
+    {"max_retries", 0, 100},
+    {"retry_base_ms", 0, 3600000},
+    {"retry_budget_ms", 0, IX_ONE_DAY_MS},
+    {"cache_ttl", 0, 31536000}, /* a year, in seconds */
+    {"max_concurrency", 1, 64},
+    {"page_size", 0, 1000000}, /* 0, like unset, asks for the API's maximum */
+    {"max_pages", 1, 1000000},
+    {"max_response_bytes", 1, 2147483647}, /* SQLite's largest string */
+};
+
+/* Vendor numbers without a row above (Optimove's window_days). */
+#define IX_DEFAULT_MAXIMUM 1000000
+
+void config_int_range(const ix_setting_def *def, sqlite3_int64 *minimum, sqlite3_int64 *maximum) {
+  *minimum = 0;
+  *maximum = (def->flags & IX_SETTING_SWITCH) ? 1 : IX_DEFAULT_MAXIMUM;
+  for (size_t i = 0; i < sizeof(ix_setting_ranges) / sizeof(ix_setting_ranges[0]); i++) {
+    if (strcmp(ix_setting_ranges[i].key, def->key) == 0) {
+      *minimum = ix_setting_ranges[i].minimum;
+      *maximum = ix_setting_ranges[i].maximum;
+    }
+  }
+}
+
+int config_parse_whole(const char *text, sqlite3_int64 minimum, sqlite3_int64 maximum,
+                       sqlite3_int64 *out) {
+  if (!text || !isdigit((unsigned char)*text)) return -1; /* no sign, space, "nan" or "inf" */
+  for (const char *p = text; *p; p++) {
+    if (!isdigit((unsigned char)*p)) return -1;
+  }
+  errno = 0;
+  long long number = strtoll(text, NULL, 10);
+  if (errno == ERANGE || number < minimum || number > maximum) return -1;
+  *out = number;
+  return 0;
+}
 
 /* Where each common setting lands in ix_engine_settings. The field's name is the key itself
  * (stringified), so the two cannot drift apart; tests/unit/test_config.c checks that every common
@@ -308,11 +361,14 @@ static int config_resolve_one(const char *table, const char *vendor, const ix_se
   }
   if (!setting->source || !setting->origin) return SQLITE_NOMEM;
   if (setting->value && (def->flags & IX_SETTING_INT)) {
-    char *end = NULL;
-    long long number = strtoll(setting->value, &end, 10);
-    if (*end || number < 0) {
-      *error_out = sqlite3_mprintf("%s: %s must be a whole number of 0 or more, got '%s' (from %s)",
-                                   table, def->key, setting->value, setting->origin);
+    sqlite3_int64 minimum, maximum, number;
+    config_int_range(def, &minimum, &maximum);
+    if (config_parse_whole(setting->value, minimum, maximum, &number) != 0) {
+      /* Out of range is refused, never clamped: a clamped value is not the one the user wrote. */
+      *error_out = sqlite3_mprintf(
+          "%s: %s must be a whole number from %lld to %lld, got '%s' (from %s)%s", table, def->key,
+          (long long)minimum, (long long)maximum, setting->value, setting->origin,
+          minimum > 0 && strcmp(setting->value, "0") == 0 ? ": 0 does not mean no limit" : "");
       return SQLITE_ERROR;
     }
   }
@@ -369,7 +425,12 @@ static void config_fill_engine(ix_config *config) {
     const char *value = setting ? setting->value : NULL;
     char *slot = (char *)&config->engine + field->offset;
     if (field->is_int) {
-      sqlite3_int64 number = value ? strtoll(value, NULL, 10) : field->unset_number;
+      /* Resolution checked the value; a lenient one may hold an unusable value, read as unset. */
+      sqlite3_int64 number = field->unset_number, minimum, maximum;
+      if (setting && value) {
+        config_int_range(setting->def, &minimum, &maximum);
+        if (config_parse_whole(value, minimum, maximum, &number) != 0) number = field->unset_number;
+      }
       memcpy(slot, &number, sizeof(number));
     } else {
       memcpy(slot, &value, sizeof(value));
@@ -478,8 +539,11 @@ const char *config_get(const ix_config *config, const char *key) {
 }
 
 sqlite3_int64 config_get_int(const ix_config *config, const char *key) {
-  const char *value = config_get(config, key);
-  return value ? strtoll(value, NULL, 10) : 0;
+  const ix_setting *setting = config_find_known(config, key);
+  sqlite3_int64 number = 0, minimum, maximum;
+  if (!setting || !setting->value) return 0;
+  config_int_range(setting->def, &minimum, &maximum);
+  return config_parse_whole(setting->value, minimum, maximum, &number) == 0 ? number : 0;
 }
 
 const char *config_origin(const ix_config *config, const char *key) {

@@ -22,6 +22,8 @@ enum {
   /* Part of a credential: when a table overrides the base URL, it does not fall back to the
    * vendor's environment variable, so one account's credentials never travel to another's host. */
   IX_SETTING_CREDENTIAL = 1 << 3,
+  /* A switch: the whole number 0 or 1 (IX_SETTING_INT too). */
+  IX_SETTING_SWITCH = 1 << 4,
 };
 
 typedef struct ix_setting_def {
@@ -109,6 +111,13 @@ typedef struct ix_setting_view {
 
 int config_count(const ix_config *config);
 void config_at(const ix_config *config, int index, ix_setting_view *view);
+
+/* Reads a whole number setting: digits only (no sign, no spaces, no fraction), within
+ * [minimum, maximum]. Returns 0 and sets *out, or -1. Every numeric setting goes through it. */
+int config_parse_whole(const char *text, sqlite3_int64 minimum, sqlite3_int64 maximum,
+                       sqlite3_int64 *out);
+/* The range a numeric setting accepts (README.md#configuration lists them). */
+void config_int_range(const ix_setting_def *def, sqlite3_int64 *minimum, sqlite3_int64 *maximum);
 
 /* INTERACTIONS_* process-wide switches. */
 int config_env_flag(const char *name);

@@ -133,13 +133,6 @@ static char *settings_value_problem(const ix_provider *provider, const ix_config
     free(zone_error);
     return problem;
   }
-  if (strcmp(setting->key, "max_concurrency") == 0) {
-    long long concurrency = strtoll(setting->value, NULL, 10);
-    if (concurrency >= 1 && concurrency <= 64) return NULL;
-    return sqlite3_mprintf(
-        "%s: max_concurrency must be between 1 and 64, got '%s' (from %s): queries use %d", table,
-        setting->value, origin, concurrency < 1 ? 1 : 64);
-  }
   return NULL;
 }
 
