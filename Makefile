@@ -21,7 +21,7 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 # Each unit test links only the pure-C modules it names (no SQLite, no libcurl).
 UNIT_SOURCES_test_timefmt := ext/util/timefmt.c
 UNIT_SOURCES_test_url     := ext/util/url.c
-UNIT_SOURCES_test_auth    := ext/auth/auth.c ext/util/http.c
+UNIT_SOURCES_test_auth    := ext/auth/auth.c ext/util/http.c ext/util/url.c
 UNIT_SOURCES_test_ratelimit := ext/limit/ratelimit.c ext/auth/fingerprint.c ext/util/privatedir.c
 UNIT_SOURCES_test_plan      := ext/sql/plan.c ext/util/timefmt.c
 UNIT_SOURCES_test_memlimits := ext/json/memlimits.c
