@@ -279,8 +279,7 @@ static int http_not_tls(const char *detail) {
   return 0;
 }
 
-void http_classify_failure(http_response *response, int code, const char *url,
-                           const char *detail) {
+void http_classify_failure(http_response *response, int code, const char *url, const char *detail) {
   char host[256];
   http_url_host(url, host, sizeof(host));
   int https = strncmp(url, "https://", 8) == 0;
