@@ -399,6 +399,17 @@ static int config_check_base_url(const char *table, const ix_setting *setting, c
   return SQLITE_OK;
 }
 
+/* The vendor's production host, used because no base URL was given: not while the environment
+ * looks like a typo of the base URL or like a test setup (envcheck_production_guard). */
+static int config_check_production(const char *table, const char *vendor, const ix_setting *setting,
+                                   char **error_out) {
+  char *reason = envcheck_production_guard(vendor, setting->value);
+  if (!reason) return SQLITE_OK;
+  *error_out = sqlite3_mprintf("%s: %s", table, reason);
+  sqlite3_free(reason);
+  return SQLITE_ERROR;
+}
+
 static const ix_setting *config_find(const ix_config *config, const char *key) {
   for (int i = 0; config && i < config->count; i++) {
     if (strcmp(config->items[i].def->key, key) == 0) return &config->items[i];
@@ -462,6 +473,9 @@ static int config_resolve_mode(const char *table, const char *vendor,
       rc = config_resolve_one(table, vendor, def, default_value, options, base_url_overridden,
                               setting, error_out);
       if (rc == SQLITE_OK && def == base_def) rc = config_check_base_url(table, setting, error_out);
+      if (rc == SQLITE_OK && def == base_def && strcmp(setting->source, "default") == 0) {
+        rc = config_check_production(table, vendor, setting, error_out);
+      }
       if (rc == SQLITE_ERROR && lenient) {
         setting->problem = *error_out;
         *error_out = NULL;
