@@ -26,6 +26,7 @@ UNIT_SOURCES_test_ratelimit := ext/limit/ratelimit.c ext/auth/fingerprint.c ext/
 UNIT_SOURCES_test_plan      := ext/sql/plan.c ext/util/timefmt.c
 UNIT_SOURCES_test_memlimits := ext/json/memlimits.c
 UNIT_SOURCES_test_sqlversion := ext/sql/sqlversion.c
+UNIT_SOURCES_test_http       := ext/util/http.c ext/util/url.c
 UNIT_SOURCES_test_jsonspan  := -DSQLITE_CORE ext/provider/jsonspan.c ext/json/jsonarena.c -lsqlite3
 UNIT_SOURCES_test_jsonarena := ext/json/jsonarena.c
 UNIT_SOURCES_test_config    := -DSQLITE_CORE ext/settings/config.c ext/observe/envcheck.c ext/util/url.c -lsqlite3
