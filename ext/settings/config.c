@@ -449,6 +449,25 @@ static void config_fill_engine(ix_config *config) {
   }
 }
 
+/* Once every setting is resolved: a base URL left at the vendor's default (no variable, no option,
+ * and no region setting naming a host) is checked by config_check_production. */
+static int config_guard_production(const char *table, const char *vendor, ix_config *config,
+                                   int lenient, char **error_out) {
+  ix_setting *base = (ix_setting *)config_find(config, "base_url");
+  const ix_setting *region = config_find(config, "region");
+  if (!base || !base->value || base->problem || strcmp(base->source, "default") != 0 ||
+      (region && region->value && strcmp(region->source, "default") != 0)) {
+    return SQLITE_OK;
+  }
+  int rc = config_check_production(table, vendor, base, error_out);
+  if (rc == SQLITE_ERROR && lenient) {
+    base->problem = *error_out;
+    *error_out = NULL;
+    rc = SQLITE_OK;
+  }
+  return rc;
+}
+
 /* Strict resolution stops at the first unusable setting; lenient resolution records why each one is
  * unusable and goes on, so interactions_settings can show everything at once. */
 static int config_resolve_mode(const char *table, const char *vendor,
@@ -473,9 +492,6 @@ static int config_resolve_mode(const char *table, const char *vendor,
       rc = config_resolve_one(table, vendor, def, default_value, options, base_url_overridden,
                               setting, error_out);
       if (rc == SQLITE_OK && def == base_def) rc = config_check_base_url(table, setting, error_out);
-      if (rc == SQLITE_OK && def == base_def && strcmp(setting->source, "default") == 0) {
-        rc = config_check_production(table, vendor, setting, error_out);
-      }
       if (rc == SQLITE_ERROR && lenient) {
         setting->problem = *error_out;
         *error_out = NULL;
@@ -489,6 +505,7 @@ static int config_resolve_mode(const char *table, const char *vendor,
       }
     }
   }
+  if (rc == SQLITE_OK) rc = config_guard_production(table, vendor, config, lenient, error_out);
   if (rc != SQLITE_OK) {
     config_free(config);
     return rc;
