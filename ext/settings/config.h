@@ -23,7 +23,7 @@ enum {
    * vendor's environment variable, so one account's credentials never travel to another's host. */
   IX_SETTING_CREDENTIAL = 1 << 3,
   /* A switch: the whole number 0 or 1 (IX_SETTING_INT too). */
-  IX_SETTING_SWITCH = 1 << 5, /* 1 << 4 is taken on the redis branch (IX_SETTING_GLOBAL_ENV) */
+  IX_SETTING_SWITCH = 1 << 5,
 };
 
 typedef struct ix_setting_def {
