@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "observe/envcheck.h"
+#include "util/notes.h"
 #include "util/url.h"
 
 SQLITE_EXTENSION_INIT3
@@ -310,6 +310,21 @@ void config_free(ix_config *config) {
   sqlite3_free(config);
 }
 
+/* A whole number setting within its range. Out of range is refused, never clamped: a clamped
+ * value is not the one the user wrote. */
+static int config_check_number(const char *table, const ix_setting *setting, char **error_out) {
+  const ix_setting_def *def = setting->def;
+  if (!setting->value || !(def->flags & IX_SETTING_INT)) return SQLITE_OK;
+  sqlite3_int64 minimum, maximum, number;
+  config_int_range(def, &minimum, &maximum);
+  if (config_parse_whole(setting->value, minimum, maximum, &number) == 0) return SQLITE_OK;
+  *error_out = sqlite3_mprintf(
+      "%s: %s must be a whole number from %lld to %lld, got '%s' (from %s)%s", table, def->key,
+      (long long)minimum, (long long)maximum, setting->value, setting->origin,
+      minimum > 0 && strcmp(setting->value, "0") == 0 ? ": 0 does not mean no limit" : "");
+  return SQLITE_ERROR;
+}
+
 /* Fills one setting from the first place that has it. */
 static int config_resolve_one(const char *table, const char *vendor, const ix_setting_def *def,
                               const char *default_value, const ix_options *options,
@@ -360,19 +375,7 @@ static int config_resolve_one(const char *table, const char *vendor, const ix_se
     }
   }
   if (!setting->source || !setting->origin) return SQLITE_NOMEM;
-  if (setting->value && (def->flags & IX_SETTING_INT)) {
-    sqlite3_int64 minimum, maximum, number;
-    config_int_range(def, &minimum, &maximum);
-    if (config_parse_whole(setting->value, minimum, maximum, &number) != 0) {
-      /* Out of range is refused, never clamped: a clamped value is not the one the user wrote. */
-      *error_out = sqlite3_mprintf(
-          "%s: %s must be a whole number from %lld to %lld, got '%s' (from %s)%s", table, def->key,
-          (long long)minimum, (long long)maximum, setting->value, setting->origin,
-          minimum > 0 && strcmp(setting->value, "0") == 0 ? ": 0 does not mean no limit" : "");
-      return SQLITE_ERROR;
-    }
-  }
-  return SQLITE_OK;
+  return config_check_number(table, setting, error_out);
 }
 
 static int config_check_base_url(const char *table, const ix_setting *setting, char **error_out) {
@@ -399,17 +402,6 @@ static int config_check_base_url(const char *table, const ix_setting *setting, c
   return SQLITE_OK;
 }
 
-/* The vendor's production host, used because no base URL was given: not while the environment
- * looks like a typo of the base URL or like a test setup (envcheck_production_guard). */
-static int config_check_production(const char *table, const char *vendor, const ix_setting *setting,
-                                   char **error_out) {
-  char *reason = envcheck_production_guard(vendor, setting->value);
-  if (!reason) return SQLITE_OK;
-  *error_out = sqlite3_mprintf("%s: %s", table, reason);
-  sqlite3_free(reason);
-  return SQLITE_ERROR;
-}
-
 static const ix_setting *config_find(const ix_config *config, const char *key) {
   for (int i = 0; config && i < config->count; i++) {
     if (strcmp(config->items[i].def->key, key) == 0) return &config->items[i];
@@ -420,7 +412,7 @@ static const ix_setting *config_find(const ix_config *config, const char *key) {
 /* A key the table does not define: see config.h. */
 static void config_unknown_key(const char *key) {
 #ifdef IX_DEBUG
-  fprintf(stderr, "interactions: internal error: no setting '%s' is defined for this table\n", key);
+  notes_say(NOTES_ERROR, NULL, "internal error: no setting '%s' is defined for this table", key);
   abort();
 #else
   (void)key;
@@ -447,25 +439,6 @@ static void config_fill_engine(ix_config *config) {
       memcpy(slot, &value, sizeof(value));
     }
   }
-}
-
-/* Once every setting is resolved: a base URL left at the vendor's default (no variable, no option,
- * and no region setting naming a host) is checked by config_check_production. */
-static int config_guard_production(const char *table, const char *vendor, ix_config *config,
-                                   int lenient, char **error_out) {
-  ix_setting *base = (ix_setting *)config_find(config, "base_url");
-  const ix_setting *region = config_find(config, "region");
-  if (!base || !base->value || base->problem || strcmp(base->source, "default") != 0 ||
-      (region && region->value && strcmp(region->source, "default") != 0)) {
-    return SQLITE_OK;
-  }
-  int rc = config_check_production(table, vendor, base, error_out);
-  if (rc == SQLITE_ERROR && lenient) {
-    base->problem = *error_out;
-    *error_out = NULL;
-    rc = SQLITE_OK;
-  }
-  return rc;
 }
 
 /* Strict resolution stops at the first unusable setting; lenient resolution records why each one is
@@ -505,7 +478,6 @@ static int config_resolve_mode(const char *table, const char *vendor,
       }
     }
   }
-  if (rc == SQLITE_OK) rc = config_guard_production(table, vendor, config, lenient, error_out);
   if (rc != SQLITE_OK) {
     config_free(config);
     return rc;
@@ -518,7 +490,6 @@ static int config_resolve_mode(const char *table, const char *vendor,
 int config_resolve(const char *table, const char *vendor, const ix_setting_def *vendor_settings,
                    const char *default_base_url, const ix_options *options, ix_config **out,
                    char **error_out) {
-  envcheck_warn_once(); /* a misspelt variable would otherwise fall back to a default silently */
   return config_resolve_mode(table, vendor, vendor_settings, default_base_url, options, 0, out,
                              error_out);
 }
@@ -560,6 +531,13 @@ const char *config_engine_unmapped(void) {
   return NULL;
 }
 
+int config_base_url_defaulted(const ix_config *config) {
+  const ix_setting *base = config_find(config, "base_url");
+  const ix_setting *region = config_find(config, "region");
+  return base && base->value && !base->problem && strcmp(base->source, "default") == 0 &&
+         !(region && region->value && strcmp(region->source, "default") != 0);
+}
+
 int config_defines(const ix_config *config, const char *key) {
   return config_find(config, key) != NULL;
 }
@@ -580,6 +558,11 @@ sqlite3_int64 config_get_int(const ix_config *config, const char *key) {
 const char *config_origin(const ix_config *config, const char *key) {
   const ix_setting *setting = config_find_known(config, key);
   return setting ? setting->origin : key;
+}
+
+int config_is_default(const ix_config *config, const char *key) {
+  const ix_setting *setting = config_find_known(config, key);
+  return setting && setting->source && strcmp(setting->source, "default") == 0;
 }
 
 int config_count(const ix_config *config) {

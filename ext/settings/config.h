@@ -94,11 +94,18 @@ sqlite3_int64 config_get_int(const ix_config *config, const char *key);
 /* The first common setting without its ix_engine_settings field (or field without its setting),
  * NULL when they match: tests/unit/test_config.c. */
 const char *config_engine_unmapped(void);
+/* Whether the base URL is the vendor's own default (no variable, option or region named one): the
+ * production host, which fetch/account.c and interactions_settings check against the environment
+ * (envcheck_production_guard). */
+int config_base_url_defaulted(const ix_config *config);
 /* Whether the table defines key (set or not). */
 int config_defines(const ix_config *config, const char *key);
 /* The name a user changes to fix this setting: the environment variable it came from or would
  * come from (CAPILLARY_PASSWORD, or the one an option names), else "option 'key'". */
 const char *config_origin(const ix_config *config, const char *key);
+/* 1 when the setting has its default value: no option or variable set it (config_origin then
+ * names the variable that would). */
+int config_is_default(const ix_config *config, const char *key);
 
 /* Iteration for interactions_settings and for the account scope. */
 typedef struct ix_setting_view {
