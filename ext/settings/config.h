@@ -1,6 +1,6 @@
 /*
  * Settings: environment variables, CREATE VIRTUAL TABLE options and defaults
- * (README.md#configuration).
+ * (docs/reference/configuration.md).
  *
  * Every setting has a key ("timeout_ms"), an environment variable (<VENDOR>_<KEY>, e.g.
  * CAPILLARY_TIMEOUT_MS) and may be given as an option, either literally (key=value) or by naming
@@ -123,7 +123,7 @@ void config_at(const ix_config *config, int index, ix_setting_view *view);
  * [minimum, maximum]. Returns 0 and sets *out, or -1. Every numeric setting goes through it. */
 int config_parse_whole(const char *text, sqlite3_int64 minimum, sqlite3_int64 maximum,
                        sqlite3_int64 *out);
-/* The range a numeric setting accepts (README.md#configuration lists them). */
+/* The range a numeric setting accepts (docs/reference/configuration.md lists them). */
 void config_int_range(const ix_setting_def *def, sqlite3_int64 *minimum, sqlite3_int64 *maximum);
 
 /* INTERACTIONS_* process-wide switches. */
