@@ -34,7 +34,7 @@ UNIT_SOURCES_test_jsonarena := ext/json/jsonarena.c
 UNIT_SOURCES_test_joinsql   := ext/observe/joinsql.c
 UNIT_SOURCES_test_progress  := -DSQLITE_CORE ext/observe/progress.c ext/observe/joinsql.c ext/util/clock.c \
                                ext/util/notes.c -lsqlite3
-UNIT_SOURCES_test_config    := -DSQLITE_CORE ext/settings/config.c ext/observe/envcheck.c \
+UNIT_SOURCES_test_config    := -DSQLITE_CORE ext/settings/config.c ext/settings/numbers.c ext/observe/envcheck.c \
                                ext/util/notes.c ext/util/url.c -lsqlite3
 # The descriptor check runs the extension's entry point over every real provider: the whole
 # extension, linked against libsqlite3 directly (SQLITE_CORE, as the fuzz targets do).

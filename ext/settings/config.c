@@ -4,12 +4,12 @@
 #include "settings/config.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "settings/numbers.h"
 #include "util/notes.h"
 #include "util/url.h"
 
@@ -38,58 +38,6 @@ const ix_setting_def ix_common_settings[] = {
      "1: every HTTP 404 means no rows, for a vendor that answers unknown customers so"},
     {NULL, 0, NULL, NULL},
 };
-
-/* The range of every whole number setting. Limits that 0 would switch off (a timeout, a page cap)
- * start at 1: curl reads a 0 timeout as none, and a statement without limits could wait forever.
- * The upper ends keep every deadline computed from them far from overflow. */
-typedef struct ix_setting_range {
-  const char *key;
-  sqlite3_int64 minimum;
-  sqlite3_int64 maximum;
-} ix_setting_range;
-
-#define IX_ONE_DAY_MS 86400000LL
-
-static const ix_setting_range ix_setting_ranges[] = {
-    {"timeout_ms", 1, IX_ONE_DAY_MS},
-    {"connect_timeout_ms", 1, IX_ONE_DAY_MS},
-    {"stall_timeout_ms", 1, IX_ONE_DAY_MS},
-    {"max_retries", 0, 100},
-    {"retry_base_ms", 0, 3600000},
-    {"retry_budget_ms", 0, IX_ONE_DAY_MS},
-    {"cache_ttl", 0, 31536000}, /* a year, in seconds */
-    {"max_concurrency", 1, 64},
-    {"page_size", 0, 1000000}, /* 0, like unset, asks for the API's maximum */
-    {"max_pages", 1, 1000000},
-    {"max_response_bytes", 1, 2147483647}, /* SQLite's largest string */
-};
-
-/* Vendor numbers without a row above (Optimove's window_days). */
-#define IX_DEFAULT_MAXIMUM 1000000
-
-void config_int_range(const ix_setting_def *def, sqlite3_int64 *minimum, sqlite3_int64 *maximum) {
-  *minimum = 0;
-  *maximum = (def->flags & IX_SETTING_SWITCH) ? 1 : IX_DEFAULT_MAXIMUM;
-  for (size_t i = 0; i < sizeof(ix_setting_ranges) / sizeof(ix_setting_ranges[0]); i++) {
-    if (strcmp(ix_setting_ranges[i].key, def->key) == 0) {
-      *minimum = ix_setting_ranges[i].minimum;
-      *maximum = ix_setting_ranges[i].maximum;
-    }
-  }
-}
-
-int config_parse_whole(const char *text, sqlite3_int64 minimum, sqlite3_int64 maximum,
-                       sqlite3_int64 *out) {
-  if (!text || !isdigit((unsigned char)*text)) return -1; /* no sign, space, "nan" or "inf" */
-  for (const char *p = text; *p; p++) {
-    if (!isdigit((unsigned char)*p)) return -1;
-  }
-  errno = 0;
-  long long number = strtoll(text, NULL, 10);
-  if (errno == ERANGE || number < minimum || number > maximum) return -1;
-  *out = number;
-  return 0;
-}
 
 /* Where each common setting lands in ix_engine_settings. The field's name is the key itself
  * (stringified), so the two cannot drift apart; tests/unit/test_config.c checks that every common
@@ -310,14 +258,21 @@ void config_free(ix_config *config) {
   sqlite3_free(config);
 }
 
-/* A whole number setting within its range. Out of range is refused, never clamped: a clamped
- * value is not the one the user wrote. */
+/* A number's value, else `unusable` (a lenient resolution keeps values a query would refuse). */
+static sqlite3_int64 config_number(const ix_setting *setting, sqlite3_int64 unusable) {
+  long long minimum, maximum, number;
+  numbers_range(setting->def->key, (setting->def->flags & IX_SETTING_SWITCH) != 0, &minimum,
+                &maximum);
+  return numbers_parse_whole(setting->value, minimum, maximum, &number) == 0 ? number : unusable;
+}
+
+/* A number within its range. Out of range is refused, never clamped (not the value written). */
 static int config_check_number(const char *table, const ix_setting *setting, char **error_out) {
   const ix_setting_def *def = setting->def;
   if (!setting->value || !(def->flags & IX_SETTING_INT)) return SQLITE_OK;
-  sqlite3_int64 minimum, maximum, number;
-  config_int_range(def, &minimum, &maximum);
-  if (config_parse_whole(setting->value, minimum, maximum, &number) == 0) return SQLITE_OK;
+  long long minimum, maximum, number;
+  numbers_range(def->key, (def->flags & IX_SETTING_SWITCH) != 0, &minimum, &maximum);
+  if (numbers_parse_whole(setting->value, minimum, maximum, &number) == 0) return SQLITE_OK;
   *error_out = sqlite3_mprintf(
       "%s: %s must be a whole number from %lld to %lld, got '%s' (from %s)%s", table, def->key,
       (long long)minimum, (long long)maximum, setting->value, setting->origin,
@@ -378,13 +333,17 @@ static int config_resolve_one(const char *table, const char *vendor, const ix_se
   return config_check_number(table, setting, error_out);
 }
 
-static int config_check_base_url(const char *table, const ix_setting *setting, char **error_out) {
+/* A vendor that declares its own base_url setting says in its help where the URL comes from. */
+static int config_check_base_url(const char *table, const ix_setting_def *def,
+                                 const ix_setting *setting, char **error_out) {
   char host[256];
   int is_https = 0;
   const char *problem = NULL;
   if (!setting->value) {
-    *error_out = sqlite3_mprintf("%s: no base URL: set %s (each account has its own API host)",
-                                 table, setting->origin);
+    int own = def != config_find_def(NULL, "base_url", 8);
+    *error_out =
+        sqlite3_mprintf("%s: no base URL: set %s (%s)", table, setting->origin,
+                        own && def->help ? def->help : "each account has its own API host");
     return SQLITE_ERROR;
   }
   if (url_check_base(setting->value, host, sizeof(host), &is_https, &problem) != 0) {
@@ -428,13 +387,8 @@ static void config_fill_engine(ix_config *config) {
     const char *value = setting ? setting->value : NULL;
     char *slot = (char *)&config->engine + field->offset;
     if (field->is_int) {
-      /* Resolution checked the value; a lenient one may hold an unusable value, read as unset. */
-      sqlite3_int64 number = field->unset_number, minimum, maximum;
-      if (setting && value) {
-        config_int_range(setting->def, &minimum, &maximum);
-        if (config_parse_whole(value, minimum, maximum, &number) != 0) number = field->unset_number;
-      }
-      memcpy(slot, &number, sizeof(number));
+      sqlite3_int64 n = value ? config_number(setting, field->unset_number) : field->unset_number;
+      memcpy(slot, &n, sizeof(n));
     } else {
       memcpy(slot, &value, sizeof(value));
     }
@@ -452,7 +406,10 @@ static int config_resolve_mode(const char *table, const char *vendor,
   if (!config) return SQLITE_NOMEM;
   memset(config, 0, sizeof(*config));
   const ix_setting_def *base_def = config_find_def(vendor_settings, "base_url", 8);
-  int base_url_overridden = config_find_option(options, base_def) != NULL;
+  /* A region option points the table elsewhere as a base_url option does (config_apply_region). */
+  const ix_setting_def *region_def = config_find_def(vendor_settings, "region", 6);
+  int base_url_overridden = config_find_option(options, base_def) != NULL ||
+                            (region_def && config_find_option(options, region_def) != NULL);
   const ix_setting_def *lists[2] = {vendor_settings, ix_common_settings};
   int rc = SQLITE_OK;
   for (int l = 0; l < 2 && rc == SQLITE_OK; l++) {
@@ -464,7 +421,8 @@ static int config_resolve_mode(const char *table, const char *vendor,
       ix_setting *setting = &config->items[config->count++];
       rc = config_resolve_one(table, vendor, def, default_value, options, base_url_overridden,
                               setting, error_out);
-      if (rc == SQLITE_OK && def == base_def) rc = config_check_base_url(table, setting, error_out);
+      if (rc == SQLITE_OK && def == base_def)
+        rc = config_check_base_url(table, def, setting, error_out);
       if (rc == SQLITE_ERROR && lenient) {
         setting->problem = *error_out;
         *error_out = NULL;
@@ -485,6 +443,72 @@ static int config_resolve_mode(const char *table, const char *vendor,
   config_fill_engine(config);
   *out = config;
   return SQLITE_OK;
+}
+
+/* How strongly a value was chosen: a table's option, then an environment variable, then a default. */
+static int config_rank(const ix_setting *setting) {
+  return strncmp(setting->source, "option", 6) == 0 ? 2 : strncmp(setting->source, "env", 3) == 0;
+}
+
+/* The URL a region names (a name of regions, or a URL of its own), or NULL. */
+static const char *config_region_url(const char *region, const char *const *regions) {
+  for (int i = 0; regions && regions[i] && regions[i + 1]; i += 2) {
+    if (sqlite3_stricmp(regions[i], region) == 0) return regions[i + 1];
+  }
+  return strstr(region, "://") ? region : NULL;
+}
+
+static int config_use_region(const char *table, ix_setting *region, ix_setting *base,
+                             const char *const *regions, char **error_out) {
+  if (config_rank(region) == config_rank(base)) {
+    *error_out = sqlite3_mprintf(
+        "%s: region (from %s) and base_url (from %s) both say where the API is: set only one",
+        table, region->origin, base->origin);
+    return SQLITE_ERROR;
+  }
+  if (config_rank(region) < config_rank(base)) return SQLITE_OK; /* the stronger base_url */
+  const char *url = config_region_url(region->value, regions);
+  if (!url) {
+    *error_out = sqlite3_mprintf("%s: region must be %s, got '%s' (from %s)", table,
+                                 region->def->help, region->value, region->origin);
+    return SQLITE_ERROR;
+  }
+  char *value = sqlite3_mprintf("%s", url);
+  char *source = sqlite3_mprintf("%s", region->source);
+  char *origin = sqlite3_mprintf("%s", region->origin);
+  if (!value || !source || !origin) {
+    sqlite3_free(value), sqlite3_free(source), sqlite3_free(origin);
+    return SQLITE_NOMEM;
+  }
+  sqlite3_free(base->value), sqlite3_free(base->source), sqlite3_free(base->origin);
+  sqlite3_free(base->problem); /* the value it was about is gone */
+  base->value = value, base->source = source, base->origin = origin, base->problem = NULL;
+  size_t length = strlen(base->value);
+  while (length > 0 && base->value[length - 1] == '/') base->value[--length] = '\0';
+  return config_check_base_url(table, base->def, base, error_out);
+}
+
+const char *config_api_group(const ix_config *config) {
+  const ix_setting *group = config_find(config, "api_group");
+  return !group ? NULL : group->value ? group->value : "";
+}
+
+int config_apply_region(ix_config *config, const char *table, const char *const *regions,
+                        int lenient, char **error_out) {
+  ix_setting *region = (ix_setting *)config_find(config, "region");
+  ix_setting *base = (ix_setting *)config_find(config, "base_url");
+  if (!region || !region->value || region->problem || !base) return SQLITE_OK;
+  char *error = NULL;
+  int rc = config_use_region(table, region, base, regions, &error);
+  if (rc == SQLITE_OK) {
+    config_fill_engine(config); /* engine.base_url pointed at the value replaced */
+  } else if (rc == SQLITE_ERROR && lenient) {
+    region->problem = error;
+    rc = SQLITE_OK;
+  } else {
+    *error_out = error;
+  }
+  return rc;
 }
 
 int config_resolve(const char *table, const char *vendor, const ix_setting_def *vendor_settings,
@@ -549,10 +573,7 @@ const char *config_get(const ix_config *config, const char *key) {
 
 sqlite3_int64 config_get_int(const ix_config *config, const char *key) {
   const ix_setting *setting = config_find_known(config, key);
-  sqlite3_int64 number = 0, minimum, maximum;
-  if (!setting || !setting->value) return 0;
-  config_int_range(setting->def, &minimum, &maximum);
-  return config_parse_whole(setting->value, minimum, maximum, &number) == 0 ? number : 0;
+  return setting && setting->value ? config_number(setting, 0) : 0;
 }
 
 const char *config_origin(const ix_config *config, const char *key) {

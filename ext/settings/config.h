@@ -81,6 +81,17 @@ int config_resolve_lenient(const char *table, const char *vendor,
                            const ix_setting_def *vendor_settings, const char *default_base_url,
                            ix_config **out);
 
+/* For a table that defines a "region" setting (a vendor with named regions): when it is set, the
+ * region gives the base URL, one of regions (name, URL pairs, NULL-terminated) or a URL of its own,
+ * checked like base_url. Where both are set, a table's option wins over an environment variable;
+ * two of the same rank are an error. lenient: the problem is recorded on the region setting. */
+int config_apply_region(ix_config *config, const char *table, const char *const *regions,
+                        int lenient, char **error_out);
+
+/* For a vendor that rate-limits each API group apart (a table that defines "api_group"): the
+ * group, part of the limiter's scope, "" when unset; NULL for the other vendors. */
+const char *config_api_group(const ix_config *config);
+
 /* The engine's settings of a resolved config, strict or lenient. config must not be NULL: the
  * engine asks only after ix_fetch_configure has resolved it. */
 const ix_engine_settings *config_engine(const ix_config *config);
@@ -118,13 +129,6 @@ typedef struct ix_setting_view {
 
 int config_count(const ix_config *config);
 void config_at(const ix_config *config, int index, ix_setting_view *view);
-
-/* Reads a whole number setting: digits only (no sign, no spaces, no fraction), within
- * [minimum, maximum]. Returns 0 and sets *out, or -1. Every numeric setting goes through it. */
-int config_parse_whole(const char *text, sqlite3_int64 minimum, sqlite3_int64 maximum,
-                       sqlite3_int64 *out);
-/* The range a numeric setting accepts (docs/reference/configuration.md lists them). */
-void config_int_range(const ix_setting_def *def, sqlite3_int64 *minimum, sqlite3_int64 *maximum);
 
 /* INTERACTIONS_* process-wide switches. */
 int config_env_flag(const char *name);
