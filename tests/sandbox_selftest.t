@@ -391,7 +391,8 @@ def check_log_and_reset(t, c, log_file):
     a = pick(0)
     c.fault(vendor=a.name, kind="status", status=500)
     c.control("POST", "/config", {"latency_ms": 50, "engagement_format": True,
-                                  "token_ttl_seconds": 5, "hold_until_concurrent": 4})
+                                  "token_ttl_seconds": 5, "hold_until_concurrent": 4,
+                                  "token_form": "jwt"})
     c.reset()
     stats = c.control("GET", "/stats")
     t.ok(log_file.read_text() == "" and c.control("GET", "/log") == []
@@ -399,6 +400,7 @@ def check_log_and_reset(t, c, log_file):
          and c.control("GET", "/config") == {"latency_ms": 0, "engagement_format": False,
                                               "token_ttl_seconds": None,
                                               "hold_until_concurrent": None,
+                                              "token_form": "ttlSeconds",
                                               "rate_limits": DEFAULT_LIMITS},
          "reset empties the log (file too), faults and stats, and restores config")
     # A request that arrived before a reset and is answered after it (here: held by a latency the

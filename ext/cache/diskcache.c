@@ -11,11 +11,11 @@
  *   SQLite opens it, because SQLite gives its -wal and -shm files the database file's mode.
  *
  *   The account is stored only as a keyed fingerprint: HMAC-SHA256 under a random 32-byte key kept
- *   in the database, of the vendor, the host and the account hash fetch.c computes from the
+ *   in the database, of the vendor, the host and the account hash fetch/account.c computes from the
  *   credentials. Without the key a fingerprint cannot be tested against guessed credentials; two
  *   accounts never share entries.
  *
- *   Entries are answers that were complete and read successfully (fetch.c stores nothing else).
+ *   Entries are answers that were complete and read successfully (fetch/accept.c stores nothing else).
  *   A lookup needs an entry younger than the reader's cache_ttl and not past the writer's; the
  *   database is capped at INTERACTIONS_CACHE_DISK_MB (default 256), evicting the least recently
  *   used first (a use counter orders them). Times are wall-clock milliseconds: they must mean the
@@ -24,7 +24,7 @@
 #include "cache/diskcache.h"
 
 #include "auth/fingerprint.h"
-#include "observe/notes.h"
+#include "util/notes.h"
 #include "util/privatedir.h"
 
 #include <errno.h>

@@ -104,7 +104,7 @@ typedef struct ix_page {
   size_t body_len;
   /* Where the tree lives (jsonarena.h): ix_parse_json_body makes it, ix_page_reset frees it. */
   struct ix_json_arena *arena;
-  /* Engine: the body already parsed while fetch.c checked it was whole, for ix_parse_json_body to
+  /* Engine: the body already parsed while fetch/transport.c checked it was whole, for ix_parse_json_body to
    * take instead of parsing again (NULL when there is none). */
   struct ix_json_parse *preparsed;
 } ix_page;
@@ -136,9 +136,10 @@ typedef struct ix_call {
    * parse_page and column callbacks, it counts the page being read (1 for the first). */
   int page_index;
   /* In authenticate, for a provider with a token exchange that the settings ask for: the token
-   * the engine got for the account (token.c). NULL otherwise. */
+   * the engine got for the account (fetch/exchange.c), taken after the limiter admitted the
+   * request. NULL otherwise. */
   const char *token;
-  /* Where ix_note sends a note: the engine's stderr channel (observe/notes.h), passed down so that
+  /* Where ix_note sends a note: the engine's stderr channel (util/notes.h), passed down so that
    * a provider includes nothing above it. NULL drops notes (the settings table's calls). */
   void (*note)(const char *table_name, const char *text);
 } ix_call;
@@ -150,7 +151,8 @@ typedef struct ix_request {
   uint64_t token_generation; /* engine: the exchanged token it carries (0 = none), for a 401 */
 } ix_request;
 
-/* A vendor whose credentials are exchanged for a short-lived token (token.c does the rest). */
+/* A vendor whose credentials are exchanged for a short-lived token (fetch/exchange.c does the
+ * rest). */
 typedef struct ix_token_exchange {
   /* Whether the table's settings ask for the exchange (its key and secret are set). */
   int (*wanted)(const ix_config *config);
@@ -162,6 +164,9 @@ typedef struct ix_token_exchange {
   int (*parse)(const ix_call *call, const char *body, size_t body_len, char **token_out,
                long long *ttl_seconds, char **error_out);
   const char *key_setting, *secret_setting; /* named when the vendor refuses them */
+  /* The documented lifetime, for an answer that gives none (fetch/exchange.h says where the
+   * engine looks first); 0 = the token is kept until the vendor refuses it. */
+  long long default_ttl_seconds;
 } ix_token_exchange;
 
 typedef struct ix_provider {
@@ -199,7 +204,7 @@ typedef struct ix_provider {
                                ix_page *page, char **error_out);
   /* Optional: what this vendor's own "no such customer" 404 looks like. The engine calls it only
    * for a 404 whose body is JSON and does not say the route is unknown (any other 404 is an error
-   * about the path, fetch.c); without it such a body means no rows. Return 1 for "this customer
+   * about the path, fetch/accept.c); without it such a body means no rows. Return 1 for "this customer
    * is unknown" (no rows), 0 for an error, optionally with *error_out saying what the body means
    * (a wrong tenant, say); without one the engine's error about the path is used. */
   int (*is_unknown_customer)(const ix_call *call, const cJSON *body, char **error_out);

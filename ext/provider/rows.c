@@ -338,7 +338,7 @@ int ix_parse_json_body(const ix_call *call, const char *body, size_t body_len, i
   ix_members_forget(page);
   ix_json_parse *ahead = page->preparsed;
   if (ahead && ahead->root && ahead->body == body && ahead->length == body_len) {
-    /* fetch.c parsed this very body to see that it was whole: the tree moves to the page. */
+    /* fetch/transport.c parsed this very body to see that it was whole: the tree moves to the page. */
     ix_json_arena_free(page->arena);
     page->root = ahead->root;
     page->arena = ahead->arena;

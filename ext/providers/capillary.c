@@ -311,6 +311,7 @@ static const ix_token_exchange capillary_token_exchange = {
     .parse = capillary_token_parse,
     .key_setting = "oauth_key",
     .secret_setting = "oauth_secret",
+    .default_ttl_seconds = 300, /* "a token lives 300 s by default" (docs/vendors.md#capillary) */
 };
 
 /* A static token is the likeliest credential to fail mid-statement: it expires. */

@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "observe/envcheck.h"
-#include "observe/notes.h"
+#include "util/notes.h"
 #include "util/url.h"
 
 SQLITE_EXTENSION_INIT3
@@ -427,7 +426,6 @@ static int config_resolve_mode(const char *table, const char *vendor,
 int config_resolve(const char *table, const char *vendor, const ix_setting_def *vendor_settings,
                    const char *default_base_url, const ix_options *options, ix_config **out,
                    char **error_out) {
-  envcheck_warn_once(); /* a misspelt variable would otherwise fall back to a default silently */
   return config_resolve_mode(table, vendor, vendor_settings, default_base_url, options, 0, out,
                              error_out);
 }

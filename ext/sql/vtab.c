@@ -46,6 +46,8 @@
 #include "provider/descriptor.h"
 #include "provider/jsonspan.h"
 #include "sql/plan.h"
+#include "sql/rowid.h"
+#include "sql/values.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -75,26 +77,12 @@ typedef struct ix_vtab {
   ix_options *options; /* CREATE VIRTUAL TABLE options; NULL for the eponymous table */
 } ix_vtab;
 
-/* Rowids: how many rows of each identity one customer's rows have had so far (ix_rowid). */
-typedef struct ix_identity {
-  int active;              /* a rowid was asked for since this customer's rows began */
-  int counted;             /* rows of the current page counted so far */
-  int customer_known;      /* customer holds the current customer's hash */
-  uint64_t key;            /* the plan's key columns (a mask) */
-  uint64_t customer;       /* the table and the plan's key values */
-  sqlite3_int64 rowid;     /* of the row counted last */
-  uint64_t *identities;    /* open addressing; a slot is free while its count is 0 */
-  sqlite3_int64 *counts;   /* occurrences + 1 */
-  sqlite3_uint64 capacity; /* a power of two, or 0 */
-  sqlite3_uint64 used;
-} ix_identity;
-
 typedef struct ix_cursor {
   sqlite3_vtab_cursor base;
   ix_fetch fetch; /* settings, current plan and page (fetch.h) */
   int row_index;  /* into fetch.page.rows */
   int eof;
-  ix_identity identity;
+  rowid_state identity; /* rowid.h */
 } ix_cursor;
 
 /* ---------------------------------------------------------------------------------------------
@@ -198,161 +186,21 @@ static int ix_open(sqlite3_vtab *base, sqlite3_vtab_cursor **cursor_out) {
   memset(cursor, 0, sizeof(*cursor));
   ix_vtab *vtab = (ix_vtab *)base;
   ix_fetch_init(&cursor->fetch);
-  cursor->fetch.provider = vtab->provider;
-  cursor->fetch.table_name = vtab->table_name;
-  cursor->fetch.db = vtab->db;
-  cursor->fetch.http = vtab->session->http;
+  cursor->fetch.account.provider = vtab->provider;
+  cursor->fetch.account.table_name = vtab->table_name;
+  cursor->fetch.account.db = vtab->db;
+  cursor->fetch.account.http = vtab->session->http;
   cursor->eof = 1;
   *cursor_out = &cursor->base;
   return SQLITE_OK;
 }
 
-static void ix_identity_free(ix_identity *identity);
-
 static int ix_close(sqlite3_vtab_cursor *base) {
   ix_cursor *cursor = (ix_cursor *)base;
   progress_statement_end(&cursor->fetch.progress);
   ix_fetch_free(&cursor->fetch);
-  ix_identity_free(&cursor->identity);
+  rowid_free(&cursor->identity);
   sqlite3_free(cursor);
-  return SQLITE_OK;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Rowids.
- *
- * SQLite merges the branches of an OR by rowid, so within a statement a rowid must stand for one
- * row: the same vendor row reached by two branches has the same rowid, and two different rows
- * never share one. A row's identity is a hash of the table, the customer (the vendor's own id for
- * it when the provider knows one, else the plan's key values; not the other filters, so branches
- * that filter one customer differently agree), the objects that enclose the row and its raw text;
- * byte-identical rows of one customer are told apart by how many came before. Counting starts with
- * the first rowid asked for in a customer's rows (SQLite asks for every row of an OR branch), so a
- * plain SELECT pays nothing.
- */
-
-static void ix_identity_reset(ix_cursor *cursor) {
-  ix_identity *identity = &cursor->identity;
-  if (identity->counts) memset(identity->counts, 0, sizeof(sqlite3_int64) * identity->capacity);
-  identity->used = 0;
-  identity->active = identity->counted = identity->customer_known = 0;
-}
-
-static void ix_identity_free(ix_identity *identity) {
-  sqlite3_free(identity->identities);
-  sqlite3_free(identity->counts);
-  memset(identity, 0, sizeof(*identity));
-}
-
-/* The row's raw text, the raw column's value: the vendor's own bytes for the row (a slice of the
- * body), or cJSON's print of the item where the page has no span for it. */
-static const char *ix_row_raw_text(const ix_page *page, const ix_row *row, size_t *length,
-                                   char **to_free) {
-  const char *slice = NULL;
-  *to_free = NULL;
-  if (ix_row_raw(page, row, &slice, length)) return slice;
-  char *text = cJSON_PrintUnformatted(row->item);
-  *to_free = text;
-  *length = text ? strlen(text) : 0;
-  return text;
-}
-
-/* The scalar members of an enclosing object (Capillary's type and network): what tells apart
- * rows whose own objects are byte-identical but sit in different places of the answer. */
-static uint64_t ix_identity_add_scalars(uint64_t hash, const cJSON *object) {
-  for (const cJSON *member = object ? object->child : NULL; member; member = member->next) {
-    if (cJSON_IsObject(member) || cJSON_IsArray(member)) continue;
-    if (member->string) hash = ix_identity_add(hash, member->string, strlen(member->string) + 1);
-    if (cJSON_IsString(member)) {
-      hash = ix_identity_add(hash, member->valuestring, strlen(member->valuestring) + 1);
-    } else {
-      hash = ix_identity_add(hash, &member->valuedouble, sizeof(member->valuedouble));
-      hash = ix_identity_add(hash, &member->type, sizeof(member->type));
-    }
-  }
-  return hash;
-}
-
-static uint64_t ix_row_identity(ix_cursor *cursor, const ix_row *row, int *out_of_memory) {
-  ix_identity *identity = &cursor->identity;
-  if (!identity->customer_known) {
-    const ix_provider *provider = cursor->fetch.provider;
-    uint64_t hash = ix_identity_add(IX_IDENTITY_SEED, provider->table, strlen(provider->table));
-    char vendor_id[256];
-    ix_call call = ix_fetch_call(&cursor->fetch);
-    int known = provider->customer_identity &&
-                provider->customer_identity(&call, vendor_id, sizeof(vendor_id));
-    if (known) hash = ix_identity_add(hash, vendor_id, strlen(vendor_id) + 1);
-    for (int c = 0; !known && c < provider->column_count; c++) {
-      sqlite3_value *value = cursor->fetch.args.eq[c];
-      if (!value || !(identity->key & IX_COLUMN_BIT(c))) continue;
-      const unsigned char *text = sqlite3_value_text(value);
-      hash = ix_identity_add(hash, &c, sizeof(c));
-      hash =
-          ix_identity_add(hash, text ? (const char *)text : "", (size_t)sqlite3_value_bytes(value));
-    }
-    identity->customer = hash;
-    identity->customer_known = 1;
-  }
-  uint64_t hash = ix_identity_add_scalars(identity->customer, row->parent);
-  hash = ix_identity_add_scalars(hash, row->group);
-  size_t length = 0;
-  char *to_free = NULL;
-  const char *raw = ix_row_raw_text(&cursor->fetch.page, row, &length, &to_free);
-  if (!raw) *out_of_memory = 1;
-  hash = ix_identity_add(hash, raw ? raw : "", length);
-  cJSON_free(to_free);
-  return hash;
-}
-
-/* Counts one more row of identity and returns how many came before it (-1: out of memory). */
-static sqlite3_int64 ix_identity_count(ix_identity *identity, uint64_t hash) {
-  if (2 * (identity->used + 1) > identity->capacity) {
-    sqlite3_uint64 capacity = identity->capacity ? identity->capacity * 2 : 64;
-    uint64_t *identities = sqlite3_malloc64(sizeof(uint64_t) * capacity);
-    sqlite3_int64 *counts = sqlite3_malloc64(sizeof(sqlite3_int64) * capacity);
-    if (!identities || !counts) {
-      sqlite3_free(identities);
-      sqlite3_free(counts);
-      return -1;
-    }
-    memset(counts, 0, sizeof(sqlite3_int64) * capacity);
-    for (sqlite3_uint64 i = 0; i < identity->capacity; i++) {
-      if (!identity->counts[i]) continue;
-      sqlite3_uint64 slot = identity->identities[i] & (capacity - 1);
-      while (counts[slot]) slot = (slot + 1) & (capacity - 1);
-      identities[slot] = identity->identities[i];
-      counts[slot] = identity->counts[i];
-    }
-    sqlite3_free(identity->identities);
-    sqlite3_free(identity->counts);
-    identity->identities = identities;
-    identity->counts = counts;
-    identity->capacity = capacity;
-  }
-  sqlite3_uint64 slot = hash & (identity->capacity - 1);
-  while (identity->counts[slot] && identity->identities[slot] != hash) {
-    slot = (slot + 1) & (identity->capacity - 1);
-  }
-  if (!identity->counts[slot]) {
-    identity->identities[slot] = hash;
-    identity->used++;
-  }
-  return identity->counts[slot]++;
-}
-
-/* Counts the current page's rows up to and including row 'through'. */
-static int ix_identity_count_through(ix_cursor *cursor, int through) {
-  ix_identity *identity = &cursor->identity;
-  while (identity->counted <= through && identity->counted < cursor->fetch.page.row_count) {
-    int out_of_memory = 0;
-    uint64_t hash =
-        ix_row_identity(cursor, &cursor->fetch.page.rows[identity->counted], &out_of_memory);
-    sqlite3_int64 before = out_of_memory ? -1 : ix_identity_count(identity, hash);
-    if (before < 0) return SQLITE_NOMEM;
-    identity->rowid = ix_identity_rowid(hash, before);
-    identity->counted++;
-  }
   return SQLITE_OK;
 }
 
@@ -370,17 +218,19 @@ static int ix_cursor_settle(ix_cursor *cursor) {
     if (step == IX_FETCH_NEXT_PAGE) {
       /* Rows of this page SQLite skipped still count for the identities of later pages. */
       if (cursor->identity.active) {
-        rc = ix_identity_count_through(cursor, cursor->fetch.page.row_count - 1);
+        ix_call call = ix_fetch_call(&cursor->fetch);
+        rc = rowid_count_through(&cursor->identity, &call, cursor->fetch.page.row_count - 1);
       }
       cursor->identity.counted = 0;
     } else {
-      ix_identity_reset(cursor); /* another customer */
+      rowid_reset(&cursor->identity); /* another customer */
     }
     if (rc == SQLITE_OK) rc = ix_fetch_advance(&cursor->fetch, &error);
     if (rc != SQLITE_OK) {
       progress_failed(&cursor->fetch.progress);
-      ix_set_error(cursor->base.pVtab,
-                   error ? error : ix_errorf("%s: out of memory", cursor->fetch.table_name));
+      ix_set_error(
+          cursor->base.pVtab,
+          error ? error : ix_errorf("%s: out of memory", cursor->fetch.account.table_name));
       return rc;
     }
   }
@@ -409,7 +259,8 @@ static int ix_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int column
 static int ix_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid) {
   ix_cursor *cursor = (ix_cursor *)base;
   cursor->identity.active = 1;
-  int rc = ix_identity_count_through(cursor, cursor->row_index);
+  ix_call call = ix_fetch_call(&cursor->fetch);
+  int rc = rowid_count_through(&cursor->identity, &call, cursor->row_index);
   *rowid = cursor->identity.rowid;
   return rc;
 }
@@ -422,144 +273,6 @@ static int ix_eof(sqlite3_vtab_cursor *base) {
  * Filter.
  */
 
-typedef enum ix_term_op {
-  IX_OP_EQ,
-  IX_OP_GT,
-  IX_OP_GE,
-  IX_OP_LT,
-  IX_OP_LE,
-  IX_OP_IN,
-  IX_OP_IS,
-  IX_OP_IS_NULL
-} ix_term_op;
-
-/* Longest first where one is a prefix of another, so the first match is the right one. */
-static const struct {
-  const char *text;
-  ix_term_op op;
-} ix_op_texts[] = {
-    {" IS NULL", IX_OP_IS_NULL}, {" IS ?", IX_OP_IS}, {" IN ?", IX_OP_IN}, {">=?", IX_OP_GE},
-    {"<=?", IX_OP_LE},           {"=?", IX_OP_EQ},    {">?", IX_OP_GT},    {"<?", IX_OP_LT},
-};
-
-static int ix_find_column(const ix_provider *provider, const char *name, size_t length) {
-  for (int i = 0; i < provider->column_count; i++) {
-    if (strlen(provider->columns[i].name) == length &&
-        strncmp(provider->columns[i].name, name, length) == 0) {
-      return i;
-    }
-  }
-  return -1;
-}
-
-/* Narrows the collapsed range with one text bound: the tighter bound wins, exclusive over
- * inclusive. */
-static int ix_args_add_bound(ix_args *args, int lower, int inclusive, const char *value,
-                             size_t length) {
-  char **slot = lower ? &args->range_low : &args->range_high;
-  int *slot_inclusive = lower ? &args->range_low_inclusive : &args->range_high_inclusive;
-  char *copy = sqlite3_mprintf("%.*s", (int)length, value);
-  if (!copy) return SQLITE_NOMEM;
-  int cmp = *slot ? strcmp(copy, *slot) : (lower ? 1 : -1);
-  if ((lower ? cmp > 0 : cmp < 0) || (cmp == 0 && !inclusive)) {
-    sqlite3_free(*slot);
-    *slot = copy;
-    *slot_inclusive = inclusive;
-  } else {
-    sqlite3_free(copy);
-  }
-  return SQLITE_OK;
-}
-
-/* Adds one bound on the range column (op as in the plan, value as SQLite passed it) to the args,
- * as text that starts with a date, which is all providers read: a bound that does not is replaced
- * by the days it can match ('2025-04' by >= '2025-04-01', < '2025-04-0:' by < '2025-04-10'),
- * never narrower than SQLite's own comparison, which still re-checks every row. Sets *no_rows when
- * no row can pass. A bound that is not text is not sent at all: compared with a number, a TEXT
- * column's order depends on affinities only SQLite knows. A BLOB sorts after every text: as a
- * lower bound nothing passes, as an upper bound everything does. */
-static int ix_range_add(ix_args *args, ix_term_op op, ix_collation collation, sqlite3_value *value,
-                        int *no_rows) {
-  int type = sqlite3_value_type(value);
-  int lower = op == IX_OP_GT || op == IX_OP_GE || op == IX_OP_EQ;
-  int upper = op == IX_OP_LT || op == IX_OP_LE || op == IX_OP_EQ;
-  if (type == SQLITE_NULL || (type == SQLITE_BLOB && lower)) {
-    *no_rows = 1;
-    return SQLITE_OK;
-  }
-  const char *text = (const char *)sqlite3_value_text(value);
-  if (type != SQLITE_TEXT || !text) return SQLITE_OK;
-  size_t length = (size_t)sqlite3_value_bytes(value);
-  char folded[256];
-  if (length > sizeof(folded) - 1) length = sizeof(folded) - 1; /* still wider: a shorter bound */
-  size_t folded_length = 0;
-  if (!ix_fold_bound(collation, text, length, folded, &folded_length)) return SQLITE_OK;
-  folded[folded_length] = '\0';
-  int exact = ix_starts_with_date(folded, folded_length) &&
-              strlen(folded) == folded_length; /* a NUL would cut the text short */
-  char day[IX_DATE_LENGTH + 1];
-  int rc = SQLITE_OK;
-  if (lower && exact) {
-    rc = ix_args_add_bound(args, 1, op != IX_OP_GT, folded, folded_length);
-  } else if (lower && ix_date_lower(folded, folded_length, day)) {
-    rc = ix_args_add_bound(args, 1, 1, day, IX_DATE_LENGTH);
-  } else if (lower) {
-    *no_rows = 1;
-  }
-  if (rc != SQLITE_OK || !upper) return rc;
-  if (exact) {
-    rc = ix_args_add_bound(args, 0, op != IX_OP_LT, folded, folded_length);
-  } else if (!ix_date_upper(folded, folded_length, op != IX_OP_LT, day)) {
-    *no_rows = 1;
-  } else if (ix_next_day(day)) {
-    rc = ix_args_add_bound(args, 0, 0, day, IX_DATE_LENGTH); /* before the next day */
-  }
-  return rc;
-}
-
-/* The value an equality sends and echoes, or NULL with *problem set when it can equal no vendor
- * text, so no request is made: NULL (never equal), a BLOB (never equal to text), a NUL inside the
- * text (no vendor id holds one). A REAL becomes text the way a column of numeric affinity equates
- * it (ix_real_key_text); SQLite's re-check settles the rest (ix_plan_can_omit). *made is set when
- * the returned value is new (the caller frees it). */
-static sqlite3_value *ix_equality_value(sqlite3 *db, sqlite3_value *value, const char **problem,
-                                        int *made) {
-  *made = 0;
-  *problem = NULL;
-  switch (sqlite3_value_type(value)) {
-    case SQLITE_NULL: *problem = "is NULL"; return NULL;
-    case SQLITE_BLOB: *problem = "is a blob, which equals no text"; return NULL;
-    case SQLITE_TEXT: {
-      const char *text = (const char *)sqlite3_value_text(value);
-      if (!text || strlen(text) != (size_t)sqlite3_value_bytes(value)) {
-        *problem = "contains a NUL character";
-        return NULL;
-      }
-      return value;
-    }
-    case SQLITE_FLOAT: {
-      char digits[64];
-      if (!ix_real_key_text(sqlite3_value_double(value), digits, sizeof(digits))) {
-        *problem = "is not a finite number";
-        return NULL;
-      }
-      /* An sqlite3_value of text can only be made by SQLite itself. */
-      sqlite3_stmt *statement = NULL;
-      sqlite3_value *copy = NULL;
-      if (sqlite3_prepare_v2(db, "SELECT ?1", -1, &statement, NULL) == SQLITE_OK &&
-          sqlite3_bind_text(statement, 1, digits, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
-          sqlite3_step(statement) == SQLITE_ROW) {
-        copy = sqlite3_value_dup(sqlite3_column_value(statement, 0));
-      }
-      sqlite3_finalize(statement);
-      *made = copy != NULL;
-      if (!copy) *problem = "could not be converted: out of memory";
-      return copy;
-    }
-    default: return value; /* an INTEGER's text is its digits */
-  }
-}
-
 /* Records that a key could not name a customer: no request, no rows, and a line in the request
  * log saying why. */
 static void ix_skip_key(ix_cursor *cursor, int column, const char *problem) {
@@ -567,13 +280,6 @@ static void ix_skip_key(ix_cursor *cursor, int column, const char *problem) {
   char *reason = sqlite3_mprintf("skipped: %s %s", vtab->provider->columns[column].name, problem);
   if (reason) requestlog_add_skipped(vtab->provider->vendor, reason);
   sqlite3_free(reason);
-}
-
-/* The key text's problem (ix_key_problem) when column is part of the plan's key, else NULL. */
-static const char *ix_key_value_problem(uint64_t key, int column, sqlite3_value *value) {
-  if (!(key & IX_COLUMN_BIT(column))) return NULL;
-  const char *text = (const char *)sqlite3_value_text(value);
-  return ix_key_problem(text ? text : "", (size_t)sqlite3_value_bytes(value));
 }
 
 /* Reads the values of an all-at-once IN list (sqlite3_vtab_in): SQLite hands them over
@@ -600,35 +306,6 @@ static int ix_filter_read_in(ix_cursor *cursor, int column, uint64_t key, sqlite
   }
   /* The list ends with SQLITE_DONE (the 3.40 documentation's sample checks SQLITE_OK: wrong). */
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-/* Reads one term of the plan: its column, operator and collation. */
-static int ix_parse_term(const ix_provider *provider, const char *term, size_t length,
-                         int *column_out, ix_term_op *op_out, ix_collation *collation_out) {
-  size_t name_length = strcspn(term, "=<> ");
-  if (name_length > length) return 0;
-  const char *rest = term + name_length;
-  size_t rest_length = length - name_length;
-  *collation_out = IX_COLLATE_BINARY;
-  static const char nocase[] = " COLLATE NOCASE", rtrim[] = " COLLATE RTRIM";
-  if (rest_length > sizeof(nocase) - 1 &&
-      memcmp(rest + rest_length - (sizeof(nocase) - 1), nocase, sizeof(nocase) - 1) == 0) {
-    *collation_out = IX_COLLATE_NOCASE;
-    rest_length -= sizeof(nocase) - 1;
-  } else if (rest_length > sizeof(rtrim) - 1 &&
-             memcmp(rest + rest_length - (sizeof(rtrim) - 1), rtrim, sizeof(rtrim) - 1) == 0) {
-    *collation_out = IX_COLLATE_RTRIM;
-    rest_length -= sizeof(rtrim) - 1;
-  }
-  *column_out = ix_find_column(provider, term, name_length);
-  for (size_t o = 0; o < sizeof(ix_op_texts) / sizeof(ix_op_texts[0]); o++) {
-    if (strlen(ix_op_texts[o].text) == rest_length &&
-        memcmp(rest, ix_op_texts[o].text, rest_length) == 0) {
-      *op_out = ix_op_texts[o].op;
-      return *column_out >= 0;
-    }
-  }
-  return 0;
 }
 
 /* An equality's value into args: the value SQLite's comparison would equate (affinity), or no rows
@@ -681,36 +358,30 @@ static int ix_filter_read_plan(ix_cursor *cursor, int plan_number, const char *p
   uint64_t key = plan_number > 0 && plan_number <= IX_MAX_REQUIRED_ALTERNATIVES
                      ? provider->required[plan_number - 1]
                      : 0;
+  ix_term *terms = sqlite3_malloc64(sizeof(ix_term) * (sqlite3_uint64)(argc + 1));
+  if (!terms) return SQLITE_NOMEM;
+  /* Every term takes one value. */
+  int count = ix_plan_read(provider, plan, terms, argc);
+  if (count < 0) {
+    sqlite3_free(terms);
+    ix_set_error(&vtab->base,
+                 ix_errorf("%s: internal error: bad plan '%s'", vtab->table_name, plan));
+    return SQLITE_ERROR;
+  }
   sqlite3_int64 limit = -1, offset = 0;
-  const char *term = plan ? plan : "";
-  const char *notes = strstr(term, " | ");
-  const char *end = notes ? notes : term + strlen(term);
-  for (int i = 0; term < end; i++) {
-    size_t length = strcspn(term, ",");
-    if (term + length > end) length = (size_t)(end - term);
-    int column = -1;
-    ix_term_op op = IX_OP_EQ;
-    ix_collation collation = IX_COLLATE_BINARY;
-    int is_limit = length == 5 && strncmp(term, "LIMIT", 5) == 0;
-    int is_offset = length == 6 && strncmp(term, "OFFSET", 6) == 0;
-    /* Every term takes one value. */
-    if (i >= argc || (!is_limit && !is_offset &&
-                      !ix_parse_term(provider, term, length, &column, &op, &collation))) {
-      ix_set_error(&vtab->base,
-                   ix_errorf("%s: internal error: bad plan '%s'", vtab->table_name, plan));
-      return SQLITE_ERROR;
-    }
-    if (is_limit) {
+  int rc = SQLITE_OK;
+  for (int i = 0; rc == SQLITE_OK && i < count; i++) {
+    if (terms[i].kind == IX_TERM_LIMIT) {
       limit = sqlite3_value_int64(argv[i]);
-    } else if (is_offset) {
+    } else if (terms[i].kind == IX_TERM_OFFSET) {
       offset = sqlite3_value_int64(argv[i]);
     } else {
-      int rc = ix_read_term_value(cursor, key, column, op, collation, argv[i], no_rows);
-      if (rc != SQLITE_OK) return rc;
+      rc = ix_read_term_value(cursor, key, terms[i].column, terms[i].op, terms[i].collation,
+                              argv[i], no_rows);
     }
-    term += length;
-    if (*term == ',') term++;
   }
+  sqlite3_free(terms);
+  if (rc != SQLITE_OK) return rc;
   const ix_args *args = &cursor->fetch.args;
   if (args->range_low && args->range_high) {
     int cmp = strcmp(args->range_low, args->range_high);
@@ -727,7 +398,7 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
   ix_cursor *cursor = (ix_cursor *)base;
   ix_vtab *vtab = (ix_vtab *)base->pVtab;
   ix_fetch_reset(&cursor->fetch);
-  ix_identity_reset(cursor);
+  rowid_reset(&cursor->identity);
   cursor->row_index = 0;
   cursor->eof = 1;
   if (plan_number == 0 && vtab->provider->required[0]) {

@@ -41,7 +41,7 @@ import vendors  # noqa: E402
 from ratelimit import SlidingWindowLimiter  # noqa: E402
 from responses import HTML_TYPE, NGINX_404, Response, json_response  # noqa: E402
 from state import RequestLog, Settings, Stats  # noqa: E402
-from tokens import TOKENS  # noqa: E402
+from tokens import TOKEN_FORMS, TOKENS  # noqa: E402
 from vendors.base import Request  # noqa: E402
 
 CONTROL_PREFIX = "/_sandbox"
@@ -79,14 +79,16 @@ class Sandbox:
                 "rate_limits": self.limiter.rules(),
                 "engagement_format": self.settings.engagement_format,
                 "token_ttl_seconds": self.settings.token_ttl_seconds,
-                "hold_until_concurrent": self.settings.hold_until_concurrent}
+                "hold_until_concurrent": self.settings.hold_until_concurrent,
+                "token_form": self.settings.token_form}
 
     def configure(self, body):
         """Apply a POST /_sandbox/config body; ValueError before any change if invalid."""
         if not isinstance(body, dict):
             raise ValueError("config is a JSON object")
         unknown = sorted(set(body) - {"latency_ms", "rate_limits", "engagement_format",
-                                      "token_ttl_seconds", "hold_until_concurrent"})
+                                      "token_ttl_seconds", "hold_until_concurrent",
+                                      "token_form"})
         if unknown:
             raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
         latency = body.get("latency_ms", self.settings.latency_ms)
@@ -105,9 +107,13 @@ class Sandbox:
         hold = body.get("hold_until_concurrent", self.settings.hold_until_concurrent)
         if hold is not None and (isinstance(hold, bool) or not isinstance(hold, int) or hold < 1):
             raise ValueError("hold_until_concurrent must be a positive integer (or null)")
+        form = body.get("token_form", self.settings.token_form)
+        if form not in TOKEN_FORMS:
+            raise ValueError(f"token_form must be one of {', '.join(TOKEN_FORMS)}")
         self.limiter.configure(rules)  # validates everything before changing anything
         self.settings.hold_until_concurrent = hold
         self.settings.token_ttl_seconds = ttl
+        self.settings.token_form = form
         self.settings.latency_ms = latency
         self.settings.engagement_format = engagement
 

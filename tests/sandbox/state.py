@@ -24,6 +24,7 @@ class Settings:
         # Answers wait until this many vendor requests have been in flight at once (None: no
         # wait), so a test of the client's concurrency does not depend on how fast it launches.
         self.hold_until_concurrent = None
+        self.token_form = "ttlSeconds"  # how Capillary's token answer gives the lifetime
         # Hanging and trickling requests wait on this; reset and shutdown set it so
         # that they end instead of lingering into the next test.
         self._wake = threading.Event()
@@ -43,6 +44,7 @@ class Settings:
         self.engagement_format = False
         self.token_ttl_seconds = None
         self.hold_until_concurrent = None
+        self.token_form = "ttlSeconds"
         self.wake_all()
 
 
