@@ -24,6 +24,7 @@
 #include "cache/diskcache.h"
 
 #include "auth/fingerprint.h"
+#include "observe/notes.h"
 #include "util/privatedir.h"
 
 #include <errno.h>
@@ -86,9 +87,10 @@ static long long diskcache_budget(void) {
 static void diskcache_give_up(const char *why, const char *detail) {
   snprintf(diskcache_problem_text, sizeof(diskcache_problem_text), "%s%s%s", why,
            detail ? ": " : "", detail ? detail : "");
-  fprintf(stderr,
-          "interactions: the response cache in %s is not used (%s): queries go on without it\n",
-          diskcache_dir() ? diskcache_dir() : "INTERACTIONS_CACHE_DIR", diskcache_problem_text);
+  notes_say(NOTES_NOTE, NULL,
+            "the response cache in %s is not used (%s): queries go on without it "
+            "(INTERACTIONS_QUIET=1 hides this)",
+            diskcache_dir() ? diskcache_dir() : "INTERACTIONS_CACHE_DIR", diskcache_problem_text);
   if (diskcache_db) sqlite3_close(diskcache_db);
   diskcache_db = NULL;
   diskcache_state = DISKCACHE_UNUSABLE;

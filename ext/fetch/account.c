@@ -4,6 +4,7 @@
 #include "fetch/account.h"
 
 #include "observe/envcheck.h"
+#include "observe/notes.h"
 #include "util/hash.h"
 
 #include <stdio.h>
@@ -127,8 +128,13 @@ void fetch_account_free(fetch_account *account) {
   ix_interrupt_free(&account->interrupt);
 }
 
+void fetch_account_note(const char *table_name, const char *text) {
+  notes_say(NOTES_NOTE, table_name, "%s", text);
+}
+
 ix_call fetch_account_call(const fetch_account *account) {
   ix_call call = {
-      account->provider, account->table_name, NULL, account->config, account->zone, NULL, 0, NULL};
+      account->provider, account->table_name, NULL, account->config, account->zone, NULL, 0, NULL,
+      fetch_account_note};
   return call;
 }

@@ -51,6 +51,10 @@ void ix_fetch_free(ix_fetch *fetch) {
 
 int ix_fetch_start(ix_fetch *fetch, char **error_out) {
   int in_list = fetch->in_column >= 0;
+  for (int w = 0; w < fetch->account.rate_limit.count; w++) {
+    progress_limit(&fetch->progress, w, fetch->account.rate_limit.windows[w].max_requests,
+                   fetch->account.rate_limit.windows[w].window_ms);
+  }
   progress_filter(&fetch->progress, fetch->account.provider, fetch->account.table_name,
                   in_list ? fetch->customer_count : 0,
                   config_engine(fetch->account.config)->max_concurrency);

@@ -87,7 +87,8 @@ static inline ix_call ix_fetch_call(const ix_fetch *fetch) {
                   fetch->account.zone,
                   &fetch->page,
                   fetch->pages_fetched,
-                  NULL};
+                  NULL,
+                  fetch_account_note};
   return call;
 }
 

@@ -6,6 +6,7 @@
 #include "cache/cache.h"
 #include "fetch/errors.h"
 #include "json/memlimits.h"
+#include "observe/notes.h"
 #include "observe/requestlog.h"
 #include "provider/jsonspan.h"
 
@@ -102,6 +103,24 @@ long long transport_deadline(const fetch_account *account, long long now) {
          config_engine(account->config)->connect_timeout_ms;
 }
 
+/* The note on a long wait for the limiter names where the limit came from: a variable or option
+ * the user set, or the table's default and the variable that changes it. */
+static void transport_say_rate_limit_wait(const fetch_account *account, double seconds) {
+  const char *limit = config_engine(account->config)->rate_limit;
+  const char *origin = config_origin(account->config, "rate_limit");
+  if (config_is_default(account->config, "rate_limit")) {
+    notes_say(NOTES_NOTE, account->table_name,
+              "waiting %.1f s for the rate limit of %s (the table's default: %s or the option "
+              "rate_limit changes it; INTERACTIONS_QUIET=1 hides this)",
+              seconds, limit, origin);
+  } else {
+    notes_say(NOTES_NOTE, account->table_name,
+              "waiting %.1f s for the rate limit of %s (rate_limit from %s; "
+              "INTERACTIONS_QUIET=1 hides this)",
+              seconds, limit, origin);
+  }
+}
+
 /* Waits until the limiter lets a request start; the ticket goes back with rate_limiter_done. */
 static int transport_wait_for_limiter(fetch_account *account, const transport_hooks *hooks,
                                       rate_ticket *ticket, char **error_out) {
@@ -111,15 +130,9 @@ static int transport_wait_for_limiter(fetch_account *account, const transport_ho
     long long wait = rate_limiter_reserve(account->limiter, &account->rate_limit, now,
                                           transport_deadline(account, now), ticket);
     if (wait == 0) return SQLITE_OK;
-    if (!*hooks->told_about_waiting && now + wait - started > TRANSPORT_WAIT_NOTICE_MS &&
-        !config_env_flag("INTERACTIONS_QUIET")) {
+    if (!*hooks->told_about_waiting && now + wait - started > TRANSPORT_WAIT_NOTICE_MS) {
       *hooks->told_about_waiting = 1;
-      fprintf(stderr,
-              "%s: waiting %.1f s for the rate limit of %s (rate_limit from %s; "
-              "INTERACTIONS_QUIET=1 hides this)\n",
-              account->table_name, (double)(now + wait - started) / 1000.0,
-              config_engine(account->config)->rate_limit,
-              config_origin(account->config, "rate_limit"));
+      transport_say_rate_limit_wait(account, (double)(now + wait - started) / 1000.0);
     }
     progress_waiting(hooks->progress, "the rate limit", wait);
     if (transport_wait(account, hooks, wait)) {

@@ -139,6 +139,9 @@ typedef struct ix_call {
    * the engine got for the account (fetch/exchange.c), taken after the limiter admitted the
    * request. NULL otherwise. */
   const char *token;
+  /* Where ix_note sends a note: the engine's stderr channel (observe/notes.h), passed down so that
+   * a provider includes nothing above it. NULL drops notes (the settings table's calls). */
+  void (*note)(const char *table_name, const char *text);
 } ix_call;
 
 /* The request a provider builds: the engine adds the base URL, timeouts and transport. */
@@ -251,6 +254,10 @@ void ix_result_lower(sqlite3_context *ctx, const char *text);
 
 /* sqlite3_mprintf'd error text. */
 char *ix_errorf(const char *fmt, ...);
+
+/* A note on stderr, not an error (partial data accepted on purpose): "<table>: <text>", shown
+ * unless INTERACTIONS_QUIET=1 (the engine's channel decides). */
+void ix_note(const ix_call *call, const char *fmt, ...);
 
 /* For APIs that answer with a JSON array: each object in page->root is a row. A body that is not an
  * array is an error quoting the vendor's message; what names the rows ("interactions"). */

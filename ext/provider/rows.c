@@ -25,6 +25,16 @@ char *ix_errorf(const char *fmt, ...) {
   return text;
 }
 
+void ix_note(const ix_call *call, const char *fmt, ...) {
+  if (!call->note) return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *text = sqlite3_vmprintf(fmt, ap);
+  va_end(ap);
+  if (text) call->note(call->table_name, text);
+  sqlite3_free(text);
+}
+
 ix_member_cache *ix_page_members(const ix_page *page) {
   return page->rows ? (ix_member_cache *)(void *)(page->rows + page->row_capacity) : NULL;
 }

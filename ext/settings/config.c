@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "observe/notes.h" /* a leaf: the one stderr channel (docs/engine.md#layers) */
 #include "util/url.h"
 
 SQLITE_EXTENSION_INIT3
@@ -352,7 +353,7 @@ static const ix_setting *config_find(const ix_config *config, const char *key) {
 /* A key the table does not define: see config.h. */
 static void config_unknown_key(const char *key) {
 #ifdef IX_DEBUG
-  fprintf(stderr, "interactions: internal error: no setting '%s' is defined for this table\n", key);
+  notes_say(NOTES_ERROR, NULL, "internal error: no setting '%s' is defined for this table", key);
   abort();
 #else
   (void)key;
@@ -483,6 +484,11 @@ sqlite3_int64 config_get_int(const ix_config *config, const char *key) {
 const char *config_origin(const ix_config *config, const char *key) {
   const ix_setting *setting = config_find_known(config, key);
   return setting ? setting->origin : key;
+}
+
+int config_is_default(const ix_config *config, const char *key) {
+  const ix_setting *setting = config_find_known(config, key);
+  return setting && setting->source && strcmp(setting->source, "default") == 0;
 }
 
 int config_count(const ix_config *config) {

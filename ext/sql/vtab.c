@@ -414,6 +414,7 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
   if (rc != SQLITE_OK || no_rows) return rc;
   char *error = NULL;
   rc = ix_fetch_configure(&cursor->fetch, vtab->options, &error);
+  progress_plan(&cursor->fetch.progress, cursor->identity.key, vtab->db);
   if (rc == SQLITE_OK) rc = ix_fetch_start(&cursor->fetch, &error);
   if (rc != SQLITE_OK) {
     progress_failed(&cursor->fetch.progress);

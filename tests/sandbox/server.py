@@ -79,14 +79,16 @@ class Sandbox:
                 "rate_limits": self.limiter.rules(),
                 "engagement_format": self.settings.engagement_format,
                 "token_ttl_seconds": self.settings.token_ttl_seconds,
-                "token_form": self.settings.token_form}
+                "token_form": self.settings.token_form,
+                "hold_until_concurrent": self.settings.hold_until_concurrent}
 
     def configure(self, body):
         """Apply a POST /_sandbox/config body; ValueError before any change if invalid."""
         if not isinstance(body, dict):
             raise ValueError("config is a JSON object")
         unknown = sorted(set(body) - {"latency_ms", "rate_limits", "engagement_format",
-                                      "token_ttl_seconds", "token_form"})
+                                      "token_ttl_seconds", "token_form",
+                                      "hold_until_concurrent"})
         if unknown:
             raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
         latency = body.get("latency_ms", self.settings.latency_ms)
@@ -105,7 +107,11 @@ class Sandbox:
         form = body.get("token_form", self.settings.token_form)
         if form not in TOKEN_FORMS:
             raise ValueError(f"token_form must be one of {', '.join(TOKEN_FORMS)}")
+        hold = body.get("hold_until_concurrent", self.settings.hold_until_concurrent)
+        if hold is not None and (isinstance(hold, bool) or not isinstance(hold, int) or hold < 1):
+            raise ValueError("hold_until_concurrent must be a positive integer (or null)")
         self.limiter.configure(rules)  # validates everything before changing anything
+        self.settings.hold_until_concurrent = hold
         self.settings.token_ttl_seconds = ttl
         self.settings.token_form = form
         self.settings.latency_ms = latency
@@ -269,7 +275,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                           self.headers, body)
         self.answer_vendor(vendor, request, dotted)
 
-    def log_record(self, vendor, request_path, raw_query, auth, fault, status):
+    def log_record(self, vendor, request_path, raw_query, auth, fault, status, generation=None):
         app = self.server.sandbox
         path, secret_in_path = app.log.redact(request_path)
         query, secret_in_query = app.log.redact(raw_query)
@@ -279,7 +285,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "accept": self.headers.get("Accept"),
             "accept_encoding": self.headers.get("Accept-Encoding"),
             "secret_in_url": secret_in_path or secret_in_query,
-        })
+        }, generation)
 
     def answer_unrouted(self, raw_path, raw_query, status, message):
         response = json_response({"error": "not_found" if status == 404 else "bad_request",
@@ -289,6 +295,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def answer_vendor(self, vendor, request, dotted):
         app = self.server.sandbox
+        generation = app.log.generation()  # a reset while this request waits drops its record
         auth = vendor.authenticate_request(request)
         target = request.raw_path + ("?" + request.raw_query if request.raw_query else "")
         fault = app.faults.take(vendor.name, target)
@@ -302,6 +309,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 app.settings.wake_event.wait(fault.params["seconds"])
                 self.close_connection = True
                 return
+            app.stats.hold_until_concurrent(app.settings.hold_until_concurrent,
+                                            app.settings.wake_event)
             delay_ms = app.settings.latency_ms + (fault.params["ms"] if kind == "latency" else 0)
             if delay_ms > 0:
                 app.settings.wake_event.wait(delay_ms / 1000)
@@ -313,7 +322,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 response = vendor.decorate(self.vendor_response(vendor, request, auth))
             self.maybe_gzip(response)
             self.log_record(vendor.name, request.raw_path, request.raw_query, auth.state,
-                            kind, response.status)
+                            kind, response.status, generation)
             delivery = kind if kind in ("trickle", "truncate", "reset", "cut_headers",
                                         "cut_body") else None
             self.send(response, delivery, fault)

@@ -39,6 +39,7 @@ static const struct {
     {"allow_http", "INTERACTIONS_ALLOW_HTTP", "0"},
     {"ca_bundle", "INTERACTIONS_CA_BUNDLE", NULL},
     {"quiet", "INTERACTIONS_QUIET", "0"},
+    {"progress", "INTERACTIONS_PROGRESS", "auto"},
     {"request_log_size", "INTERACTIONS_REQUEST_LOG_SIZE", "1000"},
     {"cache_mb", "INTERACTIONS_CACHE_MB", "64"},
     {"state_dir", "INTERACTIONS_STATE_DIR", NULL}, /* default: rate_state_dir() */
@@ -117,7 +118,7 @@ static int settings_add_vendor(snapshot *cursor, const ix_provider *provider) {
   /* The provider's own checks (Optimove's channel map), as its queries make them. */
   char *provider_problem = NULL;
   const char *provider_key = NULL;
-  ix_call call = {provider, provider->table, NULL, config, NULL, NULL, 0, NULL};
+  ix_call call = {provider, provider->table, NULL, config, NULL, NULL, 0, NULL, NULL};
   if (rc == SQLITE_OK && provider->check_settings) {
     provider_key = provider->check_settings(&call, &provider_problem);
   }
