@@ -33,9 +33,6 @@ LAYERS = [
     ["util"],
 ]
 RANK = {folder: rank for rank, folders in enumerate(LAYERS) for folder in folders}
-# Files that include nothing of ours and that every layer may use, ranked with util/: the one
-# stderr channel (docs/engine.md#layers).
-LEAVES = {"observe/notes.c", "observe/notes.h"}
 MAX_LINES = 600
 LONGER_ALLOWED = {"util/timefmt.c"}  # the vendor time formats, whole (docs/engine.md)
 
@@ -82,8 +79,6 @@ def files():
 
 
 def folder_of(path):
-    if path in LEAVES or path + ".c" in LEAVES:
-        return "util"
     return path.split("/")[0] if "/" in path else path
 
 

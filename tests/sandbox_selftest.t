@@ -391,16 +391,16 @@ def check_log_and_reset(t, c, log_file):
     a = pick(0)
     c.fault(vendor=a.name, kind="status", status=500)
     c.control("POST", "/config", {"latency_ms": 50, "engagement_format": True,
-                                  "token_ttl_seconds": 5, "token_form": "jwt",
-                                  "hold_until_concurrent": 4})
+                                  "token_ttl_seconds": 5, "hold_until_concurrent": 4,
+                                  "token_form": "jwt"})
     c.reset()
     stats = c.control("GET", "/stats")
     t.ok(log_file.read_text() == "" and c.control("GET", "/log") == []
          and c.control("GET", "/faults") == [] and stats["requests"] == 0
          and c.control("GET", "/config") == {"latency_ms": 0, "engagement_format": False,
                                               "token_ttl_seconds": None,
-                                              "token_form": "ttlSeconds",
                                               "hold_until_concurrent": None,
+                                              "token_form": "ttlSeconds",
                                               "rate_limits": DEFAULT_LIMITS},
          "reset empties the log (file too), faults and stats, and restores config")
     # A request that arrived before a reset and is answered after it (here: held by a latency the

@@ -24,7 +24,7 @@
 #include "cache/diskcache.h"
 
 #include "auth/fingerprint.h"
-#include "observe/notes.h"
+#include "util/notes.h"
 #include "util/privatedir.h"
 
 #include <errno.h>

@@ -33,10 +33,10 @@ typedef struct fetch_account {
 int fetch_account_configure(fetch_account *account, const ix_options *options, char **error_out);
 void fetch_account_free(fetch_account *account);
 
-/* Where a provider's note (ix_note) goes: the stderr channel, as the engine's own notes do. */
-void fetch_account_note(const char *table_name, const char *text);
-
 /* A call context for the provider's callbacks with nothing of a page (args and page NULL). */
 ix_call fetch_account_call(const fetch_account *account);
+
+/* Where a provider's ix_note goes (ix_call.note): the engine's stderr channel. */
+void fetch_account_note(const char *table_name, const char *text);
 
 #endif

@@ -6,9 +6,9 @@
 #include "cache/cache.h"
 #include "fetch/errors.h"
 #include "json/memlimits.h"
-#include "observe/notes.h"
 #include "observe/requestlog.h"
 #include "provider/jsonspan.h"
+#include "util/notes.h"
 
 #include <stdio.h>
 #include <stdlib.h>

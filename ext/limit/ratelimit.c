@@ -42,9 +42,9 @@
 #include <unistd.h>
 
 #include "auth/fingerprint.h"
-#include "observe/notes.h"
 #include "util/clock.h"
 #include "util/hash.h"
+#include "util/notes.h"
 #include "util/privatedir.h"
 
 /* Far more than any vendor documents; bounds the ring (32 bytes a slot). */
@@ -95,10 +95,6 @@ struct rate_limiter {
 static pthread_mutex_t rate_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static rate_limiter *rate_limiters;
 static int rate_told_private;
-
-long long rate_clock_ms(void) {
-  return ix_clock_ms(); /* the progress line reads the same clock */
-}
 
 /* ---- Parsing ---- */
 

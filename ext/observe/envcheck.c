@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "observe/notes.h"
 #include "settings/config.h"
+#include "util/notes.h"
 
 SQLITE_EXTENSION_INIT3
 

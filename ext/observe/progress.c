@@ -8,8 +8,9 @@
 #include <string.h>
 
 #include "observe/joinsql.h"
-#include "observe/notes.h"
+#include "settings/config.h"
 #include "util/clock.h"
+#include "util/notes.h"
 
 SQLITE_EXTENSION_INIT3
 
@@ -95,7 +96,7 @@ void progress_hint_text(char *out, size_t size, const char *column, const joinsq
 void progress_filter(ix_progress *progress, const ix_provider *provider, const char *table_name,
                      int in_list_customers, long long max_concurrency) {
   if (progress->started_ms == 0) {
-    progress->started_ms = ix_clock_ms();
+    progress->started_ms = rate_clock_ms();
     progress->table_name = table_name;
     progress->total_known = 1;
   }
@@ -127,13 +128,13 @@ static void ix_progress_wait_over(ix_progress *progress, long long now) {
 
 void progress_customer(ix_progress *progress) {
   progress->customers++;
-  ix_progress_wait_over(progress, ix_clock_ms());
+  ix_progress_wait_over(progress, rate_clock_ms());
   progress_tick(progress);
 }
 
 void progress_request_done(ix_progress *progress) {
   progress->requests++;
-  ix_progress_wait_over(progress, ix_clock_ms());
+  ix_progress_wait_over(progress, rate_clock_ms());
   progress_tick(progress);
 }
 
@@ -142,7 +143,7 @@ void progress_rows(ix_progress *progress, int rows) {
 }
 
 void progress_waiting(ix_progress *progress, const char *what, long long milliseconds) {
-  long long now = ix_clock_ms();
+  long long now = rate_clock_ms();
   if (progress->waiting_for != what) {
     ix_progress_wait_over(progress, now);
     progress->waiting_since = now;
@@ -179,7 +180,7 @@ long long progress_left_ms(const ix_progress *progress, long long now) {
 
 void progress_tick(ix_progress *progress) {
   if (progress->started_ms == 0) return;
-  long long now = ix_clock_ms(), elapsed = now - progress->started_ms;
+  long long now = rate_clock_ms(), elapsed = now - progress->started_ms;
   if (elapsed < IX_PROGRESS_AFTER_MS) return;
   if (progress->said && now - progress->said_ms < IX_PROGRESS_EVERY_MS) {
     /* Not a new line yet: only the one a row erased comes back. */
@@ -222,7 +223,7 @@ void progress_failed(ix_progress *progress) {
 
 void progress_statement_end(ix_progress *progress) {
   if (progress->started_ms == 0) return;
-  long long elapsed = ix_clock_ms() - progress->started_ms;
+  long long elapsed = rate_clock_ms() - progress->started_ms;
   int long_failure = progress->failed && elapsed >= IX_PROGRESS_AFTER_MS;
   if ((progress->said || long_failure) && notes_shown(NOTES_PROGRESS)) {
     sqlite3_str *out = sqlite3_str_new(NULL);

@@ -1,17 +1,10 @@
 /*
- * Monotonic milliseconds, the clock every process of the machine shares (since boot): the rate
- * limiter's windows and the progress line's times are read from it, so one can be compared with
- * the other.
+ * The engine's one clock: monotonic milliseconds, the same in every process of the machine (since
+ * boot), so the rate limiter's shared state, waits and token lifetimes agree across processes.
  */
 #ifndef IX_CLOCK_H
 #define IX_CLOCK_H
 
-#include <time.h>
-
-static inline long long ix_clock_ms(void) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
+long long rate_clock_ms(void);
 
 #endif

@@ -79,16 +79,16 @@ class Sandbox:
                 "rate_limits": self.limiter.rules(),
                 "engagement_format": self.settings.engagement_format,
                 "token_ttl_seconds": self.settings.token_ttl_seconds,
-                "token_form": self.settings.token_form,
-                "hold_until_concurrent": self.settings.hold_until_concurrent}
+                "hold_until_concurrent": self.settings.hold_until_concurrent,
+                "token_form": self.settings.token_form}
 
     def configure(self, body):
         """Apply a POST /_sandbox/config body; ValueError before any change if invalid."""
         if not isinstance(body, dict):
             raise ValueError("config is a JSON object")
         unknown = sorted(set(body) - {"latency_ms", "rate_limits", "engagement_format",
-                                      "token_ttl_seconds", "token_form",
-                                      "hold_until_concurrent"})
+                                      "token_ttl_seconds", "hold_until_concurrent",
+                                      "token_form"})
         if unknown:
             raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
         latency = body.get("latency_ms", self.settings.latency_ms)
@@ -104,12 +104,12 @@ class Sandbox:
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))
                                 or ttl <= 0):
             raise ValueError("token_ttl_seconds must be a positive number (or null)")
-        form = body.get("token_form", self.settings.token_form)
-        if form not in TOKEN_FORMS:
-            raise ValueError(f"token_form must be one of {', '.join(TOKEN_FORMS)}")
         hold = body.get("hold_until_concurrent", self.settings.hold_until_concurrent)
         if hold is not None and (isinstance(hold, bool) or not isinstance(hold, int) or hold < 1):
             raise ValueError("hold_until_concurrent must be a positive integer (or null)")
+        form = body.get("token_form", self.settings.token_form)
+        if form not in TOKEN_FORMS:
+            raise ValueError(f"token_form must be one of {', '.join(TOKEN_FORMS)}")
         self.limiter.configure(rules)  # validates everything before changing anything
         self.settings.hold_until_concurrent = hold
         self.settings.token_ttl_seconds = ttl
@@ -300,7 +300,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         target = request.raw_path + ("?" + request.raw_query if request.raw_query else "")
         fault = app.faults.take(vendor.name, target)
         kind = fault.kind if fault else None
-        app.stats.enter(self.conn_id)
+        app.stats.enter(self.conn_id, self.headers)
         try:
             if kind == "hang":
                 # Logged on arrival (status null): the point is that no answer comes.

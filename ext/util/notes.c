@@ -2,7 +2,7 @@
  * The stderr channel (notes.h). Plain C with no SQLite calls, so the lower layers that say things
  * (the rate limiter, the disk cache) link it into their unit tests as they are.
  */
-#include "observe/notes.h"
+#include "util/notes.h"
 
 #include <pthread.h>
 #include <stdarg.h>
