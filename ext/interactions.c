@@ -8,15 +8,18 @@
  * This file is the entry point: it registers every vendor table (one line each in
  * ix_providers) and the helper functions, all sharing one per-connection session.
  */
+#include <pthread.h>
 #include <sqlite3ext.h>
 
 #include "cache/cache.h"
 #include "provider/descriptor.h"
+#include "sql/sqlversion.h"
 #include "sql/tables/cachetable.h"
 #include "sql/tables/introspect.h"
 #include "sql/tables/requeststable.h"
 #include "sql/tables/schema.h"
 #include "sql/vtab.h"
+#include "util/notes.h"
 #include "util/version.h"
 
 SQLITE_EXTENSION_INIT1
@@ -59,6 +62,20 @@ static const ix_function_def ix_functions[] = {
      SQLITE_UTF8 | SQLITE_DIRECTONLY},
 };
 
+/* What an older SQLite lacks, once per process on stderr (INTERACTIONS_QUIET=1 hides it). */
+static void ix_sqlite_version_warn(void) {
+  const char *note = ix_sqlite_version_note(sqlite3_libversion_number());
+  if (note) {
+    notes_say(NOTES_NOTE, NULL, "SQLite %s %s (INTERACTIONS_QUIET=1 hides this)",
+              sqlite3_libversion(), note);
+  }
+}
+
+static void ix_sqlite_version_warn_once(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, ix_sqlite_version_warn);
+}
+
 /* The only exported symbol: everything else is built with hidden visibility, so our names cannot
  * clash with the host's or another extension's. */
 #ifdef _WIN32
@@ -68,6 +85,13 @@ __attribute__((visibility("default")))
 #endif
     int sqlite3_interactions_init(sqlite3 *db, char **error_out, const sqlite3_api_routines *api) {
   SQLITE_EXTENSION_INIT2(api);
+  const char *refusal = ix_sqlite_version_refusal(sqlite3_libversion_number());
+  if (refusal) {
+    *error_out =
+        sqlite3_mprintf("interactions: %s (this is SQLite %s)", refusal, sqlite3_libversion());
+    return SQLITE_ERROR;
+  }
+  ix_sqlite_version_warn_once();
   const char *init_error = http_global_init();
   if (init_error) {
     *error_out = sqlite3_mprintf("interactions: %s", init_error);

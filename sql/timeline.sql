@@ -4,13 +4,20 @@
 --   python3 tools/timeline.py > sql/timeline.sql
 --
 --   .load interactions
---   .read examples/crm.sql          -- or your own crm table with these identifier columns
+--   .read examples/crm.sql          -- or a TEMP VIEW named crm over your own table (below)
 --   .read sql/timeline.sql
 --   SELECT * FROM customer_timeline WHERE customer = 42 ORDER BY occurred_at;
 --
 -- It is a TEMP view because the vendor tables refuse to be used from anything stored in a database
 -- file (a file you open must not make network calls with your credentials). SQLite pushes
 -- `customer = 42` into each arm, so that query asks each vendor once, for that customer only.
+-- It reads a table or view named crm with the columns id, mobile, optimove_id, cxengage_contact_id,
+-- alpharun_contact_id, which50_contact_id. Your own customer table keeps its names: create a TEMP
+-- VIEW named crm that maps them first, for example (NULL for a vendor you do not use):
+--   CREATE TEMP VIEW crm AS SELECT my_id AS id, my_mobile AS mobile, my_optimove_id AS
+--     optimove_id, my_cxengage_contact_id AS cxengage_contact_id, my_alpharun_contact_id AS
+--     alpharun_contact_id, my_which50_contact_id AS which50_contact_id FROM my_customers;
+--
 -- Optimove requires a start date; the view asks for the last three years. Alpharun has no subject:
 -- its summary stands in.
 --

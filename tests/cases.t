@@ -290,7 +290,9 @@ def run_case(path, sandbox, sandbox_vars, base_env):
         results.ok(False, f"{name}: parses", str(error))
         return results
     with tempfile.TemporaryDirectory(prefix="ix-case-") as tmp:
-        variables = {"SANDBOX": sandbox.url, "TMP": tmp, "ROOT": ROOT}
+        # $SANDBOX_HOST is host:port alone, to write another scheme (an https:// URL at it).
+        variables = {"SANDBOX": sandbox.url, "SANDBOX_HOST": sandbox.url.split("://", 1)[1],
+                     "TMP": tmp, "ROOT": ROOT}
         variables.update(registry_variables())
         env = apply_env(dict(base_env, **sandbox_vars), case_env, variables)
         for number, step in enumerate(steps, 1):

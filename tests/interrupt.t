@@ -70,6 +70,7 @@ def interrupter():
         if waiting():
             break
         time.sleep(0.05)
+    time.sleep(0.3)  # see wait_until_reached
     connection.interrupt()
 
 thread = threading.Thread(target=interrupter)
@@ -105,8 +106,12 @@ def wait_until_reached(sandbox, records, status, process):
         if reached(sandbox, records, status) or process.poll() is not None:
             break
         time.sleep(0.05)
-    # No pause "until the wait has surely begun": SQLite keeps the interrupt flag set until the
-    # statement ends, so an interrupt that lands before the wait starts ends it just the same.
+    # From the request the log shows into the wait that follows it. This pause is a hope, not a
+    # proof: without it, one run in about six under load lost Python's interrupt() in the
+    # rate-limit case (the statement went on waiting its 300 s), though SQLite keeps the flag set
+    # while the statement runs. An interrupt landing between the answer and the wait is not yet
+    # explained; until it is, the pause stays (issue 21's report says so).
+    time.sleep(0.3)
 
 
 def child_env(sandbox):
@@ -174,7 +179,7 @@ def python_case(sandbox, name, options, faults, sql, records, status):
         process = subprocess.Popen(["/usr/bin/python3", "-c", PYTHON_CHILD, arguments],
                                    stdout=out, stderr=err, env=env, cwd=work)
         wait_until_reached(sandbox, records, status, process)
-        code = finish(process)  # the child interrupts itself once the sandbox shows the condition
+        code = finish(process)  # the child interrupts itself 0.3 s after the harness's condition
     stdout = open(os.path.join(work, "out")).read()
     stderr = open(os.path.join(work, "err")).read()
     shutil.rmtree(work, ignore_errors=True)

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""The README stays true: every module and function the extension registers is documented in it, it
-documents none that do not exist, and every ```sql block in it runs against the sandbox (after
-examples/crm.sql is loaded). Prints TAP."""
+"""The README and the pages under docs/ stay true: every module and function the extension
+registers is named in the README, no page documents a table that does not exist, every ```sql block
+of README.md and docs/ runs against the sandbox (after examples/crm.sql is loaded), and every
+example on a table's page (docs/tables/) returns rows. Prints TAP."""
+import glob
 import os
 import re
 import sys
@@ -21,18 +23,43 @@ def registered(env):
     return sorted(set(after) - set(before))
 
 
+def pages():
+    """README.md, then every Markdown page under docs/, as (path relative to ROOT, text)."""
+    paths = ["README.md"] + sorted(glob.glob(os.path.join(ROOT, "docs", "**", "*.md"), recursive=True))
+    found = []
+    for path in paths:
+        full = path if os.path.isabs(path) else os.path.join(ROOT, path)
+        with open(full, encoding="utf-8") as handle:
+            found.append((os.path.relpath(full, ROOT), handle.read()))
+    return found
+
+
+MARK = "-- end of statement --"
+
+
+def empty_selects(block, env):
+    """The SELECTs of a block that return no rows. A table's examples show rows: the sandbox's data
+    is fixed (2025-01-01 to 2026-10-31), so an example relative to today would print nothing."""
+    statements = [s.strip() for s in re.split(r";\s*\n", block.strip() + "\n") if s.strip()]
+    script = (f".load {library()}\n.read {os.path.join(ROOT, 'examples', 'crm.sql')}\n" +
+              "".join(f"{s};\n.print {MARK}\n" for s in statements))
+    outputs = run_sqlite(script, env, cwd=ROOT).stdout.split(MARK + "\n")
+    return [s for s, out in zip(statements, outputs)
+            if re.match(r"(SELECT|WITH)\b", s, re.I) and not out.strip()]
+
+
 def main():
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
-        readme = handle.read()
+    documents = pages()
+    readme = documents[0][1]
     results = []
     with Sandbox() as sandbox:
         env = sandbox_environment(sandbox.url)
         # The examples are checked for correctness, not pacing: a join over all 300 CRM customers
-        # at Capillary's default 100/60s would take three minutes.
+        # at Capillary's default 100/60s would take two minutes.
         for registration in REGISTRY.REGISTRATIONS:
             env[registration.variable("rate_limit")] = "1000/1s"
         # Several examples join all of the CRM, which says the IN-form hint on stderr by design
-        # (README, Performance): quiet, so that any other stderr still fails the example.
+        # (docs/reference/performance.md): quiet, so that any other stderr still fails the example.
         env["INTERACTIONS_QUIET"] = "1"
         names = registered(env)
         results.append((len(names) >= 4, f"the extension registers {len(names)} modules and functions",
@@ -40,21 +67,29 @@ def main():
         for entry in names:
             kind, name = entry.split("|")
             results.append((f"`{name}" in readme, f"README documents the {kind} {name}", ""))
-        documented = set(re.findall(r"^### (\w+)\(", readme, re.M))
+        # A table is documented by its page's title (docs/tables/<table>.md: `# table(arguments)`).
+        documented = set()
+        for path, text in documents:
+            documented |= set(re.findall(r"^#{1,3} (\w+)\(", text, re.M))
         known = {entry.split("|")[1] for entry in names}
-        results.append((documented <= known, "README documents no table that does not exist",
+        results.append((documented <= known, "no page documents a table that does not exist",
                         " ".join(sorted(documented - known))))
-        blocks = re.findall(r"```sql\n(.*?)```", readme, re.S)
-        results.append((len(blocks) >= 3, f"README has {len(blocks)} SQL examples", ""))
-        for number, block in enumerate(blocks, 1):
+        blocks = [(path, block) for path, text in documents
+                  for block in re.findall(r"```sql\n(.*?)```", text, re.S)]
+        results.append((len(blocks) >= 3, f"README and docs/ have {len(blocks)} SQL examples", ""))
+        for number, (path, block) in enumerate(blocks, 1):
             script = (f".load {library()}\n.read {os.path.join(ROOT, 'examples', 'crm.sql')}\n"
                       + block + "\n")
             env["EU_CAP_PASSWORD"] = env.get("CAPILLARY_PASSWORD", "")
             env["US_CAP_PASSWORD"] = env.get("CAPILLARY_PASSWORD", "")
-            result = run_sqlite(script, env)
-            first = block.strip().splitlines()[0][:70]
+            result = run_sqlite(script, env, cwd=ROOT)
+            first = block.strip().splitlines()[0][:60]
             results.append((result.returncode == 0 and not result.stderr,
-                            f"README SQL example {number} runs: {first}", result.stderr))
+                            f"{path} SQL example {number} runs: {first}", result.stderr))
+            if path.startswith(os.path.join("docs", "tables")):
+                empty = empty_selects(block, env)
+                results.append((not empty, f"{path} SQL example {number}: every SELECT returns rows",
+                                "no rows: " + "\n".join(empty)))
     return print_tap(results)
 
 

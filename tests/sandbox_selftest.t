@@ -184,6 +184,14 @@ def check_start(t, tmp, startup_s, port):
     t.ok(port > 0, f"writes its port to the port file ({startup_s * 1000:.0f} ms)")
 
 
+def check_port_taken(t, port):
+    """A second sandbox on a taken port says how to pick another (make sandbox SANDBOX_PORT=...)."""
+    second = subprocess.run([PYTHON, str(SANDBOX / "server.py"), "--port", str(port)],
+                            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    t.ok(second.returncode == 1 and f"make sandbox SANDBOX_PORT={port + 1}" in second.stderr,
+         "a taken port: the error names SANDBOX_PORT", second.stderr)
+
+
 def check_auth(t, c):
     t.eq(UNDECLARED, [], "every registered vendor declares SELFTEST in its module")
     for v in VENDORS:
@@ -463,6 +471,7 @@ def main():
             check_faults(t, c)
             check_log_and_reset(t, c, log_file)
             check_generated_files(t)
+            check_port_taken(t, port)
             check_shutdown(t, c, proc)
             err = (tmp / "stderr").read_text()
             t.ok(err == "", "the server wrote nothing to stderr", err)

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""The README's table sections stay in step with interactions_columns and interactions_tables, which
-the extension generates from the descriptors its tables run on: every table has a `### name(args)`
-section whose arguments are its hidden columns in order, and whose column table lists exactly its
-columns, marking the hidden ones `(hidden)` (a section without a column table names every column in
-its text). Prints TAP."""
+"""Each table's page (docs/tables/<table>.md) stays in step with interactions_columns and
+interactions_tables, which the extension generates from the descriptors its tables run on: every
+table has its page, titled `# name(args)` with its hidden columns in order as the arguments, with the
+same headings in the same order as every other table's page, and a column table (under Columns)
+listing exactly its columns, the hidden ones marked `(hidden)` (a page without a column table names
+every column in its Columns section). Prints TAP."""
+import glob
 import os
 import re
 import sys
@@ -11,6 +13,12 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from sandbox_process import library, print_tap, run_sqlite  # noqa: E402
+
+TABLES_DIR = os.path.join(ROOT, "docs", "tables")
+# The headings of every table's page, in this order (docs/tables/README.md names them).
+HEADINGS = ["Request", "Examples", "Columns", "What goes to the API and what SQLite filters",
+            "Paging and limits", "Authentication", "Settings", "Errors and what to do",
+            "Confirmed vs our assumption"]
 
 
 def query(sql):
@@ -20,13 +28,32 @@ def query(sql):
     return [line.split("\t") for line in result.stdout.splitlines()]
 
 
-def sections(readme):
-    """{table: (arguments, text)} for every `### table(arguments)` heading, up to the next heading of
-    level 2 or 3."""
+def headings(text):
+    """The level-2 headings of a page, outside code fences."""
+    found, fenced = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith("## "):
+            found.append(line[3:].strip())
+    return found
+
+
+def columns_section(text):
+    match = re.search(r"^## Columns\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    return match.group(1) if match else ""
+
+
+def pages():
+    """{table: (arguments, page text)} from each page's title `# table(arguments)`."""
     found = {}
-    for match in re.finditer(r"^### (\w+)\(([^)]*)\)\n(.*?)(?=^##? |^### |\Z)", readme, re.M | re.S):
-        arguments = [a.strip() for a in match.group(2).split(",") if a.strip()]
-        found[match.group(1)] = (arguments, match.group(3))
+    for path in sorted(glob.glob(os.path.join(TABLES_DIR, "*.md"))):
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        match = re.match(r"# (\w+)\(([^)]*)\)\n", text)
+        if match:
+            arguments = [a.strip() for a in match.group(2).split(",") if a.strip()]
+            found[match.group(1)] = (arguments, text, os.path.basename(path))
     return found
 
 
@@ -44,9 +71,7 @@ def column_table(text):
 
 
 def main():
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
-        readme = handle.read()
-    documented = sections(readme)
+    documented = pages()
     tables = query("SELECT table_name, arguments FROM interactions_tables ORDER BY rowid;")
     columns = query("SELECT table_name, column_name, hidden FROM interactions_columns "
                     "ORDER BY table_name, position;")
@@ -55,30 +80,35 @@ def main():
         own = [(name, hidden == "1") for t, name, hidden in columns if t == table]
         results.append((len(own) > 0, f"interactions_columns lists the columns of {table}", ""))
         if table not in documented:
-            results.append((False, f"README has a section ### {signature}", ""))
+            results.append((False, f"docs/tables/{table}.md is titled # {signature}", ""))
             continue
-        arguments, text = documented[table]
+        arguments, text, filename = documented[table]
+        results.append((filename == f"{table}.md", f"{table}'s page is docs/tables/{table}.md",
+                        filename))
+        results.append((headings(text) == HEADINGS, f"{table}'s page has the tables' headings",
+                        f"got:  {headings(text)}\nwant: {HEADINGS}"))
         hidden = [name for name, is_hidden in own if is_hidden]
-        results.append((arguments == hidden, f"README's heading of {table} lists its hidden columns",
-                        f"README: {arguments}\ninteractions_columns: {hidden}"))
-        listed = column_table(text)
+        results.append((arguments == hidden, f"{table}'s page title lists its hidden columns",
+                        f"page: {arguments}\ninteractions_columns: {hidden}"))
+        section = columns_section(text)
+        listed = column_table(section)
         if listed is None:
-            # Its heading names the hidden columns (checked above); the text names the others.
-            missing = [name for name, is_hidden in own if not is_hidden and f"`{name}`" not in text]
-            results.append((not missing, f"README's section on {table} names every column",
+            # Its title names the hidden columns (checked above); the Columns section the others.
+            missing = [name for name, is_hidden in own if not is_hidden and f"`{name}`" not in section]
+            results.append((not missing, f"{table}'s page names every column",
                             "missing: " + " ".join(missing)))
             continue
         expected = dict(own)
         results.append((set(listed) == set(expected),
-                        f"README's column table of {table} lists exactly its columns",
-                        "only in README: " + " ".join(sorted(set(listed) - set(expected))) +
+                        f"{table}'s column table lists exactly its columns",
+                        "only on the page: " + " ".join(sorted(set(listed) - set(expected))) +
                         "\nonly in interactions_columns: " +
                         " ".join(sorted(set(expected) - set(listed)))))
         wrong = sorted(name for name in set(listed) & set(expected) if listed[name] != expected[name])
-        results.append((not wrong, f"README marks the hidden columns of {table} (hidden)",
+        results.append((not wrong, f"{table}'s page marks its hidden columns (hidden)",
                         "marked wrongly: " + " ".join(wrong)))
     extra = sorted(set(documented) - {table for table, _ in tables})
-    results.append((not extra, "README documents no table interactions_tables lacks", " ".join(extra)))
+    results.append((not extra, "no table page for a table interactions_tables lacks", " ".join(extra)))
     return print_tap(results)
 
 

@@ -12,6 +12,7 @@ usage:
     python3 tools/timeline.py --check sql/timeline.sql   # exit 1 if it differs
 """
 import os
+import re
 import sys
 import textwrap
 
@@ -29,7 +30,7 @@ HEADER = """\
 --   python3 tools/timeline.py > sql/timeline.sql
 --
 --   .load interactions
---   .read examples/crm.sql          -- or your own crm table with these identifier columns
+--   .read examples/crm.sql          -- or a TEMP VIEW named crm over your own table (below)
 --   .read sql/timeline.sql
 --   SELECT * FROM customer_timeline WHERE customer = 42 ORDER BY occurred_at;
 --
@@ -58,10 +59,33 @@ def branch_sql(name, branch, first):
             f"       {subject}, {a}.campaign_id, {a}.raw\n{join}")
 
 
+def crm_columns(found):
+    """The columns of crm the view reads: id, then each branch's key, in registry order."""
+    columns = ["id"]
+    for _, branch in found:
+        for column in re.findall(r"\bcrm\.(\w+)", branch.on):
+            if column not in columns:
+                columns.append(column)
+    return columns
+
+
+def crm_mapping(found):
+    """How to point the view at a CRM table whose columns have other names."""
+    columns = crm_columns(found)
+    text = ("-- It reads a table or view named crm with the columns " + ", ".join(columns) + ". "
+            "Your own customer table keeps its names: create a TEMP VIEW named crm that maps them "
+            "first, for example (NULL for a vendor you do not use):")
+    lines = textwrap.fill(text, WIDTH, initial_indent="", subsequent_indent="-- ") + "\n"
+    select = ", ".join(f"my_{c} AS {c}" for c in columns)
+    mapping = textwrap.fill(f"CREATE TEMP VIEW crm AS SELECT {select} FROM my_customers;", WIDTH - 3,
+                            initial_indent="--   ", subsequent_indent="--     ")
+    return lines + mapping + "\n"
+
+
 def timeline_sql():
     found = branches()
     notes = [b.note for _, b in found if b.note]
-    text = HEADER
+    text = HEADER + crm_mapping(found) + "--\n"
     if notes:
         text += textwrap.fill(" ".join(notes), WIDTH, initial_indent="-- ",
                               subsequent_indent="-- ") + "\n"

@@ -75,6 +75,16 @@ int fetch_account_configure(fetch_account *account, const ix_options *options, c
   if (rc == SQLITE_OK) {
     rc = config_apply_region(account->config, account->table_name, provider->regions, 0, error_out);
   }
+  if (rc == SQLITE_OK && config_base_url_defaulted(account->config)) {
+    /* The production host, by default: not while the environment says a test host was meant. */
+    char *reason =
+        envcheck_production_guard(provider->vendor, config_engine(account->config)->base_url);
+    if (reason) {
+      *error_out = ix_errorf("%s: %s", account->table_name, reason);
+      sqlite3_free(reason);
+      rc = SQLITE_ERROR;
+    }
+  }
   if (rc != SQLITE_OK) {
     config_free(account->config);
     account->config = NULL;

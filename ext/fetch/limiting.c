@@ -3,7 +3,7 @@
  * or one shared through Redis, limiter_url), the part of the vendor's quota it takes
  * (quota_share), what happens when Redis fails (limiter_fallback), when a request counts for the
  * limiter, and a 429 that asks for a longer wait than the statement may spend. See
- * limit/ratelimit.h and README.md#many-hosts-on-one-account.
+ * limit/ratelimit.h and docs/reference/rate-limits-and-hosts.md#many-hosts-on-one-account.
  */
 #include "fetch/limiting.h"
 

@@ -1,6 +1,7 @@
 /*
  * The rate limiter's Redis backend: the windows of an account shared by every host that names the
- * same Redis in limiter_url (README.md#many-hosts-on-one-account, docs/scale.md).
+ * same Redis in limiter_url (docs/reference/rate-limits-and-hosts.md#many-hosts-on-one-account,
+ * docs/scale.md).
  *
  * One Lua script (RATE_REDIS_SCRIPT in redis.c), loaded once per connection and called with
  * EVALSHA, does everything for one request in one round trip: it admits the request only if every

@@ -3,6 +3,7 @@
  */
 #include "limit/window.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,17 +12,25 @@ static int rate_window_parse(const char *text, rate_window *window) {
   long count = strtol(text, &end, 10);
   if (end == text || *end != '/' || count < 1 || count > RATE_MAX_REQUESTS) return -1;
   const char *amount_text = end + 1;
-  if (*amount_text == '-' || *amount_text == '+' || *amount_text == ' ') return -1;
-  double amount = strtod(amount_text, &end);
-  if (end == amount_text || amount <= 0) return -1;
+  /* Digits and a point only: strtod alone would also read a sign, "nan", "inf", "1e999" and
+   * "0x1p3", and a NaN window passes every comparison below, becoming a wait of hundreds of
+   * millions of years. */
+  size_t digits = strspn(amount_text, "0123456789.");
+  char number[32];
+  if (digits == 0 || digits >= sizeof(number)) return -1;
+  memcpy(number, amount_text, digits);
+  number[digits] = '\0';
+  double amount = strtod(number, &end);
+  if (*end || !isfinite(amount) || !(amount > 0)) return -1;
+  const char *unit = amount_text + digits;
   double scale;
-  if (strcmp(end, "ms") == 0) {
+  if (strcmp(unit, "ms") == 0) {
     scale = 1;
-  } else if (strcmp(end, "s") == 0 || *end == '\0') {
+  } else if (strcmp(unit, "s") == 0 || *unit == '\0') {
     scale = 1000;
-  } else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0) {
+  } else if (strcmp(unit, "m") == 0 || strcmp(unit, "min") == 0) {
     scale = 60000;
-  } else if (strcmp(end, "h") == 0) {
+  } else if (strcmp(unit, "h") == 0) {
     scale = 3600000;
   } else {
     return -1;

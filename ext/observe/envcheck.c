@@ -13,10 +13,12 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "settings/config.h"
 #include "util/notes.h"
+#include "util/url.h"
 
 SQLITE_EXTENSION_INIT3
 
@@ -24,6 +26,7 @@ extern char **environ;
 
 #define ENVCHECK_MAX_NAME 96
 #define ENVCHECK_GLOBAL_VENDOR "interactions"
+#define ENVCHECK_GLOBAL_VENDOR_PREFIX "INTERACTIONS"
 
 static const ix_provider *const *envcheck_providers;
 static int envcheck_provider_count;
@@ -65,6 +68,16 @@ static void envcheck_variable(const char *vendor, const char *key, char *out, si
   for (char *p = out; *p; p++) *p = (char)toupper((unsigned char)*p);
 }
 
+/* text's letters and digits upper-cased, every separator dropped: "which_50-api_key" and
+ * "WHICH50_APIKEY" both squash to "WHICH50APIKEY". */
+static void envcheck_squash(const char *text, char *out, size_t size) {
+  size_t n = 0;
+  for (const char *p = text; *p && n + 1 < size; p++) {
+    if (isalnum((unsigned char)*p)) out[n++] = (char)toupper((unsigned char)*p);
+  }
+  out[n] = '\0';
+}
+
 /* Whether a head (the name up to its first '_') is close enough to this prefix to be meant as it.
  */
 static int envcheck_near_prefix(const char *head, size_t head_length, const char *prefix) {
@@ -76,40 +89,115 @@ static int envcheck_near_prefix(const char *head, size_t head_length, const char
   return envcheck_distance(copy, prefix) <= allowed;
 }
 
-/* Visits every known name of one vendor (its settings and the common ones); stops when visit does.
- */
-static int envcheck_each_known(const ix_provider *provider,
-                               int (*visit)(void *context, const char *known), void *context) {
-  const ix_setting_def *lists[2] = {provider->settings, ix_common_settings};
-  char name[ENVCHECK_MAX_NAME];
-  for (int l = 0; l < 2; l++) {
-    for (const ix_setting_def *def = lists[l]; def && def->key; def++) {
-      envcheck_variable(provider->vendor, def->key, name, sizeof(name));
-      if (visit(context, name)) return 1;
+/* How a variable's name is meant for a vendor, if it is: the part after the vendor, squashed. */
+typedef enum envcheck_how {
+  ENVCHECK_NOT_MEANT,
+  ENVCHECK_PREFIX,      /* CAPILLARY_..., capillary_..., CAPILARY_... (a near miss) */
+  ENVCHECK_SEPARATED,   /* WHICH_50_..., ALPHA_RUN_..., CX_ENGAGE_... (separators in the name) */
+  ENVCHECK_ABBREVIATED, /* CAP_..., ALPHA_...: meant only when the rest names a setting */
+} envcheck_how;
+
+static envcheck_how envcheck_meant(const char *name, const char *vendor, char *rest,
+                                   size_t rest_size) {
+  char squashed[ENVCHECK_MAX_NAME], vendor_squashed[ENVCHECK_MAX_NAME], head[ENVCHECK_MAX_NAME];
+  const char *underscore = strchr(name, '_');
+  size_t head_length = underscore ? (size_t)(underscore - name) : strlen(name);
+  envcheck_squash(name, squashed, sizeof(squashed));
+  envcheck_squash(vendor, vendor_squashed, sizeof(vendor_squashed));
+  size_t vendor_length = strlen(vendor_squashed);
+  if (underscore && envcheck_near_prefix(name, head_length, vendor_squashed)) {
+    envcheck_squash(underscore + 1, rest, rest_size);
+    return ENVCHECK_PREFIX;
+  }
+  if (strncmp(squashed, vendor_squashed, vendor_length) == 0) {
+    snprintf(rest, rest_size, "%s", squashed + vendor_length);
+    return ENVCHECK_SEPARATED;
+  }
+  snprintf(head, sizeof(head), "%.*s", (int)head_length, name);
+  envcheck_squash(head, head, sizeof(head));
+  if (underscore && strlen(head) >= 3 && strncmp(vendor_squashed, head, strlen(head)) == 0) {
+    envcheck_squash(underscore + 1, rest, rest_size);
+    return ENVCHECK_ABBREVIATED;
+  }
+  return ENVCHECK_NOT_MEANT;
+}
+
+/* Whether name is exactly a variable some setting reads (environment names are case-sensitive:
+ * capillary_base_url is not CAPILLARY_BASE_URL, and getenv would not find it). */
+static int envcheck_is_known(const char *name) {
+  char known[ENVCHECK_MAX_NAME];
+  for (int p = 0; p < envcheck_provider_count; p++) {
+    const ix_provider *provider = envcheck_providers[p];
+    const ix_setting_def *lists[2] = {provider->settings, ix_common_settings};
+    for (int l = 0; l < 2; l++) {
+      for (const ix_setting_def *def = lists[l]; def && def->key; def++) {
+        envcheck_variable(provider->vendor, def->key, known, sizeof(known));
+        if (strcmp(known, name) == 0) return 1;
+      }
     }
+  }
+  for (int g = 0; g < envcheck_global_count; g++) {
+    if (strcmp(envcheck_globals[g], name) == 0) return 1;
   }
   return 0;
 }
 
-typedef struct envcheck_search {
-  const char *name;
-  int found;
-  int best_distance;
-  char best[ENVCHECK_MAX_NAME];
-} envcheck_search;
+typedef struct envcheck_guess {
+  const char *vendor; /* NULL: not meant for this extension */
+  int distance;       /* of the closest setting, squashed */
+  char closest[ENVCHECK_MAX_NAME];
+} envcheck_guess;
 
-static int envcheck_visit(void *context, const char *known) {
-  envcheck_search *search = context;
-  int distance = envcheck_distance(search->name, known);
-  if (distance == 0) {
-    search->found = 1;
-    return 1;
+/* The setting of this vendor whose squashed key is closest to rest. */
+static void envcheck_closest_key(const ix_provider *provider, const char *rest, int *distance,
+                                 char *closest, size_t size) {
+  const ix_setting_def *lists[2] = {provider->settings, ix_common_settings};
+  char key[ENVCHECK_MAX_NAME];
+  *distance = ENVCHECK_MAX_NAME;
+  for (int l = 0; l < 2; l++) {
+    for (const ix_setting_def *def = lists[l]; def && def->key; def++) {
+      envcheck_squash(def->key, key, sizeof(key));
+      int d = envcheck_distance(rest, key);
+      if (d < *distance) {
+        *distance = d;
+        envcheck_variable(provider->vendor, def->key, closest, size);
+      }
+    }
   }
-  if (distance < search->best_distance) {
-    search->best_distance = distance;
-    snprintf(search->best, sizeof(search->best), "%s", known);
+}
+
+/* Which vendor (or INTERACTIONS) an unknown name is meant for, and the closest real name. */
+static void envcheck_guess_name(const char *name, envcheck_guess *guess) {
+  memset(guess, 0, sizeof(*guess));
+  guess->distance = ENVCHECK_MAX_NAME;
+  for (int p = 0; p < envcheck_provider_count; p++) {
+    const ix_provider *provider = envcheck_providers[p];
+    char rest[ENVCHECK_MAX_NAME], closest[ENVCHECK_MAX_NAME];
+    envcheck_how how = envcheck_meant(name, provider->vendor, rest, sizeof(rest));
+    if (how == ENVCHECK_NOT_MEANT) continue;
+    int distance;
+    envcheck_closest_key(provider, rest, &distance, closest, sizeof(closest));
+    /* An abbreviation alone (CAP_, OPT_) is too common to claim a name: its rest must be a key. */
+    if (how == ENVCHECK_ABBREVIATED && distance > 1) continue;
+    if (!guess->vendor || distance < guess->distance) {
+      guess->vendor = provider->vendor;
+      guess->distance = distance;
+      snprintf(guess->closest, sizeof(guess->closest), "%s", closest);
+    }
   }
-  return 0;
+  const char *underscore = strchr(name, '_');
+  if (underscore &&
+      envcheck_near_prefix(name, (size_t)(underscore - name), ENVCHECK_GLOBAL_VENDOR_PREFIX)) {
+    for (int g = 0; g < envcheck_global_count; g++) {
+      int distance = envcheck_distance(name, envcheck_globals[g]);
+      if (!guess->vendor || distance < guess->distance) {
+        guess->vendor = ENVCHECK_GLOBAL_VENDOR;
+        guess->distance = distance;
+        snprintf(guess->closest, sizeof(guess->closest), "%s", envcheck_globals[g]);
+      }
+    }
+    if (!guess->vendor) guess->vendor = ENVCHECK_GLOBAL_VENDOR;
+  }
 }
 
 int envcheck_each_unknown(int (*each)(void *context, const char *vendor, const char *name,
@@ -117,39 +205,66 @@ int envcheck_each_unknown(int (*each)(void *context, const char *vendor, const c
                           void *context) {
   for (char **entry = environ; entry && *entry; entry++) {
     const char *equals = strchr(*entry, '=');
-    const char *underscore = strchr(*entry, '_');
-    if (!equals || !underscore || underscore > equals || equals - *entry >= ENVCHECK_MAX_NAME) {
-      continue;
-    }
+    if (!equals || equals == *entry || equals - *entry >= ENVCHECK_MAX_NAME) continue;
     char name[ENVCHECK_MAX_NAME];
     memcpy(name, *entry, (size_t)(equals - *entry));
     name[equals - *entry] = '\0';
-    size_t head_length = (size_t)(underscore - *entry);
-    envcheck_search search = {name, 0, ENVCHECK_MAX_NAME, ""};
-    const char *vendor = NULL;
-    /* Only variables meant for this extension: a vendor's prefix or a near miss of one. */
-    for (int p = 0; p < envcheck_provider_count; p++) {
-      const ix_provider *provider = envcheck_providers[p];
-      char prefix[ENVCHECK_MAX_NAME];
-      envcheck_variable(provider->vendor, "", prefix, sizeof(prefix));
-      prefix[strlen(prefix) - 1] = '\0'; /* without the '_' */
-      if (!envcheck_near_prefix(name, head_length, prefix)) continue;
-      int before = search.best_distance;
-      if (envcheck_each_known(provider, envcheck_visit, &search)) break;
-      if (!vendor || search.best_distance < before) vendor = provider->vendor;
-    }
-    if (!search.found && envcheck_near_prefix(name, head_length, "INTERACTIONS")) {
-      int before = search.best_distance;
-      for (int g = 0; g < envcheck_global_count && !search.found; g++) {
-        envcheck_visit(&search, envcheck_globals[g]);
-      }
-      if (!vendor || search.best_distance < before) vendor = ENVCHECK_GLOBAL_VENDOR;
-    }
-    if (!vendor || search.found) continue;
-    int rc = each(context, vendor, name, search.best[0] ? search.best : NULL);
+    if (!strchr(name, '_') || envcheck_is_known(name)) continue;
+    envcheck_guess guess;
+    envcheck_guess_name(name, &guess);
+    if (!guess.vendor) continue;
+    int rc = each(context, guess.vendor, name, guess.closest[0] ? guess.closest : NULL);
     if (rc) return rc;
   }
   return 0;
+}
+
+/* The first other vendor whose base URL variable points at a loopback host, into variable. */
+static int envcheck_other_test_server(const char *vendor, char *variable, size_t size, char *host,
+                                      size_t host_size) {
+  for (int p = 0; p < envcheck_provider_count; p++) {
+    const ix_provider *provider = envcheck_providers[p];
+    if (strcmp(provider->vendor, vendor) == 0) continue;
+    envcheck_variable(provider->vendor, "base_url", variable, size);
+    const char *value = getenv(variable);
+    int is_https = 0;
+    const char *problem = NULL;
+    if (value && *value && url_check_base(value, host, host_size, &is_https, &problem) == 0 &&
+        url_host_is_loopback(host)) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+char *envcheck_production_guard(const char *vendor, const char *production_url) {
+  char base_variable[ENVCHECK_MAX_NAME];
+  envcheck_variable(vendor, "base_url", base_variable, sizeof(base_variable));
+  for (char **entry = environ; entry && *entry; entry++) {
+    const char *equals = strchr(*entry, '=');
+    if (!equals || equals == *entry || equals - *entry >= ENVCHECK_MAX_NAME) continue;
+    char name[ENVCHECK_MAX_NAME];
+    memcpy(name, *entry, (size_t)(equals - *entry));
+    name[equals - *entry] = '\0';
+    if (!equals[1] || !strchr(name, '_') || envcheck_is_known(name)) continue;
+    envcheck_guess guess;
+    envcheck_guess_name(name, &guess);
+    if (guess.vendor && strcmp(guess.closest, base_variable) == 0) {
+      return sqlite3_mprintf(
+          "not using the production host %s while %s is set, which no setting reads (did you "
+          "mean %s?): rename it, or set %s to the production host to mean it",
+          production_url, name, base_variable, base_variable);
+    }
+  }
+  char other[ENVCHECK_MAX_NAME], host[256];
+  if (envcheck_other_test_server(vendor, other, sizeof(other), host, sizeof(host))) {
+    return sqlite3_mprintf(
+        "not using the production host %s while %s points at a test server (%s) and %s is not "
+        "set: set %s (for the sandbox, source examples/sandbox.env), or set it to the production "
+        "host to mean it",
+        production_url, other, host, base_variable, base_variable);
+  }
+  return NULL;
 }
 
 static int envcheck_print(void *context, const char *vendor, const char *name,

@@ -23,6 +23,15 @@ int envcheck_each_unknown(int (*each)(void *context, const char *vendor, const c
                                       const char *closest),
                           void *context);
 
+/* Why a table must not use its vendor's production host (production_url, the default it would
+ * use because no base URL was given), or NULL (sqlite3_mprintf'd, without the table's name). The
+ * rule: the default host is refused while a variable that looks like this vendor's base URL is
+ * set (CAP_BASE_URL, capillary_base_url: it was meant, and the credentials set are probably a
+ * test account's), or while another vendor's base URL points at a loopback host (the sandbox:
+ * these settings are a test setup). Setting <VENDOR>_BASE_URL to the production host says it is
+ * meant. */
+char *envcheck_production_guard(const char *vendor, const char *production_url);
+
 /* The stderr warning, once per process (INTERACTIONS_QUIET=1 hides it). */
 void envcheck_warn_once(void);
 

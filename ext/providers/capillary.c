@@ -218,7 +218,7 @@ static const ix_setting_def capillary_settings[] = {
     /* The general rate-limit page's figure; the interaction page says 1,000/min for demo
      * clusters. Brands have their own limits: the conservative one is the default. */
     {"rate_limit", 0, "100/60s", "requests per window"},
-    {"accept_partial_history", IX_SETTING_INT, "0",
+    {"accept_partial_history", IX_SETTING_INT | IX_SETTING_SWITCH, "0",
      "1: take the messages listed when a type's count says there are more (noted on stderr)"},
     {NULL, 0, NULL, NULL},
 };

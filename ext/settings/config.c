@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "settings/numbers.h"
 #include "util/notes.h"
 #include "util/url.h"
 
@@ -16,34 +17,6 @@ SQLITE_EXTENSION_INIT3
 
 #define IX_MAX_SETTINGS 48
 #define IX_MAX_NAME 64
-
-const ix_setting_def ix_common_settings[] = {
-    {"base_url", IX_SETTING_URL, NULL, "the vendor API's base URL"},
-    {"rate_limit", 0, "10/1s", "requests per window, e.g. 50/10s"},
-    {"timeout_ms", IX_SETTING_INT, "30000", "whole-request timeout"},
-    {"connect_timeout_ms", IX_SETTING_INT, "10000", "TCP and TLS connect timeout"},
-    {"stall_timeout_ms", IX_SETTING_INT, "20000",
-     "abort a transfer slower than 1 byte/s for this long"},
-    {"max_retries", IX_SETTING_INT, "4", "retries of a failed page (429, 5xx, network)"},
-    {"retry_base_ms", IX_SETTING_INT, "500", "first backoff ceiling; doubles per retry, 30 s cap"},
-    {"retry_budget_ms", IX_SETTING_INT, "120000", "total retry waiting allowed per statement"},
-    {"cache_ttl", IX_SETTING_INT, "300", "seconds a response is reused; 0 turns the cache off"},
-    {"max_concurrency", IX_SETTING_INT, "16", "requests in flight at once"},
-    {"timezone", 0, "UTC", "zone of vendor times that carry none"},
-    {"page_size", IX_SETTING_INT, NULL, "rows per page (default: the API's maximum)"},
-    {"max_pages", IX_SETTING_INT, "1000", "pages per customer before the query fails"},
-    {"max_response_bytes", IX_SETTING_INT, "16777216", "largest response body accepted"},
-    {"any_404_is_no_rows", IX_SETTING_INT, "0",
-     "1: every HTTP 404 means no rows, for a vendor that answers unknown customers so"},
-    /* Secret: the URL may carry the Redis password (shown as set or unset, never stored). */
-    {"limiter_url", IX_SETTING_SECRET | IX_SETTING_GLOBAL_ENV, NULL,
-     "redis://host:port[/db] or unix:///path: share the rate limit with other hosts"},
-    {"limiter_fallback", IX_SETTING_GLOBAL_ENV, "fail",
-     "when the shared limiter fails: fail, or local (this host alone at quota_share)"},
-    {"quota_share", IX_SETTING_GLOBAL_ENV, "1",
-     "the part of each rate-limit window this installation uses, 0 < share <= 1"},
-    {NULL, 0, NULL, NULL},
-};
 
 /* Where each common setting lands in ix_engine_settings. The field's name is the key itself
  * (stringified), so the two cannot drift apart; tests/unit/test_config.c checks that every common
@@ -267,7 +240,29 @@ void config_free(ix_config *config) {
   sqlite3_free(config);
 }
 
-/* Keeps value in setting, checked: no control character, a whole number for IX_SETTING_INT. */
+/* A number's value, else `unusable` (a lenient resolution keeps values a query would refuse). */
+static sqlite3_int64 config_number(const ix_setting *setting, sqlite3_int64 unusable) {
+  long long minimum, maximum, number;
+  numbers_range(setting->def->key, (setting->def->flags & IX_SETTING_SWITCH) != 0, &minimum,
+                &maximum);
+  return numbers_parse_whole(setting->value, minimum, maximum, &number) == 0 ? number : unusable;
+}
+
+/* A number within its range. Out of range is refused, never clamped (not the value written). */
+static int config_check_number(const char *table, const ix_setting *setting, char **error_out) {
+  const ix_setting_def *def = setting->def;
+  if (!setting->value || !(def->flags & IX_SETTING_INT)) return SQLITE_OK;
+  long long minimum, maximum, number;
+  numbers_range(def->key, (def->flags & IX_SETTING_SWITCH) != 0, &minimum, &maximum);
+  if (numbers_parse_whole(setting->value, minimum, maximum, &number) == 0) return SQLITE_OK;
+  *error_out = sqlite3_mprintf(
+      "%s: %s must be a whole number from %lld to %lld, got '%s' (from %s)%s", table, def->key,
+      (long long)minimum, (long long)maximum, setting->value, setting->origin,
+      minimum > 0 && strcmp(setting->value, "0") == 0 ? ": 0 does not mean no limit" : "");
+  return SQLITE_ERROR;
+}
+
+/* Keeps value in setting, checked: no control character, a number within its range. */
 static int config_check_value(const char *table, const ix_setting_def *def, const char *value,
                               ix_setting *setting, char **error_out) {
   if (value && *value && !(setting->value = sqlite3_mprintf("%s", value))) return SQLITE_NOMEM;
@@ -281,14 +276,7 @@ static int config_check_value(const char *table, const ix_setting_def *def, cons
     }
   }
   if (!setting->source || !setting->origin) return SQLITE_NOMEM;
-  char *end = NULL;
-  if (setting->value && (def->flags & IX_SETTING_INT) &&
-      (strtoll(setting->value, &end, 10) < 0 || *end)) {
-    *error_out = sqlite3_mprintf("%s: %s must be a whole number of 0 or more, got '%s' (from %s)",
-                                 table, def->key, setting->value, setting->origin);
-    return SQLITE_ERROR;
-  }
-  return SQLITE_OK;
+  return config_check_number(table, setting, error_out);
 }
 
 /* Fills one setting from the first place that has it. */
@@ -392,8 +380,8 @@ static void config_fill_engine(ix_config *config) {
     const char *value = setting ? setting->value : NULL;
     char *slot = (char *)&config->engine + field->offset;
     if (field->is_int) {
-      sqlite3_int64 number = value ? strtoll(value, NULL, 10) : field->unset_number;
-      memcpy(slot, &number, sizeof(number));
+      sqlite3_int64 n = value ? config_number(setting, field->unset_number) : field->unset_number;
+      memcpy(slot, &n, sizeof(n));
     } else {
       memcpy(slot, &value, sizeof(value));
     }
@@ -560,6 +548,13 @@ const char *config_engine_unmapped(void) {
   return NULL;
 }
 
+int config_base_url_defaulted(const ix_config *config) {
+  const ix_setting *base = config_find(config, "base_url");
+  const ix_setting *region = config_find(config, "region");
+  return base && base->value && !base->problem && strcmp(base->source, "default") == 0 &&
+         !(region && region->value && strcmp(region->source, "default") != 0);
+}
+
 int config_defines(const ix_config *config, const char *key) {
   return config_find(config, key) != NULL;
 }
@@ -570,8 +565,8 @@ const char *config_get(const ix_config *config, const char *key) {
 }
 
 sqlite3_int64 config_get_int(const ix_config *config, const char *key) {
-  const char *value = config_get(config, key);
-  return value ? strtoll(value, NULL, 10) : 0;
+  const ix_setting *setting = config_find_known(config, key);
+  return setting && setting->value ? config_number(setting, 0) : 0;
 }
 
 const char *config_origin(const ix_config *config, const char *key) {

@@ -1,6 +1,6 @@
 /*
  * Settings: environment variables, CREATE VIRTUAL TABLE options and defaults
- * (README.md#configuration).
+ * (docs/reference/configuration.md).
  *
  * Every setting has a key ("timeout_ms"), an environment variable (<VENDOR>_<KEY>, e.g.
  * CAPILLARY_TIMEOUT_MS) and may be given as an option, either literally (key=value) or by naming
@@ -25,6 +25,8 @@ enum {
   /* Also read from INTERACTIONS_<KEY> when <VENDOR>_<KEY> is unset: one value for every table
    * (the shared limiter's URL). */
   IX_SETTING_GLOBAL_ENV = 1 << 4,
+  /* A switch: the whole number 0 or 1 (IX_SETTING_INT too). */
+  IX_SETTING_SWITCH = 1 << 5,
 };
 
 typedef struct ix_setting_def {
@@ -44,7 +46,7 @@ extern const ix_setting_def ix_common_settings[];
  * config_resolve: the engine reads fields, so a misspelt name is a compile error rather than a
  * lookup that silently reads 0. A whole number reads 0 when unset (an empty value), as
  * config_get_int does; texts are NULL when unset and live as long as the config. Adding a common
- * setting: its row in ix_common_settings, its field here, its line in config.c's
+ * setting: its row in ix_common_settings (common.c), its field here, its line in config.c's
  * ix_engine_fields (docs/engine.md#settings). */
 typedef struct ix_engine_settings {
   const char *base_url; /* without trailing slashes */
@@ -109,6 +111,10 @@ sqlite3_int64 config_get_int(const ix_config *config, const char *key);
 /* The first common setting without its ix_engine_settings field (or field without its setting),
  * NULL when they match: tests/unit/test_config.c. */
 const char *config_engine_unmapped(void);
+/* Whether the base URL is the vendor's own default (no variable, option or region named one): the
+ * production host, which fetch/account.c and interactions_settings check against the environment
+ * (envcheck_production_guard). */
+int config_base_url_defaulted(const ix_config *config);
 /* Whether the table defines key (set or not). */
 int config_defines(const ix_config *config, const char *key);
 /* The name a user changes to fix this setting: the environment variable it came from or would

@@ -8,6 +8,8 @@
 #include "util/http.h"
 #include "util/version.h"
 
+#include "util/url.h"
+
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -266,14 +268,59 @@ static int http_is_transient(CURLcode code) {
   }
 }
 
-static void http_describe_failure(http_response *response, CURLcode code,
+/* Copies url's host (without port or brackets' contents changed) into host: "127.0.0.1". */
+static void http_url_host(const char *url, char *host, size_t host_size) {
+  const char *start = strstr(url, "://");
+  start = start ? start + 3 : url;
+  size_t length = *start == '[' ? strcspn(start, "]") + 1 : strcspn(start, ":/?#");
+  if (length >= host_size) length = host_size - 1;
+  memcpy(host, start, length);
+  host[length] = '\0';
+}
+
+/* Whether a TLS library's complaint means the server answered in plain text: OpenSSL before 3.2
+ * says "wrong version number", later ones "packet length too long" or "record layer failure";
+ * GnuTLS "An unexpected TLS packet". */
+static int http_not_tls(const char *detail) {
+  static const char *const signs[] = {"wrong version number", "packet length too long",
+                                      "record layer failure", "unexpected TLS packet"};
+  for (size_t i = 0; i < sizeof(signs) / sizeof(signs[0]); i++) {
+    if (strstr(detail, signs[i])) return 1;
+  }
+  return 0;
+}
+
+void http_classify_failure(http_response *response, int code, const char *url, const char *detail) {
+  char host[256];
+  http_url_host(url, host, sizeof(host));
+  int https = strncmp(url, "https://", 8) == 0;
+  if (https && code == CURLE_SSL_CONNECT_ERROR && http_not_tls(detail)) {
+    /* Another attempt would get the same plain-text answer. */
+    response->retryable = 0;
+    snprintf(response->error, sizeof(response->error),
+             "the server did not answer TLS (%s): if it speaks plain http (as the sandbox does), "
+             "the base URL should start with http://, not https://",
+             detail);
+  } else if (code == CURLE_COULDNT_CONNECT && url_host_is_loopback(host)) {
+    /* Nothing listens on this machine's port: it will not start listening within a backoff. */
+    response->retryable = 0;
+    snprintf(response->error, sizeof(response->error),
+             "%s; not retried: nothing listens there on this machine: is the server running? "
+             "For the quick start, start the sandbox (make sandbox) and use the port it prints",
+             detail);
+  } else {
+    snprintf(response->error, sizeof(response->error), "%s", detail);
+  }
+}
+
+static void http_describe_failure(http_response *response, CURLcode code, const char *url,
                                   const char *error_buffer) {
   response->timed_out = code == CURLE_OPERATION_TIMEDOUT;
   response->retryable = http_is_transient(code);
   response->unreachable = code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_CONNECT;
   /* libcurl's error buffer names the host and what failed; it never holds header values. */
   const char *detail = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
-  snprintf(response->error, sizeof(response->error), "%s", detail);
+  http_classify_failure(response, (int)code, url ? url : "", detail);
 }
 
 /* One transfer on the client's multi handle. It owns copies of everything the transfer reads
@@ -355,7 +402,7 @@ static void http_job_complete(http_job *job, CURLcode result) {
              HTTP_MAX_HEADER_LINE);
   } else if (result != CURLE_OK) {
     response->outcome = HTTP_FAILED;
-    http_describe_failure(response, result, job->error_buffer);
+    http_describe_failure(response, result, job->url, job->error_buffer);
   } else {
     response->outcome = HTTP_OK;
     curl_easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &response->status);

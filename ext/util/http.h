@@ -71,6 +71,12 @@ typedef struct http_response {
   long long answered_at_ms;
 } http_response;
 
+/* Sets response->error from libcurl's detail for a failed transfer of url (code a CURLcode), with
+ * the advice for the two failures another attempt cannot cure, which it marks not retryable: an
+ * https:// URL at a server that answered in plain text (did not speak TLS), and a refused
+ * connection on a loopback host (the server, such as the sandbox, is not running). */
+void http_classify_failure(http_response *response, int code, const char *url, const char *detail);
+
 typedef struct http_client http_client;
 
 http_client *http_client_new(void);

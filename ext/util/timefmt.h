@@ -33,7 +33,7 @@ void timefmt_zone_free(timefmt_zone *zone);
 const char *timefmt_zone_name(const timefmt_zone *zone);
 
 /* Converts a vendor timestamp of `len` bytes (not necessarily NUL-terminated) to the UTC text of
-** occurred_at (README.md#tables) in out (NUL-terminated). zone may be NULL (= UTC). Returns the
+** occurred_at (docs/tables/README.md) in out (NUL-terminated). zone may be NULL (= UTC). Returns the
 ** output length, or -1 if the text is not a timestamp we recognise (out is then the empty
 ** string). */
 int timefmt_to_utc(const char *text, size_t len, const timefmt_zone *zone, char out[TIMEFMT_MAX]);

@@ -21,6 +21,7 @@ import sys
 sys.dont_write_bytecode = True  # keep tests/sandbox/ free of __pycache__ litter
 
 import argparse  # noqa: E402
+import errno  # noqa: E402
 import gzip  # noqa: E402
 import ipaddress  # noqa: E402
 import itertools  # noqa: E402
@@ -453,7 +454,12 @@ def main(argv):
     try:
         server = SandboxServer((args.host, args.port), sandbox)
     except OSError as e:
-        print(f"sandbox: cannot listen on {args.host}:{args.port}: {e.strerror}", file=sys.stderr)
+        hint = ""
+        if e.errno == errno.EADDRINUSE:
+            hint = (f" (another sandbox may be running there: stop it, or pick another port with"
+                    f" `make sandbox SANDBOX_PORT={args.port + 1}` and use that port in SANDBOX_URL)")
+        print(f"sandbox: cannot listen on {args.host}:{args.port}: {e.strerror}{hint}",
+              file=sys.stderr)
         return 1
     port = server.server_address[1]
     if args.port_file:

@@ -6,6 +6,7 @@
  * and a vendor's region giving the base URL (config_apply_region) and its API group.
  */
 #include "settings/config.h"
+#include "settings/numbers.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -145,7 +146,7 @@ static void test_bad_values(void) {
   ix_config *config = resolve(0, NULL, &error);
   ok(config == NULL, "a negative max_retries is refused");
   is_str(error,
-         "t: max_retries must be a whole number of 0 or more, got '-1' (from "
+         "t: max_retries must be a whole number from 0 to 100, got '-1' (from "
          "TESTVENDOR_MAX_RETRIES)",
          "the refusal names the setting, the value and the variable");
   sqlite3_free(error);
@@ -155,7 +156,7 @@ static void test_bad_values(void) {
   config = resolve(1, argv, &error);
   ok(config == NULL, "a word for a number is refused");
   is_str(error,
-         "t: retry_base_ms must be a whole number of 0 or more, got 'soon' (from option "
+         "t: retry_base_ms must be a whole number from 0 to 3600000, got 'soon' (from option "
          "'retry_base_ms')",
          "the refusal names the option");
   sqlite3_free(error);
@@ -175,8 +176,9 @@ static void test_bad_values(void) {
   }
   ok(problem && strstr(problem, "max_retries must be a whole number"), "the problem is recorded");
   if (config) {
-    is_int((int)config_engine(config)->max_retries, -1,
-           "the field reads the recorded value as config_get_int did");
+    is_int((int)config_engine(config)->max_retries, 0,
+           "the field reads an unusable value as unset, as config_get_int does");
+    is_int((int)config_get_int(config, "max_retries"), 0, "config_get_int agrees");
     is_int((int)config_engine(config)->timeout_ms, 30000, "the other fields are resolved");
   }
   config_free(config);
@@ -230,6 +232,65 @@ static void test_unknown_keys(void) {
          "config_origin of an undefined key aborts");
   is_int(child_signal(get_known, config), 0, "defined keys do not");
   config_free(config);
+}
+
+/* One option refused with the text expected. */
+static void refused(const char *option, const char *expected, const char *what) {
+  char *error = NULL;
+  const char *argv[] = {option};
+  ix_config *config = resolve(1, argv, &error);
+  ok(config == NULL, "%s is refused", option);
+  is_str(error, expected, what);
+  sqlite3_free(error);
+  config_free(config);
+}
+
+/* Every number through one parser with its range: no NaN, no overflow, no silent clamp, and no 0
+ * that would quietly mean "no limit". */
+static void test_ranges(void) {
+  refused("timeout_ms=NaN",
+          "t: timeout_ms must be a whole number from 1 to 86400000, got 'NaN' (from option "
+          "'timeout_ms')",
+          "not a number, with the range");
+  refused("timeout_ms=99999999999999999999",
+          "t: timeout_ms must be a whole number from 1 to 86400000, got '99999999999999999999' "
+          "(from option 'timeout_ms')",
+          "above 2^63 is refused, not clamped by strtoll");
+  refused("max_response_bytes=9223372036854775808",
+          "t: max_response_bytes must be a whole number from 1 to 2147483647, got "
+          "'9223372036854775808' (from option 'max_response_bytes')",
+          "2^63 exactly is refused");
+  refused("retry_budget_ms=18446744073709551616",
+          "t: retry_budget_ms must be a whole number from 0 to 86400000, got "
+          "'18446744073709551616' (from option 'retry_budget_ms')",
+          "2^64 is refused");
+  refused("timeout_ms=0",
+          "t: timeout_ms must be a whole number from 1 to 86400000, got '0' (from option "
+          "'timeout_ms'): 0 does not mean no limit",
+          "timeout_ms=0 is not a silent 'no limit'");
+  refused("max_pages=0",
+          "t: max_pages must be a whole number from 1 to 1000000, got '0' (from option "
+          "'max_pages'): 0 does not mean no limit",
+          "max_pages=0 is not a silent 'no limit'");
+  refused("max_concurrency=100",
+          "t: max_concurrency must be a whole number from 1 to 64, got '100' (from option "
+          "'max_concurrency')",
+          "out of range is an error, not a clamp");
+  refused("any_404_is_no_rows=2",
+          "t: any_404_is_no_rows must be a whole number from 0 to 1, got '2' (from option "
+          "'any_404_is_no_rows')",
+          "a switch is 0 or 1");
+  refused("max_retries= 3x",
+          "t: max_retries must be a whole number from 0 to 100, got '3x' (from option "
+          "'max_retries')",
+          "trailing letters are refused");
+  long long number = 0;
+  ok(numbers_parse_whole("64", 1, 64, &number) == 0 && number == 64, "the top of a range reads");
+  ok(numbers_parse_whole("+5", 0, 10, &number) != 0 &&
+         numbers_parse_whole(" 5", 0, 10, &number) != 0 &&
+         numbers_parse_whole("", 0, 10, &number) != 0 &&
+         numbers_parse_whole("inf", 0, 10, &number) != 0,
+     "signs, spaces, empty text and inf are refused");
 }
 
 /* A vendor with named regions: config_apply_region gives the base URL from the region. */
@@ -314,6 +375,7 @@ int main(void) {
   test_environment_and_options();
   test_global_environment();
   test_bad_values();
+  test_ranges();
   test_regions();
 #ifdef IX_DEBUG
   test_unknown_keys();

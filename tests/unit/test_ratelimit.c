@@ -132,6 +132,14 @@ int main(void) {
   is_int(rate_limit_shortest_ms(&limit), 1000, "the shortest window");
   ok(rate_limit_parse("0/1s", &limit) != 0, "zero requests refused");
   ok(rate_limit_parse("fast", &limit) != 0, "words refused");
+  ok(rate_limit_parse("5/nan", &limit) != 0 && rate_limit_parse("5/NaN", &limit) != 0 &&
+         rate_limit_parse("2/nans", &limit) != 0,
+     "a window that is not a number (nan, NaN, nans) is refused");
+  ok(rate_limit_parse("5/inf", &limit) != 0 && rate_limit_parse("5/0x1p3", &limit) != 0 &&
+         rate_limit_parse("5/1e999", &limit) != 0,
+     "infinite, hexadecimal and overflowing windows are refused");
+  ok(rate_limit_parse("5/.5s", &limit) == 0 && limit.windows[0].window_ms == 500,
+     "a fraction of a second still reads");
   ok(rate_limit_parse("5/1parsec", &limit) != 0, "unknown unit refused");
   ok(rate_limit_parse("5/-1s", &limit) != 0, "negative window refused");
   ok(rate_limit_parse("5/1s,", &limit) != 0, "empty window refused");

@@ -45,7 +45,7 @@ static const struct {
     {"state_dir", "INTERACTIONS_STATE_DIR", NULL}, /* default: rate_state_dir() */
     {"cache_dir", "INTERACTIONS_CACHE_DIR", NULL},
     {"cache_disk_mb", "INTERACTIONS_CACHE_DISK_MB", "256"},
-    /* The shared limiter for every table (README.md#many-hosts-on-one-account). */
+    /* The shared limiter for every table (docs/reference/rate-limits-and-hosts.md). */
     {"limiter_url", "INTERACTIONS_LIMITER_URL", NULL},
     {"limiter_password", "INTERACTIONS_LIMITER_PASSWORD", NULL},
     {"limiter_fallback", "INTERACTIONS_LIMITER_FALLBACK", "fail"},
@@ -87,6 +87,12 @@ static char *settings_value_problem(const ix_provider *provider, const ix_config
     return sqlite3_mprintf("%s is set but empty, which counts as unset", origin);
   }
   if (!setting->value) return NULL;
+  if (strcmp(setting->key, "base_url") == 0 && config_base_url_defaulted(config)) {
+    char *reason = envcheck_production_guard(provider->vendor, setting->value);
+    char *problem = reason ? sqlite3_mprintf("%s: %s", table, reason) : NULL;
+    sqlite3_free(reason);
+    return problem;
+  }
   if (strcmp(setting->key, "rate_limit") == 0) {
     rate_limit limit;
     if (rate_limit_parse(setting->value, &limit) == 0) return NULL;
@@ -104,13 +110,6 @@ static char *settings_value_problem(const ix_provider *provider, const ix_config
     timefmt_zone_free(zone);
     free(zone_error);
     return problem;
-  }
-  if (strcmp(setting->key, "max_concurrency") == 0) {
-    long long concurrency = strtoll(setting->value, NULL, 10);
-    if (concurrency >= 1 && concurrency <= 64) return NULL;
-    return sqlite3_mprintf(
-        "%s: max_concurrency must be between 1 and 64, got '%s' (from %s): queries use %d", table,
-        setting->value, origin, concurrency < 1 ? 1 : 64);
   }
   return NULL;
 }

@@ -9,7 +9,7 @@
  *
  *     CREATE TABLE interactions_columns(table_name, position, column_name, type, hidden, required,
  *                                       alternative, operators, rechecked, vendor_field,
- *                                       description)
+ *                                       description, filtered_by)
  *     CREATE TABLE interactions_tables(table_name, vendor, endpoint, paging, page_size,
  *                                      rate_limit, base_url, arguments, docs_url)
  *
@@ -22,6 +22,8 @@
  */
 #include "sql/tables/schema.h"
 #include "sql/tables/snapshot.h"
+
+#include "provider/descriptor.h"
 
 #include <string.h>
 
@@ -88,7 +90,9 @@ static int schema_alternative(const ix_provider *provider, int column) {
  */
 static const char *schema_operators(const ix_provider *provider, int column) {
   unsigned flags = provider->columns[column].flags;
-  if (column == provider->range_column) return "=, <, <=, >, >=";
+  /* From the columns themselves: the descriptors listed here are the unresolved ones, whose
+   * derived range_column is not filled in (it read 0, the first column, for tables without one). */
+  if (column == ix_descriptor_range_column(provider)) return "=, <, <=, >, >=";
   if (!(flags & IX_COL_EQ)) return NULL;
   int alternative = schema_alternative(provider, column);
   uint64_t mask = alternative ? provider->required[alternative - 1] : 0;
@@ -102,7 +106,15 @@ static const char *schema_operators(const ix_provider *provider, int column) {
 /* Range bounds are always re-checked (the API's dates are coarser than the column); an equality
  * only where the vendor does not apply it exactly. */
 static int schema_rechecked(const ix_provider *provider, int column) {
-  return column == provider->range_column || !(provider->columns[column].flags & IX_COL_EXACT);
+  return column == ix_descriptor_range_column(provider) ||
+         !(provider->columns[column].flags & IX_COL_EXACT);
+}
+
+/* Who filters on the column, in words: the API (exactly), the API and SQLite again, or SQLite
+ * alone (nothing about it is sent: every row is fetched and SQLite compares). */
+static const char *schema_filtered_by(const ix_provider *provider, int column) {
+  if (!schema_operators(provider, column)) return "SQLite";
+  return schema_rechecked(provider, column) ? "the API, then SQLite" : "the API";
 }
 
 static int schema_add_vendor_field(schema_cursor *cursor, const ix_column_def *def) {
@@ -141,6 +153,7 @@ static int schema_fill_columns(schema_cursor *cursor, const ix_provider *const *
       }
       if (rc == SQLITE_OK) rc = schema_add_vendor_field(cursor, def);
       if (rc == SQLITE_OK) rc = schema_add_copy(cursor, def->description);
+      if (rc == SQLITE_OK) rc = schema_add_copy(cursor, schema_filtered_by(provider, c));
     }
   }
   return rc;
@@ -210,8 +223,8 @@ int schema_register(sqlite3 *db, const ix_provider *const *providers, int provid
       {"interactions_columns",
        {"CREATE TABLE x(table_name TEXT, position INTEGER, column_name TEXT, type TEXT, hidden "
         "INTEGER, required INTEGER, alternative INTEGER, operators TEXT, rechecked INTEGER, "
-        "vendor_field TEXT, description TEXT)",
-        11, schema_fill},
+        "vendor_field TEXT, description TEXT, filtered_by TEXT)",
+        12, schema_fill},
        schema_fill_columns,
        NULL,
        0},

@@ -1,0 +1,60 @@
+/*
+ * Whole number settings: see numbers.h.
+ */
+#include "settings/numbers.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The range of every whole number setting. Limits that 0 would switch off (a timeout, a page cap)
+ * start at 1: curl reads a 0 timeout as none, and a statement without limits could wait forever.
+ * The upper ends keep every deadline computed from them far from overflow. */
+typedef struct ix_setting_range {
+  const char *key;
+  long long minimum;
+  long long maximum;
+} ix_setting_range;
+
+#define IX_ONE_DAY_MS 86400000LL
+
+static const ix_setting_range ix_setting_ranges[] = {
+    {"timeout_ms", 1, IX_ONE_DAY_MS},
+    {"connect_timeout_ms", 1, IX_ONE_DAY_MS},
+    {"stall_timeout_ms", 1, IX_ONE_DAY_MS},
+    {"max_retries", 0, 100},
+    {"retry_base_ms", 0, 3600000},
+    {"retry_budget_ms", 0, IX_ONE_DAY_MS},
+    {"cache_ttl", 0, 31536000}, /* a year, in seconds */
+    {"max_concurrency", 1, 64},
+    {"page_size", 0, 1000000}, /* 0, like unset, asks for the API's maximum */
+    {"max_pages", 1, 1000000},
+    {"max_response_bytes", 1, 2147483647}, /* SQLite's largest string */
+};
+
+/* Vendor numbers without a row above (Optimove's window_days). */
+#define IX_DEFAULT_MAXIMUM 1000000
+
+void numbers_range(const char *key, int is_switch, long long *minimum, long long *maximum) {
+  *minimum = 0;
+  *maximum = is_switch ? 1 : IX_DEFAULT_MAXIMUM;
+  for (size_t i = 0; i < sizeof(ix_setting_ranges) / sizeof(ix_setting_ranges[0]); i++) {
+    if (strcmp(ix_setting_ranges[i].key, key) == 0) {
+      *minimum = ix_setting_ranges[i].minimum;
+      *maximum = ix_setting_ranges[i].maximum;
+    }
+  }
+}
+
+int numbers_parse_whole(const char *text, long long minimum, long long maximum, long long *out) {
+  if (!text || !isdigit((unsigned char)*text)) return -1; /* no sign, space, "nan" or "inf" */
+  for (const char *p = text; *p; p++) {
+    if (!isdigit((unsigned char)*p)) return -1;
+  }
+  errno = 0;
+  long long number = strtoll(text, NULL, 10);
+  if (errno == ERANGE || number < minimum || number > maximum) return -1;
+  *out = number;
+  return 0;
+}
