@@ -14,8 +14,9 @@
 
 SQLITE_EXTENSION_INIT3
 
-#define IX_KNOWN_COLUMN_FLAGS \
-  (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_RANGE | IX_COL_EXACT | IX_COL_PER_CUSTOMER)
+#define IX_KNOWN_COLUMN_FLAGS                                                      \
+  (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_RANGE | IX_COL_EXACT | IX_COL_PER_CUSTOMER | \
+   IX_COL_MATCH_NOCASE | IX_COL_MATCH_PHONE)
 
 /* Sets *error_out to "error creating module <table>: <problem>". Always SQLITE_ERROR, or
  * SQLITE_NOMEM when even the message cannot be allocated. */
@@ -126,6 +127,21 @@ static int ix_check_column(const ix_provider *provider, int c, int *range_column
                                 c, def->name, *range_column, provider->columns[*range_column].name);
     }
     *range_column = c;
+  }
+  /* A vendor that matches more loosely than bytes returns rows SQLite's own comparison may drop:
+   * SQLite must re-check, and a value the vendor never receives is matched by nobody. */
+  unsigned match = def->flags & (IX_COL_MATCH_NOCASE | IX_COL_MATCH_PHONE);
+  if (match == (IX_COL_MATCH_NOCASE | IX_COL_MATCH_PHONE)) {
+    return ix_descriptor_fail(error_out, provider,
+                              ".columns[%d] (%s): IX_COL_MATCH_NOCASE and IX_COL_MATCH_PHONE "
+                              "exclude each other (a column has one match)",
+                              c, def->name);
+  }
+  if (match && (def->flags & (IX_COL_EXACT | IX_COL_EQ)) != IX_COL_EQ) {
+    return ix_descriptor_fail(error_out, provider,
+                              ".columns[%d] (%s): IX_COL_MATCH_* needs IX_COL_EQ without "
+                              "IX_COL_EXACT (SQLite re-checks what the vendor matched loosely)",
+                              c, def->name);
   }
   if ((unsigned)def->kind > (unsigned)IX_VALUE_CUSTOM) {
     return ix_descriptor_fail(error_out, provider, ".columns[%d] (%s): unknown kind %d", c,

@@ -40,7 +40,26 @@ enum {
    * it): SQLite's re-check keeps all of a customer's rows or none, so it does not stop LIMIT from
    * sizing the pages (ix_plan_limit). */
   IX_COL_PER_CUSTOMER = 1 << 4,
+  /* How the vendor matches a value sent for an IX_COL_EQ column (none of these: byte for byte).
+   * A loose match needs SQLite's re-check (not IX_COL_EXACT); it decides whether a comparison
+   * under another collation can be sent (vtab.c) and why SQLite may drop rows the vendor matched
+   * (the drop note). Read it through ix_column_match. */
+  IX_COL_MATCH_NOCASE = 1 << 5, /* without regard to ASCII case (emails, UUIDs) */
+  IX_COL_MATCH_PHONE = 1 << 6,  /* a phone number the vendor normalises ('+91 99' finds 9199) */
 };
+
+/* A column's match as one value (IX_COL_MATCH_* above). */
+typedef enum ix_match {
+  IX_MATCH_EXACT,
+  IX_MATCH_NOCASE,
+  IX_MATCH_PHONE,
+} ix_match;
+
+static inline ix_match ix_column_match(unsigned flags) {
+  return (flags & IX_COL_MATCH_PHONE)    ? IX_MATCH_PHONE
+         : (flags & IX_COL_MATCH_NOCASE) ? IX_MATCH_NOCASE
+                                         : IX_MATCH_EXACT;
+}
 
 /* How the engine produces a column's value from a row when the column does not echo a constraint.
  */

@@ -104,7 +104,8 @@ static const ix_column_def alpharun_columns[AR_COLUMN_COUNT] = {
     /* Not IX_COL_EXACT: Alpharun matches a UUID ignoring case, so the column carries the
      * contact's id from the item and SQLite re-checks it (alpharun_result_contact_id). */
     [AR_CONTACT_ID] =
-        {"contact_id", "TEXT", IX_COL_HIDDEN | IX_COL_EQ | IX_COL_PER_CUSTOMER, IX_VALUE_NONE, {NULL},
+        {"contact_id", "TEXT",
+         IX_COL_HIDDEN | IX_COL_EQ | IX_COL_PER_CUSTOMER | IX_COL_MATCH_NOCASE, IX_VALUE_NONE, {NULL},
         "the contact: its UUID or alt:ext_id:<ext_id>, required"},
 };
 // clang-format on
