@@ -117,6 +117,7 @@ static const char *ix_collation_suffix(ix_collation collation) {
   switch (collation) {
     case IX_COLLATE_NOCASE: return "? COLLATE NOCASE";
     case IX_COLLATE_RTRIM: return "? COLLATE RTRIM";
+    case IX_COLLATE_OTHER: return "? COLLATE OTHER";
     default: return "?";
   }
 }
@@ -200,7 +201,11 @@ static int ix_plan_equalities(ix_plan_state *state, uint64_t key,
     }
     int is_in = i == state->plan->in_constraint;
     const char *op = is_in ? " IN " : constraint->op == SQLITE_INDEX_CONSTRAINT_IS ? " IS " : "=";
-    if (!ix_plan_term(&state->text, name, op, "?")) {
+    /* A key's collation goes with it: xFilter decides, seeing the value, whether the vendor's
+     * match can serve it (ix_key_collation_problem). */
+    const char *suffix =
+        (key & IX_COLUMN_BIT(c)) ? ix_collation_suffix(constraint->collation) : "?";
+    if (!ix_plan_term(&state->text, name, op, suffix)) {
       if (key & IX_COLUMN_BIT(c)) return 0;
       continue;
     }
@@ -321,6 +326,27 @@ ix_plan_outcome ix_plan_build(const ix_provider *provider, const ix_plan_constra
 }
 
 /* ---- Values ---- */
+
+const char *ix_key_collation_problem(ix_match match, ix_collation collation, const char *text,
+                                     size_t length) {
+  if (collation == IX_COLLATE_BINARY || match == IX_MATCH_PHONE) {
+    /* BINARY is the narrowest comparison; a phone number has no case, and the vendor's
+     * normalising ignores the spaces RTRIM would. SQLite re-checks what the vendor sends back. */
+    return NULL;
+  }
+  if (collation == IX_COLLATE_OTHER) return "an application's own collation";
+  if (collation == IX_COLLATE_NOCASE) {
+    if (match == IX_MATCH_NOCASE) return NULL;
+    /* Without ASCII letters, NOCASE equality is byte equality. */
+    for (size_t i = 0; i < length; i++) {
+      char c = text[i];
+      if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) return "letters in other case";
+    }
+    return NULL;
+  }
+  /* RTRIM: the vendor is asked for the text as written; its ids hold no trailing spaces. */
+  return length > 0 && text[length - 1] == ' ' ? "trailing spaces" : NULL;
+}
 
 const char *ix_key_problem(const char *text, size_t length) {
   if (length == 0) return "is empty";

@@ -93,6 +93,15 @@ int ix_plan_can_omit(const ix_column_def *column, const ix_plan_constraint *cons
 
 /* ---- Values in xFilter ---- */
 
+/* Whether a key compared under collation can be sent to a vendor that matches it as match says:
+ * NULL when the vendor's match is at least as loose as SQLite's comparison for this value (SQLite
+ * then re-checks what comes back), else what SQLite would also match that the vendor would not
+ * ("letters in other case"). NOCASE on a value without letters is BINARY; a phone match serves
+ * NOCASE and RTRIM; RTRIM on a value without trailing spaces is BINARY (vendors' ids hold none);
+ * an application's own collation is never served. */
+const char *ix_key_collation_problem(ix_match match, ix_collation collation, const char *text,
+                                     size_t length);
+
 /* Why a key value cannot name a customer (so no request is made and no row returned), or NULL
  * when it can: empty, "." or "..", a control character or NUL, longer than IX_KEY_MAX_BYTES. */
 const char *ix_key_problem(const char *text, size_t length);

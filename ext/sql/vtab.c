@@ -16,7 +16,7 @@
  *
  *       plan  := term ("," term)* [" | re-checked by SQLite: " column (", " column)*]
  *              | "no customer key: fails in xFilter"                  -- idxNum 0
- *       term  := column op "?" [" COLLATE " ("NOCASE" | "RTRIM")]  -- op: = > >= < <=; argv[i]
+ *       term  := column op "?" [" COLLATE " ("NOCASE" | "RTRIM" | "OTHER")]  -- op: = > >= < <=
  *              | column " IS ?"     -- an equality that may be NULL; argv[i] is the value
  *              | column " IS NULL"  -- argv[i] is NULL (unread), and no rows
  *              | column " IN ?"     -- argv[i] is a whole IN list (sqlite3_vtab_in)
@@ -576,10 +576,37 @@ static const char *ix_key_value_problem(uint64_t key, int column, sqlite3_value 
   return ix_key_problem(text ? text : "", (size_t)sqlite3_value_bytes(value));
 }
 
+/* Refuses, before any request, a key compared under a collation the vendor's match cannot serve
+ * for this value (ix_key_collation_problem): the vendor would miss rows SQLite's comparison keeps
+ * over a local copy. Returns SQLITE_OK when the value can be sent. */
+static int ix_check_key_collation(ix_cursor *cursor, uint64_t key, int column,
+                                  ix_collation collation, sqlite3_value *value) {
+  ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
+  if (!(key & IX_COLUMN_BIT(column)) || collation == IX_COLLATE_BINARY) return SQLITE_OK;
+  const ix_column_def *def = &vtab->provider->columns[column];
+  const char *text = (const char *)sqlite3_value_text(value);
+  size_t length = (size_t)sqlite3_value_bytes(value);
+  ix_match match = ix_column_match(def->flags);
+  const char *problem = ix_key_collation_problem(match, collation, text ? text : "", length);
+  if (!problem) return SQLITE_OK;
+  static const char *const names[] = {"BINARY", "NOCASE", "RTRIM", "of the application's own"};
+  ix_set_error(
+      &vtab->base,
+      ix_errorf("%s: %s = '%.80s' is compared under COLLATE %s (from a COLLATE clause, or from "
+                "the declared collation of a column on the left of =), which also matches %s, "
+                "but the vendor matches %s %s: write the vendor table's column on the left "
+                "(%s.%s = crm.%s) or add COLLATE BINARY",
+                vtab->table_name, def->name, text ? text : "", names[collation], problem, def->name,
+                match == IX_MATCH_NOCASE ? "without regard to case" : "exactly", vtab->table_name,
+                def->name, def->name));
+  return SQLITE_ERROR;
+}
+
 /* Reads the values of an all-at-once IN list (sqlite3_vtab_in): SQLite hands them over
  * de-duplicated, and only until xFilter returns, so each is copied. A value that can name no
  * customer (NULL, blank, a blob...) matches nothing and is skipped. */
-static int ix_filter_read_in(ix_cursor *cursor, int column, uint64_t key, sqlite3_value *list) {
+static int ix_filter_read_in(ix_cursor *cursor, int column, uint64_t key, ix_collation collation,
+                             sqlite3_value *list) {
   ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
   sqlite3_value *value = NULL;
   int rc;
@@ -593,7 +620,8 @@ static int ix_filter_read_in(ix_cursor *cursor, int column, uint64_t key, sqlite
     if (problem) {
       ix_skip_key(cursor, column, problem);
     } else {
-      rc = ix_fetch_in_add(&cursor->fetch, column, sent);
+      rc = ix_check_key_collation(cursor, key, column, collation, sent);
+      if (rc == SQLITE_OK) rc = ix_fetch_in_add(&cursor->fetch, column, sent);
     }
     if (made) sqlite3_value_free(sent);
     if (rc != SQLITE_OK) return rc;
@@ -610,15 +638,20 @@ static int ix_parse_term(const ix_provider *provider, const char *term, size_t l
   const char *rest = term + name_length;
   size_t rest_length = length - name_length;
   *collation_out = IX_COLLATE_BINARY;
-  static const char nocase[] = " COLLATE NOCASE", rtrim[] = " COLLATE RTRIM";
-  if (rest_length > sizeof(nocase) - 1 &&
-      memcmp(rest + rest_length - (sizeof(nocase) - 1), nocase, sizeof(nocase) - 1) == 0) {
-    *collation_out = IX_COLLATE_NOCASE;
-    rest_length -= sizeof(nocase) - 1;
-  } else if (rest_length > sizeof(rtrim) - 1 &&
-             memcmp(rest + rest_length - (sizeof(rtrim) - 1), rtrim, sizeof(rtrim) - 1) == 0) {
-    *collation_out = IX_COLLATE_RTRIM;
-    rest_length -= sizeof(rtrim) - 1;
+  static const struct {
+    const char *suffix;
+    ix_collation collation;
+  } suffixes[] = {{" COLLATE NOCASE", IX_COLLATE_NOCASE},
+                  {" COLLATE RTRIM", IX_COLLATE_RTRIM},
+                  {" COLLATE OTHER", IX_COLLATE_OTHER}};
+  for (size_t s = 0; s < sizeof(suffixes) / sizeof(suffixes[0]); s++) {
+    size_t suffix_length = strlen(suffixes[s].suffix);
+    if (rest_length > suffix_length &&
+        memcmp(rest + rest_length - suffix_length, suffixes[s].suffix, suffix_length) == 0) {
+      *collation_out = suffixes[s].collation;
+      rest_length -= suffix_length;
+      break;
+    }
   }
   *column_out = ix_find_column(provider, term, name_length);
   for (size_t o = 0; o < sizeof(ix_op_texts) / sizeof(ix_op_texts[0]); o++) {
@@ -633,8 +666,8 @@ static int ix_parse_term(const ix_provider *provider, const char *term, size_t l
 
 /* An equality's value into args: the value SQLite's comparison would equate (affinity), or no rows
  * (and a "skipped" log line) when it can name no customer. */
-static int ix_read_equality(ix_cursor *cursor, uint64_t key, int column, sqlite3_value *value,
-                            int *no_rows) {
+static int ix_read_equality(ix_cursor *cursor, uint64_t key, int column, ix_collation collation,
+                            sqlite3_value *value, int *no_rows) {
   ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
   const char *problem;
   int made;
@@ -646,6 +679,11 @@ static int ix_read_equality(ix_cursor *cursor, uint64_t key, int column, sqlite3
     if (made) sqlite3_value_free(sent);
     *no_rows = 1;
     return SQLITE_OK;
+  }
+  int rc = ix_check_key_collation(cursor, key, column, collation, sent);
+  if (rc != SQLITE_OK) {
+    if (made) sqlite3_value_free(sent);
+    return rc;
   }
   sqlite3_value_free(cursor->fetch.args.eq[column]);
   cursor->fetch.args.eq[column] = made ? sent : sqlite3_value_dup(sent);
@@ -661,14 +699,14 @@ static int ix_read_term_value(ix_cursor *cursor, uint64_t key, int column, ix_te
     return SQLITE_OK;
   }
   if (op == IX_OP_IN) {
-    int rc = ix_filter_read_in(cursor, column, key, value);
+    int rc = ix_filter_read_in(cursor, column, key, collation, value);
     if (rc == SQLITE_OK && !ix_fetch_has_more_customers(&cursor->fetch)) *no_rows = 1;
     return rc;
   }
   if (column == provider->range_column) {
     return ix_range_add(&cursor->fetch.args, op, collation, value, no_rows);
   }
-  return ix_read_equality(cursor, key, column, value, no_rows);
+  return ix_read_equality(cursor, key, column, collation, value, no_rows);
 }
 
 /* Reads the plan (see the grammar at the top) and the values into cursor->fetch.args. Sets *no_rows

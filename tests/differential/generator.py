@@ -220,8 +220,11 @@ def crm_key_tags(crm, spec, column):
 
 class Atom:
     def __init__(self, sql, key=False, lower="no", tags=(), params=(), eq_column=None,
-                 local_sql=None, const_eq=False):
+                 local_sql=None, const_eq=False, collation_refusable=False):
         self.sql = sql
+        # A key compared under NOCASE where the vendor matches it exactly: the table may refuse
+        # it before any request (issue 19), when a value it is given holds letters.
+        self.collation_refusable = collation_refusable
         # The same condition over the local copy, where it must read differently (IS NULL).
         self.local_sql = local_sql or sql
         # `column = constant`: SQLite propagates the constant into the other terms and may prove
@@ -441,6 +444,12 @@ class Generator:
             variant = value.upper() if value != value.upper() else value.lower()
             collate = " COLLATE NOCASE" if rng.random() < 0.5 else ""
             return Atom(f"{ref} = {quote(variant)}{collate}", key=True, tags={"case"})
+        if roll < 0.09 and isinstance(value, str) and value.lower() != value.upper():
+            # A key the vendor matches exactly, in other case under NOCASE: refused before any
+            # request (the rows of other customers SQLite would also keep cannot be fetched).
+            variant = value.upper() if value != value.upper() else value.lower()
+            return Atom(f"{ref} = {quote(variant)} COLLATE NOCASE", key=True, tags={"case"},
+                        collation_refusable=column not in spec.case_keys)
         if roll < 0.13:
             if rng.random() < 0.25:
                 # A NULL names no customer: no rows (issue 9), although the copy holds rows
@@ -675,6 +684,9 @@ class Generator:
         """trees: the predicate trees in the order the SQL writes them (for the ? values)."""
         if expect is None:
             expect = self.expect_for(spec, trees[0])
+        if any(a.collation_refusable for tree in trees for a in atoms_of(tree)):
+            expect = ("either" if expect[0] == "rows" else expect[0],
+                      tuple(expect[1]) + ("collation",))
         all_tags = set(tags)
         params = []
         for tree in trees:
@@ -737,9 +749,14 @@ class Generator:
 
     def join_key(self, spec, crm):
         column = self.rng.choice(sorted(spec.keys))
-        text = (f"t.{column} = c.{spec.keys[column]}" if self.rng.random() < 0.6
-                else f"c.{spec.keys[column]} = t.{column}")
-        return Atom(text, key=True, tags=crm_key_tags(crm, spec, column))
+        crm_left = self.rng.random() >= 0.6
+        text = (f"c.{spec.keys[column]} = t.{column}" if crm_left
+                else f"t.{column} = c.{spec.keys[column]}")
+        # SQLite compares with the left operand's collation: a NOCASE CRM column on the left of
+        # a key the vendor matches exactly may be refused (issue 19).
+        refusable = crm_left and crm == "crm_nocase" and column not in spec.case_keys
+        return Atom(text, key=True, tags=crm_key_tags(crm, spec, column),
+                    collation_refusable=refusable)
 
     def q_join(self, number, spec):
         rng = self.rng

@@ -58,6 +58,7 @@ TABLE_WORD = re.compile(r"\b(" + "|".join(s.name for s in generator.SPECS) + r")
 ERRORS = {
     "customer": r"a (?!start date)[a-z ]+ is required: add WHERE ",
     "start": r"a start date is required: add WHERE occurred_at >= ",
+    "collation": r"[a-z_]+ = '[^']*' is compared under COLLATE NOCASE \(from a COLLATE clause",
 }
 
 
