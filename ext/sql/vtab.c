@@ -46,6 +46,7 @@
 #include "provider/descriptor.h"
 #include "provider/jsonspan.h"
 #include "sql/plan.h"
+#include "util/textset.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -95,6 +96,10 @@ typedef struct ix_cursor {
   int row_index;  /* into fetch.page.rows */
   int eof;
   ix_identity identity;
+  /* An IN list names each customer once (issue 19): the keys sent, after the key column's
+   * affinity, and the vendor's own ids of the customers whose rows were returned. */
+  ix_textset in_keys;
+  ix_textset customers_seen;
 } ix_cursor;
 
 /* ---------------------------------------------------------------------------------------------
@@ -214,6 +219,8 @@ static int ix_close(sqlite3_vtab_cursor *base) {
   progress_statement_end(&cursor->fetch.progress);
   ix_fetch_free(&cursor->fetch);
   ix_identity_free(&cursor->identity);
+  ix_textset_clear(&cursor->in_keys);
+  ix_textset_clear(&cursor->customers_seen);
   sqlite3_free(cursor);
   return SQLITE_OK;
 }
@@ -356,6 +363,26 @@ static int ix_identity_count_through(ix_cursor *cursor, int through) {
   return SQLITE_OK;
 }
 
+/* When an IN list's customer turns out to be one whose rows were already returned (two values the
+ * vendor resolves to the same customer: 'a.b@x.org' and 'A.B@X.ORG' for Capillary), skips its
+ * rows and its further pages: IN is set membership, and over a local copy each row exists once.
+ * Called when a customer's first page has arrived. */
+static int ix_cursor_skip_repeated_customer(ix_cursor *cursor) {
+  const ix_provider *provider = cursor->fetch.provider;
+  if (cursor->fetch.in_column < 0 || !provider->customer_identity) return SQLITE_OK;
+  char vendor_id[256];
+  ix_call call = ix_fetch_call(&cursor->fetch);
+  if (!provider->customer_identity(&call, vendor_id, sizeof(vendor_id))) return SQLITE_OK;
+  int added = ix_textset_add(&cursor->customers_seen, vendor_id, strlen(vendor_id));
+  if (added < 0) return SQLITE_NOMEM;
+  if (added == 0) {
+    cursor->row_index = cursor->fetch.page.row_count;
+    sqlite3_free(cursor->fetch.page.next_token);
+    cursor->fetch.page.next_token = NULL;
+  }
+  return SQLITE_OK;
+}
+
 /* Moves to the first row at or after row_index, fetching pages as needed; sets eof at the end. */
 static int ix_cursor_settle(ix_cursor *cursor) {
   while (cursor->row_index >= cursor->fetch.page.row_count) {
@@ -377,6 +404,9 @@ static int ix_cursor_settle(ix_cursor *cursor) {
       ix_identity_reset(cursor); /* another customer */
     }
     if (rc == SQLITE_OK) rc = ix_fetch_advance(&cursor->fetch, &error);
+    if (rc == SQLITE_OK && step == IX_FETCH_NEXT_CUSTOMER) {
+      rc = ix_cursor_skip_repeated_customer(cursor);
+    }
     if (rc != SQLITE_OK) {
       progress_failed(&cursor->fetch.progress);
       ix_set_error(cursor->base.pVtab,
@@ -602,6 +632,15 @@ static int ix_check_key_collation(ix_cursor *cursor, uint64_t key, int column,
   return SQLITE_ERROR;
 }
 
+/* Whether an IN value names a customer not named before in the list: values equal after the key
+ * column's affinity (779456, '779456', 779456.0 all send '779456') are one customer and one
+ * request. 1 new, 0 seen, -1 out of memory. */
+static int ix_in_key_is_new(ix_cursor *cursor, sqlite3_value *sent) {
+  const char *text = (const char *)sqlite3_value_text(sent);
+  if (!text) return sqlite3_value_type(sent) == SQLITE_NULL ? 1 : -1;
+  return ix_textset_add(&cursor->in_keys, text, (size_t)sqlite3_value_bytes(sent));
+}
+
 /* Reads the values of an all-at-once IN list (sqlite3_vtab_in): SQLite hands them over
  * de-duplicated, and only until xFilter returns, so each is copied. A value that can name no
  * customer (NULL, blank, a blob...) matches nothing and is skipped. */
@@ -621,7 +660,9 @@ static int ix_filter_read_in(ix_cursor *cursor, int column, uint64_t key, ix_col
       ix_skip_key(cursor, column, problem);
     } else {
       rc = ix_check_key_collation(cursor, key, column, collation, sent);
-      if (rc == SQLITE_OK) rc = ix_fetch_in_add(&cursor->fetch, column, sent);
+      int is_new = rc == SQLITE_OK ? ix_in_key_is_new(cursor, sent) : 0;
+      if (is_new < 0) rc = SQLITE_NOMEM;
+      if (is_new > 0) rc = ix_fetch_in_add(&cursor->fetch, column, sent);
     }
     if (made) sqlite3_value_free(sent);
     if (rc != SQLITE_OK) return rc;
@@ -766,6 +807,8 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
   ix_vtab *vtab = (ix_vtab *)base->pVtab;
   ix_fetch_reset(&cursor->fetch);
   ix_identity_reset(cursor);
+  ix_textset_clear(&cursor->in_keys);
+  ix_textset_clear(&cursor->customers_seen);
   cursor->row_index = 0;
   cursor->eof = 1;
   if (plan_number == 0 && vtab->provider->required[0]) {
@@ -782,6 +825,7 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
   char *error = NULL;
   rc = ix_fetch_configure(&cursor->fetch, vtab->options, &error);
   if (rc == SQLITE_OK) rc = ix_fetch_start(&cursor->fetch, &error);
+  if (rc == SQLITE_OK) rc = ix_cursor_skip_repeated_customer(cursor);
   if (rc != SQLITE_OK) {
     progress_failed(&cursor->fetch.progress);
     ix_set_error(base->pVtab, error ? error : ix_errorf("%s: out of memory", vtab->table_name));

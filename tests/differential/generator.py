@@ -472,6 +472,13 @@ class Generator:
                     items.append(text)
                     tags |= extra
                     params += bound
+                key = other[column]
+                if (column in spec.case_keys and key not in ECHOED_KEYS and isinstance(key, str)
+                        and key.upper() != key and rng.random() < 0.25):
+                    # The same customer in other case: the vendor answers it twice, and IN is
+                    # set membership (issue 19).
+                    items.append(quote(key.upper()))
+                    tags.add("case")
             if rng.random() < 0.3:
                 items.append("NULL")
             if rng.random() < 0.05:
