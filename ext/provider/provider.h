@@ -141,6 +141,11 @@ typedef struct ix_args {
   int range_low_inclusive;
   int range_high_inclusive;
   sqlite3_int64 row_hint; /* LIMIT+OFFSET when pushed down, else -1: a page-size hint only */
+  /* Set when the plan is an OR branch of a statement that bounds the range column outside the
+   * OR: SQLite asks xBestIndex about each branch with the branch's own terms only, so the bound
+   * never reaches this plan. A provider that needs a bound says so in its error instead of "a
+   * start date is required" (the statement has one). */
+  int range_outside_or;
 } ix_args;
 
 /* Everything a provider callback may read while building a request or producing a column. */

@@ -217,6 +217,16 @@ static int optimove_plan_range(const ix_call *call, optimove_range *range, char 
     high--; /* < '2025-03-01': no row of that day, date-only or not, is before it */
   }
 
+  if (!start_text && !args->range_low && args->range_outside_or) {
+    *error_out = ix_errorf(
+        "%s: SQLite does not pass the date range written outside an OR into the OR's branches, "
+        "and each branch needs a start date: put the range inside each branch ((customer_id = "
+        "'1' AND occurred_at >= '2025-01-01') OR (customer_id = '2' AND occurred_at >= "
+        "'2025-01-01')), or write the keys as one IN list (customer_id IN ('1', '2') AND "
+        "occurred_at >= '2025-01-01')",
+        call->table_name);
+    return SQLITE_ERROR;
+  }
   if (!start_text && !args->range_low) {
     *error_out = ix_errorf(
         "%s: a start date is required: add WHERE occurred_at >= '2025-01-01' (or start_date = "

@@ -237,6 +237,7 @@ static void ix_plan_bounds(ix_plan_state *state) {
       continue;
     }
     state->usage[i].argv_index = ++state->argv_index;
+    state->plan->has_range = 1;
     state->all_sent_exactly = 0; /* the API's dates are coarser than the column: SQLite re-checks */
     state->rechecked |= IX_COLUMN_BIT(range);
   }

@@ -66,7 +66,12 @@ typedef struct ix_plan {
   double cost;
   double rows;
   int in_constraint; /* the constraint whose IN list xFilter takes whole, else -1 */
+  int has_range;     /* a bound on the range column is sent */
 } ix_plan;
+
+/* What xBestIndex appends to the plan of an OR branch that has no bound on the range column when
+ * the statement's probe before it had one (SQLite passes each branch only its own terms). */
+#define IX_PLAN_RANGE_OUTSIDE_OR " | range outside the OR"
 
 /* The whole of xBestIndex: usage[] (count entries) and *plan are filled. */
 ix_plan_outcome ix_plan_build(const ix_provider *provider, const ix_plan_constraint *constraints,

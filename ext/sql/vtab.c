@@ -74,6 +74,10 @@ typedef struct ix_vtab {
   ix_session *session;
   char *table_name;    /* as the user wrote it: every error text starts with it */
   ix_options *options; /* CREATE VIRTUAL TABLE options; NULL for the eponymous table */
+  /* The last probe bounded the range column but named no customer: SQLite's whole-WHERE probe
+   * of a statement whose keys are in an OR. The branch probes that follow see no bound
+   * (docs/sqlite-virtual-tables.md#or-branches-and-the-date-range). */
+  int range_probe_without_key;
 } ix_vtab;
 
 /* Rowids: how many rows of each identity one customer's rows have had so far (ix_rowid). */
@@ -822,6 +826,8 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
   int no_rows = 0;
   int rc = ix_filter_read_plan(cursor, plan_number, plan, argc, argv, &no_rows);
   if (rc != SQLITE_OK || no_rows) return rc;
+  cursor->fetch.args.range_outside_or = plan && strstr(plan, IX_PLAN_RANGE_OUTSIDE_OR) != NULL;
+  vtab->range_probe_without_key = 0; /* the statement planned is running: the next is another */
   char *error = NULL;
   rc = ix_fetch_configure(&cursor->fetch, vtab->options, &error);
   if (rc == SQLITE_OK) rc = ix_fetch_start(&cursor->fetch, &error);
@@ -865,6 +871,35 @@ static ix_collation ix_collation_of(sqlite3_index_info *info, int i) {
   return IX_COLLATE_OTHER;
 }
 
+/* SQLite probes a statement's whole WHERE first, then, for a multi-index OR, each branch with the
+ * branch's terms only (3.40 to 3.5x alike: whereLoopAddOr builds each branch's clause alone).
+ * When the whole-WHERE probe bounded the range column but named no customer, a branch plan
+ * without a bound is marked, so that a provider needing a bound can say why it has none. A
+ * marker left by another statement's probe only changes that error's wording. */
+static void ix_note_range_outside_or(ix_vtab *vtab, const ix_plan_constraint *constraints,
+                                     int count, ix_plan *plan) {
+  int range = vtab->provider->range_column, bounded = 0;
+  for (int i = 0; range >= 0 && i < count; i++) {
+    int op = constraints[i].op;
+    if (constraints[i].column == range &&
+        (op == SQLITE_INDEX_CONSTRAINT_GT || op == SQLITE_INDEX_CONSTRAINT_GE ||
+         op == SQLITE_INDEX_CONSTRAINT_EQ || op == SQLITE_INDEX_CONSTRAINT_LT ||
+         op == SQLITE_INDEX_CONSTRAINT_LE)) {
+      bounded = 1;
+    }
+  }
+  if (plan->outcome == IX_PLAN_DECLINE) {
+    if (bounded) vtab->range_probe_without_key = 1;
+  } else if (plan->outcome == IX_PLAN_USE) {
+    if (bounded) {
+      vtab->range_probe_without_key = 0;
+    } else if (vtab->range_probe_without_key && range >= 0 &&
+               strlen(plan->idx_str) + sizeof(IX_PLAN_RANGE_OUTSIDE_OR) <= IX_PLAN_TEXT_MAX) {
+      strcat(plan->idx_str, IX_PLAN_RANGE_OUTSIDE_OR);
+    }
+  }
+}
+
 static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
   ix_vtab *vtab = (ix_vtab *)base;
   const ix_provider *provider = vtab->provider;
@@ -899,6 +934,7 @@ static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
   if (rc == SQLITE_OK) {
     ix_plan_outcome outcome =
         ix_plan_build(provider, constraints, count, info->nOrderBy, has_limit_ops, usage, plan);
+    ix_note_range_outside_or(vtab, constraints, count, plan);
     if (outcome == IX_PLAN_CONSTRAINT) {
       rc = SQLITE_CONSTRAINT;
     } else {

@@ -57,7 +57,9 @@ ECHO_COLUMNS = {"identifier_name", "identifier_value", "start_date", "end_date"}
 TABLE_WORD = re.compile(r"\b(" + "|".join(s.name for s in generator.SPECS) + r")\b")
 ERRORS = {
     "customer": r"a (?!start date)[a-z ]+ is required: add WHERE ",
-    "start": r"a start date is required: add WHERE occurred_at >= ",
+    # A statement bounding the range only outside an OR: SQLite gives the branches no bound.
+    "start": r"(a start date is required: add WHERE occurred_at >= |SQLite does not pass the date "
+             r"range written outside an OR into the OR's branches)",
     "collation": r"[a-z_]+ = '[^']*' is compared under COLLATE NOCASE \(from a COLLATE clause",
 }
 
