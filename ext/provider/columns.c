@@ -118,6 +118,7 @@ void ix_args_clear(ix_args *args) {
   }
   sqlite3_free(args->range_low);
   sqlite3_free(args->range_high);
+  sqlite3_free(args->range_low_unusable);
   memset(args, 0, sizeof(*args));
   args->row_hint = -1;
 }

@@ -146,6 +146,10 @@ typedef struct ix_args {
    * never reaches this plan. A provider that needs a bound says so in its error instead of "a
    * start date is required" (the statement has one). */
   int range_outside_or;
+  /* A lower bound on the range column that is no start date, as the user wrote it
+   * ("occurred_at > ' '": every date sorts after it; "occurred_at >= 20250601": a number), for a
+   * provider that needs one to quote in its error; NULL when none (sqlite3_malloc'd). */
+  char *range_low_unusable;
 } ix_args;
 
 /* Everything a provider callback may read while building a request or producing a column. */

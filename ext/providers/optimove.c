@@ -227,6 +227,14 @@ static int optimove_plan_range(const ix_call *call, optimove_range *range, char 
         call->table_name);
     return SQLITE_ERROR;
   }
+  if (!start_text && !args->range_low && args->range_low_unusable) {
+    *error_out = ix_errorf(
+        "%s: %s is no start date: the API needs one as text in the form "
+        "YYYY-MM-DD: write occurred_at >= '2025-03-15' (or start_date = "
+        "'2025-03-15')",
+        call->table_name, args->range_low_unusable);
+    return SQLITE_ERROR;
+  }
   if (!start_text && !args->range_low) {
     *error_out = ix_errorf(
         "%s: a start date is required: add WHERE occurred_at >= '2025-01-01' (or start_date = "

@@ -450,6 +450,19 @@ int ix_starts_with_date(const char *text, size_t length) {
          memcmp(day, text, IX_DATE_LENGTH) == 0;
 }
 
+int ix_bound_fits_format(const char *text, size_t length) {
+  static const char shape[] = "dddd-dd-dd dd:dd:dd.ddd";
+  for (size_t i = 0; i < length && i < sizeof(shape) - 1; i++) {
+    char c = text[i];
+    if (shape[i] == 'd' ? !(c >= '0' && c <= '9') : c != shape[i]) return 0;
+  }
+  return 1;
+}
+
+int ix_is_first_day(const char day[IX_DATE_LENGTH + 1]) {
+  return memcmp(day, "0000-01-01", IX_DATE_LENGTH) == 0;
+}
+
 int ix_next_day(char day[IX_DATE_LENGTH + 1]) {
   if (!ix_starts_with_date(day, IX_DATE_LENGTH)) return 0;
   int year = (day[0] - '0') * 1000 + (day[1] - '0') * 100 + (day[2] - '0') * 10 + day[3] - '0';

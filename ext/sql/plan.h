@@ -125,6 +125,13 @@ int ix_date_lower(const char *bound, size_t length, char out[IX_DATE_LENGTH + 1]
 int ix_date_upper(const char *bound, size_t length, int inclusive, char out[IX_DATE_LENGTH + 1]);
 /* Whether text starts with a valid date YYYY-MM-DD (what providers read from a bound). */
 int ix_starts_with_date(const char *text, size_t length);
+/* Whether a bound's text could be the start of a value of the range column ('YYYY-MM-DD
+ * HH:MM:SS.sss', anything after that): '2025-04' and '2025-04-01 10' do, '2018/08/01',
+ * ' 2025-03-15' and '2025-03-15T10:00' do not (SQLite compares them as text all the same). */
+int ix_bound_fits_format(const char *text, size_t length);
+/* Whether day (YYYY-MM-DD) is the first day a date text can hold, 0000-01-01: a lower bound that
+ * every date passes, so no lower bound at all. */
+int ix_is_first_day(const char day[IX_DATE_LENGTH + 1]);
 /* Moves the date in day (YYYY-MM-DD) to the next day; 0 when it is the last writable one. */
 int ix_next_day(char day[IX_DATE_LENGTH + 1]);
 /* Folds a bound compared under NOCASE or RTRIM into the text BINARY would compare with a date

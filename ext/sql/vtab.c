@@ -42,6 +42,7 @@
 #include "fetch/fetch.h"
 #include "fetch/inlist.h"
 #include "observe/requestlog.h"
+#include "observe/trustnote.h"
 #include "provider/columns.h"
 #include "provider/descriptor.h"
 #include "provider/jsonspan.h"
@@ -104,6 +105,8 @@ typedef struct ix_cursor {
    * affinity, and the vendor's own ids of the customers whose rows were returned. */
   ix_textset in_keys;
   ix_textset customers_seen;
+  int noted;        /* the statement's one note (trust_note) is said */
+  char *bound_note; /* a bound not in the range column's format, for the note; sqlite3_malloc'd */
 } ix_cursor;
 
 /* ---------------------------------------------------------------------------------------------
@@ -225,6 +228,7 @@ static int ix_close(sqlite3_vtab_cursor *base) {
   ix_identity_free(&cursor->identity);
   ix_textset_clear(&cursor->in_keys);
   ix_textset_clear(&cursor->customers_seen);
+  sqlite3_free(cursor->bound_note);
   sqlite3_free(cursor);
   return SQLITE_OK;
 }
@@ -505,6 +509,57 @@ static int ix_args_add_bound(ix_args *args, int lower, int inclusive, const char
   return SQLITE_OK;
 }
 
+static const char *ix_op_sql(ix_term_op op) {
+  switch (op) {
+    case IX_OP_GT: return ">";
+    case IX_OP_GE: return ">=";
+    case IX_OP_LT: return "<";
+    case IX_OP_LE: return "<=";
+    default: return "=";
+  }
+}
+
+/* A bound as the user wrote it: "occurred_at >= '2018/08/01'", "occurred_at >= 20250601". */
+static char *ix_bound_as_written(const ix_cursor *cursor, ix_term_op op, sqlite3_value *value) {
+  const ix_provider *provider = cursor->fetch.provider;
+  const char *column = provider->columns[provider->range_column].name;
+  const char *text = (const char *)sqlite3_value_text(value);
+  if (sqlite3_value_type(value) == SQLITE_TEXT) {
+    return sqlite3_mprintf("%s %s '%q'", column, ix_op_sql(op), text ? text : "");
+  }
+  return sqlite3_mprintf("%s %s %s", column, ix_op_sql(op), text ? text : "NULL");
+}
+
+/* Records a lower bound that is no start date (ix_args.range_low_unusable): a number, or text
+ * that sorts before every date. The bound is not sent; SQLite still checks it on every row. */
+static int ix_range_low_unusable(ix_cursor *cursor, ix_term_op op, sqlite3_value *value) {
+  ix_args *args = &cursor->fetch.args;
+  if (args->range_low_unusable) return SQLITE_OK; /* the first one is quoted */
+  args->range_low_unusable = ix_bound_as_written(cursor, op, value);
+  return args->range_low_unusable ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* Remembers, for the statement's note, a bound whose text the range column's values can never
+ * start with ('2018/08/01', ' 2025-03-15'): SQLite compares it as text, which is its answer, but
+ * hardly what was meant. */
+static int ix_range_note_format(ix_cursor *cursor, ix_term_op op, sqlite3_value *value) {
+  const char *text = (const char *)sqlite3_value_text(value);
+  size_t length = (size_t)sqlite3_value_bytes(value);
+  if (cursor->bound_note || !text || ix_bound_fits_format(text, length)) return SQLITE_OK;
+  char *written = ix_bound_as_written(cursor, op, value);
+  const char *table = ((ix_vtab *)cursor->base.pVtab)->table_name;
+  const ix_provider *provider = cursor->fetch.provider;
+  const char *column = provider->columns[provider->range_column].name;
+  cursor->bound_note = written ? sqlite3_mprintf(
+                                     "%s: %s is not in %s's format (YYYY-MM-DD HH:MM:SS, UTC), "
+                                     "and SQLite compares it as text, so rows the vendor "
+                                     "matched may be dropped: write %s %s 'YYYY-MM-DD'",
+                                     table, written, column, column, ix_op_sql(op))
+                               : NULL;
+  sqlite3_free(written);
+  return cursor->bound_note ? SQLITE_OK : SQLITE_NOMEM;
+}
+
 /* Adds one bound on the range column (op as in the plan, value as SQLite passed it) to the args,
  * as text that starts with a date, which is all providers read: a bound that does not is replaced
  * by the days it can match ('2025-04' by >= '2025-04-01', < '2025-04-0:' by < '2025-04-10'),
@@ -512,8 +567,9 @@ static int ix_args_add_bound(ix_args *args, int lower, int inclusive, const char
  * no row can pass. A bound that is not text is not sent at all: compared with a number, a TEXT
  * column's order depends on affinities only SQLite knows. A BLOB sorts after every text: as a
  * lower bound nothing passes, as an upper bound everything does. */
-static int ix_range_add(ix_args *args, ix_term_op op, ix_collation collation, sqlite3_value *value,
-                        int *no_rows) {
+static int ix_range_add(ix_cursor *cursor, ix_term_op op, ix_collation collation,
+                        sqlite3_value *value, int *no_rows) {
+  ix_args *args = &cursor->fetch.args;
   int type = sqlite3_value_type(value);
   int lower = op == IX_OP_GT || op == IX_OP_GE || op == IX_OP_EQ;
   int upper = op == IX_OP_LT || op == IX_OP_LE || op == IX_OP_EQ;
@@ -522,7 +578,11 @@ static int ix_range_add(ix_args *args, ix_term_op op, ix_collation collation, sq
     return SQLITE_OK;
   }
   const char *text = (const char *)sqlite3_value_text(value);
-  if (type != SQLITE_TEXT || !text) return SQLITE_OK;
+  if (type != SQLITE_TEXT || !text) {
+    return lower ? ix_range_low_unusable(cursor, op, value) : SQLITE_OK;
+  }
+  int rc = ix_range_note_format(cursor, op, value);
+  if (rc != SQLITE_OK) return rc;
   size_t length = (size_t)sqlite3_value_bytes(value);
   char folded[256];
   if (length > sizeof(folded) - 1) length = sizeof(folded) - 1; /* still wider: a shorter bound */
@@ -532,11 +592,12 @@ static int ix_range_add(ix_args *args, ix_term_op op, ix_collation collation, sq
   int exact = ix_starts_with_date(folded, folded_length) &&
               strlen(folded) == folded_length; /* a NUL would cut the text short */
   char day[IX_DATE_LENGTH + 1];
-  int rc = SQLITE_OK;
-  if (lower && exact) {
+  if (lower && exact && !(folded_length == IX_DATE_LENGTH && ix_is_first_day(folded))) {
     rc = ix_args_add_bound(args, 1, op != IX_OP_GT, folded, folded_length);
   } else if (lower && ix_date_lower(folded, folded_length, day)) {
-    rc = ix_args_add_bound(args, 1, 1, day, IX_DATE_LENGTH);
+    /* Every date passes a bound that sorts before 0000-01-01: no lower bound at all. */
+    rc = ix_is_first_day(day) ? ix_range_low_unusable(cursor, op, value)
+                              : ix_args_add_bound(args, 1, 1, day, IX_DATE_LENGTH);
   } else if (lower) {
     *no_rows = 1;
   }
@@ -749,7 +810,7 @@ static int ix_read_term_value(ix_cursor *cursor, uint64_t key, int column, ix_te
     return rc;
   }
   if (column == provider->range_column) {
-    return ix_range_add(&cursor->fetch.args, op, collation, value, no_rows);
+    return ix_range_add(cursor, op, collation, value, no_rows);
   }
   return ix_read_equality(cursor, key, column, collation, value, no_rows);
 }
@@ -836,6 +897,10 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
     progress_failed(&cursor->fetch.progress);
     ix_set_error(base->pVtab, error ? error : ix_errorf("%s: out of memory", vtab->table_name));
     return rc;
+  }
+  if (cursor->bound_note && !cursor->noted) {
+    trust_note(cursor->bound_note);
+    cursor->noted = 1;
   }
   return ix_cursor_settle(cursor);
 }

@@ -545,8 +545,17 @@ class Generator:
         if roll < 0.8:
             value = self.date_text()[:10] + "T" + f"{rng.randint(0, 23):02d}:00:00"
             return Atom(f"{column} >= {quote(value)}", lower="yes", tags=odd)
-        if roll < 0.85:
+        if roll < 0.82:
             return Atom(f"{column} IS NOT NULL")
+        if roll < 0.85:
+            # Text bounds the column's format cannot hold (issue 19): before every date, no lower
+            # bound at all; a date with '/' sorts after every date of its year.
+            op = rng.choice((">=", ">"))
+            date = self.date_text()[:10]
+            if rng.random() < 0.5:
+                value = rng.choice((" ", "-", "0000", "0", " " + date))
+                return Atom(f"{column} {op} {quote(value)}", tags=odd)
+            return Atom(f"{column} {op} {quote(date.replace('-', '/'))}", lower="yes", tags=odd)
         if roll < 0.9:
             low = self.date_text()
             return And(Atom(f"{column} >= {quote(low)}", lower="yes"),

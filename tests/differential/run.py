@@ -58,8 +58,10 @@ TABLE_WORD = re.compile(r"\b(" + "|".join(s.name for s in generator.SPECS) + r")
 ERRORS = {
     "customer": r"a (?!start date)[a-z ]+ is required: add WHERE ",
     # A statement bounding the range only outside an OR: SQLite gives the branches no bound.
+    # A lower bound that is no date (a number, text before every date) is quoted.
     "start": r"(a start date is required: add WHERE occurred_at >= |SQLite does not pass the date "
-             r"range written outside an OR into the OR's branches)",
+             r"range written outside an OR into the OR's branches|occurred_at [<>=]+ .* is no start "
+             r"date: the API needs one as text in the form YYYY-MM-DD)",
     "collation": r"[a-z_]+ = '[^']*' is compared under COLLATE NOCASE \(from a COLLATE clause",
 }
 

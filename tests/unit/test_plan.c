@@ -159,6 +159,12 @@ static void test_build(void) {
   ok(ix_key_collation_problem(IX_MATCH_NOCASE, IX_COLLATE_OTHER, "1", 1) != NULL,
      "an application's collation: refused");
   ok(!ix_key_collation_problem(IX_MATCH_EXACT, IX_COLLATE_BINARY, "AB", 2), "BINARY: sent");
+  ok(ix_bound_fits_format("2025-04", 7), "a prefix of the column's format fits");
+  ok(ix_bound_fits_format("2025-04-01 10:00:00.123+00", 26), "what follows the format is free");
+  ok(!ix_bound_fits_format("2018/08/01", 10), "'/' in a date does not fit");
+  ok(!ix_bound_fits_format(" 2025-03-15", 11), "a leading space does not fit");
+  ok(!ix_bound_fits_format("2025-03-15T10", 13), "'T' does not fit (the column writes a space)");
+  ok(ix_is_first_day("0000-01-01") && !ix_is_first_day("0000-01-02"), "the first day");
   ix_plan_constraint nocase_filter[] = {eq(T_MOBILE, SQLITE_TEXT), eq(T_CHANNEL, SQLITE_TEXT)};
   nocase_filter[1].collation = IX_COLLATE_NOCASE;
   is_str(build(nocase_filter, 2, 0), "mobile=?", "an optional filter under NOCASE is not sent");
