@@ -235,6 +235,11 @@ typedef struct ix_provider {
    * different keys (mobile = ? OR email = ?) get the same rowids. Returns 0 when unknown: the
    * plan's key stands for the customer. */
   int (*customer_identity)(const ix_call *call, char *out, size_t out_size);
+  /* Optional. The vendor's own value of key column `column` for the current page's customer (the
+   * mobile as Capillary stores it, after its normalising), written to out; 0 when the answer has
+   * none. For a column the vendor matches loosely (IX_COL_MATCH_*): when it differs from the value
+   * sent under SQLite's comparison, SQLite drops every row, and the engine says so in a note. */
+  int (*customer_key)(const ix_call *call, int column, char *out, size_t out_size);
   /* Optional. Checks the provider's own settings (call->config) as a query would: returns the key
    * at fault and sets *error_out, or returns NULL. interactions_settings shows it as a problem. */
   const char *(*check_settings)(const ix_call *call, char **error_out);

@@ -684,6 +684,20 @@ static int capillary_customer_identity(const ix_call *call, char *out, size_t ou
   return 1;
 }
 
+/* The customer's mobile, email or external id as the answer's customer object has it (shape A). */
+static int capillary_customer_key(const ix_call *call, int column, char *out, size_t out_size) {
+  const capillary_layout *layout = capillary_layout_of(call);
+  const int columns[3] = {layout->mobile, layout->email, layout->external_id};
+  for (int i = 0; i < 3; i++) {
+    if (columns[i] != column) continue;
+    const cJSON *value = capillary_get(call->page->context, capillary_identifiers[i]);
+    if (!cJSON_IsString(value) || !*value->valuestring) return 0;
+    sqlite3_snprintf((int)out_size, out, "%s", value->valuestring);
+    return 1;
+  }
+  return 0;
+}
+
 /* ---- The two descriptors ---- */
 
 const ix_provider capillary_interactions_provider = {
@@ -713,6 +727,7 @@ const ix_provider capillary_interactions_provider = {
     .is_unknown_customer = capillary_is_unknown_customer,
     .column = capillary_column,
     .customer_identity = capillary_customer_identity,
+    .customer_key = capillary_customer_key,
 };
 
 const ix_provider capillary_summary_provider = {
@@ -742,4 +757,5 @@ const ix_provider capillary_summary_provider = {
     .is_unknown_customer = capillary_is_unknown_customer,
     .column = capillary_column,
     .customer_identity = capillary_customer_identity,
+    .customer_key = capillary_customer_key,
 };

@@ -105,7 +105,8 @@ typedef struct ix_cursor {
    * affinity, and the vendor's own ids of the customers whose rows were returned. */
   ix_textset in_keys;
   ix_textset customers_seen;
-  int noted;        /* the statement's one note (trust_note) is said */
+  int noted;                                  /* the statement's one note (trust_note) is said */
+  ix_collation key_collation[IX_MAX_COLUMNS]; /* how SQLite compares each key's equality */
   char *bound_note; /* a bound not in the range column's format, for the note; sqlite3_malloc'd */
 } ix_cursor;
 
@@ -391,6 +392,51 @@ static int ix_cursor_skip_repeated_customer(ix_cursor *cursor) {
   return SQLITE_OK;
 }
 
+/* Whether SQLite's comparison under collation finds a and b equal (texts). */
+static int ix_text_equal(ix_collation collation, const char *a, const char *b) {
+  if (collation == IX_COLLATE_NOCASE) return sqlite3_stricmp(a, b) == 0;
+  if (collation == IX_COLLATE_RTRIM) {
+    size_t a_length = strlen(a), b_length = strlen(b);
+    while (a_length && a[a_length - 1] == ' ') a_length--;
+    while (b_length && b[b_length - 1] == ' ') b_length--;
+    return a_length == b_length && memcmp(a, b, a_length) == 0;
+  }
+  return strcmp(a, b) == 0;
+}
+
+/* The note when SQLite is about to drop every row the vendor matched (issue 19): the vendor
+ * matched a key loosely ('+919988221100' finds the customer whose mobile is '919988221100') and
+ * every row carries the vendor's own value, which SQLite's = does not equal. Rows stay SQLite's
+ * answer; once per statement, for a plain equality (in an IN list another value may match). */
+static void ix_cursor_note_dropped(ix_cursor *cursor) {
+  const ix_provider *provider = cursor->fetch.provider;
+  if (cursor->noted || !provider->customer_key || cursor->fetch.in_column >= 0 ||
+      cursor->fetch.page.row_count == 0) {
+    return;
+  }
+  ix_call call = ix_fetch_call(&cursor->fetch);
+  for (int c = 0; c < provider->column_count; c++) {
+    sqlite3_value *sent = cursor->fetch.args.eq[c];
+    const char *text = sent ? (const char *)sqlite3_value_text(sent) : NULL;
+    char vendor[256];
+    if (!text || !(cursor->identity.key & IX_COLUMN_BIT(c)) ||
+        ix_column_match(provider->columns[c].flags) == IX_MATCH_EXACT ||
+        !provider->customer_key(&call, c, vendor, sizeof(vendor)) ||
+        ix_text_equal(cursor->key_collation[c], text, vendor)) {
+      continue;
+    }
+    const char *name = provider->columns[c].name;
+    char *note = sqlite3_mprintf(
+        "%s: %s '%q' matched the vendor's customer '%q', whose rows "
+        "SQLite's = then dropped: write %s = '%q'",
+        cursor->fetch.table_name, name, text, vendor, name, vendor);
+    trust_note(note);
+    sqlite3_free(note);
+    cursor->noted = 1;
+    return;
+  }
+}
+
 /* Moves to the first row at or after row_index, fetching pages as needed; sets eof at the end. */
 static int ix_cursor_settle(ix_cursor *cursor) {
   while (cursor->row_index >= cursor->fetch.page.row_count) {
@@ -415,6 +461,7 @@ static int ix_cursor_settle(ix_cursor *cursor) {
     if (rc == SQLITE_OK && step == IX_FETCH_NEXT_CUSTOMER) {
       rc = ix_cursor_skip_repeated_customer(cursor);
     }
+    if (rc == SQLITE_OK && step == IX_FETCH_NEXT_CUSTOMER) ix_cursor_note_dropped(cursor);
     if (rc != SQLITE_OK) {
       progress_failed(&cursor->fetch.progress);
       ix_set_error(cursor->base.pVtab,
@@ -791,6 +838,7 @@ static int ix_read_equality(ix_cursor *cursor, uint64_t key, int column, ix_coll
     if (made) sqlite3_value_free(sent);
     return rc;
   }
+  cursor->key_collation[column] = collation;
   sqlite3_value_free(cursor->fetch.args.eq[column]);
   cursor->fetch.args.eq[column] = made ? sent : sqlite3_value_dup(sent);
   return cursor->fetch.args.eq[column] ? SQLITE_OK : SQLITE_NOMEM;
@@ -902,6 +950,7 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
     trust_note(cursor->bound_note);
     cursor->noted = 1;
   }
+  ix_cursor_note_dropped(cursor);
   return ix_cursor_settle(cursor);
 }
 

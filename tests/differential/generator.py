@@ -444,6 +444,12 @@ class Generator:
             variant = value.upper() if value != value.upper() else value.lower()
             collate = " COLLATE NOCASE" if rng.random() < 0.5 else ""
             return Atom(f"{ref} = {quote(variant)}{collate}", key=True, tags={"case"})
+        if (roll < 0.08 and column == "mobile" and isinstance(value, str) and value.isdigit()
+                and value not in ECHOED_KEYS):
+            # A normalised phone number (issue 19): the vendor finds the customer, whose rows
+            # carry its own form, and SQLite's = drops them all, as over a local copy.
+            spelled = rng.choice(("+" + value, "+" + value[:2] + " " + value[2:]))
+            return Atom(f"{ref} = {quote(spelled)}", key=True, tags={"case"})
         if roll < 0.09 and isinstance(value, str) and value.lower() != value.upper():
             # A key the vendor matches exactly, in other case under NOCASE: refused before any
             # request (the rows of other customers SQLite would also keep cannot be fetched).
@@ -478,6 +484,10 @@ class Generator:
                     # The same customer in other case: the vendor answers it twice, and IN is
                     # set membership (issue 19).
                     items.append(quote(key.upper()))
+                    tags.add("case")
+                if (column == "mobile" and isinstance(key, str) and key.isdigit()
+                        and key not in ECHOED_KEYS and rng.random() < 0.25):
+                    items.append(quote("+" + key))  # the same customer, normalised by the vendor
                     tags.add("case")
             if rng.random() < 0.3:
                 items.append("NULL")
