@@ -340,6 +340,20 @@ static int alpharun_customer_identity(const ix_call *call, char *out, size_t out
   return 0;
 }
 
+/* The contact's UUID as the first item spells it, for the note when SQLite drops every row. */
+static int alpharun_customer_key(const ix_call *call, int column, char *out, size_t out_size) {
+  if (column != AR_CONTACT_ID || !call->page || call->page->row_count == 0) return 0;
+  const char *given = ix_args_text(call->args, AR_CONTACT_ID);
+  if (!given || strncmp(given, ALPHARUN_EXT_ID_PREFIX, strlen(ALPHARUN_EXT_ID_PREFIX)) == 0) {
+    return 0;
+  }
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(
+      alpharun_named_contact(call, call->page->rows[0].item), "id");
+  if (!cJSON_IsString(id)) return 0;
+  sqlite3_snprintf((int)out_size, out, "%s", id->valuestring);
+  return 1;
+}
+
 const ix_provider alpharun_interactions_provider = {
     .table = "alpharun_interactions",
     .vendor = "alpharun",
@@ -362,4 +376,5 @@ const ix_provider alpharun_interactions_provider = {
     .parse_page = alpharun_parse_page,
     .column = alpharun_column,
     .customer_identity = alpharun_customer_identity,
+    .customer_key = alpharun_customer_key,
 };
