@@ -280,7 +280,17 @@ void ix_result_lower(sqlite3_context *ctx, const char *text);
 /* sqlite3_mprintf'd error text. */
 char *ix_errorf(const char *fmt, ...);
 
-/* For APIs that answer with a JSON array: each object in page->root is a row. A body that is not an
+/* "null", "a number", "a string", "a list", "an object", "a boolean" or "missing" (NULL): what a
+ * JSON value is, for errors about a vendor's answer. */
+const char *ix_json_type_name(const cJSON *value);
+
+/* Fails with an error naming the position (1-based) and type of the first item of list that is not
+ * an object: a list of rows holding 1, "two" or null is not the documented answer, and dropping
+ * those items would pass a broken answer off as a whole one. what names the list. */
+int ix_check_list_items(const ix_call *call, const cJSON *list, const char *what, char **error_out);
+
+/* For APIs that answer with a JSON array: each object in page->root is a row (any other item is
+ * an error, ix_check_list_items). A body that is not an
  * array is an error quoting the vendor's message; what names the rows ("interactions"). */
 ix_page_status ix_rows_from_array(const ix_call *call, ix_page *page, const char *what,
                                   char **error_out);

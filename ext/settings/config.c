@@ -315,6 +315,14 @@ static int config_resolve_one(const char *table, const char *vendor, const ix_se
                                    table, def->key, setting->value, setting->origin);
       return SQLITE_ERROR;
     }
+    /* The page cap always applies: without it a cursor that never ends runs until killed. */
+    if (number == 0 && strcmp(def->key, "max_pages") == 0) {
+      *error_out = sqlite3_mprintf(
+          "%s: max_pages must be 1 or more, got '0' (from %s): it caps "
+          "the pages per customer, and there is no uncapped setting",
+          table, setting->origin);
+      return SQLITE_ERROR;
+    }
   }
   return SQLITE_OK;
 }
