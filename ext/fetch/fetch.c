@@ -24,6 +24,7 @@
 #include "observe/requestlog.h"
 #include "provider/columns.h"
 #include "provider/jsonspan.h"
+#include "provider/notfound.h"
 #include "util/hash.h"
 #include "util/interrupt.h"
 
@@ -716,12 +717,10 @@ static int ix_accept_not_found(ix_fetch *fetch, const http_response *response,
   const ix_config *config = fetch->config;
   if (config_engine(config)->any_404_is_no_rows) return SQLITE_OK;
   cJSON *root = response->body ? cJSON_ParseWithLength(response->body, response->body_len) : NULL;
-  int answer = (cJSON_IsObject(root) || cJSON_IsArray(root)) && !ix_says_no_route(root, 0);
   char *error = NULL;
-  if (answer && fetch->provider->is_unknown_customer) {
-    ix_call call = ix_fetch_call(fetch);
-    answer = fetch->provider->is_unknown_customer(&call, root, &error);
-  }
+  ix_call call = ix_fetch_call(fetch);
+  int answer = (cJSON_IsObject(root) || cJSON_IsArray(root)) && !ix_says_no_route(root, 0);
+  answer = ix_not_found_is_unknown_customer(&call, answer ? root : NULL, &error) && answer;
   cJSON_Delete(root);
   if (answer) {
     sqlite3_free(error);

@@ -76,6 +76,26 @@ static int ix_check_identity(const ix_provider *provider, char **error_out) {
   return SQLITE_OK;
 }
 
+/* A vendor that matches more loosely than bytes returns rows SQLite's own comparison may drop:
+ * SQLite must re-check, and a value the vendor never receives is matched by nobody. */
+static int ix_check_column_match(const ix_provider *provider, int c, char **error_out) {
+  const ix_column_def *def = &provider->columns[c];
+  unsigned match = def->flags & (IX_COL_MATCH_NOCASE | IX_COL_MATCH_PHONE);
+  if (match == (IX_COL_MATCH_NOCASE | IX_COL_MATCH_PHONE)) {
+    return ix_descriptor_fail(error_out, provider,
+                              ".columns[%d] (%s): IX_COL_MATCH_NOCASE and IX_COL_MATCH_PHONE "
+                              "exclude each other (a column has one match)",
+                              c, def->name);
+  }
+  if (match && (def->flags & (IX_COL_EXACT | IX_COL_EQ)) != IX_COL_EQ) {
+    return ix_descriptor_fail(error_out, provider,
+                              ".columns[%d] (%s): IX_COL_MATCH_* needs IX_COL_EQ without "
+                              "IX_COL_EXACT (SQLite re-checks what the vendor matched loosely)",
+                              c, def->name);
+  }
+  return SQLITE_OK;
+}
+
 static int ix_check_column(const ix_provider *provider, int c, int *range_column,
                            char **error_out) {
   const ix_column_def *def = &provider->columns[c];
@@ -128,21 +148,8 @@ static int ix_check_column(const ix_provider *provider, int c, int *range_column
     }
     *range_column = c;
   }
-  /* A vendor that matches more loosely than bytes returns rows SQLite's own comparison may drop:
-   * SQLite must re-check, and a value the vendor never receives is matched by nobody. */
-  unsigned match = def->flags & (IX_COL_MATCH_NOCASE | IX_COL_MATCH_PHONE);
-  if (match == (IX_COL_MATCH_NOCASE | IX_COL_MATCH_PHONE)) {
-    return ix_descriptor_fail(error_out, provider,
-                              ".columns[%d] (%s): IX_COL_MATCH_NOCASE and IX_COL_MATCH_PHONE "
-                              "exclude each other (a column has one match)",
-                              c, def->name);
-  }
-  if (match && (def->flags & (IX_COL_EXACT | IX_COL_EQ)) != IX_COL_EQ) {
-    return ix_descriptor_fail(error_out, provider,
-                              ".columns[%d] (%s): IX_COL_MATCH_* needs IX_COL_EQ without "
-                              "IX_COL_EXACT (SQLite re-checks what the vendor matched loosely)",
-                              c, def->name);
-  }
+  int rc = ix_check_column_match(provider, c, error_out);
+  if (rc != SQLITE_OK) return rc;
   if ((unsigned)def->kind > (unsigned)IX_VALUE_CUSTOM) {
     return ix_descriptor_fail(error_out, provider, ".columns[%d] (%s): unknown kind %d", c,
                               def->name, (int)def->kind);
@@ -256,11 +263,30 @@ static int ix_check_settings(const ix_provider *provider, char **error_out) {
   return SQLITE_OK;
 }
 
+/* The not-found rule: a match names a path and at least one value, and "never" has no match. */
+static int ix_check_not_found(const ix_provider *provider, char **error_out) {
+  const ix_not_found_rule *rule = &provider->not_found;
+  for (int m = 0; m < IX_NOT_FOUND_MATCHES; m++) {
+    int has_path = rule->match[m].path[0] != NULL, has_values = rule->match[m].values[0] != NULL;
+    if (has_path != has_values || (rule->never && has_path)) {
+      return ix_descriptor_fail(error_out, provider, ".not_found.match[%d]: %s", m,
+                                rule->never ? "a match with .never = 1 is never read"
+                                            : "a path needs its values and values their path");
+    }
+  }
+  if ((rule->setting_phrase == NULL) != (rule->setting == NULL)) {
+    return ix_descriptor_fail(error_out, provider,
+                              ".not_found: setting_phrase and setting go together");
+  }
+  return SQLITE_OK;
+}
+
 int ix_descriptor_check(const ix_provider *provider, char **error_out) {
   int rc = ix_check_identity(provider, error_out);
   if (rc == SQLITE_OK) rc = ix_check_columns(provider, error_out);
   if (rc == SQLITE_OK) rc = ix_check_required(provider, error_out);
   if (rc == SQLITE_OK) rc = ix_check_settings(provider, error_out);
+  if (rc == SQLITE_OK) rc = ix_check_not_found(provider, error_out);
   return rc;
 }
 

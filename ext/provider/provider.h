@@ -189,6 +189,28 @@ typedef struct ix_token_exchange {
   const char *key_setting, *secret_setting; /* named when the vendor refuses them */
 } ix_token_exchange;
 
+/* What the vendor's "no such customer" 404 looks like (provider/notfound.c): a 404 is no rows only
+ * when its JSON body matches; any other 404 is an error naming the status and the body's message
+ * and asking to check the base URL, and a 404 after a customer's first page always is. */
+#define IX_NOT_FOUND_MATCHES 2
+#define IX_NOT_FOUND_PATH 4
+#define IX_NOT_FOUND_VALUES 4
+typedef struct ix_not_found_rule {
+  int never; /* the vendor answers an unknown customer otherwise (Optimove: []): no 404 is that */
+  struct {
+    /* Member names from the body to the value (compared without regard to case); an array on the
+     * way is searched element by element. */
+    const char *path[IX_NOT_FOUND_PATH];
+    /* The values that say so: a number by its digits ("1012"), a text holding one of them
+     * without regard to case ("contact not found"). */
+    const char *values[IX_NOT_FOUND_VALUES];
+  } match[IX_NOT_FOUND_MATCHES];
+  /* Optional: a 404 whose text holds this phrase names a wrong setting, not a customer ("tenant"
+   * names tenant_id): the error says to check it. */
+  const char *setting_phrase;
+  const char *setting;
+} ix_not_found_rule;
+
 typedef struct ix_provider {
   const char *table;  /* module name, e.g. "capillary_interactions" */
   const char *vendor; /* "capillary": the settings' env prefix (CAPILLARY_...) and the limiter */
@@ -222,12 +244,9 @@ typedef struct ix_provider {
   /* Turns one 2xx response body into rows (page->root must own the parsed tree). */
   ix_page_status (*parse_page)(const ix_call *call, const char *body, size_t body_len,
                                ix_page *page, char **error_out);
-  /* Optional: what this vendor's own "no such customer" 404 looks like. The engine calls it only
-   * for a 404 whose body is JSON and does not say the route is unknown (any other 404 is an error
-   * about the path, fetch.c); without it such a body means no rows. Return 1 for "this customer
-   * is unknown" (no rows), 0 for an error, optionally with *error_out saying what the body means
-   * (a wrong tenant, say); without one the engine's error about the path is used. */
-  int (*is_unknown_customer)(const ix_call *call, const cJSON *body, char **error_out);
+  /* The vendor's documented "no such customer" 404 (see ix_not_found_rule); without a match a 404
+   * is never no rows. */
+  ix_not_found_rule not_found;
   /* Value of an IX_VALUE_CUSTOM column, or of any column the generic kinds cannot express. */
   void (*column)(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx);
   /* Optional. The vendor's own id for the customer of the current page (Capillary's customer id,

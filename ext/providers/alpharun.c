@@ -428,4 +428,7 @@ const ix_provider alpharun_interactions_provider = {
     .column = alpharun_column,
     .customer_identity = alpharun_customer_identity,
     .customer_key = alpharun_customer_key,
+    /* Error bodies are undocumented: our assumption is {"error": {"message": "Contact not
+     * found"}}; a framework's stock 404 is not that. */
+    .not_found = {.match = {{{"error", "message"}, {"contact not found"}}}},
 };

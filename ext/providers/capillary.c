@@ -607,19 +607,6 @@ static ix_page_status capillary_parse_page(const ix_call *call, const char *body
   return status;
 }
 
-/* Capillary's own "no such customer" 404: the 1012 (or 8015) code in an errors list or in the
- * customer's item_status. A 404 with another code is not an answer about the customer. */
-static int capillary_is_unknown_customer(const ix_call *call, const cJSON *body, char **error_out) {
-  (void)call, (void)error_out;
-  const cJSON *errors = capillary_get(body, "errors");
-  for (const cJSON *error = ix_json_first(errors); error; error = ix_json_next(errors, error)) {
-    int code = capillary_code(error);
-    if (code == CAPILLARY_NOT_FOUND || code == CAPILLARY_NOT_FOUND_V2) return 1;
-  }
-  const cJSON *customer = capillary_get(capillary_get(body, "response"), "customer");
-  return capillary_code(capillary_get(customer, "item_status")) == CAPILLARY_NOT_FOUND;
-}
-
 /* ---- Columns ---- */
 
 /* The customer's identifier: from the customer object (shape A), else the one the plan sent. */
@@ -724,7 +711,10 @@ const ix_provider capillary_interactions_provider = {
     .credential_form = capillary_credential_form,
     .build_request = capillary_build_request,
     .parse_page = capillary_parse_page,
-    .is_unknown_customer = capillary_is_unknown_customer,
+    /* Capillary's own "no such customer" 404: the 1012 (or 8015) code in an errors list or in the
+     * customer's item_status. A 404 with another code is not an answer about the customer. */
+    .not_found = {.match = {{{"errors", "code"}, {"1012", "8015"}},
+                            {{"response", "customer", "item_status", "code"}, {"1012"}}}},
     .column = capillary_column,
     .customer_identity = capillary_customer_identity,
     .customer_key = capillary_customer_key,
@@ -754,7 +744,10 @@ const ix_provider capillary_summary_provider = {
     .credential_form = capillary_credential_form,
     .build_request = capillary_build_request,
     .parse_page = capillary_parse_page,
-    .is_unknown_customer = capillary_is_unknown_customer,
+    /* Capillary's own "no such customer" 404: the 1012 (or 8015) code in an errors list or in the
+     * customer's item_status. A 404 with another code is not an answer about the customer. */
+    .not_found = {.match = {{{"errors", "code"}, {"1012", "8015"}},
+                            {{"response", "customer", "item_status", "code"}, {"1012"}}}},
     .column = capillary_column,
     .customer_identity = capillary_customer_identity,
     .customer_key = capillary_customer_key,

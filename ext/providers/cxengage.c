@@ -581,21 +581,6 @@ out_of_memory:
   return IX_PAGE_ERROR;
 }
 
-/* A 404 for an unknown tenant would otherwise read as "no such contact" and return no rows for
- * every contact. The error body's shape is undocumented: its message is looked for "tenant". */
-static int cxengage_is_unknown_customer(const ix_call *call, const cJSON *body, char **error_out) {
-  const cJSON *message = cJSON_GetObjectItemCaseSensitive(body, "message");
-  if (!cJSON_IsString(message)) message = cJSON_GetObjectItemCaseSensitive(body, "error");
-  int tenant = cJSON_IsString(message) && (strstr(message->valuestring, "enant") != NULL);
-  if (tenant) {
-    *error_out = ix_errorf(
-        "%s: HTTP 404 (the API said: %.200s): check the tenant (%s, or the "
-        "tenant_id argument)",
-        call->table_name, message->valuestring, config_origin(call->config, "tenant_id"));
-  }
-  return !tenant;
-}
-
 /* ---- Columns ---- */
 
 /* The columns without a generic source: the tenant that was used when none was given; campaign_id
@@ -633,7 +618,13 @@ const ix_provider cxengage_interactions_provider = {
     .authenticate = cxengage_authenticate,
     .build_request = cxengage_build_request,
     .parse_page = cxengage_parse_page,
-    .is_unknown_customer = cxengage_is_unknown_customer,
+    /* The error body is undocumented ("standard HTTP codes"): our assumption is the gateway's
+     * {"message": "Contact not found"}. A 404 for an unknown tenant would otherwise read as "no
+     * such contact" for every contact. */
+    .not_found = {.match = {{{"message"}, {"contact not found"}},
+                            {{"error"}, {"contact not found"}}},
+                  .setting_phrase = "tenant",
+                  .setting = "tenant_id"},
     .column = cxengage_column,
     .token_exchange = &cxengage_token_exchange,
     .status_hint = cxengage_status_hint,
