@@ -71,10 +71,10 @@ typedef enum ix_value_kind {
   IX_VALUE_INT_OR_TEXT, /* INTEGER when numeric, else the text (campaign ids) */
   IX_VALUE_REAL,        /* REAL from a number or numeric string */
   IX_VALUE_BOOL,        /* 0/1 from a JSON boolean, "true"/"false", or a number */
-  IX_VALUE_TIME,        /* a vendor timestamp converted to UTC (timefmt); NULL when unparseable */
-  IX_VALUE_JSON,        /* the member as JSON text (objects and arrays), scalars as values */
-  IX_VALUE_RAW,         /* the row's whole vendor object as JSON text */
-  IX_VALUE_CUSTOM,      /* the provider's column callback decides */
+  IX_VALUE_TIME,   /* a vendor timestamp converted to UTC (timefmt); one no format reads fails */
+  IX_VALUE_JSON,   /* the member as JSON text (objects and arrays), scalars as values */
+  IX_VALUE_RAW,    /* the row's whole vendor object as JSON text */
+  IX_VALUE_CUSTOM, /* the provider's column callback decides */
 } ix_value_kind;
 
 typedef struct ix_column_def {
