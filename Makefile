@@ -38,7 +38,8 @@ SQL_TESTS = tests/*.t
 # (tests/cases.t gives each step its own).
 TEST_STATE = tools/with-state-dir.sh env
 
-.PHONY: all deps test unit asan valgrind lint format tidy demo sandbox clean install uninstall bench
+.PHONY: all deps test unit asan valgrind lint format tidy demo sandbox clean install uninstall bench \
+	differential-long
 .DEFAULT_GOAL := all
 
 all: $(LIB)
@@ -71,6 +72,13 @@ PROVE_JOBS ?= 2
 test: $(LIB) unit $(BUILD)/.deps-test lint
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) FUZZ_SEED=1
 	$(TEST_STATE) IX_LIB=$(LIB) $(PROVE) -j$(PROVE_JOBS) $(SQL_TESTS) $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+
+# The differential test over more seeds and queries than make test runs (seeds 1-3, 1,000 each):
+# ten seeds of 5,000 queries, a few minutes.
+DIFF_LONG_SEEDS ?= 1,2,3,4,5,6,7,8,9,10
+differential-long: $(LIB) $(BUILD)/.deps-test
+	$(TEST_STATE) IX_LIB=$(LIB) IX_DIFF_SEEDS=$(DIFF_LONG_SEEDS) IX_DIFF_QUERIES=5000 \
+	  $(PROVE) -v tests/differential.t
 
 # The whole suite against a library built with AddressSanitizer and UBSan, preloaded into the
 # (uninstrumented) sqlite3 shell.
