@@ -22,12 +22,18 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_SOURCES_test_timefmt := ext/util/timefmt.c
 UNIT_SOURCES_test_url     := ext/util/url.c
 UNIT_SOURCES_test_auth    := ext/auth/auth.c ext/util/http.c
-UNIT_SOURCES_test_ratelimit := ext/limit/ratelimit.c ext/auth/fingerprint.c ext/util/privatedir.c
-UNIT_SOURCES_test_plan      := ext/sql/plan.c ext/util/timefmt.c
+UNIT_SOURCES_test_ratelimit := ext/limit/ratelimit.c ext/util/clock.c ext/auth/fingerprint.c \
+                               ext/util/privatedir.c ext/util/notes.c
+UNIT_SOURCES_test_plan      := -DSQLITE_CORE ext/sql/plan.c ext/sql/rowid.c ext/provider/jsonspan.c \
+                               ext/json/jsonarena.c ext/util/timefmt.c -lsqlite3
 UNIT_SOURCES_test_memlimits := ext/json/memlimits.c
 UNIT_SOURCES_test_jsonspan  := -DSQLITE_CORE ext/provider/jsonspan.c ext/json/jsonarena.c -lsqlite3
 UNIT_SOURCES_test_jsonarena := ext/json/jsonarena.c
-UNIT_SOURCES_test_config    := -DSQLITE_CORE ext/settings/config.c ext/observe/envcheck.c ext/util/url.c -lsqlite3
+UNIT_SOURCES_test_joinsql   := ext/observe/joinsql.c
+UNIT_SOURCES_test_progress  := -DSQLITE_CORE ext/observe/progress.c ext/observe/joinsql.c ext/util/clock.c \
+                               ext/util/notes.c -lsqlite3
+UNIT_SOURCES_test_config    := -DSQLITE_CORE ext/settings/config.c ext/observe/envcheck.c \
+                               ext/util/notes.c ext/util/url.c -lsqlite3
 # The descriptor check runs the extension's entry point over every real provider: the whole
 # extension, linked against libsqlite3 directly (SQLITE_CORE, as the fuzz targets do).
 UNIT_SOURCES_test_descriptor := -DSQLITE_CORE $(EXT_SOURCES) -lsqlite3
@@ -38,7 +44,7 @@ SQL_TESTS = tests/*.t
 # (tests/cases.t gives each step its own).
 TEST_STATE = tools/with-state-dir.sh env
 
-.PHONY: all deps test unit asan valgrind lint format tidy demo sandbox clean install uninstall bench \
+.PHONY: all deps test check-long unit asan valgrind lint format tidy demo sandbox clean install uninstall bench \
 	differential-long
 .DEFAULT_GOAL := all
 
@@ -67,11 +73,29 @@ unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 # little every time without depending on luck; the targets run side by side), then the tests, the
 # test files side by side too (prove -j; tests/cases.t runs its cases in parallel itself).
 # `make fuzz` is the long exploration.
+# The builds it needs (the library, the sanitized unit tests, the fuzz targets) and the lint run
+# side by side too, one job per CPU: one after the other they were half of its time on 2 cores.
 TEST_FUZZ_SECONDS ?= 2
-PROVE_JOBS ?= 2
-test: $(LIB) unit $(BUILD)/.deps-test lint
+# Four test files at a time on any machine: most of their time is waiting on purpose (rate-limit
+# windows, a sandbox holding its answers), not computing; nothing depends on the machine's speed.
+# Under a load average of 8 on 2 cores the test files took 140 s at 4, 179 s at 2.
+PROVE_JOBS ?= 4
+TEST_BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+test: $(BUILD)/.deps-test
+	@# The packages first, one apt-get at a time.
+	@$(MAKE) --no-print-directory $(BUILD)/.deps-build $(FUZZ_DIR)/.deps && tools/deps.sh lint
+	@$(MAKE) --no-print-directory -j$(TEST_BUILD_JOBS) $(LIB) unit fuzz-build lint
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) FUZZ_SEED=1
 	$(TEST_STATE) IX_LIB=$(LIB) $(PROVE) -j$(PROVE_JOBS) $(SQL_TESTS) $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+
+# The long runs, apart from `make test` so that it stays within 3 minutes on an idle 2-core
+# machine: every fuzz target explored for FUZZ_SECONDS (30 s each, not 2), the stress test at
+# IX_STRESS_SCALE (3: three times the threads and queries of `make test`'s run) and the
+# differential test over more seeds. .ci/run runs both.
+check-long: $(LIB) $(BUILD)/.deps-test
+	$(MAKE) --no-print-directory fuzz
+	$(TEST_STATE) IX_STRESS_SCALE=$${IX_STRESS_SCALE:-3} IX_LIB=$(LIB) $(PROVE) tests/stress.t
+	$(MAKE) --no-print-directory differential-long
 
 # The differential test over more seeds and queries than make test runs (seeds 1-3, 1,000 each):
 # ten seeds of 5,000 queries, a few minutes.
@@ -106,7 +130,7 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem -Iext $(EXT_SOURCES)
 	@# No engine or provider function a reader needs a map for: cyclomatic complexity at most 30.
-	@pmccabe $(EXT_SOURCES) | awk '$$1 > 30 { print "too complex (" $$1 " > 30): " $$6 ": " $$7; bad = 1 } \
+	@pmccabe $(EXT_SOURCES) | awk '$$1 > 25 { print "too complex (" $$1 " > 25): " $$6 ": " $$7; bad = 1 } \
 	  END { exit bad }'
 
 format:

@@ -11,9 +11,11 @@
 #include <sqlite3ext.h>
 
 #include "cache/cache.h"
-#include "observe/requestlog.h"
 #include "provider/descriptor.h"
+#include "sql/tables/cachetable.h"
 #include "sql/tables/introspect.h"
+#include "sql/tables/requeststable.h"
+#include "sql/tables/schema.h"
 #include "sql/vtab.h"
 
 SQLITE_EXTENSION_INIT1
@@ -32,6 +34,7 @@ static const ix_provider *const ix_providers[] = {
 #include "providers/list.h"
 #undef IX_PROVIDER
 };
+#define IX_PROVIDER_COUNT (sizeof(ix_providers) / sizeof(ix_providers[0]))
 
 static void interactions_version_function(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   (void)argc, (void)argv;
@@ -73,12 +76,16 @@ __attribute__((visibility("default")))
     *error_out = sqlite3_mprintf("interactions: %s", init_error);
     return SQLITE_ERROR;
   }
+  /* Every descriptor is checked before anything is registered: a bad one fails the load naming its
+   * table and field (the message is complete), and leaves nothing of ours on the connection. */
+  for (size_t i = 0; i < IX_PROVIDER_COUNT; i++) {
+    int rc = ix_descriptor_check(ix_providers[i], error_out);
+    if (rc != SQLITE_OK) return rc;
+  }
   ix_session *session = ix_session_new();
   if (!session) return SQLITE_NOMEM;
   int rc = SQLITE_OK;
-  for (size_t i = 0; rc == SQLITE_OK && i < sizeof(ix_providers) / sizeof(ix_providers[0]); i++) {
-    /* A bad descriptor fails the load naming its table and field (the message is complete). */
-    if ((rc = ix_descriptor_check(ix_providers[i], error_out)) != SQLITE_OK) break;
+  for (size_t i = 0; rc == SQLITE_OK && i < IX_PROVIDER_COUNT; i++) {
     rc = ix_register_provider(db, ix_providers[i], session);
     if (rc != SQLITE_OK) {
       *error_out = sqlite3_mprintf("error creating module %s: %s", ix_providers[i]->table,
@@ -94,11 +101,12 @@ __attribute__((visibility("default")))
     }
   }
   if (rc == SQLITE_OK) {
-    rc = requestlog_register(db);
-    if (rc == SQLITE_OK) {
-      rc = introspect_register(db, ix_providers,
-                               (int)(sizeof(ix_providers) / sizeof(*ix_providers)));
-    }
+    /* The helper tables, all registered here: interactions_requests, _cache, _settings (with
+     * interactions_debug), _columns and _tables. */
+    rc = requeststable_register(db);
+    if (rc == SQLITE_OK) rc = cachetable_register(db);
+    if (rc == SQLITE_OK) rc = introspect_register(db, ix_providers, (int)IX_PROVIDER_COUNT);
+    if (rc == SQLITE_OK) rc = schema_register(db, ix_providers, (int)IX_PROVIDER_COUNT);
     if (rc != SQLITE_OK) {
       *error_out = sqlite3_mprintf("error creating the helper tables: %s", sqlite3_errmsg(db));
     }

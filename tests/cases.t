@@ -54,14 +54,19 @@ class Tap:
         self.failed = 0
 
     def emit(self, results):
+        """A failure's diagnostics go to stderr too, as Test::More's do: `prove` without -v shows
+        stderr, so the output of `make test` alone says which case failed, its statement, and
+        what was expected against what came."""
         for passed, name, diagnostics in results.items:
             self.count += 1
             if not passed:
                 self.failed += 1
             print(f"{'ok' if passed else 'not ok'} {self.count} - {name}")
-            if not passed and diagnostics:
-                for line in diagnostics.rstrip("\n").split("\n"):
-                    print(f"#   {line}")
+            if not passed:
+                sys.stdout.flush()
+                lines = [f"Failed test {self.count} - {name}"] + diagnostics.rstrip("\n").split("\n")
+                sys.stderr.write("".join(f"#   {line}\n" for line in lines))
+                sys.stderr.flush()
         sys.stdout.flush()
 
     def finish(self):
@@ -174,8 +179,21 @@ def substitute(text, variables):
     return text
 
 
-def run_step(results, name, step, env, sandbox, variables, secrets):
+class StepResults:
+    """A step's assertions: a failing one says the case's file and the step's statement first."""
+
+    def __init__(self, results, path, sql):
+        self.results = results
+        statement = "\n".join("    " + line for line in sql.strip("\n").split("\n"))
+        self.context = f"case: {os.path.relpath(path, ROOT)}\nstatement:\n{statement}\n"
+
+    def ok(self, condition, name, diagnostics=""):
+        self.results.ok(condition, name, self.context + diagnostics)
+
+
+def run_step(results, name, step, env, sandbox, variables, secrets, path):
     """One step: a fresh sqlite3 against a freshly reset sandbox."""
+    results = StepResults(results, path, step["sql"])
     sandbox.reset()
     for line in step["setup"]:
         method, path, body = (substitute(line, variables).split(" ", 2) + [""])[:3]
@@ -212,11 +230,12 @@ def run_step(results, name, step, env, sandbox, variables, secrets):
     if "rows" in step:
         want = substitute(step["rows"], variables).strip("\n")
         got = stdout.strip("\n")
-        results.ok(got == want, f"{name}: rows", diff(want, got))
+        results.ok(got == want, f"{name}: rows", diff(want, got) + f"\n--- stderr\n{stderr or '(empty)'}")
     if "requests" in step:
         want = [l.strip() for l in substitute(step["requests"], variables).splitlines() if l.strip()]
         got = request_lines(records)
-        results.ok(got == want, f"{name}: requests", diff("\n".join(want), "\n".join(got)))
+        results.ok(got == want, f"{name}: requests",
+                   diff("\n".join(want), "\n".join(got)) + f"\n--- stderr\n{stderr or '(empty)'}")
     if "request-count" in step:
         want = int(step["request-count"].strip())
         results.ok(len(records) == want, f"{name}: {want} requests",
@@ -288,7 +307,7 @@ def run_case(path, sandbox, sandbox_vars, base_env):
                 os.mkdir(state, 0o700)
                 step_env["INTERACTIONS_STATE_DIR"] = state
             secrets = secrets_of(step_env) | secrets_of(sandbox_vars)
-            run_step(results, step_name, step, step_env, sandbox, variables, secrets)
+            run_step(results, step_name, step, step_env, sandbox, variables, secrets, path)
     return results
 
 

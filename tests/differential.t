@@ -58,7 +58,7 @@ def main():
     print("\n".join(lines))
     print(f"not ok {count + 1} - the differential worker ran cleanly")
     for line in (result.stderr or f"exit status {result.returncode}").splitlines():
-        print(f"#   {line}")
+        print(f"#   {line}", file=sys.stderr)  # shown by prove without -v
     print(f"1..{count + 1}")
     return 1
 

@@ -30,7 +30,7 @@ def main():
     print(f"{'ok' if passed else 'not ok'} 1 - the Python example prints the expected report")
     if not passed:
         for line in (result.stdout + result.stderr).splitlines():
-            print(f"#   {line}")
+            print(f"#   {line}", file=sys.stderr)  # shown by prove without -v
     print("1..1")
     return 0 if passed else 1
 

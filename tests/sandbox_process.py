@@ -124,6 +124,6 @@ def print_tap(results):
         print(f"{'ok' if passed else 'not ok'} {number} - {name}")
         if not passed:
             for line in (detail or "").splitlines():
-                print(f"#   {line}")
+                print(f"#   {line}", file=sys.stderr)  # shown by prove without -v
     print(f"1..{len(results)}")
     return 0 if all(result[0] for result in results) else 1

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SANDBOX = ROOT / "tests" / "sandbox"
 FIXTURES = SANDBOX / "fixtures"
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
-TIMEOUT = 5
+TIMEOUT = 30  # a ceiling for a hung server, not a speed requirement
 
 sys.path.insert(0, str(SANDBOX))
 import credentials  # noqa: E402
@@ -93,7 +93,7 @@ class Tap:
             self.failed += 1
             if diag is not None:
                 for line in str(diag).splitlines()[:40]:
-                    print(f"#   {line}")
+                    print(f"#   {line}", file=sys.stderr)  # shown by prove without -v
         return condition
 
     def eq(self, got, want, name):
@@ -158,7 +158,7 @@ def start_server(tmp):
                              "--port-file", str(port_file), "--log", str(log_file)],
                             stdout=out, stderr=err, stdin=subprocess.DEVNULL)
     while not port_file.exists():
-        if proc.poll() is not None or time.monotonic() - started > 10:
+        if proc.poll() is not None or time.monotonic() - started > 60:
             raise RuntimeError("sandbox did not start: " + (tmp / "stderr").read_text())
         time.sleep(0.01)
     return proc, int(port_file.read_text()), time.monotonic() - started, log_file
@@ -179,7 +179,9 @@ def stop_server(proc):
 def check_start(t, tmp, startup_s, port):
     out = (tmp / "stdout").read_text()
     t.ok(f"sandbox listening on http://127.0.0.1:{port}" in out, "prints the listening line", out)
-    t.ok(startup_s < 1.5, f"starts quickly ({startup_s * 1000:.0f} ms to the port file)")
+    # How fast it starts is the machine's business (it failed under load): that it starts is checked
+    # by start_server, which waits for the port file.
+    t.ok(port > 0, f"writes its port to the port file ({startup_s * 1000:.0f} ms)")
 
 
 def check_auth(t, c):
@@ -294,16 +296,16 @@ def check_faults(t, c):
     r = c.get(y.path, y.auth)
     t.ok(r.status == 200 and r.json() == whole, "fault trickle still delivers a valid body")
 
-    c.fault(vendor=a.name, kind="hang", seconds=30)
-    started = time.monotonic()
+    # The hang outlasts any client timeout here, so the other request being answered at all proves
+    # it was served beside the hang, not after it, however slow the machine.
+    c.fault(vendor=a.name, kind="hang", seconds=3600)
     try:
         c.get(a.path, a.auth, timeout=0.5)
         hung = False
     except (TimeoutError, socket.timeout, urllib.error.URLError):
         hung = True
     other = c.get(b.path, b.auth)
-    t.ok(hung and other.status == 200 and time.monotonic() - started < 3,
-         "fault hang: no answer, other requests still served")
+    t.ok(hung and other.status == 200, "fault hang: no answer, other requests still served")
     kinds = [r["fault"] for r in c.control("GET", "/log")]
     t.ok(kinds.count("status") == 3 and "hang" in kinds and "truncate" in kinds,
          "the log names each request's fault kind", kinds)
@@ -343,6 +345,21 @@ def check_keepalive_and_stats(t, c):
          and stats["max_concurrent"] == 3 and stats["connections"] == 3,
          "latency_ms applies; 3 parallel requests -> max_concurrent 3", stats)
     c.reset()
+    # hold_until_concurrent: no answer before 3 requests are in flight at once. The third is sent
+    # only after the first two are in flight (in_flight says so), so none can have been answered
+    # early, whatever the machine's speed.
+    c.control("POST", "/config", {"hold_until_concurrent": 3})
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        first = [pool.submit(c.get, w.path, w.auth) for _ in range(2)]
+        while c.control("GET", "/stats")["in_flight"] < 2 and not all(f.done() for f in first):
+            time.sleep(0.01)
+        held = not any(f.done() for f in first)
+        replies = [f.result() for f in first + [pool.submit(c.get, w.path, w.auth)]]
+    stats = c.control("GET", "/stats")
+    t.ok(held and all(r.status == 200 for r in replies) and stats["max_concurrent"] == 3,
+         "hold_until_concurrent 3: two requests wait for the third, then all three are answered",
+         (held, [r.status for r in replies], stats))
+    c.reset()
 
 
 def check_log_and_reset(t, c, log_file):
@@ -374,15 +391,30 @@ def check_log_and_reset(t, c, log_file):
     a = pick(0)
     c.fault(vendor=a.name, kind="status", status=500)
     c.control("POST", "/config", {"latency_ms": 50, "engagement_format": True,
-                                  "token_ttl_seconds": 5})
+                                  "token_ttl_seconds": 5, "hold_until_concurrent": 4,
+                                  "token_form": "jwt"})
     c.reset()
     stats = c.control("GET", "/stats")
     t.ok(log_file.read_text() == "" and c.control("GET", "/log") == []
          and c.control("GET", "/faults") == [] and stats["requests"] == 0
          and c.control("GET", "/config") == {"latency_ms": 0, "engagement_format": False,
                                               "token_ttl_seconds": None,
+                                              "hold_until_concurrent": None,
+                                              "token_form": "ttlSeconds",
                                               "rate_limits": DEFAULT_LIMITS},
          "reset empties the log (file too), faults and stats, and restores config")
+    # A request that arrived before a reset and is answered after it (here: held by a latency the
+    # reset wakes) is the previous test's: it never shows in the new log.
+    c.control("POST", "/config", {"latency_ms": 600000})
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        late = pool.submit(c.get, a.path, a.auth)
+        while c.control("GET", "/stats")["in_flight"] < 1 and not late.done():
+            time.sleep(0.01)
+        c.reset()
+        answered = late.result()
+    t.ok(answered.status == 200 and c.control("GET", "/log") == [],
+         "a request from before a reset is answered but not logged after it",
+         (answered.status, c.control("GET", "/log")))
 
 
 def check_generated_files(t):
@@ -402,14 +434,13 @@ def check_shutdown(t, c, proc):
         c.get(a.path, a.auth, timeout=0.3)
     except (TimeoutError, socket.timeout, urllib.error.URLError):
         pass
-    started = time.monotonic()
+    # The hang has no end: a server that waited for it would never exit, whatever the machine.
     proc.send_signal(signal.SIGTERM)
     try:
-        code = proc.wait(timeout=5)
+        code = proc.wait(timeout=120)
     except subprocess.TimeoutExpired:
         code = None
-    t.ok(code == 0 and time.monotonic() - started < 3,
-         f"SIGTERM stops it cleanly even with a request hanging (exit {code})")
+    t.ok(code == 0, f"SIGTERM stops it cleanly even with a request hanging (exit {code})")
 
 
 def main():

@@ -11,7 +11,6 @@
  *   The disk level (diskcache.c) is asked only after a memory miss.
  */
 #include "cache/cache.h"
-#include "sql/tables/helpertable.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -20,8 +19,6 @@
 
 #include "cache/diskcache.h"
 #include "util/hash.h"
-
-SQLITE_EXTENSION_INIT3
 
 #define CACHE_BUCKETS 1024
 #define CACHE_DEFAULT_MB 64
@@ -213,181 +210,29 @@ int cache_clear(void) {
   return cleared + diskcache_clear();
 }
 
-/* ---- interactions_cache ----
- *
- *     CREATE TABLE interactions_cache(vendor, url, bytes, age, hits, level)
- *
- * A snapshot of both levels taken in xFilter, least recently used first within each level: bytes
- * is what the entry counts against its level's cap, age the seconds since it was stored. */
+/* The memory level's entries, least recently used first (under the lock: each must not call
+ * back into the cache), then the disk level's. */
+typedef struct cache_each_disk {
+  cache_each_fn each;
+  void *context;
+} cache_each_disk;
 
-enum {
-  CACHE_COL_VENDOR,
-  CACHE_COL_URL,
-  CACHE_COL_BYTES,
-  CACHE_COL_AGE,
-  CACHE_COL_HITS,
-  CACHE_COL_LEVEL
-};
-
-typedef struct cache_row {
-  char *vendor;
-  char *url;
-  sqlite3_int64 bytes;
-  sqlite3_int64 age_s;
-  sqlite3_int64 hits;
-  int level;
-} cache_row;
-
-typedef struct cache_cursor {
-  sqlite3_vtab_cursor base;
-  cache_row *rows;
-  int count;
-  int capacity;
-  int index;
-} cache_cursor;
-
-static void cache_cursor_clear(cache_cursor *cursor) {
-  for (int i = 0; i < cursor->count; i++) {
-    sqlite3_free(cursor->rows[i].vendor);
-    sqlite3_free(cursor->rows[i].url);
-  }
-  sqlite3_free(cursor->rows);
-  cursor->rows = NULL;
-  cursor->count = cursor->capacity = cursor->index = 0;
+static int cache_each_disk_row(void *context, const char *vendor, const char *url, long long bytes,
+                               long long age_ms, long long hits) {
+  const cache_each_disk *disk = context;
+  return disk->each(disk->context, vendor, url, bytes, age_ms, hits, CACHE_DISK);
 }
 
-static int cache_cursor_add(cache_cursor *cursor, const char *vendor, const char *url,
-                            long long bytes, long long age_ms, long long hits, int level) {
-  if (cursor->count == cursor->capacity) {
-    int capacity = cursor->capacity ? cursor->capacity * 2 : 32;
-    cache_row *grown =
-        sqlite3_realloc64(cursor->rows, (sqlite3_uint64)capacity * sizeof(cache_row));
-    if (!grown) return SQLITE_NOMEM;
-    cursor->rows = grown;
-    cursor->capacity = capacity;
-  }
-  cache_row *row = &cursor->rows[cursor->count];
-  row->vendor = sqlite3_mprintf("%s", vendor ? vendor : "");
-  row->url = sqlite3_mprintf("%s", url ? url : "");
-  row->bytes = bytes;
-  row->age_s = age_ms < 0 ? 0 : age_ms / 1000;
-  row->hits = hits;
-  row->level = level;
-  cursor->count++; /* counted even when a copy failed, so clear frees what was made */
-  return row->vendor && row->url ? SQLITE_OK : SQLITE_NOMEM;
-}
-
-static int cache_add_disk_row(void *context, const char *vendor, const char *url, long long bytes,
-                              long long age_ms, long long hits) {
-  return cache_cursor_add(context, vendor, url, bytes, age_ms, hits, CACHE_DISK);
-}
-
-static int cache_table_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
-                               sqlite3_vtab **vtab_out, char **error_out) {
-  (void)aux, (void)argc, (void)argv, (void)error_out;
-  return ix_helper_table_connect(
-      db,
-      "CREATE TABLE x(vendor TEXT, url TEXT, bytes INTEGER, age INTEGER, "
-      "hits INTEGER, level TEXT)",
-      sizeof(sqlite3_vtab), vtab_out);
-}
-
-static int cache_table_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **cursor_out) {
-  (void)vtab;
-  cache_cursor *cursor = sqlite3_malloc64(sizeof(*cursor));
-  if (!cursor) return SQLITE_NOMEM;
-  memset(cursor, 0, sizeof(*cursor));
-  *cursor_out = &cursor->base;
-  return SQLITE_OK;
-}
-
-static int cache_table_close(sqlite3_vtab_cursor *base) {
-  cache_cursor_clear((cache_cursor *)base);
-  sqlite3_free(base);
-  return SQLITE_OK;
-}
-
-static int cache_table_next(sqlite3_vtab_cursor *base) {
-  ((cache_cursor *)base)->index++;
-  return SQLITE_OK;
-}
-
-static int cache_table_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int column) {
-  const cache_cursor *cursor = (const cache_cursor *)base;
-  const cache_row *row = &cursor->rows[cursor->index];
-  switch (column) {
-    case CACHE_COL_VENDOR: sqlite3_result_text(ctx, row->vendor, -1, SQLITE_TRANSIENT); break;
-    case CACHE_COL_URL: sqlite3_result_text(ctx, row->url, -1, SQLITE_TRANSIENT); break;
-    case CACHE_COL_BYTES: sqlite3_result_int64(ctx, row->bytes); break;
-    case CACHE_COL_AGE: sqlite3_result_int64(ctx, row->age_s); break;
-    case CACHE_COL_HITS: sqlite3_result_int64(ctx, row->hits); break;
-    default: sqlite3_result_text(ctx, cache_level_name(row->level), -1, SQLITE_STATIC); break;
-  }
-  return SQLITE_OK;
-}
-
-static int cache_table_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid) {
-  *rowid = ((const cache_cursor *)base)->index + 1;
-  return SQLITE_OK;
-}
-
-static int cache_table_eof(sqlite3_vtab_cursor *base) {
-  const cache_cursor *cursor = (const cache_cursor *)base;
-  return cursor->index >= cursor->count;
-}
-
-static int cache_table_filter(sqlite3_vtab_cursor *base, int plan, const char *plan_text, int argc,
-                              sqlite3_value **argv) {
-  (void)plan, (void)plan_text, (void)argc, (void)argv;
-  cache_cursor *cursor = (cache_cursor *)base;
-  cache_cursor_clear(cursor);
+int cache_each(cache_each_fn each, void *context) {
   long long now_ms = cache_now_ms();
-  int rc = SQLITE_OK;
+  int rc = 0;
   pthread_mutex_lock(&cache_lock);
-  for (cache_entry *entry = cache_oldest; entry && rc == SQLITE_OK; entry = entry->newer) {
+  for (cache_entry *entry = cache_oldest; entry && rc == 0; entry = entry->newer) {
     if (entry->expires_ms <= now_ms) continue;
-    rc = cache_cursor_add(cursor, entry->vendor, entry->url, (long long)entry->cost,
-                          now_ms - entry->stored_ms, entry->hits, CACHE_MEMORY);
+    rc = each(context, entry->vendor, entry->url, (long long)entry->cost, now_ms - entry->stored_ms,
+              entry->hits, CACHE_MEMORY);
   }
   pthread_mutex_unlock(&cache_lock);
-  if (rc == SQLITE_OK) rc = diskcache_each(cache_add_disk_row, cursor);
-  return rc;
-}
-
-static int cache_table_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
-  (void)vtab;
-  info->estimatedCost = 1000;
-  info->estimatedRows = 1000;
-  return SQLITE_OK;
-}
-
-static const sqlite3_module cache_module = {
-    /* iVersion    */ 2,
-    /* xCreate     */ NULL, /* eponymous only */
-    /* xConnect    */ cache_table_connect,
-    /* xBestIndex  */ cache_table_best_index,
-    /* xDisconnect */ ix_helper_table_disconnect,
-    /* xDestroy    */ ix_helper_table_disconnect,
-    /* xOpen       */ cache_table_open,
-    /* xClose      */ cache_table_close,
-    /* xFilter     */ cache_table_filter,
-    /* xNext       */ cache_table_next,
-    /* xEof        */ cache_table_eof,
-    /* xColumn     */ cache_table_column,
-    /* xRowid      */ cache_table_rowid,
-    /* xUpdate     */ NULL,
-    /* xBegin      */ NULL,
-    /* xSync       */ NULL,
-    /* xCommit     */ NULL,
-    /* xRollback   */ NULL,
-    /* xFindMethod */ NULL,
-    /* xRename     */ NULL,
-    /* xSavepoint  */ NULL,
-    /* xRelease    */ NULL,
-    /* xRollbackTo */ NULL,
-    /* xShadowName */ NULL,
-};
-
-int cache_register(sqlite3 *db) {
-  return sqlite3_create_module_v2(db, "interactions_cache", &cache_module, NULL, NULL);
+  cache_each_disk disk = {each, context};
+  return rc ? rc : diskcache_each(cache_each_disk_row, &disk);
 }

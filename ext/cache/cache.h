@@ -12,7 +12,6 @@
 #ifndef IX_CACHE_H
 #define IX_CACHE_H
 
-#include <sqlite3ext.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,7 +33,11 @@ int cache_clear(void);
 /* The name interactions_requests shows for a level ("memory", "disk"), NULL for a miss. */
 const char *cache_level_name(int level);
 
-/* Registers the interactions_cache table on db. */
-int cache_register(sqlite3 *db);
+/* Calls each for every live entry of both levels (memory first, least recently used first):
+ * bytes is what it counts against its level's cap, age_ms the time since it was stored. Returns
+ * each's first non-zero result (interactions_cache, sql/tables/cachetable.c). */
+typedef int (*cache_each_fn)(void *context, const char *vendor, const char *url, long long bytes,
+                             long long age_ms, long long hits, int level);
+int cache_each(cache_each_fn each, void *context);
 
 #endif

@@ -11,11 +11,11 @@
  *   SQLite opens it, because SQLite gives its -wal and -shm files the database file's mode.
  *
  *   The account is stored only as a keyed fingerprint: HMAC-SHA256 under a random 32-byte key kept
- *   in the database, of the vendor, the host and the account hash fetch.c computes from the
+ *   in the database, of the vendor, the host and the account hash fetch/account.c computes from the
  *   credentials. Without the key a fingerprint cannot be tested against guessed credentials; two
  *   accounts never share entries.
  *
- *   Entries are answers that were complete and read successfully (fetch.c stores nothing else).
+ *   Entries are answers that were complete and read successfully (fetch/accept.c stores nothing else).
  *   A lookup needs an entry younger than the reader's cache_ttl and not past the writer's; the
  *   database is capped at INTERACTIONS_CACHE_DISK_MB (default 256), evicting the least recently
  *   used first (a use counter orders them). Times are wall-clock milliseconds: they must mean the
@@ -29,6 +29,7 @@
 #include "cache/diskcache.h"
 
 #include "auth/fingerprint.h"
+#include "util/notes.h"
 #include "util/privatedir.h"
 
 #include <errno.h>
@@ -93,9 +94,10 @@ static long long diskcache_budget(void) {
 static void diskcache_give_up(const char *why, const char *detail) {
   snprintf(diskcache_problem_text, sizeof(diskcache_problem_text), "%s%s%s", why,
            detail ? ": " : "", detail ? detail : "");
-  fprintf(stderr,
-          "interactions: the response cache in %s is not used (%s): queries go on without it\n",
-          diskcache_dir() ? diskcache_dir() : "INTERACTIONS_CACHE_DIR", diskcache_problem_text);
+  notes_say(NOTES_NOTE, NULL,
+            "the response cache in %s is not used (%s): queries go on without it "
+            "(INTERACTIONS_QUIET=1 hides this)",
+            diskcache_dir() ? diskcache_dir() : "INTERACTIONS_CACHE_DIR", diskcache_problem_text);
   if (diskcache_db) sqlite3_close(diskcache_db);
   diskcache_db = NULL;
   diskcache_state = DISKCACHE_UNUSABLE;
@@ -288,13 +290,12 @@ static int diskcache_body_intact(sqlite3_stmt *row, const char *url) {
     return 0;
   }
   if (strcmp(stored, checksum) == 0) return 1;
-  const char *quiet = getenv("INTERACTIONS_QUIET"); /* as config_env_flag reads it */
-  if (!told && !(quiet && *quiet && strcmp(quiet, "0") != 0 && strcmp(quiet, "false") != 0)) {
+  if (!told) {
     told = 1;
-    fprintf(stderr,
-            "interactions: a cached answer in %s does not match its checksum (for %.120s): it "
-            "is not used, and the vendor is asked again\n",
-            diskcache_dir() ? diskcache_dir() : "INTERACTIONS_CACHE_DIR", url);
+    notes_say(NOTES_NOTE, NULL,
+              "a cached answer in %s does not match its checksum (for %.120s): it is not used, "
+              "and the vendor is asked again",
+              diskcache_dir() ? diskcache_dir() : "INTERACTIONS_CACHE_DIR", url);
   }
   return 0;
 }

@@ -9,7 +9,8 @@
  * path, with the full retry policy, so concurrency changes nothing about what a query returns.
  * Each first attempt on the wire holds a slot in the limiter, given back in one place
  * (ix_slot_settle) when it is answered or cancelled; every wait of the cursor keeps those
- * transfers moving (ix_wait_serving in fetch.c), so no slot outlives its request.
+ * transfers moving (ix_fetch_in_pump, handed to transport.c as a hook), so no slot outlives its
+ * request.
  *
  * What it costs, for lists of 50,000 and more:
  * - Per customer only its key is kept (fetch->customers, in the list's order). The customers not
@@ -22,11 +23,14 @@
  *   customer does not grow with the list's length.
  * - Of the ready ones the earliest in the list is served first, as before the slots.
  * - A customer whose first page could not be started (the limiter says not yet, nothing else is
- *   on the wire) is taken on the ordinary path (ix_fetch_page), with no slot.
+ *   on the wire) is taken on the ordinary path (page_fetch), with no slot.
+ * - A first page taken on the ordinary path after its concurrent attempt failed counts that
+ *   attempt: the request log numbers the next one 2, and max_retries bounds both together.
  */
 #include "fetch/inlist.h"
 
-#include "fetch/fetch_internal.h"
+#include "fetch/accept.h"
+#include "fetch/page.h"
 #include "observe/requestlog.h"
 #include "provider/columns.h"
 
@@ -58,7 +62,7 @@ struct ix_in_slot {
 };
 
 static int ix_concurrency(const ix_fetch *fetch) {
-  long long concurrency = config_engine(fetch->config)->max_concurrency;
+  long long concurrency = config_engine(fetch->account.config)->max_concurrency;
   return concurrency < 1                    ? 1
          : concurrency > IX_MAX_CONCURRENCY ? IX_MAX_CONCURRENCY
                                             : (int)concurrency;
@@ -73,17 +77,17 @@ static void ix_slot_settle(ix_fetch *fetch, ix_in_slot *slot, int keep) {
   slot->job = NULL;
   /* A request cancelled on the wire (LIMIT stopped the statement) may still reach the vendor
    * after we let go of it, and be counted then: it holds its slot a little longer. */
-  rate_limiter_done(fetch->limiter, &slot->ticket,
-                    ix_completed_ms() + (answered ? 0 : IX_CANCEL_GRACE_MS));
+  rate_limiter_done(fetch->account.limiter, &slot->ticket,
+                    transport_completed_ms() + (answered ? 0 : IX_CANCEL_GRACE_MS));
   if (keep && slot->response.outcome == HTTP_OK && slot->response.status == 429) {
-    ix_throttle_delay(fetch, &slot->response, 0);
+    transport_throttle_delay(&fetch->account, &slot->response, 0);
   }
 }
 
 static void ix_slot_release(ix_fetch *fetch, ix_in_slot *slot) {
   if (slot->job) ix_slot_settle(fetch, slot, 0); /* the statement stopped early */
   http_response_clear(&slot->response);
-  ix_request_clear(&slot->request);
+  request_clear(&slot->request);
   memset(slot, 0, sizeof(*slot));
   slot->state = IX_SLOT_FREE;
 }
@@ -101,6 +105,10 @@ int ix_fetch_in_collect(ix_fetch *fetch) {
     }
   }
   return running;
+}
+
+int ix_fetch_in_pump(void *fetch) {
+  return ix_fetch_in_collect(fetch);
 }
 
 void ix_fetch_in_clear(ix_fetch *fetch) {
@@ -158,6 +166,48 @@ static ix_args ix_customer_args(const ix_fetch *fetch, int customer) {
   return args;
 }
 
+/* Starts the first page of plan's customer in slot: from the cache (READY), or on the wire once
+ * the limiter admitted it and its request was authenticated (RUNNING). Anything else leaves the
+ * slot free: the customer is taken on the next call, or on the ordinary path, which reports any
+ * error with its context. */
+static int ix_in_start(ix_fetch *fetch, ix_in_slot *slot, request_plan *plan) {
+  char *error = NULL;
+  int rc = request_build(plan, &error);
+  if (rc == SQLITE_OK) {
+    http_request http = transport_http_options(&fetch->account, &slot->request);
+    if (transport_from_cache(&fetch->account, &fetch->sending, http.url, &slot->response)) {
+      slot->from_cache = 1;
+      slot->log_id = fetch->sending.last_request_id;
+      slot->state = IX_SLOT_READY;
+      return SQLITE_OK;
+    }
+    rc = request_prepare(plan, 1, 0, &error);
+  }
+  long long now = rate_clock_ms();
+  if (rc == SQLITE_OK &&
+      rate_limiter_reserve(fetch->account.limiter, &fetch->account.rate_limit, now,
+                           transport_deadline(&fetch->account, now), &slot->ticket) != 0) {
+    rc = SQLITE_BUSY; /* the limiter says not yet */
+  } else if (rc == SQLITE_OK) {
+    rc = request_prepare(plan, 1, 1, &error); /* authenticated once admitted */
+    http_request http = transport_http_options(&fetch->account, &slot->request);
+    if (rc == SQLITE_OK && (slot->job = http_job_start(fetch->account.http, &http)) == NULL) {
+      rc = SQLITE_NOMEM;
+    }
+    if (rc != SQLITE_OK) {
+      rate_limiter_done(fetch->account.limiter, &slot->ticket, transport_completed_ms());
+    }
+  }
+  request_plan_clear(plan);
+  sqlite3_free(error);
+  if (rc != SQLITE_OK) {
+    request_clear(&slot->request);
+    return rc;
+  }
+  slot->state = IX_SLOT_RUNNING;
+  return SQLITE_OK;
+}
+
 /* Records the first pages that arrived and starts more, up to max_concurrency in flight. */
 static void ix_fetch_top_up(ix_fetch *fetch) {
   if (ix_slots_ready(fetch) != SQLITE_OK) return; /* taken on the ordinary path instead */
@@ -175,31 +225,12 @@ static void ix_fetch_top_up(ix_fetch *fetch) {
     ix_in_slot *slot = free_slots[free_count - 1];
     int customer = fetch->customers_started;
     ix_args args = ix_customer_args(fetch, customer);
-    char *error = NULL;
-    if (ix_build(fetch, &args, NULL, &slot->request, &error) != SQLITE_OK) {
-      /* Taken on the ordinary path, which reports the same error with its context. */
-      sqlite3_free(error);
-      ix_request_clear(&slot->request);
-      break;
-    }
-    http_request http = ix_http_options(fetch, &slot->request);
-    long long now = rate_clock_ms();
-    if (ix_from_cache(fetch, http.url, &slot->response)) {
-      slot->from_cache = 1;
-      slot->log_id = fetch->last_request_id;
-      slot->state = IX_SLOT_READY;
+    request_plan plan = page_plan(fetch, &args, NULL, &slot->request);
+    if (ix_in_start(fetch, slot, &plan) != SQLITE_OK) break; /* next call, or the ordinary path */
+    if (slot->state == IX_SLOT_READY) {
       ready++;
-    } else if (rate_limiter_reserve(fetch->limiter, &fetch->rate_limit, now,
-                                    ix_request_deadline(fetch, now), &slot->ticket) != 0) {
-      ix_request_clear(&slot->request);
-      break; /* the limiter says not yet: try again on the next call */
-    } else if ((slot->job = http_job_start(fetch->http, &http)) != NULL) {
-      slot->state = IX_SLOT_RUNNING;
-      running++;
     } else {
-      rate_limiter_done(fetch->limiter, &slot->ticket, ix_completed_ms());
-      ix_request_clear(&slot->request);
-      break;
+      running++;
     }
     slot->customer = customer;
     free_count--;
@@ -230,18 +261,18 @@ static int ix_fetch_pick_customer(ix_fetch *fetch, ix_in_slot **slot_out) {
       if (fetch->customers_started < fetch->customer_count) return fetch->customers_started++;
       return -1;
     }
-    if (ix_interrupted(&fetch->interrupt)) return -1;
+    if (ix_interrupted(&fetch->account.interrupt)) return -1;
     progress_waiting(&fetch->progress, "answers", -1);
-    http_client_run(fetch->http, IX_INTERRUPT_POLL_MS);
+    http_client_run(fetch->account.http, IX_INTERRUPT_POLL_MS);
   }
 }
 
 int ix_fetch_next_customer(ix_fetch *fetch, char **error_out) {
-  http_client_set_concurrency(fetch->http, ix_concurrency(fetch));
+  http_client_set_concurrency(fetch->account.http, ix_concurrency(fetch));
   ix_in_slot *slot = NULL;
   int index = ix_fetch_pick_customer(fetch, &slot);
   if (index < 0) {
-    *error_out = ix_errorf("%s: interrupted", fetch->table_name);
+    *error_out = ix_errorf("%s: interrupted", fetch->account.table_name);
     return SQLITE_INTERRUPT;
   }
   fetch->customers_taken++;
@@ -257,31 +288,34 @@ int ix_fetch_next_customer(ix_fetch *fetch, char **error_out) {
   fetch->customers[index] = NULL;
   fetch->pages_fetched = 0;
 
-  if (!slot) return ix_fetch_page(fetch, error_out);
+  if (!slot) return page_fetch(fetch, error_out);
   slot->state = IX_SLOT_TAKEN; /* out of the scans while its page is accepted or fetched again */
   int rc;
   http_response *response = &slot->response;
-  int usable = response->outcome == HTTP_OK && !ix_status_is_retryable(response->status) &&
-               !ix_body_incomplete(response) && !ix_token_refused(fetch, response, &slot->request);
+  int usable = response->outcome == HTTP_OK && !transport_status_retryable(response->status) &&
+               !transport_body_incomplete(response) &&
+               !request_token_refused(&fetch->account, response, &slot->request);
   if (usable) {
     if (slot->from_cache) {
-      fetch->last_request_id = slot->log_id;
+      fetch->sending.last_request_id = slot->log_id;
     } else {
-      fetch->last_request_id = requestlog_add(
-          response->started_unix_ms, fetch->provider->vendor, slot->request.url.text,
+      fetch->sending.last_request_id = requestlog_add(
+          response->started_unix_ms, fetch->account.provider->vendor, slot->request.url.text,
           response->status, 1, response->elapsed_ms, (sqlite3_int64)response->body_len, 0, NULL);
       progress_request_done(&fetch->progress);
     }
     fetch->pages_fetched = 1;
-    rc = ix_accept(fetch, response, &slot->request, !slot->from_cache, error_out);
+    rc = accept_response(fetch, response, &slot->request, !slot->from_cache, error_out);
     if (rc == SQLITE_OK) progress_rows(&fetch->progress, fetch->page.row_count);
   } else {
-    requestlog_add(response->started_unix_ms, fetch->provider->vendor, slot->request.url.text,
-                   response->outcome == HTTP_OK ? response->status : 0, 1, response->elapsed_ms,
-                   (sqlite3_int64)response->body_len, 0,
+    requestlog_add(response->started_unix_ms, fetch->account.provider->vendor,
+                   slot->request.url.text, response->outcome == HTTP_OK ? response->status : 0, 1,
+                   response->elapsed_ms, (sqlite3_int64)response->body_len, 0,
                    response->outcome == HTTP_OK ? NULL : response->error);
     progress_request_done(&fetch->progress);
-    rc = ix_fetch_page(fetch, error_out);
+    fetch->sending.attempts_made = slot->from_cache ? 0 : 1; /* the concurrent one was attempt 1 */
+    rc = page_fetch(fetch, error_out);
+    fetch->sending.attempts_made = 0;
   }
   ix_slot_release(fetch, slot);
   return rc;

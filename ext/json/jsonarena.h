@@ -46,7 +46,7 @@ int ix_json_arena_out_of_memory(const ix_json_arena *arena);
 
 void ix_json_arena_free(ix_json_arena *arena);
 
-/* One body parsed ahead of its use (fetch.c parses a page's body when it checks that the body is
+/* One body parsed ahead of its use (fetch/transport.c parses a page's body when it checks that the body is
  * whole, and the provider's parse then takes the tree): the body it is for, and the result. */
 typedef struct ix_json_parse {
   const char *body;

@@ -19,11 +19,12 @@
 #define IX_PARSE_BUDGET_FACTOR 2
 
 /* Bytes cJSON and the row array would allocate for body (an upper estimate for any body,
- * valid JSON or not). */
-size_t memlimits_json_cost(const char *body, size_t length);
+ * valid JSON or not), each object becoming a row of row_bytes (the caller's sizeof(ix_row): this
+ * layer knows nothing of pages). */
+size_t memlimits_json_cost(const char *body, size_t length, size_t row_bytes);
 
-/* Whether memlimits_json_cost(body, length) <= budget. A body short enough that no shape of it
+/* Whether memlimits_json_cost(body, length, row_bytes) <= budget. A body short enough that no shape of it
  * could exceed the budget is not scanned (most pages: the scan is then pure cost). */
-int memlimits_json_within(const char *body, size_t length, size_t budget);
+int memlimits_json_within(const char *body, size_t length, size_t row_bytes, size_t budget);
 
 #endif

@@ -42,7 +42,9 @@
 #include <unistd.h>
 
 #include "auth/fingerprint.h"
+#include "util/clock.h"
 #include "util/hash.h"
+#include "util/notes.h"
 #include "util/privatedir.h"
 
 /* Far more than any vendor documents; bounds the ring (32 bytes a slot). */
@@ -93,12 +95,6 @@ struct rate_limiter {
 static pthread_mutex_t rate_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static rate_limiter *rate_limiters;
 static int rate_told_private;
-
-long long rate_clock_ms(void) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 /* ---- Parsing ---- */
 
@@ -355,12 +351,12 @@ rate_limiter *rate_limiter_get(const char *scope, const char *label) {
     }
     if (problem && !rate_told_private) {
       rate_told_private = 1;
-      fprintf(stderr,
-              "sqlite-interactions: the rate-limit state directory %s cannot be used (%s), so "
-              "this process keeps its own rate limits and other processes on the same account "
-              "are not counted: fix it or set INTERACTIONS_STATE_DIR to a private directory (mode "
-              "0700)\n",
-              directory, problem);
+      notes_say(NOTES_NOTE, NULL,
+                "the rate-limit state directory %s cannot be used (%s), so this process keeps its "
+                "own rate limits and other processes on the same account are not counted: fix it "
+                "or set INTERACTIONS_STATE_DIR to a private directory (mode 0700) "
+                "(INTERACTIONS_QUIET=1 hides this)",
+                directory, problem);
     }
     if (problem && rate_use_private(limiter) != 0) {
       free(limiter->path);
@@ -467,10 +463,10 @@ static long long rate_slot_completed(rate_limiter *limiter, rate_slot *slot, lon
   slot->completed_ms = slot->deadline_ms;
   if (!limiter->told_released) {
     limiter->told_released = 1;
-    fprintf(stderr,
-            "sqlite-interactions: a %s request of process %lld held its rate-limit slot past its "
-            "time limit; it now counts as completed then\n",
-            limiter->label, (long long)slot->owner_pid);
+    notes_say(NOTES_NOTE, NULL,
+              "a %s request of process %lld held its rate-limit slot past its time limit; it now "
+              "counts as completed then (INTERACTIONS_QUIET=1 hides this)",
+              limiter->label, (long long)slot->owner_pid);
   }
   return slot->completed_ms;
 }

@@ -21,6 +21,8 @@
 #ifndef IX_RATELIMIT_H
 #define IX_RATELIMIT_H
 
+#include "util/clock.h" /* rate_clock_ms: the limiter's clock */
+
 #define RATE_MAX_WINDOWS 4
 
 typedef struct rate_window {
@@ -75,8 +77,5 @@ void rate_limiter_done(rate_limiter *limiter, rate_ticket *ticket, long long now
 
 /* After a 429: no request of this account starts before until_ms, in any process. */
 void rate_limiter_pause(rate_limiter *limiter, long long until_ms);
-
-/* Monotonic milliseconds, the same clock in every process of the machine (since boot). */
-long long rate_clock_ms(void);
 
 #endif

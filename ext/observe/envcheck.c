@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "settings/config.h"
+#include "util/notes.h"
 
 SQLITE_EXTENSION_INIT3
 
@@ -155,18 +156,17 @@ static int envcheck_print(void *context, const char *vendor, const char *name,
                           const char *closest) {
   (void)context, (void)vendor;
   if (closest) {
-    fprintf(stderr,
-            "interactions: no setting reads %s: did you mean %s? (INTERACTIONS_QUIET=1 hides "
-            "this)\n",
-            name, closest);
+    notes_say(NOTES_NOTE, NULL,
+              "no setting reads %s: did you mean %s? (INTERACTIONS_QUIET=1 hides this)", name,
+              closest);
   } else {
-    fprintf(stderr, "interactions: no setting reads %s (INTERACTIONS_QUIET=1 hides this)\n", name);
+    notes_say(NOTES_NOTE, NULL, "no setting reads %s (INTERACTIONS_QUIET=1 hides this)", name);
   }
   return 0;
 }
 
 static void envcheck_warn(void) {
-  if (config_env_flag("INTERACTIONS_QUIET")) return;
+  if (!notes_shown(NOTES_NOTE)) return;
   envcheck_each_unknown(envcheck_print, NULL);
 }
 

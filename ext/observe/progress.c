@@ -1,37 +1,18 @@
 /*
- * Progress of long statements (progress.h). Lines are rewritten in place on a terminal ("\r" and
- * erase to the end of the line) and written one a line otherwise, so a log keeps each of them.
+ * Progress of long statements (progress.h). The lines go through the stderr channel (notes.h),
+ * which rewrites them in place on a terminal and decides whether they are shown at all.
  */
 #include "observe/progress.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "limit/ratelimit.h"
+#include "observe/joinsql.h"
 #include "settings/config.h"
+#include "util/clock.h"
+#include "util/notes.h"
 
 SQLITE_EXTENSION_INIT3
-
-static int ix_progress_quiet(void) {
-  return config_env_flag("INTERACTIONS_QUIET");
-}
-
-/* Ends a line left open on the terminal, so that other stderr text starts on its own line. */
-static void ix_progress_end_line(ix_progress *progress) {
-  if (progress->live) fputs("\r\033[K", stderr);
-  progress->live = 0;
-}
-
-static void ix_progress_say(ix_progress *progress, const char *text, int final) {
-  if (isatty(2)) {
-    fprintf(stderr, "\r%s\033[K%s", text, final ? "\n" : "");
-    progress->live = !final;
-  } else {
-    fprintf(stderr, "%s\n", text);
-  }
-  fflush(stderr);
-}
 
 /* "12 of 60 customers, 14 requests, 230 rows" (the rows the API sent, before SQLite filters). */
 static void ix_progress_counts(const ix_progress *progress, sqlite3_str *out) {
@@ -45,6 +26,71 @@ static void ix_progress_counts(const ix_progress *progress, sqlite3_str *out) {
   sqlite3_str_appendf(out, ", %lld request%s, %lld row%s fetched", progress->requests,
                       progress->requests == 1 ? "" : "s", progress->rows,
                       progress->rows == 1 ? "" : "s");
+}
+
+void progress_plan(ix_progress *progress, uint64_t key_columns, sqlite3 *db) {
+  progress->key_columns = key_columns;
+  progress->db = db;
+}
+
+void progress_limit(ix_progress *progress, int index, int max_requests, long long window_ms) {
+  if (index < 0 || index >= IX_PROGRESS_MAX_WINDOWS || max_requests <= 0 || window_ms <= 0) return;
+  progress->window_requests[index] = max_requests;
+  progress->window_ms[index] = window_ms;
+  if (progress->window_count <= index) progress->window_count = index + 1;
+}
+
+/* The SQL of the statement running on db that names table_name: the join the hint is about. */
+static const char *ix_progress_running_sql(sqlite3 *db, const char *table_name) {
+  for (sqlite3_stmt *stmt = db ? sqlite3_next_stmt(db, NULL) : NULL; stmt;
+       stmt = sqlite3_next_stmt(db, stmt)) {
+    const char *sql = sqlite3_sql(stmt);
+    if (sqlite3_stmt_busy(stmt) && sql && strstr(sql, table_name)) return sql;
+  }
+  return NULL;
+}
+
+/* Said once per statement at the IX_PROGRESS_HINT_FILTERS-th one-customer xFilter: the IN form
+ * of the key the plan uses, with the column and table the join compared it with when the
+ * statement's SQL says them. None for a key of several columns (no IN list can carry a pair);
+ * an upgrade instead where SQLite hands an IN list over one value at a time. */
+static void ix_progress_hint(const ix_progress *progress, const ix_provider *provider,
+                             const char *table_name, long long max_concurrency) {
+  uint64_t key = progress->key_columns;
+  if (!key || (key & (key - 1))) return;
+  const char *column = NULL;
+  for (int c = 0; c < provider->column_count && !column; c++) {
+    if (key & IX_COLUMN_BIT(c)) column = provider->columns[c].name;
+  }
+  if (!column) return;
+  joinsql_match match;
+  joinsql_find(ix_progress_running_sql(progress->db, table_name), table_name, column, &match);
+  char text[1024];
+  progress_hint_text(text, sizeof(text), column, &match, sqlite3_libversion_number(),
+                     sqlite3_libversion(), max_concurrency);
+  notes_say(NOTES_NOTE, table_name, "%s", text);
+}
+
+void progress_hint_text(char *out, size_t size, const char *column, const joinsql_match *match,
+                        int sqlite_version, const char *sqlite_version_text,
+                        long long max_concurrency) {
+  int used = snprintf(out, size, "%d customers fetched one at a time (a join's nested loop); ",
+                      IX_PROGRESS_HINT_FILTERS);
+  if (used < 0 || (size_t)used >= size) return;
+  if (sqlite_version < IX_PROGRESS_SQLITE_IN_WHOLE) {
+    snprintf(out + used, size - (size_t)used,
+             "SQLite %s hands a virtual table an IN list one value at a time, so WHERE %s IN "
+             "(...) would not be faster; SQLite 3.38 or newer fetches max_concurrency (%lld) at "
+             "once (INTERACTIONS_QUIET=1 hides this)",
+             sqlite_version_text, column, max_concurrency);
+    return;
+  }
+  snprintf(out + used, size - (size_t)used,
+           "WHERE %s IN (SELECT %s FROM %s%s) fetches max_concurrency (%lld) at once "
+           "(INTERACTIONS_QUIET=1 hides this)",
+           column, match->column[0] ? match->column : "...",
+           match->table[0] ? match->table : "your_table", match->column[0] ? " ..." : "",
+           max_concurrency);
 }
 
 void progress_filter(ix_progress *progress, const ix_provider *provider, const char *table_name,
@@ -63,38 +109,32 @@ void progress_filter(ix_progress *progress, const ix_provider *provider, const c
   progress->single_filters++;
   progress_customer(progress);
   if (progress->single_filters != IX_PROGRESS_HINT_FILTERS || progress->hinted ||
-      !provider->required[0] || ix_progress_quiet()) {
+      !provider->required[0] || !notes_shown(NOTES_NOTE)) {
     return;
   }
   progress->hinted = 1;
-  /* The IN form takes a key of one column (Capillary's mobile, not its identifier_name/value). */
-  const char *key = NULL;
-  for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->required[a] && !key; a++) {
-    uint64_t mask = provider->required[a];
-    if (mask & (mask - 1)) continue;
-    for (int c = 0; c < provider->column_count && !key; c++) {
-      if (mask & IX_COLUMN_BIT(c)) key = provider->columns[c].name;
-    }
+  ix_progress_hint(progress, provider, table_name, max_concurrency);
+}
+
+/* A wait ends (the next request went, or something else is waited for): the time waited for the
+ * rate limit is kept apart from the time spent working, for the estimate. */
+static void ix_progress_wait_over(ix_progress *progress, long long now) {
+  if (progress->waiting_for && strcmp(progress->waiting_for, "the rate limit") == 0 &&
+      now > progress->waiting_since) {
+    progress->limit_waited_ms += now - progress->waiting_since;
   }
-  if (!key) return;
-  ix_progress_end_line(progress);
-  fprintf(stderr,
-          "%s: %d customers fetched one at a time (a join's nested loop); "
-          "WHERE %s IN (SELECT ... FROM your_table) fetches max_concurrency (%lld) at once "
-          "(INTERACTIONS_QUIET=1 hides this)\n",
-          table_name, IX_PROGRESS_HINT_FILTERS, key, max_concurrency);
-  fflush(stderr);
+  progress->waiting_for = NULL;
 }
 
 void progress_customer(ix_progress *progress) {
   progress->customers++;
-  progress->waiting_for = NULL;
+  ix_progress_wait_over(progress, rate_clock_ms());
   progress_tick(progress);
 }
 
 void progress_request_done(ix_progress *progress) {
   progress->requests++;
-  progress->waiting_for = NULL;
+  ix_progress_wait_over(progress, rate_clock_ms());
   progress_tick(progress);
 }
 
@@ -104,10 +144,38 @@ void progress_rows(ix_progress *progress, int rows) {
 
 void progress_waiting(ix_progress *progress, const char *what, long long milliseconds) {
   long long now = rate_clock_ms();
-  if (progress->waiting_for != what) progress->waiting_since = now;
+  if (progress->waiting_for != what) {
+    ix_progress_wait_over(progress, now);
+    progress->waiting_since = now;
+  }
   progress->waiting_for = what;
   progress->waiting_until = milliseconds >= 0 ? now + milliseconds : 0;
   progress_tick(progress);
+}
+
+long long progress_left_ms(const ix_progress *progress, long long now) {
+  if (!progress->total_known || progress->customers <= 0 ||
+      progress->customers >= progress->customers_total || progress->started_ms == 0) {
+    return -1;
+  }
+  long long elapsed = now - progress->started_ms;
+  long long customers_left = progress->customers_total - progress->customers;
+  /* The pace of the work itself: waits for the rate limit are the floor's business below. */
+  long long waited = progress->limit_waited_ms;
+  if (progress->waiting_for && strcmp(progress->waiting_for, "the rate limit") == 0) {
+    waited += now - progress->waiting_since;
+  }
+  long long working = elapsed > waited ? elapsed - waited : 0;
+  double left = (double)working * (double)customers_left / (double)progress->customers;
+  /* Each customer left takes a request at least: the statement's last one, counted from its
+   * first, is number done + left; no N of them fit in less than a window. */
+  long long last_request = progress->requests + customers_left;
+  for (int w = 0; w < progress->window_count; w++) {
+    long long windows = (last_request - 1) / progress->window_requests[w];
+    double floor = (double)(windows * progress->window_ms[w] - elapsed);
+    if (floor > left) left = floor;
+  }
+  return left < 1000 ? 1000 : (long long)left;
 }
 
 void progress_tick(ix_progress *progress) {
@@ -116,10 +184,12 @@ void progress_tick(ix_progress *progress) {
   if (elapsed < IX_PROGRESS_AFTER_MS) return;
   if (progress->said && now - progress->said_ms < IX_PROGRESS_EVERY_MS) {
     /* Not a new line yet: only the one a row erased comes back. */
-    if (progress->shown && !progress->live) ix_progress_say(progress, progress->shown, 0);
+    if (progress->shown && !notes_progress_open(progress)) {
+      notes_progress(progress, progress->shown, 0);
+    }
     return;
   }
-  if (ix_progress_quiet()) return;
+  if (!notes_shown(NOTES_PROGRESS)) return;
   sqlite3_str *out = sqlite3_str_new(NULL);
   sqlite3_str_appendf(out, "%s: %lld s: ", progress->table_name, elapsed / 1000);
   ix_progress_counts(progress, out);
@@ -130,29 +200,21 @@ void progress_tick(ix_progress *progress) {
     sqlite3_str_appendf(out, "; waiting for %s (%.1f s so far)", progress->waiting_for,
                         (double)(now - progress->waiting_since) / 1000.0);
   }
-  /* The customers left at the pace so far: known only for IN lists. */
-  if (progress->total_known && progress->customers > 0 &&
-      progress->customers < progress->customers_total) {
-    double left = (double)elapsed * (double)(progress->customers_total - progress->customers) /
-                  (double)progress->customers / 1000.0;
-    sqlite3_str_appendf(out, "; about %.0f s left", left < 1 ? 1 : left);
-  }
+  long long left = progress_left_ms(progress, now);
+  if (left > 0) sqlite3_str_appendf(out, "; about %lld s left", (left + 500) / 1000);
   char *text = sqlite3_str_finish(out);
   if (text) {
-    ix_progress_say(progress, text, 0);
+    notes_progress(progress, text, 0);
     progress->said = 1;
     progress->said_ms = now;
   }
   sqlite3_free(progress->shown);
-  progress->shown = progress->live ? text : NULL;
-  if (!progress->live) sqlite3_free(text);
+  progress->shown = notes_progress_open(progress) ? text : NULL;
+  if (progress->shown != text) sqlite3_free(text);
 }
 
 void progress_row_out(ix_progress *progress) {
-  if (progress->live) {
-    ix_progress_end_line(progress);
-    fflush(stderr);
-  }
+  notes_progress_erase(progress);
 }
 
 void progress_failed(ix_progress *progress) {
@@ -163,16 +225,16 @@ void progress_statement_end(ix_progress *progress) {
   if (progress->started_ms == 0) return;
   long long elapsed = rate_clock_ms() - progress->started_ms;
   int long_failure = progress->failed && elapsed >= IX_PROGRESS_AFTER_MS;
-  if ((progress->said || long_failure) && !ix_progress_quiet()) {
+  if ((progress->said || long_failure) && notes_shown(NOTES_PROGRESS)) {
     sqlite3_str *out = sqlite3_str_new(NULL);
     sqlite3_str_appendf(out, "%s: %s %.1f s: ", progress->table_name,
                         progress->failed ? "failed after" : "done in", (double)elapsed / 1000.0);
     ix_progress_counts(progress, out);
     char *text = sqlite3_str_finish(out);
-    if (text) ix_progress_say(progress, text, 1);
+    if (text) notes_progress(progress, text, 1);
     sqlite3_free(text);
   }
-  ix_progress_end_line(progress);
+  notes_progress_erase(progress);
   sqlite3_free(progress->shown);
   memset(progress, 0, sizeof(*progress));
 }

@@ -1,11 +1,10 @@
 /*
- * The request log and its table, interactions_requests: see requestlog.h.
- *
- *     SELECT vendor, status, elapsed_ms, rows, from_cache FROM interactions_requests;
+ * The request log: see requestlog.h. Its table, interactions_requests, is
+ * sql/tables/requeststable.c.
  *
  * The ring belongs to the process (requests from every connection), guarded by one mutex. The
- * table copies the ring when a scan starts, so a query that makes requests while it reads the log
- * sees a stable picture.
+ * table copies the ring when a scan starts (requestlog_each), so a query that makes requests while
+ * it reads the log sees a stable picture.
  */
 #include "observe/requestlog.h"
 
@@ -15,8 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "cache/cache.h"
-#include "sql/tables/helpertable.h"
 #include "util/timefmt.h"
 
 SQLITE_EXTENSION_INIT3
@@ -164,168 +161,13 @@ void requestlog_set_method(sqlite3_int64 id, const char *method) {
   pthread_mutex_unlock(&requestlog_lock);
 }
 
-/* ---- The interactions_requests table ---- */
-
-enum {
-  RL_ID,
-  RL_STARTED_AT,
-  RL_VENDOR,
-  RL_METHOD,
-  RL_URL,
-  RL_STATUS,
-  RL_ATTEMPT,
-  RL_ELAPSED_MS,
-  RL_BYTES,
-  RL_ROWS,
-  RL_FROM_CACHE,
-  RL_ERROR,
-  RL_CACHE_LEVEL
-};
-
-typedef struct requestlog_cursor {
-  sqlite3_vtab_cursor base;
-  requestlog_entry *entries; /* a copy of the ring, oldest first */
-  int count;
-  int index;
-} requestlog_cursor;
-
-static int requestlog_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
-                              sqlite3_vtab **vtab_out, char **error_out) {
-  (void)aux, (void)argc, (void)argv, (void)error_out;
-  return ix_helper_table_connect(
-      db,
-      "CREATE TABLE x(id INTEGER, started_at TEXT, vendor TEXT, method TEXT, url TEXT, "
-      "status INTEGER, attempt INTEGER, elapsed_ms REAL, bytes INTEGER, rows INTEGER, "
-      "from_cache INTEGER, error TEXT, cache_level TEXT)",
-      sizeof(sqlite3_vtab), vtab_out);
-}
-
-static int requestlog_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
-  (void)vtab;
-  info->estimatedCost = 1000;
-  info->estimatedRows = 1000;
-  return SQLITE_OK;
-}
-
-static int requestlog_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **cursor_out) {
-  (void)vtab;
-  requestlog_cursor *cursor = sqlite3_malloc64(sizeof(*cursor));
-  if (!cursor) return SQLITE_NOMEM;
-  memset(cursor, 0, sizeof(*cursor));
-  *cursor_out = &cursor->base;
-  return SQLITE_OK;
-}
-
-static void requestlog_cursor_clear(requestlog_cursor *cursor) {
-  for (int i = 0; i < cursor->count; i++) requestlog_entry_clear(&cursor->entries[i]);
-  free(cursor->entries);
-  cursor->entries = NULL;
-  cursor->count = cursor->index = 0;
-}
-
-static int requestlog_close(sqlite3_vtab_cursor *base) {
-  requestlog_cursor_clear((requestlog_cursor *)base);
-  sqlite3_free(base);
-  return SQLITE_OK;
-}
-
-static int requestlog_filter(sqlite3_vtab_cursor *base, int plan, const char *plan_text, int argc,
-                             sqlite3_value **argv) {
-  (void)plan, (void)plan_text, (void)argc, (void)argv;
-  requestlog_cursor *cursor = (requestlog_cursor *)base;
-  requestlog_cursor_clear(cursor);
-  int rc = SQLITE_OK;
+int requestlog_each(int (*each)(void *context, const requestlog_entry *entry), void *context) {
+  int rc = 0;
   pthread_mutex_lock(&requestlog_lock);
-  if (requestlog_count > 0) {
-    cursor->entries = calloc((size_t)requestlog_count, sizeof(requestlog_entry));
-    if (!cursor->entries) rc = SQLITE_NOMEM;
-    for (int i = 0; rc == SQLITE_OK && i < requestlog_count; i++) {
-      int oldest = requestlog_count < requestlog_capacity ? 0 : requestlog_next;
-      const requestlog_entry *from = &requestlog_ring[(oldest + i) % requestlog_capacity];
-      requestlog_entry *to = &cursor->entries[i];
-      *to = *from;
-      to->vendor = requestlog_strdup(from->vendor);
-      to->method = requestlog_strdup(from->method);
-      to->url = requestlog_strdup(from->url);
-      to->error = requestlog_strdup(from->error);
-      cursor->count++;
-    }
+  int oldest = requestlog_count < requestlog_capacity ? 0 : requestlog_next;
+  for (int i = 0; rc == 0 && i < requestlog_count; i++) {
+    rc = each(context, &requestlog_ring[(oldest + i) % requestlog_capacity]);
   }
   pthread_mutex_unlock(&requestlog_lock);
   return rc;
-}
-
-static int requestlog_next_row(sqlite3_vtab_cursor *base) {
-  ((requestlog_cursor *)base)->index++;
-  return SQLITE_OK;
-}
-
-static int requestlog_eof(sqlite3_vtab_cursor *base) {
-  requestlog_cursor *cursor = (requestlog_cursor *)base;
-  return cursor->index >= cursor->count;
-}
-
-static int requestlog_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int column) {
-  const requestlog_cursor *cursor = (const requestlog_cursor *)base;
-  const requestlog_entry *entry = &cursor->entries[cursor->index];
-  switch (column) {
-    case RL_ID: sqlite3_result_int64(ctx, entry->id); break;
-    case RL_STARTED_AT: sqlite3_result_text(ctx, entry->started_at, -1, SQLITE_TRANSIENT); break;
-    case RL_VENDOR: sqlite3_result_text(ctx, entry->vendor, -1, SQLITE_TRANSIENT); break;
-    case RL_METHOD: sqlite3_result_text(ctx, entry->method, -1, SQLITE_TRANSIENT); break;
-    case RL_URL: sqlite3_result_text(ctx, entry->url, -1, SQLITE_TRANSIENT); break;
-    case RL_STATUS:
-      if (entry->status) sqlite3_result_int64(ctx, entry->status);
-      break;
-    case RL_ATTEMPT: sqlite3_result_int(ctx, entry->attempt); break;
-    case RL_ELAPSED_MS: sqlite3_result_double(ctx, entry->elapsed_ms); break;
-    case RL_BYTES: sqlite3_result_int64(ctx, entry->bytes); break;
-    case RL_ROWS:
-      if (entry->rows >= 0) sqlite3_result_int64(ctx, entry->rows);
-      break;
-    case RL_FROM_CACHE: sqlite3_result_int(ctx, entry->from_cache != 0); break;
-    case RL_ERROR: sqlite3_result_text(ctx, entry->error, -1, SQLITE_TRANSIENT); break;
-    case RL_CACHE_LEVEL:
-      sqlite3_result_text(ctx, cache_level_name(entry->from_cache), -1, SQLITE_STATIC);
-      break;
-    default: break;
-  }
-  return SQLITE_OK;
-}
-
-static int requestlog_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid) {
-  const requestlog_cursor *cursor = (const requestlog_cursor *)base;
-  *rowid = cursor->entries[cursor->index].id;
-  return SQLITE_OK;
-}
-
-static const sqlite3_module requestlog_module = {
-    /* iVersion    */ 2,
-    /* xCreate     */ NULL, /* eponymous only: there is one log, nothing to create */
-    /* xConnect    */ requestlog_connect,
-    /* xBestIndex  */ requestlog_best_index,
-    /* xDisconnect */ ix_helper_table_disconnect,
-    /* xDestroy    */ ix_helper_table_disconnect,
-    /* xOpen       */ requestlog_open,
-    /* xClose      */ requestlog_close,
-    /* xFilter     */ requestlog_filter,
-    /* xNext       */ requestlog_next_row,
-    /* xEof        */ requestlog_eof,
-    /* xColumn     */ requestlog_column,
-    /* xRowid      */ requestlog_rowid,
-    /* xUpdate     */ NULL,
-    /* xBegin      */ NULL,
-    /* xSync       */ NULL,
-    /* xCommit     */ NULL,
-    /* xRollback   */ NULL,
-    /* xFindMethod */ NULL,
-    /* xRename     */ NULL,
-    /* xSavepoint  */ NULL,
-    /* xRelease    */ NULL,
-    /* xRollbackTo */ NULL,
-    /* xShadowName */ NULL,
-};
-
-int requestlog_register(sqlite3 *db) {
-  return sqlite3_create_module_v2(db, "interactions_requests", &requestlog_module, NULL, NULL);
 }

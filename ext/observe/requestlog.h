@@ -37,7 +37,8 @@ void requestlog_set_rows(sqlite3_int64 id, sqlite3_int64 rows);
 /* Sets the request's method, when it was not a GET (token exchanges POST). */
 void requestlog_set_method(sqlite3_int64 id, const char *method);
 
-/* Registers the interactions_requests table on db. */
-int requestlog_register(sqlite3 *db);
+/* Calls each for every entry, oldest first, under the log's lock (each must not call back into
+ * the log); returns each's first non-zero result. */
+int requestlog_each(int (*each)(void *context, const requestlog_entry *entry), void *context);
 
 #endif

@@ -3,12 +3,8 @@
  */
 #include "observe/trustnote.h"
 
-#include <stdio.h>
+#include "util/notes.h"
 
-#include "settings/config.h"
-
-void trust_note(const char *text) {
-  if (!text || config_env_flag("INTERACTIONS_QUIET")) return;
-  fprintf(stderr, "%s\n", text);
-  fflush(stderr);
+void trust_note(const char *table_name, const char *text) {
+  if (text) notes_say(NOTES_NOTE, table_name, "%s", text);
 }

@@ -96,27 +96,10 @@ static int ix_check_column_match(const ix_provider *provider, int c, char **erro
   return SQLITE_OK;
 }
 
-static int ix_check_column(const ix_provider *provider, int c, int *range_column,
-                           char **error_out) {
+/* A column's flags: known ones, in combinations that mean something, one range column. */
+static int ix_check_column_flags(const ix_provider *provider, int c, int *range_column,
+                                 char **error_out) {
   const ix_column_def *def = &provider->columns[c];
-  if (ix_is_empty(def->name)) {
-    return ix_descriptor_fail(error_out, provider, ".columns[%d]: name is empty", c);
-  }
-  for (int other = 0; other < c; other++) {
-    /* SQLite compares column names without regard to case. */
-    if (!ix_is_empty(provider->columns[other].name) &&
-        sqlite3_stricmp(provider->columns[other].name, def->name) == 0) {
-      return ix_descriptor_fail(error_out, provider, ".columns[%d] (%s): name repeats .columns[%d]",
-                                c, def->name, other);
-    }
-  }
-  const char *type = def->decl_type;
-  if (!type || (strcmp(type, "TEXT") != 0 && strcmp(type, "INTEGER") != 0 &&
-                strcmp(type, "REAL") != 0 && strcmp(type, "") != 0)) {
-    return ix_descriptor_fail(
-        error_out, provider, ".columns[%d] (%s): decl_type '%s' is not TEXT, INTEGER, REAL or \"\"",
-        c, def->name, type ? type : "(null)");
-  }
   if (def->flags & ~(unsigned)IX_KNOWN_COLUMN_FLAGS) {
     return ix_descriptor_fail(error_out, provider, ".columns[%d] (%s): unknown flags 0x%x", c,
                               def->name, def->flags & ~(unsigned)IX_KNOWN_COLUMN_FLAGS);
@@ -148,7 +131,31 @@ static int ix_check_column(const ix_provider *provider, int c, int *range_column
     }
     *range_column = c;
   }
-  int rc = ix_check_column_match(provider, c, error_out);
+  return ix_check_column_match(provider, c, error_out);
+}
+
+static int ix_check_column(const ix_provider *provider, int c, int *range_column,
+                           char **error_out) {
+  const ix_column_def *def = &provider->columns[c];
+  if (ix_is_empty(def->name)) {
+    return ix_descriptor_fail(error_out, provider, ".columns[%d]: name is empty", c);
+  }
+  for (int other = 0; other < c; other++) {
+    /* SQLite compares column names without regard to case. */
+    if (!ix_is_empty(provider->columns[other].name) &&
+        sqlite3_stricmp(provider->columns[other].name, def->name) == 0) {
+      return ix_descriptor_fail(error_out, provider, ".columns[%d] (%s): name repeats .columns[%d]",
+                                c, def->name, other);
+    }
+  }
+  const char *type = def->decl_type;
+  if (!type || (strcmp(type, "TEXT") != 0 && strcmp(type, "INTEGER") != 0 &&
+                strcmp(type, "REAL") != 0 && strcmp(type, "") != 0)) {
+    return ix_descriptor_fail(
+        error_out, provider, ".columns[%d] (%s): decl_type '%s' is not TEXT, INTEGER, REAL or \"\"",
+        c, def->name, type ? type : "(null)");
+  }
+  int rc = ix_check_column_flags(provider, c, range_column, error_out);
   if (rc != SQLITE_OK) return rc;
   if ((unsigned)def->kind > (unsigned)IX_VALUE_CUSTOM) {
     return ix_descriptor_fail(error_out, provider, ".columns[%d] (%s): unknown kind %d", c,

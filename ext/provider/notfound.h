@@ -1,8 +1,8 @@
 /*
  * When a 404 means "no such customer" (no rows): a vendor's declarative rule (ix_not_found_rule in
  * provider.h) read against the 404's JSON body, and the rule that a 404 after a customer's first
- * page is never that. Engine side; fetch.c calls ix_not_found_is_unknown_customer and words every
- * other 404 as an error about the path.
+ * page is never that. Engine side: fetch/accept.c calls ix_not_found_is_unknown_customer and
+ * words every other 404 as an error about the path.
  */
 #ifndef IX_NOTFOUND_H
 #define IX_NOTFOUND_H

@@ -123,7 +123,7 @@ typedef struct ix_page {
   size_t body_len;
   /* Where the tree lives (jsonarena.h): ix_parse_json_body makes it, ix_page_reset frees it. */
   struct ix_json_arena *arena;
-  /* Engine: the body already parsed while fetch.c checked it was whole, for ix_parse_json_body to
+  /* Engine: the body already parsed while fetch/transport.c checked it was whole, for ix_parse_json_body to
    * take instead of parsing again (NULL when there is none). */
   struct ix_json_parse *preparsed;
 } ix_page;
@@ -164,8 +164,12 @@ typedef struct ix_call {
    * parse_page and column callbacks, it counts the page being read (1 for the first). */
   int page_index;
   /* In authenticate, for a provider with a token exchange that the settings ask for: the token
-   * the engine got for the account (token.c). NULL otherwise. */
+   * the engine got for the account (fetch/exchange.c), taken after the limiter admitted the
+   * request. NULL otherwise. */
   const char *token;
+  /* Where ix_note sends a note: the engine's stderr channel (util/notes.h), passed down so that
+   * a provider includes nothing above it. NULL drops notes (the settings table's calls). */
+  void (*note)(const char *table_name, const char *text);
 } ix_call;
 
 /* The request a provider builds: the engine adds the base URL, timeouts and transport. */
@@ -175,7 +179,8 @@ typedef struct ix_request {
   uint64_t token_generation; /* engine: the exchanged token it carries (0 = none), for a 401 */
 } ix_request;
 
-/* A vendor whose credentials are exchanged for a short-lived token (token.c does the rest). */
+/* A vendor whose credentials are exchanged for a short-lived token (fetch/exchange.c does the
+ * rest). */
 typedef struct ix_token_exchange {
   /* Whether the table's settings ask for the exchange (its key and secret are set). */
   int (*wanted)(const ix_config *config);
@@ -187,6 +192,9 @@ typedef struct ix_token_exchange {
   int (*parse)(const ix_call *call, const char *body, size_t body_len, char **token_out,
                long long *ttl_seconds, char **error_out);
   const char *key_setting, *secret_setting; /* named when the vendor refuses them */
+  /* The documented lifetime, for an answer that gives none (fetch/exchange.h says where the
+   * engine looks first); 0 = the token is kept until the vendor refuses it. */
+  long long default_ttl_seconds;
 } ix_token_exchange;
 
 /* What the vendor's "no such customer" 404 looks like (provider/notfound.c): a 404 is no rows only
@@ -245,7 +253,7 @@ typedef struct ix_provider {
   ix_page_status (*parse_page)(const ix_call *call, const char *body, size_t body_len,
                                ix_page *page, char **error_out);
   /* The vendor's documented "no such customer" 404 (see ix_not_found_rule); without a match a 404
-   * is never no rows. */
+   * is never no rows (provider/notfound.c, called from fetch/accept.c). */
   ix_not_found_rule not_found;
   /* Value of an IX_VALUE_CUSTOM column, or of any column the generic kinds cannot express. */
   void (*column)(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx);
@@ -307,6 +315,10 @@ const char *ix_json_type_name(const cJSON *value);
  * an object: a list of rows holding 1, "two" or null is not the documented answer, and dropping
  * those items would pass a broken answer off as a whole one. what names the list. */
 int ix_check_list_items(const ix_call *call, const cJSON *list, const char *what, char **error_out);
+
+/* A note on stderr, not an error (partial data accepted on purpose): "<table>: <text>", shown
+ * unless INTERACTIONS_QUIET=1 (the engine's channel decides). */
+void ix_note(const ix_call *call, const char *fmt, ...);
 
 /* For APIs that answer with a JSON array: each object in page->root is a row (any other item is
  * an error, ix_check_list_items). A body that is not an

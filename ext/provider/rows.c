@@ -25,6 +25,16 @@ char *ix_errorf(const char *fmt, ...) {
   return text;
 }
 
+void ix_note(const ix_call *call, const char *fmt, ...) {
+  if (!call->note) return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *text = sqlite3_vmprintf(fmt, ap);
+  va_end(ap);
+  if (text) call->note(call->table_name, text);
+  sqlite3_free(text);
+}
+
 ix_member_cache *ix_page_members(const ix_page *page) {
   return page->rows ? (ix_member_cache *)(void *)(page->rows + page->row_capacity) : NULL;
 }
@@ -328,7 +338,7 @@ int ix_parse_json_body(const ix_call *call, const char *body, size_t body_len, i
   ix_members_forget(page);
   ix_json_parse *ahead = page->preparsed;
   if (ahead && ahead->root && ahead->body == body && ahead->length == body_len) {
-    /* fetch.c parsed this very body to see that it was whole: the tree moves to the page. */
+    /* fetch/transport.c parsed this very body to see that it was whole: the tree moves to the page. */
     ix_json_arena_free(page->arena);
     page->root = ahead->root;
     page->arena = ahead->arena;

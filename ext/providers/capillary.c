@@ -311,6 +311,7 @@ static const ix_token_exchange capillary_token_exchange = {
     .parse = capillary_token_parse,
     .key_setting = "oauth_key",
     .secret_setting = "oauth_secret",
+    .default_ttl_seconds = 300, /* "a token lives 300 s by default" (docs/vendors.md#capillary) */
 };
 
 /* A static token is the likeliest credential to fail mid-statement: it expires. */
@@ -468,12 +469,10 @@ static int capillary_check_count(const ix_call *call, const cJSON *interaction, 
   if (count <= listed) return SQLITE_OK;
   const char *setting = config_origin(call->config, "accept_partial_history");
   if (call->config && config_get_int(call->config, "accept_partial_history")) {
-    if (!config_env_flag("INTERACTIONS_QUIET")) {
-      fprintf(stderr,
-              "%s: the answer lists %lld of the %lld '%s' interactions it counts: returning the "
-              "%lld listed (accept_partial_history from %s; INTERACTIONS_QUIET=1 hides this)\n",
-              call->table_name, listed, count, type ? type : "?", listed, setting);
-    }
+    ix_note(call,
+            "the answer lists %lld of the %lld '%s' interactions it counts: returning the %lld "
+            "listed (accept_partial_history from %s; INTERACTIONS_QUIET=1 hides this)",
+            listed, count, type ? type : "?", listed, setting);
     return SQLITE_OK;
   }
   *error_out = ix_errorf(

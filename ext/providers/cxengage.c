@@ -511,6 +511,34 @@ static int cxengage_past_lower_bound(const ix_call *call, const cJSON *results) 
   return cmp < 0 || (cmp == 0 && !call->args->range_low_inclusive);
 }
 
+/* Ids are remembered only once there is more than one page: the previous page's apart (a shift
+ * repeats its rows, dropped), every older one together (a repeat from there is an error). Moves
+ * the pages along for a new page; *recent_out is NULL while there is one page only. */
+static int cxengage_rotate_pages(ix_page *page, int more_pages, cxengage_recent **recent_out) {
+  cxengage_recent *recent = page->customer_state;
+  *recent_out = NULL;
+  if (!recent && more_pages) {
+    recent = sqlite3_malloc64(sizeof(*recent));
+    if (!recent) return SQLITE_NOMEM;
+    memset(recent, 0, sizeof(*recent));
+    page->customer_state = recent;
+    page->free_customer_state = cxengage_recent_free;
+  }
+  if (!recent) return SQLITE_OK;
+  if (recent->previous_page) {
+    if (!recent->older) recent->older = cxengage_seen_new();
+    int rc =
+        recent->older ? cxengage_seen_merge(recent->older, recent->previous_page) : SQLITE_NOMEM;
+    recent->previous_page = NULL;
+    if (rc != SQLITE_OK) return rc;
+  }
+  recent->previous_page = recent->this_page;
+  recent->this_page = cxengage_seen_new();
+  if (!recent->this_page) return SQLITE_NOMEM;
+  *recent_out = recent;
+  return SQLITE_OK;
+}
+
 static ix_page_status cxengage_parse_page(const ix_call *call, const char *body, size_t body_len,
                                           ix_page *page, char **error_out) {
   if (ix_parse_json_body(call, body, body_len, page, error_out) != SQLITE_OK) return IX_PAGE_ERROR;
@@ -533,28 +561,8 @@ static ix_page_status cxengage_parse_page(const ix_call *call, const char *body,
     if (!page->next_token) goto out_of_memory;
   }
 
-  /* Ids are remembered only once there is more than one page, and only for the last two. */
-  cxengage_recent *recent = page->customer_state;
-  if (!recent && next >= 0) {
-    recent = sqlite3_malloc64(sizeof(*recent));
-    if (!recent) goto out_of_memory;
-    memset(recent, 0, sizeof(*recent));
-    page->customer_state = recent;
-    page->free_customer_state = cxengage_recent_free;
-  }
-  if (recent) {
-    if (recent->previous_page) {
-      if (!recent->older) recent->older = cxengage_seen_new();
-      if (!recent->older ||
-          cxengage_seen_merge(recent->older, recent->previous_page) != SQLITE_OK) {
-        recent->previous_page = NULL;
-        goto out_of_memory;
-      }
-    }
-    recent->previous_page = recent->this_page;
-    recent->this_page = cxengage_seen_new();
-    if (!recent->this_page) goto out_of_memory;
-  }
+  cxengage_recent *recent = NULL;
+  if (cxengage_rotate_pages(page, next >= 0, &recent) != SQLITE_OK) goto out_of_memory;
   for (const cJSON *item = results->child; item; item = item->next) {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "interactionId");
     int added = 1;

@@ -219,6 +219,34 @@ static char *optimove_no_start_error(const ix_call *call) {
       call->table_name);
 }
 
+/* The range's end, once its start is known: from occurred_at (re-checked by SQLite), else
+ * end_date (echoed), else today. */
+static void optimove_range_end(optimove_range *range, int has_high, long long high, int has_end,
+                               long long end_arg) {
+  /* Whether the end comes from occurred_at, which SQLite re-checks (end_date is echoed, not). */
+  int end_rechecked = has_high && (!has_end || high <= end_arg);
+  if (end_rechecked) {
+    range->end = high;
+  } else if (has_end) {
+    range->end = end_arg;
+  } else {
+    char today[OPTIMOVE_DATE_LENGTH + 1];
+    timefmt_today_utc(today);
+    optimove_read_date(today, &range->end);
+    if (range->end < range->start) range->end = range->start;
+  }
+  /* An empty range still needs a valid request (StartDate after EndDate is an error to the API):
+   * ask for one day whose rows an occurred_at bound rejects, so SQLite's re-check drops them. An
+   * empty range always has such a bound: two arguments in the wrong order were refused above. */
+  if (range->end < range->start) {
+    if (end_rechecked) {
+      range->end = range->start;
+    } else {
+      range->start = range->end;
+    }
+  }
+}
+
 /* The whole range the plan asks for (see "How it works"). */
 static int optimove_plan_range(const ix_call *call, optimove_range *range, char **error_out) {
   const ix_args *args = call->args;
@@ -248,28 +276,7 @@ static int optimove_plan_range(const ix_call *call, optimove_range *range, char 
     return SQLITE_ERROR;
   }
   range->start = (!args->range_low || (start_text && start_arg > low)) ? start_arg : low;
-  /* Whether the end comes from occurred_at, which SQLite re-checks (end_date is echoed, not). */
-  int end_rechecked = args->range_high && (!end_text || high <= end_arg);
-  if (end_rechecked) {
-    range->end = high;
-  } else if (end_text) {
-    range->end = end_arg;
-  } else {
-    char today[OPTIMOVE_DATE_LENGTH + 1];
-    timefmt_today_utc(today);
-    optimove_read_date(today, &range->end);
-    if (range->end < range->start) range->end = range->start;
-  }
-  /* An empty range still needs a valid request (StartDate after EndDate is an error to the API):
-   * ask for one day whose rows an occurred_at bound rejects, so SQLite's re-check drops them. An
-   * empty range always has such a bound: two arguments in the wrong order were refused above. */
-  if (range->end < range->start) {
-    if (end_rechecked) {
-      range->end = range->start;
-    } else {
-      range->start = range->end;
-    }
-  }
+  optimove_range_end(range, args->range_high != NULL, high, end_text != NULL, end_arg);
   return SQLITE_OK;
 }
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "observe/envcheck.h"
+#include "util/notes.h"
 #include "util/url.h"
 
 SQLITE_EXTENSION_INIT3
@@ -257,6 +257,17 @@ void config_free(ix_config *config) {
   sqlite3_free(config);
 }
 
+/* The page cap always applies: without it a cursor that never ends runs until killed. */
+static int config_check_nonzero(const char *table, const ix_setting_def *def,
+                                const ix_setting *setting, long long number, char **error_out) {
+  if (number != 0 || strcmp(def->key, "max_pages") != 0) return SQLITE_OK;
+  *error_out = sqlite3_mprintf(
+      "%s: max_pages must be 1 or more, got '0' (from %s): it caps the "
+      "pages per customer, and there is no uncapped setting",
+      table, setting->origin);
+  return SQLITE_ERROR;
+}
+
 /* Fills one setting from the first place that has it. */
 static int config_resolve_one(const char *table, const char *vendor, const ix_setting_def *def,
                               const char *default_value, const ix_options *options,
@@ -315,14 +326,7 @@ static int config_resolve_one(const char *table, const char *vendor, const ix_se
                                    table, def->key, setting->value, setting->origin);
       return SQLITE_ERROR;
     }
-    /* The page cap always applies: without it a cursor that never ends runs until killed. */
-    if (number == 0 && strcmp(def->key, "max_pages") == 0) {
-      *error_out = sqlite3_mprintf(
-          "%s: max_pages must be 1 or more, got '0' (from %s): it caps "
-          "the pages per customer, and there is no uncapped setting",
-          table, setting->origin);
-      return SQLITE_ERROR;
-    }
+    return config_check_nonzero(table, def, setting, number, error_out);
   }
   return SQLITE_OK;
 }
@@ -361,7 +365,7 @@ static const ix_setting *config_find(const ix_config *config, const char *key) {
 /* A key the table does not define: see config.h. */
 static void config_unknown_key(const char *key) {
 #ifdef IX_DEBUG
-  fprintf(stderr, "interactions: internal error: no setting '%s' is defined for this table\n", key);
+  notes_say(NOTES_ERROR, NULL, "internal error: no setting '%s' is defined for this table", key);
   abort();
 #else
   (void)key;
@@ -434,7 +438,6 @@ static int config_resolve_mode(const char *table, const char *vendor,
 int config_resolve(const char *table, const char *vendor, const ix_setting_def *vendor_settings,
                    const char *default_base_url, const ix_options *options, ix_config **out,
                    char **error_out) {
-  envcheck_warn_once(); /* a misspelt variable would otherwise fall back to a default silently */
   return config_resolve_mode(table, vendor, vendor_settings, default_base_url, options, 0, out,
                              error_out);
 }
@@ -493,6 +496,11 @@ sqlite3_int64 config_get_int(const ix_config *config, const char *key) {
 const char *config_origin(const ix_config *config, const char *key) {
   const ix_setting *setting = config_find_known(config, key);
   return setting ? setting->origin : key;
+}
+
+int config_is_default(const ix_config *config, const char *key) {
+  const ix_setting *setting = config_find_known(config, key);
+  return setting && setting->source && strcmp(setting->source, "default") == 0;
 }
 
 int config_count(const ix_config *config) {

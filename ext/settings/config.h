@@ -97,6 +97,9 @@ int config_defines(const ix_config *config, const char *key);
 /* The name a user changes to fix this setting: the environment variable it came from or would
  * come from (CAPILLARY_PASSWORD, or the one an option names), else "option 'key'". */
 const char *config_origin(const ix_config *config, const char *key);
+/* 1 when the setting has its default value: no option or variable set it (config_origin then
+ * names the variable that would). */
+int config_is_default(const ix_config *config, const char *key);
 
 /* Iteration for interactions_settings and for the account scope. */
 typedef struct ix_setting_view {

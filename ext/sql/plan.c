@@ -326,6 +326,85 @@ ix_plan_outcome ix_plan_build(const ix_provider *provider, const ix_plan_constra
   return IX_PLAN_USE;
 }
 
+/* ---- Reading the plan ---- */
+
+/* Longest first where one is a prefix of another, so the first match is the right one. */
+static const struct {
+  const char *text;
+  ix_term_op op;
+} ix_op_texts[] = {
+    {" IS NULL", IX_OP_IS_NULL}, {" IS ?", IX_OP_IS}, {" IN ?", IX_OP_IN}, {">=?", IX_OP_GE},
+    {"<=?", IX_OP_LE},           {"=?", IX_OP_EQ},    {">?", IX_OP_GT},    {"<?", IX_OP_LT},
+};
+
+static int ix_plan_find_column(const ix_provider *provider, const char *name, size_t length) {
+  for (int i = 0; i < provider->column_count; i++) {
+    if (strlen(provider->columns[i].name) == length &&
+        strncmp(provider->columns[i].name, name, length) == 0) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+int ix_plan_parse_term(const ix_provider *provider, const char *term, size_t length,
+                       int *column_out, ix_term_op *op_out, ix_collation *collation_out) {
+  size_t name_length = strcspn(term, "=<> ");
+  if (name_length > length) return 0;
+  const char *rest = term + name_length;
+  size_t rest_length = length - name_length;
+  *collation_out = IX_COLLATE_BINARY;
+  static const struct {
+    const char *suffix;
+    ix_collation collation;
+  } suffixes[] = {{" COLLATE NOCASE", IX_COLLATE_NOCASE},
+                  {" COLLATE RTRIM", IX_COLLATE_RTRIM},
+                  {" COLLATE OTHER", IX_COLLATE_OTHER}};
+  for (size_t s = 0; s < sizeof(suffixes) / sizeof(suffixes[0]); s++) {
+    size_t suffix_length = strlen(suffixes[s].suffix);
+    if (rest_length > suffix_length &&
+        memcmp(rest + rest_length - suffix_length, suffixes[s].suffix, suffix_length) == 0) {
+      *collation_out = suffixes[s].collation;
+      rest_length -= suffix_length;
+      break;
+    }
+  }
+  *column_out = ix_plan_find_column(provider, term, name_length);
+  for (size_t o = 0; o < sizeof(ix_op_texts) / sizeof(ix_op_texts[0]); o++) {
+    if (strlen(ix_op_texts[o].text) == rest_length &&
+        memcmp(rest, ix_op_texts[o].text, rest_length) == 0) {
+      *op_out = ix_op_texts[o].op;
+      return *column_out >= 0;
+    }
+  }
+  return 0;
+}
+
+int ix_plan_read(const ix_provider *provider, const char *idx_str, ix_term *terms, int max_terms) {
+  const char *term = idx_str ? idx_str : "";
+  const char *notes = strstr(term, " | ");
+  const char *end = notes ? notes : term + strlen(term);
+  int count = 0;
+  while (term < end) {
+    size_t length = strcspn(term, ",");
+    if (term + length > end) length = (size_t)(end - term);
+    if (count >= max_terms) return -1;
+    ix_term *out = &terms[count++];
+    memset(out, 0, sizeof(*out));
+    if (length == 5 && strncmp(term, "LIMIT", 5) == 0) {
+      out->kind = IX_TERM_LIMIT;
+    } else if (length == 6 && strncmp(term, "OFFSET", 6) == 0) {
+      out->kind = IX_TERM_OFFSET;
+    } else if (!ix_plan_parse_term(provider, term, length, &out->column, &out->op,
+                                   &out->collation)) {
+      return -1;
+    }
+    term += length;
+    if (*term == ',') term++;
+  }
+  return count;
+}
+
 /* ---- Values ---- */
 
 const char *ix_key_collation_problem(ix_match match, ix_collation collation, const char *text,
@@ -487,21 +566,4 @@ int ix_fold_bound(ix_collation collation, const char *bound, size_t length, char
   }
   *out_length = length;
   return 1;
-}
-
-/* ---- Row identity ---- */
-
-uint64_t ix_identity_add(uint64_t hash, const void *bytes, size_t length) {
-  return ix_hash64_continue(hash, bytes, length);
-}
-
-sqlite3_int64 ix_identity_rowid(uint64_t identity, sqlite3_int64 occurrence) {
-  /* splitmix64's finaliser over the identity and the occurrence. */
-  uint64_t x = identity ^ ((uint64_t)occurrence * 0x9e3779b97f4a7c15ULL);
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return (sqlite3_int64)(x >> 1);
 }

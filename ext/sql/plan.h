@@ -78,6 +78,37 @@ ix_plan_outcome ix_plan_build(const ix_provider *provider, const ix_plan_constra
                               int count, int order_by_count, int has_limit_ops,
                               ix_plan_usage *usage, ix_plan *plan);
 
+/* ---- Reading the plan (xFilter): the writer's inverse ---- */
+
+typedef enum ix_term_op {
+  IX_OP_EQ,
+  IX_OP_GT,
+  IX_OP_GE,
+  IX_OP_LT,
+  IX_OP_LE,
+  IX_OP_IN,
+  IX_OP_IS,
+  IX_OP_IS_NULL
+} ix_term_op;
+
+typedef enum ix_term_kind { IX_TERM_VALUE, IX_TERM_LIMIT, IX_TERM_OFFSET } ix_term_kind;
+
+/* One term of an idxStr: which value xFilter's argv at its position is. */
+typedef struct ix_term {
+  ix_term_kind kind;
+  int column; /* IX_TERM_VALUE: the column, its operator and collation */
+  ix_term_op op;
+  ix_collation collation;
+} ix_term;
+
+/* Reads the terms of an idxStr that ix_plan_build wrote (up to its " | " notes), one per value
+ * xFilter is given, into terms. Returns how many, or -1 when the text is not a plan of provider's
+ * or holds more than max_terms terms. */
+int ix_plan_read(const ix_provider *provider, const char *idx_str, ix_term *terms, int max_terms);
+/* One term of length bytes: its column, operator and collation; 0 when it is not one. */
+int ix_plan_parse_term(const ix_provider *provider, const char *term, size_t length,
+                       int *column_out, ix_term_op *op_out, ix_collation *collation_out);
+
 /* ---- The steps, exposed for the unit tests ---- */
 
 /* Which alternative of provider->required a probe can send: every column of it has a usable
@@ -139,14 +170,5 @@ int ix_next_day(char day[IX_DATE_LENGTH + 1]);
  * folded. Writes at most length bytes into out and sets *out_length. */
 int ix_fold_bound(ix_collation collation, const char *bound, size_t length, char *out,
                   size_t *out_length);
-
-/* ---- Row identity (rowids) ---- */
-
-/* FNV-1a over bytes, continuing from hash (start with IX_IDENTITY_SEED). */
-#define IX_IDENTITY_SEED IX_HASH64_SEED
-uint64_t ix_identity_add(uint64_t hash, const void *bytes, size_t length);
-/* The rowid of the occurrence-th (0-based) byte-identical row of one identity: 63 bits, never
- * negative, well mixed so different identities do not collide in practice. */
-sqlite3_int64 ix_identity_rowid(uint64_t identity, sqlite3_int64 occurrence);
 
 #endif

@@ -178,6 +178,16 @@ static void http_return_handle(http_client *client, CURL *easy) {
   }
 }
 
+/* libcurl's copies of the header lines hold credentials too: wiped before the list is freed, as
+ * http_headers_clear wipes ours. */
+static void http_header_list_free(struct curl_slist *list) {
+  for (struct curl_slist *item = list; item; item = item->next) {
+    volatile char *p = item->data;
+    while (p && *p) *p++ = 0;
+  }
+  curl_slist_free_all(list);
+}
+
 static int http_configure(CURL *easy, const http_request *request, http_transfer *transfer,
                           struct curl_slist **header_list, char *error_buffer) {
   for (int i = 0; request->headers && i < request->headers->count; i++) {
@@ -299,7 +309,7 @@ http_job *http_job_start(http_client *client, const http_request *request) {
       curl_easy_setopt(job->easy, CURLOPT_PRIVATE, job) != CURLE_OK ||
       curl_multi_add_handle(client->multi, job->easy) != CURLM_OK) {
     if (job->easy) curl_easy_cleanup(job->easy);
-    curl_slist_free_all(job->header_list);
+    http_header_list_free(job->header_list);
     free(job->url);
     free(job);
     return NULL;
@@ -396,7 +406,7 @@ http_outcome http_job_finish(http_job *job, http_response *response) {
   curl_easy_setopt(job->easy, CURLOPT_HTTPHEADER, NULL);
   curl_easy_setopt(job->easy, CURLOPT_POSTFIELDS, NULL); /* the caller's body, gone after this */
   curl_easy_setopt(job->easy, CURLOPT_PRIVATE, NULL);
-  curl_slist_free_all(job->header_list);
+  http_header_list_free(job->header_list);
   http_return_handle(job->client, job->easy);
   http_outcome outcome = job->response.outcome;
   free(job->url);

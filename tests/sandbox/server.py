@@ -41,7 +41,7 @@ import vendors  # noqa: E402
 from ratelimit import SlidingWindowLimiter  # noqa: E402
 from responses import HTML_TYPE, NGINX_404, Response, json_response  # noqa: E402
 from state import RequestLog, Settings, Stats  # noqa: E402
-from tokens import TOKENS  # noqa: E402
+from tokens import TOKEN_FORMS, TOKENS  # noqa: E402
 from vendors.base import Request  # noqa: E402
 
 CONTROL_PREFIX = "/_sandbox"
@@ -78,14 +78,17 @@ class Sandbox:
         return {"latency_ms": self.settings.latency_ms,
                 "rate_limits": self.limiter.rules(),
                 "engagement_format": self.settings.engagement_format,
-                "token_ttl_seconds": self.settings.token_ttl_seconds}
+                "token_ttl_seconds": self.settings.token_ttl_seconds,
+                "hold_until_concurrent": self.settings.hold_until_concurrent,
+                "token_form": self.settings.token_form}
 
     def configure(self, body):
         """Apply a POST /_sandbox/config body; ValueError before any change if invalid."""
         if not isinstance(body, dict):
             raise ValueError("config is a JSON object")
         unknown = sorted(set(body) - {"latency_ms", "rate_limits", "engagement_format",
-                                      "token_ttl_seconds"})
+                                      "token_ttl_seconds", "hold_until_concurrent",
+                                      "token_form"})
         if unknown:
             raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
         latency = body.get("latency_ms", self.settings.latency_ms)
@@ -101,8 +104,16 @@ class Sandbox:
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))
                                 or ttl <= 0):
             raise ValueError("token_ttl_seconds must be a positive number (or null)")
+        hold = body.get("hold_until_concurrent", self.settings.hold_until_concurrent)
+        if hold is not None and (isinstance(hold, bool) or not isinstance(hold, int) or hold < 1):
+            raise ValueError("hold_until_concurrent must be a positive integer (or null)")
+        form = body.get("token_form", self.settings.token_form)
+        if form not in TOKEN_FORMS:
+            raise ValueError(f"token_form must be one of {', '.join(TOKEN_FORMS)}")
         self.limiter.configure(rules)  # validates everything before changing anything
+        self.settings.hold_until_concurrent = hold
         self.settings.token_ttl_seconds = ttl
+        self.settings.token_form = form
         self.settings.latency_ms = latency
         self.settings.engagement_format = engagement
 
@@ -264,7 +275,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                           self.headers, body)
         self.answer_vendor(vendor, request, dotted)
 
-    def log_record(self, vendor, request_path, raw_query, auth, fault, status):
+    def log_record(self, vendor, request_path, raw_query, auth, fault, status, generation=None):
         app = self.server.sandbox
         path, secret_in_path = app.log.redact(request_path)
         query, secret_in_query = app.log.redact(raw_query)
@@ -274,7 +285,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "accept": self.headers.get("Accept"),
             "accept_encoding": self.headers.get("Accept-Encoding"),
             "secret_in_url": secret_in_path or secret_in_query,
-        })
+        }, generation)
 
     def answer_unrouted(self, raw_path, raw_query, status, message):
         response = json_response({"error": "not_found" if status == 404 else "bad_request",
@@ -284,6 +295,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def answer_vendor(self, vendor, request, dotted):
         app = self.server.sandbox
+        generation = app.log.generation()  # a reset while this request waits drops its record
         auth = vendor.authenticate_request(request)
         target = request.raw_path + ("?" + request.raw_query if request.raw_query else "")
         fault = app.faults.take(vendor.name, target)
@@ -297,6 +309,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 app.settings.wake_event.wait(fault.params["seconds"])
                 self.close_connection = True
                 return
+            app.stats.hold_until_concurrent(app.settings.hold_until_concurrent,
+                                            app.settings.wake_event)
             delay_ms = app.settings.latency_ms + (fault.params["ms"] if kind == "latency" else 0)
             if delay_ms > 0:
                 app.settings.wake_event.wait(delay_ms / 1000)
@@ -308,7 +322,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 response = vendor.decorate(self.vendor_response(vendor, request, auth))
             self.maybe_gzip(response)
             self.log_record(vendor.name, request.raw_path, request.raw_query, auth.state,
-                            kind, response.status)
+                            kind, response.status, generation)
             delivery = kind if kind in ("trickle", "truncate", "reset", "cut_headers",
                                         "cut_body") else None
             self.send(response, delivery, fault)

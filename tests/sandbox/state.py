@@ -21,6 +21,10 @@ class Settings:
         self.engagement_format = False  # Optimove's "new format" account flag
         # Lifetime of exchanged tokens (Capillary, CXengage); None = each vendor's default.
         self.token_ttl_seconds = None
+        # Answers wait until this many vendor requests have been in flight at once (None: no
+        # wait), so a test of the client's concurrency does not depend on how fast it launches.
+        self.hold_until_concurrent = None
+        self.token_form = "ttlSeconds"  # how Capillary's token answer gives the lifetime
         # Hanging and trickling requests wait on this; reset and shutdown set it so
         # that they end instead of lingering into the next test.
         self._wake = threading.Event()
@@ -39,14 +43,20 @@ class Settings:
         self.latency_ms = self._startup_latency_ms
         self.engagement_format = False
         self.token_ttl_seconds = None
+        self.hold_until_concurrent = None
+        self.token_form = "ttlSeconds"
         self.wake_all()
 
 
 class Stats:
     """Vendor-request counters for GET /_sandbox/stats."""
 
+    # The longest an answer is held for hold_until_concurrent: a client that never reaches the
+    # number then fails the test on max_concurrent, instead of hanging it.
+    HOLD_SECONDS = 60
+
     def __init__(self):
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._in_flight = 0
         self.reset()
 
@@ -56,6 +66,7 @@ class Stats:
             self._connections = set()
             # Requests still in flight at a reset (a woken hang) are not re-counted.
             self._max_concurrent = 0
+            self._lock.notify_all()
 
     def enter(self, conn_id):
         with self._lock:
@@ -63,6 +74,15 @@ class Stats:
             self._connections.add(conn_id)
             self._in_flight += 1
             self._max_concurrent = max(self._max_concurrent, self._in_flight)
+            self._lock.notify_all()
+
+    def hold_until_concurrent(self, count, wake):
+        """Waits until count requests have been in flight at once (or HOLD_SECONDS, or a reset)."""
+        if not count:
+            return
+        with self._lock:
+            self._lock.wait_for(lambda: self._max_concurrent >= count or wake.is_set(),
+                                self.HOLD_SECONDS)
 
     def leave(self):
         with self._lock:
@@ -96,6 +116,9 @@ class RequestLog:
         self._lock = threading.Lock()
         self._records = []
         self._seq = 0
+        # Bumped by clear(): a request that arrived before a reset and is answered after it (a
+        # woken hang, latency or hold) belongs to the previous test, not to the next one's log.
+        self._generation = 0
         self._file = open(path, "a", encoding="utf-8") if path else None
 
     @classmethod
@@ -107,9 +130,16 @@ class RequestLog:
                 found = True
         return text, found
 
-    def append(self, record):
-        """Number the record, keep it and write it through; returns the seq."""
+    def generation(self):
         with self._lock:
+            return self._generation
+
+    def append(self, record, generation=None):
+        """Number the record, keep it and write it through; returns the seq (None when the request
+        arrived in an earlier generation than the log's: it is dropped)."""
+        with self._lock:
+            if generation is not None and generation != self._generation:
+                return None
             self._seq += 1
             record = {"seq": self._seq, **record}
             self._records.append(record)
@@ -126,6 +156,7 @@ class RequestLog:
         with self._lock:
             self._records.clear()
             self._seq = 0
+            self._generation += 1
             if self._file:
                 self._file.seek(0)
                 self._file.truncate()

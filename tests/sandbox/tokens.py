@@ -4,9 +4,19 @@ Apart from state.py, which imports credentials.py and so the vendor registry: th
 modules use this one while the registry is being built.
 """
 
+import base64
+import json
 import secrets
 import threading
 import time
+
+# How a token answer gives the token's lifetime (Capillary: docs/vendors.md#capillary): the
+# documented `ttlSeconds`, a connector's `expiresIn`, only the JWT's own `exp`, or not at all.
+TOKEN_FORMS = ("ttlSeconds", "expiresIn", "jwt", "none")
+
+
+def _b64(value):
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
 
 
 class TokenIssuer:
@@ -20,8 +30,13 @@ class TokenIssuer:
         self._lock = threading.Lock()
         self._expiry = {}
 
-    def issue(self, vendor, ttl_seconds):
+    def issue(self, vendor, ttl_seconds, jwt=False):
+        """A token; with jwt, a JWT whose only claim of time is `exp` (unsigned: alg none),
+        its signature part the random token, so it still names the vendor."""
         token = f"sbx-{vendor}-{secrets.token_hex(16)}"
+        if jwt:
+            claims = {"iss": f"sandbox-{vendor}", "exp": int(time.time() + ttl_seconds)}
+            token = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.{token}"
         with self._lock:
             now = time.monotonic()
             # Expired tokens are forgotten as new ones are issued: memory stays bounded.
@@ -31,7 +46,7 @@ class TokenIssuer:
 
     def state(self, vendor, token):
         """'ok', 'expired' or 'unknown'."""
-        if not token.startswith(f"sbx-{vendor}-"):
+        if not token.rpartition(".")[2].startswith(f"sbx-{vendor}-"):
             return "unknown"
         with self._lock:
             expiry = self._expiry.get(token)

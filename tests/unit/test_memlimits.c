@@ -4,6 +4,7 @@
  * the vendors' own JSON, and not so loose that ordinary bodies would be refused for nothing.
  */
 #include "json/memlimits.h"
+#include "provider/provider.h" /* ix_row: the rows a page makes of the objects */
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -66,24 +67,24 @@ static char *repeated(const char *opening, const char *item, int count, const ch
 /* memlimits_json_within skips the scan for bodies too short to exceed the budget: it must answer
  * as the scan would at every budget around the estimate, and for the shortest bodies too. */
 static void check_within(const char *name, const char *body, size_t length) {
-  size_t estimate = memlimits_json_cost(body, length);
+  size_t estimate = memlimits_json_cost(body, length, sizeof(ix_row));
   size_t lengths[] = {length, length < 64 ? length : 64, 1, 0};
   int agrees = 1;
   for (size_t l = 0; l < sizeof(lengths) / sizeof(lengths[0]); l++) {
-    size_t cost = memlimits_json_cost(body, lengths[l]);
+    size_t cost = memlimits_json_cost(body, lengths[l], sizeof(ix_row));
     for (size_t budget = cost > 4 ? cost - 4 : 0; budget <= cost + 4; budget++) {
-      agrees &= memlimits_json_within(body, lengths[l], budget) == (cost <= budget);
+      agrees &= memlimits_json_within(body, lengths[l], sizeof(ix_row), budget) == (cost <= budget);
     }
   }
-  ok(agrees && memlimits_json_within(body, length, (size_t)-1) &&
-         memlimits_json_within(body, length, estimate) &&
-         (estimate == 0 || !memlimits_json_within(body, length, estimate - 1)),
+  ok(agrees && memlimits_json_within(body, length, sizeof(ix_row), (size_t)-1) &&
+         memlimits_json_within(body, length, sizeof(ix_row), estimate) &&
+         (estimate == 0 || !memlimits_json_within(body, length, sizeof(ix_row), estimate - 1)),
      "%s: memlimits_json_within answers as the scan at every budget near its estimate", name);
 }
 
 static void check(const char *name, const char *body, size_t length, double loosest) {
   check_within(name, body, length);
-  size_t estimate = memlimits_json_cost(body, length);
+  size_t estimate = memlimits_json_cost(body, length, sizeof(ix_row));
   size_t real = parse_cost(body, length);
   ok(estimate >= real, "%s: the estimate (%zu) covers the most cJSON holds (%zu)", name, estimate,
      real);

@@ -4,6 +4,7 @@
  * (keys that name no customer, REAL keys, date bounds, rowids).
  */
 #include "sql/plan.h"
+#include "sql/rowid.h"
 
 #include <string.h>
 
@@ -287,9 +288,58 @@ static void test_identity(void) {
   ok(!negative, "rowids are never negative");
 }
 
+/* What ix_plan_build writes, ix_plan_read reads back: one term per argv, in argv order, each the
+ * column, operator and collation of the constraint that argv came from. */
+static void test_read(void) {
+  ix_plan_constraint mixed[] = {eq(T_NAME, SQLITE_TEXT), eq(T_VALUE, SQLITE_TEXT),
+                                op(T_AT, SQLITE_INDEX_CONSTRAINT_GE),
+                                op(T_AT, SQLITE_INDEX_CONSTRAINT_LT), limit()};
+  mixed[3].collation = IX_COLLATE_NOCASE;
+  const char *text = build(mixed, 5, 0);
+  ix_term terms[8];
+  int count = ix_plan_read(&test_provider, text, terms, 8);
+  int sent = 0, agrees = 1;
+  for (int i = 0; i < 5; i++) {
+    int argv = test_usage[i].argv_index;
+    if (argv == 0) continue;
+    sent++;
+    const ix_term *term = argv <= count ? &terms[argv - 1] : NULL;
+    if (!term) {
+      agrees = 0;
+    } else if (mixed[i].op == SQLITE_INDEX_CONSTRAINT_LIMIT) {
+      agrees &= term->kind == IX_TERM_LIMIT;
+    } else {
+      ix_term_op want = mixed[i].op == SQLITE_INDEX_CONSTRAINT_GE   ? IX_OP_GE
+                        : mixed[i].op == SQLITE_INDEX_CONSTRAINT_LT ? IX_OP_LT
+                                                                    : IX_OP_EQ;
+      agrees &= term->kind == IX_TERM_VALUE && term->column == mixed[i].column &&
+                term->op == want && term->collation == mixed[i].collation;
+    }
+  }
+  is_int(count, sent, "read back: one term per argv the plan sends (%s)", text);
+  ok(agrees, "read back: each term is its constraint's column, operator and collation");
+
+  ix_plan_constraint in_key[] = {eq(T_MOBILE, 0)};
+  in_key[0].can_be_in = 1;
+  text = build(in_key, 1, 0);
+  ok(ix_plan_read(&test_provider, text, terms, 8) == 1 && terms[0].op == IX_OP_IN &&
+         terms[0].column == T_MOBILE,
+     "read back: an IN taken whole");
+  ix_plan_constraint is_null[] = {op(T_MOBILE, SQLITE_INDEX_CONSTRAINT_ISNULL)};
+  text = build(is_null, 1, 0);
+  ok(ix_plan_read(&test_provider, text, terms, 8) == 1 && terms[0].op == IX_OP_IS_NULL,
+     "read back: IS NULL");
+  is_int(ix_plan_read(&test_provider, "mobile=?,nosuch=?", terms, 8), -1,
+         "a term naming no column is not a plan");
+  is_int(ix_plan_read(&test_provider, "mobile=?,channel=?", terms, 1), -1,
+         "more terms than values is not a plan");
+  is_int(ix_plan_read(&test_provider, "mobile=?", terms, 1), 1, "the notes are optional");
+}
+
 int main(void) {
   test_choose_key();
   test_build();
+  test_read();
   test_values();
   test_dates();
   test_identity();

@@ -8,13 +8,11 @@
  * at an unusable one: the problem column says what is wrong. Secrets show only as 'set' or 'unset'.
  */
 #include "sql/tables/introspect.h"
-#include "sql/tables/helpertable.h"
+#include "sql/tables/snapshot.h"
 
-#include "cache/cache.h"
 #include "cache/diskcache.h"
 #include "limit/ratelimit.h"
 #include "observe/envcheck.h"
-#include "sql/tables/schema.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -41,6 +39,7 @@ static const struct {
     {"allow_http", "INTERACTIONS_ALLOW_HTTP", "0"},
     {"ca_bundle", "INTERACTIONS_CA_BUNDLE", NULL},
     {"quiet", "INTERACTIONS_QUIET", "0"},
+    {"progress", "INTERACTIONS_PROGRESS", "auto"},
     {"request_log_size", "INTERACTIONS_REQUEST_LOG_SIZE", "1000"},
     {"cache_mb", "INTERACTIONS_CACHE_MB", "64"},
     {"state_dir", "INTERACTIONS_STATE_DIR", NULL}, /* default: rate_state_dir() */
@@ -59,44 +58,12 @@ enum {
   SETTING_COLUMNS
 };
 
-typedef struct settings_cursor {
-  sqlite3_vtab_cursor base;
-  char **cells; /* SETTING_COLUMNS texts per row, sqlite3_malloc'd, NULL for SQL NULL */
-  int rows;
-  int capacity;
-  int index;
-} settings_cursor;
-
-typedef struct settings_vtab {
-  sqlite3_vtab base;
-  const introspect_providers *providers;
-} settings_vtab;
-
-static int settings_add_row(settings_cursor *cursor, const char *vendor, const char *key,
-                            const char *value, const char *source, const char *problem) {
-  if (cursor->rows == cursor->capacity) {
-    int capacity = cursor->capacity ? cursor->capacity * 2 : 64;
-    char **grown = sqlite3_realloc64(cursor->cells,
-                                     (sqlite3_uint64)capacity * SETTING_COLUMNS * sizeof(char *));
-    if (!grown) return SQLITE_NOMEM;
-    cursor->cells = grown;
-    cursor->capacity = capacity;
-  }
+static int settings_add_row(snapshot *rows, const char *vendor, const char *key, const char *value,
+                            const char *source, const char *problem) {
+  if (snapshot_row(rows, 0) != SQLITE_OK) return SQLITE_NOMEM;
   const char *texts[SETTING_COLUMNS] = {vendor, key, value, source, problem};
-  char **row = &cursor->cells[cursor->rows * SETTING_COLUMNS];
-  for (int c = 0; c < SETTING_COLUMNS; c++) {
-    row[c] = texts[c] ? sqlite3_mprintf("%s", texts[c]) : NULL;
-    if (texts[c] && !row[c]) return SQLITE_NOMEM;
-  }
-  cursor->rows++;
+  for (int c = 0; c < SETTING_COLUMNS; c++) snapshot_text(rows, c, texts[c]);
   return SQLITE_OK;
-}
-
-static void settings_cursor_clear(settings_cursor *cursor) {
-  for (int i = 0; i < cursor->rows * SETTING_COLUMNS; i++) sqlite3_free(cursor->cells[i]);
-  sqlite3_free(cursor->cells);
-  cursor->cells = NULL;
-  cursor->rows = cursor->capacity = cursor->index = 0;
 }
 
 /* Whether a variable is set to the empty string, which every setting takes as unset. */
@@ -144,14 +111,14 @@ static char *settings_value_problem(const ix_provider *provider, const ix_config
 }
 
 /* One vendor's settings; vendors with two tables (Capillary) are listed once. */
-static int settings_add_vendor(settings_cursor *cursor, const ix_provider *provider) {
+static int settings_add_vendor(snapshot *cursor, const ix_provider *provider) {
   ix_config *config = NULL;
   int rc = config_resolve_lenient(provider->table, provider->vendor, provider->settings,
                                   provider->default_base_url, &config);
   /* The provider's own checks (Optimove's channel map), as its queries make them. */
   char *provider_problem = NULL;
   const char *provider_key = NULL;
-  ix_call call = {provider, provider->table, NULL, config, NULL, NULL, 0, NULL};
+  ix_call call = {provider, provider->table, NULL, config, NULL, NULL, 0, NULL, NULL};
   if (rc == SQLITE_OK && provider->check_settings) {
     provider_key = provider->check_settings(&call, &provider_problem);
   }
@@ -195,12 +162,9 @@ static int settings_add_unknown(void *context, const char *vendor, const char *n
   return rc;
 }
 
-static int settings_filter(sqlite3_vtab_cursor *base, int plan, const char *plan_text, int argc,
-                           sqlite3_value **argv) {
-  (void)plan, (void)plan_text, (void)argc, (void)argv;
-  settings_cursor *cursor = (settings_cursor *)base;
-  const introspect_providers *providers = ((settings_vtab *)base->pVtab)->providers;
-  settings_cursor_clear(cursor);
+/* The rows, taken whole when a scan starts (snapshot.h). */
+static int settings_fill(snapshot *cursor, void *aux) {
+  const introspect_providers *providers = aux;
   int rc = SQLITE_OK;
   for (int p = 0; rc == SQLITE_OK && p < providers->count; p++) {
     int seen = 0;
@@ -241,86 +205,9 @@ static int settings_filter(sqlite3_vtab_cursor *base, int plan, const char *plan
   return rc;
 }
 
-static int settings_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
-                            sqlite3_vtab **vtab_out, char **error_out) {
-  (void)argc, (void)argv, (void)error_out;
-  int rc = ix_helper_table_connect(
-      db, "CREATE TABLE x(vendor TEXT, key TEXT, value TEXT, source TEXT, problem TEXT)",
-      sizeof(settings_vtab), vtab_out);
-  if (rc == SQLITE_OK) ((settings_vtab *)*vtab_out)->providers = aux;
-  return rc;
-}
-
-static int settings_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
-  (void)vtab;
-  info->estimatedCost = 100;
-  info->estimatedRows = 100;
-  return SQLITE_OK;
-}
-
-static int settings_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **cursor_out) {
-  (void)vtab;
-  settings_cursor *cursor = sqlite3_malloc64(sizeof(*cursor));
-  if (!cursor) return SQLITE_NOMEM;
-  memset(cursor, 0, sizeof(*cursor));
-  *cursor_out = &cursor->base;
-  return SQLITE_OK;
-}
-
-static int settings_close(sqlite3_vtab_cursor *base) {
-  settings_cursor_clear((settings_cursor *)base);
-  sqlite3_free(base);
-  return SQLITE_OK;
-}
-
-static int settings_next(sqlite3_vtab_cursor *base) {
-  ((settings_cursor *)base)->index++;
-  return SQLITE_OK;
-}
-
-static int settings_eof(sqlite3_vtab_cursor *base) {
-  const settings_cursor *cursor = (const settings_cursor *)base;
-  return cursor->index >= cursor->rows;
-}
-
-static int settings_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int column) {
-  const settings_cursor *cursor = (const settings_cursor *)base;
-  const char *text = cursor->cells[cursor->index * SETTING_COLUMNS + column];
-  if (text) sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
-  return SQLITE_OK;
-}
-
-static int settings_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid) {
-  *rowid = ((const settings_cursor *)base)->index + 1;
-  return SQLITE_OK;
-}
-
-static const sqlite3_module settings_module = {
-    /* iVersion    */ 2,
-    /* xCreate     */ NULL, /* eponymous only */
-    /* xConnect    */ settings_connect,
-    /* xBestIndex  */ settings_best_index,
-    /* xDisconnect */ ix_helper_table_disconnect,
-    /* xDestroy    */ ix_helper_table_disconnect,
-    /* xOpen       */ settings_open,
-    /* xClose      */ settings_close,
-    /* xFilter     */ settings_filter,
-    /* xNext       */ settings_next,
-    /* xEof        */ settings_eof,
-    /* xColumn     */ settings_column,
-    /* xRowid      */ settings_rowid,
-    /* xUpdate     */ NULL,
-    /* xBegin      */ NULL,
-    /* xSync       */ NULL,
-    /* xCommit     */ NULL,
-    /* xRollback   */ NULL,
-    /* xFindMethod */ NULL,
-    /* xRename     */ NULL,
-    /* xSavepoint  */ NULL,
-    /* xRelease    */ NULL,
-    /* xRollbackTo */ NULL,
-    /* xShadowName */ NULL,
-};
+static const snapshot_table settings_table = {
+    "CREATE TABLE x(vendor TEXT, key TEXT, value TEXT, source TEXT, problem TEXT)", SETTING_COLUMNS,
+    settings_fill};
 
 /* ---- interactions_debug() ---- */
 
@@ -371,12 +258,10 @@ int introspect_register(sqlite3 *db, const ix_provider *const *providers, int pr
     global_variables[g] = introspect_globals[g].variable;
   }
   envcheck_init(providers, provider_count, global_variables, INTROSPECT_GLOBAL_COUNT);
-  int rc = sqlite3_create_module_v2(db, "interactions_settings", &settings_module, &wrapper, NULL);
+  int rc = snapshot_register(db, "interactions_settings", &settings_table, &wrapper);
   if (rc == SQLITE_OK) {
     rc = sqlite3_create_function_v2(db, "interactions_debug", 0, SQLITE_UTF8, &wrapper,
                                     introspect_debug, NULL, NULL, NULL);
   }
-  if (rc == SQLITE_OK) rc = schema_register(db, providers, provider_count);
-  if (rc == SQLITE_OK) rc = cache_register(db);
   return rc;
 }

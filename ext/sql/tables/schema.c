@@ -21,96 +21,57 @@
  *   are DIRECTONLY; nothing here is secret, but one rule for all the tables is simpler to trust.
  */
 #include "sql/tables/schema.h"
-#include "sql/tables/helpertable.h"
+#include "sql/tables/snapshot.h"
 
 #include <string.h>
 
 SQLITE_EXTENSION_INIT3
 
-/* One cell: an integer, a text (sqlite3_malloc'd) or NULL. */
-typedef struct schema_cell {
-  int is_int;
-  sqlite3_int64 number;
-  char *text;
-} schema_cell;
-
+/* Cells are added in order, a row at a time, into the scan's snapshot (snapshot.h). */
 typedef struct schema_cursor {
-  sqlite3_vtab_cursor base;
-  schema_cell *cells; /* rows * column_count cells */
+  snapshot *rows;
   int column_count;
-  int rows;
-  int capacity;
-  int index;
-  int row_started; /* cells of the row being built */
+  int next; /* the column the next cell goes to */
 } schema_cursor;
-
-typedef int (*schema_fill)(schema_cursor *cursor, const ix_provider *const *providers, int count);
 
 /* What distinguishes the two tables: their declaration and how their rows are made. */
 typedef struct schema_table {
   const char *name;
-  const char *declaration;
-  int column_count;
-  schema_fill fill;
+  snapshot_table table;
+  int (*fill)(schema_cursor *cursor, const ix_provider *const *providers, int count);
   const ix_provider *const *providers;
   int provider_count;
 } schema_table;
 
-typedef struct schema_vtab {
-  sqlite3_vtab base;
-  const schema_table *table;
-} schema_vtab;
-
-static void schema_cursor_clear(schema_cursor *cursor) {
-  for (int i = 0; i < cursor->rows * cursor->column_count + cursor->row_started; i++) {
-    sqlite3_free(cursor->cells[i].text);
-  }
-  sqlite3_free(cursor->cells);
-  cursor->cells = NULL;
-  cursor->rows = cursor->capacity = cursor->index = cursor->row_started = 0;
-}
-
-static schema_cell *schema_next_cell(schema_cursor *cursor) {
-  if (cursor->row_started == 0 && cursor->rows == cursor->capacity) {
-    int capacity = cursor->capacity ? cursor->capacity * 2 : 64;
-    schema_cell *grown = sqlite3_realloc64(
-        cursor->cells, (sqlite3_uint64)capacity * cursor->column_count * sizeof(schema_cell));
-    if (!grown) return NULL;
-    cursor->cells = grown;
-    cursor->capacity = capacity;
-  }
-  schema_cell *cell = &cursor->cells[cursor->rows * cursor->column_count + cursor->row_started];
-  memset(cell, 0, sizeof(*cell));
-  if (++cursor->row_started == cursor->column_count) {
-    cursor->row_started = 0;
-    cursor->rows++;
-  }
-  return cell;
+/* The next cell's column, starting a row when the previous one is complete. */
+static int schema_next_column(schema_cursor *cursor, int *column) {
+  if (cursor->next == 0 && snapshot_row(cursor->rows, 0) != SQLITE_OK) return SQLITE_NOMEM;
+  *column = cursor->next;
+  cursor->next = (cursor->next + 1) % cursor->column_count;
+  return SQLITE_OK;
 }
 
 /* Appends a text cell (NULL text = SQL NULL); takes ownership of owned text. */
 static int schema_add_text(schema_cursor *cursor, char *owned) {
-  schema_cell *cell = schema_next_cell(cursor);
-  if (!cell) {
-    sqlite3_free(owned);
-    return SQLITE_NOMEM;
-  }
-  cell->text = owned;
-  return SQLITE_OK;
+  int column;
+  int rc = schema_next_column(cursor, &column);
+  if (rc == SQLITE_OK) snapshot_text(cursor->rows, column, owned);
+  sqlite3_free(owned);
+  return rc;
 }
 
 static int schema_add_copy(schema_cursor *cursor, const char *text) {
-  if (!text) return schema_add_text(cursor, NULL);
-  char *copy = sqlite3_mprintf("%s", text);
-  return copy ? schema_add_text(cursor, copy) : SQLITE_NOMEM;
+  int column;
+  int rc = schema_next_column(cursor, &column);
+  if (rc == SQLITE_OK) snapshot_text(cursor->rows, column, text);
+  return rc;
 }
 
 static int schema_add_int(schema_cursor *cursor, sqlite3_int64 number) {
-  schema_cell *cell = schema_next_cell(cursor);
-  if (!cell) return SQLITE_NOMEM;
-  cell->is_int = 1;
-  cell->number = number;
-  return SQLITE_OK;
+  int column;
+  int rc = schema_next_column(cursor, &column);
+  if (rc == SQLITE_OK) snapshot_int(cursor->rows, column, number);
+  return rc;
 }
 
 /* ---- interactions_columns ---- */
@@ -233,120 +194,38 @@ static int schema_fill_tables(schema_cursor *cursor, const ix_provider *const *p
   return rc;
 }
 
-/* ---- The module ---- */
+/* ---- The tables ---- */
 
-static int schema_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
-                          sqlite3_vtab **vtab_out, char **error_out) {
-  (void)argc, (void)argv, (void)error_out;
+static int schema_fill(snapshot *rows, void *aux) {
   const schema_table *table = aux;
-  int rc = ix_helper_table_connect(db, table->declaration, sizeof(schema_vtab), vtab_out);
-  if (rc == SQLITE_OK) ((schema_vtab *)*vtab_out)->table = table;
-  return rc;
+  schema_cursor cursor = {rows, table->table.column_count, 0};
+  return table->fill(&cursor, table->providers, table->provider_count);
 }
-
-static int schema_open(sqlite3_vtab *base, sqlite3_vtab_cursor **cursor_out) {
-  schema_cursor *cursor = sqlite3_malloc64(sizeof(*cursor));
-  if (!cursor) return SQLITE_NOMEM;
-  memset(cursor, 0, sizeof(*cursor));
-  cursor->column_count = ((schema_vtab *)base)->table->column_count;
-  *cursor_out = &cursor->base;
-  return SQLITE_OK;
-}
-
-static int schema_close(sqlite3_vtab_cursor *base) {
-  schema_cursor_clear((schema_cursor *)base);
-  sqlite3_free(base);
-  return SQLITE_OK;
-}
-
-static int schema_next(sqlite3_vtab_cursor *base) {
-  ((schema_cursor *)base)->index++;
-  return SQLITE_OK;
-}
-
-static int schema_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int column) {
-  const schema_cursor *cursor = (const schema_cursor *)base;
-  const schema_cell *cell = &cursor->cells[cursor->index * cursor->column_count + column];
-  if (cell->is_int) {
-    sqlite3_result_int64(ctx, cell->number);
-  } else if (cell->text) {
-    sqlite3_result_text(ctx, cell->text, -1, SQLITE_TRANSIENT);
-  }
-  return SQLITE_OK;
-}
-
-static int schema_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid) {
-  *rowid = ((const schema_cursor *)base)->index + 1;
-  return SQLITE_OK;
-}
-
-static int schema_eof(sqlite3_vtab_cursor *base) {
-  const schema_cursor *cursor = (const schema_cursor *)base;
-  return cursor->index >= cursor->rows;
-}
-
-/* Every row is built here: there is no plan (SQLite applies the whole WHERE clause). */
-static int schema_filter(sqlite3_vtab_cursor *base, int plan, const char *plan_text, int argc,
-                         sqlite3_value **argv) {
-  (void)plan, (void)plan_text, (void)argc, (void)argv;
-  schema_cursor *cursor = (schema_cursor *)base;
-  const schema_table *table = ((schema_vtab *)base->pVtab)->table;
-  schema_cursor_clear(cursor);
-  return table->fill(cursor, table->providers, table->provider_count);
-}
-
-static int schema_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
-  (void)vtab;
-  info->estimatedCost = 1000;
-  info->estimatedRows = 500;
-  return SQLITE_OK;
-}
-
-static const sqlite3_module schema_module = {
-    /* iVersion    */ 2,
-    /* xCreate     */ NULL, /* eponymous only */
-    /* xConnect    */ schema_connect,
-    /* xBestIndex  */ schema_best_index,
-    /* xDisconnect */ ix_helper_table_disconnect,
-    /* xDestroy    */ ix_helper_table_disconnect,
-    /* xOpen       */ schema_open,
-    /* xClose      */ schema_close,
-    /* xFilter     */ schema_filter,
-    /* xNext       */ schema_next,
-    /* xEof        */ schema_eof,
-    /* xColumn     */ schema_column,
-    /* xRowid      */ schema_rowid,
-    /* xUpdate     */ NULL,
-    /* xBegin      */ NULL,
-    /* xSync       */ NULL,
-    /* xCommit     */ NULL,
-    /* xRollback   */ NULL,
-    /* xFindMethod */ NULL,
-    /* xRename     */ NULL,
-    /* xSavepoint  */ NULL,
-    /* xRelease    */ NULL,
-    /* xRollbackTo */ NULL,
-    /* xShadowName */ NULL,
-};
 
 int schema_register(sqlite3 *db, const ix_provider *const *providers, int provider_count) {
   /* The providers table is static, so these can be too: one per process is enough. */
   static schema_table tables[] = {
       {"interactions_columns",
-       "CREATE TABLE x(table_name TEXT, position INTEGER, column_name TEXT, type TEXT, hidden "
-       "INTEGER, required INTEGER, alternative INTEGER, operators TEXT, rechecked INTEGER, "
-       "vendor_field TEXT, description TEXT)",
-       11, schema_fill_columns, NULL, 0},
+       {"CREATE TABLE x(table_name TEXT, position INTEGER, column_name TEXT, type TEXT, hidden "
+        "INTEGER, required INTEGER, alternative INTEGER, operators TEXT, rechecked INTEGER, "
+        "vendor_field TEXT, description TEXT)",
+        11, schema_fill},
+       schema_fill_columns,
+       NULL,
+       0},
       {"interactions_tables",
-       "CREATE TABLE x(table_name TEXT, vendor TEXT, endpoint TEXT, paging TEXT, page_size "
-       "INTEGER, rate_limit TEXT, base_url TEXT, arguments TEXT, docs_url TEXT)",
-       9, schema_fill_tables, NULL, 0},
+       {"CREATE TABLE x(table_name TEXT, vendor TEXT, endpoint TEXT, paging TEXT, page_size "
+        "INTEGER, rate_limit TEXT, base_url TEXT, arguments TEXT, docs_url TEXT)",
+        9, schema_fill},
+       schema_fill_tables,
+       NULL,
+       0},
   };
   int rc = SQLITE_OK;
   for (size_t t = 0; rc == SQLITE_OK && t < sizeof(tables) / sizeof(*tables); t++) {
     tables[t].providers = providers;
     tables[t].provider_count = provider_count;
-    rc = sqlite3_create_module_v2(db, tables[t].name, &schema_module, &tables[t], NULL);
+    rc = snapshot_register(db, tables[t].name, &tables[t].table, &tables[t]);
   }
   return rc;
 }

@@ -414,12 +414,16 @@ class Capillary(Vendor):
 
     @post
     def generate_token(self, request):
-        """{"data": {"accessToken", "ttlSeconds"}, "errors": null} (docs/vendors.md#capillary)."""
+        """{"data": {"accessToken", "ttlSeconds"}, "errors": null} (docs/vendors.md#capillary),
+        or the lifetime as the sandbox's token_form says: expiresIn, a JWT's exp, or none."""
         ttl = self._settings.token_ttl_seconds if self._settings else None
         ttl = TOKEN_TTL_SECONDS if ttl is None else ttl
-        token = TOKENS.issue(self.name, ttl)
-        return json_response({"data": {"accessToken": token, "ttlSeconds": ttl},
-                              "errors": None})
+        form = self._settings.token_form if self._settings else "ttlSeconds"
+        token = TOKENS.issue(self.name, ttl, jwt=form == "jwt")
+        data = {"accessToken": token}
+        if form in ("ttlSeconds", "expiresIn"):
+            data[form] = ttl
+        return json_response({"data": data, "errors": None})
 
     def authenticate(self, headers):
         token = headers.get("X-CAP-API-OAUTH-TOKEN")

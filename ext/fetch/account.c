@@ -1,0 +1,141 @@
+/*
+ * The account context: settings, timezone, limiter and the account's fingerprint. See account.h.
+ */
+#include "fetch/account.h"
+
+#include "observe/envcheck.h"
+#include "util/hash.h"
+#include "util/notes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+SQLITE_EXTENSION_INIT3
+
+/* scheme://host:port of the base URL, the port explicit: the same account however it is written. */
+static void account_origin(sqlite3_str *scope, const char *base_url) {
+  const char *rest = strstr(base_url, "://");
+  if (!rest) {
+    sqlite3_str_appendall(scope, base_url);
+    return;
+  }
+  rest += 3;
+  size_t authority = strcspn(rest, "/?#");
+  const char *last_colon = NULL, *close = NULL;
+  for (size_t i = 0; i < authority; i++) {
+    if (rest[i] == ':') last_colon = rest + i;
+    if (rest[i] == ']') close = rest + i;
+  }
+  int has_port = last_colon && (!close || last_colon > close);
+  sqlite3_str_appendf(scope, "%.*s%s", (int)(rest - base_url + (long)authority), base_url,
+                      has_port                             ? ""
+                      : strncmp(base_url, "https", 5) == 0 ? ":443"
+                                                           : ":80");
+}
+
+/* The account is what the vendor counts: vendor, host and port, and credentials (which only ever
+ * leave this function as a keyed hash: see ratelimit.c). The text is measured first and written
+ * into one buffer of that size, so no reallocation leaves a copy of a credential behind unwiped. */
+static char *account_scope(const fetch_account *account) {
+  sqlite3_str *origin = sqlite3_str_new(NULL);
+  sqlite3_str_appendf(origin, "%s|", account->provider->vendor);
+  account_origin(origin, config_engine(account->config)->base_url);
+  char *head = sqlite3_str_finish(origin); /* no secret in it */
+  if (!head) return NULL;
+  size_t length = strlen(head);
+  for (int i = 0; i < config_count(account->config); i++) {
+    ix_setting_view setting;
+    config_at(account->config, i, &setting);
+    if ((setting.flags & (IX_SETTING_SECRET | IX_SETTING_CREDENTIAL)) && setting.value) {
+      length += 2 + strlen(setting.key) + strlen(setting.value);
+    }
+  }
+  char *scope = sqlite3_malloc64(length + 1);
+  if (scope) {
+    size_t used = strlen(head);
+    memcpy(scope, head, used + 1);
+    for (int i = 0; i < config_count(account->config); i++) {
+      ix_setting_view setting;
+      config_at(account->config, i, &setting);
+      if ((setting.flags & (IX_SETTING_SECRET | IX_SETTING_CREDENTIAL)) && setting.value) {
+        used +=
+            (size_t)snprintf(scope + used, length + 1 - used, "|%s=%s", setting.key, setting.value);
+      }
+    }
+  }
+  sqlite3_free(head);
+  return scope;
+}
+
+int fetch_account_configure(fetch_account *account, const ix_options *options, char **error_out) {
+  account->interrupt.db = account->db;
+  if (account->config) return SQLITE_OK;
+  const ix_provider *provider = account->provider;
+  /* Settings are read now: a misspelt variable would fall back to a default silently, so the
+   * warning about one comes first (settings/ is a leaf: it does not know who warns). */
+  envcheck_warn_once();
+  int rc = config_resolve(account->table_name, provider->vendor, provider->settings,
+                          provider->default_base_url, options, &account->config, error_out);
+  if (rc != SQLITE_OK) return rc;
+  const char *problem = NULL;
+  url_check_base(config_engine(account->config)->base_url, account->host, sizeof(account->host),
+                 &account->is_https, &problem);
+  char *zone_error = NULL;
+  account->zone = timefmt_zone_load(config_engine(account->config)->timezone, &zone_error);
+  if (!account->zone) {
+    *error_out = ix_errorf("%s: %s (from %s)", account->table_name,
+                           zone_error ? zone_error : "out of memory",
+                           config_origin(account->config, "timezone"));
+    free(zone_error);
+    rc = SQLITE_ERROR;
+  }
+  const char *rate_limit = config_engine(account->config)->rate_limit;
+  if (rc == SQLITE_OK && rate_limit_parse(rate_limit, &account->rate_limit) != 0) {
+    *error_out = ix_errorf(
+        "%s: rate_limit must be N requests per window such as '50/10s' or '5/1s', or several "
+        "separated by commas such as '50/10s,2000/1h', got '%s' (from %s)",
+        account->table_name, rate_limit ? rate_limit : "",
+        config_origin(account->config, "rate_limit"));
+    rc = SQLITE_ERROR;
+  }
+  if (rc == SQLITE_OK) {
+    char *scope = account_scope(account);
+    account->limiter = scope ? rate_limiter_get(scope, provider->vendor) : NULL;
+    if (scope) {
+      account->account = ix_hash64(scope);
+      memset(scope, 0, strlen(scope)); /* it held credentials */
+      sqlite3_free(scope);
+    }
+    if (!account->limiter) rc = SQLITE_NOMEM;
+  }
+  if (rc != SQLITE_OK) {
+    config_free(account->config);
+    account->config = NULL;
+    timefmt_zone_free(account->zone);
+    account->zone = NULL;
+    return rc;
+  }
+  account->random_state = (uint64_t)rate_clock_ms() ^ (uint64_t)(uintptr_t)account;
+  return SQLITE_OK;
+}
+
+void fetch_account_free(fetch_account *account) {
+  config_free(account->config);
+  account->config = NULL;
+  timefmt_zone_free(account->zone);
+  account->zone = NULL;
+  ix_interrupt_free(&account->interrupt);
+}
+
+/* A provider's note (ix_note) goes through the stderr channel, as the engine's own do. */
+void fetch_account_note(const char *table_name, const char *text) {
+  notes_say(NOTES_NOTE, table_name, "%s", text);
+}
+
+ix_call fetch_account_call(const fetch_account *account) {
+  ix_call call = {
+      account->provider, account->table_name, NULL, account->config, account->zone, NULL, 0, NULL,
+      fetch_account_note};
+  return call;
+}

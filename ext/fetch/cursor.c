@@ -1,0 +1,73 @@
+/*
+ * A cursor's fetching: start, next, advance, over one customer or an IN list. See fetch.h.
+ */
+#include "fetch/fetch.h"
+
+#include "fetch/inlist.h"
+#include "fetch/page.h"
+#include "provider/columns.h"
+
+#include <string.h>
+
+SQLITE_EXTENSION_INIT3
+
+void ix_fetch_init(ix_fetch *fetch) {
+  memset(fetch, 0, sizeof(*fetch));
+  fetch->args.row_hint = -1;
+  fetch->in_column = -1;
+  /* Every request of the statement says its progress, and every wait keeps the IN list's
+   * transfers moving (inlist.c): handed down to transport as hooks. */
+  transport_hooks hooks = {&fetch->progress, &fetch->told_about_waiting, ix_fetch_in_pump, fetch};
+  fetch->sending.hooks = hooks;
+  fetch->sending.parsed = &fetch->parsed;
+}
+
+int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_out) {
+  return fetch_account_configure(&fetch->account, options, error_out);
+}
+
+void ix_fetch_reset(ix_fetch *fetch) {
+  ix_json_parse_clear(&fetch->parsed);
+  ix_fetch_in_clear(fetch);
+  ix_args_clear(&fetch->args);
+  ix_page_reset(&fetch->page);
+  if (fetch->page.customer_state && fetch->page.free_customer_state) {
+    fetch->page.free_customer_state(fetch->page.customer_state);
+  }
+  fetch->page.customer_state = NULL;
+  fetch->page.free_customer_state = NULL;
+  fetch->pages_fetched = 0;
+}
+
+void ix_fetch_free(ix_fetch *fetch) {
+  ix_fetch_reset(fetch);
+  sqlite3_free(fetch->page.rows);
+  fetch->page.rows = NULL;
+  sqlite3_free(fetch->tokens_seen);
+  fetch->tokens_seen = NULL;
+  fetch->tokens_seen_count = fetch->tokens_seen_capacity = 0;
+  fetch_account_free(&fetch->account);
+}
+
+int ix_fetch_start(ix_fetch *fetch, char **error_out) {
+  int in_list = fetch->in_column >= 0;
+  for (int w = 0; w < fetch->account.rate_limit.count; w++) {
+    progress_limit(&fetch->progress, w, fetch->account.rate_limit.windows[w].max_requests,
+                   fetch->account.rate_limit.windows[w].window_ms);
+  }
+  progress_filter(&fetch->progress, fetch->account.provider, fetch->account.table_name,
+                  in_list ? fetch->customer_count : 0,
+                  config_engine(fetch->account.config)->max_concurrency);
+  return in_list ? ix_fetch_next_customer(fetch, error_out) : page_fetch(fetch, error_out);
+}
+
+ix_fetch_step ix_fetch_next_step(const ix_fetch *fetch) {
+  if (fetch->page.next_token) return IX_FETCH_NEXT_PAGE;
+  if (fetch->in_column >= 0 && ix_fetch_has_more_customers(fetch)) return IX_FETCH_NEXT_CUSTOMER;
+  return IX_FETCH_END;
+}
+
+int ix_fetch_advance(ix_fetch *fetch, char **error_out) {
+  return ix_fetch_next_step(fetch) == IX_FETCH_NEXT_PAGE ? page_fetch(fetch, error_out)
+                                                         : ix_fetch_next_customer(fetch, error_out);
+}
