@@ -17,12 +17,9 @@
 #include "sql/tables/requeststable.h"
 #include "sql/tables/schema.h"
 #include "sql/vtab.h"
+#include "util/version.h"
 
 SQLITE_EXTENSION_INIT1
-
-#ifndef INTERACTIONS_VERSION
-#define INTERACTIONS_VERSION "0.1.0"
-#endif
 
 /* Every vendor table, from the one list of them (a new vendor is one line there). */
 #define IX_PROVIDER(table) extern const ix_provider table##_provider;

@@ -41,6 +41,9 @@ static char *account_scope(const fetch_account *account) {
   sqlite3_str *origin = sqlite3_str_new(NULL);
   sqlite3_str_appendf(origin, "%s|", account->provider->vendor);
   account_origin(origin, config_engine(account->config)->base_url);
+  /* A vendor that limits each API group apart (Optimove) names the group: (host, key, group). */
+  const char *group = config_api_group(account->config);
+  if (group) sqlite3_str_appendf(origin, "|group=%s", group);
   char *head = sqlite3_str_finish(origin); /* no secret in it */
   if (!head) return NULL;
   size_t length = strlen(head);
@@ -77,7 +80,14 @@ int fetch_account_configure(fetch_account *account, const ix_options *options, c
   envcheck_warn_once();
   int rc = config_resolve(account->table_name, provider->vendor, provider->settings,
                           provider->default_base_url, options, &account->config, error_out);
-  if (rc != SQLITE_OK) return rc;
+  if (rc == SQLITE_OK) {
+    rc = config_apply_region(account->config, account->table_name, provider->regions, 0, error_out);
+  }
+  if (rc != SQLITE_OK) {
+    config_free(account->config);
+    account->config = NULL;
+    return rc;
+  }
   const char *problem = NULL;
   url_check_base(config_engine(account->config)->base_url, account->host, sizeof(account->host),
                  &account->is_https, &problem);

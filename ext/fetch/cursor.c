@@ -4,6 +4,7 @@
 #include "fetch/fetch.h"
 
 #include "fetch/inlist.h"
+#include "fetch/lookup.h"
 #include "fetch/page.h"
 #include "provider/columns.h"
 
@@ -50,6 +51,11 @@ void ix_fetch_free(ix_fetch *fetch) {
 }
 
 int ix_fetch_start(ix_fetch *fetch, char **error_out) {
+  const ix_lookup *lookup = fetch->account.provider->lookup;
+  if (lookup && lookup->wanted(fetch->account.config)) {
+    int rc = lookup_acquire(&fetch->account, &fetch->sending.hooks, &fetch->page.lookup, error_out);
+    if (rc != SQLITE_OK) return rc;
+  }
   int in_list = fetch->in_column >= 0;
   for (int w = 0; w < fetch->account.rate_limit.count; w++) {
     progress_limit(&fetch->progress, w, fetch->account.rate_limit.windows[w].max_requests,

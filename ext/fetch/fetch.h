@@ -8,6 +8,7 @@
  *   accept.c    a final answer made the page: parse, 404 rules, repeats, cache store (accept.h)
  *   request.c   building a request: the provider's, authenticated per attempt (request.h)
  *   exchange.c  token exchanges (exchange.h)
+ *   lookup.c    a provider's lookups, kept per account for the process (lookup.h)
  *   transport.c the limiter's wait, the send, the retries (transport.h)
  *   errors.c    error texts (errors.h)
  *   account.c   the account context: settings, zone, fingerprint, limiter (account.h)

@@ -16,7 +16,7 @@ SQLITE_EXTENSION_INIT3
 
 #define IX_KNOWN_COLUMN_FLAGS                                                      \
   (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_RANGE | IX_COL_EXACT | IX_COL_PER_CUSTOMER | \
-   IX_COL_MATCH_NOCASE | IX_COL_MATCH_PHONE)
+   IX_COL_IN_EACH | IX_COL_MATCH_NOCASE | IX_COL_MATCH_PHONE)
 
 /* Sets *error_out to "error creating module <table>: <problem>". Always SQLITE_ERROR, or
  * SQLITE_NOMEM when even the message cannot be allocated. */
@@ -108,6 +108,12 @@ static int ix_check_column_flags(const ix_provider *provider, int c, int *range_
     return ix_descriptor_fail(error_out, provider,
                               ".columns[%d] (%s): IX_COL_EXACT needs IX_COL_EQ (only an equality "
                               "sent to the API can be applied exactly)",
+                              c, def->name);
+  }
+  if ((def->flags & IX_COL_IN_EACH) && !(def->flags & IX_COL_EQ)) {
+    return ix_descriptor_fail(error_out, provider,
+                              ".columns[%d] (%s): IX_COL_IN_EACH needs IX_COL_EQ (only an "
+                              "equality sent to the API can be sent value by value)",
                               c, def->name);
   }
   if ((def->flags & IX_COL_HIDDEN) && !(def->flags & IX_COL_EQ)) {

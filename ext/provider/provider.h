@@ -40,12 +40,15 @@ enum {
    * it): SQLite's re-check keeps all of a customer's rows or none, so it does not stop LIMIT from
    * sizing the pages (ix_plan_limit). */
   IX_COL_PER_CUSTOMER = 1 << 4,
+  /* An optional filter the API takes one value of per request (Optimove's ChannelID): an IN list
+   * on it is sent value by value, SQLite calling xFilter once per value, instead of not at all. */
+  IX_COL_IN_EACH = 1 << 5,
   /* How the vendor matches a value sent for an IX_COL_EQ column (none of these: byte for byte).
    * A loose match needs SQLite's re-check (not IX_COL_EXACT); it decides whether a comparison
    * under another collation can be sent (vtab.c) and why SQLite may drop rows the vendor matched
    * (the drop note). Read it through ix_column_match. */
-  IX_COL_MATCH_NOCASE = 1 << 5, /* without regard to ASCII case (emails, UUIDs) */
-  IX_COL_MATCH_PHONE = 1 << 6,  /* a phone number the vendor normalises ('+91 99' finds 9199) */
+  IX_COL_MATCH_NOCASE = 1 << 6, /* without regard to ASCII case (emails, UUIDs) */
+  IX_COL_MATCH_PHONE = 1 << 7,  /* a phone number the vendor normalises ('+91 99' finds 9199) */
 };
 
 /* A column's match as one value (IX_COL_MATCH_* above). */
@@ -126,6 +129,9 @@ typedef struct ix_page {
   /* Engine: the body already parsed while fetch/transport.c checked it was whole, for ix_parse_json_body to
    * take instead of parsing again (NULL when there is none). */
   struct ix_json_parse *preparsed;
+  /* Engine: the provider's lookup answer for this account (ix_lookup), or NULL. Lives as long as
+   * the process. */
+  const char *lookup;
 } ix_page;
 
 /* The constraint values of one request plan, indexed by column. */
@@ -218,6 +224,20 @@ typedef struct ix_not_found_rule {
   const char *setting_phrase;
   const char *setting;
 } ix_not_found_rule;
+/* A request the provider needs besides its pages (Optimove's channel names), asked once per account
+ * and kept for the process (fetch/lookup.c); column callbacks read the answer as page->lookup. */
+typedef struct ix_lookup {
+  /* Whether the table's settings ask for it. */
+  int (*wanted)(const ix_config *config);
+  /* Appends the lookup's path and query to request->url (the base URL; authentication is added). */
+  int (*build)(const ix_call *call, ix_request *request, char **error_out);
+  /* The answer of a 2xx, as the text the column callbacks read (sqlite3_malloc'd). An answer that
+   * is not what the vendor documents is an error, never an empty result. */
+  int (*parse)(const ix_call *call, const char *body, size_t body_len, char **result_out,
+               char **error_out);
+  const char *what;    /* for errors: "GetExecutionChannels for channel names (channels='auto')" */
+  const char *instead; /* the fix errors suggest: "set channels to ChannelID=name pairs instead" */
+} ix_lookup;
 
 typedef struct ix_provider {
   const char *table;  /* module name, e.g. "capillary_interactions" */
@@ -278,6 +298,11 @@ typedef struct ix_provider {
   char *(*status_hint)(const ix_call *call, long status, const char *vendor_said);
   /* Optional: which credential form the settings select, for interactions_settings. */
   const char *(*credential_form)(const ix_config *config);
+  /* Optional, with a "region" setting: the regions it may name, as name, base URL pairs
+   * (NULL-terminated); a region may also be a URL (config_apply_region). */
+  const char *const *regions;
+  /* Optional: a lookup the column callbacks need (ix_lookup). */
+  const ix_lookup *lookup;
 } ix_provider;
 
 /* ---- Helpers providers use ---- */

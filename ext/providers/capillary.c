@@ -391,7 +391,10 @@ static int capillary_build_request(const ix_call *call, const char *page_token,
   const capillary_layout *layout = capillary_layout_of(call);
   const char *network = ix_args_text(call->args, layout->network);
   const char *type = capillary_type_filter(call);
-  int failed = url_append_raw(&request->url, "/v2/customers/interaction") != 0 ||
+  /* Real integrations ask for English (docs/vendors.md#capillary): the vendor's messages, which
+   * errors quote, then read the same for every user. */
+  int failed = http_headers_add(&request->headers, "Accept-Language", "en") != 0 ||
+               url_append_raw(&request->url, "/v2/customers/interaction") != 0 ||
                url_append_query(&request->url, "identifierName", name) != 0 ||
                url_append_query(&request->url, "identifierValue", value) != 0 ||
                (network && url_append_query(&request->url, "network", network) != 0) ||
@@ -686,11 +689,32 @@ static int capillary_customer_key(const ix_call *call, int column, char *out, si
 
 /* ---- The two descriptors ---- */
 
+/* Capillary's own "no such customer" 404: the 1012 (or 8015) code in an errors list or in the
+ * customer's item_status. A 404 with another code is not an answer about the customer. */
+#define CAPILLARY_NOT_FOUND_RULE                                  \
+  {                                                               \
+    .match = {                                                    \
+      {{"errors", "code"}, {"1012", "8015"}},                     \
+      {{"response", "customer", "item_status", "code"}, {"1012"}} \
+    }                                                             \
+  }
+
+/* What the two tables share: one endpoint, its settings, credentials and parsing; they differ in
+ * columns, the hint naming the table, and the layout (.data) their column callback reads. */
+#define CAPILLARY_SHARED_FIELDS                                                                    \
+  .vendor = "capillary", .default_base_url = "https://eu.api.capillarytech.com",                   \
+  .settings = capillary_settings, .max_page_size = 0, .endpoint = "GET /v2/customers/interaction", \
+  .paging = "none",                                                                                \
+  .docs_url = "https://docs.capillarytech.com/reference/v2get-customer-interactions",              \
+  .authenticate = capillary_authenticate, .token_exchange = &capillary_token_exchange,             \
+  .status_hint = capillary_status_hint, .credential_form = capillary_credential_form,              \
+  .build_request = capillary_build_request, .parse_page = capillary_parse_page,                    \
+  .not_found = CAPILLARY_NOT_FOUND_RULE, .column = capillary_column,                               \
+  .customer_identity = capillary_customer_identity, .customer_key = capillary_customer_key
+
 const ix_provider capillary_interactions_provider = {
+    CAPILLARY_SHARED_FIELDS,
     .table = "capillary_interactions",
-    .vendor = "capillary",
-    .default_base_url = "https://eu.api.capillarytech.com",
-    .settings = capillary_settings,
     .columns = capillary_columns,
     .column_count = CI_COLUMN_COUNT,
     .required = {IX_COLUMN_BIT(CI_IDENTIFIER_NAME) | IX_COLUMN_BIT(CI_IDENTIFIER_VALUE),
@@ -699,31 +723,12 @@ const ix_provider capillary_interactions_provider = {
     .required_hint =
         "a customer identifier is required: add WHERE mobile = '...' (or email, "
         "external_id), or call capillary_interactions('mobile', '...')",
-    .max_page_size = 0,
-    .endpoint = "GET /v2/customers/interaction",
-    .paging = "none",
-    .docs_url = "https://docs.capillarytech.com/reference/v2get-customer-interactions",
     .data = &capillary_interactions_layout,
-    .authenticate = capillary_authenticate,
-    .token_exchange = &capillary_token_exchange,
-    .status_hint = capillary_status_hint,
-    .credential_form = capillary_credential_form,
-    .build_request = capillary_build_request,
-    .parse_page = capillary_parse_page,
-    /* Capillary's own "no such customer" 404: the 1012 (or 8015) code in an errors list or in the
-     * customer's item_status. A 404 with another code is not an answer about the customer. */
-    .not_found = {.match = {{{"errors", "code"}, {"1012", "8015"}},
-                            {{"response", "customer", "item_status", "code"}, {"1012"}}}},
-    .column = capillary_column,
-    .customer_identity = capillary_customer_identity,
-    .customer_key = capillary_customer_key,
 };
 
 const ix_provider capillary_summary_provider = {
+    CAPILLARY_SHARED_FIELDS,
     .table = "capillary_interaction_summary",
-    .vendor = "capillary",
-    .default_base_url = "https://eu.api.capillarytech.com",
-    .settings = capillary_settings,
     .columns = capillary_summary_columns,
     .column_count = CS_COLUMN_COUNT,
     .required = {IX_COLUMN_BIT(CS_IDENTIFIER_NAME) | IX_COLUMN_BIT(CS_IDENTIFIER_VALUE),
@@ -732,22 +737,5 @@ const ix_provider capillary_summary_provider = {
     .required_hint =
         "a customer identifier is required: add WHERE mobile = '...' (or email, "
         "external_id), or call capillary_interaction_summary('mobile', '...')",
-    .max_page_size = 0,
-    .endpoint = "GET /v2/customers/interaction",
-    .paging = "none",
-    .docs_url = "https://docs.capillarytech.com/reference/v2get-customer-interactions",
     .data = &capillary_summary_layout,
-    .authenticate = capillary_authenticate,
-    .token_exchange = &capillary_token_exchange,
-    .status_hint = capillary_status_hint,
-    .credential_form = capillary_credential_form,
-    .build_request = capillary_build_request,
-    .parse_page = capillary_parse_page,
-    /* Capillary's own "no such customer" 404: the 1012 (or 8015) code in an errors list or in the
-     * customer's item_status. A 404 with another code is not an answer about the customer. */
-    .not_found = {.match = {{{"errors", "code"}, {"1012", "8015"}},
-                            {{"response", "customer", "item_status", "code"}, {"1012"}}}},
-    .column = capillary_column,
-    .customer_identity = capillary_customer_identity,
-    .customer_key = capillary_customer_key,
 };

@@ -86,7 +86,7 @@ enum {
 static const ix_column_def cxengage_columns[CX_COLUMN_COUNT] = {
     [CX_OCCURRED_AT] = {"occurred_at", "TEXT", IX_COL_RANGE, IX_VALUE_TIME, {"startTimestamp"},
         "startTimestamp, in UTC with milliseconds"},
-    [CX_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_LOWER, {"channelType"},
+    [CX_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_CUSTOM, {"channelType"},
         "channelType: voice, email, sms, messaging, work_item..."},
     [CX_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {"lastDispositionName"},
         "lastDispositionName: the outcome an agent chose, NULL when none"},
@@ -94,13 +94,14 @@ static const ix_column_def cxengage_columns[CX_COLUMN_COUNT] = {
         "always NULL: the API has no campaigns"},
     [CX_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_NONE, {NULL},
         "always NULL: the API has no subject"},
-    [CX_INTERACTION_ID] = {"interaction_id", "TEXT", 0, IX_VALUE_TEXT, {"interactionId"},
-        "interactionId (UUID)"},
+    /* A key: the statement's interaction ids are asked for one request each (GetInteraction). */
+    [CX_INTERACTION_ID] = {"interaction_id", "TEXT", IX_COL_EQ, IX_VALUE_TEXT, {"interactionId"},
+        "interactionId (UUID); = or IN asks for each interaction itself"},
     [CX_CUSTOMER] = {"customer", "TEXT", 0, IX_VALUE_TEXT, {"customer"},
         "the phone number (E.164) or address the interaction was with"},
     [CX_CHANNEL_NAME] = {"channel_name", "TEXT", 0, IX_VALUE_TEXT, {"channelName"},
         "channelName: Voice, Email..."},
-    [CX_DIRECTION] = {"direction", "TEXT", 0, IX_VALUE_TEXT, {"directionType"},
+    [CX_DIRECTION] = {"direction", "TEXT", 0, IX_VALUE_CUSTOM, {"directionType"},
         "directionType: inbound, outbound, agent-initiated"},
     [CX_DIRECTION_NAME] = {"direction_name", "TEXT", 0, IX_VALUE_TEXT, {"directionName"},
         "directionName"},
@@ -133,7 +134,7 @@ static const ix_column_def cxengage_columns[CX_COLUMN_COUNT] = {
     [CX_TENANT_ID] = {"tenant_id", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
         "the tenant UUID; default CXENGAGE_TENANT_ID"},
     [CX_CONTACT_ID] = {"contact_id", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
-        "the contact, required"},
+        "the contact, required unless interaction_id is given"},
 };
 // clang-format on
 
@@ -152,9 +153,20 @@ static const ix_setting_def cxengage_settings[] = {
     /* Part of the account like the credentials: a table with its own base_url (another region)
      * must name its tenant too rather than borrow this one, which that region does not know. */
     {"tenant_id", IX_SETTING_CREDENTIAL, NULL, "tenant UUID used when a query names none"},
+    /* Where the API is, instead of base_url (config_apply_region): the two regions documented, or
+     * another region's URL. A URL like base_url: it decides where the credentials go. */
+    {"region", IX_SETTING_URL, NULL,
+     "na (North America) or eu (Europe), the documented regions, or the API's URL for another "
+     "region (GET /v1/regions on the API lists them)"},
     /* No rate limit is documented: a conservative one. */
     {"rate_limit", 0, "10/1s", "requests per window"},
     {NULL, 0, NULL, NULL},
+};
+
+/* The regions the vendor documents (docs/vendors.md#cxengage), and no others: another region is
+ * named by its URL. */
+static const char *const cxengage_regions[] = {
+    "na", "https://api.cxengage.net", "eu", "https://eu-west-1-prod-api.cxengage.net", NULL,
 };
 
 /* ---- Interaction ids already returned for the current contact ---- */
@@ -367,15 +379,24 @@ static char *cxengage_status_hint(const ix_call *call, long status, const char *
  * (sandbox assumption, like the vendor's examples: start and end are inclusive). 0 when the bound
  * is not a time, which is then left to SQLite alone. */
 static int cxengage_iso_bound(const char *bound, int round_up, char out[TIMEFMT_MAX]) {
-  char utc[TIMEFMT_MAX];
+  char utc[TIMEFMT_MAX], midnight[TIMEFMT_MAX];
+  /* ISO 8601's end of a day, 24:00, is the next day at 00:00: read so, and never sent as 24. */
+  size_t bound_length = strlen(bound);
+  int end_of_day = bound_length >= 16 && bound_length < TIMEFMT_MAX &&
+                   (bound[10] == ' ' || bound[10] == 'T') && strncmp(bound + 11, "24:00", 5) == 0 &&
+                   strspn(bound + 16, ":.0") == bound_length - 16;
+  if (end_of_day) {
+    sqlite3_snprintf(TIMEFMT_MAX, midnight, "%.10s 23:59:59", bound);
+    bound = midnight;
+  }
   int length = timefmt_to_utc(bound, strlen(bound), NULL, utc);
   if (length != 10 && length < 19) return 0;
   int year = 0, hour = 0, minute = 0, second = 0;
   unsigned month = 0, day = 0;
   if (sscanf(utc, "%4d-%2u-%2u", &year, &month, &day) != 3) return 0;
   if (length >= 19 && sscanf(utc + 11, "%2d:%2d:%2d", &hour, &minute, &second) != 3) return 0;
-  long long seconds =
-      timefmt_days_from_civil(year, month, day) * 86400LL + hour * 3600LL + minute * 60LL + second;
+  long long seconds = timefmt_days_from_civil(year, month, day) * 86400LL + hour * 3600LL +
+                      minute * 60LL + second + end_of_day;
   if (round_up && length > 19 && strspn(utc + 20, "0") != strlen(utc + 20)) seconds++;
   long long days = seconds / 86400, rest = seconds % 86400;
   timefmt_civil_from_days(days, &year, &month, &day);
@@ -414,7 +435,8 @@ static int cxengage_build_request(const ix_call *call, const char *page_token,
   }
   const char *tenant = cxengage_tenant(call);
   const char *contact = ix_args_text(call->args, CX_CONTACT_ID);
-  if (!contact) {
+  const char *interaction = ix_args_text(call->args, CX_INTERACTION_ID);
+  if (!contact && !interaction) {
     *error_out = ix_errorf("%s: %s", call->table_name, call->provider->required_hint);
     return SQLITE_ERROR;
   }
@@ -427,6 +449,11 @@ static int cxengage_build_request(const ix_call *call, const char *page_token,
   url_append_raw(&request->url, "/v1/tenants");
   int rc = ix_url_segment(call, request, CX_TENANT_ID, tenant, error_out);
   if (rc != SQLITE_OK) return rc;
+  if (interaction) {
+    /* Get a Specific Interaction: one request, one object, whichever route pages contacts. */
+    url_append_raw(&request->url, "/interactions");
+    return ix_url_segment(call, request, CX_INTERACTION_ID, interaction, error_out);
+  }
   if (cxengage_is_search(call)) {
     return cxengage_build_search(call, contact, page_token, page_size, request);
   }
@@ -539,9 +566,34 @@ static int cxengage_rotate_pages(ix_page *page, int more_pages, cxengage_recent 
   return SQLITE_OK;
 }
 
+/* Get a Specific Interaction answers one object (tenantId, interactionId, startTimestamp, ...,
+ * details{contactId, direction, channelType}); it is read bare, or in a "result" envelope as the
+ * platform's other routes wrap theirs. Anything else is an error, never "no rows". */
+static ix_page_status cxengage_parse_interaction(const ix_call *call, ix_page *page,
+                                                 char **error_out) {
+  const cJSON *item = page->root;
+  const cJSON *result = cJSON_GetObjectItemCaseSensitive(item, "result");
+  if (cJSON_IsObject(result)) item = result;
+  if (!cJSON_IsObject(item) ||
+      !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(item, "interactionId"))) {
+    *error_out = ix_errorf(
+        "%s: the API's answer for interaction '%s' is not an interaction object (no "
+        "\"interactionId\"): not the shape Get a Specific Interaction documents",
+        call->table_name, ix_args_text(call->args, CX_INTERACTION_ID));
+    return IX_PAGE_ERROR;
+  }
+  if (ix_page_add_row(page, item, NULL, NULL) != SQLITE_OK) {
+    *error_out = ix_errorf("%s: out of memory", call->table_name);
+    return IX_PAGE_ERROR;
+  }
+  return IX_PAGE_OK;
+}
+
 static ix_page_status cxengage_parse_page(const ix_call *call, const char *body, size_t body_len,
                                           ix_page *page, char **error_out) {
   if (ix_parse_json_body(call, body, body_len, page, error_out) != SQLITE_OK) return IX_PAGE_ERROR;
+  if (ix_args_text(call->args, CX_INTERACTION_ID))
+    return cxengage_parse_interaction(call, page, error_out);
   const cJSON *results = cJSON_GetObjectItemCaseSensitive(page->root, "results");
   if (!cJSON_IsArray(results)) {
     *error_out = ix_errorf(
@@ -591,11 +643,32 @@ out_of_memory:
 
 /* ---- Columns ---- */
 
-/* The columns without a generic source: the tenant that was used when none was given; campaign_id
- * and subject, which this vendor does not have. */
+/* A member of the row, else of its "details" object, where Get a Specific Interaction keeps the
+ * contact, channel and direction. */
+static const cJSON *cxengage_member(const ix_row *row, const char *key, const char *detail_key) {
+  const cJSON *member = cJSON_GetObjectItemCaseSensitive(row->item, key);
+  if (member) return member;
+  const cJSON *details = cJSON_GetObjectItemCaseSensitive(row->item, "details");
+  return cJSON_GetObjectItemCaseSensitive(details, detail_key);
+}
+
+/* The columns without a generic source: the tenant that was used when none was given; the
+ * contact, channel and direction, which an interaction asked for by id has in its details;
+ * campaign_id and subject, which this vendor does not have. */
 static void cxengage_column(const ix_call *call, const ix_row *row, int column,
                             sqlite3_context *ctx) {
-  (void)row;
+  if (column == CX_CHANNEL) {
+    ix_result_json(ctx, cxengage_member(row, "channelType", "channelType"), IX_VALUE_LOWER, NULL);
+    return;
+  }
+  if (column == CX_DIRECTION) {
+    ix_result_json(ctx, cxengage_member(row, "directionType", "direction"), IX_VALUE_TEXT, NULL);
+    return;
+  }
+  if (column == CX_CONTACT_ID) {
+    ix_result_json(ctx, cxengage_member(row, "contactId", "contactId"), IX_VALUE_TEXT, NULL);
+    return;
+  }
   const char *tenant = column == CX_TENANT_ID ? cxengage_tenant(call) : NULL;
   if (tenant) {
     sqlite3_result_text(ctx, tenant, -1, SQLITE_TRANSIENT);
@@ -611,10 +684,12 @@ const ix_provider cxengage_interactions_provider = {
     .settings = cxengage_settings,
     .columns = cxengage_columns,
     .column_count = CX_COLUMN_COUNT,
-    .required = {IX_COLUMN_BIT(CX_CONTACT_ID), 0},
+    /* Interaction ids first: a statement that names them asks for each one, not the history. */
+    .required = {IX_COLUMN_BIT(CX_INTERACTION_ID), IX_COLUMN_BIT(CX_CONTACT_ID), 0},
     .required_hint =
-        "a contact is required: add WHERE contact_id = '...' (the tenant comes from "
-        "CXENGAGE_TENANT_ID), or call cxengage_interactions('<tenant_id>', '<contact_id>')",
+        "a contact is required: add WHERE contact_id = '...' (or interaction_id = '...'; the "
+        "tenant comes from CXENGAGE_TENANT_ID), or call "
+        "cxengage_interactions('<tenant_id>', '<contact_id>')",
     /* The search route's; the contact route asks for at most CXENGAGE_MAX_LIMIT. */
     .max_page_size = CXENGAGE_SEARCH_MAX_LIMIT,
     .endpoint = "GET /v1/tenants/{tenant_id}/contacts/{contact_id}/interactions",
@@ -627,14 +702,15 @@ const ix_provider cxengage_interactions_provider = {
     .build_request = cxengage_build_request,
     .parse_page = cxengage_parse_page,
     /* The error body is undocumented ("standard HTTP codes"): our assumption is the gateway's
-     * {"message": "Contact not found"}. A 404 for an unknown tenant would otherwise read as "no
+     * {"message": "Contact not found"} (or "Interaction not found"). A 404 for an unknown tenant would otherwise read as "no
      * such contact" for every contact. */
-    .not_found = {.match = {{{"message"}, {"contact not found"}},
-                            {{"error"}, {"contact not found"}}},
+    .not_found = {.match = {{{"message"}, {"contact not found", "interaction not found"}},
+                            {{"error"}, {"contact not found", "interaction not found"}}},
                   .setting_phrase = "tenant",
                   .setting = "tenant_id"},
     .column = cxengage_column,
     .token_exchange = &cxengage_token_exchange,
     .status_hint = cxengage_status_hint,
     .credential_form = cxengage_credential_form,
+    .regions = cxengage_regions,
 };

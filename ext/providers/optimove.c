@@ -59,6 +59,10 @@ SQLITE_EXTENSION_INIT3
  * accounts get their own ids from Optimove, set with the channels setting. */
 #define OPTIMOVE_DEFAULT_CHANNELS \
   "502=call_center,504=email,505=sms,506=push,510=web_push,511=in_app"
+/* EventID meanings as one production integration maps them (docs/vendors.md#optimove): observed,
+ * not Optimove's documentation; a send with no event row was only sent. */
+#define OPTIMOVE_DEFAULT_EVENTS \
+  "2=opened,3=clicked,4=unsubscribed,5=dropped,6=spam_report,7=bounced"
 
 enum {
   OM_OCCURRED_AT,
@@ -71,6 +75,7 @@ enum {
   OM_CHANNEL_ID,
   OM_TEMPLATE_ID,
   OM_EVENT_ID,
+  OM_EVENT,
   OM_RAW,
   OM_CUSTOMER_ID,
   OM_START_DATE,
@@ -101,12 +106,15 @@ static const ix_column_def optimove_columns[OM_COLUMN_COUNT] = {
         "RecipientGroupID"},
     [OM_ACTION_ID] = {"action_id", "INTEGER", 0, IX_VALUE_INT, {"ActionID"},
         "ActionID"},
-    [OM_CHANNEL_ID] = {"channel_id", "INTEGER", 0, IX_VALUE_INT, {"ChannelID"},
-        "ChannelID"},
+    /* Sent as ChannelID, one value a request as a public client does; SQLite re-checks the rows. */
+    [OM_CHANNEL_ID] = {"channel_id", "INTEGER", IX_COL_EQ | IX_COL_IN_EACH, IX_VALUE_INT,
+        {"ChannelID"}, "ChannelID; = and IN are sent to the API as ChannelID"},
     [OM_TEMPLATE_ID] = {"template_id", "INTEGER", 0, IX_VALUE_INT, {"TemplateID"},
         "TemplateID"},
     [OM_EVENT_ID] = {"event_id", "INTEGER", 0, IX_VALUE_INT, {"EventID"},
         "EventID (meanings not documented by Optimove); NULL in the newer format"},
+    [OM_EVENT] = {"event", "TEXT", 0, IX_VALUE_CUSTOM, {"EventID"},
+        "the events map's name for event_id (opened, clicked...: observed, not documented)"},
     [OM_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
         "the event object as the vendor sent it (JSON)"},
     [OM_CUSTOMER_ID] = {"customer_id", "TEXT", OPTIMOVE_ARGUMENT, IX_VALUE_NONE, {NULL},
@@ -125,7 +133,13 @@ static const ix_setting_def optimove_settings[] = {
      * and 2000 per hour. An account may be held to either, so both apply
      * (docs/vendors.md#optimove). */
     {"rate_limit", 0, "50/10s,2000/1h", "requests per window"},
-    {"channels", 0, OPTIMOVE_DEFAULT_CHANNELS, "ChannelID=name pairs for the channel column"},
+    {"channels", 0, OPTIMOVE_DEFAULT_CHANNELS,
+     "ChannelID=name pairs for the channel column, or 'auto' to ask GetExecutionChannels"},
+    {"events", 0, OPTIMOVE_DEFAULT_EVENTS,
+     "EventID=name pairs for the event column (as one integration observed them)"},
+    /* Optimove limits each API group: the group is part of the limiter's scope (fetch.c), so a
+     * per-group limit is configuration only. One group until Optimove says more. */
+    {"api_group", 0, "all", "the API group whose rate limit the table counts against"},
     {"window_days", IX_SETTING_INT, "0", "days per request; 0 asks for the whole range at once"},
     {NULL, 0, NULL, NULL},
 };
@@ -280,10 +294,12 @@ static int optimove_plan_range(const ix_call *call, optimove_range *range, char 
   return SQLITE_OK;
 }
 
-/* ---- The channel map: "502=call_center,504=email,..." ---- */
+/* ---- The channel and event maps: "502=call_center,504=email,..." ---- */
 
-/* Finds the entry for channel_id; returns the name's start and length, or NULL. */
-static const char *optimove_channel_name(const char *map, const char *channel_id, size_t *length) {
+#define OPTIMOVE_AUTO "auto"
+
+/* Finds the entry for an id; returns the name's start and length, or NULL. */
+static const char *optimove_map_name(const char *map, const char *channel_id, size_t *length) {
   size_t id_length = strlen(channel_id);
   for (const char *entry = map; entry && *entry;) {
     const char *end = entry + strcspn(entry, ",");
@@ -323,14 +339,47 @@ static int optimove_channels_valid(const char *map) {
   return 1;
 }
 
+static int optimove_channels_auto(const ix_config *config) {
+  const char *channels = config_get(config, "channels");
+  return channels && sqlite3_stricmp(channels, OPTIMOVE_AUTO) == 0;
+}
+
 /* The settings a query would refuse: the key at fault, with *error_out set, or NULL. */
 static const char *optimove_check_settings(const ix_call *call, char **error_out) {
   const char *channels = config_get(call->config, "channels");
-  if (optimove_channels_valid(channels)) return NULL;
-  *error_out = ix_errorf(
-      "%s: channels must be ChannelID=name pairs such as '504=email,505=sms', got '%s' (from %s)",
-      call->table_name, channels, config_origin(call->config, "channels"));
-  return "channels";
+  if (!optimove_channels_auto(call->config) && !optimove_channels_valid(channels)) {
+    *error_out = ix_errorf(
+        "%s: channels must be ChannelID=name pairs such as '504=email,505=sms', or 'auto', got "
+        "'%s' (from %s)",
+        call->table_name, channels, config_origin(call->config, "channels"));
+    return "channels";
+  }
+  const char *events = config_get(call->config, "events");
+  if (!optimove_channels_valid(events)) {
+    *error_out = ix_errorf(
+        "%s: events must be EventID=name pairs such as '2=opened,3=clicked', got '%s' (from %s)",
+        call->table_name, events, config_origin(call->config, "events"));
+    return "events";
+  }
+  return NULL;
+}
+
+/* The ChannelID filter to send: the equality on channel_id when it is a whole number, which is
+ * all a ChannelID can be (anything else no row matches, and SQLite's re-check drops them all). */
+static int optimove_channel_filter(const ix_call *call, char out[24]) {
+  sqlite3_value *value = call->args->eq[OM_CHANNEL_ID];
+  if (!value) return 0;
+  int type = sqlite3_value_numeric_type(value);
+  double real = sqlite3_value_double(value);
+  if (type == SQLITE_INTEGER) {
+    sqlite3_snprintf(24, out, "%lld", (long long)sqlite3_value_int64(value));
+  } else if (type == SQLITE_FLOAT && real > -1e15 && real < 1e15 &&
+             real == (double)(long long)real) {
+    sqlite3_snprintf(24, out, "%lld", (long long)real);
+  } else {
+    return 0;
+  }
+  return 1;
 }
 
 /* ---- Requests ---- */
@@ -384,7 +433,10 @@ static int optimove_build_request(const ix_call *call, const char *page_token,
   char start[OPTIMOVE_DATE_LENGTH + 1], end[OPTIMOVE_DATE_LENGTH + 1];
   optimove_write_date(window_start, start);
   optimove_write_date(window_end, end);
+  char channel[24];
   int failed = url_append_raw(&request->url, OPTIMOVE_PATH) != 0 ||
+               (optimove_channel_filter(call, channel) &&
+                url_append_query(&request->url, "ChannelID", channel) != 0) ||
                url_append_query(&request->url, "CustomerID", customer) != 0 ||
                url_append_query(&request->url, "StartDate", start) != 0 ||
                url_append_query(&request->url, "EndDate", end) != 0;
@@ -464,10 +516,85 @@ static ix_page_status optimove_parse_page(const ix_call *call, const char *body,
   return IX_PAGE_OK;
 }
 
+/* ---- Channel names from the account: channels='auto' ---- */
+
+#define OPTIMOVE_CHANNELS_PATH "/current/actions/GetExecutionChannels"
+
+/* GET /current/actions/GetExecutionChannels: "the available execution channel IDs and associated
+ * channel names" (docs/vendors.md#optimove). */
+static int optimove_channels_build(const ix_call *call, ix_request *request, char **error_out) {
+  (void)call, (void)error_out;
+  return url_append_raw(&request->url, OPTIMOVE_CHANNELS_PATH) == 0 ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* Appends "id=name," for one {ChannelId, ChannelName}; a name loses the ',' and '=' that would
+ * break the map. Returns 0 when the entry has no whole-number id or no name. */
+static int optimove_channels_entry(sqlite3_str *map, const cJSON *entry) {
+  static const char *const id_keys[] = {"ChannelId", "ChannelID", NULL};
+  static const char *const name_keys[] = {"ChannelName", NULL};
+  const cJSON *id = ix_json_member(entry, id_keys);
+  const cJSON *name = ix_json_member(entry, name_keys);
+  if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble > 1e15 ||
+      id->valuedouble != (double)(long long)id->valuedouble || !cJSON_IsString(name)) {
+    return 0;
+  }
+  sqlite3_str_appendf(map, "%s%lld=", sqlite3_str_length(map) ? "," : "",
+                      (long long)id->valuedouble);
+  for (const char *p = name->valuestring; *p; p++) {
+    sqlite3_str_appendchar(map, 1,
+                           (*p == ',' || *p == '=' || iscntrl((unsigned char)*p)) ? ' ' : *p);
+  }
+  return 1;
+}
+
+/* The answer, [{ChannelId, ChannelName}, ...], as a channel map "504=Email,505=SMS". A body that
+ * is not such a list (a firewall's HTML page, another shape) is an error, not "no names". */
+static int optimove_channels_parse(const ix_call *call, const char *body, size_t body_len,
+                                   char **result_out, char **error_out) {
+  cJSON *root = cJSON_ParseWithLength(body, body_len);
+  sqlite3_str *map = sqlite3_str_new(NULL);
+  int entries = 0, named = 0;
+  for (const cJSON *entry = cJSON_IsArray(root) ? root->child : NULL; entry; entry = entry->next) {
+    entries++;
+    named += optimove_channels_entry(map, entry);
+  }
+  int valid = cJSON_IsArray(root) && named == entries;
+  cJSON_Delete(root);
+  char *text = sqlite3_str_finish(map);
+  if (!valid) {
+    sqlite3_free(text);
+    *error_out = ix_errorf(
+        "%s: GetExecutionChannels did not answer a list of {ChannelId, ChannelName} "
+        "(channels='auto'): set channels to ChannelID=name pairs instead",
+        call->table_name);
+    return SQLITE_ERROR;
+  }
+  if (!text) text = sqlite3_mprintf("%s", ""); /* an account without channels: an empty map */
+  *result_out = text;
+  return text ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+static const ix_lookup optimove_channels_lookup = {
+    .wanted = optimove_channels_auto,
+    .build = optimove_channels_build,
+    .parse = optimove_channels_parse,
+    .what = "GetExecutionChannels for channel names (channels='auto')",
+    .instead = "check the API key, or set channels to ChannelID=name pairs instead",
+};
+
+/* The channel map the channel column reads: the setting, or the account's own names. */
+static const char *optimove_channel_map(const ix_call *call) {
+  if (!optimove_channels_auto(call->config)) return config_get(call->config, "channels");
+  return call->page ? call->page->lookup : NULL;
+}
+
 /* ---- Columns ---- */
 
-static void optimove_result_channel(const ix_call *call, const ix_row *row, sqlite3_context *ctx) {
-  const cJSON *member = ix_json_member(row->item, optimove_columns[OM_CHANNEL].keys);
+/* The name a map gives the row's id in column's member (ChannelID, EventID), lower-cased; NULL
+ * when the map does not name it. */
+static void optimove_result_mapped(const ix_row *row, int column, const char *map,
+                                   sqlite3_context *ctx) {
+  const cJSON *member = ix_json_member(row->item, optimove_columns[column].keys);
   char id[32];
   /* Bounded before the cast: a double outside long long's range is undefined behaviour there. */
   if (cJSON_IsNumber(member) && member->valuedouble > -1e15 && member->valuedouble < 1e15 &&
@@ -480,7 +607,7 @@ static void optimove_result_channel(const ix_call *call, const ix_row *row, sqli
     return;
   }
   size_t length = 0;
-  const char *name = optimove_channel_name(config_get(call->config, "channels"), id, &length);
+  const char *name = optimove_map_name(map, id, &length);
   if (!name) {
     sqlite3_result_null(ctx); /* an id the map does not name */
     return;
@@ -515,7 +642,9 @@ static void optimove_result_status(const ix_row *row, sqlite3_context *ctx) {
 static void optimove_column(const ix_call *call, const ix_row *row, int column,
                             sqlite3_context *ctx) {
   if (column == OM_CHANNEL) {
-    optimove_result_channel(call, row, ctx);
+    optimove_result_mapped(row, OM_CHANNEL, optimove_channel_map(call), ctx);
+  } else if (column == OM_EVENT) {
+    optimove_result_mapped(row, OM_EVENT, config_get(call->config, "events"), ctx);
   } else if (column == OM_STATUS) {
     optimove_result_status(row, ctx);
   } else if (column == OM_START_DATE || column == OM_END_DATE) {
@@ -562,4 +691,5 @@ const ix_provider optimove_interactions_provider = {
     .status_hint = optimove_status_hint,
     /* Optimove answers [] for a customer it does not know: a 404 is never that. */
     .not_found = {.never = 1},
+    .lookup = &optimove_channels_lookup,
 };

@@ -12,7 +12,8 @@
  *     CREATE TABLE x(occurred_at, channel, status, campaign_id, subject, communication_id,
  *                    interaction, campaign_name, raw, contact_id HIDDEN)
  *
- * An ASP.NET Web API: "~" in the docs is the application root, https://app.which50.com/Which50API.
+ * An ASP.NET Web API: "~" in the docs is the application root (https://<host>/Which50API), whose
+ * host Which50 gives each customer: no public page says it, so base_url has no default.
  * The answer is every communication of the contact in one JSON array (no paging) of
  * {Id, Interaction, Name, Occurred, Status, CampaignId, CampaignName}; the API speaks XML unless
  * asked for JSON, and the engine always sends Accept: application/json. A contact it does not know
@@ -23,13 +24,13 @@
  *   path percent-encoded (ix_url_segment), and ids a path cannot carry are refused. Occurred is a
  *   .NET DateTimeOffset (7 fractional digits and an offset): occurred_at is its UTC instant, to the
  *   millisecond. CampaignId is a plain int, 0 outside any campaign: that is NULL here.
- *   Which50 does not document its authentication. The API key goes in Authorization: Bearer, or,
- *   when the auth_header setting names a header, as that header's whole value.
+ *   Which50 does not document its authentication either: auth_header is a template, by default
+ *   'Authorization: Bearer {key}', so whatever Which50 tells a customer is configuration. Headers
+ *   that route or frame a request (Host, Content-Length...) are refused.
  */
 #include <ctype.h>
 #include <string.h>
 
-#include "auth/auth.h"
 #include "provider/provider.h"
 
 SQLITE_EXTENSION_INIT3
@@ -76,11 +77,21 @@ static const ix_column_def which50_columns[W50_COLUMN_COUNT] = {
 };
 // clang-format on
 
+/* Which50 publishes neither its host nor its authentication scheme (docs/vendors.md#which50): both
+ * are settings, whatever Which50 tells a customer, with no default that would look authoritative
+ * for the host. */
+#define WHICH50_AUTH_DEFAULT "Authorization: Bearer {key}"
+#define WHICH50_KEY_MARK "{key}"
+
 static const ix_setting_def which50_settings[] = {
-    {"api_key", IX_SETTING_SECRET, NULL, "API key, sent as Authorization: Bearer (or auth_header)"},
+    {"base_url", IX_SETTING_URL, NULL,
+     "the API root Which50 gives your account, e.g. https://<host>/Which50API: its host is not "
+     "public"},
+    {"api_key", IX_SETTING_SECRET, NULL, "API key, sent as auth_header says"},
     /* Part of the credential: a table with its own base URL does not inherit it either. */
-    {"auth_header", IX_SETTING_CREDENTIAL, NULL,
-     "header that carries the API key as its value, instead of Authorization: Bearer"},
+    {"auth_header", IX_SETTING_CREDENTIAL, WHICH50_AUTH_DEFAULT,
+     "how the key is sent: 'Name: value' with {key} where the key goes; a bare header name "
+     "carries the key as its whole value"},
     /* Which50 documents no limit: a conservative one. */
     {"rate_limit", 0, "5/1s", "requests per window"},
     {NULL, 0, NULL, NULL},
@@ -88,13 +99,97 @@ static const ix_setting_def which50_settings[] = {
 
 /* ---- Requests ---- */
 
+/* Headers that route or frame the request, or that the engine sets itself: a key sent in one of
+ * them would break the request or land in proxies' access logs. */
+static const char *const which50_refused_headers[] = {
+    "Host",
+    "Content-Length",
+    "Transfer-Encoding",
+    "Connection",
+    "Keep-Alive",
+    "Upgrade",
+    "TE",
+    "Trailer",
+    "Expect",
+    "Proxy-Connection",
+    "Content-Type",
+    "Content-Encoding",
+    "Accept",
+    "Accept-Encoding",
+    "User-Agent",
+    "Via",
+    "Forwarded",
+    "X-Forwarded-For",
+    "X-Forwarded-Host",
+};
+#define WHICH50_REFUSED_LIST                                                                \
+  "Host, Content-Length, Transfer-Encoding, Connection, Keep-Alive, Upgrade, TE, Trailer, " \
+  "Expect, Proxy-Connection, Content-Type, Content-Encoding, Accept, Accept-Encoding, "     \
+  "User-Agent, Via, Forwarded, X-Forwarded-For, X-Forwarded-Host"
+
 /* An HTTP field name (RFC 9110 token): anything else could end the header line early. */
-static int which50_is_header_name(const char *name) {
-  if (!*name) return 0;
-  for (const char *p = name; *p; p++) {
-    if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p)) return 0;
+static int which50_is_header_name(const char *name, size_t length) {
+  if (!length) return 0;
+  for (size_t i = 0; i < length; i++) {
+    if (!isalnum((unsigned char)name[i]) && !strchr("!#$%&'*+-.^_`|~", name[i])) return 0;
   }
   return 1;
+}
+
+/* The auth_header setting read: the header's name and its value's template. */
+typedef struct which50_auth {
+  const char *name, *value;
+  size_t name_length;
+} which50_auth;
+
+/* Reads auth_header ("Name: template with {key}", or a bare name carrying the key as its whole
+ * value); on a problem returns 0 with *error_out set, naming the setting's origin. */
+static int which50_auth_read(const ix_call *call, which50_auth *auth, char **error_out) {
+  const char *setting = config_get(call->config, "auth_header");
+  const char *origin = config_origin(call->config, "auth_header");
+  if (!setting) setting = WHICH50_AUTH_DEFAULT;
+  const char *colon = strchr(setting, ':');
+  auth->name = setting;
+  auth->name_length = colon ? (size_t)(colon - setting) : strlen(setting);
+  while (auth->name_length && isspace((unsigned char)auth->name[auth->name_length - 1])) {
+    auth->name_length--;
+  }
+  auth->value = colon ? colon + 1 : WHICH50_KEY_MARK;
+  while (isspace((unsigned char)*auth->value)) auth->value++;
+  int control = 0;
+  for (const char *p = setting; *p; p++) control |= iscntrl((unsigned char)*p) != 0;
+  if (!which50_is_header_name(auth->name, auth->name_length) || control) {
+    *error_out = ix_errorf(
+        "%s: auth_header must be a header name such as X-Api-Key, or 'Name: value' with {key} "
+        "where the key goes such as '%s', got '%s' (from %s)",
+        call->table_name, WHICH50_AUTH_DEFAULT, setting, origin);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof(which50_refused_headers) / sizeof(*which50_refused_headers); i++) {
+    const char *refused = which50_refused_headers[i];
+    if (strlen(refused) == auth->name_length &&
+        sqlite3_strnicmp(refused, auth->name, (int)auth->name_length) == 0) {
+      *error_out = ix_errorf(
+          "%s: auth_header cannot send the key as %s, a header that routes or frames the request "
+          "(refused: " WHICH50_REFUSED_LIST
+          "); any other header name is allowed, such as Authorization or X-Api-Key (from %s)",
+          call->table_name, refused, origin);
+      return 0;
+    }
+  }
+  if (!strstr(auth->value, WHICH50_KEY_MARK)) {
+    *error_out = ix_errorf(
+        "%s: auth_header must say where the key goes with {key}, such as '%s', got '%s' (from "
+        "%s)",
+        call->table_name, WHICH50_AUTH_DEFAULT, setting, origin);
+    return 0;
+  }
+  return 1;
+}
+
+static const char *which50_check_settings(const ix_call *call, char **error_out) {
+  which50_auth auth;
+  return which50_auth_read(call, &auth, error_out) ? NULL : "auth_header";
 }
 
 static int which50_authenticate(const ix_call *call, http_headers *headers, char **error_out) {
@@ -104,17 +199,36 @@ static int which50_authenticate(const ix_call *call, http_headers *headers, char
                            config_origin(call->config, "api_key"));
     return SQLITE_ERROR;
   }
-  const char *header = config_get(call->config, "auth_header");
-  if (header) {
-    if (!which50_is_header_name(header)) {
-      *error_out = ix_errorf(
-          "%s: auth_header must be an HTTP header name such as X-Api-Key, got '%s' (from %s)",
-          call->table_name, header, config_origin(call->config, "auth_header"));
-      return SQLITE_ERROR;
-    }
-    return http_headers_add(headers, header, key) == 0 ? SQLITE_OK : SQLITE_NOMEM;
+  which50_auth auth;
+  if (!which50_auth_read(call, &auth, error_out)) return SQLITE_ERROR;
+  sqlite3_str *value = sqlite3_str_new(NULL);
+  for (const char *p = auth.value; *p;) {
+    const char *mark = strstr(p, WHICH50_KEY_MARK);
+    size_t literal = mark ? (size_t)(mark - p) : strlen(p);
+    sqlite3_str_append(value, p, (int)literal);
+    if (!mark) break;
+    sqlite3_str_appendall(value, key);
+    p = mark + strlen(WHICH50_KEY_MARK);
   }
-  return auth_add_scheme(headers, "Bearer", key) == 0 ? SQLITE_OK : SQLITE_NOMEM;
+  int length = sqlite3_str_length(value);
+  char *text = sqlite3_str_finish(value);
+  char *name = sqlite3_mprintf("%.*s", (int)auth.name_length, auth.name);
+  int rc = SQLITE_NOMEM;
+  if (text && name) {
+    rc = SQLITE_OK;
+    if (http_headers_add(headers, name, text) != 0) {
+      /* The template is checked, so only the key can hold what a header cannot carry. */
+      rc = strpbrk(key, "\r\n") ? SQLITE_ERROR : SQLITE_NOMEM;
+      if (rc == SQLITE_ERROR) {
+        *error_out = ix_errorf("%s: the API key has a line break: check %s", call->table_name,
+                               config_origin(call->config, "api_key"));
+      }
+    }
+  }
+  if (text) memset(text, 0, (size_t)length); /* it held the key */
+  sqlite3_free(text);
+  sqlite3_free(name);
+  return rc;
 }
 
 static int which50_build_request(const ix_call *call, const char *page_token,
@@ -160,7 +274,7 @@ static void which50_column(const ix_call *call, const ix_row *row, int column,
 const ix_provider which50_interactions_provider = {
     .table = "which50_interactions",
     .vendor = "which50",
-    .default_base_url = "https://app.which50.com/Which50API",
+    .default_base_url = NULL, /* not public: the base_url setting says where it comes from */
     .settings = which50_settings,
     .columns = which50_columns,
     .column_count = W50_COLUMN_COUNT,
@@ -182,4 +296,5 @@ const ix_provider which50_interactions_provider = {
     /* Documented: 404 (contact not found); the body is ASP.NET's HttpError, whose text is our
      * assumption ({"Message": "The specified Contact was not found."}). */
     .not_found = {.match = {{{"Message"}, {"contact was not found"}}}},
+    .check_settings = which50_check_settings,
 };

@@ -331,13 +331,17 @@ static int config_resolve_one(const char *table, const char *vendor, const ix_se
   return SQLITE_OK;
 }
 
-static int config_check_base_url(const char *table, const ix_setting *setting, char **error_out) {
+/* A vendor that declares its own base_url setting says in its help where the URL comes from. */
+static int config_check_base_url(const char *table, const ix_setting_def *def,
+                                 const ix_setting *setting, char **error_out) {
   char host[256];
   int is_https = 0;
   const char *problem = NULL;
   if (!setting->value) {
-    *error_out = sqlite3_mprintf("%s: no base URL: set %s (each account has its own API host)",
-                                 table, setting->origin);
+    int own = def != config_find_def(NULL, "base_url", 8);
+    *error_out =
+        sqlite3_mprintf("%s: no base URL: set %s (%s)", table, setting->origin,
+                        own && def->help ? def->help : "each account has its own API host");
     return SQLITE_ERROR;
   }
   if (url_check_base(setting->value, host, sizeof(host), &is_https, &problem) != 0) {
@@ -400,7 +404,10 @@ static int config_resolve_mode(const char *table, const char *vendor,
   if (!config) return SQLITE_NOMEM;
   memset(config, 0, sizeof(*config));
   const ix_setting_def *base_def = config_find_def(vendor_settings, "base_url", 8);
-  int base_url_overridden = config_find_option(options, base_def) != NULL;
+  /* A region option points the table elsewhere as a base_url option does (config_apply_region). */
+  const ix_setting_def *region_def = config_find_def(vendor_settings, "region", 6);
+  int base_url_overridden = config_find_option(options, base_def) != NULL ||
+                            (region_def && config_find_option(options, region_def) != NULL);
   const ix_setting_def *lists[2] = {vendor_settings, ix_common_settings};
   int rc = SQLITE_OK;
   for (int l = 0; l < 2 && rc == SQLITE_OK; l++) {
@@ -412,7 +419,8 @@ static int config_resolve_mode(const char *table, const char *vendor,
       ix_setting *setting = &config->items[config->count++];
       rc = config_resolve_one(table, vendor, def, default_value, options, base_url_overridden,
                               setting, error_out);
-      if (rc == SQLITE_OK && def == base_def) rc = config_check_base_url(table, setting, error_out);
+      if (rc == SQLITE_OK && def == base_def)
+        rc = config_check_base_url(table, def, setting, error_out);
       if (rc == SQLITE_ERROR && lenient) {
         setting->problem = *error_out;
         *error_out = NULL;
@@ -433,6 +441,72 @@ static int config_resolve_mode(const char *table, const char *vendor,
   config_fill_engine(config);
   *out = config;
   return SQLITE_OK;
+}
+
+/* How strongly a value was chosen: a table's option, then an environment variable, then a default. */
+static int config_rank(const ix_setting *setting) {
+  return strncmp(setting->source, "option", 6) == 0 ? 2 : strncmp(setting->source, "env", 3) == 0;
+}
+
+/* The URL a region names (a name of regions, or a URL of its own), or NULL. */
+static const char *config_region_url(const char *region, const char *const *regions) {
+  for (int i = 0; regions && regions[i] && regions[i + 1]; i += 2) {
+    if (sqlite3_stricmp(regions[i], region) == 0) return regions[i + 1];
+  }
+  return strstr(region, "://") ? region : NULL;
+}
+
+static int config_use_region(const char *table, ix_setting *region, ix_setting *base,
+                             const char *const *regions, char **error_out) {
+  if (config_rank(region) == config_rank(base)) {
+    *error_out = sqlite3_mprintf(
+        "%s: region (from %s) and base_url (from %s) both say where the API is: set only one",
+        table, region->origin, base->origin);
+    return SQLITE_ERROR;
+  }
+  if (config_rank(region) < config_rank(base)) return SQLITE_OK; /* the stronger base_url */
+  const char *url = config_region_url(region->value, regions);
+  if (!url) {
+    *error_out = sqlite3_mprintf("%s: region must be %s, got '%s' (from %s)", table,
+                                 region->def->help, region->value, region->origin);
+    return SQLITE_ERROR;
+  }
+  char *value = sqlite3_mprintf("%s", url);
+  char *source = sqlite3_mprintf("%s", region->source);
+  char *origin = sqlite3_mprintf("%s", region->origin);
+  if (!value || !source || !origin) {
+    sqlite3_free(value), sqlite3_free(source), sqlite3_free(origin);
+    return SQLITE_NOMEM;
+  }
+  sqlite3_free(base->value), sqlite3_free(base->source), sqlite3_free(base->origin);
+  sqlite3_free(base->problem); /* the value it was about is gone */
+  base->value = value, base->source = source, base->origin = origin, base->problem = NULL;
+  size_t length = strlen(base->value);
+  while (length > 0 && base->value[length - 1] == '/') base->value[--length] = '\0';
+  return config_check_base_url(table, base->def, base, error_out);
+}
+
+const char *config_api_group(const ix_config *config) {
+  const ix_setting *group = config_find(config, "api_group");
+  return !group ? NULL : group->value ? group->value : "";
+}
+
+int config_apply_region(ix_config *config, const char *table, const char *const *regions,
+                        int lenient, char **error_out) {
+  ix_setting *region = (ix_setting *)config_find(config, "region");
+  ix_setting *base = (ix_setting *)config_find(config, "base_url");
+  if (!region || !region->value || region->problem || !base) return SQLITE_OK;
+  char *error = NULL;
+  int rc = config_use_region(table, region, base, regions, &error);
+  if (rc == SQLITE_OK) {
+    config_fill_engine(config); /* engine.base_url pointed at the value replaced */
+  } else if (rc == SQLITE_ERROR && lenient) {
+    region->problem = error;
+    rc = SQLITE_OK;
+  } else {
+    *error_out = error;
+  }
+  return rc;
 }
 
 int config_resolve(const char *table, const char *vendor, const ix_setting_def *vendor_settings,

@@ -79,6 +79,17 @@ int config_resolve_lenient(const char *table, const char *vendor,
                            const ix_setting_def *vendor_settings, const char *default_base_url,
                            ix_config **out);
 
+/* For a table that defines a "region" setting (a vendor with named regions): when it is set, the
+ * region gives the base URL, one of regions (name, URL pairs, NULL-terminated) or a URL of its own,
+ * checked like base_url. Where both are set, a table's option wins over an environment variable;
+ * two of the same rank are an error. lenient: the problem is recorded on the region setting. */
+int config_apply_region(ix_config *config, const char *table, const char *const *regions,
+                        int lenient, char **error_out);
+
+/* For a vendor that rate-limits each API group apart (a table that defines "api_group"): the
+ * group, part of the limiter's scope, "" when unset; NULL for the other vendors. */
+const char *config_api_group(const ix_config *config);
+
 /* The engine's settings of a resolved config, strict or lenient. config must not be NULL: the
  * engine asks only after ix_fetch_configure has resolved it. */
 const ix_engine_settings *config_engine(const ix_config *config);

@@ -141,7 +141,8 @@ typedef struct ix_plan_state {
 
 /* Optional filters: a usable plain equality on a column the API filters by and no alternative
  * needs, under BINARY (the API compares bytes; another collation could only be narrowed). Not an
- * IN list: SQLite would call xFilter, and so make a request, once per value. */
+ * IN list: SQLite would call xFilter, and so make a request, once per value; unless the API takes
+ * one value per request anyway (IX_COL_IN_EACH), where that is what it asks for. */
 static void ix_plan_filters(const ix_plan_state *state, int filter_constraint[IX_MAX_COLUMNS]) {
   const ix_provider *provider = state->provider;
   uint64_t in_any_alternative = 0;
@@ -155,7 +156,8 @@ static void ix_plan_filters(const ix_plan_state *state, int filter_constraint[IX
     if (!constraint->usable || constraint->op != SQLITE_INDEX_CONSTRAINT_EQ || column < 0 ||
         column >= provider->column_count || (in_any_alternative & IX_COLUMN_BIT(column)) ||
         !(provider->columns[column].flags & IX_COL_EQ) || column == provider->range_column ||
-        constraint->collation != IX_COLLATE_BINARY || constraint->can_be_in ||
+        constraint->collation != IX_COLLATE_BINARY ||
+        (constraint->can_be_in && !(provider->columns[column].flags & IX_COL_IN_EACH)) ||
         filter_constraint[column] >= 0) {
       continue;
     }

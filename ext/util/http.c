@@ -6,6 +6,7 @@
  * the same loop; every easy handle added to the multi shares its connection cache (keep-alive).
  */
 #include "util/http.h"
+#include "util/version.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -241,7 +242,7 @@ static int http_configure(CURL *easy, const http_request *request, http_transfer
   HTTP_SET(CURLOPT_XFERINFOFUNCTION, http_on_progress);
   HTTP_SET(CURLOPT_XFERINFODATA, transfer);
   HTTP_SET(CURLOPT_NOPROGRESS, request->should_abort ? 0L : 1L);
-  HTTP_SET(CURLOPT_USERAGENT, "sqlite-interactions");
+  HTTP_SET(CURLOPT_USERAGENT, INTERACTIONS_USER_AGENT);
   if (request->ca_bundle && *request->ca_bundle) HTTP_SET(CURLOPT_CAINFO, request->ca_bundle);
 #undef HTTP_SET
   return rc == CURLE_OK ? 0 : -1;

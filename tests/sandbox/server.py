@@ -300,7 +300,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         target = request.raw_path + ("?" + request.raw_query if request.raw_query else "")
         fault = app.faults.take(vendor.name, target)
         kind = fault.kind if fault else None
-        app.stats.enter(self.conn_id)
+        app.stats.enter(self.conn_id, self.headers)
         try:
             if kind == "hang":
                 # Logged on arrival (status null): the point is that no answer comes.

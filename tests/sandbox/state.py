@@ -5,6 +5,7 @@ a lock, and POST /_sandbox/reset puts each back to its start-up state.
 """
 
 import json
+import re
 import threading
 from urllib.parse import quote, quote_plus
 
@@ -48,8 +49,18 @@ class Settings:
         self.wake_all()
 
 
+# What a client that says which release it is sends (vendors' support teams ask for it).
+_VERSIONED_USER_AGENT = re.compile(r"sqlite-interactions/[0-9]+\.[0-9]+\.[0-9]+\S*")
+
+
 class Stats:
-    """Vendor-request counters for GET /_sandbox/stats."""
+    """Vendor-request counters for GET /_sandbox/stats.
+
+    Besides the counts of requests and connections: how many requests carried a
+    User-Agent naming the client's version (`versioned_user_agent`) and how many asked
+    for English (`accept_language_en`, what Capillary integrations send), so a case can
+    assert on headers without the log holding them.
+    """
 
     # The longest an answer is held for hold_until_concurrent: a client that never reaches the
     # number then fails the test on max_concurrent, instead of hanging it.
@@ -63,14 +74,20 @@ class Stats:
     def reset(self):
         with self._lock:
             self._requests = 0
+            self._versioned_user_agent = 0
+            self._accept_language_en = 0
             self._connections = set()
             # Requests still in flight at a reset (a woken hang) are not re-counted.
             self._max_concurrent = 0
             self._lock.notify_all()
 
-    def enter(self, conn_id):
+    def enter(self, conn_id, headers=None):
+        agent = (headers.get("User-Agent") or "") if headers is not None else ""
+        language = (headers.get("Accept-Language") or "") if headers is not None else ""
         with self._lock:
             self._requests += 1
+            self._versioned_user_agent += bool(_VERSIONED_USER_AGENT.fullmatch(agent))
+            self._accept_language_en += language.strip() == "en"
             self._connections.add(conn_id)
             self._in_flight += 1
             self._max_concurrent = max(self._max_concurrent, self._in_flight)
@@ -91,6 +108,8 @@ class Stats:
     def snapshot(self):
         with self._lock:
             return {"requests": self._requests, "connections": len(self._connections),
+                    "versioned_user_agent": self._versioned_user_agent,
+                    "accept_language_en": self._accept_language_en,
                     "max_concurrent": self._max_concurrent, "in_flight": self._in_flight}
 
 

@@ -2,7 +2,8 @@
  * Unit tests for ext/settings/config.c's typed engine settings (config_engine): every common setting has its
  * field, the defaults, a vendor's own default, the environment over the default, an option over
  * the environment, empty values, refused values (strict) and recorded ones (lenient), and a key
- * the table does not define, which a debug build refuses loudly instead of reading it as unset.
+ * the table does not define, which a debug build refuses loudly instead of reading it as unset;
+ * and a vendor's region giving the base URL (config_apply_region) and its API group.
  */
 #include "settings/config.h"
 
@@ -200,6 +201,76 @@ static void test_unknown_keys(void) {
   config_free(config);
 }
 
+/* A vendor with named regions: config_apply_region gives the base URL from the region. */
+static const ix_setting_def region_settings[] = {
+    {"region", IX_SETTING_URL, NULL, "na, eu or a URL"},
+    {"api_group", 0, "all", "the API group"},
+    {NULL, 0, NULL, NULL},
+};
+static const char *const regions[] = {"na", "https://na.example", "eu", "https://eu.example/",
+                                      NULL};
+
+/* The base URL (or the error) that region options give, strict. */
+static char *region_base_url(int argc, const char *const *argv) {
+  ix_options *options = NULL;
+  ix_config *config = NULL;
+  char *error = NULL;
+  int rc = config_options_parse("r", region_settings, argc, argv, 0, &options, &error);
+  if (rc == SQLITE_OK) {
+    rc = config_resolve("r", "regionvendor", region_settings, "https://default.example", options,
+                        &config, &error);
+  }
+  if (rc == SQLITE_OK) rc = config_apply_region(config, "r", regions, 0, &error);
+  char *result = rc == SQLITE_OK ? sqlite3_mprintf("%s", config_engine(config)->base_url)
+                                 : sqlite3_mprintf("error: %s", error ? error : "");
+  sqlite3_free(error);
+  config_free(config);
+  config_options_free(options);
+  return result;
+}
+
+static void test_regions(void) {
+  const char *none[] = {"api_group='reports'"};
+  const char *eu[] = {"region='EU'"};
+  const char *url[] = {"region='https://ap.example//'"};
+  const char *bad[] = {"region='ap'"};
+  const char *both[] = {"region='na'", "base_url='https://other.example'"};
+  char *got = region_base_url(1, none);
+  is_str(got, "https://default.example", "no region: the default base URL");
+  sqlite3_free(got);
+  got = region_base_url(1, eu);
+  is_str(got, "https://eu.example", "a region name (any case) gives its URL, trailing / trimmed");
+  sqlite3_free(got);
+  got = region_base_url(1, url);
+  is_str(got, "https://ap.example", "a region given as a URL is the base URL");
+  sqlite3_free(got);
+  got = region_base_url(1, bad);
+  is_str(got, "error: r: region must be na, eu or a URL, got 'ap' (from option 'region')",
+         "an unknown region name is refused with the setting's help");
+  sqlite3_free(got);
+  got = region_base_url(2, both);
+  is_str(got,
+         "error: r: region (from option 'region') and base_url (from option 'base_url') both say "
+         "where the API is: set only one",
+         "region and base_url of the same rank are refused");
+  sqlite3_free(got);
+  setenv("REGIONVENDOR_BASE_URL", "https://env.example", 1);
+  got = region_base_url(1, eu);
+  is_str(got, "https://eu.example", "a region option beats the base_url variable");
+  sqlite3_free(got);
+  unsetenv("REGIONVENDOR_BASE_URL");
+  ix_config *config = NULL;
+  char *error = NULL;
+  if (config_resolve("r", "regionvendor", region_settings, "https://default.example", NULL, &config,
+                     &error) == SQLITE_OK) {
+    is_str(config_api_group(config), "all", "api_group: the group of a vendor that defines it");
+    config_free(config);
+  } else {
+    ok(0, "resolves (%s)", error ? error : "no error");
+  }
+  sqlite3_free(error);
+}
+
 int main(void) {
   /* No provider list is registered here, so envcheck would warn about every INTERACTIONS_
    * variable the harness sets. */
@@ -211,6 +282,7 @@ int main(void) {
   test_defaults();
   test_environment_and_options();
   test_bad_values();
+  test_regions();
 #ifdef IX_DEBUG
   test_unknown_keys();
 #else

@@ -115,6 +115,8 @@ static int settings_add_vendor(snapshot *cursor, const ix_provider *provider) {
   ix_config *config = NULL;
   int rc = config_resolve_lenient(provider->table, provider->vendor, provider->settings,
                                   provider->default_base_url, &config);
+  if (rc == SQLITE_OK)
+    rc = config_apply_region(config, provider->table, provider->regions, 1, NULL);
   /* The provider's own checks (Optimove's channel map), as its queries make them. */
   char *provider_problem = NULL;
   const char *provider_key = NULL;

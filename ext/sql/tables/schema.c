@@ -94,6 +94,8 @@ static const char *schema_operators(const ix_provider *provider, int column) {
   uint64_t mask = alternative ? provider->required[alternative - 1] : 0;
   /* A key of one column takes a whole IN list in one xFilter (SQLite 3.38+). */
   if (mask == IX_COLUMN_BIT(column) && sqlite3_libversion_number() >= 3038000) return "=, IN";
+  /* An optional filter the API takes one value of: SQLite sends an IN list value by value. */
+  if (!alternative && (flags & IX_COL_IN_EACH)) return "=, IN";
   return "=";
 }
 

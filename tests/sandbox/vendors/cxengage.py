@@ -199,6 +199,7 @@ class CXengage(Vendor):
         self._settings = settings  # server.Settings: the token lifetime
         self._by_id = data.index_by("cxengage_contact_id")
         self._sample = Fixture("cxengage_sample.json")
+        self._index = None  # interactionId -> (contact, item), built on first use
 
     def route(self, segments):
         if (len(segments) == 6 and segments[0] == "v1" and segments[1] == "tenants"
@@ -207,6 +208,9 @@ class CXengage(Vendor):
         if (len(segments) == 4 and segments[0] == "v1" and segments[1] == "tenants"
                 and segments[3] == "interactions"):
             return self.search_interactions
+        if (len(segments) == 5 and segments[0] == "v1" and segments[1] == "tenants"
+                and segments[3] == "interactions"):
+            return self.get_interaction
         if segments == TOKEN_ROUTE:
             return self.create_token
         return None
@@ -330,6 +334,48 @@ class CXengage(Vendor):
             items = [item for item in results(customer) if within(item)] if known else []
         return json_response(self._envelope(page, limit, offset, len(items),
                                             items[offset:offset + limit]))
+
+    def _interaction_index(self):
+        """interactionId -> (contact id, list item) for every contact but the benchmark one."""
+        if self._index is None:
+            index = {item["interactionId"]: (SAMPLE_CONTACT_ID, item)
+                     for item in self._sample.parsed["results"]}
+            for contact_id, customer in self._by_id.items():
+                if customer.known_to(self.name):
+                    index.update((item["interactionId"], (contact_id, item))
+                                 for item in results(customer))
+            self._index = index
+        return self._index
+
+    def get_interaction(self, request):
+        """GET /v1/tenants/{tenant}/interactions/{interactionId}: Get a Specific Interaction.
+
+        One object (docs/vendors.md#cxengage): tenantId, interactionId, startTimestamp,
+        endTimestamp, customer, segments[], queues[], details{contactId, direction,
+        channelType}. Sandbox assumptions: the members of segments[] and queues[] and the
+        rest of details (undocumented), and a 404 for an id the tenant does not have.
+        """
+        tenant_id, interaction_id = request.segments[2], request.segments[4]
+        if tenant_id != TENANT_ID:
+            return self.error(404, "Tenant not found")
+        found = self._interaction_index().get(interaction_id)
+        if found is None:
+            return self.error(404, "Interaction not found")
+        contact_id, item = found
+        segments = ([{"resourceId": item["lastAgentId"], "resourceName": item["lastAgentName"]}]
+                    if item["lastAgentId"] else [])
+        return json_response({
+            "tenantId": TENANT_ID,
+            "interactionId": item["interactionId"],
+            "startTimestamp": item["startTimestamp"],
+            "endTimestamp": item["endTimestamp"],
+            "customer": item["customer"],
+            "segments": segments,
+            "queues": [{"queueId": item["lastQueueId"], "queueName": item["lastQueueName"]}],
+            "details": {"contactId": contact_id, "direction": item["directionType"],
+                        "channelType": item["channelType"],
+                        "channelName": item["channelName"]},
+        })
 
     @staticmethod
     def _envelope(page, limit, offset, total, items):

@@ -75,11 +75,23 @@ _CHANNELS = (504, 505, 504, 506, 510, 504, 511, 505, 504, 502, 504, 7, 506, 504)
 CAMPAIGNS = tuple((431 + 3 * c.index, 20 + c.index, _CHANNELS[c.index], 101 + 2 * c.index)
                   for c in data.CAMPAIGNS)
 
-# Sandbox assumption: EventID meanings are undocumented (the sample only shows 2).
-# Here 1 = delivered, 2 = opened, 3 = clicked, 4 = unsubscribed.
+# EventID meanings are undocumented (the sample only shows 2). One production integration maps
+# 2 Opened, 3 Clicked, 4 Unsubscribed, 5 Dropped, 6 SpamReport, 7 Bounced (observed, not
+# Optimove's documentation; docs/vendors.md#optimove): 2-4 here mean the same. Sandbox
+# assumption: 1 = delivered, an id that mapping does not name (the extension's event is NULL).
 EVENT_DELIVERED, EVENT_OPENED, EVENT_CLICKED, EVENT_UNSUBSCRIBED = 1, 2, 3, 4
 
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+# GetExecutionChannels: the account's channel ids and names ({ChannelId, ChannelName}, field
+# names from public client code). The names are those of Optimove's sandbox accounts' generic
+# ids; 7, which the documentation's sample uses unexplained, stays unnamed.
+EXECUTION_CHANNELS = ({"ChannelId": 502, "ChannelName": "Call Center"},
+                      {"ChannelId": 504, "ChannelName": "Email"},
+                      {"ChannelId": 505, "ChannelName": "SMS"},
+                      {"ChannelId": 506, "ChannelName": "Push Notification"},
+                      {"ChannelId": 510, "ChannelName": "Web Push"},
+                      {"ChannelId": 511, "ChannelName": "In-Platform"})
 
 RATE_LIMIT_BODY = {"status": 429, "error": "Too Many Requests",
                    "message": "You have exceeded the rate limit for this API group. "
@@ -197,7 +209,12 @@ class Optimove(Vendor):
     def route(self, segments):
         if segments == ["current", "customers", "GetCustomerChannelInteractions"]:
             return self.get_channel_interactions
+        if segments == ["current", "actions", "GetExecutionChannels"]:
+            return self.get_execution_channels
         return None
+
+    def get_execution_channels(self, request):
+        return json_response(list(EXECUTION_CHANNELS))
 
     def authenticate(self, headers):
         key = headers.get("X-API-KEY")
@@ -238,25 +255,33 @@ class Optimove(Vendor):
         if top is None or skip is None or top < 1 or skip < 0:
             return self.error(400, "$top must be a positive and $skip a non-negative integer")
         top = min(top, MAX_RECORDS)
+        # ChannelID filters one channel, as a public client sends it (docs/vendors.md#optimove);
+        # sandbox assumption: anything but a whole number is a 400.
+        channel_text = request.param("ChannelID")
+        channel = None if channel_text is None else parse_int(channel_text)
+        if channel_text is not None and channel is None:
+            return self.error(400, "ChannelID must be an integer")
+
+        def page(rows):
+            if channel is not None:
+                rows = [r for r in rows if r.get("ChannelID") == channel]
+            return json_response(rows[skip:skip + top])
 
         if customer_id == BULK_CUSTOMER_ID:
-            rows = [r for r in bulk_rows() if start.isoformat() <= r["Date"] <= end.isoformat()]
-            return json_response(rows[skip:skip + top])
+            return page([r for r in bulk_rows()
+                         if start.isoformat() <= r["Date"] <= end.isoformat()])
         if customer_id == SAMPLE_CUSTOMER_ID:
-            if (top, skip) != (MAX_RECORDS, 0):
-                return json_response(self._sample_response(start, end, engagement, raw=False)
-                                     [skip:skip + top])
+            if (top, skip) != (MAX_RECORDS, 0) or channel is not None:
+                return page(self._sample_response(start, end, engagement, raw=False))
             return self._sample_response(start, end, engagement)
         customer = self._by_id.get(customer_id)
         if customer is None or not customer.known_to(self.name):
             return json_response([])  # unknown customers simply have no interactions
         if engagement:
-            rows = [r for r in engagement_rows(customer)
-                    if start.isoformat() <= r["SentDateTime"][:10] <= end.isoformat()]
-        else:
-            rows = [r for r in legacy_rows(customer)
-                    if start.isoformat() <= r["Date"] <= end.isoformat()]
-        return json_response(rows[skip:skip + top])
+            return page([r for r in engagement_rows(customer)
+                         if start.isoformat() <= r["SentDateTime"][:10] <= end.isoformat()])
+        return page([r for r in legacy_rows(customer)
+                     if start.isoformat() <= r["Date"] <= end.isoformat()])
 
     def _sample_response(self, start, end, engagement, raw=True):
         """The sample's rows in the range: a Response, or the list when raw is false."""
