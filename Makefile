@@ -48,7 +48,8 @@ SQL_TESTS = tests/*.t
 # (tests/cases.t gives each step its own).
 TEST_STATE = tools/with-state-dir.sh env
 
-.PHONY: all deps test check-long unit asan valgrind lint format tidy demo sandbox clean install uninstall bench
+.PHONY: all deps test check-long unit asan valgrind lint format tidy demo sandbox clean install uninstall bench \
+	differential-long
 .DEFAULT_GOAL := all
 
 all: $(LIB)
@@ -92,11 +93,20 @@ test: $(BUILD)/.deps-test
 	$(TEST_STATE) IX_LIB=$(LIB) $(PROVE) -j$(PROVE_JOBS) $(SQL_TESTS) $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 # The long runs, apart from `make test` so that it stays within 3 minutes on an idle 2-core
-# machine: every fuzz target explored for FUZZ_SECONDS (30 s each, not 2), and the stress test at
-# IX_STRESS_SCALE (3: three times the threads and queries of `make test`'s run). .ci/run runs both.
+# machine: every fuzz target explored for FUZZ_SECONDS (30 s each, not 2), the stress test at
+# IX_STRESS_SCALE (3: three times the threads and queries of `make test`'s run) and the
+# differential test over more seeds. .ci/run runs both.
 check-long: $(LIB) $(BUILD)/.deps-test
 	$(MAKE) --no-print-directory fuzz
 	$(TEST_STATE) IX_STRESS_SCALE=$${IX_STRESS_SCALE:-3} IX_LIB=$(LIB) $(PROVE) tests/stress.t
+	$(MAKE) --no-print-directory differential-long
+
+# The differential test over more seeds and queries than make test runs (seeds 1-3, 1,000 each):
+# ten seeds of 5,000 queries, a few minutes.
+DIFF_LONG_SEEDS ?= 1,2,3,4,5,6,7,8,9,10
+differential-long: $(LIB) $(BUILD)/.deps-test
+	$(TEST_STATE) IX_LIB=$(LIB) IX_DIFF_SEEDS=$(DIFF_LONG_SEEDS) IX_DIFF_QUERIES=5000 \
+	  $(PROVE) -v tests/differential.t
 
 # The whole suite against a library built with AddressSanitizer and UBSan, preloaded into the
 # (uninstrumented) sqlite3 shell.

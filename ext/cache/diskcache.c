@@ -20,6 +20,11 @@
  *   database is capped at INTERACTIONS_CACHE_DISK_MB (default 256), evicting the least recently
  *   used first (a use counter orders them). Times are wall-clock milliseconds: they must mean the
  *   same in every process.
+ *
+ *   What is read back is checked (issue 19): each entry carries a keyed checksum of its body (the
+ *   same HMAC as the fingerprint), and a body that does not match is a miss, said once on stderr;
+ *   an entry stored "in the future" (the clock stepped back) by more than DISKCACHE_FUTURE_MS is a
+ *   miss, so a step back never makes an entry fresh for as long as the step.
  */
 #include "cache/diskcache.h"
 
@@ -48,6 +53,8 @@ SQLITE_EXTENSION_INIT3
 /* Bytes counted per entry beyond its body and URL: the row, its index entries and page slack. */
 #define DISKCACHE_ENTRY_OVERHEAD 128
 #define DISKCACHE_BUSY_MS 1000
+/* How far in the future an entry's store time may lie (clocks of one machine agree closely). */
+#define DISKCACHE_FUTURE_MS 2000
 /* The order of use across processes: one more than the latest (indexed, so cheap). Milliseconds
  * would not do: two uses often fall within one. */
 #define DISKCACHE_NEXT_USE "(SELECT coalesce(max(used), 0) + 1 FROM entries)"
@@ -155,6 +162,8 @@ static const char diskcache_schema[] =
     " stored_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, used INTEGER NOT NULL,"
     " hits INTEGER NOT NULL, body BLOB NOT NULL, UNIQUE(fingerprint, url));"
     "CREATE INDEX IF NOT EXISTS entries_lru ON entries(used, bytes);";
+/* Files made before entries carried a checksum get the column (an entry without one is a miss). */
+static const char diskcache_add_checksum[] = "ALTER TABLE entries ADD COLUMN checksum TEXT";
 
 /* Reads the fingerprint key, creating it on first use. */
 static int diskcache_load_key(void) {
@@ -183,6 +192,25 @@ static int diskcache_load_key(void) {
 }
 
 /* Called with the lock held: the connection, opening it on first use; NULL when unusable. */
+/* Adds the checksum column unless the table has it. */
+static void diskcache_ensure_checksum_column(void) {
+  sqlite3_stmt *statement = NULL;
+  int has = 0;
+  if (sqlite3_prepare_v2(diskcache_db,
+                         "SELECT 1 FROM pragma_table_info('entries') WHERE name = "
+                         "'checksum'",
+                         -1, &statement, NULL) == SQLITE_OK) {
+    has = sqlite3_step(statement) == SQLITE_ROW;
+  }
+  sqlite3_finalize(statement);
+  if (!has) sqlite3_exec(diskcache_db, diskcache_add_checksum, NULL, NULL, NULL);
+}
+
+/* The keyed checksum of a body, as stored with it. */
+static int diskcache_checksum(const void *body, size_t length, char out[IX_FINGERPRINT_HEX]) {
+  return ix_fingerprint_hex(diskcache_key, sizeof(diskcache_key), length ? body : "", length, out);
+}
+
 static sqlite3 *diskcache_open(void) {
   if (diskcache_state != DISKCACHE_UNTRIED && diskcache_pid != getpid()) {
     /* A forked child must not use its parent's connection (SQLite's locks are per process), nor
@@ -212,6 +240,7 @@ static sqlite3 *diskcache_open(void) {
   char *error = NULL;
   rc = sqlite3_exec(diskcache_db, diskcache_schema, NULL, NULL, &error);
   if (rc == SQLITE_OK) rc = diskcache_load_key();
+  if (rc == SQLITE_OK) diskcache_ensure_checksum_column();
   if (rc != SQLITE_OK) {
     char *detail = sqlite3_mprintf("%s", error ? error : sqlite3_errmsg(diskcache_db));
     diskcache_give_up("the cache file is unusable; delete it to start afresh", detail);
@@ -249,6 +278,28 @@ static void diskcache_after_failure(int rc) {
                     sqlite3_errmsg(diskcache_db));
 }
 
+/* Whether the row's body matches its checksum; a mismatch is said once per process on stderr (an
+ * entry without a checksum, from an older file, is a quiet miss). */
+static int diskcache_body_intact(sqlite3_stmt *row, const char *url) {
+  static int told;
+  const char *stored = (const char *)sqlite3_column_text(row, 3);
+  if (!stored) return 0;
+  char checksum[IX_FINGERPRINT_HEX];
+  if (diskcache_checksum(sqlite3_column_blob(row, 2), (size_t)sqlite3_column_bytes(row, 2),
+                         checksum) != 0) {
+    return 0;
+  }
+  if (strcmp(stored, checksum) == 0) return 1;
+  if (!told) {
+    told = 1;
+    notes_say(NOTES_NOTE, NULL,
+              "a cached answer in %s does not match its checksum (for %.120s): it is not used, "
+              "and the vendor is asked again",
+              diskcache_dir() ? diskcache_dir() : "INTERACTIONS_CACHE_DIR", url);
+  }
+  return 0;
+}
+
 int diskcache_get(const char *vendor, const char *host, uint64_t account, const char *url,
                   long long ttl_ms, long *status, char **body, size_t *body_len) {
   if (!diskcache_enabled() || ttl_ms <= 0) return 0;
@@ -262,17 +313,22 @@ int diskcache_get(const char *vendor, const char *host, uint64_t account, const 
     long long now = diskcache_now_ms();
     sqlite3_stmt *statement = NULL;
     int rc = sqlite3_prepare_v2(db,
-                                "SELECT id, status, body FROM entries WHERE fingerprint = ? AND "
-                                "url = ? AND expires_ms > ? AND stored_ms > ?",
+                                "SELECT id, status, body, checksum FROM entries WHERE fingerprint "
+                                "= ? AND url = ? AND expires_ms > ? AND stored_ms > ? AND "
+                                "stored_ms <= ?",
                                 -1, &statement, NULL);
     if (rc == SQLITE_OK) {
       sqlite3_bind_text(statement, 1, fingerprint, -1, SQLITE_STATIC);
       sqlite3_bind_text(statement, 2, url, -1, SQLITE_STATIC);
       sqlite3_bind_int64(statement, 3, now);
       sqlite3_bind_int64(statement, 4, now - ttl_ms);
+      sqlite3_bind_int64(statement, 5, now + DISKCACHE_FUTURE_MS);
       rc = sqlite3_step(statement);
     }
     sqlite3_int64 id = 0;
+    if (rc == SQLITE_ROW && !diskcache_body_intact(statement, url)) {
+      rc = SQLITE_DONE; /* a miss: the answer is asked for again and stored afresh */
+    }
     if (rc == SQLITE_ROW) {
       id = sqlite3_column_int64(statement, 0);
       int length = sqlite3_column_bytes(statement, 2);
@@ -329,8 +385,8 @@ void diskcache_put(const char *vendor, const char *host, uint64_t account, const
     if (rc == SQLITE_OK) {
       rc = sqlite3_prepare_v2(db,
                               "INSERT OR REPLACE INTO entries(fingerprint, url, vendor, status, "
-                              "bytes, stored_ms, expires_ms, used, hits, body) "
-                              "VALUES(?, ?, ?, ?, ?, ?, ?, " DISKCACHE_NEXT_USE ", 0, ?)",
+                              "bytes, stored_ms, expires_ms, used, hits, body, checksum) "
+                              "VALUES(?, ?, ?, ?, ?, ?, ?, " DISKCACHE_NEXT_USE ", 0, ?, ?)",
                               -1, &statement, NULL);
     }
     if (rc == SQLITE_OK) {
@@ -342,6 +398,10 @@ void diskcache_put(const char *vendor, const char *host, uint64_t account, const
       sqlite3_bind_int64(statement, 6, now);
       sqlite3_bind_int64(statement, 7, now + ttl_ms);
       sqlite3_bind_blob(statement, 8, body_len ? body : "", (int)body_len, SQLITE_STATIC);
+      char checksum[IX_FINGERPRINT_HEX];
+      if (diskcache_checksum(body, body_len, checksum) == 0) {
+        sqlite3_bind_text(statement, 9, checksum, -1, SQLITE_TRANSIENT);
+      }
       rc = sqlite3_step(statement) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
     }
     sqlite3_finalize(statement);

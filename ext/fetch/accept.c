@@ -9,6 +9,7 @@
 #include "observe/requestlog.h"
 #include "provider/columns.h"
 #include "provider/jsonspan.h"
+#include "provider/notfound.h"
 #include "util/hash.h"
 
 #include <string.h>
@@ -87,20 +88,18 @@ static int accept_says_no_route(const cJSON *node, int depth) {
 }
 
 /* A 404 means "no such customer" (no rows) only when it is the vendor's own answer: a JSON body
- * that does not say the route is unknown, and that the provider, when it knows its API's
- * not-found body, recognizes. An HTML page, plain text or an empty body comes from a server that
+ * that does not say the route is unknown, on a customer's first page, in the shape the
+ * provider's not_found rule documents (provider/notfound.c). An HTML page, plain text or an empty body comes from a server that
  * does not know the path (a wrong base URL): that is an error, never an empty result. */
 static int accept_not_found(ix_fetch *fetch, const http_response *response,
                             const ix_request *request, char **error_out) {
   const ix_config *config = fetch->account.config;
   if (config_engine(config)->any_404_is_no_rows) return SQLITE_OK;
   cJSON *root = response->body ? cJSON_ParseWithLength(response->body, response->body_len) : NULL;
-  int answer = (cJSON_IsObject(root) || cJSON_IsArray(root)) && !accept_says_no_route(root, 0);
   char *error = NULL;
-  if (answer && fetch->account.provider->is_unknown_customer) {
-    ix_call call = ix_fetch_call(fetch);
-    answer = fetch->account.provider->is_unknown_customer(&call, root, &error);
-  }
+  ix_call call = ix_fetch_call(fetch);
+  int answer = (cJSON_IsObject(root) || cJSON_IsArray(root)) && !accept_says_no_route(root, 0);
+  answer = ix_not_found_is_unknown_customer(&call, answer ? root : NULL, &error) && answer;
   cJSON_Delete(root);
   if (answer) {
     sqlite3_free(error);

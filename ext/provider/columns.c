@@ -118,8 +118,40 @@ void ix_args_clear(ix_args *args) {
   }
   sqlite3_free(args->range_low);
   sqlite3_free(args->range_high);
+  sqlite3_free(args->range_low_unusable);
   memset(args, 0, sizeof(*args));
   args->row_hint = -1;
+}
+
+/* A vendor time no documented format reads ("2024-02-30T25:61:61+99:00", "not-a-date", 20180820)
+ * fails the statement, naming the field and the value (issue 19): as NULL it would pass for "no
+ * time", and any date bound would then drop the row silently. Absent, null, "null" and "" are
+ * NULL. Returns 1 when the error was set. */
+static int ix_time_unreadable(const ix_call *call, const cJSON *member, int column,
+                              sqlite3_context *ctx) {
+  if (!member || cJSON_IsNull(member)) return 0;
+  char converted[TIMEFMT_MAX];
+  if (cJSON_IsString(member)) {
+    const char *text = member->valuestring;
+    if (!*text || strcmp(text, "null") == 0 ||
+        timefmt_to_utc(text, strlen(text), call->zone, converted) > 0) {
+      return 0;
+    }
+  }
+  char *value = cJSON_PrintUnformatted(member);
+  char *message = sqlite3_mprintf(
+      "%s: the vendor's %s is %.80s, which no time format the vendor documents reads, so the "
+      "row's %s cannot be known; report it to the vendor",
+      call->table_name, member->string ? member->string : "time", value ? value : "?",
+      call->provider->columns[column].name);
+  cJSON_free(value);
+  if (message) {
+    sqlite3_result_error(ctx, message, -1);
+  } else {
+    sqlite3_result_error_nomem(ctx);
+  }
+  sqlite3_free(message);
+  return 1;
 }
 
 void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx) {
@@ -157,6 +189,11 @@ void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_co
         sqlite3_result_null(ctx);
       }
       break;
-    default: ix_result_json(ctx, ix_row_member(call, row, column), def->kind, call->zone); break;
+    default: {
+      const cJSON *member = ix_row_member(call, row, column);
+      if (def->kind == IX_VALUE_TIME && ix_time_unreadable(call, member, column, ctx)) break;
+      ix_result_json(ctx, member, def->kind, call->zone);
+      break;
+    }
   }
 }

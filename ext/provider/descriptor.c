@@ -14,8 +14,9 @@
 
 SQLITE_EXTENSION_INIT3
 
-#define IX_KNOWN_COLUMN_FLAGS \
-  (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_RANGE | IX_COL_EXACT | IX_COL_PER_CUSTOMER | IX_COL_IN_EACH)
+#define IX_KNOWN_COLUMN_FLAGS                                                      \
+  (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_RANGE | IX_COL_EXACT | IX_COL_PER_CUSTOMER | \
+   IX_COL_IN_EACH | IX_COL_MATCH_NOCASE | IX_COL_MATCH_PHONE)
 
 /* Sets *error_out to "error creating module <table>: <problem>". Always SQLITE_ERROR, or
  * SQLITE_NOMEM when even the message cannot be allocated. */
@@ -75,6 +76,26 @@ static int ix_check_identity(const ix_provider *provider, char **error_out) {
   return SQLITE_OK;
 }
 
+/* A vendor that matches more loosely than bytes returns rows SQLite's own comparison may drop:
+ * SQLite must re-check, and a value the vendor never receives is matched by nobody. */
+static int ix_check_column_match(const ix_provider *provider, int c, char **error_out) {
+  const ix_column_def *def = &provider->columns[c];
+  unsigned match = def->flags & (IX_COL_MATCH_NOCASE | IX_COL_MATCH_PHONE);
+  if (match == (IX_COL_MATCH_NOCASE | IX_COL_MATCH_PHONE)) {
+    return ix_descriptor_fail(error_out, provider,
+                              ".columns[%d] (%s): IX_COL_MATCH_NOCASE and IX_COL_MATCH_PHONE "
+                              "exclude each other (a column has one match)",
+                              c, def->name);
+  }
+  if (match && (def->flags & (IX_COL_EXACT | IX_COL_EQ)) != IX_COL_EQ) {
+    return ix_descriptor_fail(error_out, provider,
+                              ".columns[%d] (%s): IX_COL_MATCH_* needs IX_COL_EQ without "
+                              "IX_COL_EXACT (SQLite re-checks what the vendor matched loosely)",
+                              c, def->name);
+  }
+  return SQLITE_OK;
+}
+
 /* A column's flags: known ones, in combinations that mean something, one range column. */
 static int ix_check_column_flags(const ix_provider *provider, int c, int *range_column,
                                  char **error_out) {
@@ -116,7 +137,7 @@ static int ix_check_column_flags(const ix_provider *provider, int c, int *range_
     }
     *range_column = c;
   }
-  return SQLITE_OK;
+  return ix_check_column_match(provider, c, error_out);
 }
 
 static int ix_check_column(const ix_provider *provider, int c, int *range_column,
@@ -255,11 +276,30 @@ static int ix_check_settings(const ix_provider *provider, char **error_out) {
   return SQLITE_OK;
 }
 
+/* The not-found rule: a match names a path and at least one value, and "never" has no match. */
+static int ix_check_not_found(const ix_provider *provider, char **error_out) {
+  const ix_not_found_rule *rule = &provider->not_found;
+  for (int m = 0; m < IX_NOT_FOUND_MATCHES; m++) {
+    int has_path = rule->match[m].path[0] != NULL, has_values = rule->match[m].values[0] != NULL;
+    if (has_path != has_values || (rule->never && has_path)) {
+      return ix_descriptor_fail(error_out, provider, ".not_found.match[%d]: %s", m,
+                                rule->never ? "a match with .never = 1 is never read"
+                                            : "a path needs its values and values their path");
+    }
+  }
+  if ((rule->setting_phrase == NULL) != (rule->setting == NULL)) {
+    return ix_descriptor_fail(error_out, provider,
+                              ".not_found: setting_phrase and setting go together");
+  }
+  return SQLITE_OK;
+}
+
 int ix_descriptor_check(const ix_provider *provider, char **error_out) {
   int rc = ix_check_identity(provider, error_out);
   if (rc == SQLITE_OK) rc = ix_check_columns(provider, error_out);
   if (rc == SQLITE_OK) rc = ix_check_required(provider, error_out);
   if (rc == SQLITE_OK) rc = ix_check_settings(provider, error_out);
+  if (rc == SQLITE_OK) rc = ix_check_not_found(provider, error_out);
   return rc;
 }
 

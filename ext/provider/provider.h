@@ -43,7 +43,26 @@ enum {
   /* An optional filter the API takes one value of per request (Optimove's ChannelID): an IN list
    * on it is sent value by value, SQLite calling xFilter once per value, instead of not at all. */
   IX_COL_IN_EACH = 1 << 5,
+  /* How the vendor matches a value sent for an IX_COL_EQ column (none of these: byte for byte).
+   * A loose match needs SQLite's re-check (not IX_COL_EXACT); it decides whether a comparison
+   * under another collation can be sent (vtab.c) and why SQLite may drop rows the vendor matched
+   * (the drop note). Read it through ix_column_match. */
+  IX_COL_MATCH_NOCASE = 1 << 6, /* without regard to ASCII case (emails, UUIDs) */
+  IX_COL_MATCH_PHONE = 1 << 7,  /* a phone number the vendor normalises ('+91 99' finds 9199) */
 };
+
+/* A column's match as one value (IX_COL_MATCH_* above). */
+typedef enum ix_match {
+  IX_MATCH_EXACT,
+  IX_MATCH_NOCASE,
+  IX_MATCH_PHONE,
+} ix_match;
+
+static inline ix_match ix_column_match(unsigned flags) {
+  return (flags & IX_COL_MATCH_PHONE)    ? IX_MATCH_PHONE
+         : (flags & IX_COL_MATCH_NOCASE) ? IX_MATCH_NOCASE
+                                         : IX_MATCH_EXACT;
+}
 
 /* How the engine produces a column's value from a row when the column does not echo a constraint.
  */
@@ -55,10 +74,10 @@ typedef enum ix_value_kind {
   IX_VALUE_INT_OR_TEXT, /* INTEGER when numeric, else the text (campaign ids) */
   IX_VALUE_REAL,        /* REAL from a number or numeric string */
   IX_VALUE_BOOL,        /* 0/1 from a JSON boolean, "true"/"false", or a number */
-  IX_VALUE_TIME,        /* a vendor timestamp converted to UTC (timefmt); NULL when unparseable */
-  IX_VALUE_JSON,        /* the member as JSON text (objects and arrays), scalars as values */
-  IX_VALUE_RAW,         /* the row's whole vendor object as JSON text */
-  IX_VALUE_CUSTOM,      /* the provider's column callback decides */
+  IX_VALUE_TIME,   /* a vendor timestamp converted to UTC (timefmt); one no format reads fails */
+  IX_VALUE_JSON,   /* the member as JSON text (objects and arrays), scalars as values */
+  IX_VALUE_RAW,    /* the row's whole vendor object as JSON text */
+  IX_VALUE_CUSTOM, /* the provider's column callback decides */
 } ix_value_kind;
 
 typedef struct ix_column_def {
@@ -128,6 +147,15 @@ typedef struct ix_args {
   int range_low_inclusive;
   int range_high_inclusive;
   sqlite3_int64 row_hint; /* LIMIT+OFFSET when pushed down, else -1: a page-size hint only */
+  /* Set when the plan is an OR branch of a statement that bounds the range column outside the
+   * OR: SQLite asks xBestIndex about each branch with the branch's own terms only, so the bound
+   * never reaches this plan. A provider that needs a bound says so in its error instead of "a
+   * start date is required" (the statement has one). */
+  int range_outside_or;
+  /* A lower bound on the range column that is no start date, as the user wrote it
+   * ("occurred_at > ' '": every date sorts after it; "occurred_at >= 20250601": a number), for a
+   * provider that needs one to quote in its error; NULL when none (sqlite3_malloc'd). */
+  char *range_low_unusable;
 } ix_args;
 
 /* Everything a provider callback may read while building a request or producing a column. */
@@ -175,6 +203,27 @@ typedef struct ix_token_exchange {
   long long default_ttl_seconds;
 } ix_token_exchange;
 
+/* What the vendor's "no such customer" 404 looks like (provider/notfound.c): a 404 is no rows only
+ * when its JSON body matches; any other 404 is an error naming the status and the body's message
+ * and asking to check the base URL, and a 404 after a customer's first page always is. */
+#define IX_NOT_FOUND_MATCHES 2
+#define IX_NOT_FOUND_PATH 4
+#define IX_NOT_FOUND_VALUES 4
+typedef struct ix_not_found_rule {
+  int never; /* the vendor answers an unknown customer otherwise (Optimove: []): no 404 is that */
+  struct {
+    /* Member names from the body to the value (compared without regard to case); an array on the
+     * way is searched element by element. */
+    const char *path[IX_NOT_FOUND_PATH];
+    /* The values that say so: a number by its digits ("1012"), a text holding one of them
+     * without regard to case ("contact not found"). */
+    const char *values[IX_NOT_FOUND_VALUES];
+  } match[IX_NOT_FOUND_MATCHES];
+  /* Optional: a 404 whose text holds this phrase names a wrong setting, not a customer ("tenant"
+   * names tenant_id): the error says to check it. */
+  const char *setting_phrase;
+  const char *setting;
+} ix_not_found_rule;
 /* A request the provider needs besides its pages (Optimove's channel names), asked once per account
  * and kept for the process (fetch/lookup.c); column callbacks read the answer as page->lookup. */
 typedef struct ix_lookup {
@@ -223,12 +272,9 @@ typedef struct ix_provider {
   /* Turns one 2xx response body into rows (page->root must own the parsed tree). */
   ix_page_status (*parse_page)(const ix_call *call, const char *body, size_t body_len,
                                ix_page *page, char **error_out);
-  /* Optional: what this vendor's own "no such customer" 404 looks like. The engine calls it only
-   * for a 404 whose body is JSON and does not say the route is unknown (any other 404 is an error
-   * about the path, fetch/accept.c); without it such a body means no rows. Return 1 for "this customer
-   * is unknown" (no rows), 0 for an error, optionally with *error_out saying what the body means
-   * (a wrong tenant, say); without one the engine's error about the path is used. */
-  int (*is_unknown_customer)(const ix_call *call, const cJSON *body, char **error_out);
+  /* The vendor's documented "no such customer" 404 (see ix_not_found_rule); without a match a 404
+   * is never no rows (provider/notfound.c, called from fetch/accept.c). */
+  ix_not_found_rule not_found;
   /* Value of an IX_VALUE_CUSTOM column, or of any column the generic kinds cannot express. */
   void (*column)(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx);
   /* Optional. The vendor's own id for the customer of the current page (Capillary's customer id,
@@ -236,6 +282,11 @@ typedef struct ix_provider {
    * different keys (mobile = ? OR email = ?) get the same rowids. Returns 0 when unknown: the
    * plan's key stands for the customer. */
   int (*customer_identity)(const ix_call *call, char *out, size_t out_size);
+  /* Optional. The vendor's own value of key column `column` for the current page's customer (the
+   * mobile as Capillary stores it, after its normalising), written to out; 0 when the answer has
+   * none. For a column the vendor matches loosely (IX_COL_MATCH_*): when it differs from the value
+   * sent under SQLite's comparison, SQLite drops every row, and the engine says so in a note. */
+  int (*customer_key)(const ix_call *call, int column, char *out, size_t out_size);
   /* Optional. Checks the provider's own settings (call->config) as a query would: returns the key
    * at fault and sets *error_out, or returns NULL. interactions_settings shows it as a problem. */
   const char *(*check_settings)(const ix_call *call, char **error_out);
@@ -281,11 +332,21 @@ void ix_result_lower(sqlite3_context *ctx, const char *text);
 /* sqlite3_mprintf'd error text. */
 char *ix_errorf(const char *fmt, ...);
 
+/* "null", "a number", "a string", "a list", "an object", "a boolean" or "missing" (NULL): what a
+ * JSON value is, for errors about a vendor's answer. */
+const char *ix_json_type_name(const cJSON *value);
+
+/* Fails with an error naming the position (1-based) and type of the first item of list that is not
+ * an object: a list of rows holding 1, "two" or null is not the documented answer, and dropping
+ * those items would pass a broken answer off as a whole one. what names the list. */
+int ix_check_list_items(const ix_call *call, const cJSON *list, const char *what, char **error_out);
+
 /* A note on stderr, not an error (partial data accepted on purpose): "<table>: <text>", shown
  * unless INTERACTIONS_QUIET=1 (the engine's channel decides). */
 void ix_note(const ix_call *call, const char *fmt, ...);
 
-/* For APIs that answer with a JSON array: each object in page->root is a row. A body that is not an
+/* For APIs that answer with a JSON array: each object in page->root is a row (any other item is
+ * an error, ix_check_list_items). A body that is not an
  * array is an error quoting the vendor's message; what names the rows ("interactions"). */
 ix_page_status ix_rows_from_array(const ix_call *call, ix_page *page, const char *what,
                                   char **error_out);

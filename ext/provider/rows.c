@@ -389,6 +389,32 @@ int ix_parse_json_body(const ix_call *call, const char *body, size_t body_len, i
   return SQLITE_ERROR;
 }
 
+const char *ix_json_type_name(const cJSON *value) {
+  if (cJSON_IsNull(value)) return "null";
+  if (cJSON_IsBool(value)) return "a boolean";
+  if (cJSON_IsNumber(value)) return "a number";
+  if (cJSON_IsString(value)) return "a string";
+  if (cJSON_IsArray(value)) return "a list";
+  if (cJSON_IsObject(value)) return "an object";
+  return "missing";
+}
+
+int ix_check_list_items(const ix_call *call, const cJSON *list, const char *what,
+                        char **error_out) {
+  int position = 0;
+  for (const cJSON *item = list ? list->child : NULL; item; item = item->next) {
+    position++;
+    if (!cJSON_IsObject(item)) {
+      *error_out = ix_errorf(
+          "%s: item %d of the API's %s is %s, not an object: the answer is not "
+          "the shape the endpoint documents, so no row of it is trusted",
+          call->table_name, position, what, ix_json_type_name(item));
+      return SQLITE_ERROR;
+    }
+  }
+  return SQLITE_OK;
+}
+
 ix_page_status ix_rows_from_array(const ix_call *call, ix_page *page, const char *what,
                                   char **error_out) {
   const cJSON *root = page->root;
@@ -402,8 +428,8 @@ ix_page_status ix_rows_from_array(const ix_call *call, ix_page *page, const char
                            said ? ")" : "");
     return IX_PAGE_ERROR;
   }
+  if (ix_check_list_items(call, root, what, error_out) != SQLITE_OK) return IX_PAGE_ERROR;
   for (const cJSON *item = root->child; item; item = item->next) {
-    if (!cJSON_IsObject(item)) continue;
     if (ix_page_add_row(page, item, NULL, NULL) != SQLITE_OK) {
       *error_out = ix_errorf("%s: out of memory", call->table_name);
       return IX_PAGE_ERROR;

@@ -104,7 +104,8 @@ static const ix_column_def alpharun_columns[AR_COLUMN_COUNT] = {
     /* Not IX_COL_EXACT: Alpharun matches a UUID ignoring case, so the column carries the
      * contact's id from the item and SQLite re-checks it (alpharun_result_contact_id). */
     [AR_CONTACT_ID] =
-        {"contact_id", "TEXT", IX_COL_HIDDEN | IX_COL_EQ | IX_COL_PER_CUSTOMER, IX_VALUE_NONE, {NULL},
+        {"contact_id", "TEXT",
+         IX_COL_HIDDEN | IX_COL_EQ | IX_COL_PER_CUSTOMER | IX_COL_MATCH_NOCASE, IX_VALUE_NONE, {NULL},
         "the contact: its UUID or alt:ext_id:<ext_id>, required"},
 };
 // clang-format on
@@ -181,6 +182,54 @@ static int alpharun_build_request(const ix_call *call, const char *page_token,
 
 /* ---- Responses ---- */
 
+/* Empty pages that still carry a cursor, in a row: a few are tolerated (a filtered window), more
+ * means the paging never ends (issue 20). */
+#define ALPHARUN_MAX_EMPTY_PAGES 3
+
+typedef struct alpharun_paging {
+  int empty_pages;
+} alpharun_paging;
+
+/* The next page's cursor from next_cursor: a non-empty string goes on, null (documented) ends the
+ * history; anything else is an error naming what came, since ending there would pass part of a
+ * history off as the whole of it. */
+static int alpharun_next_cursor(const ix_call *call, ix_page *page, char **error_out) {
+  const cJSON *cursor = cJSON_GetObjectItemCaseSensitive(page->root, "next_cursor");
+  if (cJSON_IsNull(cursor)) return SQLITE_OK;
+  if (cJSON_IsString(cursor) && *cursor->valuestring) {
+    page->next_token = sqlite3_mprintf("%s", cursor->valuestring);
+    return page->next_token ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  char *held = cursor ? cJSON_PrintUnformatted(cursor) : NULL;
+  *error_out = ix_errorf(
+      "%s: page %d of the API's answer has \"next_cursor\": %.40s (%s), where "
+      "the endpoint documents a cursor or null: the history cannot be paged; "
+      "report it to the vendor",
+      call->table_name, call->page_index, held ? held : "missing",
+      cursor ? ix_json_type_name(cursor) : "the key is missing");
+  cJSON_free(held);
+  return SQLITE_ERROR;
+}
+
+/* Counts empty pages that carry a cursor; too many in a row is an error. */
+static int alpharun_check_empty_page(const ix_call *call, ix_page *page, char **error_out) {
+  alpharun_paging *paging = page->customer_state;
+  if (!paging) {
+    paging = sqlite3_malloc64(sizeof(*paging));
+    if (!paging) return SQLITE_NOMEM;
+    paging->empty_pages = 0;
+    page->customer_state = paging;
+    page->free_customer_state = sqlite3_free;
+  }
+  paging->empty_pages = page->row_count == 0 && page->next_token ? paging->empty_pages + 1 : 0;
+  if (paging->empty_pages <= ALPHARUN_MAX_EMPTY_PAGES) return SQLITE_OK;
+  *error_out = ix_errorf(
+      "%s: the API answered %d empty pages in a row that each name a next page "
+      "(page %d): paging would not end; report it to the vendor",
+      call->table_name, paging->empty_pages, call->page_index);
+  return SQLITE_ERROR;
+}
+
 static ix_page_status alpharun_parse_page(const ix_call *call, const char *body, size_t body_len,
                                           ix_page *page, char **error_out) {
   if (ix_parse_json_body(call, body, body_len, page, error_out) != SQLITE_OK) return IX_PAGE_ERROR;
@@ -193,17 +242,20 @@ static ix_page_status alpharun_parse_page(const ix_call *call, const char *body,
         call->table_name);
     return IX_PAGE_ERROR;
   }
-  const cJSON *cursor = cJSON_GetObjectItemCaseSensitive(page->root, "next_cursor");
-  if (cJSON_IsString(cursor) && *cursor->valuestring) {
-    page->next_token = sqlite3_mprintf("%s", cursor->valuestring);
-    if (!page->next_token) goto out_of_memory;
+  int rc = alpharun_next_cursor(call, page, error_out);
+  if (rc == SQLITE_NOMEM) goto out_of_memory;
+  if (rc != SQLITE_OK) return IX_PAGE_ERROR;
+  if (ix_check_list_items(call, list, "customer_interactions", error_out) != SQLITE_OK) {
+    return IX_PAGE_ERROR;
   }
   for (const cJSON *item = list->child; item; item = item->next) {
-    if (cJSON_IsObject(item) && ix_page_add_row(page, item, NULL, NULL) != SQLITE_OK) {
+    if (ix_page_add_row(page, item, NULL, NULL) != SQLITE_OK) {
       goto out_of_memory;
     }
   }
-  return IX_PAGE_OK;
+  rc = alpharun_check_empty_page(call, page, error_out);
+  if (rc == SQLITE_NOMEM) goto out_of_memory;
+  return rc == SQLITE_OK ? IX_PAGE_OK : IX_PAGE_ERROR;
 
 out_of_memory:
   *error_out = ix_errorf("%s: out of memory", call->table_name);
@@ -339,6 +391,20 @@ static int alpharun_customer_identity(const ix_call *call, char *out, size_t out
   return 0;
 }
 
+/* The contact's UUID as the first item spells it, for the note when SQLite drops every row. */
+static int alpharun_customer_key(const ix_call *call, int column, char *out, size_t out_size) {
+  if (column != AR_CONTACT_ID || !call->page || call->page->row_count == 0) return 0;
+  const char *given = ix_args_text(call->args, AR_CONTACT_ID);
+  if (!given || strncmp(given, ALPHARUN_EXT_ID_PREFIX, strlen(ALPHARUN_EXT_ID_PREFIX)) == 0) {
+    return 0;
+  }
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(
+      alpharun_named_contact(call, call->page->rows[0].item), "id");
+  if (!cJSON_IsString(id)) return 0;
+  sqlite3_snprintf((int)out_size, out, "%s", id->valuestring);
+  return 1;
+}
+
 const ix_provider alpharun_interactions_provider = {
     .table = "alpharun_interactions",
     .vendor = "alpharun",
@@ -361,4 +427,8 @@ const ix_provider alpharun_interactions_provider = {
     .parse_page = alpharun_parse_page,
     .column = alpharun_column,
     .customer_identity = alpharun_customer_identity,
+    .customer_key = alpharun_customer_key,
+    /* Error bodies are undocumented: our assumption is {"error": {"message": "Contact not
+     * found"}}; a framework's stock 404 is not that. */
+    .not_found = {.match = {{{"error", "message"}, {"contact not found"}}}},
 };

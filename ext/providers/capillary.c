@@ -100,9 +100,9 @@ static const ix_column_def capillary_columns[CI_COLUMN_COUNT] = {
         "the message subject or survey name"},
     [CI_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "Capillary's customer id, when the response carries the customer"},
-    [CI_MOBILE] = {"mobile", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
+    [CI_MOBILE] = {"mobile", "TEXT", KEYED | IX_COL_MATCH_PHONE, IX_VALUE_CUSTOM, {NULL},
         "the customer's mobile; an equality on it names the customer"},
-    [CI_EMAIL] = {"email", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
+    [CI_EMAIL] = {"email", "TEXT", KEYED | IX_COL_MATCH_NOCASE, IX_VALUE_CUSTOM, {NULL},
         "the customer's email; an equality on it names the customer"},
     [CI_EXTERNAL_ID] = {"external_id", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
         "the customer's external id; an equality on it names the customer"},
@@ -175,9 +175,9 @@ static const ix_column_def capillary_summary_columns[CS_COLUMN_COUNT] = {
         "0/1: whether the type is in use, NULL when the vendor does not say"},
     [CS_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "Capillary's customer id, when the response carries the customer"},
-    [CS_MOBILE] = {"mobile", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
+    [CS_MOBILE] = {"mobile", "TEXT", KEYED | IX_COL_MATCH_PHONE, IX_VALUE_CUSTOM, {NULL},
         "the customer's mobile; an equality on it names the customer"},
-    [CS_EMAIL] = {"email", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
+    [CS_EMAIL] = {"email", "TEXT", KEYED | IX_COL_MATCH_NOCASE, IX_VALUE_CUSTOM, {NULL},
         "the customer's email; an equality on it names the customer"},
     [CS_EXTERNAL_ID] = {"external_id", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
         "the customer's external id; an equality on it names the customer"},
@@ -609,19 +609,6 @@ static ix_page_status capillary_parse_page(const ix_call *call, const char *body
   return status;
 }
 
-/* Capillary's own "no such customer" 404: the 1012 (or 8015) code in an errors list or in the
- * customer's item_status. A 404 with another code is not an answer about the customer. */
-static int capillary_is_unknown_customer(const ix_call *call, const cJSON *body, char **error_out) {
-  (void)call, (void)error_out;
-  const cJSON *errors = capillary_get(body, "errors");
-  for (const cJSON *error = ix_json_first(errors); error; error = ix_json_next(errors, error)) {
-    int code = capillary_code(error);
-    if (code == CAPILLARY_NOT_FOUND || code == CAPILLARY_NOT_FOUND_V2) return 1;
-  }
-  const cJSON *customer = capillary_get(capillary_get(body, "response"), "customer");
-  return capillary_code(capillary_get(customer, "item_status")) == CAPILLARY_NOT_FOUND;
-}
-
 /* ---- Columns ---- */
 
 /* The customer's identifier: from the customer object (shape A), else the one the plan sent. */
@@ -686,7 +673,31 @@ static int capillary_customer_identity(const ix_call *call, char *out, size_t ou
   return 1;
 }
 
+/* The customer's mobile, email or external id as the answer's customer object has it (shape A). */
+static int capillary_customer_key(const ix_call *call, int column, char *out, size_t out_size) {
+  const capillary_layout *layout = capillary_layout_of(call);
+  const int columns[3] = {layout->mobile, layout->email, layout->external_id};
+  for (int i = 0; i < 3; i++) {
+    if (columns[i] != column) continue;
+    const cJSON *value = capillary_get(call->page->context, capillary_identifiers[i]);
+    if (!cJSON_IsString(value) || !*value->valuestring) return 0;
+    sqlite3_snprintf((int)out_size, out, "%s", value->valuestring);
+    return 1;
+  }
+  return 0;
+}
+
 /* ---- The two descriptors ---- */
+
+/* Capillary's own "no such customer" 404: the 1012 (or 8015) code in an errors list or in the
+ * customer's item_status. A 404 with another code is not an answer about the customer. */
+#define CAPILLARY_NOT_FOUND_RULE                                  \
+  {                                                               \
+    .match = {                                                    \
+      {{"errors", "code"}, {"1012", "8015"}},                     \
+      {{"response", "customer", "item_status", "code"}, {"1012"}} \
+    }                                                             \
+  }
 
 /* What the two tables share: one endpoint, its settings, credentials and parsing; they differ in
  * columns, the hint naming the table, and the layout (.data) their column callback reads. */
@@ -698,8 +709,8 @@ static int capillary_customer_identity(const ix_call *call, char *out, size_t ou
   .authenticate = capillary_authenticate, .token_exchange = &capillary_token_exchange,             \
   .status_hint = capillary_status_hint, .credential_form = capillary_credential_form,              \
   .build_request = capillary_build_request, .parse_page = capillary_parse_page,                    \
-  .is_unknown_customer = capillary_is_unknown_customer, .column = capillary_column,                \
-  .customer_identity = capillary_customer_identity
+  .not_found = CAPILLARY_NOT_FOUND_RULE, .column = capillary_column,                               \
+  .customer_identity = capillary_customer_identity, .customer_key = capillary_customer_key
 
 const ix_provider capillary_interactions_provider = {
     CAPILLARY_SHARED_FIELDS,

@@ -224,13 +224,29 @@ static cxengage_seen *cxengage_seen_new(void) {
 typedef struct cxengage_recent {
   cxengage_seen *previous_page;
   cxengage_seen *this_page;
+  /* Every id of the pages before the previous one: a shift moves a row into the next page only,
+   * so an id from further back means the API answered an earlier page again (issue 19). */
+  cxengage_seen *older;
 } cxengage_recent;
 
 static void cxengage_recent_free(void *state) {
   cxengage_recent *recent = state;
   if (recent->previous_page) cxengage_seen_free(recent->previous_page);
   if (recent->this_page) cxengage_seen_free(recent->this_page);
+  if (recent->older) cxengage_seen_free(recent->older);
   sqlite3_free(recent);
+}
+
+static int cxengage_seen_add(cxengage_seen *seen, const char *id, int *added);
+
+/* Moves every id of page into older (copies: the sets own their ids), then frees page. */
+static int cxengage_seen_merge(cxengage_seen *older, cxengage_seen *page) {
+  int rc = SQLITE_OK, added;
+  for (sqlite3_uint64 i = 0; rc == SQLITE_OK && i < page->capacity; i++) {
+    if (page->slots[i]) rc = cxengage_seen_add(older, page->slots[i], &added);
+  }
+  cxengage_seen_free(page);
+  return rc;
 }
 
 /* Adds id; *added says whether it was new. */
@@ -463,15 +479,45 @@ static sqlite3_int64 cxengage_count(const cJSON *root, const char *key) {
   return (sqlite3_int64)number->valuedouble;
 }
 
+/* The paging field key as a whole number, or an error naming the field and what it held: a
+ * missing or mistyped count would end the history silently (issue 19). */
+static int cxengage_paging_field(const ix_call *call, const cJSON *root, const char *key,
+                                 sqlite3_int64 *value, char **error_out) {
+  *value = cxengage_count(root, key);
+  if (*value >= 0 && (*value > 0 || strcmp(key, "limit") != 0)) return SQLITE_OK;
+  const cJSON *field = cJSON_GetObjectItemCaseSensitive(root, key);
+  char *held = field ? cJSON_PrintUnformatted(field) : NULL;
+  *error_out = ix_errorf(
+      "%s: page %d of the API's answer has \"%s\": %.40s (%s), where the "
+      "endpoint documents a whole number: the history cannot be paged; report "
+      "it to the vendor",
+      call->table_name, call->page_index, key, held ? held : "missing", ix_json_type_name(field));
+  cJSON_free(held);
+  return SQLITE_ERROR;
+}
+
 /* The next page's number, or -1 when this page is the last. The vendor says to compute it from
  * offset + limit < total; page echoes null when the request gave none, so the page number comes
- * from offset / limit. A page without results is the last whatever the counts say. */
-static sqlite3_int64 cxengage_next_page(const cJSON *root, const cJSON *results) {
-  sqlite3_int64 offset = cxengage_count(root, "offset");
-  sqlite3_int64 limit = cxengage_count(root, "limit");
-  sqlite3_int64 total = cxengage_count(root, "total");
-  if (!results->child || offset < 0 || limit <= 0 || total < 0) return -1;
-  return offset + limit < total ? offset / limit + 1 : -1;
+ * from offset / limit. A page without results while offset is below total is an error: the API
+ * promised more than arrived. */
+static int cxengage_next_page(const ix_call *call, const cJSON *root, const cJSON *results,
+                              sqlite3_int64 *next, char **error_out) {
+  sqlite3_int64 offset, limit, total;
+  if (cxengage_paging_field(call, root, "offset", &offset, error_out) != SQLITE_OK ||
+      cxengage_paging_field(call, root, "limit", &limit, error_out) != SQLITE_OK ||
+      cxengage_paging_field(call, root, "total", &total, error_out) != SQLITE_OK) {
+    return SQLITE_ERROR;
+  }
+  if (!results->child && offset < total) {
+    *error_out = ix_errorf(
+        "%s: the API promised %lld interactions (\"total\") but page %d, at "
+        "offset %lld, is empty: the history would end short; report it to the "
+        "vendor",
+        call->table_name, (long long)total, call->page_index, (long long)offset);
+    return SQLITE_ERROR;
+  }
+  *next = results->child && offset + limit < total ? offset / limit + 1 : -1;
+  return SQLITE_OK;
 }
 
 /* Whether the page's oldest row (the last one that has a start time) is older than the lower bound
@@ -490,6 +536,34 @@ static int cxengage_past_lower_bound(const ix_call *call, const cJSON *results) 
   if (!*oldest) return 0; /* no row says when it started: keep paging */
   int cmp = strcmp(oldest, low);
   return cmp < 0 || (cmp == 0 && !call->args->range_low_inclusive);
+}
+
+/* Ids are remembered only once there is more than one page: the previous page's apart (a shift
+ * repeats its rows, dropped), every older one together (a repeat from there is an error). Moves
+ * the pages along for a new page; *recent_out is NULL while there is one page only. */
+static int cxengage_rotate_pages(ix_page *page, int more_pages, cxengage_recent **recent_out) {
+  cxengage_recent *recent = page->customer_state;
+  *recent_out = NULL;
+  if (!recent && more_pages) {
+    recent = sqlite3_malloc64(sizeof(*recent));
+    if (!recent) return SQLITE_NOMEM;
+    memset(recent, 0, sizeof(*recent));
+    page->customer_state = recent;
+    page->free_customer_state = cxengage_recent_free;
+  }
+  if (!recent) return SQLITE_OK;
+  if (recent->previous_page) {
+    if (!recent->older) recent->older = cxengage_seen_new();
+    int rc =
+        recent->older ? cxengage_seen_merge(recent->older, recent->previous_page) : SQLITE_NOMEM;
+    recent->previous_page = NULL;
+    if (rc != SQLITE_OK) return rc;
+  }
+  recent->previous_page = recent->this_page;
+  recent->this_page = cxengage_seen_new();
+  if (!recent->this_page) return SQLITE_NOMEM;
+  *recent_out = recent;
+  return SQLITE_OK;
 }
 
 /* Get a Specific Interaction answers one object (tenantId, interactionId, startTimestamp, ...,
@@ -528,33 +602,31 @@ static ix_page_status cxengage_parse_page(const ix_call *call, const char *body,
         call->table_name);
     return IX_PAGE_ERROR;
   }
-  sqlite3_int64 next = cxengage_next_page(page->root, results);
+  if (ix_check_list_items(call, results, "results", error_out) != SQLITE_OK) return IX_PAGE_ERROR;
+  sqlite3_int64 next = -1;
+  if (cxengage_next_page(call, page->root, results, &next, error_out) != SQLITE_OK) {
+    return IX_PAGE_ERROR;
+  }
   if (next >= 0 && cxengage_past_lower_bound(call, results)) next = -1;
   if (next >= 0) {
     page->next_token = sqlite3_mprintf("%lld", (long long)next);
     if (!page->next_token) goto out_of_memory;
   }
 
-  /* Ids are remembered only once there is more than one page, and only for the last two. */
-  cxengage_recent *recent = page->customer_state;
-  if (!recent && next >= 0) {
-    recent = sqlite3_malloc64(sizeof(*recent));
-    if (!recent) goto out_of_memory;
-    memset(recent, 0, sizeof(*recent));
-    page->customer_state = recent;
-    page->free_customer_state = cxengage_recent_free;
-  }
-  if (recent) {
-    if (recent->previous_page) cxengage_seen_free(recent->previous_page);
-    recent->previous_page = recent->this_page;
-    recent->this_page = cxengage_seen_new();
-    if (!recent->this_page) goto out_of_memory;
-  }
+  cxengage_recent *recent = NULL;
+  if (cxengage_rotate_pages(page, next >= 0, &recent) != SQLITE_OK) goto out_of_memory;
   for (const cJSON *item = results->child; item; item = item->next) {
-    if (!cJSON_IsObject(item)) continue;
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "interactionId");
     int added = 1;
     if (recent && cJSON_IsString(id)) {
+      if (cxengage_seen_has(recent->older, id->valuestring)) {
+        *error_out = ix_errorf(
+            "%s: the API repeated itself: page %d for this contact holds "
+            "interaction %.64s of a page before the previous one, so its rows "
+            "would come twice; report it to the vendor",
+            call->table_name, call->page_index, id->valuestring);
+        return IX_PAGE_ERROR;
+      }
       if (cxengage_seen_has(recent->previous_page, id->valuestring)) continue;
       if (cxengage_seen_add(recent->this_page, id->valuestring, &added) != SQLITE_OK) {
         goto out_of_memory;
@@ -567,21 +639,6 @@ static ix_page_status cxengage_parse_page(const ix_call *call, const char *body,
 out_of_memory:
   *error_out = ix_errorf("%s: out of memory", call->table_name);
   return IX_PAGE_ERROR;
-}
-
-/* A 404 for an unknown tenant would otherwise read as "no such contact" and return no rows for
- * every contact. The error body's shape is undocumented: its message is looked for "tenant". */
-static int cxengage_is_unknown_customer(const ix_call *call, const cJSON *body, char **error_out) {
-  const cJSON *message = cJSON_GetObjectItemCaseSensitive(body, "message");
-  if (!cJSON_IsString(message)) message = cJSON_GetObjectItemCaseSensitive(body, "error");
-  int tenant = cJSON_IsString(message) && (strstr(message->valuestring, "enant") != NULL);
-  if (tenant) {
-    *error_out = ix_errorf(
-        "%s: HTTP 404 (the API said: %.200s): check the tenant (%s, or the "
-        "tenant_id argument)",
-        call->table_name, message->valuestring, config_origin(call->config, "tenant_id"));
-  }
-  return !tenant;
 }
 
 /* ---- Columns ---- */
@@ -644,7 +701,13 @@ const ix_provider cxengage_interactions_provider = {
     .authenticate = cxengage_authenticate,
     .build_request = cxengage_build_request,
     .parse_page = cxengage_parse_page,
-    .is_unknown_customer = cxengage_is_unknown_customer,
+    /* The error body is undocumented ("standard HTTP codes"): our assumption is the gateway's
+     * {"message": "Contact not found"} (or "Interaction not found"). A 404 for an unknown tenant would otherwise read as "no
+     * such contact" for every contact. */
+    .not_found = {.match = {{{"message"}, {"contact not found", "interaction not found"}},
+                            {{"error"}, {"contact not found", "interaction not found"}}},
+                  .setting_phrase = "tenant",
+                  .setting = "tenant_id"},
     .column = cxengage_column,
     .token_exchange = &cxengage_token_exchange,
     .status_hint = cxengage_status_hint,

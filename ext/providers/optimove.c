@@ -207,6 +207,32 @@ static int optimove_bound_date(const ix_call *call, const char *bound, long long
   return 0;
 }
 
+/* Why there is no start date, and what to write: the statement may have one SQLite does not pass
+ * into an OR branch, or one that is no date ('0000', a number), or none. */
+static char *optimove_no_start_error(const ix_call *call) {
+  const ix_args *args = call->args;
+  if (args->range_outside_or) {
+    return ix_errorf(
+        "%s: SQLite does not pass the date range written outside an OR into the OR's branches, "
+        "and each branch needs a start date: put the range inside each branch ((customer_id = "
+        "'1' AND occurred_at >= '2025-01-01') OR (customer_id = '2' AND occurred_at >= "
+        "'2025-01-01')), or write the keys as one IN list (customer_id IN ('1', '2') AND "
+        "occurred_at >= '2025-01-01')",
+        call->table_name);
+  }
+  if (args->range_low_unusable) {
+    return ix_errorf(
+        "%s: %s is no start date: the API needs one as text in the form "
+        "YYYY-MM-DD: write occurred_at >= '2025-03-15' (or start_date = "
+        "'2025-03-15')",
+        call->table_name, args->range_low_unusable);
+  }
+  return ix_errorf(
+      "%s: a start date is required: add WHERE occurred_at >= '2025-01-01' (or start_date = "
+      "'2025-01-01')",
+      call->table_name);
+}
+
 /* The range's end, once its start is known: from occurred_at (re-checked by SQLite), else
  * end_date (echoed), else today. */
 static void optimove_range_end(optimove_range *range, int has_high, long long high, int has_end,
@@ -260,10 +286,7 @@ static int optimove_plan_range(const ix_call *call, optimove_range *range, char 
   }
 
   if (!start_text && !args->range_low) {
-    *error_out = ix_errorf(
-        "%s: a start date is required: add WHERE occurred_at >= '2025-01-01' (or start_date = "
-        "'2025-01-01')",
-        call->table_name);
+    *error_out = optimove_no_start_error(call);
     return SQLITE_ERROR;
   }
   range->start = (!args->range_low || (start_text && start_arg > low)) ? start_arg : low;
@@ -666,5 +689,7 @@ const ix_provider optimove_interactions_provider = {
     .column = optimove_column,
     .check_settings = optimove_check_settings,
     .status_hint = optimove_status_hint,
+    /* Optimove answers [] for a customer it does not know: a 404 is never that. */
+    .not_found = {.never = 1},
     .lookup = &optimove_channels_lookup,
 };

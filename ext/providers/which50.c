@@ -293,5 +293,8 @@ const ix_provider which50_interactions_provider = {
     .build_request = which50_build_request,
     .parse_page = which50_parse_page,
     .column = which50_column,
+    /* Documented: 404 (contact not found); the body is ASP.NET's HttpError, whose text is our
+     * assumption ({"Message": "The specified Contact was not found."}). */
+    .not_found = {.match = {{{"Message"}, {"contact was not found"}}}},
     .check_settings = which50_check_settings,
 };

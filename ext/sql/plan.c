@@ -117,6 +117,7 @@ static const char *ix_collation_suffix(ix_collation collation) {
   switch (collation) {
     case IX_COLLATE_NOCASE: return "? COLLATE NOCASE";
     case IX_COLLATE_RTRIM: return "? COLLATE RTRIM";
+    case IX_COLLATE_OTHER: return "? COLLATE OTHER";
     default: return "?";
   }
 }
@@ -202,7 +203,11 @@ static int ix_plan_equalities(ix_plan_state *state, uint64_t key,
     }
     int is_in = i == state->plan->in_constraint;
     const char *op = is_in ? " IN " : constraint->op == SQLITE_INDEX_CONSTRAINT_IS ? " IS " : "=";
-    if (!ix_plan_term(&state->text, name, op, "?")) {
+    /* A key's collation goes with it: xFilter decides, seeing the value, whether the vendor's
+     * match can serve it (ix_key_collation_problem). */
+    const char *suffix =
+        (key & IX_COLUMN_BIT(c)) ? ix_collation_suffix(constraint->collation) : "?";
+    if (!ix_plan_term(&state->text, name, op, suffix)) {
       if (key & IX_COLUMN_BIT(c)) return 0;
       continue;
     }
@@ -234,6 +239,7 @@ static void ix_plan_bounds(ix_plan_state *state) {
       continue;
     }
     state->usage[i].argv_index = ++state->argv_index;
+    state->plan->has_range = 1;
     state->all_sent_exactly = 0; /* the API's dates are coarser than the column: SQLite re-checks */
     state->rechecked |= IX_COLUMN_BIT(range);
   }
@@ -350,15 +356,20 @@ int ix_plan_parse_term(const ix_provider *provider, const char *term, size_t len
   const char *rest = term + name_length;
   size_t rest_length = length - name_length;
   *collation_out = IX_COLLATE_BINARY;
-  static const char nocase[] = " COLLATE NOCASE", rtrim[] = " COLLATE RTRIM";
-  if (rest_length > sizeof(nocase) - 1 &&
-      memcmp(rest + rest_length - (sizeof(nocase) - 1), nocase, sizeof(nocase) - 1) == 0) {
-    *collation_out = IX_COLLATE_NOCASE;
-    rest_length -= sizeof(nocase) - 1;
-  } else if (rest_length > sizeof(rtrim) - 1 &&
-             memcmp(rest + rest_length - (sizeof(rtrim) - 1), rtrim, sizeof(rtrim) - 1) == 0) {
-    *collation_out = IX_COLLATE_RTRIM;
-    rest_length -= sizeof(rtrim) - 1;
+  static const struct {
+    const char *suffix;
+    ix_collation collation;
+  } suffixes[] = {{" COLLATE NOCASE", IX_COLLATE_NOCASE},
+                  {" COLLATE RTRIM", IX_COLLATE_RTRIM},
+                  {" COLLATE OTHER", IX_COLLATE_OTHER}};
+  for (size_t s = 0; s < sizeof(suffixes) / sizeof(suffixes[0]); s++) {
+    size_t suffix_length = strlen(suffixes[s].suffix);
+    if (rest_length > suffix_length &&
+        memcmp(rest + rest_length - suffix_length, suffixes[s].suffix, suffix_length) == 0) {
+      *collation_out = suffixes[s].collation;
+      rest_length -= suffix_length;
+      break;
+    }
   }
   *column_out = ix_plan_find_column(provider, term, name_length);
   for (size_t o = 0; o < sizeof(ix_op_texts) / sizeof(ix_op_texts[0]); o++) {
@@ -397,6 +408,27 @@ int ix_plan_read(const ix_provider *provider, const char *idx_str, ix_term *term
 }
 
 /* ---- Values ---- */
+
+const char *ix_key_collation_problem(ix_match match, ix_collation collation, const char *text,
+                                     size_t length) {
+  if (collation == IX_COLLATE_BINARY || match == IX_MATCH_PHONE) {
+    /* BINARY is the narrowest comparison; a phone number has no case, and the vendor's
+     * normalising ignores the spaces RTRIM would. SQLite re-checks what the vendor sends back. */
+    return NULL;
+  }
+  if (collation == IX_COLLATE_OTHER) return "an application's own collation";
+  if (collation == IX_COLLATE_NOCASE) {
+    if (match == IX_MATCH_NOCASE) return NULL;
+    /* Without ASCII letters, NOCASE equality is byte equality. */
+    for (size_t i = 0; i < length; i++) {
+      char c = text[i];
+      if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) return "letters in other case";
+    }
+    return NULL;
+  }
+  /* RTRIM: the vendor is asked for the text as written; its ids hold no trailing spaces. */
+  return length > 0 && text[length - 1] == ' ' ? "trailing spaces" : NULL;
+}
 
 const char *ix_key_problem(const char *text, size_t length) {
   if (length == 0) return "is empty";
@@ -497,6 +529,19 @@ int ix_starts_with_date(const char *text, size_t length) {
   char day[IX_DATE_LENGTH + 1];
   return length >= IX_DATE_LENGTH && ix_date_lower(text, IX_DATE_LENGTH, day) &&
          memcmp(day, text, IX_DATE_LENGTH) == 0;
+}
+
+int ix_bound_fits_format(const char *text, size_t length) {
+  static const char shape[] = "dddd-dd-dd dd:dd:dd.ddd";
+  for (size_t i = 0; i < length && i < sizeof(shape) - 1; i++) {
+    char c = text[i];
+    if (shape[i] == 'd' ? !(c >= '0' && c <= '9') : c != shape[i]) return 0;
+  }
+  return 1;
+}
+
+int ix_is_first_day(const char day[IX_DATE_LENGTH + 1]) {
+  return memcmp(day, "0000-01-01", IX_DATE_LENGTH) == 0;
 }
 
 int ix_next_day(char day[IX_DATE_LENGTH + 1]) {

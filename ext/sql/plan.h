@@ -66,7 +66,12 @@ typedef struct ix_plan {
   double cost;
   double rows;
   int in_constraint; /* the constraint whose IN list xFilter takes whole, else -1 */
+  int has_range;     /* a bound on the range column is sent */
 } ix_plan;
+
+/* What xBestIndex appends to the plan of an OR branch that has no bound on the range column when
+ * the statement's probe before it had one (SQLite passes each branch only its own terms). */
+#define IX_PLAN_RANGE_OUTSIDE_OR " | range outside the OR"
 
 /* The whole of xBestIndex: usage[] (count entries) and *plan are filled. */
 ix_plan_outcome ix_plan_build(const ix_provider *provider, const ix_plan_constraint *constraints,
@@ -124,6 +129,15 @@ int ix_plan_can_omit(const ix_column_def *column, const ix_plan_constraint *cons
 
 /* ---- Values in xFilter ---- */
 
+/* Whether a key compared under collation can be sent to a vendor that matches it as match says:
+ * NULL when the vendor's match is at least as loose as SQLite's comparison for this value (SQLite
+ * then re-checks what comes back), else what SQLite would also match that the vendor would not
+ * ("letters in other case"). NOCASE on a value without letters is BINARY; a phone match serves
+ * NOCASE and RTRIM; RTRIM on a value without trailing spaces is BINARY (vendors' ids hold none);
+ * an application's own collation is never served. */
+const char *ix_key_collation_problem(ix_match match, ix_collation collation, const char *text,
+                                     size_t length);
+
 /* Why a key value cannot name a customer (so no request is made and no row returned), or NULL
  * when it can: empty, "." or "..", a control character or NUL, longer than IX_KEY_MAX_BYTES. */
 const char *ix_key_problem(const char *text, size_t length);
@@ -142,6 +156,13 @@ int ix_date_lower(const char *bound, size_t length, char out[IX_DATE_LENGTH + 1]
 int ix_date_upper(const char *bound, size_t length, int inclusive, char out[IX_DATE_LENGTH + 1]);
 /* Whether text starts with a valid date YYYY-MM-DD (what providers read from a bound). */
 int ix_starts_with_date(const char *text, size_t length);
+/* Whether a bound's text could be the start of a value of the range column ('YYYY-MM-DD
+ * HH:MM:SS.sss', anything after that): '2025-04' and '2025-04-01 10' do, '2018/08/01',
+ * ' 2025-03-15' and '2025-03-15T10:00' do not (SQLite compares them as text all the same). */
+int ix_bound_fits_format(const char *text, size_t length);
+/* Whether day (YYYY-MM-DD) is the first day a date text can hold, 0000-01-01: a lower bound that
+ * every date passes, so no lower bound at all. */
+int ix_is_first_day(const char day[IX_DATE_LENGTH + 1]);
 /* Moves the date in day (YYYY-MM-DD) to the next day; 0 when it is the last writable one. */
 int ix_next_day(char day[IX_DATE_LENGTH + 1]);
 /* Folds a bound compared under NOCASE or RTRIM into the text BINARY would compare with a date

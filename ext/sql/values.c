@@ -26,6 +26,51 @@ static int ix_args_add_bound(ix_args *args, int lower, int inclusive, const char
   return SQLITE_OK;
 }
 
+static const char *ix_op_sql(ix_term_op op) {
+  switch (op) {
+    case IX_OP_GT: return ">";
+    case IX_OP_GE: return ">=";
+    case IX_OP_LT: return "<";
+    case IX_OP_LE: return "<=";
+    default: return "=";
+  }
+}
+
+/* A bound as the user wrote it: "occurred_at >= '2018/08/01'", "occurred_at >= 20250601". */
+static char *ix_bound_as_written(const char *column, ix_term_op op, sqlite3_value *value) {
+  const char *text = (const char *)sqlite3_value_text(value);
+  if (sqlite3_value_type(value) == SQLITE_TEXT) {
+    return sqlite3_mprintf("%s %s '%q'", column, ix_op_sql(op), text ? text : "");
+  }
+  return sqlite3_mprintf("%s %s %s", column, ix_op_sql(op), text ? text : "NULL");
+}
+
+/* Records a lower bound that is no start date (ix_args.range_low_unusable): a number, or text
+ * that sorts before every date. The bound is not sent; SQLite still checks it on every row. */
+static int ix_range_low_unusable(ix_args *args, const char *column, ix_term_op op,
+                                 sqlite3_value *value) {
+  if (args->range_low_unusable) return SQLITE_OK; /* the first one is quoted */
+  args->range_low_unusable = ix_bound_as_written(column, op, value);
+  return args->range_low_unusable ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* The lower side of a text bound (folded: as BINARY compares it; exact: it starts with a date). */
+static int ix_range_add_lower(ix_args *args, const char *column, ix_term_op op,
+                              sqlite3_value *value, const char *folded, size_t folded_length,
+                              int exact, int *no_rows) {
+  char day[IX_DATE_LENGTH + 1];
+  if (exact && !(folded_length == IX_DATE_LENGTH && ix_is_first_day(folded))) {
+    return ix_args_add_bound(args, 1, op != IX_OP_GT, folded, folded_length);
+  }
+  if (ix_date_lower(folded, folded_length, day)) {
+    /* Every date passes a bound that sorts before 0000-01-01: no lower bound at all. */
+    return ix_is_first_day(day) ? ix_range_low_unusable(args, column, op, value)
+                                : ix_args_add_bound(args, 1, 1, day, IX_DATE_LENGTH);
+  }
+  *no_rows = 1;
+  return SQLITE_OK;
+}
+
 /* Adds one bound on the range column (op as in the plan, value as SQLite passed it) to the args,
  * as text that starts with a date, which is all providers read: a bound that does not is replaced
  * by the days it can match ('2025-04' by >= '2025-04-01', < '2025-04-0:' by < '2025-04-10'),
@@ -33,8 +78,8 @@ static int ix_args_add_bound(ix_args *args, int lower, int inclusive, const char
  * no row can pass. A bound that is not text is not sent at all: compared with a number, a TEXT
  * column's order depends on affinities only SQLite knows. A BLOB sorts after every text: as a
  * lower bound nothing passes, as an upper bound everything does. */
-int ix_range_add(ix_args *args, ix_term_op op, ix_collation collation, sqlite3_value *value,
-                 int *no_rows) {
+int ix_range_add(ix_args *args, const char *column, ix_term_op op, ix_collation collation,
+                 sqlite3_value *value, int *no_rows, char **unformatted) {
   int type = sqlite3_value_type(value);
   int lower = op == IX_OP_GT || op == IX_OP_GE || op == IX_OP_EQ;
   int upper = op == IX_OP_LT || op == IX_OP_LE || op == IX_OP_EQ;
@@ -43,7 +88,13 @@ int ix_range_add(ix_args *args, ix_term_op op, ix_collation collation, sqlite3_v
     return SQLITE_OK;
   }
   const char *text = (const char *)sqlite3_value_text(value);
-  if (type != SQLITE_TEXT || !text) return SQLITE_OK;
+  if (type != SQLITE_TEXT || !text) {
+    return lower ? ix_range_low_unusable(args, column, op, value) : SQLITE_OK;
+  }
+  if (unformatted && !ix_bound_fits_format(text, (size_t)sqlite3_value_bytes(value))) {
+    *unformatted = ix_bound_as_written(column, op, value);
+    if (!*unformatted) return SQLITE_NOMEM;
+  }
   size_t length = (size_t)sqlite3_value_bytes(value);
   char folded[256];
   if (length > sizeof(folded) - 1) length = sizeof(folded) - 1; /* still wider: a shorter bound */
@@ -53,14 +104,9 @@ int ix_range_add(ix_args *args, ix_term_op op, ix_collation collation, sqlite3_v
   int exact = ix_starts_with_date(folded, folded_length) &&
               strlen(folded) == folded_length; /* a NUL would cut the text short */
   char day[IX_DATE_LENGTH + 1];
-  int rc = SQLITE_OK;
-  if (lower && exact) {
-    rc = ix_args_add_bound(args, 1, op != IX_OP_GT, folded, folded_length);
-  } else if (lower && ix_date_lower(folded, folded_length, day)) {
-    rc = ix_args_add_bound(args, 1, 1, day, IX_DATE_LENGTH);
-  } else if (lower) {
-    *no_rows = 1;
-  }
+  int rc = lower
+               ? ix_range_add_lower(args, column, op, value, folded, folded_length, exact, no_rows)
+               : SQLITE_OK;
   if (rc != SQLITE_OK || !upper) return rc;
   if (exact) {
     rc = ix_args_add_bound(args, 0, op != IX_OP_LT, folded, folded_length);

@@ -8,10 +8,13 @@
 
 #include "sql/plan.h"
 
-/* Adds one bound on the range column (op as in the plan, value as SQLite passed it) to args;
- * sets *no_rows when no row can pass. */
-int ix_range_add(ix_args *args, ix_term_op op, ix_collation collation, sqlite3_value *value,
-                 int *no_rows);
+/* Adds one bound on the range column (named column; op as in the plan, value as SQLite passed it)
+ * to args; sets *no_rows when no row can pass. A lower bound that is no start date (a number, text
+ * every date passes) is not sent and lands in args->range_low_unusable as written; when
+ * unformatted is not NULL and the bound's text is not in the column's format, *unformatted gets
+ * the bound as written (sqlite3_malloc'd), for the statement's note. */
+int ix_range_add(ix_args *args, const char *column, ix_term_op op, ix_collation collation,
+                 sqlite3_value *value, int *no_rows, char **unformatted);
 /* The value an equality sends and echoes, or NULL with *problem set when it can equal no vendor
  * text; *made when the returned value is new (the caller frees it). */
 sqlite3_value *ix_equality_value(sqlite3 *db, sqlite3_value *value, const char **problem,

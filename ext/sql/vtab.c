@@ -16,7 +16,7 @@
  *
  *       plan  := term ("," term)* [" | re-checked by SQLite: " column (", " column)*]
  *              | "no customer key: fails in xFilter"                  -- idxNum 0
- *       term  := column op "?" [" COLLATE " ("NOCASE" | "RTRIM")]  -- op: = > >= < <=; argv[i]
+ *       term  := column op "?" [" COLLATE " ("NOCASE" | "RTRIM" | "OTHER")]  -- op: = > >= < <=
  *              | column " IS ?"     -- an equality that may be NULL; argv[i] is the value
  *              | column " IS NULL"  -- argv[i] is NULL (unread), and no rows
  *              | column " IN ?"     -- argv[i] is a whole IN list (sqlite3_vtab_in)
@@ -46,6 +46,7 @@
 #include "provider/descriptor.h"
 #include "provider/jsonspan.h"
 #include "sql/plan.h"
+#include "sql/promise.h"
 #include "sql/rowid.h"
 #include "sql/values.h"
 
@@ -73,8 +74,9 @@ typedef struct ix_vtab {
   sqlite3 *db;
   const ix_provider *provider;
   ix_session *session;
-  char *table_name;    /* as the user wrote it: every error text starts with it */
-  ix_options *options; /* CREATE VIRTUAL TABLE options; NULL for the eponymous table */
+  char *table_name;            /* as the user wrote it: every error text starts with it */
+  ix_options *options;         /* CREATE VIRTUAL TABLE options; NULL for the eponymous table */
+  int range_probe_without_key; /* promise_note_range_outside_or's memory between probes */
 } ix_vtab;
 
 typedef struct ix_cursor {
@@ -82,7 +84,8 @@ typedef struct ix_cursor {
   ix_fetch fetch; /* settings, current plan and page (fetch.h) */
   int row_index;  /* into fetch.page.rows */
   int eof;
-  rowid_state identity; /* rowid.h */
+  rowid_state identity;  /* rowid.h */
+  promise_state promise; /* SQLite's answer or a clear error (promise.h) */
 } ix_cursor;
 
 /* ---------------------------------------------------------------------------------------------
@@ -200,6 +203,7 @@ static int ix_close(sqlite3_vtab_cursor *base) {
   progress_statement_end(&cursor->fetch.progress);
   ix_fetch_free(&cursor->fetch);
   rowid_free(&cursor->identity);
+  promise_free(&cursor->promise);
   sqlite3_free(cursor);
   return SQLITE_OK;
 }
@@ -226,6 +230,9 @@ static int ix_cursor_settle(ix_cursor *cursor) {
       rowid_reset(&cursor->identity); /* another customer */
     }
     if (rc == SQLITE_OK) rc = ix_fetch_advance(&cursor->fetch, &error);
+    if (rc == SQLITE_OK && step == IX_FETCH_NEXT_CUSTOMER)
+      rc = promise_customer_arrived(&cursor->promise, &cursor->fetch, cursor->identity.key,
+                                    &cursor->row_index);
     if (rc != SQLITE_OK) {
       progress_failed(&cursor->fetch.progress);
       ix_set_error(
@@ -282,10 +289,22 @@ static void ix_skip_key(ix_cursor *cursor, int column, const char *problem) {
   sqlite3_free(reason);
 }
 
+/* A key under a collation the vendor's match cannot serve: refused before any request. */
+static int ix_check_key_collation(ix_cursor *cursor, uint64_t key, int column,
+                                  ix_collation collation, sqlite3_value *value) {
+  ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
+  char *error = NULL;
+  int rc = promise_check_key_collation(vtab->provider, vtab->table_name, key, column, collation,
+                                       value, &error);
+  if (rc != SQLITE_OK) ix_set_error(&vtab->base, error);
+  return rc;
+}
+
 /* Reads the values of an all-at-once IN list (sqlite3_vtab_in): SQLite hands them over
  * de-duplicated, and only until xFilter returns, so each is copied. A value that can name no
  * customer (NULL, blank, a blob...) matches nothing and is skipped. */
-static int ix_filter_read_in(ix_cursor *cursor, int column, uint64_t key, sqlite3_value *list) {
+static int ix_filter_read_in(ix_cursor *cursor, int column, uint64_t key, ix_collation collation,
+                             sqlite3_value *list) {
   ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
   sqlite3_value *value = NULL;
   int rc;
@@ -299,7 +318,10 @@ static int ix_filter_read_in(ix_cursor *cursor, int column, uint64_t key, sqlite
     if (problem) {
       ix_skip_key(cursor, column, problem);
     } else {
-      rc = ix_fetch_in_add(&cursor->fetch, column, sent);
+      rc = ix_check_key_collation(cursor, key, column, collation, sent);
+      int is_new = rc == SQLITE_OK ? promise_in_key_is_new(&cursor->promise, sent) : 0;
+      if (is_new < 0) rc = SQLITE_NOMEM;
+      if (is_new > 0) rc = ix_fetch_in_add(&cursor->fetch, column, sent);
     }
     if (made) sqlite3_value_free(sent);
     if (rc != SQLITE_OK) return rc;
@@ -310,8 +332,8 @@ static int ix_filter_read_in(ix_cursor *cursor, int column, uint64_t key, sqlite
 
 /* An equality's value into args: the value SQLite's comparison would equate (affinity), or no rows
  * (and a "skipped" log line) when it can name no customer. */
-static int ix_read_equality(ix_cursor *cursor, uint64_t key, int column, sqlite3_value *value,
-                            int *no_rows) {
+static int ix_read_equality(ix_cursor *cursor, uint64_t key, int column, ix_collation collation,
+                            sqlite3_value *value, int *no_rows) {
   ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
   const char *problem;
   int made;
@@ -324,6 +346,10 @@ static int ix_read_equality(ix_cursor *cursor, uint64_t key, int column, sqlite3
     *no_rows = 1;
     return SQLITE_OK;
   }
+  int rc = ix_check_key_collation(cursor, key, column, collation, sent);
+  if (rc != SQLITE_OK && made) sqlite3_value_free(sent);
+  if (rc != SQLITE_OK) return rc;
+  cursor->promise.key_collation[column] = collation;
   sqlite3_value_free(cursor->fetch.args.eq[column]);
   cursor->fetch.args.eq[column] = made ? sent : sqlite3_value_dup(sent);
   return cursor->fetch.args.eq[column] ? SQLITE_OK : SQLITE_NOMEM;
@@ -338,14 +364,18 @@ static int ix_read_term_value(ix_cursor *cursor, uint64_t key, int column, ix_te
     return SQLITE_OK;
   }
   if (op == IX_OP_IN) {
-    int rc = ix_filter_read_in(cursor, column, key, value);
+    int rc = ix_filter_read_in(cursor, column, key, collation, value);
     if (rc == SQLITE_OK && !ix_fetch_has_more_customers(&cursor->fetch)) *no_rows = 1;
     return rc;
   }
   if (column == provider->range_column) {
-    return ix_range_add(&cursor->fetch.args, op, collation, value, no_rows);
+    char *unformatted = NULL;
+    int rc = ix_range_add(&cursor->fetch.args, provider->columns[column].name, op, collation, value,
+                          no_rows, cursor->promise.bound_note ? NULL : &unformatted);
+    promise_keep_bound_note(&cursor->promise, provider, unformatted); /* takes it */
+    return rc;
   }
-  return ix_read_equality(cursor, key, column, value, no_rows);
+  return ix_read_equality(cursor, key, column, collation, value, no_rows);
 }
 
 /* Reads the plan (see the grammar at the top) and the values into cursor->fetch.args. Sets *no_rows
@@ -399,6 +429,7 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
   ix_vtab *vtab = (ix_vtab *)base->pVtab;
   ix_fetch_reset(&cursor->fetch);
   rowid_reset(&cursor->identity);
+  promise_filter_reset(&cursor->promise);
   cursor->row_index = 0;
   cursor->eof = 1;
   if (plan_number == 0 && vtab->provider->required[0]) {
@@ -412,15 +443,21 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
   int no_rows = 0;
   int rc = ix_filter_read_plan(cursor, plan_number, plan, argc, argv, &no_rows);
   if (rc != SQLITE_OK || no_rows) return rc;
+  cursor->fetch.args.range_outside_or = plan && strstr(plan, IX_PLAN_RANGE_OUTSIDE_OR) != NULL;
+  vtab->range_probe_without_key = 0; /* the statement planned is running: the next is another */
   char *error = NULL;
   rc = ix_fetch_configure(&cursor->fetch, vtab->options, &error);
   progress_plan(&cursor->fetch.progress, cursor->identity.key, vtab->db);
   if (rc == SQLITE_OK) rc = ix_fetch_start(&cursor->fetch, &error);
+  if (rc == SQLITE_OK)
+    rc = promise_customer_arrived(&cursor->promise, &cursor->fetch, cursor->identity.key,
+                                  &cursor->row_index);
   if (rc != SQLITE_OK) {
     progress_failed(&cursor->fetch.progress);
     ix_set_error(base->pVtab, error ? error : ix_errorf("%s: out of memory", vtab->table_name));
     return rc;
   }
+  promise_say_bound_note(&cursor->promise, vtab->table_name);
   return ix_cursor_settle(cursor);
 }
 
@@ -489,6 +526,8 @@ static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
   if (rc == SQLITE_OK) {
     ix_plan_outcome outcome =
         ix_plan_build(provider, constraints, count, info->nOrderBy, has_limit_ops, usage, plan);
+    promise_note_range_outside_or(&vtab->range_probe_without_key, provider, constraints, count,
+                                  plan);
     if (outcome == IX_PLAN_CONSTRAINT) {
       rc = SQLITE_CONSTRAINT;
     } else {

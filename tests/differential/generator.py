@@ -220,8 +220,11 @@ def crm_key_tags(crm, spec, column):
 
 class Atom:
     def __init__(self, sql, key=False, lower="no", tags=(), params=(), eq_column=None,
-                 local_sql=None, const_eq=False):
+                 local_sql=None, const_eq=False, collation_refusable=False):
         self.sql = sql
+        # A key compared under NOCASE where the vendor matches it exactly: the table may refuse
+        # it before any request (issue 19), when a value it is given holds letters.
+        self.collation_refusable = collation_refusable
         # The same condition over the local copy, where it must read differently (IS NULL).
         self.local_sql = local_sql or sql
         # `column = constant`: SQLite propagates the constant into the other terms and may prove
@@ -426,7 +429,7 @@ class Generator:
             return "?", set(), [value]
         return quote(value), set(), []
 
-    def key_atom(self, spec, alias, customer=None):
+    def key_atom(self, spec, alias, customer=None, in_or=False):
         """One predicate naming one customer (or none, for NULL and blank keys)."""
         rng = self.rng
         customer = customer or self.customer(spec)
@@ -441,6 +444,22 @@ class Generator:
             variant = value.upper() if value != value.upper() else value.lower()
             collate = " COLLATE NOCASE" if rng.random() < 0.5 else ""
             return Atom(f"{ref} = {quote(variant)}{collate}", key=True, tags={"case"})
+        if (roll < 0.08 and column == "mobile" and isinstance(value, str) and value.isdigit()
+                and value not in ECHOED_KEYS):
+            # A normalised phone number (issue 19): the vendor finds the customer, whose rows
+            # carry its own form, and SQLite's = drops them all, as over a local copy.
+            spelled = rng.choice(("+" + value, "+" + value[:2] + " " + value[2:]))
+            return Atom(f"{ref} = {quote(spelled)}", key=True, tags={"case"})
+        # Not inside an OR: SQLite rewrites `k = 'a' OR k = 'B' COLLATE NOCASE` into `k IN (...)`
+        # under k's own collation, so the table never learns of the NOCASE
+        # (docs/sqlite-virtual-tables.md#collation): no table can refuse what it is not told.
+        if (roll < 0.09 and not in_or and isinstance(value, str)
+                and value.lower() != value.upper() and value not in ECHOED_KEYS):
+            # A key the vendor matches exactly, in other case under NOCASE: refused before any
+            # request (the rows of other customers SQLite would also keep cannot be fetched).
+            variant = value.upper() if value != value.upper() else value.lower()
+            return Atom(f"{ref} = {quote(variant)} COLLATE NOCASE", key=True, tags={"case"},
+                        collation_refusable=column not in spec.case_keys)
         if roll < 0.13:
             if rng.random() < 0.25:
                 # A NULL names no customer: no rows (issue 9), although the copy holds rows
@@ -463,6 +482,17 @@ class Generator:
                     items.append(text)
                     tags |= extra
                     params += bound
+                key = other[column]
+                if (column in spec.case_keys and key not in ECHOED_KEYS and isinstance(key, str)
+                        and key.upper() != key and rng.random() < 0.25):
+                    # The same customer in other case: the vendor answers it twice, and IN is
+                    # set membership (issue 19).
+                    items.append(quote(key.upper()))
+                    tags.add("case")
+                if (column == "mobile" and isinstance(key, str) and key.isdigit()
+                        and key not in ECHOED_KEYS and rng.random() < 0.25):
+                    items.append(quote("+" + key))  # the same customer, normalised by the vendor
+                    tags.add("case")
             if rng.random() < 0.3:
                 items.append("NULL")
             if rng.random() < 0.05:
@@ -483,7 +513,7 @@ class Generator:
             return self.key_atom(spec, alias)
         branches = []
         for _ in range(rng.randint(2, 3)):
-            atom = self.key_atom(spec, alias)
+            atom = self.key_atom(spec, alias, in_or=True)
             branches.append(And(atom, self.filter_atom(spec, alias)) if rng.random() < 0.5
                             else atom)
         return Or(*branches)
@@ -529,8 +559,17 @@ class Generator:
         if roll < 0.8:
             value = self.date_text()[:10] + "T" + f"{rng.randint(0, 23):02d}:00:00"
             return Atom(f"{column} >= {quote(value)}", lower="yes", tags=odd)
-        if roll < 0.85:
+        if roll < 0.82:
             return Atom(f"{column} IS NOT NULL")
+        if roll < 0.85:
+            # Text bounds the column's format cannot hold (issue 19): before every date, no lower
+            # bound at all; a date with '/' sorts after every date of its year.
+            op = rng.choice((">=", ">"))
+            date = self.date_text()[:10]
+            if rng.random() < 0.5:
+                value = rng.choice((" ", "-", "0000", "0", " " + date))
+                return Atom(f"{column} {op} {quote(value)}", tags=odd)
+            return Atom(f"{column} {op} {quote(date.replace('-', '/'))}", lower="yes", tags=odd)
         if roll < 0.9:
             low = self.date_text()
             return And(Atom(f"{column} >= {quote(low)}", lower="yes"),
@@ -675,6 +714,9 @@ class Generator:
         """trees: the predicate trees in the order the SQL writes them (for the ? values)."""
         if expect is None:
             expect = self.expect_for(spec, trees[0])
+        if any(a.collation_refusable for tree in trees for a in atoms_of(tree)):
+            expect = ("either" if expect[0] == "rows" else expect[0],
+                      tuple(expect[1]) + ("collation",))
         all_tags = set(tags)
         params = []
         for tree in trees:
@@ -737,9 +779,14 @@ class Generator:
 
     def join_key(self, spec, crm):
         column = self.rng.choice(sorted(spec.keys))
-        text = (f"t.{column} = c.{spec.keys[column]}" if self.rng.random() < 0.6
-                else f"c.{spec.keys[column]} = t.{column}")
-        return Atom(text, key=True, tags=crm_key_tags(crm, spec, column))
+        crm_left = self.rng.random() >= 0.6
+        text = (f"c.{spec.keys[column]} = t.{column}" if crm_left
+                else f"t.{column} = c.{spec.keys[column]}")
+        # SQLite compares with the left operand's collation: a NOCASE CRM column on the left of
+        # a key the vendor matches exactly may be refused (issue 19).
+        refusable = crm_left and crm == "crm_nocase" and column not in spec.case_keys
+        return Atom(text, key=True, tags=crm_key_tags(crm, spec, column),
+                    collation_refusable=refusable)
 
     def q_join(self, number, spec):
         rng = self.rng

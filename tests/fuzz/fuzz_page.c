@@ -216,6 +216,12 @@ static void fuzz_check_value(const ix_call *call, int row, int column) {
   sqlite3_bind_int(fuzz_select, 1, row);
   sqlite3_bind_int(fuzz_select, 2, column);
   int rc = sqlite3_step(fuzz_select);
+  /* A vendor time no documented format reads fails the statement (issue 19), naming it. */
+  if (rc == SQLITE_ERROR && def->kind == IX_VALUE_TIME &&
+      strstr(sqlite3_errmsg(fuzz_db), "which no time format the vendor documents reads")) {
+    sqlite3_reset(fuzz_select);
+    return;
+  }
   if (rc != SQLITE_ROW) {
     fprintf(stderr, "fuzz_page: column %s: %s\n", def->name, sqlite3_errmsg(fuzz_db));
     FUZZ_CHECK(rc == SQLITE_ROW);

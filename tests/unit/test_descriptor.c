@@ -140,6 +140,23 @@ int main(void) {
   p = good(), columns[COL_WHAT].flags = IX_COL_RANGE;
   refused(&p, ".columns[2] (what): IX_COL_RANGE is already on .columns[1] (occurred_at)",
           "two range columns");
+  p = good(), columns[COL_ID].flags |= IX_COL_MATCH_NOCASE;
+  refused(&p, ".columns[0] (contact_id): IX_COL_MATCH_* needs IX_COL_EQ without IX_COL_EXACT",
+          "a loose match omitted from SQLite's re-check");
+  p = good(), columns[COL_WHAT].flags = IX_COL_MATCH_PHONE;
+  refused(&p, ".columns[2] (what): IX_COL_MATCH_* needs IX_COL_EQ",
+          "a match on a column never sent");
+  p = good(), columns[COL_WHAT].flags = IX_COL_EQ | IX_COL_MATCH_PHONE | IX_COL_MATCH_NOCASE;
+  refused(&p, ".columns[2] (what): IX_COL_MATCH_NOCASE and IX_COL_MATCH_PHONE exclude each other",
+          "two matches");
+  p = good(), columns[COL_WHAT].flags = IX_COL_EQ | IX_COL_MATCH_NOCASE;
+  ok(ix_descriptor_check(&p, &error) == SQLITE_OK && !error, "a re-checked NOCASE match passes");
+  is_int(ix_column_match(columns[COL_WHAT].flags), IX_MATCH_NOCASE, "the match read back");
+  p = good(), p.not_found.never = 1, p.not_found.match[0].path[0] = "message";
+  p.not_found.match[0].values[0] = "contact not found";
+  refused(&p, ".not_found.match[0]: a match with .never = 1 is never read", "never with a match");
+  p = good(), p.not_found.match[1].path[0] = "message";
+  refused(&p, ".not_found.match[1]: a path needs its values", "a not-found path without values");
   p = good(), columns[COL_WHAT].kind = (ix_value_kind)99;
   refused(&p, ".columns[2] (what): unknown kind 99", "an unknown kind");
   p = good(), columns[COL_WHAT].kind = IX_VALUE_CUSTOM;

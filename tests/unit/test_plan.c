@@ -143,8 +143,29 @@ static void test_build(void) {
          "a numeric literal: rhs_value cannot tell 447824371047.0 from 447824371047");
   ix_plan_constraint nocase[] = {eq(T_EMAIL, SQLITE_TEXT)};
   nocase[0].collation = IX_COLLATE_NOCASE;
-  is_str(build(nocase, 1, 0), "email=? | re-checked by SQLite: email",
-         "a key under NOCASE is re-checked");
+  is_str(build(nocase, 1, 0), "email=? COLLATE NOCASE | re-checked by SQLite: email",
+         "a key under NOCASE is re-checked, its collation in the plan for xFilter");
+  ok(!ix_key_collation_problem(IX_MATCH_NOCASE, IX_COLLATE_NOCASE, "A.B@X.ORG", 9),
+     "NOCASE on a key the vendor matches without case: sent");
+  is_str(ix_key_collation_problem(IX_MATCH_EXACT, IX_COLLATE_NOCASE, "0FD1E92A", 8),
+         "letters in other case", "NOCASE on an exact key with letters: refused");
+  ok(!ix_key_collation_problem(IX_MATCH_EXACT, IX_COLLATE_NOCASE, "779456", 6),
+     "NOCASE on a value without letters is BINARY: sent");
+  ok(!ix_key_collation_problem(IX_MATCH_PHONE, IX_COLLATE_RTRIM, "9199 ", 5),
+     "a phone match serves RTRIM");
+  is_str(ix_key_collation_problem(IX_MATCH_NOCASE, IX_COLLATE_RTRIM, "ab ", 3), "trailing spaces",
+         "RTRIM with trailing spaces on a key matched as text: refused");
+  ok(!ix_key_collation_problem(IX_MATCH_EXACT, IX_COLLATE_RTRIM, "ab", 2),
+     "RTRIM without trailing spaces: sent");
+  ok(ix_key_collation_problem(IX_MATCH_NOCASE, IX_COLLATE_OTHER, "1", 1) != NULL,
+     "an application's collation: refused");
+  ok(!ix_key_collation_problem(IX_MATCH_EXACT, IX_COLLATE_BINARY, "AB", 2), "BINARY: sent");
+  ok(ix_bound_fits_format("2025-04", 7), "a prefix of the column's format fits");
+  ok(ix_bound_fits_format("2025-04-01 10:00:00.123+00", 26), "what follows the format is free");
+  ok(!ix_bound_fits_format("2018/08/01", 10), "'/' in a date does not fit");
+  ok(!ix_bound_fits_format(" 2025-03-15", 11), "a leading space does not fit");
+  ok(!ix_bound_fits_format("2025-03-15T10", 13), "'T' does not fit (the column writes a space)");
+  ok(ix_is_first_day("0000-01-01") && !ix_is_first_day("0000-01-02"), "the first day");
   ix_plan_constraint nocase_filter[] = {eq(T_MOBILE, SQLITE_TEXT), eq(T_CHANNEL, SQLITE_TEXT)};
   nocase_filter[1].collation = IX_COLLATE_NOCASE;
   is_str(build(nocase_filter, 2, 0), "mobile=?", "an optional filter under NOCASE is not sent");

@@ -1,0 +1,24 @@
+/*
+ * A set of byte strings, for "seen already" within one statement: the keys of an IN list after the
+ * key column's affinity (one customer, one request) and the vendor's own customer ids (one
+ * customer's rows once). Copies what it is given; memory from sqlite3_malloc64.
+ */
+#ifndef IX_TEXTSET_H
+#define IX_TEXTSET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ix_textset {
+  char **texts;      /* open addressing; NULL = free slot */
+  size_t *lengths;   /* of each text (texts may hold NUL) */
+  uint64_t capacity; /* a power of two, or 0 */
+  uint64_t used;
+} ix_textset;
+
+/* Adds text: 1 when it was new, 0 when the set held it already, -1 out of memory. */
+int ix_textset_add(ix_textset *set, const char *text, size_t length);
+/* Empties the set, keeping nothing (the next statement starts over). */
+void ix_textset_clear(ix_textset *set);
+
+#endif
