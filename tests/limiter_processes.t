@@ -13,7 +13,6 @@ IX_LIMITER_REAL_WINDOW=1 uses the real 10 s. No durations are asserted: rows, ex
 the sandbox saw. Prints TAP.
 """
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -21,12 +20,13 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from sandbox_process import Sandbox, library, print_tap, with_preload  # noqa: E402
+from sandbox_process import (Sandbox, library, print_tap, with_preload,  # noqa: E402
+                            start_sqlite as start, finish_sqlite as finish,
+                            status_counts as statuses)
 from cases_env import sandbox_environment  # noqa: E402
 
 WINDOW = "50/10s" if os.environ.get("IX_LIMITER_REAL_WINDOW") else "50/1s"
 # A generous bound on each sqlite3 run: reaching it is a failure report, not a timing assertion.
-PROCESS_TIMEOUT = 300
 
 JOIN = """.read {root}/examples/crm.sql
 SELECT crm.id, count(*) FROM crm JOIN optimove_interactions oi ON oi.customer_id = crm.optimove_id
@@ -34,37 +34,6 @@ WHERE crm.id BETWEEN {first} AND {last} AND oi.occurred_at >= '2025-01-01' AND o
 GROUP BY crm.id ORDER BY crm.id;
 """
 
-
-def sqlite_command():
-    return shlex.split(os.environ.get("IX_SQLITE3_WRAPPER", "")) + [
-        os.environ.get("IX_SQLITE3", "sqlite3"), "-bail", "-batch", ":memory:"]
-
-
-def start(script, env):
-    child_env = dict(env)
-    with_preload(child_env)
-    process = subprocess.Popen(sqlite_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=child_env, cwd=ROOT)
-    process.stdin.write(f".load {library()}\n" + script)
-    process.stdin.close()
-    return process
-
-
-def finish(process):
-    try:
-        process.wait(timeout=PROCESS_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        return -1, process.stdout.read(), process.stderr.read() + "\n(did not finish: killed)"
-    return process.returncode, process.stdout.read(), process.stderr.read()
-
-
-def statuses(sandbox):
-    counts = {}
-    for record in sandbox.log():
-        counts[record["status"]] = counts.get(record["status"], 0) + 1
-    return counts
 
 
 def main():

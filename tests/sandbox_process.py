@@ -127,3 +127,40 @@ def print_tap(results):
                 print(f"#   {line}", file=sys.stderr)  # shown by prove without -v
     print(f"1..{len(results)}")
     return 0 if all(result[0] for result in results) else 1
+
+
+def sqlite_command():
+    """The sqlite3 shell a test runs, under IX_SQLITE3_WRAPPER (valgrind) when set."""
+    return shlex.split(os.environ.get("IX_SQLITE3_WRAPPER", "")) + [
+        os.environ.get("IX_SQLITE3", "sqlite3"), "-bail", "-batch", ":memory:"]
+
+
+def start_sqlite(script, env):
+    """A sqlite3 shell running script after loading the library, left to run (finish_sqlite)."""
+    child_env = dict(env)
+    with_preload(child_env)
+    process = subprocess.Popen(sqlite_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=child_env, cwd=ROOT)
+    process.stdin.write(f".load {library()}\n" + script)
+    process.stdin.close()
+    return process
+
+
+def finish_sqlite(process, timeout=300):
+    """(exit code, stdout, stderr) of a start_sqlite process; the timeout is a bound on a hang,
+    reaching it is a failure (exit code -1), not a timing test."""
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return -1, process.stdout.read(), process.stderr.read() + "\n(did not finish: killed)"
+    return process.returncode, process.stdout.read(), process.stderr.read()
+
+
+def status_counts(sandbox):
+    """How many requests in the sandbox's log got each HTTP status."""
+    counts = {}
+    for record in sandbox.log():
+        counts[record["status"]] = counts.get(record["status"], 0) + 1
+    return counts

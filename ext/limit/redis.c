@@ -141,14 +141,6 @@ const char *rate_redis_where(const rate_redis *redis) {
 
 /* ---- The URL ---- */
 
-static char *rate_copy(const char *start, size_t length) {
-  char *copy = malloc(length + 1);
-  if (!copy) return NULL;
-  memcpy(copy, start, length);
-  copy[length] = '\0';
-  return copy;
-}
-
 /* Fills host, port, database and password from url; returns NULL or what is wrong with it. */
 static const char *rate_redis_parse(rate_redis *redis, const char *url) {
   rate_redis_url parsed = {0};
@@ -368,13 +360,13 @@ rate_redis *rate_redis_open(const char *url, const char *password, const char *s
   }
   pthread_mutex_init(&redis->lock, NULL);
   const char *wrong = rate_redis_parse(redis, url);
-  if (where && redis->where) *where = rate_copy(redis->where, strlen(redis->where));
+  if (where && redis->where) *where = strdup(redis->where);
   if (!wrong && !redis->password && password && *password) {
-    redis->password = rate_copy(password, strlen(password));
+    redis->password = strdup(password);
     if (!redis->password) wrong = "out of memory";
   }
   if (!wrong) {
-    redis->scope = rate_copy(scope, strlen(scope));
+    redis->scope = strdup(scope);
     if (!redis->scope) wrong = "out of memory";
   }
   if (wrong) {
