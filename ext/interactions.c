@@ -13,6 +13,7 @@
 
 #include "cache/cache.h"
 #include "provider/descriptor.h"
+#include "settings/numbers.h"
 #include "sql/sqlversion.h"
 #include "sql/tables/cachetable.h"
 #include "sql/tables/introspect.h"
@@ -92,6 +93,11 @@ __attribute__((visibility("default")))
     return SQLITE_ERROR;
   }
   ix_sqlite_version_warn_once();
+  char number_problem[200];
+  if (numbers_check_process(number_problem, sizeof(number_problem)) != 0) {
+    *error_out = sqlite3_mprintf("interactions: %s", number_problem);
+    return SQLITE_ERROR;
+  }
   const char *init_error = http_global_init();
   if (init_error) {
     *error_out = sqlite3_mprintf("interactions: %s", init_error);

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,5 +57,49 @@ int numbers_parse_whole(const char *text, long long minimum, long long maximum, 
   long long number = strtoll(text, NULL, 10);
   if (errno == ERANGE || number < minimum || number > maximum) return -1;
   *out = number;
+  return 0;
+}
+
+/* A size in MiB: digits with at most one decimal point (fractions let tests fill a cache with a
+ * few answers), nothing else: no sign, exponent, "nan" or "inf". */
+static int numbers_parse_megabytes(const char *text, double maximum) {
+  int points = 0, digits = 0;
+  for (const char *p = text; *p; p++) {
+    if (*p == '.') {
+      points++;
+    } else if (isdigit((unsigned char)*p)) {
+      digits++;
+    } else {
+      return -1;
+    }
+  }
+  if (!digits || points > 1) return -1;
+  return strtod(text, NULL) <= maximum ? 0 : -1;
+}
+
+int numbers_check_process(char *problem, size_t size) {
+  static const struct {
+    const char *variable;
+    double maximum;
+    int whole;
+  } process_numbers[] = {
+      {"INTERACTIONS_CACHE_MB", 1024.0 * 1024, 0},
+      {"INTERACTIONS_CACHE_DISK_MB", 1024.0 * 1024 * 1024, 0},
+      {"INTERACTIONS_REQUEST_LOG_SIZE", 1000000, 1},
+  };
+  for (size_t i = 0; i < sizeof(process_numbers) / sizeof(process_numbers[0]); i++) {
+    const char *text = getenv(process_numbers[i].variable);
+    if (!text || !*text) continue; /* an empty variable counts as unset, like every setting */
+    long long whole;
+    int bad = process_numbers[i].whole
+                  ? numbers_parse_whole(text, 1, (long long)process_numbers[i].maximum, &whole)
+                  : numbers_parse_megabytes(text, process_numbers[i].maximum);
+    if (!bad) continue;
+    snprintf(problem, size, "%s must be %s from %s to %.0f, got '%.64s'",
+             process_numbers[i].variable,
+             process_numbers[i].whole ? "a whole number" : "a number of MiB (a fraction is fine)",
+             process_numbers[i].whole ? "1" : "0", process_numbers[i].maximum, text);
+    return -1;
+  }
   return 0;
 }

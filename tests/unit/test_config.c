@@ -293,6 +293,44 @@ static void test_ranges(void) {
      "signs, spaces, empty text and inf are refused");
 }
 
+/* The process-wide numbers are checked at load (numbers_check_process): a bad value names the
+ * variable and its range; fractions of a MiB stay allowed; empty counts as unset. */
+static void process_number(const char *variable, const char *value, const char *expected,
+                           const char *name) {
+  char problem[200] = "";
+  setenv(variable, value, 1);
+  int rc = numbers_check_process(problem, sizeof(problem));
+  unsetenv(variable);
+  if (!expected) {
+    ok(rc == 0, "%s", name);
+  } else {
+    ok(rc != 0 && strcmp(problem, expected) == 0, "%s", name);
+    if (rc == 0 || strcmp(problem, expected) != 0) diag("got: %s", problem);
+  }
+}
+
+static void test_process_numbers(void) {
+  process_number("INTERACTIONS_CACHE_MB", "0.011", NULL, "a fraction of a MiB is a cache size");
+  process_number("INTERACTIONS_CACHE_MB", "0", NULL, "0 MiB turns the memory level off");
+  process_number("INTERACTIONS_CACHE_MB", "", NULL, "an empty variable counts as unset");
+  process_number("INTERACTIONS_CACHE_MB", "nan",
+                 "INTERACTIONS_CACHE_MB must be a number of MiB (a fraction is fine) from 0 to "
+                 "1048576, got 'nan'",
+                 "INTERACTIONS_CACHE_MB=nan is refused with the range");
+  process_number("INTERACTIONS_CACHE_DISK_MB", "1e3",
+                 "INTERACTIONS_CACHE_DISK_MB must be a number of MiB (a fraction is fine) from 0 "
+                 "to 1073741824, got '1e3'",
+                 "an exponent is refused");
+  process_number("INTERACTIONS_CACHE_MB", "2000000",
+                 "INTERACTIONS_CACHE_MB must be a number of MiB (a fraction is fine) from 0 to "
+                 "1048576, got '2000000'",
+                 "a size over the top of the range is refused");
+  process_number("INTERACTIONS_REQUEST_LOG_SIZE", "0",
+                 "INTERACTIONS_REQUEST_LOG_SIZE must be a whole number from 1 to 1000000, got '0'",
+                 "a request log of 0 entries is refused");
+  process_number("INTERACTIONS_REQUEST_LOG_SIZE", "5000", NULL, "5000 entries is a request log");
+}
+
 /* A vendor with named regions: config_apply_region gives the base URL from the region. */
 static const ix_setting_def region_settings[] = {
     {"region", IX_SETTING_URL, NULL, "na, eu or a URL"},
@@ -376,6 +414,7 @@ int main(void) {
   test_global_environment();
   test_bad_values();
   test_ranges();
+  test_process_numbers();
   test_regions();
 #ifdef IX_DEBUG
   test_unknown_keys();
