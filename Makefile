@@ -168,6 +168,11 @@ install: $(LIB)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DATADIR)
 	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/interactions.so
 	install -m 0644 $(wildcard sql/*.sql) README.md $(DESTDIR)$(DATADIR)/
+	@# The pages the README links to, at the same relative paths, so its links work where installed.
+	install -d $(DESTDIR)$(DATADIR)/docs/tables $(DESTDIR)$(DATADIR)/docs/reference
+	install -m 0644 $(wildcard docs/*.md) $(DESTDIR)$(DATADIR)/docs/
+	install -m 0644 $(wildcard docs/tables/*.md) $(DESTDIR)$(DATADIR)/docs/tables/
+	install -m 0644 $(wildcard docs/reference/*.md) $(DESTDIR)$(DATADIR)/docs/reference/
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/interactions.so

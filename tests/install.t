@@ -3,6 +3,7 @@
 `.load interactions` finds it (here through LD_LIBRARY_PATH, the same search dlopen does for the
 system directory), and uninstall removes everything install put there. Prints TAP."""
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,13 @@ def main():
         share = os.path.join(destdir, "usr/share/sqlite-interactions")
         results.append((os.path.isfile(os.path.join(share, "README.md")),
                         "the README and sql/ go to /usr/share/sqlite-interactions", ""))
+        # Every page the installed README links to is installed beside it, at the same path.
+        with open(os.path.join(ROOT, "README.md")) as readme:
+            links = sorted(set(re.findall(r"\]\((docs/[^)#]+\.md)", readme.read())))
+        missing = [link for link in links if not os.path.isfile(os.path.join(share, link))]
+        results.append((links != [] and missing == [],
+                        "the docs the README links to are installed beside it",
+                        "missing: %s" % missing))
         env = dict(os.environ, LD_LIBRARY_PATH=destdir + libdir)
         loaded = run_sqlite(".load interactions\nSELECT interactions_version();\n", env)
         results.append((loaded.returncode == 0 and loaded.stdout.strip() != "",
