@@ -239,8 +239,12 @@ static void ix_result_as_int(sqlite3_context *ctx, const cJSON *member, int or_t
     sqlite3_result_text(ctx, ix_number_digits(member), -1, SQLITE_TRANSIENT);
   } else if (cJSON_IsString(member) && ix_parse_int64(member->valuestring, &whole)) {
     sqlite3_result_int64(ctx, whole);
-  } else if (cJSON_IsString(member) && *member->valuestring &&
-             (or_text || ix_is_integer_text(member->valuestring))) {
+  } else if (cJSON_IsString(member) && !or_text && ix_is_integer_text(member->valuestring)) {
+    /* Integer text beyond 64 bits: its digits (and sign), as above; a '+' is no part of the
+     * number, as "+123" gives 123. */
+    const char *digits = member->valuestring + (*member->valuestring == '+');
+    sqlite3_result_text(ctx, digits, -1, SQLITE_TRANSIENT);
+  } else if (cJSON_IsString(member) && *member->valuestring && or_text) {
     sqlite3_result_text(ctx, member->valuestring, -1, SQLITE_TRANSIENT);
   } else {
     sqlite3_result_null(ctx); /* a wrong type in a known field is NULL, not an error */
