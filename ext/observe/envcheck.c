@@ -200,15 +200,23 @@ static void envcheck_guess_name(const char *name, envcheck_guess *guess) {
   }
 }
 
+/* The name of an environ entry ("NAME=value") copied into name; returns its value, or NULL for an
+ * entry without a name or with one too long to be a setting's variable. */
+static const char *envcheck_entry_name(const char *entry, char name[ENVCHECK_MAX_NAME]) {
+  const char *equals = strchr(entry, '=');
+  if (!equals || equals == entry || equals - entry >= ENVCHECK_MAX_NAME) return NULL;
+  memcpy(name, entry, (size_t)(equals - entry));
+  name[equals - entry] = '\0';
+  return equals + 1;
+}
+
 int envcheck_each_unknown(int (*each)(void *context, const char *vendor, const char *name,
                                       const char *closest),
                           void *context) {
   for (char **entry = environ; entry && *entry; entry++) {
-    const char *equals = strchr(*entry, '=');
-    if (!equals || equals == *entry || equals - *entry >= ENVCHECK_MAX_NAME) continue;
     char name[ENVCHECK_MAX_NAME];
-    memcpy(name, *entry, (size_t)(equals - *entry));
-    name[equals - *entry] = '\0';
+    const char *value = envcheck_entry_name(*entry, name);
+    if (!value) continue;
     if (!strchr(name, '_') || envcheck_is_known(name)) continue;
     envcheck_guess guess;
     envcheck_guess_name(name, &guess);
@@ -241,12 +249,10 @@ char *envcheck_production_guard(const char *vendor, const char *production_url) 
   char base_variable[ENVCHECK_MAX_NAME];
   envcheck_variable(vendor, "base_url", base_variable, sizeof(base_variable));
   for (char **entry = environ; entry && *entry; entry++) {
-    const char *equals = strchr(*entry, '=');
-    if (!equals || equals == *entry || equals - *entry >= ENVCHECK_MAX_NAME) continue;
     char name[ENVCHECK_MAX_NAME];
-    memcpy(name, *entry, (size_t)(equals - *entry));
-    name[equals - *entry] = '\0';
-    if (!equals[1] || !strchr(name, '_') || envcheck_is_known(name)) continue;
+    const char *value = envcheck_entry_name(*entry, name);
+    if (!value) continue;
+    if (!*value || !strchr(name, '_') || envcheck_is_known(name)) continue;
     envcheck_guess guess;
     envcheck_guess_name(name, &guess);
     if (guess.vendor && strcmp(guess.closest, base_variable) == 0) {
