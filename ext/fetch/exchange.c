@@ -146,11 +146,8 @@ static int exchange_ask(fetch_account *account, const transport_hooks *hooks, ch
   if (rc == SQLITE_OK && (request.url.out_of_memory || !json)) rc = SQLITE_NOMEM;
   http_response response;
   memset(&response, 0, sizeof(response));
-  ix_json_parse parsed;
-  memset(&parsed, 0, sizeof(parsed));
-  transport_sending sending = {.hooks = *hooks, .parsed = &parsed};
-  if (rc == SQLITE_OK) rc = transport_send(account, &sending, &request, json, &response, error_out);
-  ix_json_parse_clear(&parsed);
+  if (rc == SQLITE_OK)
+    rc = transport_send_alone(account, hooks, &request, json, &response, error_out);
   if (rc == SQLITE_OK && (response.status < 200 || response.status >= 300)) {
     *error_out = exchange_status_error(account, &response, &request);
     rc = SQLITE_ERROR;

@@ -55,11 +55,8 @@ static int lookup_ask(fetch_account *account, const transport_hooks *hooks, char
   if (rc == SQLITE_OK && request.url.out_of_memory) rc = SQLITE_NOMEM;
   http_response response;
   memset(&response, 0, sizeof(response));
-  ix_json_parse parsed;
-  memset(&parsed, 0, sizeof(parsed));
-  transport_sending sending = {.hooks = *hooks, .parsed = &parsed};
-  if (rc == SQLITE_OK) rc = transport_send(account, &sending, &request, NULL, &response, error_out);
-  ix_json_parse_clear(&parsed);
+  if (rc == SQLITE_OK)
+    rc = transport_send_alone(account, hooks, &request, NULL, &response, error_out);
   if (rc == SQLITE_OK && (response.status < 200 || response.status >= 300)) {
     char *said = errors_vendor_said(account, &response, &request.headers);
     *error_out =

@@ -319,3 +319,14 @@ int transport_from_cache(const fetch_account *account, transport_sending *sendin
                                             0, (sqlite3_int64)response->body_len, level, NULL);
   return 1;
 }
+
+int transport_send_alone(fetch_account *account, const transport_hooks *hooks,
+                         const ix_request *request, const char *post_json, http_response *response,
+                         char **error_out) {
+  ix_json_parse parsed;
+  memset(&parsed, 0, sizeof(parsed));
+  transport_sending sending = {.hooks = *hooks, .parsed = &parsed};
+  int rc = transport_send(account, &sending, request, post_json, response, error_out);
+  ix_json_parse_clear(&parsed);
+  return rc;
+}

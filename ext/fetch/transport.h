@@ -55,6 +55,12 @@ typedef struct transport_sending {
 int transport_send(fetch_account *account, transport_sending *sending, const ix_request *request,
                    const char *post_json, http_response *response, char **error_out);
 
+/* transport_send for a request outside any cursor (a token exchange, a lookup): with a sending of
+ * its own, so that it can never change a page's accounting (request-log id, parse buffer). */
+int transport_send_alone(fetch_account *account, const transport_hooks *hooks,
+                         const ix_request *request, const char *post_json, http_response *response,
+                         char **error_out);
+
 /* libcurl's options for request: the account's timeouts, body cap and interrupt. */
 http_request transport_http_options(const fetch_account *account, const ix_request *request);
 /* A cached answer for url, logged as such (its id in sending); 0 when there is none. */
