@@ -41,6 +41,9 @@ DEFINITION = re.compile(
     r"\s*\{", re.M)
 CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+# Prefixes besides the file's and the folder's: the limiter's files share "rate_" (rate_limiter_admit,
+# rate_redis_open), and hash.h's functions are named after the hash (hash64).
+NAME_PREFIXES = {"limit": ("rate_",), "util/hash": ("hash64",)}
 KEYWORDS = {"if", "for", "while", "switch", "return", "sizeof", "defined", "else", "do"}
 
 
@@ -204,6 +207,26 @@ def walk(entry, stripped, public, local, graph):
     return sorted(up), entered
 
 
+def misnamed_functions(stripped):
+    """Engine functions whose name does not say where they live (the module docstring's rule)."""
+    header = strip(open(os.path.join(EXT, "provider", "provider.h"), encoding="utf-8").read())
+    for_providers = set(re.findall(r"\b(ix_\w+)\s*\(", header))
+    found = []
+    for path, text in sorted(stripped.items()):
+        folder, module = folder_of(path), module_of(path)
+        if folder == "providers" or "/" not in path:
+            continue
+        prefixes = (os.path.basename(module) + "_", folder + "_") + NAME_PREFIXES.get(folder, ()) \
+            + NAME_PREFIXES.get(module, ())
+        for match in DEFINITION.finditer(text):
+            name = match.group(2)
+            if name in KEYWORDS or name in for_providers:
+                continue
+            if name.startswith("ix_") or (not match.group(1) and not name.startswith(prefixes)):
+                found.append(f"{path}: {name}")
+    return found
+
+
 def main():
     sources, stripped, public, local = read_all()
     graph = edges(sources, stripped, public, local)
@@ -251,6 +274,10 @@ def main():
             long_files.append(f"{path}: {lines} lines")
     results.append((not long_files, f"no engine file over {MAX_LINES} lines but util/timefmt.c",
                     "\n".join(long_files)))
+
+    misnamed = misnamed_functions(stripped)
+    results.append((not misnamed, "engine functions carry their file's or folder's prefix; ix_ is "
+                    "provider.h's", "\n".join(misnamed)))
 
     for number, (passed, name, detail) in enumerate(results, 1):
         print(f"{'ok' if passed else 'not ok'} {number} - {name}")
