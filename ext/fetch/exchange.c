@@ -5,6 +5,7 @@
 
 #include "auth/tokenstore.h"
 #include "fetch/errors.h"
+#include "util/notes.h"
 
 #include <string.h>
 #include <time.h>
@@ -170,12 +171,20 @@ static int exchange_ask(fetch_account *account, const transport_hooks *hooks, ch
 
 int exchange_token(fetch_account *account, const transport_hooks *hooks, char **token_out,
                    uint64_t *generation_out, char **error_out) {
+  long long started = clock_ms();
   for (;;) {
     switch (tokenstore_get(account->account, clock_ms(), token_out, generation_out)) {
       case TOKENSTORE_FRESH: return SQLITE_OK;
       case TOKENSTORE_NOMEM: return SQLITE_NOMEM;
       case TOKENSTORE_WAIT:
-        /* Another connection is asking for this account's token: its answer is ours too. */
+        /* Another connection is asking for this account's token: its answer is ours too. A long
+         * wait says so, as a wait for the rate limit does (a statement that seems stuck). */
+        if (!*hooks->told_about_waiting && clock_ms() - started > TRANSPORT_WAIT_NOTICE_MS) {
+          *hooks->told_about_waiting = 1;
+          notes_say(NOTES_NOTE, account->table_name,
+                    "waiting for the access token another statement of this process is asking "
+                    "for (INTERACTIONS_QUIET=1 hides this)");
+        }
         if (transport_wait(account, hooks, EXCHANGE_WAIT_SLICE_MS)) {
           *error_out = ix_errorf("%s: interrupted", account->table_name);
           return SQLITE_INTERRUPT;

@@ -20,7 +20,6 @@ SQLITE_EXTENSION_INIT3
 #define TRANSPORT_RETRY_AFTER_CAP_MS 60000
 /* A wait for the limiter longer than this is explained on stderr (once per table in a statement).
  */
-#define TRANSPORT_WAIT_NOTICE_MS 3000
 /* An attempt given back by its prepare (a token gone stale while it waited) starts over at most
  * this often: a token that lives shorter than the limiter's waits can never be used. */
 #define TRANSPORT_MAX_AGAIN 4

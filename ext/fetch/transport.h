@@ -19,10 +19,13 @@
 #include "json/jsonarena.h"
 #include "observe/progress.h"
 
+/* A wait longer than this says why on stderr, once per statement (INTERACTIONS_QUIET hides it). */
+#define TRANSPORT_WAIT_NOTICE_MS 3000
+
 /* What every request a statement sends shares with it, handed down by the cursor. */
 typedef struct transport_hooks {
   progress_state *progress; /* what the statement says on stderr */
-  int *told_about_waiting;  /* the "waiting for the rate limit" note is said once per statement */
+  int *told_about_waiting;  /* a "waiting for ..." note is said once per statement */
   /* Keeps the statement's own transfers in flight moving while a request waits, and gives their
    * limiter slots back as they complete (IN lists, inlist.c); returns how many still run. A wait
    * that did not would wait for its own slots for ever (the stall of issue 10). NULL: none. */
