@@ -51,7 +51,7 @@ void ix_fetch_free(ix_fetch *fetch) {
 }
 
 int ix_fetch_start(ix_fetch *fetch, char **error_out) {
-  const ix_lookup *lookup = fetch->account.provider->lookup;
+  const ix_lookup *lookup = fetch->account.provider->request.lookup;
   if (lookup && lookup->wanted(fetch->account.config)) {
     int rc = lookup_acquire(&fetch->account, &fetch->sending.hooks, &fetch->page.lookup, error_out);
     if (rc != SQLITE_OK) return rc;
