@@ -10,17 +10,17 @@
 
 /* SQLITE_OK, or SQLITE_ERROR with *error_out (sqlite3_malloc'd) saying
  * "error creating module <table>: <field>: <problem>". */
-int ix_descriptor_check(const ix_provider *provider, char **error_out);
+int descriptor_check(const ix_provider *provider, char **error_out);
 
 /* The planner's form of the key table (.keys): each column's entry, the range column and the
  * alternatives as column masks (a key every plan needs is in each). */
-void ix_descriptor_derive(const ix_provider *provider, ix_key_plan *plan);
+void descriptor_derive(const ix_provider *provider, ix_key_plan *plan);
 
 /* The column whose key is IX_KEY_RANGE, or -1 when none is. */
-int ix_descriptor_range_column(const ix_provider *provider);
+int descriptor_range_column(const ix_provider *provider);
 
 /* Copies a checked descriptor into *resolved with what is derived filled in (.derived, from the
  * key table) and returns resolved: the engine reads only the copy. */
-const ix_provider *ix_descriptor_resolve(const ix_provider *provider, ix_provider *resolved);
+const ix_provider *descriptor_resolve(const ix_provider *provider, ix_provider *resolved);
 
 #endif

@@ -170,7 +170,7 @@ typedef struct ix_page {
    */
   char *body;
   size_t body_len;
-  /* Where the tree lives (jsonarena.h): ix_parse_json_body makes it, ix_page_reset frees it. */
+  /* Where the tree lives (jsonarena.h): ix_parse_json_body makes it, columns_page_reset frees it. */
   struct ix_json_arena *arena;
   /* Engine: the body already parsed while fetch/transport.c checked it was whole, for ix_parse_json_body to
    * take instead of parsing again (NULL when there is none). */
@@ -185,7 +185,7 @@ typedef struct ix_args {
   sqlite3_value *eq[IX_MAX_COLUMNS]; /* equality values sent to the API (sqlite3_value_dup) */
   /* The collapsed range on the provider's range column, as text. Each bound starts with a real
    * YYYY-MM-DD date: a bound that does not (a number, a LIKE prefix, "2025-13") is widened by the
-   * engine to the days it can match, or the plan sends nothing (vtab.c, ix_range_add), so a
+   * engine to the days it can match, or the plan sends nothing (vtab.c, values_range_add), so a
    * provider need not check the date again; what follows the date is the user's own text. SQLite
    * re-checks every bound on the rows. */
   char *range_low;
@@ -375,7 +375,7 @@ typedef struct ix_provider {
     const char *const *regions;
   } settings;
 
-  /* Engine: derived from .keys at registration (ix_descriptor_resolve); providers leave it out. */
+  /* Engine: derived from .keys at registration (descriptor_resolve); providers leave it out. */
   ix_key_plan derived;
 } ix_provider;
 

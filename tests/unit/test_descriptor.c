@@ -76,7 +76,7 @@ static ix_provider good(void) {
 /* Checks that the descriptor is refused and the message holds `expected` after the table name. */
 static void refused(const ix_provider *provider, const char *expected, const char *what) {
   char *error = NULL;
-  int rc = ix_descriptor_check(provider, &error);
+  int rc = descriptor_check(provider, &error);
   const char *prefix = "error creating module demo_interactions: ";
   int matches = error && strncmp(error, prefix, strlen(prefix)) == 0 && strstr(error, expected);
   ok(rc == SQLITE_ERROR && matches, "%s is refused (%s)", what, error ? error : "no message");
@@ -85,7 +85,7 @@ static void refused(const ix_provider *provider, const char *expected, const cha
 
 static void passes(const ix_provider *provider, const char *what) {
   char *error = NULL;
-  ok(ix_descriptor_check(provider, &error) == SQLITE_OK && !error, "%s passes (%s)", what,
+  ok(descriptor_check(provider, &error) == SQLITE_OK && !error, "%s passes (%s)", what,
      error ? error : "no message");
   sqlite3_free(error);
 }
@@ -94,7 +94,7 @@ static void test_identity_and_columns(void) {
   ix_provider p = good();
   char *unnamed = NULL;
   p.table = "";
-  int unnamed_rc = ix_descriptor_check(&p, &unnamed);
+  int unnamed_rc = descriptor_check(&p, &unnamed);
   ok(unnamed_rc == SQLITE_ERROR && unnamed &&
          strcmp(unnamed,
                 "error creating module (unnamed): .table is empty: it is the module's "
@@ -245,7 +245,7 @@ static void test_keys(void) {
  * that defaults to column 0), and the alternatives as masks, a required key in each. */
 static void test_derived(void) {
   ix_provider p = good(), resolved;
-  is_int(ix_descriptor_resolve(&p, &resolved)->derived.range_column, COL_WHEN,
+  is_int(descriptor_resolve(&p, &resolved)->derived.range_column, COL_WHEN,
          "range column from its key");
   ok(resolved.derived.required[0] == IX_COLUMN_BIT(COL_ID) && resolved.derived.required[1] == 0,
      "a required key is the one alternative");
@@ -254,9 +254,9 @@ static void test_derived(void) {
      "each column's key entry, zero for a column that is no key");
   is_int(resolved.column_count, COLUMN_COUNT, "the rest of the descriptor is copied");
   keys[1].column = NULL;
-  is_int(ix_descriptor_resolve(&p, &resolved)->derived.range_column, -1,
+  is_int(descriptor_resolve(&p, &resolved)->derived.range_column, -1,
          "no range key, no range column");
-  is_int(ix_descriptor_range_column(&p), -1, "... read from the unresolved descriptor too");
+  is_int(descriptor_range_column(&p), -1, "... read from the unresolved descriptor too");
 
   /* Capillary's shape: identifier_name AND identifier_value, or else what; contact_id in both. */
   p = good();
@@ -265,13 +265,13 @@ static void test_derived(void) {
   keys[2] = (ix_key_column){"what", IX_KEY_EQ, IX_KEY_ONE_OF, 2, IX_MATCH_EXACT, 0};
   keys[3] = (ix_key_column){"occurred_at", IX_KEY_RANGE, IX_KEY_OPTIONAL, 0, 0, 0};
   passes(&p, "a required key with two alternatives");
-  ix_descriptor_resolve(&p, &resolved);
+  descriptor_resolve(&p, &resolved);
   ok(resolved.derived.required[0] == (IX_COLUMN_BIT(COL_ID) | IX_COLUMN_BIT(COL_SPARE)) &&
          resolved.derived.required[1] == (IX_COLUMN_BIT(COL_ID) | IX_COLUMN_BIT(COL_WHAT)) &&
          resolved.derived.required[2] == 0,
      "alternatives in their order, the required key in each");
   keys[0].require = IX_KEY_ONE_OF, keys[0].alternative = 1;
-  ix_descriptor_resolve(&p, &resolved);
+  descriptor_resolve(&p, &resolved);
   ok(resolved.derived.required[0] == (IX_COLUMN_BIT(COL_ID) | IX_COLUMN_BIT(COL_SPARE)) &&
          resolved.derived.required[1] == IX_COLUMN_BIT(COL_WHAT),
      "the columns of one alternative go together");

@@ -16,7 +16,7 @@
  * How it works
  *   Both are generated from the same provider descriptors the tables run on (provider.h), so they
  *   cannot drift from what xBestIndex does: `operators`, `rechecked` and `alternative` read the
- *   key table as registration derives it for the planner (ix_descriptor_resolve). The rows are built whole in
+ *   key table as registration derives it for the planner (descriptor_resolve). The rows are built whole in
  *   xFilter (a few hundred at most) and SQLite filters them. Like every table of the extension they
  *   are DIRECTONLY; nothing here is secret, but one rule for all the tables is simpler to trust.
  */
@@ -87,7 +87,7 @@ static int schema_alternative(const ix_provider *provider, int column) {
 }
 
 /* The operators xBestIndex sends to the API for this column, or NULL when SQLite alone filters.
- * provider is a resolved descriptor (ix_descriptor_resolve). */
+ * provider is a resolved descriptor (descriptor_resolve). */
 static const char *schema_operators(const ix_provider *provider, int column) {
   unsigned operators = ix_key_of(provider, column)->operators;
   if (operators & IX_KEY_RANGE) return "=, <, <=, >, >=";
@@ -133,7 +133,7 @@ static int schema_fill_columns(schema_cursor *cursor, const ix_provider *const *
     /* The descriptors listed are the unresolved ones: the key table is read as the planner reads
      * it, from a resolved copy. */
     ix_provider resolved;
-    const ix_provider *provider = ix_descriptor_resolve(providers[p], &resolved);
+    const ix_provider *provider = descriptor_resolve(providers[p], &resolved);
     for (int c = 0; rc == SQLITE_OK && c < provider->column_count; c++) {
       const ix_column_def *def = &provider->columns[c];
       const char *operators = schema_operators(provider, c);
@@ -167,7 +167,7 @@ static const char *schema_setting_default(const ix_provider *provider, const cha
   for (const ix_setting_def *def = provider->settings.list; def && def->key; def++) {
     if (strcmp(def->key, key) == 0) return def->default_value;
   }
-  for (const ix_setting_def *def = ix_common_settings; def->key; def++) {
+  for (const ix_setting_def *def = common_settings; def->key; def++) {
     if (strcmp(def->key, key) == 0) return def->default_value;
   }
   return NULL;
