@@ -26,6 +26,7 @@ UNIT_SOURCES_test_ratelimit := ext/limit/ratelimit.c ext/limit/local.c ext/limit
                                ext/limit/redis.c ext/limit/redisurl.c ext/util/clock.c \
                                ext/auth/fingerprint.c ext/util/privatedir.c ext/util/notes.c
 UNIT_SOURCES_test_plan      := -DSQLITE_CORE ext/sql/plan.c ext/sql/rowid.c ext/provider/jsonspan.c \
+                               ext/provider/descriptor.c ext/settings/common.c \
                                ext/json/jsonarena.c ext/util/timefmt.c -lsqlite3
 UNIT_SOURCES_test_memlimits := ext/json/memlimits.c
 UNIT_SOURCES_test_sqlversion := ext/sql/sqlversion.c

@@ -220,8 +220,8 @@ int accept_response(fetch_cursor *fetch, http_response *response, const ix_reque
     char *error = NULL;
     const char *body = response->body ? response->body : "";
     fetch->page.preparsed = &fetch->parsed;
-    ix_page_status status =
-        fetch->account.provider->parse_page(&call, body, response->body_len, &fetch->page, &error);
+    ix_page_status status = fetch->account.provider->response.parse_page(
+        &call, body, response->body_len, &fetch->page, &error);
     fetch->page.preparsed = NULL;
     if (status == IX_PAGE_ERROR) {
       *error_out = errors_scrub(config, &request->headers, error);

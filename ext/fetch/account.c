@@ -70,10 +70,11 @@ int account_configure(fetch_account *account, const config_options *options, cha
   /* Settings are read now: a misspelt variable would fall back to a default silently, so the
    * warning about one comes first (settings/ is a leaf: it does not know who warns). */
   envcheck_warn_once();
-  int rc = config_resolve(account->table_name, provider->vendor, provider->settings,
+  int rc = config_resolve(account->table_name, provider->vendor, provider->settings.list,
                           provider->default_base_url, options, &account->config, error_out);
   if (rc == SQLITE_OK) {
-    rc = config_apply_region(account->config, account->table_name, provider->regions, 0, error_out);
+    rc = config_apply_region(account->config, account->table_name, provider->settings.regions, 0,
+                             error_out);
   }
   if (rc == SQLITE_OK && config_base_url_defaulted(account->config)) {
     /* The production host, by default: not while the environment says a test host was meant. */

@@ -51,7 +51,7 @@ void fetch_free(fetch_cursor *fetch) {
 }
 
 int fetch_start(fetch_cursor *fetch, char **error_out) {
-  const ix_lookup *lookup = fetch->account.provider->lookup;
+  const ix_lookup *lookup = fetch->account.provider->request.lookup;
   if (lookup && lookup->wanted(fetch->account.config)) {
     int rc = lookup_acquire(&fetch->account, &fetch->sending.hooks, &fetch->page.lookup, error_out);
     if (rc != SQLITE_OK) return rc;

@@ -107,7 +107,7 @@ char *errors_scrub(const ix_config *config, const http_headers *headers, char *t
 char *errors_credential_hint(const ix_provider *provider, const ix_config *config) {
   sqlite3_str *hint = sqlite3_str_new(NULL);
   int named = 0;
-  for (const ix_setting_def *def = provider->settings; def && def->key; def++) {
+  for (const ix_setting_def *def = provider->settings.list; def && def->key; def++) {
     if (!(def->flags & (IX_SETTING_SECRET | IX_SETTING_CREDENTIAL))) continue;
     if (!config_get(config, def->key)) continue;
     sqlite3_str_appendf(hint, "%s%s", named++ ? " and " : "", config_origin(config, def->key));
@@ -124,10 +124,10 @@ char *errors_status(const fetch_account *account, const ix_call *call,
   char *message;
   long status = response->status;
   char *special = NULL;
-  if ((status == 401 || status == 403) && account->provider->status_hint) {
+  if ((status == 401 || status == 403) && account->provider->response.status_hint) {
     char *plain = errors_vendor_message(response->body, response->body_len, response->content_type,
                                         account->config, headers);
-    special = account->provider->status_hint(call, status, plain ? plain : "");
+    special = account->provider->response.status_hint(call, status, plain ? plain : "");
     sqlite3_free(plain);
   }
   if (special) {

@@ -74,7 +74,7 @@ static long long exchange_lifetime(const fetch_account *account, const http_resp
   cJSON_Delete(root);
   if (seconds < 0) seconds = exchange_jwt_lifetime(token);
   if (seconds < 0 && provider_ttl > 0) seconds = provider_ttl;
-  if (seconds < 0) seconds = account->provider->token_exchange->default_ttl_seconds;
+  if (seconds < 0) seconds = account->provider->request.token_exchange->default_ttl_seconds;
   return seconds > 0 ? seconds : 0;
 }
 
@@ -115,7 +115,7 @@ static int exchange_check_token(const fetch_account *account, const char *token,
 /* The error for a refused exchange names the key and secret settings, never their values. */
 static char *exchange_status_error(const fetch_account *account, const http_response *response,
                                    const ix_request *request) {
-  const ix_token_exchange *exchange = account->provider->token_exchange;
+  const ix_token_exchange *exchange = account->provider->request.token_exchange;
   const char *key = config_origin(account->config, exchange->key_setting);
   const char *secret = config_origin(account->config, exchange->secret_setting);
   char *said = errors_vendor_said(account, response, &request->headers);
@@ -136,7 +136,7 @@ static char *exchange_status_error(const fetch_account *account, const http_resp
  * of the answer. */
 static int exchange_ask(fetch_account *account, const transport_hooks *hooks, char **token_out,
                         long long *lifetime, char **error_out) {
-  const ix_token_exchange *exchange = account->provider->token_exchange;
+  const ix_token_exchange *exchange = account->provider->request.token_exchange;
   ix_call call = account_call(account);
   ix_request request;
   memset(&request, 0, sizeof(request));

@@ -44,13 +44,13 @@ static const char *lookup_keep(uint64_t account, char *result) {
 /* Sends the provider's lookup request (its authentication, its path) and reads the answer. */
 static int lookup_ask(fetch_account *account, const transport_hooks *hooks, char **result_out,
                       char **error_out) {
-  const ix_lookup *lookup = account->provider->lookup;
+  const ix_lookup *lookup = account->provider->request.lookup;
   ix_call call = account_call(account);
   ix_request request;
   memset(&request, 0, sizeof(request));
   url_init(&request.url);
   url_append_raw(&request.url, config_engine(account->config)->base_url);
-  int rc = account->provider->authenticate(&call, &request.headers, error_out);
+  int rc = account->provider->request.authenticate(&call, &request.headers, error_out);
   if (rc == SQLITE_OK) rc = lookup->build(&call, &request, error_out);
   if (rc == SQLITE_OK && request.url.out_of_memory) rc = SQLITE_NOMEM;
   http_response response;

@@ -11,7 +11,7 @@
 SQLITE_EXTENSION_INIT3
 
 int request_wants_token(const fetch_account *account) {
-  const ix_token_exchange *exchange = account->provider->token_exchange;
+  const ix_token_exchange *exchange = account->provider->request.token_exchange;
   return exchange && exchange->wanted(account->config);
 }
 
@@ -56,11 +56,11 @@ static int request_make(const request_plan *plan, const char *token, char **erro
   url_append_raw(&request->url, config_engine(account->config)->base_url);
   int rc = SQLITE_OK;
   if (token || !request_wants_token(account)) {
-    rc = account->provider->authenticate(&call, &request->headers, error_out);
+    rc = account->provider->request.authenticate(&call, &request->headers, error_out);
     if (rc == SQLITE_NOMEM && !*error_out) rc = request_header_refused(account, error_out);
   }
   if (rc == SQLITE_OK) {
-    rc = account->provider->build_request(
+    rc = account->provider->request.build(
         &call, plan->page_token, request_page_size(account, call.args), request, error_out);
   }
   if (rc == SQLITE_OK && request->url.out_of_memory) rc = SQLITE_NOMEM;

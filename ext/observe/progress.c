@@ -109,7 +109,7 @@ void progress_filter(progress_state *progress, const ix_provider *provider, cons
   progress->single_filters++;
   progress_customer(progress);
   if (progress->single_filters != IX_PROGRESS_HINT_FILTERS || progress->hinted ||
-      !provider->required[0] || !notes_shown(NOTES_NOTE)) {
+      !provider->derived.required[0] || !notes_shown(NOTES_NOTE)) {
     return;
   }
   progress->hinted = 1;

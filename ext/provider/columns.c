@@ -158,7 +158,7 @@ void columns_row_value(const ix_call *call, const ix_row *row, int column, sqlit
   const ix_provider *provider = call->provider;
   const ix_column_def *def = &provider->columns[column];
   sqlite3_value *given = call->args->eq[column];
-  if (given && (def->flags & IX_COL_EXACT)) {
+  if (given && (ix_key_of(provider, column)->flags & IX_KEY_ECHO)) {
     /* Echo the value the API was asked for, as text for TEXT columns: SQLite's re-check (or the
      * user) sees exactly what was sent. */
     if (strcmp(def->decl_type, "TEXT") == 0) {
@@ -169,7 +169,7 @@ void columns_row_value(const ix_call *call, const ix_row *row, int column, sqlit
     return;
   }
   switch (def->kind) {
-    case IX_VALUE_CUSTOM: provider->column(call, row, column, ctx); break;
+    case IX_VALUE_CUSTOM: provider->row.column(call, row, column, ctx); break;
     case IX_VALUE_RAW: {
       const char *raw;
       size_t length;
@@ -183,8 +183,8 @@ void columns_row_value(const ix_call *call, const ix_row *row, int column, sqlit
     }
     case IX_VALUE_NONE:
       /* Argument columns without a per-row value: the provider may still know one. */
-      if (provider->column) {
-        provider->column(call, row, column, ctx);
+      if (provider->row.column) {
+        provider->row.column(call, row, column, ctx);
       } else {
         sqlite3_result_null(ctx);
       }

@@ -12,11 +12,15 @@
  * "error creating module <table>: <field>: <problem>". */
 int descriptor_check(const ix_provider *provider, char **error_out);
 
-/* The column flagged IX_COL_RANGE, or -1 when none is. */
+/* The planner's form of the key table (.keys): each column's entry, the range column and the
+ * alternatives as column masks (a key every plan needs is in each). */
+void descriptor_derive(const ix_provider *provider, ix_key_plan *plan);
+
+/* The column whose key is IX_KEY_RANGE, or -1 when none is. */
 int descriptor_range_column(const ix_provider *provider);
 
-/* Copies a checked descriptor into *resolved with what is derived filled in (range_column from
- * the IX_COL_RANGE flag) and returns resolved: the engine reads only the copy. */
+/* Copies a checked descriptor into *resolved with what is derived filled in (.derived, from the
+ * key table) and returns resolved: the engine reads only the copy. */
 const ix_provider *descriptor_resolve(const ix_provider *provider, ix_provider *resolved);
 
 #endif

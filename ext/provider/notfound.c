@@ -78,7 +78,7 @@ static const char *notfound_rule_text(const ix_not_found_rule *rule, const cJSON
 
 int notfound_is_unknown_customer(const ix_call *call, const cJSON *root, char **error_out) {
   const ix_provider *provider = call->provider;
-  const ix_not_found_rule *rule = &provider->not_found;
+  const ix_not_found_rule *rule = &provider->response.not_found;
   if (call->page_index > 1) {
     int cursor = provider->paging && strstr(provider->paging, "cursor") != NULL;
     *error_out = ix_errorf(

@@ -4,10 +4,11 @@
  * here; that is in vtab.h, columns.h and jsonspan.h.
  *
  * A vendor is data plus three callbacks: a static ix_provider naming its columns (which ones are
- * arguments, which constraints go to the API, which are required), how to build the HTTP request
- * for a plan and a page, and how to turn one response page into rows. The engine owns everything
- * else: xBestIndex, the idxStr plan, configuration, lazy paging, HTTP, error texts and the
- * JSON-to-column conversions. No vendor writes its own xBestIndex. The helpers are in rows.c.
+ * arguments) and its key columns (which constraints go to the API, which are required, how the
+ * vendor matches them), how to build the HTTP request for a plan and a page, and how to turn one
+ * response page into rows. The engine owns everything else: xBestIndex, the idxStr plan,
+ * configuration, lazy paging, HTTP, error texts and the JSON-to-column conversions. No vendor
+ * writes its own xBestIndex. The helpers are in rows.c.
  */
 #ifndef IX_PROVIDER_H
 #define IX_PROVIDER_H
@@ -25,44 +26,89 @@
 /* Columns per table are limited so a set of columns fits in one uint64_t mask. */
 #define IX_MAX_COLUMNS 48
 #define IX_MAX_REQUIRED_ALTERNATIVES 6
-/* The bit of column c in a column mask (ix_provider.required). */
+/* The bit of column c in a column mask (the engine's derived alternatives, ix_key_plan). */
 #define IX_COLUMN_BIT(c) ((uint64_t)1 << (c))
 
-/* Column flags. */
+/* Column flags: what the schema says of a column. What the API does with a column's constraints
+ * is in the key table (ix_key_column), not here. */
 enum {
-  IX_COL_HIDDEN = 1 << 0, /* argument column: HIDDEN, usable as a table-valued function argument */
-  IX_COL_EQ = 1 << 1,     /* an equality on this column is sent to the API */
-  IX_COL_RANGE = 1 << 2,  /* bounds (=, <, <=, >, >=) collapse into one range sent to the API */
-  /* The API applies the equality exactly and the column echoes the value it was given, so SQLite's
-   * own re-check is skipped (omit). Only for filters the vendor applies exactly. */
-  IX_COL_EXACT = 1 << 3,
-  /* A key column whose value is the same on every row of one customer (the vendor's own id for
-   * it): SQLite's re-check keeps all of a customer's rows or none, so it does not stop LIMIT from
-   * sizing the pages (plan_limit). */
-  IX_COL_PER_CUSTOMER = 1 << 4,
-  /* An optional filter the API takes one value of per request (Optimove's ChannelID): an IN list
-   * on it is sent value by value, SQLite calling xFilter once per value, instead of not at all. */
-  IX_COL_IN_EACH = 1 << 5,
-  /* How the vendor matches a value sent for an IX_COL_EQ column (none of these: byte for byte).
-   * A loose match needs SQLite's re-check (not IX_COL_EXACT); it decides whether a comparison
-   * under another collation can be sent (vtab.c) and why SQLite may drop rows the vendor matched
-   * (the drop note). Read it through ix_column_match. */
-  IX_COL_MATCH_NOCASE = 1 << 6, /* without regard to ASCII case (emails, UUIDs) */
-  IX_COL_MATCH_PHONE = 1 << 7,  /* a phone number the vendor normalises ('+91 99' finds 9199) */
+  /* An argument column: HIDDEN, usable as a table-valued function argument. It needs a key entry
+   * with IX_KEY_EQ (an argument the API never receives would filter nothing). */
+  IX_COL_HIDDEN = 1 << 0,
 };
 
-/* A column's match as one value (IX_COL_MATCH_* above). */
+/* ---- Key columns: which constraints go to the API ----
+ *
+ * A table lists its key columns as data, in the manner of Steampipe's KeyColumn{Name, Operators,
+ * Require}: the column, the operators sent to the API, whether a plan needs it, how the vendor
+ * matches the value and what the engine may assume of the rows it returns. A column not in the
+ * table is filtered by SQLite alone (every row is fetched). The list ends with an entry whose
+ * column is NULL. The descriptor check refuses an entry that could not mean what it says
+ * (provider/descriptor.c), and registration derives the planner's form (ix_key_plan). */
+
+/* Which operators go to the API (ix_key_column.operators). */
+enum {
+  /* '=' (and IS): the value is sent. A required key (or one of an alternative) always takes an IN
+   * list too: its customers are fetched one by one, concurrently where SQLite allows it. */
+  IX_KEY_EQ = 1 << 0,
+  /* With IX_KEY_EQ, on an optional filter of which the API takes one value per request
+   * (Optimove's ChannelID): an IN list is sent value by value, SQLite calling xFilter once per
+   * value, instead of not at all. */
+  IX_KEY_IN = 1 << 1,
+  /* '=', '<', '<=', '>', '>=' collapse into one date range sent to the API (ix_args.range_low,
+   * range_high); SQLite re-checks every bound. Alone, on one column per table, optional. */
+  IX_KEY_RANGE = 1 << 2,
+};
+
+/* Whether a plan needs the key (ix_key_column.require). */
+typedef enum ix_key_require {
+  IX_KEY_OPTIONAL, /* a filter, sent when the statement has one */
+  IX_KEY_REQUIRED, /* every plan needs it (with the columns of one alternative, when there are) */
+  /* One of the alternatives that name a customer: a plan needs every column of one alternative
+   * (.alternative, numbered from 1 without a gap: the columns sharing a number go together). The
+   * alternatives are tried in their order: the first one the statement gives whole is sent. */
+  IX_KEY_ONE_OF,
+} ix_key_require;
+
+/* How the vendor matches a value sent for an IX_KEY_EQ key. A loose match needs SQLite's
+ * re-check (not IX_KEY_ECHO); it decides whether a comparison under another collation can be sent
+ * (sql/promise.c) and why SQLite may drop rows the vendor matched (the drop note). */
 typedef enum ix_match {
-  IX_MATCH_EXACT,
-  IX_MATCH_NOCASE,
-  IX_MATCH_PHONE,
+  IX_MATCH_EXACT,  /* byte for byte */
+  IX_MATCH_NOCASE, /* without regard to ASCII case (emails, UUIDs) */
+  IX_MATCH_PHONE,  /* a phone number the vendor normalises ('+91 99' finds 9199) */
 } ix_match;
 
-static inline ix_match ix_column_match(unsigned flags) {
-  return (flags & IX_COL_MATCH_PHONE)    ? IX_MATCH_PHONE
-         : (flags & IX_COL_MATCH_NOCASE) ? IX_MATCH_NOCASE
-                                         : IX_MATCH_EXACT;
-}
+/* What the engine may assume of the rows (ix_key_column.flags). */
+enum {
+  /* The API applies the equality exactly and the column echoes the value it was given, so
+   * SQLite's own re-check is skipped (omit). Only for filters the vendor applies exactly. */
+  IX_KEY_ECHO = 1 << 0,
+  /* A key whose value is the same on every row of one customer (the vendor's own id for it):
+   * SQLite's re-check keeps all of a customer's rows or none, so it does not stop LIMIT from
+   * sizing the pages (sql/plan.c). For a required key or one of an alternative. */
+  IX_KEY_PER_CUSTOMER = 1 << 1,
+};
+
+typedef struct ix_key_column {
+  const char *column;     /* a name from .columns; NULL ends the list */
+  unsigned operators;     /* IX_KEY_EQ, IX_KEY_EQ | IX_KEY_IN, or IX_KEY_RANGE */
+  ix_key_require require; /* IX_KEY_OPTIONAL, IX_KEY_REQUIRED or IX_KEY_ONE_OF */
+  int alternative;        /* IX_KEY_ONE_OF: which alternative (1, 2...); else 0 */
+  ix_match match;         /* how the vendor matches an equality's value */
+  unsigned flags;         /* IX_KEY_ECHO, IX_KEY_PER_CUSTOMER */
+} ix_key_column;
+
+/* Engine: what registration derives from .keys (provider/descriptor.c) into the engine's copy of
+ * a descriptor, in the form the planner reads; providers leave it out. */
+typedef struct ix_key_plan {
+  int range_column; /* the column whose key is IX_KEY_RANGE, or -1 */
+  /* The alternatives as column masks (bit c = column c): the plan needs every column of one,
+   * tried in order; a zero mask ends the list (none at all: no key is required). */
+  uint64_t required[IX_MAX_REQUIRED_ALTERNATIVES];
+  /* Each column's key entry; operators 0 (and the rest zero) for a column SQLite alone filters. */
+  ix_key_column column[IX_MAX_COLUMNS];
+} ix_key_plan;
 
 /* How the engine produces a column's value from a row when the column does not echo a constraint.
  */
@@ -83,7 +129,7 @@ typedef enum ix_value_kind {
 typedef struct ix_column_def {
   const char *name;
   const char *decl_type; /* declared SQL type: "TEXT", "INTEGER", "REAL" or "" */
-  unsigned flags;        /* IX_COL_* */
+  unsigned flags;        /* IX_COL_HIDDEN or 0 */
   ix_value_kind kind;
   const char *keys[3]; /* JSON member names tried in order on the row's item (NULL-terminated) */
   const char *description; /* one line for interactions_columns, or NULL */
@@ -166,7 +212,7 @@ typedef struct ix_call {
   const ix_config *config;
   const timefmt_zone *zone;
   const ix_page *page; /* the current page (column callbacks) */
-  /* Pages already fetched for this customer: in build_request, 0 while asking for the first; in
+  /* Pages already fetched for this customer: in request.build, 0 while asking for the first; in
    * parse_page and column callbacks, it counts the page being read (1 for the first). */
   int page_index;
   /* In authenticate, for a provider with a token exchange that the settings ask for: the token
@@ -239,21 +285,27 @@ typedef struct ix_lookup {
   const char *instead; /* the fix errors suggest: "set channels to ChannelID=name pairs instead" */
 } ix_lookup;
 
+/* A vendor's table. The data first (what the table is and which keys it takes), then the
+ * callbacks grouped by the phase of a query they serve: building the request, reading the
+ * response, producing a row's columns, and the settings. Written with designated initialisers
+ * (docs/adding-a-vendor.md has an example):
+ *
+ *   .request = {.authenticate = ..., .build = ...},
+ *   .response = {.parse_page = ..., .not_found = {...}},
+ *   .row = {.column = ...},
+ *   .settings = {.list = ...},
+ */
 typedef struct ix_provider {
   const char *table;  /* module name, e.g. "capillary_interactions" */
   const char *vendor; /* "capillary": the settings' env prefix (CAPILLARY_...) and the limiter */
   const char *default_base_url;
-  const ix_setting_def *settings; /* vendor settings (credentials...), terminated by a NULL key */
   const ix_column_def *columns;
   int column_count;
-  /* Derived, not written: the column flagged IX_COL_RANGE, or -1. Registration fills it in the
-   * engine's copy of the descriptor (descriptor.c); providers leave it out. */
-  int range_column;
-  /* The plan needs every column of at least one of these masks (bit i = column i). Alternatives are
-   * tried in order; the first fully usable one is sent. A zero mask ends the list. */
-  uint64_t required[IX_MAX_REQUIRED_ALTERNATIVES];
+  /* The key columns (ix_key_column above), ended by an entry whose column is NULL; NULL when
+   * SQLite alone filters every column. */
+  const ix_key_column *keys;
   /* The fix shown when no alternative is constrained: "add WHERE mobile = '...' (or email, ...)".
-   */
+   * Needed when a key is required. */
   const char *required_hint;
   int max_page_size; /* 0 = the API does not page */
   /* For interactions_tables: the request ("GET /v2/customers/interaction"), how it pages ("none",
@@ -263,47 +315,74 @@ typedef struct ix_provider {
   const char *docs_url;
   const void *data; /* the provider's own static data (e.g. which column is which) */
 
-  /* Adds the vendor's authentication headers, or fails saying which setting is missing. */
-  int (*authenticate)(const ix_call *call, http_headers *headers, char **error_out);
-  /* Builds the request for one page: path, query and vendor headers. page_token is NULL for the
-   * first page, else the next_token parse_page returned for the previous page. */
-  int (*build_request)(const ix_call *call, const char *page_token, sqlite3_int64 page_size,
-                       ix_request *request, char **error_out);
-  /* Turns one 2xx response body into rows (page->root must own the parsed tree). */
-  ix_page_status (*parse_page)(const ix_call *call, const char *body, size_t body_len,
-                               ix_page *page, char **error_out);
-  /* The vendor's documented "no such customer" 404 (see ix_not_found_rule); without a match a 404
-   * is never no rows (provider/notfound.c, called from fetch/accept.c). */
-  ix_not_found_rule not_found;
-  /* Value of an IX_VALUE_CUSTOM column, or of any column the generic kinds cannot express. */
-  void (*column)(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx);
-  /* Optional. The vendor's own id for the customer of the current page (Capillary's customer id,
-   * Alpharun's contact UUID), written to out: then the rows of one customer reached through
-   * different keys (mobile = ? OR email = ?) get the same rowids. Returns 0 when unknown: the
-   * plan's key stands for the customer. */
-  int (*customer_identity)(const ix_call *call, char *out, size_t out_size);
-  /* Optional. The vendor's own value of key column `column` for the current page's customer (the
-   * mobile as Capillary stores it, after its normalising), written to out; 0 when the answer has
-   * none. For a column the vendor matches loosely (IX_COL_MATCH_*): when it differs from the value
-   * sent under SQLite's comparison, SQLite drops every row, and the engine says so in a note. */
-  int (*customer_key)(const ix_call *call, int column, char *out, size_t out_size);
-  /* Optional. Checks the provider's own settings (call->config) as a query would: returns the key
-   * at fault and sets *error_out, or returns NULL. interactions_settings shows it as a problem. */
-  const char *(*check_settings)(const ix_call *call, char **error_out);
-  /* Optional: credentials exchanged for a token. */
-  const ix_token_exchange *token_exchange;
-  /* Optional: the fix for a 401 or 403 when "check <the credentials>" would mislead (an expired
-   * token, a missing permission). vendor_said is the vendor's message or "". NULL keeps the
-   * generic text; else a sqlite3_malloc'd text that follows "HTTP 403 from host (...): ". */
-  char *(*status_hint)(const ix_call *call, long status, const char *vendor_said);
-  /* Optional: which credential form the settings select, for interactions_settings. */
-  const char *(*credential_form)(const ix_config *config);
-  /* Optional, with a "region" setting: the regions it may name, as name, base URL pairs
-   * (NULL-terminated); a region may also be a URL (config_apply_region). */
-  const char *const *regions;
-  /* Optional: a lookup the column callbacks need (ix_lookup). */
-  const ix_lookup *lookup;
+  /* Building the request of one page. */
+  struct {
+    /* Adds the vendor's authentication headers, or fails saying which setting is missing. */
+    int (*authenticate)(const ix_call *call, http_headers *headers, char **error_out);
+    /* Builds the request for one page: path, query and vendor headers. page_token is NULL for
+     * the first page, else the next_token parse_page returned for the previous page. */
+    int (*build)(const ix_call *call, const char *page_token, sqlite3_int64 page_size,
+                 ix_request *request, char **error_out);
+    /* Optional: credentials exchanged for a token (fetch/exchange.c). */
+    const ix_token_exchange *token_exchange;
+    /* Optional: a request the column callbacks need besides the pages (ix_lookup). */
+    const ix_lookup *lookup;
+  } request;
+
+  /* Reading the response. */
+  struct {
+    /* Turns one 2xx response body into rows (page->root must own the parsed tree). */
+    ix_page_status (*parse_page)(const ix_call *call, const char *body, size_t body_len,
+                                 ix_page *page, char **error_out);
+    /* The vendor's documented "no such customer" 404 (see ix_not_found_rule); without a match a
+     * 404 is never no rows (provider/notfound.c, called from fetch/accept.c). */
+    ix_not_found_rule not_found;
+    /* Optional: the fix for a 401 or 403 when "check <the credentials>" would mislead (an
+     * expired token, a missing permission). vendor_said is the vendor's message or "". NULL
+     * keeps the generic text; else a sqlite3_malloc'd text that follows "HTTP 403 from host
+     * (...): ". */
+    char *(*status_hint)(const ix_call *call, long status, const char *vendor_said);
+  } response;
+
+  /* Producing a row's columns. */
+  struct {
+    /* Value of an IX_VALUE_CUSTOM column, or of any column the generic kinds cannot express. */
+    void (*column)(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx);
+    /* Optional. The vendor's own id for the customer of the current page (Capillary's customer
+     * id, Alpharun's contact UUID), written to out: then the rows of one customer reached
+     * through different keys (mobile = ? OR email = ?) get the same rowids. Returns 0 when
+     * unknown: the plan's key stands for the customer. */
+    int (*customer_identity)(const ix_call *call, char *out, size_t out_size);
+    /* Optional. The vendor's own value of key column `column` for the current page's customer
+     * (the mobile as Capillary stores it, after its normalising), written to out; 0 when the
+     * answer has none. For a key the vendor matches loosely (ix_key_column.match): when it
+     * differs from the value sent under SQLite's comparison, SQLite drops every row, and the
+     * engine says so in a note. */
+    int (*customer_key)(const ix_call *call, int column, char *out, size_t out_size);
+  } row;
+
+  /* The table's settings. */
+  struct {
+    const ix_setting_def *list; /* vendor settings (credentials...), terminated by a NULL key */
+    /* Optional. Checks the provider's own settings (call->config) as a query would: returns the
+     * key at fault and sets *error_out, or returns NULL. interactions_settings shows it as a
+     * problem. */
+    const char *(*check)(const ix_call *call, char **error_out);
+    /* Optional: which credential form the settings select, for interactions_settings. */
+    const char *(*credential_form)(const ix_config *config);
+    /* Optional, with a "region" setting: the regions it may name, as name, base URL pairs
+     * (NULL-terminated); a region may also be a URL (config_apply_region). */
+    const char *const *regions;
+  } settings;
+
+  /* Engine: derived from .keys at registration (descriptor_resolve); providers leave it out. */
+  ix_key_plan derived;
 } ix_provider;
+
+/* The key entry of column c in a resolved descriptor (operators 0 when the column is no key). */
+static inline const ix_key_column *ix_key_of(const ix_provider *provider, int c) {
+  return &provider->derived.column[c];
+}
 
 /* ---- Helpers providers use ---- */
 

@@ -466,7 +466,7 @@ int ix_token_from_answer(const ix_call *call, const char *body, size_t body_len,
   const cJSON *token = rows_json_at(root, token_path);
   const cJSON *ttl = rows_json_at(root, ttl_path);
   int rc = SQLITE_OK;
-  const ix_token_exchange *exchange = call->provider->token_exchange;
+  const ix_token_exchange *exchange = call->provider->request.token_exchange;
   if (!cJSON_IsString(token) || !*token->valuestring) {
     *error_out =
         ix_errorf("%s: the token endpoint's answer has no %s: check %s and %s", call->table_name,

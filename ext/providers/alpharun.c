@@ -80,7 +80,7 @@ static const ix_column_def alpharun_columns[AR_COLUMN_COUNT] = {
     [AR_INTERACTION_ID] = {"interaction_id", "TEXT", 0, IX_VALUE_TEXT, {"id"},
         "id"},
     [AR_CONTACT_EXT_ID] =
-        {"contact_ext_id", "TEXT", IX_COL_EQ | IX_COL_EXACT, IX_VALUE_CUSTOM, {NULL},
+        {"contact_ext_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "the contact's own id in your system; an equality on it names the contact"},
     [AR_ACCOUNT_ID] = {"account_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "account.id"},
@@ -101,12 +101,20 @@ static const ix_column_def alpharun_columns[AR_COLUMN_COUNT] = {
         "the interaction's contacts as sent (JSON)"},
     [AR_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
         "the interaction object as the vendor sent it (JSON)"},
-    /* Not IX_COL_EXACT: Alpharun matches a UUID ignoring case, so the column carries the
-     * contact's id from the item and SQLite re-checks it (alpharun_result_contact_id). */
-    [AR_CONTACT_ID] =
-        {"contact_id", "TEXT",
-         IX_COL_HIDDEN | IX_COL_EQ | IX_COL_PER_CUSTOMER | IX_COL_MATCH_NOCASE, IX_VALUE_NONE, {NULL},
+    [AR_CONTACT_ID] = {"contact_id", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL},
         "the contact: its UUID or alt:ext_id:<ext_id>, required"},
+};
+// clang-format on
+
+/* The contact, by its UUID or by its own id in your system (contact_ext_id). Not IX_KEY_ECHO on
+ * contact_id: Alpharun matches a UUID ignoring case, so the column carries the contact's id from
+ * the item and SQLite re-checks it (alpharun_result_contact_id). */
+// clang-format off
+static const ix_key_column alpharun_keys[] = {
+    /* column          operators  require        alt  match            flags */
+    {"contact_id",     IX_KEY_EQ, IX_KEY_ONE_OF, 1,   IX_MATCH_NOCASE, IX_KEY_PER_CUSTOMER},
+    {"contact_ext_id", IX_KEY_EQ, IX_KEY_ONE_OF, 2,   IX_MATCH_EXACT,  IX_KEY_ECHO},
+    {NULL},
 };
 // clang-format on
 
@@ -409,10 +417,9 @@ const ix_provider alpharun_interactions_provider = {
     .table = "alpharun_interactions",
     .vendor = "alpharun",
     .default_base_url = "https://api.alpharun.com",
-    .settings = alpharun_settings,
     .columns = alpharun_columns,
     .column_count = AR_COLUMN_COUNT,
-    .required = {IX_COLUMN_BIT(AR_CONTACT_ID), IX_COLUMN_BIT(AR_CONTACT_EXT_ID), 0},
+    .keys = alpharun_keys,
     .required_hint =
         "a contact is required: add WHERE contact_ext_id = '...' (or contact_id = "
         "'<uuid>'), or call alpharun_interactions('<uuid or alt:ext_id:...>')",
@@ -422,13 +429,19 @@ const ix_provider alpharun_interactions_provider = {
     .docs_url =
         "https://dev.alpharun.com/api-reference/endpoint/list-contact-customer-interactions",
     .data = NULL,
-    .authenticate = alpharun_authenticate,
-    .build_request = alpharun_build_request,
-    .parse_page = alpharun_parse_page,
-    .column = alpharun_column,
-    .customer_identity = alpharun_customer_identity,
-    .customer_key = alpharun_customer_key,
-    /* Error bodies are undocumented: our assumption is {"error": {"message": "Contact not
-     * found"}}; a framework's stock 404 is not that. */
-    .not_found = {.match = {{{"error", "message"}, {"contact not found"}}}},
+    .request = {.authenticate = alpharun_authenticate, .build = alpharun_build_request},
+    .response =
+        {
+            .parse_page = alpharun_parse_page,
+            /* Error bodies are undocumented: our assumption is {"error": {"message": "Contact
+             * not found"}}; a framework's stock 404 is not that. */
+            .not_found = {.match = {{{"error", "message"}, {"contact not found"}}}},
+        },
+    .row =
+        {
+            .column = alpharun_column,
+            .customer_identity = alpharun_customer_identity,
+            .customer_key = alpharun_customer_key,
+        },
+    .settings = {.list = alpharun_settings},
 };

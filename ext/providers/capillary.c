@@ -75,13 +75,6 @@ enum {
   CI_COLUMN_COUNT
 };
 
-/* A customer key column carries the customer object's own value and SQLite re-checks it: Capillary
- * matches an email ignoring case (and may normalise a mobile), so an echo of the value asked for
- * could keep rows SQLite's comparison over a local copy would not. Only an answer without a
- * customer object (shape B) echoes what was asked. */
-#define KEYED (IX_COL_EQ | IX_COL_PER_CUSTOMER)
-#define ARGUMENT (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT)
-
 /* One entry per column; its description on the line after (clang-format would spread each
  * over six lines). */
 // clang-format off
@@ -89,7 +82,7 @@ static const ix_column_def capillary_columns[CI_COLUMN_COUNT] = {
     [CI_OCCURRED_AT] =
         {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {"sent_time", "sentDate", "sentTime"},
         "when the message was sent, in UTC"},
-    [CI_CHANNEL] = {"channel", "TEXT", IX_COL_EQ, IX_VALUE_CUSTOM, {NULL},
+    [CI_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "the interaction type, lower-case: email, sms, whatsapp, viber, phone, survey..."},
     [CI_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {"status"},
         "delivery status as Capillary spells it: DELIVERED, OPENED, NOT-DELIVERED..."},
@@ -100,11 +93,11 @@ static const ix_column_def capillary_columns[CI_COLUMN_COUNT] = {
         "the message subject or survey name"},
     [CI_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "Capillary's customer id, when the response carries the customer"},
-    [CI_MOBILE] = {"mobile", "TEXT", KEYED | IX_COL_MATCH_PHONE, IX_VALUE_CUSTOM, {NULL},
+    [CI_MOBILE] = {"mobile", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "the customer's mobile; an equality on it names the customer"},
-    [CI_EMAIL] = {"email", "TEXT", KEYED | IX_COL_MATCH_NOCASE, IX_VALUE_CUSTOM, {NULL},
+    [CI_EMAIL] = {"email", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "the customer's email; an equality on it names the customer"},
-    [CI_EXTERNAL_ID] = {"external_id", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
+    [CI_EXTERNAL_ID] = {"external_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "the customer's external id; an equality on it names the customer"},
     [CI_MESSAGE_ID] = {"message_id", "INTEGER", 0, IX_VALUE_INT, {"id"},
         "the message id (64-bit integer)"},
@@ -122,14 +115,35 @@ static const ix_column_def capillary_columns[CI_COLUMN_COUNT] = {
         "userId, when the response has it"},
     [CI_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
         "the message or survey object as the vendor sent it (JSON)"},
-    [CI_IDENTIFIER_NAME] = {"identifier_name", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+    [CI_IDENTIFIER_NAME] = {"identifier_name", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL},
         "mobile, email or external_id: which identifier names the customer"},
-    [CI_IDENTIFIER_VALUE] = {"identifier_value", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+    [CI_IDENTIFIER_VALUE] = {"identifier_value", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL},
         "the value of that identifier"},
-    [CI_NETWORK] = {"network", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+    [CI_NETWORK] = {"network", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL},
         "the vendor's network filter; reports each row's network"},
-    [CI_TYPE] = {"type", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+    [CI_TYPE] = {"type", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL},
         "the vendor's type filter; reports each row's type"},
+};
+// clang-format on
+
+/* The customer is named by identifier_name with identifier_value, or by mobile, email or
+ * external_id (tried in that order). A customer key column carries the customer object's own
+ * value and SQLite re-checks it: Capillary matches an email ignoring case (and may normalise a
+ * mobile), so an echo of the value asked for could keep rows SQLite's comparison over a local
+ * copy would not. Only an answer without a customer object (shape B) echoes what was asked.
+ * channel, network and type are filters the API applies; only the arguments echo theirs. */
+// clang-format off
+static const ix_key_column capillary_keys[] = {
+    /* column            operators  require          alt  match            flags */
+    {"identifier_name",  IX_KEY_EQ, IX_KEY_ONE_OF,   1,   IX_MATCH_EXACT,  IX_KEY_ECHO},
+    {"identifier_value", IX_KEY_EQ, IX_KEY_ONE_OF,   1,   IX_MATCH_EXACT,  IX_KEY_ECHO},
+    {"mobile",           IX_KEY_EQ, IX_KEY_ONE_OF,   2,   IX_MATCH_PHONE,  IX_KEY_PER_CUSTOMER},
+    {"email",            IX_KEY_EQ, IX_KEY_ONE_OF,   3,   IX_MATCH_NOCASE, IX_KEY_PER_CUSTOMER},
+    {"external_id",      IX_KEY_EQ, IX_KEY_ONE_OF,   4,   IX_MATCH_EXACT,  IX_KEY_PER_CUSTOMER},
+    {"channel",          IX_KEY_EQ, IX_KEY_OPTIONAL, 0,   IX_MATCH_EXACT,  0},
+    {"network",          IX_KEY_EQ, IX_KEY_OPTIONAL, 0,   IX_MATCH_EXACT,  IX_KEY_ECHO},
+    {"type",             IX_KEY_EQ, IX_KEY_OPTIONAL, 0,   IX_MATCH_EXACT,  IX_KEY_ECHO},
+    {NULL},
 };
 // clang-format on
 
@@ -175,20 +189,34 @@ static const ix_column_def capillary_summary_columns[CS_COLUMN_COUNT] = {
         "0/1: whether the type is in use, NULL when the vendor does not say"},
     [CS_CUSTOMER_ID] = {"customer_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "Capillary's customer id, when the response carries the customer"},
-    [CS_MOBILE] = {"mobile", "TEXT", KEYED | IX_COL_MATCH_PHONE, IX_VALUE_CUSTOM, {NULL},
+    [CS_MOBILE] = {"mobile", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "the customer's mobile; an equality on it names the customer"},
-    [CS_EMAIL] = {"email", "TEXT", KEYED | IX_COL_MATCH_NOCASE, IX_VALUE_CUSTOM, {NULL},
+    [CS_EMAIL] = {"email", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "the customer's email; an equality on it names the customer"},
-    [CS_EXTERNAL_ID] = {"external_id", "TEXT", KEYED, IX_VALUE_CUSTOM, {NULL},
+    [CS_EXTERNAL_ID] = {"external_id", "TEXT", 0, IX_VALUE_CUSTOM, {NULL},
         "the customer's external id; an equality on it names the customer"},
     [CS_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
         "the interaction type object as the vendor sent it (JSON)"},
-    [CS_IDENTIFIER_NAME] = {"identifier_name", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+    [CS_IDENTIFIER_NAME] = {"identifier_name", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL},
         "mobile, email or external_id: which identifier names the customer"},
-    [CS_IDENTIFIER_VALUE] = {"identifier_value", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+    [CS_IDENTIFIER_VALUE] = {"identifier_value", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL},
         "the value of that identifier"},
-    [CS_NETWORK] = {"network", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+    [CS_NETWORK] = {"network", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL},
         "the vendor's network filter"},
+};
+// clang-format on
+
+/* The summary's keys: the interactions' (above) without channel and type, which it has not. */
+// clang-format off
+static const ix_key_column capillary_summary_keys[] = {
+    /* column            operators  require          alt  match            flags */
+    {"identifier_name",  IX_KEY_EQ, IX_KEY_ONE_OF,   1,   IX_MATCH_EXACT,  IX_KEY_ECHO},
+    {"identifier_value", IX_KEY_EQ, IX_KEY_ONE_OF,   1,   IX_MATCH_EXACT,  IX_KEY_ECHO},
+    {"mobile",           IX_KEY_EQ, IX_KEY_ONE_OF,   2,   IX_MATCH_PHONE,  IX_KEY_PER_CUSTOMER},
+    {"email",            IX_KEY_EQ, IX_KEY_ONE_OF,   3,   IX_MATCH_NOCASE, IX_KEY_PER_CUSTOMER},
+    {"external_id",      IX_KEY_EQ, IX_KEY_ONE_OF,   4,   IX_MATCH_EXACT,  IX_KEY_PER_CUSTOMER},
+    {"network",          IX_KEY_EQ, IX_KEY_OPTIONAL, 0,   IX_MATCH_EXACT,  IX_KEY_ECHO},
+    {NULL},
 };
 // clang-format on
 
@@ -700,26 +728,28 @@ static int capillary_customer_key(const ix_call *call, int column, char *out, si
   }
 
 /* What the two tables share: one endpoint, its settings, credentials and parsing; they differ in
- * columns, the hint naming the table, and the layout (.data) their column callback reads. */
-#define CAPILLARY_SHARED_FIELDS                                                                    \
-  .vendor = "capillary", .default_base_url = "https://eu.api.capillarytech.com",                   \
-  .settings = capillary_settings, .max_page_size = 0, .endpoint = "GET /v2/customers/interaction", \
-  .paging = "none",                                                                                \
-  .docs_url = "https://docs.capillarytech.com/reference/v2get-customer-interactions",              \
-  .authenticate = capillary_authenticate, .token_exchange = &capillary_token_exchange,             \
-  .status_hint = capillary_status_hint, .credential_form = capillary_credential_form,              \
-  .build_request = capillary_build_request, .parse_page = capillary_parse_page,                    \
-  .not_found = CAPILLARY_NOT_FOUND_RULE, .column = capillary_column,                               \
-  .customer_identity = capillary_customer_identity, .customer_key = capillary_customer_key
+ * columns, keys, the hint naming the table, and the layout (.data) their column callback reads. */
+#define CAPILLARY_SHARED_FIELDS                                                       \
+  .vendor = "capillary", .default_base_url = "https://eu.api.capillarytech.com",      \
+  .max_page_size = 0, .endpoint = "GET /v2/customers/interaction", .paging = "none",  \
+  .docs_url = "https://docs.capillarytech.com/reference/v2get-customer-interactions", \
+  .request = {.authenticate = capillary_authenticate,                                 \
+              .build = capillary_build_request,                                       \
+              .token_exchange = &capillary_token_exchange},                           \
+  .response = {.parse_page = capillary_parse_page,                                    \
+               .not_found = CAPILLARY_NOT_FOUND_RULE,                                 \
+               .status_hint = capillary_status_hint},                                 \
+  .row = {.column = capillary_column,                                                 \
+          .customer_identity = capillary_customer_identity,                           \
+          .customer_key = capillary_customer_key},                                    \
+  .settings = {.list = capillary_settings, .credential_form = capillary_credential_form}
 
 const ix_provider capillary_interactions_provider = {
     CAPILLARY_SHARED_FIELDS,
     .table = "capillary_interactions",
     .columns = capillary_columns,
     .column_count = CI_COLUMN_COUNT,
-    .required = {IX_COLUMN_BIT(CI_IDENTIFIER_NAME) | IX_COLUMN_BIT(CI_IDENTIFIER_VALUE),
-                 IX_COLUMN_BIT(CI_MOBILE), IX_COLUMN_BIT(CI_EMAIL), IX_COLUMN_BIT(CI_EXTERNAL_ID),
-                 0},
+    .keys = capillary_keys,
     .required_hint =
         "a customer identifier is required: add WHERE mobile = '...' (or email, "
         "external_id), or call capillary_interactions('mobile', '...')",
@@ -731,9 +761,7 @@ const ix_provider capillary_summary_provider = {
     .table = "capillary_interaction_summary",
     .columns = capillary_summary_columns,
     .column_count = CS_COLUMN_COUNT,
-    .required = {IX_COLUMN_BIT(CS_IDENTIFIER_NAME) | IX_COLUMN_BIT(CS_IDENTIFIER_VALUE),
-                 IX_COLUMN_BIT(CS_MOBILE), IX_COLUMN_BIT(CS_EMAIL), IX_COLUMN_BIT(CS_EXTERNAL_ID),
-                 0},
+    .keys = capillary_summary_keys,
     .required_hint =
         "a customer identifier is required: add WHERE mobile = '...' (or email, "
         "external_id), or call capillary_interaction_summary('mobile', '...')",

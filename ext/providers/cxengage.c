@@ -76,15 +76,13 @@ enum {
   CX_COLUMN_COUNT
 };
 
-#define ARGUMENT (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT)
-
 /* The documented result fields in snake_case. csat and note have no documented type (the sample
  * has null and 0): they keep the JSON type the vendor sends. */
 /* One entry per column; its description on the line after (clang-format would spread each
  * over six lines). */
 // clang-format off
 static const ix_column_def cxengage_columns[CX_COLUMN_COUNT] = {
-    [CX_OCCURRED_AT] = {"occurred_at", "TEXT", IX_COL_RANGE, IX_VALUE_TIME, {"startTimestamp"},
+    [CX_OCCURRED_AT] = {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {"startTimestamp"},
         "startTimestamp, in UTC with milliseconds"},
     [CX_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_CUSTOM, {"channelType"},
         "channelType: voice, email, sms, messaging, work_item..."},
@@ -94,8 +92,7 @@ static const ix_column_def cxengage_columns[CX_COLUMN_COUNT] = {
         "always NULL: the API has no campaigns"},
     [CX_SUBJECT] = {"subject", "TEXT", 0, IX_VALUE_NONE, {NULL},
         "always NULL: the API has no subject"},
-    /* A key: the statement's interaction ids are asked for one request each (GetInteraction). */
-    [CX_INTERACTION_ID] = {"interaction_id", "TEXT", IX_COL_EQ, IX_VALUE_TEXT, {"interactionId"},
+    [CX_INTERACTION_ID] = {"interaction_id", "TEXT", 0, IX_VALUE_TEXT, {"interactionId"},
         "interactionId (UUID); = or IN asks for each interaction itself"},
     [CX_CUSTOMER] = {"customer", "TEXT", 0, IX_VALUE_TEXT, {"customer"},
         "the phone number (E.164) or address the interaction was with"},
@@ -131,10 +128,24 @@ static const ix_column_def cxengage_columns[CX_COLUMN_COUNT] = {
         "transcript, NULL when none"},
     [CX_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
         "the interaction object as the vendor sent it (JSON)"},
-    [CX_TENANT_ID] = {"tenant_id", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+    [CX_TENANT_ID] = {"tenant_id", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL},
         "the tenant UUID; default CXENGAGE_TENANT_ID"},
-    [CX_CONTACT_ID] = {"contact_id", "TEXT", ARGUMENT, IX_VALUE_NONE, {NULL},
+    [CX_CONTACT_ID] = {"contact_id", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL},
         "the contact, required unless interaction_id is given"},
+};
+// clang-format on
+
+/* A contact is named by interaction_id (asked for one request each, GetInteraction), or else by
+ * contact_id: interaction ids first, so a statement that names them asks for each one, not the
+ * history. The tenant is an argument the API applies exactly; the dates go as a range. */
+// clang-format off
+static const ix_key_column cxengage_keys[] = {
+    /* column          operators     require          alt  match           flags */
+    {"interaction_id", IX_KEY_EQ,    IX_KEY_ONE_OF,   1,   IX_MATCH_EXACT, 0},
+    {"contact_id",     IX_KEY_EQ,    IX_KEY_ONE_OF,   2,   IX_MATCH_EXACT, IX_KEY_ECHO},
+    {"tenant_id",      IX_KEY_EQ,    IX_KEY_OPTIONAL, 0,   IX_MATCH_EXACT, IX_KEY_ECHO},
+    {"occurred_at",    IX_KEY_RANGE, IX_KEY_OPTIONAL, 0,   IX_MATCH_EXACT, 0},
+    {NULL},
 };
 // clang-format on
 
@@ -681,11 +692,9 @@ const ix_provider cxengage_interactions_provider = {
     .table = "cxengage_interactions",
     .vendor = "cxengage",
     .default_base_url = "https://api.cxengage.net",
-    .settings = cxengage_settings,
     .columns = cxengage_columns,
     .column_count = CX_COLUMN_COUNT,
-    /* Interaction ids first: a statement that names them asks for each one, not the history. */
-    .required = {IX_COLUMN_BIT(CX_INTERACTION_ID), IX_COLUMN_BIT(CX_CONTACT_ID), 0},
+    .keys = cxengage_keys,
     .required_hint =
         "a contact is required: add WHERE contact_id = '...' (or interaction_id = '...'; the "
         "tenant comes from CXENGAGE_TENANT_ID), or call "
@@ -698,19 +707,29 @@ const ix_provider cxengage_interactions_provider = {
         "https://api-docs.cxengage.net/Reporting/Content/Historical_API/Interactions/"
         "LastNInteractions.htm",
     .data = NULL,
-    .authenticate = cxengage_authenticate,
-    .build_request = cxengage_build_request,
-    .parse_page = cxengage_parse_page,
-    /* The error body is undocumented ("standard HTTP codes"): our assumption is the gateway's
-     * {"message": "Contact not found"} (or "Interaction not found"). A 404 for an unknown tenant would otherwise read as "no
-     * such contact" for every contact. */
-    .not_found = {.match = {{{"message"}, {"contact not found", "interaction not found"}},
-                            {{"error"}, {"contact not found", "interaction not found"}}},
-                  .setting_phrase = "tenant",
-                  .setting = "tenant_id"},
-    .column = cxengage_column,
-    .token_exchange = &cxengage_token_exchange,
-    .status_hint = cxengage_status_hint,
-    .credential_form = cxengage_credential_form,
-    .regions = cxengage_regions,
+    .request =
+        {
+            .authenticate = cxengage_authenticate,
+            .build = cxengage_build_request,
+            .token_exchange = &cxengage_token_exchange,
+        },
+    .response =
+        {
+            .parse_page = cxengage_parse_page,
+            /* The error body is undocumented ("standard HTTP codes"): our assumption is the
+             * gateway's {"message": "Contact not found"} (or "Interaction not found"). A 404 for
+             * an unknown tenant would otherwise read as "no such contact" for every contact. */
+            .not_found = {.match = {{{"message"}, {"contact not found", "interaction not found"}},
+                                    {{"error"}, {"contact not found", "interaction not found"}}},
+                          .setting_phrase = "tenant",
+                          .setting = "tenant_id"},
+            .status_hint = cxengage_status_hint,
+        },
+    .row = {.column = cxengage_column},
+    .settings =
+        {
+            .list = cxengage_settings,
+            .credential_form = cxengage_credential_form,
+            .regions = cxengage_regions,
+        },
 };

@@ -83,15 +83,13 @@ enum {
   OM_COLUMN_COUNT
 };
 
-#define OPTIMOVE_ARGUMENT (IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT)
-
 /* One entry per column; its description on the line after (clang-format would spread each
  * over six lines). */
 // clang-format off
 static const ix_column_def optimove_columns[OM_COLUMN_COUNT] = {
     /* "Date" (YYYY-MM-DD) in the classic format, "SentDateTime" (UTC) in the newer one. */
     [OM_OCCURRED_AT] =
-        {"occurred_at", "TEXT", IX_COL_RANGE, IX_VALUE_TIME, {"Date", "SentDateTime"},
+        {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {"Date", "SentDateTime"},
         "the event day (YYYY-MM-DD), or SentDateTime in UTC in the newer format"},
     [OM_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_CUSTOM, {"ChannelID"},
         "the channel map's name for channel_id (option channels), else NULL"},
@@ -106,8 +104,7 @@ static const ix_column_def optimove_columns[OM_COLUMN_COUNT] = {
         "RecipientGroupID"},
     [OM_ACTION_ID] = {"action_id", "INTEGER", 0, IX_VALUE_INT, {"ActionID"},
         "ActionID"},
-    /* Sent as ChannelID, one value a request as a public client does; SQLite re-checks the rows. */
-    [OM_CHANNEL_ID] = {"channel_id", "INTEGER", IX_COL_EQ | IX_COL_IN_EACH, IX_VALUE_INT,
+    [OM_CHANNEL_ID] = {"channel_id", "INTEGER", 0, IX_VALUE_INT,
         {"ChannelID"}, "ChannelID; = and IN are sent to the API as ChannelID"},
     [OM_TEMPLATE_ID] = {"template_id", "INTEGER", 0, IX_VALUE_INT, {"TemplateID"},
         "TemplateID"},
@@ -117,12 +114,27 @@ static const ix_column_def optimove_columns[OM_COLUMN_COUNT] = {
         "the events map's name for event_id (opened, clicked...: observed, not documented)"},
     [OM_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
         "the event object as the vendor sent it (JSON)"},
-    [OM_CUSTOMER_ID] = {"customer_id", "TEXT", OPTIMOVE_ARGUMENT, IX_VALUE_NONE, {NULL},
+    [OM_CUSTOMER_ID] = {"customer_id", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL},
         "Optimove's CustomerID, required"},
-    [OM_START_DATE] = {"start_date", "TEXT", OPTIMOVE_ARGUMENT, IX_VALUE_NONE, {NULL},
+    [OM_START_DATE] = {"start_date", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL},
         "first day asked for (YYYY-MM-DD); a lower bound on occurred_at sets it"},
-    [OM_END_DATE] = {"end_date", "TEXT", OPTIMOVE_ARGUMENT, IX_VALUE_NONE, {NULL},
+    [OM_END_DATE] = {"end_date", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL},
         "last day asked for (YYYY-MM-DD); default today (UTC)"},
+};
+// clang-format on
+
+/* The customer id is required; the days go as a range and as the start_date and end_date
+ * arguments; channel_id is sent as ChannelID, one value a request as a public client does, and
+ * SQLite re-checks the rows. */
+// clang-format off
+static const ix_key_column optimove_keys[] = {
+    /* column        operators              require          alt  match           flags */
+    {"customer_id",  IX_KEY_EQ,             IX_KEY_REQUIRED, 0,   IX_MATCH_EXACT, IX_KEY_ECHO},
+    {"start_date",   IX_KEY_EQ,             IX_KEY_OPTIONAL, 0,   IX_MATCH_EXACT, IX_KEY_ECHO},
+    {"end_date",     IX_KEY_EQ,             IX_KEY_OPTIONAL, 0,   IX_MATCH_EXACT, IX_KEY_ECHO},
+    {"channel_id",   IX_KEY_EQ | IX_KEY_IN, IX_KEY_OPTIONAL, 0,   IX_MATCH_EXACT, 0},
+    {"occurred_at",  IX_KEY_RANGE,          IX_KEY_OPTIONAL, 0,   IX_MATCH_EXACT, 0},
+    {NULL},
 };
 // clang-format on
 
@@ -670,10 +682,9 @@ const ix_provider optimove_interactions_provider = {
     .table = "optimove_interactions",
     .vendor = "optimove",
     .default_base_url = NULL, /* each account has its own https://apiN.optimove.net */
-    .settings = optimove_settings,
     .columns = optimove_columns,
     .column_count = OM_COLUMN_COUNT,
-    .required = {IX_COLUMN_BIT(OM_CUSTOMER_ID), 0},
+    .keys = optimove_keys,
     .required_hint =
         "a customer id is required: add WHERE customer_id = '...', or call "
         "optimove_interactions('...', '2025-01-01')",
@@ -683,13 +694,19 @@ const ix_provider optimove_interactions_provider = {
     .docs_url =
         "https://developer.optimove.com/reference/get_customers-getcustomerchannelinteractions",
     .data = NULL,
-    .authenticate = optimove_authenticate,
-    .build_request = optimove_build_request,
-    .parse_page = optimove_parse_page,
-    .column = optimove_column,
-    .check_settings = optimove_check_settings,
-    .status_hint = optimove_status_hint,
-    /* Optimove answers [] for a customer it does not know: a 404 is never that. */
-    .not_found = {.never = 1},
-    .lookup = &optimove_channels_lookup,
+    .request =
+        {
+            .authenticate = optimove_authenticate,
+            .build = optimove_build_request,
+            .lookup = &optimove_channels_lookup,
+        },
+    .response =
+        {
+            .parse_page = optimove_parse_page,
+            /* Optimove answers [] for a customer it does not know: a 404 is never that. */
+            .not_found = {.never = 1},
+            .status_hint = optimove_status_hint,
+        },
+    .row = {.column = optimove_column},
+    .settings = {.list = optimove_settings, .check = optimove_check_settings},
 };

@@ -72,10 +72,16 @@ static const ix_column_def which50_columns[W50_COLUMN_COUNT] = {
     [W50_RAW] = {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL},
         "the communication object as the vendor sent it (JSON)"},
     [W50_CONTACT_ID] =
-        {"contact_id", "TEXT", IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT, IX_VALUE_NONE, {NULL},
+        {"contact_id", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL},
         "Which50's encrypted contact id, required"},
 };
 // clang-format on
+
+/* One key: the contact, which the API applies exactly and the column echoes. */
+static const ix_key_column which50_keys[] = {
+    {"contact_id", IX_KEY_EQ, IX_KEY_REQUIRED, 0, IX_MATCH_EXACT, IX_KEY_ECHO},
+    {NULL},
+};
 
 /* Which50 publishes neither its host nor its authentication scheme (docs/vendors.md#which50): both
  * are settings, whatever Which50 tells a customer, with no default that would look authoritative
@@ -275,10 +281,9 @@ const ix_provider which50_interactions_provider = {
     .table = "which50_interactions",
     .vendor = "which50",
     .default_base_url = NULL, /* not public: the base_url setting says where it comes from */
-    .settings = which50_settings,
     .columns = which50_columns,
     .column_count = W50_COLUMN_COUNT,
-    .required = {IX_COLUMN_BIT(W50_CONTACT_ID), 0},
+    .keys = which50_keys,
     .required_hint =
         "a contact id is required: add WHERE contact_id = '...' (Which50's encrypted contact id), "
         "or call which50_interactions('...')",
@@ -289,12 +294,14 @@ const ix_provider which50_interactions_provider = {
         "https://app.which50.com/Which50API/documentation/"
         "Api?apiId=GET-contacts-contactId-communications",
     .data = NULL,
-    .authenticate = which50_authenticate,
-    .build_request = which50_build_request,
-    .parse_page = which50_parse_page,
-    .column = which50_column,
-    /* Documented: 404 (contact not found); the body is ASP.NET's HttpError, whose text is our
-     * assumption ({"Message": "The specified Contact was not found."}). */
-    .not_found = {.match = {{{"Message"}, {"contact was not found"}}}},
-    .check_settings = which50_check_settings,
+    .request = {.authenticate = which50_authenticate, .build = which50_build_request},
+    .response =
+        {
+            .parse_page = which50_parse_page,
+            /* Documented: 404 (contact not found); the body is ASP.NET's HttpError, whose text
+             * is our assumption ({"Message": "The specified Contact was not found."}). */
+            .not_found = {.match = {{{"Message"}, {"contact was not found"}}}},
+        },
+    .row = {.column = which50_column},
+    .settings = {.list = which50_settings, .check = which50_check_settings},
 };

@@ -49,7 +49,7 @@ static void plan_note(plan_buffer *out, const char *text) {
 /* How well a constraint names a key column: 3 "=", 2 "IS ?", 1 "IS NULL", 0 not at all. */
 static int plan_key_rank(const ix_provider *provider, const plan_constraint *constraint) {
   if (constraint->column < 0 || constraint->column >= provider->column_count) return 0;
-  if (!(provider->columns[constraint->column].flags & IX_COL_EQ)) return 0;
+  if (!(ix_key_of(provider, constraint->column)->operators & IX_KEY_EQ)) return 0;
   switch (constraint->op) {
     case SQLITE_INDEX_CONSTRAINT_EQ: return 3;
     case SQLITE_INDEX_CONSTRAINT_IS: return 2;
@@ -74,10 +74,10 @@ int plan_choose_key(const ix_provider *provider, const plan_constraint *constrai
     }
   }
   for (int least = 3; least >= 1; least--) {
-    for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->required[a]; a++) {
+    for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->derived.required[a]; a++) {
       int all = 1;
       for (int c = 0; c < provider->column_count; c++) {
-        if ((provider->required[a] & IX_COLUMN_BIT(c)) && best[c] < least) all = 0;
+        if ((provider->derived.required[a] & IX_COLUMN_BIT(c)) && best[c] < least) all = 0;
       }
       if (all) {
         *outcome = IX_PLAN_USE;
@@ -86,18 +86,18 @@ int plan_choose_key(const ix_provider *provider, const plan_constraint *constrai
     }
   }
   *outcome = IX_PLAN_DECLINE;
-  for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->required[a]; a++) {
+  for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->derived.required[a]; a++) {
     int all = 1;
     for (int c = 0; c < provider->column_count; c++) {
-      if ((provider->required[a] & IX_COLUMN_BIT(c)) && !present[c]) all = 0;
+      if ((provider->derived.required[a] & IX_COLUMN_BIT(c)) && !present[c]) all = 0;
     }
     if (all) *outcome = IX_PLAN_CONSTRAINT;
   }
   return -1;
 }
 
-int plan_can_omit(const ix_column_def *column, const plan_constraint *constraint) {
-  return (column->flags & IX_COL_EXACT) && constraint->collation == IX_COLLATE_BINARY &&
+int plan_can_omit(const ix_key_column *key, const plan_constraint *constraint) {
+  return (key->flags & IX_KEY_ECHO) && constraint->collation == IX_COLLATE_BINARY &&
          constraint->literal_type == SQLITE_TEXT;
 }
 
@@ -143,12 +143,12 @@ typedef struct plan_state {
 /* Optional filters: a usable plain equality on a column the API filters by and no alternative
  * needs, under BINARY (the API compares bytes; another collation could only be narrowed). Not an
  * IN list: SQLite would call xFilter, and so make a request, once per value; unless the API takes
- * one value per request anyway (IX_COL_IN_EACH), where that is what it asks for. */
+ * one value per request anyway (IX_KEY_IN), where that is what it asks for. */
 static void plan_filters(const plan_state *state, int filter_constraint[IX_MAX_COLUMNS]) {
   const ix_provider *provider = state->provider;
   uint64_t in_any_alternative = 0;
-  for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->required[a]; a++) {
-    in_any_alternative |= provider->required[a];
+  for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->derived.required[a]; a++) {
+    in_any_alternative |= provider->derived.required[a];
   }
   for (int c = 0; c < IX_MAX_COLUMNS; c++) filter_constraint[c] = -1;
   for (int i = 0; i < state->count; i++) {
@@ -156,9 +156,9 @@ static void plan_filters(const plan_state *state, int filter_constraint[IX_MAX_C
     int column = constraint->column;
     if (!constraint->usable || constraint->op != SQLITE_INDEX_CONSTRAINT_EQ || column < 0 ||
         column >= provider->column_count || (in_any_alternative & IX_COLUMN_BIT(column)) ||
-        !(provider->columns[column].flags & IX_COL_EQ) || column == provider->range_column ||
-        constraint->collation != IX_COLLATE_BINARY ||
-        (constraint->can_be_in && !(provider->columns[column].flags & IX_COL_IN_EACH)) ||
+        !(ix_key_of(provider, column)->operators & IX_KEY_EQ) ||
+        column == provider->derived.range_column || constraint->collation != IX_COLLATE_BINARY ||
+        (constraint->can_be_in && !(ix_key_of(provider, column)->operators & IX_KEY_IN)) ||
         filter_constraint[column] >= 0) {
       continue;
     }
@@ -215,10 +215,10 @@ static int plan_equalities(plan_state *state, uint64_t key,
     plan_usage *usage = &state->usage[i];
     usage->argv_index = ++state->argv_index;
     usage->omit = !is_in && usage->argv_index <= IX_MAX_OMIT_ARGV &&
-                  plan_can_omit(&provider->columns[c], constraint);
+                  plan_can_omit(ix_key_of(provider, c), constraint);
     if (!usage->omit) {
-      int whole_customers =
-          !is_in && (key & IX_COLUMN_BIT(c)) && (provider->columns[c].flags & IX_COL_PER_CUSTOMER);
+      int whole_customers = !is_in && (key & IX_COLUMN_BIT(c)) &&
+                            (ix_key_of(provider, c)->flags & IX_KEY_PER_CUSTOMER);
       if (!whole_customers) state->all_sent_exactly = 0;
       state->rechecked |= IX_COLUMN_BIT(c);
     }
@@ -229,7 +229,7 @@ static int plan_equalities(plan_state *state, uint64_t key,
 /* Bounds on the range column: xFilter reads what days they can match. Under a collation other
  * than BINARY, NOCASE or RTRIM nothing is known about the order, so SQLite alone checks them. */
 static void plan_bounds(plan_state *state) {
-  int range = state->provider->range_column;
+  int range = state->provider->derived.range_column;
   for (int i = 0; range >= 0 && i < state->count; i++) {
     const plan_constraint *constraint = &state->constraints[i];
     const char *op = plan_range_op(constraint->op);
@@ -301,14 +301,14 @@ plan_outcome plan_build(const ix_provider *provider, const plan_constraint *cons
   int key_constraint[IX_MAX_COLUMNS];
   plan_outcome outcome;
   int chosen = plan_choose_key(provider, constraints, count, key_constraint, &outcome);
-  if (chosen < 0 && provider->required[0]) {
+  if (chosen < 0 && provider->derived.required[0]) {
     if (outcome == IX_PLAN_DECLINE) return plan_decline(plan);
     plan->outcome = outcome;
     return outcome;
   }
   plan->outcome = IX_PLAN_USE;
   plan->idx_num = chosen + 1;
-  uint64_t key = chosen >= 0 ? provider->required[chosen] : 0;
+  uint64_t key = chosen >= 0 ? provider->derived.required[chosen] : 0;
   plan_state state = {provider, constraints, count, usage, plan, {plan->idx_str, 0, 0}, 0, 1, 0};
   int filter_constraint[IX_MAX_COLUMNS];
   plan_filters(&state, filter_constraint);

@@ -111,7 +111,7 @@ int plan_parse_term(const ix_provider *provider, const char *term, size_t length
 
 /* ---- The steps, exposed for the unit tests ---- */
 
-/* Which alternative of provider->required a probe can send: every column of it has a usable
+/* Which alternative of provider->derived.required a probe can send: every column of it has a usable
  * equality. Alternatives whose columns all have "=" win over those that need "IS ?", which win over
  * those that need "IS NULL" (a key IS NULL names no customer, so it is used only when nothing else
  * names one). Returns the alternative, or -1 with *outcome DECLINE or CONSTRAINT. key_constraint[c]
@@ -120,12 +120,12 @@ int plan_choose_key(const ix_provider *provider, const plan_constraint *constrai
                     int key_constraint[IX_MAX_COLUMNS], plan_outcome *outcome);
 
 /* Whether SQLite may skip its own check of an equality sent to the API on this column: only when
- * the API applies it exactly (IX_COL_EXACT), under BINARY, and the value is a text literal, whose
+ * the API applies it exactly and the column echoes it (IX_KEY_ECHO), under BINARY, and the value is a text literal, whose
  * comparison is known to be plain text. A parameter or another table's column may carry numeric
  * affinity (then '447824371047' = 447824371047.0 holds, and what is sent is the integer's digits)
  * or none (then it does not): only SQLite's re-check gets both right. A numeric literal does not
  * say which it was either: sqlite3_vtab_rhs_value gives 447824371047.0 as an INTEGER. */
-int plan_can_omit(const ix_column_def *column, const plan_constraint *constraint);
+int plan_can_omit(const ix_key_column *key, const plan_constraint *constraint);
 
 /* ---- Values in xFilter ---- */
 

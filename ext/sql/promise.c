@@ -29,7 +29,7 @@ int promise_check_key_collation(const ix_provider *provider, const char *table, 
   const ix_column_def *def = &provider->columns[column];
   const char *text = (const char *)sqlite3_value_text(value);
   size_t length = (size_t)sqlite3_value_bytes(value);
-  ix_match match = ix_column_match(def->flags);
+  ix_match match = ix_key_of(provider, column)->match;
   const char *problem = plan_key_collation_problem(match, collation, text ? text : "", length);
   if (!problem) return SQLITE_OK;
   static const char *const names[] = {"BINARY", "NOCASE", "RTRIM", "of the application's own"};
@@ -53,10 +53,10 @@ int promise_in_key_is_new(promise_state *state, sqlite3_value *sent) {
  * Capillary): IN is set membership, and over a local copy each row exists once. */
 int promise_skip_repeated_customer(promise_state *state, fetch_cursor *fetch, int *row_index) {
   const ix_provider *provider = fetch->account.provider;
-  if (fetch->in_column < 0 || !provider->customer_identity) return SQLITE_OK;
+  if (fetch->in_column < 0 || !provider->row.customer_identity) return SQLITE_OK;
   char vendor_id[256];
   ix_call call = fetch_call(fetch);
-  if (!provider->customer_identity(&call, vendor_id, sizeof(vendor_id))) return SQLITE_OK;
+  if (!provider->row.customer_identity(&call, vendor_id, sizeof(vendor_id))) return SQLITE_OK;
   int added = textset_add(&state->customers_seen, vendor_id, strlen(vendor_id));
   if (added < 0) return SQLITE_NOMEM;
   if (added == 0) {
@@ -91,7 +91,7 @@ static int promise_text_equal(plan_collation collation, const char *a, const cha
  * Rows stay SQLite's answer; for a plain equality only (in an IN list another value may match). */
 void promise_note_dropped(promise_state *state, const fetch_cursor *fetch, uint64_t key) {
   const ix_provider *provider = fetch->account.provider;
-  if (state->noted || !provider->customer_key || fetch->in_column >= 0 ||
+  if (state->noted || !provider->row.customer_key || fetch->in_column >= 0 ||
       fetch->page.row_count == 0) {
     return;
   }
@@ -100,9 +100,8 @@ void promise_note_dropped(promise_state *state, const fetch_cursor *fetch, uint6
     sqlite3_value *sent = fetch->args.eq[c];
     const char *text = sent ? (const char *)sqlite3_value_text(sent) : NULL;
     char vendor[256];
-    if (!text || !(key & IX_COLUMN_BIT(c)) ||
-        ix_column_match(provider->columns[c].flags) == IX_MATCH_EXACT ||
-        !provider->customer_key(&call, c, vendor, sizeof(vendor)) ||
+    if (!text || !(key & IX_COLUMN_BIT(c)) || ix_key_of(provider, c)->match == IX_MATCH_EXACT ||
+        !provider->row.customer_key(&call, c, vendor, sizeof(vendor)) ||
         promise_text_equal(state->key_collation[c], text, vendor)) {
       continue;
     }
@@ -125,7 +124,7 @@ void promise_keep_bound_note(promise_state *state, const ix_provider *provider, 
     sqlite3_free(written);
     return;
   }
-  const char *column = provider->columns[provider->range_column].name;
+  const char *column = provider->columns[provider->derived.range_column].name;
   const char *op = strstr(written, " ") ? strstr(written, " ") + 1 : "";
   state->bound_note = sqlite3_mprintf(
       "%s is not in %s's format (YYYY-MM-DD HH:MM:SS, UTC), and SQLite compares it as text, so "
@@ -148,7 +147,7 @@ void promise_say_bound_note(promise_state *state, const char *table) {
 void promise_note_range_outside_or(int *range_probe_without_key, const ix_provider *provider,
                                    const plan_constraint *constraints, int count,
                                    plan_choice *plan) {
-  int range = provider->range_column, bounded = 0;
+  int range = provider->derived.range_column, bounded = 0;
   for (int i = 0; range >= 0 && i < count; i++) {
     int op = constraints[i].op;
     if (constraints[i].column == range &&

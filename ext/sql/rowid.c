@@ -56,8 +56,8 @@ static uint64_t rowid_row_identity(rowid_state *identity, const ix_call *call, c
     const ix_provider *provider = call->provider;
     uint64_t hash = rowid_add_identity(IX_IDENTITY_SEED, provider->table, strlen(provider->table));
     char vendor_id[256];
-    int known = provider->customer_identity &&
-                provider->customer_identity(call, vendor_id, sizeof(vendor_id));
+    int known = provider->row.customer_identity &&
+                provider->row.customer_identity(call, vendor_id, sizeof(vendor_id));
     if (known) hash = rowid_add_identity(hash, vendor_id, strlen(vendor_id) + 1);
     for (int c = 0; !known && c < provider->column_count; c++) {
       sqlite3_value *value = call->args->eq[c];

@@ -146,7 +146,7 @@ static int vtab_connect(sqlite3 *db, void *aux, int argc, const char *const *arg
   const char *table = argc > 2 ? argv[2] : provider->table;
   int stored_in_file = argc > 1 && sqlite3_stricmp(argv[1], "temp") != 0;
   config_options *options = NULL;
-  int rc = config_options_parse(table, provider->settings, argc - 3, argv + 3, stored_in_file,
+  int rc = config_options_parse(table, provider->settings.list, argc - 3, argv + 3, stored_in_file,
                                 &options, error_out);
   if (rc != SQLITE_OK) return rc;
   rc = vtab_declare(db, provider);
@@ -368,7 +368,7 @@ static int vtab_read_term_value(vtab_cursor *cursor, uint64_t key, int column, p
     if (rc == SQLITE_OK && !inlist_has_more_customers(&cursor->fetch)) *no_rows = 1;
     return rc;
   }
-  if (column == provider->range_column) {
+  if (column == provider->derived.range_column) {
     char *unformatted = NULL;
     int rc = values_range_add(&cursor->fetch.args, provider->columns[column].name, op, collation,
                               value, no_rows, cursor->promise.bound_note ? NULL : &unformatted);
@@ -386,7 +386,7 @@ static int vtab_filter_read_plan(vtab_cursor *cursor, int plan_number, const cha
   vtab_table *vtab = (vtab_table *)cursor->base.pVtab;
   const ix_provider *provider = vtab->provider;
   uint64_t key = plan_number > 0 && plan_number <= IX_MAX_REQUIRED_ALTERNATIVES
-                     ? provider->required[plan_number - 1]
+                     ? provider->derived.required[plan_number - 1]
                      : 0;
   plan_term *terms = sqlite3_malloc64(sizeof(plan_term) * (sqlite3_uint64)(argc + 1));
   if (!terms) return SQLITE_NOMEM;
@@ -432,14 +432,14 @@ static int vtab_filter(sqlite3_vtab_cursor *base, int plan_number, const char *p
   promise_filter_reset(&cursor->promise);
   cursor->row_index = 0;
   cursor->eof = 1;
-  if (plan_number == 0 && vtab->provider->required[0]) {
+  if (plan_number == 0 && vtab->provider->derived.required[0]) {
     /* The declined plan (no customer key) was the only one SQLite had: say what to add. */
     vtab_set_error(base->pVtab,
                    ix_errorf("%s: %s", vtab->table_name, vtab->provider->required_hint));
     return SQLITE_ERROR;
   }
   cursor->identity.key = plan_number > 0 && plan_number <= IX_MAX_REQUIRED_ALTERNATIVES
-                             ? vtab->provider->required[plan_number - 1]
+                             ? vtab->provider->derived.required[plan_number - 1]
                              : 0;
   int no_rows = 0;
   int rc = vtab_filter_read_plan(cursor, plan_number, plan, argc, argv, &no_rows);
@@ -475,9 +475,9 @@ static int vtab_filter(sqlite3_vtab_cursor *base, int plan_number, const char *p
  *    reaches) is taken only when nothing else exists; then xFilter fails, before any request,
  *    naming the table and the WHERE clause to add.
  *  - Equalities on columns of other alternatives are left to SQLite: it re-checks them against what
- *    the vendor returned. Optional filters (IX_COL_EQ columns in no alternative) are sent too,
+ *    the vendor returned. Optional filters (IX_KEY_OPTIONAL keys with IX_KEY_EQ) are sent too,
  *    under BINARY only.
- *  - omit only where the API applies the filter exactly (IX_COL_EXACT) and SQLite's comparison is
+ *  - omit only where the API applies the filter exactly and the column echoes it (IX_KEY_ECHO) and SQLite's comparison is
  *    known to be plain text (plan_can_omit): a key compared under NOCASE, or with a value whose
  *    affinity is unknown, is re-checked. Range bounds are always re-checked by SQLite.
  *  - LIMIT and OFFSET are only a page-size hint, and taken only when SQLite applies nothing after

@@ -3,17 +3,17 @@
  *
  * Built once per provider with -DFUZZ_PROVIDER=<name>_provider (tests/fuzz/fuzz.mk finds every
  * `const ix_provider <name>_provider` in ext/providers/). Runs what the engine runs for one
- * customer (fetch.c), without HTTP, the same body answering every page: build_request, parse_page,
- * columns_row_value into a real sqlite3_context (a SQL function evaluated by a prepared SELECT) for
- * every column of every row, and again with the page's next_token for up to 2 (or 4) pages; then
- * columns_page_reset, the provider's customer_state freed as when the next customer starts.
+ * customer (fetch.c), without HTTP, the same body answering every page: request.build,
+ * response.parse_page, columns_row_value into a real sqlite3_context (a SQL function evaluated by a
+ * prepared SELECT) for every column of every row, and again with the page's next_token for up to
+ * 2 (or 4) pages; then columns_page_reset, the provider's customer_state freed as when the next customer starts.
  *
  * Input: a response body, optionally preceded by a header. An input whose first byte is a control
  * byte other than TAB, LF or CR (no JSON body starts with one) carries the header:
  *
  *   byte 0  bits 0-1: the table's timezone: none (NULL), "UTC", "+05:30", "Europe/London"
  *           bits 2-4: s; when s > 0 the (s-1)-th equality column takes the embedded value below
- *   byte 1  bit k: an equality on the k-th equality column (IX_COL_EQ, in column order; k mod 8),
+ *   byte 1  bit k: an equality on the k-th equality column (IX_KEY_EQ, in column order; k mod 8),
  *           with a plausible value for its name (fuzz_plausible) unless it takes the embedded one
  *   byte 2  bit 0/1: a range low/high bound on the provider's range column (if it has one);
  *           bit 2: up to 4 pages instead of 2 (below); bit 3: a LIMIT hint of 1;
@@ -26,7 +26,7 @@
  * fuzzer reaches the filters (network, type, ...) by inserting a header.
  *
  * Invariants (abort() so libFuzzer keeps the input): IX_PAGE_ERROR comes with an error text; a
- * failed build_request with SQLITE_ERROR comes with one; a built URL starts with the base URL and
+ * failed request.build with SQLITE_ERROR comes with one; a built URL starts with the base URL and
  * holds only printable ASCII with no '#' and at most one '?'; each column's value has the type its
  * kind promises (TIME: NULL or 10/19/23 chars; INT: NULL, INTEGER or digits; BOOL: NULL, 0 or 1),
  * an echoed argument equals what was asked, and TEXT never hides a NUL.
@@ -85,6 +85,9 @@ static const struct {
 
 static sqlite3 *fuzz_db;
 static ix_config *fuzz_config; /* the provider's settings resolved as a table would resolve them */
+/* The descriptor as registration resolves it (the key table's derived form filled in): what the
+ * engine's column code reads. */
+static ix_provider fuzz_provider;
 static sqlite3_stmt *fuzz_select;    /* SELECT fuzz_value(?1, ?2) */
 static sqlite3_stmt *fuzz_bind_stmt; /* SELECT ?1: makes the sqlite3_values of equalities */
 static timefmt_zone *fuzz_zones[4];  /* [0] stays NULL */
@@ -108,7 +111,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     fprintf(stderr, "fuzz_page: sqlite setup failed: %s\n", sqlite3_errmsg(fuzz_db));
     abort();
   }
-  const ix_provider *provider = &FUZZ_PROVIDER;
+  const ix_provider *provider = descriptor_resolve(&FUZZ_PROVIDER, &fuzz_provider);
   /* Only fuzz_settings, never the developer's own <VENDOR>_* variables, so runs reproduce. */
   char prefix[64];
   snprintf(prefix, sizeof(prefix), "%s_", provider->vendor);
@@ -132,7 +135,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     setenv(name, fuzz_settings[i].value, 1);
   }
   char *config_error = NULL;
-  if (config_resolve(provider->table, provider->vendor, provider->settings,
+  if (config_resolve(provider->table, provider->vendor, provider->settings.list,
                      provider->default_base_url, NULL, &fuzz_config, &config_error) != SQLITE_OK) {
     fprintf(stderr, "fuzz_page: %s: settings: %s\n", provider->table,
             config_error ? config_error : "out of memory");
@@ -203,7 +206,7 @@ static void fuzz_build_request(const ix_call *call, const char *page_token) {
     page_size = call->args->row_hint;
   }
   char *error = NULL;
-  int rc = call->provider->build_request(call, page_token, page_size, &request, &error);
+  int rc = call->provider->request.build(call, page_token, page_size, &request, &error);
   fuzz_check_request(rc, error, &request);
   sqlite3_free(error);
   url_free(&request.url);
@@ -233,7 +236,7 @@ static void fuzz_check_value(const ix_call *call, int row, int column) {
     FUZZ_CHECK(text != NULL && strlen(text) == (size_t)sqlite3_column_bytes(fuzz_select, 0));
   }
   sqlite3_value *given = call->args->eq[column];
-  if (given && (def->flags & IX_COL_EXACT)) {
+  if (given && (ix_key_of(call->provider, column)->flags & IX_KEY_ECHO)) {
     if (strcmp(def->decl_type, "TEXT") == 0) {
       FUZZ_CHECK(type == SQLITE_TEXT && strcmp(text, (const char *)sqlite3_value_text(given)) == 0);
     } else {
@@ -274,7 +277,7 @@ static void fuzz_check_value(const ix_call *call, int row, int column) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  const ix_provider *provider = &FUZZ_PROVIDER;
+  const ix_provider *provider = &fuzz_provider;
   ix_args args;
   memset(&args, 0, sizeof(args));
   args.row_hint = -1;
@@ -294,7 +297,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int column = 0, k = 0; column < provider->column_count && column < IX_MAX_COLUMNS;
          column++) {
       const ix_column_def *def = &provider->columns[column];
-      if (!(def->flags & IX_COL_EQ)) continue;
+      if (!(ix_key_of(provider, column)->operators & IX_KEY_EQ)) continue;
       if (k == embedded_slot) {
         args.eq[column] = fuzz_make_value(embedded, (int)embedded_length, 0);
       } else if (mask & (1u << (k % 8))) {
@@ -302,7 +305,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       }
       k++;
     }
-    if (descriptor_range_column(provider) >= 0) {
+    if (provider->derived.range_column >= 0) {
       if (flags & 1) args.range_low = sqlite3_mprintf("%s", "2025-01-01");
       if (flags & 2) args.range_high = sqlite3_mprintf("%s", "2025-12-31 23:59:59");
       args.range_low_inclusive = args.range_high_inclusive = !(flags & 16);
@@ -336,7 +339,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     columns_page_reset(&page);
     call.page_index = pages_fetched;
     char *error = NULL;
-    ix_page_status status = provider->parse_page(&call, body, size, &page, &error);
+    ix_page_status status = provider->response.parse_page(&call, body, size, &page, &error);
     FUZZ_CHECK(status == IX_PAGE_OK || status == IX_PAGE_NOT_FOUND || status == IX_PAGE_ERROR);
     if (status == IX_PAGE_ERROR) FUZZ_CHECK(error != NULL);
     sqlite3_free(error);

@@ -1,8 +1,8 @@
 /*
  * Unit tests for ext/provider/descriptor.c: each mistake a contributor can make in a vendor descriptor is
- * refused with a message naming the table and the field; the range column is derived from its
- * flag (not from a field that defaults to column 0); the real providers all pass, through the
- * extension's own entry point.
+ * refused with a message naming the table and the field (the key table's among them: an unknown
+ * column, a group with no member...); what the planner reads is derived from the key table; the
+ * real providers all pass, through the extension's own entry point.
  */
 #include <sqlite3.h>
 #include <string.h>
@@ -32,22 +32,25 @@ static void fake_column(const ix_call *call, const ix_row *row, int column, sqli
 
 enum { COL_ID, COL_WHEN, COL_WHAT, COL_SPARE, COLUMN_COUNT };
 static ix_column_def columns[COLUMN_COUNT];
+static ix_key_column keys[6];
 static ix_setting_def settings[4];
 
 /* A good descriptor, as a new vendor's file would hold it; each test breaks one thing. */
 static ix_provider good(void) {
   const ix_column_def good_columns[COLUMN_COUNT] = {
-      {"contact_id",
-       "TEXT",
-       IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT,
-       IX_VALUE_NONE,
-       {NULL},
-       "desc"},
-      {"occurred_at", "TEXT", IX_COL_RANGE, IX_VALUE_TIME, {"when", NULL}, "desc"},
+      {"contact_id", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL}, "desc"},
+      {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {"when", NULL}, "desc"},
       {"what", "", 0, IX_VALUE_JSON, {"what", NULL}, "desc"},
       {"raw", "TEXT", 0, IX_VALUE_RAW, {NULL}, "desc"},
   };
   memcpy(columns, good_columns, sizeof(columns));
+  const ix_key_column good_keys[] = {
+      {"contact_id", IX_KEY_EQ, IX_KEY_REQUIRED, 0, IX_MATCH_EXACT, IX_KEY_ECHO},
+      {"occurred_at", IX_KEY_RANGE, IX_KEY_OPTIONAL, 0, IX_MATCH_EXACT, 0},
+      {NULL},
+  };
+  memset(keys, 0, sizeof(keys));
+  memcpy(keys, good_keys, sizeof(good_keys));
   const ix_setting_def good_settings[] = {
       {"api_key", IX_SETTING_SECRET | IX_SETTING_CREDENTIAL, NULL, "the key"},
       {"rate_limit", 0, "5/1s", "requests per window"},
@@ -58,15 +61,14 @@ static ix_provider good(void) {
       .table = "demo_interactions",
       .vendor = "demo",
       .default_base_url = "https://api.demo.example",
-      .settings = settings,
       .columns = columns,
       .column_count = COLUMN_COUNT,
-      .required = {IX_COLUMN_BIT(COL_ID), 0},
+      .keys = keys,
       .required_hint = "a contact id is required: add WHERE contact_id = '...'",
       .max_page_size = 100,
-      .authenticate = fake_authenticate,
-      .build_request = fake_build_request,
-      .parse_page = fake_parse_page,
+      .request = {.authenticate = fake_authenticate, .build = fake_build_request},
+      .response = {.parse_page = fake_parse_page},
+      .settings = {.list = settings},
   };
   return provider;
 }
@@ -81,21 +83,17 @@ static void refused(const ix_provider *provider, const char *expected, const cha
   sqlite3_free(error);
 }
 
-int main(void) {
+static void passes(const ix_provider *provider, const char *what) {
   char *error = NULL;
+  ok(descriptor_check(provider, &error) == SQLITE_OK && !error, "%s passes (%s)", what,
+     error ? error : "no message");
+  sqlite3_free(error);
+}
+
+static void test_identity_and_columns(void) {
   ix_provider p = good();
-  ok(descriptor_check(&p, &error) == SQLITE_OK && !error, "a good descriptor passes");
-
-  /* The range column comes from the flag: a descriptor that says nothing of range_column (so it
-   * is 0) neither makes column 0 a range column nor loses the flagged one. */
-  ix_provider resolved;
-  is_int(descriptor_resolve(&p, &resolved)->range_column, COL_WHEN, "range column from flag");
-  columns[COL_WHEN].flags = 0;
-  is_int(descriptor_resolve(&p, &resolved)->range_column, -1, "no flag, no range column");
-  is_int(resolved.column_count, COLUMN_COUNT, "the rest of the descriptor is copied");
-
-  p = good(), p.table = "";
   char *unnamed = NULL;
+  p.table = "";
   int unnamed_rc = descriptor_check(&p, &unnamed);
   ok(unnamed_rc == SQLITE_ERROR && unnamed &&
          strcmp(unnamed,
@@ -105,12 +103,12 @@ int main(void) {
   sqlite3_free(unnamed);
   p = good(), p.vendor = NULL;
   refused(&p, ".vendor is empty", "a missing vendor");
-  p = good(), p.authenticate = NULL;
-  refused(&p, ".authenticate is NULL", "a missing authenticate");
-  p = good(), p.build_request = NULL;
-  refused(&p, ".build_request is NULL", "a missing build_request");
-  p = good(), p.parse_page = NULL;
-  refused(&p, ".parse_page is NULL", "a missing parse_page");
+  p = good(), p.request.authenticate = NULL;
+  refused(&p, ".request.authenticate is NULL", "a missing authenticate");
+  p = good(), p.request.build = NULL;
+  refused(&p, ".request.build is NULL", "a missing request builder");
+  p = good(), p.response.parse_page = NULL;
+  refused(&p, ".response.parse_page is NULL", "a missing parse_page");
   p = good(), p.max_page_size = -1;
   refused(&p, ".max_page_size is -1", "a negative page size");
 
@@ -130,70 +128,161 @@ int main(void) {
   refused(&p, "decl_type '(null)'", "a NULL decl type");
   p = good(), columns[COL_WHAT].flags = 1u << 9;
   refused(&p, ".columns[2] (what): unknown flags 0x200", "an unknown flag");
-  p = good(), columns[COL_WHAT].flags = IX_COL_EXACT;
-  refused(&p, ".columns[2] (what): IX_COL_EXACT needs IX_COL_EQ", "exact without eq");
   p = good(), columns[COL_WHAT].flags = IX_COL_HIDDEN;
-  refused(&p, ".columns[2] (what): IX_COL_HIDDEN needs IX_COL_EQ", "an argument never sent");
-  p = good(), columns[COL_WHEN].flags = IX_COL_RANGE | IX_COL_EQ;
-  refused(&p, ".columns[1] (occurred_at): IX_COL_RANGE and IX_COL_EQ exclude each other",
-          "a range column that is also an equality");
-  p = good(), columns[COL_WHAT].flags = IX_COL_RANGE;
-  refused(&p, ".columns[2] (what): IX_COL_RANGE is already on .columns[1] (occurred_at)",
-          "two range columns");
-  p = good(), columns[COL_ID].flags |= IX_COL_MATCH_NOCASE;
-  refused(&p, ".columns[0] (contact_id): IX_COL_MATCH_* needs IX_COL_EQ without IX_COL_EXACT",
-          "a loose match omitted from SQLite's re-check");
-  p = good(), columns[COL_WHAT].flags = IX_COL_MATCH_PHONE;
-  refused(&p, ".columns[2] (what): IX_COL_MATCH_* needs IX_COL_EQ",
-          "a match on a column never sent");
-  p = good(), columns[COL_WHAT].flags = IX_COL_EQ | IX_COL_MATCH_PHONE | IX_COL_MATCH_NOCASE;
-  refused(&p, ".columns[2] (what): IX_COL_MATCH_NOCASE and IX_COL_MATCH_PHONE exclude each other",
-          "two matches");
-  p = good(), columns[COL_WHAT].flags = IX_COL_EQ | IX_COL_MATCH_NOCASE;
-  ok(descriptor_check(&p, &error) == SQLITE_OK && !error, "a re-checked NOCASE match passes");
-  is_int(ix_column_match(columns[COL_WHAT].flags), IX_MATCH_NOCASE, "the match read back");
-  p = good(), p.not_found.never = 1, p.not_found.match[0].path[0] = "message";
-  p.not_found.match[0].values[0] = "contact not found";
-  refused(&p, ".not_found.match[0]: a match with .never = 1 is never read", "never with a match");
-  p = good(), p.not_found.match[1].path[0] = "message";
-  refused(&p, ".not_found.match[1]: a path needs its values", "a not-found path without values");
+  refused(&p,
+          ".columns[2] (what): IX_COL_HIDDEN needs a key with IX_KEY_EQ in .keys (an argument "
+          "the API never receives filters nothing)",
+          "an argument never sent");
+  p = good(), columns[COL_WHEN].flags = IX_COL_HIDDEN;
+  refused(&p, ".columns[1] (occurred_at): IX_COL_HIDDEN needs a key with IX_KEY_EQ",
+          "an argument whose key is a range");
+  p = good(), p.response.not_found.never = 1;
+  p.response.not_found.match[0].path[0] = "message";
+  p.response.not_found.match[0].values[0] = "contact not found";
+  refused(&p, ".response.not_found.match[0]: a match with .never = 1 is never read",
+          "never with a match");
+  p = good(), p.response.not_found.match[1].path[0] = "message";
+  refused(&p, ".response.not_found.match[1]: a path needs its values",
+          "a not-found path without values");
   p = good(), columns[COL_WHAT].kind = (ix_value_kind)99;
   refused(&p, ".columns[2] (what): unknown kind 99", "an unknown kind");
   p = good(), columns[COL_WHAT].kind = IX_VALUE_CUSTOM;
-  refused(&p, ".columns[2] (what): IX_VALUE_CUSTOM needs the .column callback",
+  refused(&p, ".columns[2] (what): IX_VALUE_CUSTOM needs the .row.column callback",
           "a custom column without its callback");
-  p.column = fake_column;
-  ok(descriptor_check(&p, NULL) == SQLITE_OK, "a custom column with its callback passes");
+  p.row.column = fake_column;
+  passes(&p, "a custom column with its callback");
   p = good(), columns[COL_WHAT].keys[0] = NULL;
   refused(&p, ".columns[2] (what): keys is empty", "a JSON column with no member name");
-  p = good(), columns[COL_ID].flags = IX_COL_HIDDEN | IX_COL_EQ;
-  refused(&p, ".columns[0] (contact_id): IX_VALUE_NONE on an IX_COL_EQ column needs IX_COL_EXACT",
-          "an argument column SQLite's re-check would empty");
-  p.column = fake_column;
-  ok(descriptor_check(&p, NULL) == SQLITE_OK, "... unless the callback gives it a value");
-
-  p = good(), p.required[0] = IX_COLUMN_BIT(COLUMN_COUNT);
-  refused(&p, ".required[0] names a column past .column_count (4)", "a mask past the columns");
-  p = good(), p.required[0] = IX_COLUMN_BIT(COL_WHAT);
-  refused(&p, ".required[0] names .columns[2] (what), which has no IX_COL_EQ",
-          "a key that can never be sent");
-  p = good(), p.required[2] = IX_COLUMN_BIT(COL_ID);
-  refused(&p, ".required[2] follows the zero mask that ends the list",
-          "an alternative after the end of the list");
-  p = good(), p.required_hint = NULL;
-  refused(&p, ".required_hint is empty", "a required key without its hint");
-  p = good(), p.required[0] = 0, p.required_hint = NULL;
-  ok(descriptor_check(&p, NULL) == SQLITE_OK, "a table with no required key needs no hint");
 
   p = good(), settings[1].key = "api_key";
-  refused(&p, ".settings[1] (api_key): key repeats .settings[0]", "a repeated setting");
+  refused(&p, ".settings.list[1] (api_key): key repeats .settings.list[0]", "a repeated setting");
   p = good(), settings[1].key = "";
-  refused(&p, ".settings[1]: key is empty", "an empty setting key");
+  refused(&p, ".settings.list[1]: key is empty", "an empty setting key");
   p = good(), settings[1].key = "base_url", settings[1].flags = 0;
-  refused(&p, ".settings[1] (base_url): flags 0x0 differ from the common setting's 0x2",
+  refused(&p, ".settings.list[1] (base_url): flags 0x0 differ from the common setting's 0x2",
           "a base_url override that drops IX_SETTING_URL");
   p = good(), settings[1].key = "base_url", settings[1].flags = IX_SETTING_URL;
-  ok(descriptor_check(&p, NULL) == SQLITE_OK, "a common setting with its own default passes");
+  passes(&p, "a common setting with its own default");
+}
+
+/* The key table: each entry names a column once, with operators, a require and a match that
+ * mean something together. */
+static void test_keys(void) {
+  ix_provider p = good();
+  keys[2] = (ix_key_column){"contact", IX_KEY_EQ, IX_KEY_OPTIONAL, 0, IX_MATCH_EXACT, 0};
+  refused(&p, ".keys[2] (contact): no such column in .columns (names are spelt as there)",
+          "a key naming an unknown column");
+  p = good(), keys[0].column = "Contact_ID";
+  refused(&p, ".keys[0] (Contact_ID): no such column", "a key spelt otherwise than its column");
+  p = good(), keys[1].column = "";
+  refused(&p, ".keys[1]: column is empty", "a key with an empty column");
+  p = good(), keys[2] = keys[0];
+  refused(&p, ".keys[2] (contact_id): column repeats .keys[0]", "a column keyed twice");
+  p = good(), keys[0].operators = 0;
+  refused(&p, ".keys[0] (contact_id): operators 0x0: use IX_KEY_EQ", "a key with no operator");
+  p = good(), keys[0].operators = 1u << 7;
+  refused(&p, ".keys[0] (contact_id): operators 0x80", "an unknown operator");
+  p = good(), keys[1].operators = IX_KEY_RANGE | IX_KEY_EQ;
+  refused(&p, ".keys[1] (occurred_at): IX_KEY_RANGE goes alone",
+          "a range column that is also an equality");
+  p = good(), keys[2] = (ix_key_column){"what", IX_KEY_RANGE, IX_KEY_OPTIONAL, 0, 0, 0};
+  refused(&p, ".keys[2] (what): IX_KEY_RANGE is already on .keys[1] (occurred_at)",
+          "two range columns");
+  p = good(), keys[1].require = IX_KEY_REQUIRED;
+  refused(&p, ".keys[1] (occurred_at): a range is IX_KEY_OPTIONAL, with no match and no flags",
+          "a required range");
+  p = good(), keys[1].flags = IX_KEY_ECHO;
+  refused(&p, ".keys[1] (occurred_at): a range is IX_KEY_OPTIONAL", "an echoed range");
+  p = good(), keys[2] = (ix_key_column){"what", IX_KEY_IN, IX_KEY_OPTIONAL, 0, 0, 0};
+  refused(&p, ".keys[2] (what): IX_KEY_IN needs IX_KEY_EQ", "IN without =");
+  p = good(), keys[0].operators = IX_KEY_EQ | IX_KEY_IN;
+  refused(&p, ".keys[0] (contact_id): IX_KEY_IN is for an optional filter",
+          "IN declared on a required key");
+  p = good(), keys[2] = (ix_key_column){"what", IX_KEY_EQ | IX_KEY_IN, IX_KEY_OPTIONAL, 0, 0, 0};
+  passes(&p, "an optional filter sent value by value");
+
+  p = good(), keys[0].require = (ix_key_require)7;
+  refused(&p, ".keys[0] (contact_id): unknown require 7", "an unknown require");
+  p = good(), keys[0].require = IX_KEY_ONE_OF;
+  refused(&p, ".keys[0] (contact_id): IX_KEY_ONE_OF needs an alternative from 1 to 6, not 0",
+          "one of no alternative");
+  p = good(), keys[0].alternative = 2;
+  refused(&p, ".keys[0] (contact_id): alternative 2 without IX_KEY_ONE_OF",
+          "an alternative on a required key");
+  p = good(), keys[0].require = IX_KEY_ONE_OF, keys[0].alternative = 2;
+  refused(&p, ".keys: alternative 1 has no column, but a later one has",
+          "a group with no member (alternatives 2 without 1)");
+  p = good(), keys[0].require = IX_KEY_ONE_OF, keys[0].alternative = 1;
+  passes(&p, "a single alternative");
+  p = good(), keys[0].require = IX_KEY_OPTIONAL, keys[0].flags = IX_KEY_PER_CUSTOMER;
+  refused(&p, ".keys[0] (contact_id): IX_KEY_PER_CUSTOMER is for a key that names the customer",
+          "a per-customer filter");
+
+  p = good(), keys[0].match = (ix_match)9;
+  refused(&p, ".keys[0] (contact_id): unknown match 9", "an unknown match");
+  p = good(), keys[0].flags = 1u << 5;
+  refused(&p, ".keys[0] (contact_id): unknown flags 0x20", "an unknown key flag");
+  p = good(), keys[0].match = IX_MATCH_NOCASE;
+  refused(&p, ".keys[0] (contact_id): IX_KEY_ECHO needs IX_MATCH_EXACT",
+          "a loose match omitted from SQLite's re-check");
+  p = good(), keys[0].match = IX_MATCH_NOCASE, keys[0].flags = 0;
+  refused(&p,
+          ".keys[0] (contact_id): the column is IX_VALUE_NONE, so an equality on it needs "
+          "IX_KEY_ECHO",
+          "an argument column SQLite's re-check would empty");
+  p.row.column = fake_column;
+  passes(&p, "... unless the callback gives it a value: a re-checked NOCASE match");
+
+  p = good(), p.required_hint = NULL;
+  refused(&p, ".required_hint is empty", "a required key without its hint");
+  p = good(), keys[0].require = IX_KEY_OPTIONAL, p.required_hint = NULL;
+  passes(&p, "a table with no required key needs no hint");
+  p = good(), p.keys = NULL, columns[COL_ID].flags = 0, p.required_hint = NULL;
+  passes(&p, "a table without keys (SQLite filters every column)");
+}
+
+/* What registration derives for the planner: the range column from its key (not from a field
+ * that defaults to column 0), and the alternatives as masks, a required key in each. */
+static void test_derived(void) {
+  ix_provider p = good(), resolved;
+  is_int(descriptor_resolve(&p, &resolved)->derived.range_column, COL_WHEN,
+         "range column from its key");
+  ok(resolved.derived.required[0] == IX_COLUMN_BIT(COL_ID) && resolved.derived.required[1] == 0,
+     "a required key is the one alternative");
+  ok(ix_key_of(&resolved, COL_ID)->flags == IX_KEY_ECHO &&
+         ix_key_of(&resolved, COL_WHAT)->operators == 0,
+     "each column's key entry, zero for a column that is no key");
+  is_int(resolved.column_count, COLUMN_COUNT, "the rest of the descriptor is copied");
+  keys[1].column = NULL;
+  is_int(descriptor_resolve(&p, &resolved)->derived.range_column, -1,
+         "no range key, no range column");
+  is_int(descriptor_range_column(&p), -1, "... read from the unresolved descriptor too");
+
+  /* Capillary's shape: identifier_name AND identifier_value, or else what; contact_id in both. */
+  p = good();
+  columns[COL_SPARE].flags = IX_COL_HIDDEN;
+  keys[1] = (ix_key_column){"raw", IX_KEY_EQ, IX_KEY_ONE_OF, 1, IX_MATCH_EXACT, IX_KEY_ECHO};
+  keys[2] = (ix_key_column){"what", IX_KEY_EQ, IX_KEY_ONE_OF, 2, IX_MATCH_EXACT, 0};
+  keys[3] = (ix_key_column){"occurred_at", IX_KEY_RANGE, IX_KEY_OPTIONAL, 0, 0, 0};
+  passes(&p, "a required key with two alternatives");
+  descriptor_resolve(&p, &resolved);
+  ok(resolved.derived.required[0] == (IX_COLUMN_BIT(COL_ID) | IX_COLUMN_BIT(COL_SPARE)) &&
+         resolved.derived.required[1] == (IX_COLUMN_BIT(COL_ID) | IX_COLUMN_BIT(COL_WHAT)) &&
+         resolved.derived.required[2] == 0,
+     "alternatives in their order, the required key in each");
+  keys[0].require = IX_KEY_ONE_OF, keys[0].alternative = 1;
+  descriptor_resolve(&p, &resolved);
+  ok(resolved.derived.required[0] == (IX_COLUMN_BIT(COL_ID) | IX_COLUMN_BIT(COL_SPARE)) &&
+         resolved.derived.required[1] == IX_COLUMN_BIT(COL_WHAT),
+     "the columns of one alternative go together");
+}
+
+int main(void) {
+  ix_provider p = good();
+  passes(&p, "a good descriptor");
+  test_identity_and_columns();
+  test_keys();
+  test_derived();
 
   /* Every real provider passes: the extension's entry point checks each before registering it. */
   sqlite3 *db = NULL;

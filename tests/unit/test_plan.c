@@ -6,6 +6,8 @@
 #include "sql/plan.h"
 #include "sql/rowid.h"
 
+#include "provider/descriptor.h"
+
 #include <string.h>
 
 #include "tap.h"
@@ -15,37 +17,41 @@
 enum { T_NAME, T_VALUE, T_MOBILE, T_EMAIL, T_CHANNEL, T_NETWORK, T_AT, T_STATUS, T_COUNT };
 
 static const ix_column_def test_columns[T_COUNT] = {
-    [T_NAME] = {"identifier_name",
-                "TEXT",
-                IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT,
-                IX_VALUE_NONE,
-                {NULL}},
-    [T_VALUE] = {"identifier_value",
-                 "TEXT",
-                 IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT,
-                 IX_VALUE_NONE,
-                 {NULL}},
-    [T_MOBILE] = {"mobile", "TEXT", IX_COL_EQ | IX_COL_EXACT, IX_VALUE_CUSTOM, {NULL}},
-    /* Like Capillary's email: the vendor's own value, re-checked, the same on all the customer's
-     * rows. */
-    [T_EMAIL] = {"email", "TEXT", IX_COL_EQ | IX_COL_PER_CUSTOMER, IX_VALUE_CUSTOM, {NULL}},
-    [T_CHANNEL] = {"channel", "TEXT", IX_COL_EQ, IX_VALUE_CUSTOM, {NULL}},
-    [T_NETWORK] =
-        {"network", "TEXT", IX_COL_HIDDEN | IX_COL_EQ | IX_COL_EXACT, IX_VALUE_NONE, {NULL}},
-    [T_AT] = {"occurred_at", "TEXT", IX_COL_RANGE, IX_VALUE_TIME, {NULL}},
+    [T_NAME] = {"identifier_name", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL}},
+    [T_VALUE] = {"identifier_value", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL}},
+    [T_MOBILE] = {"mobile", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
+    [T_EMAIL] = {"email", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
+    [T_CHANNEL] = {"channel", "TEXT", 0, IX_VALUE_CUSTOM, {NULL}},
+    [T_NETWORK] = {"network", "TEXT", IX_COL_HIDDEN, IX_VALUE_NONE, {NULL}},
+    [T_AT] = {"occurred_at", "TEXT", 0, IX_VALUE_TIME, {NULL}},
     [T_STATUS] = {"status", "TEXT", 0, IX_VALUE_TEXT, {NULL}},
 };
 
-static const ix_provider test_provider = {
+/* The email key is like Capillary's: the vendor's own value, re-checked, the same on all the
+ * customer's rows. */
+static const ix_key_column test_keys[] = {
+    {"identifier_name", IX_KEY_EQ, IX_KEY_ONE_OF, 1, IX_MATCH_EXACT, IX_KEY_ECHO},
+    {"identifier_value", IX_KEY_EQ, IX_KEY_ONE_OF, 1, IX_MATCH_EXACT, IX_KEY_ECHO},
+    {"mobile", IX_KEY_EQ, IX_KEY_ONE_OF, 2, IX_MATCH_EXACT, IX_KEY_ECHO},
+    {"email", IX_KEY_EQ, IX_KEY_ONE_OF, 3, IX_MATCH_EXACT, IX_KEY_PER_CUSTOMER},
+    {"channel", IX_KEY_EQ, IX_KEY_OPTIONAL, 0, IX_MATCH_EXACT, 0},
+    {"network", IX_KEY_EQ, IX_KEY_OPTIONAL, 0, IX_MATCH_EXACT, IX_KEY_ECHO},
+    {"occurred_at", IX_KEY_RANGE, IX_KEY_OPTIONAL, 0, IX_MATCH_EXACT, 0},
+    {NULL},
+};
+
+static const ix_provider test_descriptor = {
     .table = "t",
     .vendor = "test",
     .columns = test_columns,
     .column_count = T_COUNT,
-    .range_column = T_AT,
-    .required = {IX_COLUMN_BIT(T_NAME) | IX_COLUMN_BIT(T_VALUE), IX_COLUMN_BIT(T_MOBILE),
-                 IX_COLUMN_BIT(T_EMAIL), 0},
+    .keys = test_keys,
+    .required_hint = "a customer is required",
     .max_page_size = 100,
 };
+
+/* The planner reads the engine's resolved copy, as registration makes it (main). */
+static ix_provider test_provider;
 
 static plan_constraint eq(int column, int literal_type) {
   plan_constraint c = {column, SQLITE_INDEX_CONSTRAINT_EQ, 1, IX_COLLATE_BINARY, literal_type, 0};
@@ -336,6 +342,13 @@ static void test_read(void) {
 }
 
 int main(void) {
+  descriptor_resolve(&test_descriptor, &test_provider);
+  ok(test_provider.derived.range_column == T_AT &&
+         test_provider.derived.required[0] == (IX_COLUMN_BIT(T_NAME) | IX_COLUMN_BIT(T_VALUE)) &&
+         test_provider.derived.required[1] == IX_COLUMN_BIT(T_MOBILE) &&
+         test_provider.derived.required[2] == IX_COLUMN_BIT(T_EMAIL) &&
+         test_provider.derived.required[3] == 0,
+     "the key table derives the range column and the alternatives in order");
   test_choose_key();
   test_build();
   test_read();

@@ -117,16 +117,16 @@ static char *introspect_settings_problem(const ix_provider *provider, const ix_c
 /* One vendor's settings; vendors with two tables (Capillary) are listed once. */
 static int introspect_settings_vendor(snapshot *cursor, const ix_provider *provider) {
   ix_config *config = NULL;
-  int rc = config_resolve_lenient(provider->table, provider->vendor, provider->settings,
+  int rc = config_resolve_lenient(provider->table, provider->vendor, provider->settings.list,
                                   provider->default_base_url, &config);
   if (rc == SQLITE_OK)
-    rc = config_apply_region(config, provider->table, provider->regions, 1, NULL);
+    rc = config_apply_region(config, provider->table, provider->settings.regions, 1, NULL);
   /* The provider's own checks (Optimove's channel map), as its queries make them. */
   char *provider_problem = NULL;
   const char *provider_key = NULL;
   ix_call call = {provider, provider->table, NULL, config, NULL, NULL, 0, NULL, NULL};
-  if (rc == SQLITE_OK && provider->check_settings) {
-    provider_key = provider->check_settings(&call, &provider_problem);
+  if (rc == SQLITE_OK && provider->settings.check) {
+    provider_key = provider->settings.check(&call, &provider_problem);
   }
   for (int i = 0; rc == SQLITE_OK && i < config_count(config); i++) {
     config_setting_view setting;
@@ -147,9 +147,9 @@ static int introspect_settings_vendor(snapshot *cursor, const ix_provider *provi
   }
   sqlite3_free(provider_problem);
   /* Which of the vendor's credential forms these settings select (they are alternatives). */
-  if (rc == SQLITE_OK && config && provider->credential_form) {
+  if (rc == SQLITE_OK && config && provider->settings.credential_form) {
     rc = introspect_settings_row(cursor, provider->vendor, "credentials",
-                                 provider->credential_form(config), "derived", NULL);
+                                 provider->settings.credential_form(config), "derived", NULL);
   }
   config_free(config);
   return rc;

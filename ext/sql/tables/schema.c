@@ -15,8 +15,8 @@
  *
  * How it works
  *   Both are generated from the same provider descriptors the tables run on (provider.h), so they
- *   cannot drift from what xBestIndex does: `operators` and `rechecked` read the column flags the
- *   planner reads, `alternative` the provider's required-key masks. The rows are built whole in
+ *   cannot drift from what xBestIndex does: `operators`, `rechecked` and `alternative` read the
+ *   key table as registration derives it for the planner (descriptor_resolve). The rows are built whole in
  *   xFilter (a few hundred at most) and SQLite filters them. Like every table of the extension they
  *   are DIRECTONLY; nothing here is secret, but one rule for all the tables is simpler to trust.
  */
@@ -80,34 +80,32 @@ static int schema_add_int(schema_cursor *cursor, sqlite3_int64 number) {
 
 /* The 1-based number of the first required-key alternative that names the column, else 0. */
 static int schema_alternative(const ix_provider *provider, int column) {
-  for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->required[a]; a++) {
-    if (provider->required[a] & IX_COLUMN_BIT(column)) return a + 1;
+  for (int a = 0; a < IX_MAX_REQUIRED_ALTERNATIVES && provider->derived.required[a]; a++) {
+    if (provider->derived.required[a] & IX_COLUMN_BIT(column)) return a + 1;
   }
   return 0;
 }
 
 /* The operators xBestIndex sends to the API for this column, or NULL when SQLite alone filters.
- */
+ * provider is a resolved descriptor (descriptor_resolve). */
 static const char *schema_operators(const ix_provider *provider, int column) {
-  unsigned flags = provider->columns[column].flags;
-  /* From the columns themselves: the descriptors listed here are the unresolved ones, whose
-   * derived range_column is not filled in (it read 0, the first column, for tables without one). */
-  if (column == descriptor_range_column(provider)) return "=, <, <=, >, >=";
-  if (!(flags & IX_COL_EQ)) return NULL;
+  unsigned operators = ix_key_of(provider, column)->operators;
+  if (operators & IX_KEY_RANGE) return "=, <, <=, >, >=";
+  if (!(operators & IX_KEY_EQ)) return NULL;
   int alternative = schema_alternative(provider, column);
-  uint64_t mask = alternative ? provider->required[alternative - 1] : 0;
+  uint64_t mask = alternative ? provider->derived.required[alternative - 1] : 0;
   /* A key of one column takes a whole IN list in one xFilter (SQLite 3.38+). */
   if (mask == IX_COLUMN_BIT(column) && sqlite3_libversion_number() >= 3038000) return "=, IN";
   /* An optional filter the API takes one value of: SQLite sends an IN list value by value. */
-  if (!alternative && (flags & IX_COL_IN_EACH)) return "=, IN";
+  if (!alternative && (operators & IX_KEY_IN)) return "=, IN";
   return "=";
 }
 
 /* Range bounds are always re-checked (the API's dates are coarser than the column); an equality
  * only where the vendor does not apply it exactly. */
 static int schema_rechecked(const ix_provider *provider, int column) {
-  return column == descriptor_range_column(provider) ||
-         !(provider->columns[column].flags & IX_COL_EXACT);
+  return column == provider->derived.range_column ||
+         !(ix_key_of(provider, column)->flags & IX_KEY_ECHO);
 }
 
 /* Who filters on the column, in words: the API (exactly), the API and SQLite again, or SQLite
@@ -132,7 +130,10 @@ static int schema_fill_columns(schema_cursor *cursor, const ix_provider *const *
                                int count) {
   int rc = SQLITE_OK;
   for (int p = 0; rc == SQLITE_OK && p < count; p++) {
-    const ix_provider *provider = providers[p];
+    /* The descriptors listed are the unresolved ones: the key table is read as the planner reads
+     * it, from a resolved copy. */
+    ix_provider resolved;
+    const ix_provider *provider = descriptor_resolve(providers[p], &resolved);
     for (int c = 0; rc == SQLITE_OK && c < provider->column_count; c++) {
       const ix_column_def *def = &provider->columns[c];
       const char *operators = schema_operators(provider, c);
@@ -163,7 +164,7 @@ static int schema_fill_columns(schema_cursor *cursor, const ix_provider *const *
 
 /* The vendor's own default for a setting, else the common one (config.c looks vendors up first). */
 static const char *schema_setting_default(const ix_provider *provider, const char *key) {
-  for (const ix_setting_def *def = provider->settings; def && def->key; def++) {
+  for (const ix_setting_def *def = provider->settings.list; def && def->key; def++) {
     if (strcmp(def->key, key) == 0) return def->default_value;
   }
   for (const ix_setting_def *def = common_settings; def->key; def++) {
