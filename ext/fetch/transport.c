@@ -121,6 +121,21 @@ static void transport_say_rate_limit_wait(const fetch_account *account, double s
   }
 }
 
+int transport_wait_rate_limit(fetch_account *account, const transport_hooks *hooks,
+                              long long started, long long wait, char **error_out) {
+  long long now = rate_clock_ms();
+  if (!*hooks->told_about_waiting && now + wait - started > TRANSPORT_WAIT_NOTICE_MS) {
+    *hooks->told_about_waiting = 1;
+    transport_say_rate_limit_wait(account, (double)(now + wait - started) / 1000.0);
+  }
+  progress_waiting(hooks->progress, "the rate limit", wait);
+  if (transport_wait(account, hooks, wait)) {
+    *error_out = ix_errorf("%s: interrupted", account->table_name);
+    return SQLITE_INTERRUPT;
+  }
+  return SQLITE_OK;
+}
+
 /* Waits until the limiter lets a request start; the ticket goes back with rate_limiter_done. */
 static int transport_wait_for_limiter(fetch_account *account, const transport_hooks *hooks,
                                       rate_ticket *ticket, char **error_out) {
@@ -132,15 +147,8 @@ static int transport_wait_for_limiter(fetch_account *account, const transport_ho
         limiting_admit(&limiting, ticket, now, transport_deadline(account, now), error_out);
     if (wait < 0) return SQLITE_ERROR;
     if (wait == 0) return SQLITE_OK;
-    if (!*hooks->told_about_waiting && now + wait - started > TRANSPORT_WAIT_NOTICE_MS) {
-      *hooks->told_about_waiting = 1;
-      transport_say_rate_limit_wait(account, (double)(now + wait - started) / 1000.0);
-    }
-    progress_waiting(hooks->progress, "the rate limit", wait);
-    if (transport_wait(account, hooks, wait)) {
-      *error_out = ix_errorf("%s: interrupted", account->table_name);
-      return SQLITE_INTERRUPT;
-    }
+    int rc = transport_wait_rate_limit(account, hooks, started, wait, error_out);
+    if (rc != SQLITE_OK) return rc;
   }
 }
 
