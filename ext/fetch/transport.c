@@ -318,7 +318,7 @@ http_request transport_http_options(const fetch_account *account, const ix_reque
 
 int transport_from_cache(const fetch_account *account, transport_sending *sending, const char *url,
                          http_response *response) {
-  cache_level level = cache_lookup(account->provider->vendor, account->host, account->account, url,
+  cache_level level = cache_lookup(account->provider->vendor, account->account, url,
                                    config_engine(account->config)->cache_ttl * 1000,
                                    &response->status, &response->body, &response->body_len);
   if (level == CACHE_MISS) return 0;
