@@ -95,6 +95,9 @@ static void ix_slot_settle(ix_fetch *fetch, ix_in_slot *slot, int keep) {
 
 static void ix_slot_release(ix_fetch *fetch, ix_in_slot *slot) {
   if (slot->job) ix_slot_settle(fetch, slot, 0); /* the statement stopped early */
+  /* A start the shared limiter reserved for this slot, never used: it holds no window (pending,
+   * it would hold the account's next window until its time limit). */
+  rate_limiter_done(fetch->account.limiter, &slot->ticket, transport_completed_ms());
   http_response_clear(&slot->response);
   request_clear(&slot->request);
   memset(slot, 0, sizeof(*slot));

@@ -148,7 +148,11 @@ static int transport_wait_for_limiter(fetch_account *account, const transport_ho
     if (wait < 0) return SQLITE_ERROR;
     if (wait == 0) return SQLITE_OK;
     int rc = transport_wait_rate_limit(account, hooks, started, wait, error_out);
-    if (rc != SQLITE_OK) return rc;
+    if (rc != SQLITE_OK) {
+      /* A start the shared limiter reserved and nobody will use: it holds no window. */
+      rate_limiter_done(account->limiter, ticket, transport_completed_ms());
+      return rc;
+    }
   }
 }
 
