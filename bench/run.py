@@ -790,15 +790,24 @@ def rate_run(ctx, server, window, rate, processes, hosts, redis=None, customers=
         envs.append(env)
     where = f"{hosts} hosts through Redis" if redis else f"{processes} process(es) on one host"
     progress(f"rate: {where}, {n} customers each, under {window}")
+    # Each shell stamps the wall clock right before and after its statement: ours runs from the
+    # first statement's start to the last one's end, as the floor does, so shells that happened
+    # to start apart never make a run look faster than the account allows.
+    stamp = "SELECT printf('@@stamp %.6f', (julianday('now') - 2440587.5) * 86400.0);"
     started = [Started(sqlite3_command(), env,
-                       shell_script(in_statement(), ids_setup(n, prefix=f"p{k}-")))
+                       shell_script(in_statement(), ids_setup(n, prefix=f"p{k}-") + [stamp],
+                                    [stamp]))
                for k, env in enumerate(envs)]
     runs = [shell_result(s.finish(), f"rate process {k}") for k, s in enumerate(started)]
     for run in runs:
         got = int(one_row(run.result, "rate")[0])
         if got != n:
             report.problems.append(f"rate: a process read {got} rows of {n}")
-    wall = max(run.seconds for run in runs)
+    stamps = [[float(line.split()[1]) for line in part if line.startswith("@@stamp ")]
+              for run in runs for part in (run.setup, run.after)]
+    if any(len(found) != 1 for found in stamps):
+        raise BenchError(f"rate: a shell printed no time stamp: {stamps!r}")
+    wall = max(found[0] for found in stamps[1::2]) - min(found[0] for found in stamps[0::2])
     stats = server.stats()
     floor = floor_seconds(processes * n, processes * concurrency, args.latency_ms / 1000.0, rate)
     stats["safe_floor"] = floor_seconds(processes * n, processes * concurrency,
