@@ -32,7 +32,7 @@ static uint64_t scrub_window(const char *text) {
 }
 
 /* Adds one form: its windows, or the whole of it when it is shorter than a window. */
-static void secrets_add(ix_secrets *secrets, const char *form, size_t length) {
+static void scrub_add(scrub_forms *secrets, const char *form, size_t length) {
   if (length < SCRUB_SHORTEST) return; /* too short to scrub without mangling ordinary text */
   if (length < SCRUB_WINDOW) {
     char **grown = sqlite3_realloc64(secrets->shorts,
@@ -70,7 +70,7 @@ static void secrets_add(ix_secrets *secrets, const char *form, size_t length) {
 
 /* The forms a value takes in a URL query: RFC 3986's unreserved characters kept (what curl and
  * most encoders do), or every character but letters and digits encoded (what some do). */
-static void secrets_add_percent(ix_secrets *secrets, const char *value, int keep_unreserved) {
+static void scrub_add_percent(scrub_forms *secrets, const char *value, int keep_unreserved) {
   static const char hex[] = "0123456789ABCDEF";
   size_t length = strlen(value);
   char *encoded = sqlite3_malloc64(3 * length + 1);
@@ -90,13 +90,13 @@ static void secrets_add_percent(ix_secrets *secrets, const char *value, int keep
       encoded[out++] = hex[c & 15];
     }
   }
-  if (out != length) secrets_add(secrets, encoded, out);
+  if (out != length) scrub_add(secrets, encoded, out);
   scrub_wipe(encoded, out);
   sqlite3_free(encoded);
 }
 
 /* A form as sent, and as it looks percent-encoded either way. */
-static void secrets_add_form(ix_secrets *secrets, const char *form, size_t length) {
+static void scrub_add_form(scrub_forms *secrets, const char *form, size_t length) {
   char *copy = sqlite3_malloc64(length + 1);
   if (!copy) {
     secrets->out_of_memory = 1;
@@ -104,18 +104,18 @@ static void secrets_add_form(ix_secrets *secrets, const char *form, size_t lengt
   }
   memcpy(copy, form, length);
   copy[length] = '\0';
-  secrets_add(secrets, copy, length);
-  secrets_add_percent(secrets, copy, 1);
-  secrets_add_percent(secrets, copy, 0);
+  scrub_add(secrets, copy, length);
+  scrub_add_percent(secrets, copy, 1);
+  scrub_add_percent(secrets, copy, 0);
   scrub_wipe(copy, length);
   sqlite3_free(copy);
 }
 
-static void secrets_add_text(ix_secrets *secrets, const char *form) {
-  secrets_add_form(secrets, form, strlen(form));
+static void scrub_add_text(scrub_forms *secrets, const char *form) {
+  scrub_add_form(secrets, form, strlen(form));
 }
 
-static void secrets_add_base64(ix_secrets *secrets, const char *left, const char *right) {
+static void scrub_add_base64(scrub_forms *secrets, const char *left, const char *right) {
   size_t plain_length = (left ? strlen(left) + 1 : 0) + strlen(right);
   char *plain = sqlite3_malloc64(plain_length + 1);
   char *encoded = sqlite3_malloc64(4 * ((plain_length + 2) / 3) + 1);
@@ -127,7 +127,7 @@ static void secrets_add_base64(ix_secrets *secrets, const char *left, const char
     memcpy(plain + (left ? strlen(left) + 1 : 0), right, strlen(right));
     int length =
         EVP_EncodeBlock((unsigned char *)encoded, (const unsigned char *)plain, (int)plain_length);
-    secrets_add_form(secrets, encoded, (size_t)length);
+    scrub_add_form(secrets, encoded, (size_t)length);
     scrub_wipe(encoded, (size_t)length);
   } else {
     secrets->out_of_memory = 1;
@@ -142,23 +142,23 @@ static int scrub_compare(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-void secrets_collect(ix_secrets *secrets, const ix_config *config, const http_headers *headers) {
+void scrub_collect(scrub_forms *secrets, const ix_config *config, const http_headers *headers) {
   memset(secrets, 0, sizeof(*secrets));
   for (int i = 0; config && i < config_count(config); i++) {
-    ix_setting_view secret;
+    config_setting_view secret;
     config_at(config, i, &secret);
     if (!(secret.flags & IX_SETTING_SECRET) || !secret.value || !*secret.value) continue;
     char md5[33];
     int have_md5 = auth_md5_hex(secret.value, md5) == 0;
-    secrets_add_text(secrets, secret.value);
-    secrets_add_base64(secrets, NULL, secret.value);
-    if (have_md5) secrets_add_text(secrets, md5);
+    scrub_add_text(secrets, secret.value);
+    scrub_add_base64(secrets, NULL, secret.value);
+    if (have_md5) scrub_add_text(secrets, md5);
     for (int j = 0; j < config_count(config); j++) {
-      ix_setting_view user;
+      config_setting_view user;
       config_at(config, j, &user);
       if (!(user.flags & IX_SETTING_CREDENTIAL) || !user.value) continue;
-      secrets_add_base64(secrets, user.value, secret.value);
-      if (have_md5) secrets_add_base64(secrets, user.value, md5);
+      scrub_add_base64(secrets, user.value, secret.value);
+      if (have_md5) scrub_add_base64(secrets, user.value, md5);
     }
     scrub_wipe(md5, sizeof(md5));
   }
@@ -167,15 +167,15 @@ void secrets_collect(ix_secrets *secrets, const ix_config *config, const http_he
     if (!value) continue;
     value += strspn(value + 1, " ") + 1;
     const char *space = strchr(value, ' ');
-    secrets_add_text(secrets, value);
-    if (space) secrets_add_text(secrets, space + 1);
+    scrub_add_text(secrets, value);
+    if (space) scrub_add_text(secrets, space + 1);
   }
   if (secrets->gram_count > 1) {
     qsort(secrets->grams, (size_t)secrets->gram_count, sizeof(uint64_t), scrub_compare);
   }
 }
 
-static int secrets_has_window(const ix_secrets *secrets, uint64_t window) {
+static int scrub_has_window(const scrub_forms *secrets, uint64_t window) {
   int low = 0, high = secrets->gram_count - 1;
   while (low <= high) {
     int middle = low + (high - low) / 2;
@@ -196,7 +196,7 @@ static int scrub_matches_at(const char *text, const char *form) {
   return 1;
 }
 
-char *secrets_scrub(const ix_secrets *secrets, char *text) {
+char *scrub_apply(const scrub_forms *secrets, char *text) {
   if (!text) return NULL;
   size_t length = strlen(text);
   if (secrets->out_of_memory) {
@@ -213,7 +213,7 @@ char *secrets_scrub(const ix_secrets *secrets, char *text) {
   memset(secret_byte, 0, length + 1);
   int found = 0;
   for (size_t i = 0; secrets->gram_count > 0 && i + SCRUB_WINDOW <= length; i++) {
-    if (secrets_has_window(secrets, scrub_window(text + i))) {
+    if (scrub_has_window(secrets, scrub_window(text + i))) {
       memset(secret_byte + i, 1, SCRUB_WINDOW);
       found = 1;
     }
@@ -245,7 +245,7 @@ char *secrets_scrub(const ix_secrets *secrets, char *text) {
   return sqlite3_str_finish(clean);
 }
 
-void secrets_clear(ix_secrets *secrets) {
+void scrub_clear(scrub_forms *secrets) {
   if (secrets->grams) scrub_wipe(secrets->grams, (size_t)secrets->gram_capacity * sizeof(uint64_t));
   sqlite3_free(secrets->grams);
   for (int s = 0; s < secrets->short_count; s++) {
@@ -258,9 +258,9 @@ void secrets_clear(ix_secrets *secrets) {
 
 char *scrub_text(const ix_config *config, const http_headers *headers, char *text) {
   if (!text) return NULL;
-  ix_secrets secrets;
-  secrets_collect(&secrets, config, headers);
-  text = secrets_scrub(&secrets, text);
-  secrets_clear(&secrets);
+  scrub_forms secrets;
+  scrub_collect(&secrets, config, headers);
+  text = scrub_apply(&secrets, text);
+  scrub_clear(&secrets);
   return text;
 }

@@ -47,7 +47,7 @@ const char *rate_redis_where(const rate_redis *redis);
 long long rate_redis_reserve(rate_redis *redis, const rate_limit *limit, long long hold_ms,
                              rate_ticket *ticket, char *problem, size_t problem_size);
 /* The request of ticket was answered (its first byte arrived; or it failed or was cancelled) at
- * answered_ms, on rate_clock_ms: Redis records it as counting from then instead of from its time
+ * answered_ms, on clock_ms: Redis records it as counting from then instead of from its time
  * limit (hold_ms at admission), so the next window may open. One round trip per request. */
 void rate_redis_answered(rate_redis *redis, rate_ticket *ticket, long long answered_ms);
 /* After a 429: no host starts a request of the account for pause_ms (capped by
