@@ -7,7 +7,9 @@ latencies is the physical limit (bench/README.md). nginx-light has no way to del
     python3 bench/delay_server.py --port-file F --body FILE --latency-ms 50 [--rate 50/1s]
 
 GET /_stats answers the counts as JSON (requests, max_concurrent, connections, status_429) and
-GET /_reset clears them and the rate window; neither is delayed or counted. Loopback only. Python
+GET /_reset clears them and the rate window; GET /_arrivals answers each counted request's arrival
+and answer times (seconds on the server's monotonic clock) and path, to see where a run's time
+went (bench/run.py --timeline); none of these is delayed or counted. Loopback only. Python
 standard library only (asyncio: thousands of waiting requests cost no threads).
 """
 import argparse
@@ -27,6 +29,7 @@ class State:
         self.requests = self.connections = self.in_flight = self.max_concurrent = 0
         self.status_429 = 0
         self.admitted = collections.deque()  # arrival times of admitted requests in the window
+        self.arrivals = []  # [arrival, answer, status, path] of every counted request
 
     def admit(self, now):
         if not self.rate:
@@ -58,18 +61,22 @@ async def serve(reader, writer, state, body, latency):
             target = head.split(b" ", 2)[1].decode("latin-1")
             if target == "/_stats":
                 writer.write(response(200, "OK", json.dumps(state.stats()).encode()))
+            elif target == "/_arrivals":
+                writer.write(response(200, "OK", json.dumps(state.arrivals).encode()))
             elif target == "/_reset":
                 state.reset()
                 writer.write(response(200, "OK", b"{}"))
             else:
                 state.requests += 1
-                admitted = state.admit(time.monotonic())
+                arrived = time.monotonic()
+                admitted = state.admit(arrived)
                 state.in_flight += 1
                 state.max_concurrent = max(state.max_concurrent, state.in_flight)
                 try:
                     await asyncio.sleep(latency)
                 finally:
                     state.in_flight -= 1
+                state.arrivals.append([arrived, time.monotonic(), 200 if admitted else 429, target])
                 if admitted:
                     writer.write(response(200, "OK", body))
                 else:

@@ -290,9 +290,10 @@ def run_case(path, sandbox, sandbox_vars, base_env):
         results.ok(False, f"{name}: parses", str(error))
         return results
     with tempfile.TemporaryDirectory(prefix="ix-case-") as tmp:
-        # $SANDBOX_HOST is host:port alone, to write another scheme (an https:// URL at it).
+        # $SANDBOX_HOST is host:port alone, to write another scheme (an https:// URL at it);
+        # $SANDBOX_PORT the port alone, to write another spelling of the host (LOCALHOST).
         variables = {"SANDBOX": sandbox.url, "SANDBOX_HOST": sandbox.url.split("://", 1)[1],
-                     "TMP": tmp, "ROOT": ROOT}
+                     "SANDBOX_PORT": sandbox.url.rsplit(":", 1)[1], "TMP": tmp, "ROOT": ROOT}
         variables.update(registry_variables())
         env = apply_env(dict(base_env, **sandbox_vars), case_env, variables)
         for number, step in enumerate(steps, 1):

@@ -10,7 +10,10 @@ the whole window.
    single-process answer; the ratio to the floor is reported (bench/ holds the figures).
 2. One host spelt two ways (http://localhost:P and http://LOCALHOST:P), no Redis, one state
    directory: one window, 0 x 429.
-3. Faults, each with its error or note: Redis down at start (fail; local), wrong password (never
+3. The script alone (ext/limit/redis.c): a request admitted with a time limit is pending until
+   its answer is reported, and a start that needs it is told to ask again shortly, not given a
+   reservation; once reported it counts from its answer.
+4. Faults, each with its error or note: Redis down at start (fail; local), wrong password (never
    echoed), a host with other windows, Redis killed mid-statement (fail; local), restarted
    mid-statement (no burst: 0 x 429), slow (DEBUG SLEEP), a damaged pause in Redis, and Ctrl-C
    during a wait for the shared limiter.
@@ -18,6 +21,7 @@ the whole window.
 No durations are asserted: rows, exit codes, texts and what the sandbox saw. Prints TAP.
 """
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -182,6 +186,45 @@ def canonical_host(results, sandbox, hosts):
                     f"{seen}\n{[o[2] for o in outcomes]}"))
 
 
+def redis_script():
+    """The limiter's Lua script, read from ext/limit/redis.c (the C string literal)."""
+    source = open(os.path.join(ROOT, "ext", "limit", "redis.c"), encoding="utf-8").read()
+    body = source.split("RATE_REDIS_SCRIPT[] =", 1)[1].split(";\n", 1)[0]
+    pieces = re.findall(r'"((?:[^"\\]|\\.)*)"', body)
+    return "".join(piece.encode().decode("unicode_escape") for piece in pieces)
+
+
+def pending(results, redis):
+    """One window of 1 per second: the first request, admitted with a 60 s time limit, holds the
+    window until its answer is reported (op late), whatever the clock says meanwhile."""
+    sha = redis.cli("SCRIPT", "LOAD", redis_script()).strip()
+    keys = ["2", "ix:{pending-test}:state", "ix:{pending-test}:starts"]
+
+    def call(op, number, text=""):
+        return redis.cli("EVALSHA", sha, *keys, op, "1/1000", "61000", str(number), text,
+                         "").splitlines()
+
+    first = call("admit", 60000)
+    results.append((first[:1] == ["0"], "script: the first request is admitted", repr(first)))
+    member = "p" + (first[1] if len(first) > 1 else "?")
+    stored = redis.cli("ZRANGE", "ix:{pending-test}:starts", "0", "-1").split()
+    results.append((stored == [member], "script: it is recorded pending until answered",
+                    repr(stored)))
+    second = call("admit", 60000)
+    results.append((second[:2] == ["1", "10"],
+                    "script: the next start waits for the pending answer, asking again in 10 ms "
+                    "(no reservation)", repr(second)))
+    call("late", -60000, member)  # answered at its start
+    stored = redis.cli("ZRANGE", "ix:{pending-test}:starts", "0", "-1").split()
+    results.append((stored == [member[1:]], "script: the answer makes it an answered record",
+                    repr(stored)))
+    third = call("admit", 60000)
+    results.append((third[:1] == ["0"] and len(third) == 4 and 0 <= int(third[3]) <= 1000,
+                    "script: the next start is reserved one window after the answer",
+                    repr(third)))
+    redis.cli("FLUSHALL")
+
+
 def expect(results, outcome, name, *texts, code=None, absent=()):
     exit_code, stdout, stderr = outcome
     both = stdout + stderr
@@ -343,6 +386,7 @@ def main():
         hosts = Hosts(base, tmp)
         many_hosts(results, sandbox, redis, hosts)
         canonical_host(results, sandbox, hosts)
+        pending(results, redis)
         faults(results, sandbox, redis, hosts)
         interrupt(results, sandbox, redis, hosts)
         mid_statement(results, sandbox, hosts)

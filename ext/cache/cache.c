@@ -19,6 +19,7 @@
 
 #include "cache/diskcache.h"
 #include "util/hash.h"
+#include "util/url.h"
 
 #define CACHE_BUCKETS 1024
 #define CACHE_DEFAULT_MB 64
@@ -182,24 +183,46 @@ static void cache_memory_put(const char *vendor, uint64_t account, const char *u
   pthread_mutex_unlock(&cache_lock);
 }
 
-cache_level cache_lookup(const char *vendor, const char *host, uint64_t account, const char *url,
-                         long long ttl_ms, long *status, char **body, size_t *body_len) {
-  if (ttl_ms <= 0) return CACHE_MISS;
-  if (cache_memory_get(account, url, ttl_ms, status, body, body_len)) return CACHE_MEMORY;
-  if (!diskcache_get(vendor, host, account, url, ttl_ms, status, body, body_len)) {
-    return CACHE_MISS;
-  }
-  /* Later lookups of this process need not read the file again. The copy lives at most ttl_ms
-   * from now, a little longer than the disk entry would: the same answer, a TTL apart. */
-  cache_memory_put(vendor, account, url, ttl_ms, *status, *body, *body_len);
-  return CACHE_DISK;
+/* An entry's key: the URL in its canonical spelling (url_canonical: the one the limiter's
+ * account uses, fetch/account.c), malloc'd, and its origin in origin (the disk level's host).
+ * NULL when out of memory or the URL has no scheme (the caller then neither reads nor stores). */
+static char *cache_key(const char *url, char *origin, size_t origin_size) {
+  int needed = url_canonical(url, NULL, 0);
+  int origin_length = url_canonical_origin(url, origin, origin_size);
+  if (needed < 0 || origin_length < 0 || (size_t)origin_length >= origin_size) return NULL;
+  char *key = malloc((size_t)needed + 1);
+  if (key) url_canonical(url, key, (size_t)needed + 1);
+  return key;
 }
 
-void cache_store(const char *vendor, const char *host, uint64_t account, const char *url,
-                 long long ttl_ms, long status, const char *body, size_t body_len) {
+cache_level cache_lookup(const char *vendor, uint64_t account, const char *url, long long ttl_ms,
+                         long *status, char **body, size_t *body_len) {
+  if (ttl_ms <= 0) return CACHE_MISS;
+  char origin[512];
+  char *key = cache_key(url, origin, sizeof(origin));
+  if (!key) return CACHE_MISS;
+  cache_level level = CACHE_MISS;
+  if (cache_memory_get(account, key, ttl_ms, status, body, body_len)) {
+    level = CACHE_MEMORY;
+  } else if (diskcache_get(vendor, origin, account, key, ttl_ms, status, body, body_len)) {
+    /* Later lookups of this process need not read the file again. The copy lives at most ttl_ms
+     * from now, a little longer than the disk entry would: the same answer, a TTL apart. */
+    cache_memory_put(vendor, account, key, ttl_ms, *status, *body, *body_len);
+    level = CACHE_DISK;
+  }
+  free(key);
+  return level;
+}
+
+void cache_store(const char *vendor, uint64_t account, const char *url, long long ttl_ms,
+                 long status, const char *body, size_t body_len) {
   if (ttl_ms <= 0) return;
-  cache_memory_put(vendor, account, url, ttl_ms, status, body, body_len);
-  diskcache_put(vendor, host, account, url, ttl_ms, status, body, body_len);
+  char origin[512];
+  char *key = cache_key(url, origin, sizeof(origin));
+  if (!key) return; /* a cache that cannot store just misses later */
+  cache_memory_put(vendor, account, key, ttl_ms, status, body, body_len);
+  diskcache_put(vendor, origin, account, key, ttl_ms, status, body, body_len);
+  free(key);
 }
 
 int cache_clear(void) {

@@ -1,6 +1,8 @@
 /*
  * The response cache: 2xx and 404 answers kept for cache_ttl seconds, keyed by the account (vendor,
- * host and credentials, hashed) and the request URL. Two levels: memory, shared by the process
+ * host and credentials, hashed) and the request URL in its canonical spelling (util/url.h's
+ * url_canonical, the spelling the limiter's account uses: "http://LOCALHOST:8080/x",
+ * "http://localhost.:8080/x" are one entry, as "https://h/x" and "https://h:443/x" are). Two levels: memory, shared by the process
  * (INTERACTIONS_CACHE_MB, default 64, counting what entries really cost), and, when
  * INTERACTIONS_CACHE_DIR is set, a SQLite database on disk shared by every process of the user
  * (diskcache.h). A join whose CRM table repeats a customer, a query run twice, or a second process
@@ -20,12 +22,12 @@ typedef enum cache_level { CACHE_MISS = 0, CACHE_MEMORY = 1, CACHE_DISK = 2 } ca
 
 /* Looks up an answer stored less than ttl_ms ago: memory first, then disk (a disk hit is copied
  * into memory). On a hit returns its level with a malloc'd copy of the body (NUL-terminated). */
-cache_level cache_lookup(const char *vendor, const char *host, uint64_t account, const char *url,
-                         long long ttl_ms, long *status, char **body, size_t *body_len);
+cache_level cache_lookup(const char *vendor, uint64_t account, const char *url, long long ttl_ms,
+                         long *status, char **body, size_t *body_len);
 
 /* Stores a complete, successfully read answer in both levels for ttl_ms. */
-void cache_store(const char *vendor, const char *host, uint64_t account, const char *url,
-                 long long ttl_ms, long status, const char *body, size_t body_len);
+void cache_store(const char *vendor, uint64_t account, const char *url, long long ttl_ms,
+                 long status, const char *body, size_t body_len);
 
 /* Empties both levels; returns how many entries they held. */
 int cache_clear(void);

@@ -236,9 +236,8 @@ int accept_response(fetch_cursor *fetch, http_response *response, const ix_reque
   }
   long long ttl_ms = config_engine(config)->cache_ttl * 1000;
   if (fresh && rc == SQLITE_OK && ttl_ms > 0) {
-    cache_store(fetch->account.provider->vendor, fetch->account.host, fetch->account.account,
-                request->url.text, ttl_ms, response->status, response->body ? response->body : "",
-                response->body_len);
+    cache_store(fetch->account.provider->vendor, fetch->account.account, request->url.text, ttl_ms,
+                response->status, response->body ? response->body : "", response->body_len);
   }
   if (rc == SQLITE_OK && fetch->page.root) {
     /* The rows' raw spans point into the body: the page keeps it. */

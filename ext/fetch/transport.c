@@ -120,6 +120,21 @@ static void transport_say_rate_limit_wait(const fetch_account *account, double s
   }
 }
 
+int transport_wait_rate_limit(fetch_account *account, const transport_hooks *hooks,
+                              long long started, long long wait, char **error_out) {
+  long long now = clock_ms();
+  if (!*hooks->told_about_waiting && now + wait - started > TRANSPORT_WAIT_NOTICE_MS) {
+    *hooks->told_about_waiting = 1;
+    transport_say_rate_limit_wait(account, (double)(now + wait - started) / 1000.0);
+  }
+  progress_waiting(hooks->progress, "the rate limit", wait);
+  if (transport_wait(account, hooks, wait)) {
+    *error_out = ix_errorf("%s: interrupted", account->table_name);
+    return SQLITE_INTERRUPT;
+  }
+  return SQLITE_OK;
+}
+
 /* Waits until the limiter lets a request start; the ticket goes back with rate_limiter_done. */
 static int transport_wait_for_limiter(fetch_account *account, const transport_hooks *hooks,
                                       rate_ticket *ticket, char **error_out) {
@@ -131,14 +146,11 @@ static int transport_wait_for_limiter(fetch_account *account, const transport_ho
         limiting_admit(&limiting, ticket, now, transport_deadline(account, now), error_out);
     if (wait < 0) return SQLITE_ERROR;
     if (wait == 0) return SQLITE_OK;
-    if (!*hooks->told_about_waiting && now + wait - started > TRANSPORT_WAIT_NOTICE_MS) {
-      *hooks->told_about_waiting = 1;
-      transport_say_rate_limit_wait(account, (double)(now + wait - started) / 1000.0);
-    }
-    progress_waiting(hooks->progress, "the rate limit", wait);
-    if (transport_wait(account, hooks, wait)) {
-      *error_out = ix_errorf("%s: interrupted", account->table_name);
-      return SQLITE_INTERRUPT;
+    int rc = transport_wait_rate_limit(account, hooks, started, wait, error_out);
+    if (rc != SQLITE_OK) {
+      /* A start the shared limiter reserved and nobody will use: it holds no window. */
+      rate_limiter_done(account->limiter, ticket, transport_completed_ms());
+      return rc;
     }
   }
 }
@@ -309,7 +321,7 @@ http_request transport_http_options(const fetch_account *account, const ix_reque
 
 int transport_from_cache(const fetch_account *account, transport_sending *sending, const char *url,
                          http_response *response) {
-  cache_level level = cache_lookup(account->provider->vendor, account->host, account->account, url,
+  cache_level level = cache_lookup(account->provider->vendor, account->account, url,
                                    config_engine(account->config)->cache_ttl * 1000,
                                    &response->status, &response->body, &response->body_len);
   if (level == CACHE_MISS) return 0;

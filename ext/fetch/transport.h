@@ -72,6 +72,11 @@ int transport_from_cache(const fetch_account *account, transport_sending *sendin
 
 /* Waits like interrupt_sleep, keeping the hooks' transfers moving; non-zero when interrupted. */
 int transport_wait(fetch_account *account, const transport_hooks *hooks, long long milliseconds);
+/* Waits wait ms the limiter asked for (transport_wait), saying so: the progress line, and once per
+ * statement a note when the wait since started (when the request began waiting) is long. Returns
+ * SQLITE_OK, or SQLITE_INTERRUPT with *error_out set. */
+int transport_wait_rate_limit(fetch_account *account, const transport_hooks *hooks,
+                              long long started, long long wait, char **error_out);
 /* When a request that just ended completed, for the limiter (rounded up). */
 long long transport_completed_ms(void);
 /* When a request started now must be over by: its own time limit. */

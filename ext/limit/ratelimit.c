@@ -311,7 +311,9 @@ long long rate_limiter_admit(rate_limiter *limiter, const rate_limit *limit, lon
   memset(ticket, 0, sizeof(*ticket));
   if (rate_redis_due(limiter, now_ms)) {
     char reason[256] = "";
-    long long wait = rate_redis_reserve(limiter->redis, limit, ticket, reason, sizeof(reason));
+    long long hold = deadline_ms > now_ms ? deadline_ms - now_ms : RATE_DEFAULT_DEADLINE_MS;
+    long long wait = rate_redis_reserve(limiter->redis, limit, hold,
+                                        ticket == &unused ? NULL : ticket, reason, sizeof(reason));
     if (wait >= 0) {
       if (__atomic_exchange_n(&limiter->redis_failed_ms, 0, __ATOMIC_RELAXED)) {
         notes_say(NOTES_NOTE, NULL, "%s: the shared limiter at %s answers again", limiter->label,

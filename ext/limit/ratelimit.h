@@ -8,16 +8,29 @@
  * allow up to 2N in the first window, which a vendor counting a sliding window answers with 429s
  * (docs/engine.md#rate-limits). An account may be held to several windows at once ("50/10s,2000/1h").
  *
- * The vendor counts a request when it arrives, which we cannot see: we see when it left and when
- * its answer began to arrive, and it arrived in between. Only the later bound holds whatever the
- * network or the vendor's own queue did, so each request holds its slot until its answer begins
- * (the first byte, util/http.h's answered_at_ms: a large page still downloading does not hold it),
- * the slot then records that time, and a request may start only when the request N before it
- * was answered at least W ago. Any N+1 requests then arrive at least W apart. Counting from the
- * start instead is faster by one round trip per window but not safe: a request whose stamp at
- * the vendor is late (a new TLS connection, a queue at the vendor's gateway) lands inside the
- * window of the next; measured here, 1 x 429 in 90 requests with two processes at 50/1s. The
- * price is one answer time per window: W + L instead of W (bench/README.md).
+ * What the window counts from. The vendor counts a request when it arrives, which we cannot see.
+ * Let s(g) be when request g was admitted (it leaves after), a(g) when it arrived at the vendor
+ * and b(g) when its answer's first byte came back (util/http.h's answered_at_ms); whatever the
+ * network and the vendor's queues do, s(g) <= a(g) <= b(g). The rule: request g (the account's
+ * g-th admission, over every process and host) is admitted only when s(g) >= b(g-N) + W for every
+ * window N/W, a request not answered yet counting as answered at its own time limit (libcurl
+ * gives up on it then; one cancelled on the wire gets a second more, fetch/inlist.c).
+ * Admissions are numbered in the order they happen, so for any h <= g-N,
+ * s(g) >= s(h+N) >= b(h) + W, hence a(g) - a(h) >= W. Of any N+1 requests the latest admitted, g,
+ * and the earliest, h, have h <= g-N: their arrivals are at least W apart, so no W ever holds
+ * more than N arrivals. Redis (limit/redis.c) admits g when the N-th latest recorded score is at
+ * least W before s(g), a score being b (or later), or the time limit while pending: of the N
+ * requests admitted before g in any N+1, one then had a score, so a b, so an a, at most s(g) - W.
+ * It wastes b(h) - a(h) per window, the vendor's work on the request plus the answer's way back:
+ * one answer time L per window, W + L instead of W, x1.05 at 50/1s with 50 ms answers, x1.01 at
+ * 50/10s with 100 ms (docs/scale.md#what-the-window-counts-from, bench/README.md). Counting from
+ * s(h) plus a margin m would waste less, but is safe only if a(h) <= s(h) + m for every request,
+ * and nothing bounds a(h) - s(h) in advance (a new TCP and TLS connection, a retransmission, a
+ * proxy, the vendor's gateway queue); the only bound the client ever learns is b(h), when the
+ * answer comes, and then it is the tightest one. A margin learned from past answer times fails
+ * on exactly the requests that matter: the first window has no past, and the first request on a
+ * new connection takes longest (counted from the start, 1 x 429 in 90 requests, two processes at
+ * 50/1s; with an expected answer time, Redis opened the second window 34 ms early).
  *
  * The history of starts lives in a file mapped by every process of the account (ratelimit.c, local.c),
  * so the window is the account's, not the process's. A slot whose request outlives its own time

@@ -3,14 +3,18 @@
  *
  * How it works. Each account has a hash ix:{F}:state (windows, seq, paused_until) and a sorted
  * set ix:{F}:starts (one member per admitted request), F the account's fingerprint. The window
- * runs from when the request's answer began to arrive, as on one host (ratelimit.h), which Redis
- * cannot see without a second round trip per request; so a request is scored at admission with
- * its expected answer time (its start plus the third quartile of this process's last answer
- * times, rate_redis_expected), and only an answer later than that costs a second call (op "late",
- * moving the score). The script gives a request the earliest start at which, for every window
- * N/W, the N-th latest score is at least W before it (then no W holds more than N), and records it
- * there: the host sleeps until then and sends without asking again, so waiting hosts do not all
- * ask at once when a slot frees. A start more than the shortest window ahead is not reserved (an
+ * runs from when the request's answer began to arrive, as on one host (ratelimit.h): the only time
+ * the request has provably arrived by. Redis learns it from a second call per request (op "late",
+ * when the first byte came); until then the request is pending, a member "p<seq>" scored at its
+ * start plus its own time limit (the latest it can count from, as a pending slot on one host),
+ * and a start that needs it answered asks again shortly (RATE_REDIS_PENDING_POLL_MS). Scoring it
+ * at the start plus an expected answer time instead saves that call but is not safe: a request
+ * whose trip to the vendor took longer than expected (a new TLS connection, the first of a
+ * process with no answer times yet) is counted earlier than it arrived, and another host may
+ * start inside its window before the correction arrives. The script gives a request the earliest
+ * start at which, for every window N/W, the N-th latest score is at least W before it (then no W
+ * holds more than N), and records it there: the host sleeps until then and sends without asking
+ * again, so waiting hosts do not all ask at once when a slot frees. A start more than the shortest window ahead is not reserved (an
  * interrupted statement would leave it unused): the host asks again later. A pause after a 429 is
  * a time every start waits for; one longer than the longest window plus the Retry-After cap is
  * damage and is reset, and the caller says so.
@@ -46,15 +50,18 @@
 #define RATE_REDIS_TIMEOUT_MS 2000
 #define RATE_REDIS_KEY_NAME "ix:fingerprint-key"
 #define RATE_REDIS_KEY_BYTES 32
-/* How many recent answer times the expected one is taken from. */
-#define RATE_REDIS_LATENCIES 32
+/* How soon a start that waits for a pending request (not answered yet) asks again: the script's
+ * "return {1, 10, ...}". */
+#define RATE_REDIS_PENDING_POLL_MS 10
 
 /* KEYS: state, starts. ARGV: op (admit | late | pause), windows ("N/Wms,..."), the longest pause
- * a 429 can set (rate_pause_cap_ms), op's number (admit: the answer time to expect, ms; late: how
- * much later it came, ms; pause: ms), op's text (late: the member), and "restarted" on the first
- * call since this host found Redis restarted. Answers {status, number, note, ahead}: status 0
- * done (admit: number is the member, reserved to start in ahead ms), 1 ask again in number ms, 2
- * other windows stored (note: them); note "damaged" when a pause was reset. */
+ * a 429 can set (rate_pause_cap_ms), op's number (admit: the request's time limit, ms, 0 for a
+ * request that counts from its start; late: how much later than scored it was answered, ms, below
+ * 0 when earlier; pause: ms), op's text (late: the member), "restarted" on the first call since
+ * this host found Redis restarted. Answers {status, number, note,
+ * ahead}: status 0 done (admit: number is the member's seq, pending as "p<seq>" when it has a time
+ * limit, reserved to start in ahead ms), 1 ask again in number ms, 2 other windows stored (note:
+ * them); note "damaged" when a pause was reset. A late answer for "p<seq>" makes it "<seq>". */
 static const char RATE_REDIS_SCRIPT[] =
     "local op, spec, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
     "local number, text = tonumber(ARGV[4]), ARGV[5]\n"
@@ -90,7 +97,11 @@ static const char RATE_REDIS_SCRIPT[] =
     "end\n"
     "if op == 'late' then\n"
     "  local score = redis.call('ZSCORE', KEYS[2], text)\n"
-    "  if score then redis.call('ZADD', KEYS[2], 'XX', tonumber(score) + number, text) end\n"
+    "  if score then\n"
+    "    redis.call('ZREM', KEYS[2], text)\n"
+    "    local answered = string.gsub(text, '^p', '')\n"
+    "    redis.call('ZADD', KEYS[2], tonumber(score) + number, answered)\n"
+    "  end\n"
     "  return {0, 0, note}\n"
     "end\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - idle))\n"
@@ -100,11 +111,16 @@ static const char RATE_REDIS_SCRIPT[] =
     "  local n, w = window[1], window[2]\n"
     "  if w < reach then reach = w end\n"
     "  local nth = redis.call('ZREVRANGE', KEYS[2], n - 1, n - 1, 'WITHSCORES')\n"
+    "  if nth[2] and string.sub(nth[1], 1, 1) == 'p' and tonumber(nth[2]) > now then\n"
+    "    return {1, 10, note, 0}\n" /* RATE_REDIS_PENDING_POLL_MS */
+    "  end\n"
     "  if nth[2] and tonumber(nth[2]) + w > start then start = tonumber(nth[2]) + w end\n"
     "end\n"
     "if start - now > reach then return {1, start - now - reach, note, 0} end\n"
     "local member = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
-    "redis.call('ZADD', KEYS[2], start + number, member)\n"
+    "local name = member\n"
+    "if number > 0 then name = 'p' .. member end\n"
+    "redis.call('ZADD', KEYS[2], start + number, name)\n"
     "redis.call('PEXPIRE', KEYS[2], idle)\n"
     "return {0, member, note, start - now}\n";
 
@@ -125,8 +141,6 @@ struct rate_redis {
   int restarted;    /* pass "restarted" on the next call */
   int refused;      /* the last failure was a refusal (password), not an outage */
   rate_limit limit; /* the windows of the last admission, for late and pause */
-  long long latencies[RATE_REDIS_LATENCIES]; /* admission to answer, ms, the last few */
-  unsigned latency_next;                     /* answers seen (the next index, modulo) */
 };
 
 static long long rate_redis_trips;
@@ -487,36 +501,15 @@ static int rate_redis_check(const rate_redis *redis, const rate_limit *limit,
   return -1;
 }
 
-/* The answer time to expect: the third quartile of the last RATE_REDIS_LATENCIES answers. Not
- * the longest, which one slow answer (a new connection) would make every later score pay for; an
- * answer later than expected costs one more call (rate_redis_answered). */
-static long long rate_redis_expected(const rate_redis *redis) {
-  long long sorted[RATE_REDIS_LATENCIES];
-  int count =
-      redis->latency_next < RATE_REDIS_LATENCIES ? (int)redis->latency_next : RATE_REDIS_LATENCIES;
-  if (count == 0) return 0;
-  memcpy(sorted, redis->latencies, (size_t)count * sizeof(*sorted));
-  for (int i = 1; i < count; i++) { /* insertion sort: 32 at most */
-    long long value = sorted[i];
-    int j = i - 1;
-    while (j >= 0 && sorted[j] > value) {
-      sorted[j + 1] = sorted[j];
-      j--;
-    }
-    sorted[j + 1] = value;
-  }
-  return sorted[(count * 3) / 4 < count ? (count * 3) / 4 : count - 1];
-}
-
-long long rate_redis_reserve(rate_redis *redis, const rate_limit *limit, rate_ticket *ticket,
-                             char *problem, size_t problem_size) {
+long long rate_redis_reserve(rate_redis *redis, const rate_limit *limit, long long hold_ms,
+                             rate_ticket *ticket, char *problem, size_t problem_size) {
   pthread_mutex_lock(&redis->lock);
   redis->limit = *limit;
   redis->refused = 0;
   rate_redis_answer answer = {0};
   long long wait = -1;
-  long long expected = rate_redis_expected(redis);
-  if (rate_redis_run(redis, limit, "admit", expected, "", &answer, problem, problem_size) != 0) {
+  if (!ticket) hold_ms = 0; /* nobody will say when it was answered: it counts from its start */
+  if (rate_redis_run(redis, limit, "admit", hold_ms, "", &answer, problem, problem_size) != 0) {
     if (redis->refused) wait = -2;
   } else if (rate_redis_check(redis, limit, &answer, problem, problem_size) != 0) {
     wait = -2;
@@ -525,7 +518,7 @@ long long rate_redis_reserve(rate_redis *redis, const rate_limit *limit, rate_ti
     if (answer.status == 1 && wait < 1) wait = 1;
     if (answer.status == 0 && ticket) {
       ticket->generation = (unsigned long long)answer.number;
-      ticket->expected_ms = expected;
+      ticket->expected_ms = hold_ms;
       ticket->reserved = 1;
     }
   }
@@ -536,17 +529,16 @@ long long rate_redis_reserve(rate_redis *redis, const rate_limit *limit, rate_ti
 void rate_redis_answered(rate_redis *redis, rate_ticket *ticket, long long answered_ms) {
   if (!ticket->generation) return;
   char member[24], problem[160];
-  snprintf(member, sizeof(member), "%llu", ticket->generation);
-  long long took = answered_ms - ticket->admitted_ms;
-  long long late = took - ticket->expected_ms;
+  snprintf(member, sizeof(member), "%s%llu", ticket->expected_ms > 0 ? "p" : "",
+           ticket->generation);
+  /* The score was the start plus the time limit: it becomes the start plus the answer time. */
+  long long moved = (answered_ms - ticket->admitted_ms) - ticket->expected_ms;
   ticket->generation = 0;
   pthread_mutex_lock(&redis->lock);
-  redis->latencies[redis->latency_next++ % RATE_REDIS_LATENCIES] = took > 0 ? took : 0;
-  if (late > 0) {
-    rate_redis_answer answer = {0};
-    /* A failure here is left to the next admission, which applies the policy. */
-    rate_redis_run(redis, &redis->limit, "late", late, member, &answer, problem, sizeof(problem));
-  }
+  rate_redis_answer answer = {0};
+  /* A failure here is left to the next admission, which applies the policy; the record then
+   * counts as answered at its time limit. */
+  rate_redis_run(redis, &redis->limit, "late", moved, member, &answer, problem, sizeof(problem));
   pthread_mutex_unlock(&redis->lock);
 }
 

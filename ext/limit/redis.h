@@ -4,9 +4,9 @@
  * docs/scale.md).
  *
  * One Lua script (RATE_REDIS_SCRIPT in redis.c), loaded once per connection and called with
- * EVALSHA, does everything for one request in one round trip: it admits the request only if every
- * window of the account has room, records it, and otherwise answers how long to wait. An answer
- * slower than this process expected costs a second call (rate_redis_answered). Time is
+ * EVALSHA, admits a request in one round trip only if every window of the account has room,
+ * records it pending, and otherwise answers how long to wait; a second call when its answer begins
+ * (rate_redis_answered) says when it counts from (ratelimit.h: the first byte). Time is
  * Redis's own (TIME), never a host's clock. The account's two keys share one hash tag
  * (ix:{fingerprint}:state and ix:{fingerprint}:starts), so a Redis Cluster keeps them on one
  * slot, and they expire once idle for the longest window plus the Retry-After cap. The windows are
@@ -38,16 +38,17 @@ void rate_redis_close(rate_redis *redis);
 /* The URL without its password (owned by redis). */
 const char *rate_redis_where(const rate_redis *redis);
 
-/* rate_limiter_reserve against Redis: 0 with the request recorded (its number in ticket), or the
+/* rate_limiter_reserve against Redis: 0 with the request recorded (its number in ticket), pending
+ * until rate_redis_answered or for hold_ms after its start (its time limit), or the
  * milliseconds to wait: with ticket->reserved set, the request is recorded to start then and
  * must not ask again; else it asks again then. -1 with problem filled in when Redis is down or
  * too slow, or -2 when it refuses this host (the password, or other windows stored for the
  * account). */
-long long rate_redis_reserve(rate_redis *redis, const rate_limit *limit, rate_ticket *ticket,
-                             char *problem, size_t problem_size);
-/* The request of ticket was answered (its first byte arrived) at answered_ms, on clock_ms:
- * when that is later than expected at admission, its score in Redis moves later (one more round
- * trip, rare once this process has seen a few answers). */
+long long rate_redis_reserve(rate_redis *redis, const rate_limit *limit, long long hold_ms,
+                             rate_ticket *ticket, char *problem, size_t problem_size);
+/* The request of ticket was answered (its first byte arrived; or it failed or was cancelled) at
+ * answered_ms, on clock_ms: Redis records it as counting from then instead of from its time
+ * limit (hold_ms at admission), so the next window may open. One round trip per request. */
 void rate_redis_answered(rate_redis *redis, rate_ticket *ticket, long long answered_ms);
 /* After a 429: no host starts a request of the account for pause_ms (capped by
  * rate_pause_cap_ms of the windows last admitted under). Returns 0, or -1 when Redis could not be

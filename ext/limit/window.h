@@ -28,7 +28,7 @@ typedef struct rate_limit {
 typedef struct rate_ticket {
   unsigned long long generation; /* in the local history, or the request's member in Redis */
   long long admitted_ms;         /* clock_ms when admitted (Redis: to time the answer) */
-  long long expected_ms;         /* Redis: the answer time its score assumed */
+  long long expected_ms;         /* Redis: the time limit its pending score assumed (0: none) */
   int remote;                    /* admitted by Redis */
   int reserved;                  /* Redis recorded it to start at admitted_ms: no need to ask */
   unsigned long long local_generation; /* a Redis admission's copy in this host's history */

@@ -245,3 +245,18 @@ int url_canonical_origin(const char *base, char *out, size_t size) {
   }
   return (int)needed;
 }
+
+int url_canonical(const char *url, char *out, size_t size) {
+  int origin = url_canonical_origin(url, out, size);
+  if (origin < 0) return -1;
+  const char *rest = strstr(url, "://") + 3;
+  rest += strcspn(rest, "/?#");
+  size_t rest_length = strlen(rest);
+  if ((size_t)origin < size) {
+    size_t room = size - 1 - (size_t)origin;
+    size_t copied = rest_length < room ? rest_length : room;
+    memcpy(out + origin, rest, copied);
+    out[(size_t)origin + copied] = '\0';
+  }
+  return origin + (int)rest_length;
+}

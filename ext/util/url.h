@@ -45,6 +45,10 @@ int url_same_origin(const char *base, const char *url);
  * size-1 bytes and a NUL; returns the length it needed (like snprintf), or -1 when base has no
  * "://". */
 int url_canonical_origin(const char *base, char *out, size_t size);
+/* url with its origin written as url_canonical_origin writes it and the rest (path, query) as it
+ * is: the response cache's key, so one request is one entry however the base URL spells the host.
+ * Same return as url_canonical_origin. */
+int url_canonical(const char *url, char *out, size_t size);
 
 /* 127.0.0.0/8, ::1 and localhost: where plain http is acceptable (the sandbox). */
 int url_host_is_loopback(const char *host);

@@ -113,5 +113,22 @@ int main(void) {
          strlen(origin) == 7,
      "a short buffer is cut, and the length needed returned");
   ok(url_canonical_origin("no scheme", origin, sizeof(origin)) == -1, "no :// is refused");
+
+  /* The cache's key: the origin canonical, the path and query as they are. */
+  char key[128], other_key[128];
+  url_canonical("http://LOCALHOST.:8080/v1/Customers?Id=A%2F1", key, sizeof(key));
+  is_str(key, "http://localhost:8080/v1/Customers?Id=A%2F1",
+         "canonical URL: only the origin changes");
+  url_canonical("https://API5.optimove.net/x?y=1", key, sizeof(key));
+  url_canonical("https://api5.optimove.net:443/x?y=1", other_key, sizeof(other_key));
+  is_str(key, other_key, "canonical URL: one request however the host is spelled");
+  url_canonical("https://h/x", key, sizeof(key));
+  url_canonical("https://h/X", other_key, sizeof(other_key));
+  ok(strcmp(key, other_key) != 0, "canonical URL: the path keeps its case");
+  ok(url_canonical("http://h:1/abc", key, 12) == (int)strlen("http://h:1/abc") && strlen(key) == 11,
+     "canonical URL: a short buffer is cut, and the length needed returned");
+  ok(url_canonical("http://h/abc", NULL, 0) == (int)strlen("http://h:80/abc"),
+     "canonical URL: the length alone");
+  ok(url_canonical("no scheme", key, sizeof(key)) == -1, "canonical URL: no :// is refused");
   return done_testing();
 }
