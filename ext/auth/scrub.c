@@ -120,7 +120,7 @@ static void secrets_add_hex(ix_secrets *secrets, const char *form, size_t length
   sqlite3_free(encoded);
 }
 
-/* The form without its separators, what the decoded view of a text compares (secrets_scrub):
+/* The form without its separators, what the decoded view compares (scrub_mark_decoded):
  * only its windows, as a form shorter than a window without separators would match ordinary
  * words run together. */
 static void secrets_add_stripped(ix_secrets *secrets, const char *form, size_t length) {
