@@ -13,8 +13,9 @@ The secrets and their forms are derived from the extension's own settings (inter
 shows a secret as 'set'), not from a list here: for each secret setting its value, its MD5, its
 base64, the Basic base64 of user:value and user:md5 for every other setting of the vendor given
 in the environment, and the percent-encoding and the hex of each. No 8-character fragment of any
-of them, in any letter case, may appear in stdout, stderr or the interactions_requests rows, as
-they are or after decoding references and %XX and removing the separators above (leaks()).
+of them, in any letter case, may appear in stdout, stderr or the interactions_requests rows as
+they are, nor in the errors (stderr, the rows' error column) after decoding references and %XX
+and removing the separators above (leaks()).
 Prints TAP."""
 import base64
 import hashlib
@@ -111,10 +112,15 @@ def decoded(output):
     return SEPARATORS.sub("", unquote(html.unescape(html.unescape(output))))
 
 
-def leaks(output, forms):
-    """(form name, fragment) for every 8-character fragment of a form found in output, as it is,
-    or decoded (the fragment without separators)."""
-    haystacks = (output.lower(), decoded(output).lower())
+ERRORS_LOGGED = "-- the errors logged --"
+
+
+def leaks(output, forms, vendor_text):
+    """(form name, fragment) for every 8-character fragment of a form found in output as it is,
+    or in vendor_text (the errors: where a vendor's words go) decoded, the fragment without
+    separators. Only there: decoded, our own numbers run together (a time 16:25:40.087 reads
+    162540087) and would match the hex of some form by chance."""
+    haystacks = (output.lower(), decoded(vendor_text).lower())
     found = []
     for name, (text, secret_from) in forms.items():
         text = text.lower()
@@ -160,6 +166,9 @@ def run_table(sandbox, env, vendor, query):
     statement = query.replace(table, "t", 1)
     lines += [statement] * len(faults)
     lines.append("SELECT * FROM interactions_requests;")
+    # The texts a vendor's words can reach, for the decoded reading of leaks().
+    lines += [".print %s" % ERRORS_LOGGED,
+              "SELECT error FROM interactions_requests WHERE coalesce(error, '') <> '';"]
     result = subprocess.run(sqlite_command(), input="\n".join(lines) + "\n", capture_output=True,
                             text=True, env=child_env(env), timeout=600, cwd=tempfile.gettempdir())
     left = sandbox.control("GET", "/_sandbox/faults")
@@ -194,7 +203,8 @@ def main():
             for vendor, query in QUERIES:
                 result, sent, left = run_table(sandbox, env, vendor, query)
                 output = result.stdout + "\n" + result.stderr
-                found = leaks(output, forms.get(vendor, {}))
+                vendor_text = result.stdout.partition(ERRORS_LOGGED)[2] + "\n" + result.stderr
+                found = leaks(output, forms.get(vendor, {}), vendor_text)
                 errors = len(re.findall(r"^(?:Parse error|Runtime error|Error)", result.stderr,
                                         re.M))
                 name = "%s (%s): %d echoing answers, no fragment of any of %d secret forms" % (
