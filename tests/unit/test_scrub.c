@@ -92,6 +92,7 @@ static void test_groups(void) {
          "one line per group");
   is_str(scrubbed(SECRET, "key Kq\r\n7Zp9W.m:N_s3X  vB-t4"), "key ***",
          "irregular groups, mixed separators");
+  is_str(scrubbed(SECRET, "key\tKq7Z\tp9Wm\tNs3X\tvBt4"), "key\t***", "groups split by tabs");
   is_str(scrubbed(SECRET, "KQ7Z-P9WM-NS3X-VBT4"), "***", "groups, upper case");
   is_str(scrubbed(SECRET, "key -Kq7Z-p9Wm-"), "key -***-", "separators around are kept");
   is_str(scrubbed("sand-box.pass:word", "key sandbox pass word"), "key ***",
