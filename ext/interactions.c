@@ -6,7 +6,7 @@
  *     SELECT * FROM capillary_interactions('mobile', '919988221100');
  *
  * This file is the entry point: it registers every vendor table (one line each in
- * ix_providers) and the helper functions, all sharing one per-connection session.
+ * interactions_providers) and the helper functions, all sharing one per-connection session.
  */
 #include <pthread.h>
 #include <sqlite3ext.h>
@@ -30,12 +30,12 @@ SQLITE_EXTENSION_INIT1
 #include "providers/list.h"
 #undef IX_PROVIDER
 
-static const ix_provider *const ix_providers[] = {
+static const ix_provider *const interactions_providers[] = {
 #define IX_PROVIDER(table) &table##_provider,
 #include "providers/list.h"
 #undef IX_PROVIDER
 };
-#define IX_PROVIDER_COUNT (sizeof(ix_providers) / sizeof(ix_providers[0]))
+#define IX_PROVIDER_COUNT (sizeof(interactions_providers) / sizeof(interactions_providers[0]))
 
 static void interactions_version_function(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   (void)argc, (void)argv;
@@ -48,14 +48,14 @@ static void interactions_cache_clear_function(sqlite3_context *ctx, int argc,
   sqlite3_result_int(ctx, cache_clear());
 }
 
-typedef struct ix_function_def {
+typedef struct interactions_function_def {
   const char *name;
   int argument_count;
   void (*function)(sqlite3_context *, int, sqlite3_value **);
   int flags;
-} ix_function_def;
+} interactions_function_def;
 
-static const ix_function_def ix_functions[] = {
+static const interactions_function_def interactions_functions[] = {
     {"interactions_version", 0, interactions_version_function,
      SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS},
     /* Direct only: a view or trigger in a file someone else wrote has no business with it. */
@@ -64,17 +64,17 @@ static const ix_function_def ix_functions[] = {
 };
 
 /* What an older SQLite lacks, once per process on stderr (INTERACTIONS_QUIET=1 hides it). */
-static void ix_sqlite_version_warn(void) {
-  const char *note = ix_sqlite_version_note(sqlite3_libversion_number());
+static void interactions_version_warn(void) {
+  const char *note = sqlversion_note(sqlite3_libversion_number());
   if (note) {
     notes_say(NOTES_NOTE, NULL, "SQLite %s %s (INTERACTIONS_QUIET=1 hides this)",
               sqlite3_libversion(), note);
   }
 }
 
-static void ix_sqlite_version_warn_once(void) {
+static void interactions_version_warn_once(void) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
-  pthread_once(&once, ix_sqlite_version_warn);
+  pthread_once(&once, interactions_version_warn);
 }
 
 /* The only exported symbol: everything else is built with hidden visibility, so our names cannot
@@ -86,13 +86,13 @@ __attribute__((visibility("default")))
 #endif
     int sqlite3_interactions_init(sqlite3 *db, char **error_out, const sqlite3_api_routines *api) {
   SQLITE_EXTENSION_INIT2(api);
-  const char *refusal = ix_sqlite_version_refusal(sqlite3_libversion_number());
+  const char *refusal = sqlversion_refusal(sqlite3_libversion_number());
   if (refusal) {
     *error_out =
         sqlite3_mprintf("interactions: %s (this is SQLite %s)", refusal, sqlite3_libversion());
     return SQLITE_ERROR;
   }
-  ix_sqlite_version_warn_once();
+  interactions_version_warn_once();
   char number_problem[200];
   if (numbers_check_process(number_problem, sizeof(number_problem)) != 0) {
     *error_out = sqlite3_mprintf("interactions: %s", number_problem);
@@ -106,21 +106,23 @@ __attribute__((visibility("default")))
   /* Every descriptor is checked before anything is registered: a bad one fails the load naming its
    * table and field (the message is complete), and leaves nothing of ours on the connection. */
   for (size_t i = 0; i < IX_PROVIDER_COUNT; i++) {
-    int rc = ix_descriptor_check(ix_providers[i], error_out);
+    int rc = descriptor_check(interactions_providers[i], error_out);
     if (rc != SQLITE_OK) return rc;
   }
-  ix_session *session = ix_session_new();
+  vtab_session *session = vtab_session_new();
   if (!session) return SQLITE_NOMEM;
   int rc = SQLITE_OK;
   for (size_t i = 0; rc == SQLITE_OK && i < IX_PROVIDER_COUNT; i++) {
-    rc = ix_register_provider(db, ix_providers[i], session);
+    rc = vtab_register_provider(db, interactions_providers[i], session);
     if (rc != SQLITE_OK) {
-      *error_out = sqlite3_mprintf("error creating module %s: %s", ix_providers[i]->table,
+      *error_out = sqlite3_mprintf("error creating module %s: %s", interactions_providers[i]->table,
                                    sqlite3_errmsg(db));
     }
   }
-  for (size_t i = 0; rc == SQLITE_OK && i < sizeof(ix_functions) / sizeof(ix_functions[0]); i++) {
-    const ix_function_def *def = &ix_functions[i];
+  for (size_t i = 0;
+       rc == SQLITE_OK && i < sizeof(interactions_functions) / sizeof(interactions_functions[0]);
+       i++) {
+    const interactions_function_def *def = &interactions_functions[i];
     rc = sqlite3_create_function_v2(db, def->name, def->argument_count, def->flags, NULL,
                                     def->function, NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
@@ -132,13 +134,14 @@ __attribute__((visibility("default")))
      * interactions_debug), _columns and _tables. */
     rc = requeststable_register(db);
     if (rc == SQLITE_OK) rc = cachetable_register(db);
-    if (rc == SQLITE_OK) rc = introspect_register(db, ix_providers, (int)IX_PROVIDER_COUNT);
-    if (rc == SQLITE_OK) rc = schema_register(db, ix_providers, (int)IX_PROVIDER_COUNT);
+    if (rc == SQLITE_OK)
+      rc = introspect_register(db, interactions_providers, (int)IX_PROVIDER_COUNT);
+    if (rc == SQLITE_OK) rc = schema_register(db, interactions_providers, (int)IX_PROVIDER_COUNT);
     if (rc != SQLITE_OK) {
       *error_out = sqlite3_mprintf("error creating the helper tables: %s", sqlite3_errmsg(db));
     }
   }
   /* The modules hold their own references; this one was the creator's. */
-  ix_session_release(session);
+  vtab_session_release(session);
   return rc;
 }

@@ -5,8 +5,8 @@
 #include <openssl/hmac.h>
 #include <stdio.h>
 
-int ix_fingerprint_hex(const unsigned char *key, size_t key_length, const void *data, size_t length,
-                       char out[IX_FINGERPRINT_HEX]) {
+int fingerprint_hex(const unsigned char *key, size_t key_length, const void *data, size_t length,
+                    char out[IX_FINGERPRINT_HEX]) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_length = 0;
   if (!HMAC(EVP_sha256(), key, (int)key_length, data, length, digest, &digest_length) ||

@@ -12,7 +12,7 @@
 #define IX_FINGERPRINT_HEX 33 /* 32 hex digits and the NUL */
 
 /* Writes the hex fingerprint of data under key to out. Returns 0, or -1 when it cannot. */
-int ix_fingerprint_hex(const unsigned char *key, size_t key_length, const void *data, size_t length,
-                       char out[IX_FINGERPRINT_HEX]);
+int fingerprint_hex(const unsigned char *key, size_t key_length, const void *data, size_t length,
+                    char out[IX_FINGERPRINT_HEX]);
 
 #endif

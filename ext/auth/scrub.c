@@ -32,7 +32,7 @@ static uint64_t scrub_window(const char *text) {
 }
 
 /* Adds one form: its windows, or the whole of it when it is shorter than a window. */
-static void secrets_add(ix_secrets *secrets, const char *form, size_t length) {
+static void scrub_add(scrub_forms *secrets, const char *form, size_t length) {
   if (length < SCRUB_SHORTEST) return; /* too short to scrub without mangling ordinary text */
   if (length < SCRUB_WINDOW) {
     char **grown = sqlite3_realloc64(secrets->shorts,
@@ -70,7 +70,7 @@ static void secrets_add(ix_secrets *secrets, const char *form, size_t length) {
 
 /* The forms a value takes in a URL query: RFC 3986's unreserved characters kept (what curl and
  * most encoders do), or every character but letters and digits encoded (what some do). */
-static void secrets_add_percent(ix_secrets *secrets, const char *value, int keep_unreserved) {
+static void scrub_add_percent(scrub_forms *secrets, const char *value, int keep_unreserved) {
   static const char hex[] = "0123456789ABCDEF";
   size_t length = strlen(value);
   char *encoded = sqlite3_malloc64(3 * length + 1);
@@ -90,7 +90,7 @@ static void secrets_add_percent(ix_secrets *secrets, const char *value, int keep
       encoded[out++] = hex[c & 15];
     }
   }
-  if (out != length) secrets_add(secrets, encoded, out);
+  if (out != length) scrub_add(secrets, encoded, out);
   scrub_wipe(encoded, out);
   sqlite3_free(encoded);
 }
@@ -102,9 +102,9 @@ static int scrub_is_separator(unsigned char c) {
 }
 
 /* The form as hex of its bytes (the text is matched in any case, so lower case is enough). */
-static void secrets_add_hex(ix_secrets *secrets, const char *form, size_t length) {
+static void secrets_add_hex(scrub_forms *secrets, const char *form, size_t length) {
   static const char hex[] = "0123456789abcdef";
-  if (length < SCRUB_SHORTEST) return; /* as the form itself (secrets_add) */
+  if (length < SCRUB_SHORTEST) return; /* as the form itself (scrub_add) */
   char *encoded = sqlite3_malloc64(2 * length + 1);
   if (!encoded) {
     secrets->out_of_memory = 1;
@@ -115,7 +115,7 @@ static void secrets_add_hex(ix_secrets *secrets, const char *form, size_t length
     encoded[2 * i + 1] = hex[(unsigned char)form[i] & 15];
   }
   encoded[2 * length] = '\0';
-  secrets_add(secrets, encoded, 2 * length);
+  scrub_add(secrets, encoded, 2 * length);
   scrub_wipe(encoded, 2 * length);
   sqlite3_free(encoded);
 }
@@ -123,7 +123,7 @@ static void secrets_add_hex(ix_secrets *secrets, const char *form, size_t length
 /* The form without its separators, what the decoded view compares (scrub_mark_decoded):
  * only its windows, as a form shorter than a window without separators would match ordinary
  * words run together. */
-static void secrets_add_stripped(ix_secrets *secrets, const char *form, size_t length) {
+static void secrets_add_stripped(scrub_forms *secrets, const char *form, size_t length) {
   char *stripped = sqlite3_malloc64(length + 1);
   if (!stripped) {
     secrets->out_of_memory = 1;
@@ -134,13 +134,13 @@ static void secrets_add_stripped(ix_secrets *secrets, const char *form, size_t l
     if (!scrub_is_separator((unsigned char)form[i])) stripped[kept++] = form[i];
   }
   stripped[kept] = '\0';
-  if (kept < length && kept >= SCRUB_WINDOW) secrets_add(secrets, stripped, kept);
+  if (kept < length && kept >= SCRUB_WINDOW) scrub_add(secrets, stripped, kept);
   scrub_wipe(stripped, kept);
   sqlite3_free(stripped);
 }
 
 /* A form as sent, as it looks percent-encoded either way, as hex, and without separators. */
-static void secrets_add_form(ix_secrets *secrets, const char *form, size_t length) {
+static void scrub_add_form(scrub_forms *secrets, const char *form, size_t length) {
   char *copy = sqlite3_malloc64(length + 1);
   if (!copy) {
     secrets->out_of_memory = 1;
@@ -148,20 +148,20 @@ static void secrets_add_form(ix_secrets *secrets, const char *form, size_t lengt
   }
   memcpy(copy, form, length);
   copy[length] = '\0';
-  secrets_add(secrets, copy, length);
-  secrets_add_percent(secrets, copy, 1);
-  secrets_add_percent(secrets, copy, 0);
+  scrub_add(secrets, copy, length);
+  scrub_add_percent(secrets, copy, 1);
+  scrub_add_percent(secrets, copy, 0);
   secrets_add_hex(secrets, copy, length);
   secrets_add_stripped(secrets, copy, length);
   scrub_wipe(copy, length);
   sqlite3_free(copy);
 }
 
-static void secrets_add_text(ix_secrets *secrets, const char *form) {
-  secrets_add_form(secrets, form, strlen(form));
+static void scrub_add_text(scrub_forms *secrets, const char *form) {
+  scrub_add_form(secrets, form, strlen(form));
 }
 
-static void secrets_add_base64(ix_secrets *secrets, const char *left, const char *right) {
+static void scrub_add_base64(scrub_forms *secrets, const char *left, const char *right) {
   size_t plain_length = (left ? strlen(left) + 1 : 0) + strlen(right);
   char *plain = sqlite3_malloc64(plain_length + 1);
   char *encoded = sqlite3_malloc64(4 * ((plain_length + 2) / 3) + 1);
@@ -173,7 +173,7 @@ static void secrets_add_base64(ix_secrets *secrets, const char *left, const char
     memcpy(plain + (left ? strlen(left) + 1 : 0), right, strlen(right));
     int length =
         EVP_EncodeBlock((unsigned char *)encoded, (const unsigned char *)plain, (int)plain_length);
-    secrets_add_form(secrets, encoded, (size_t)length);
+    scrub_add_form(secrets, encoded, (size_t)length);
     scrub_wipe(encoded, (size_t)length);
   } else {
     secrets->out_of_memory = 1;
@@ -188,23 +188,23 @@ static int scrub_compare(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-void secrets_collect(ix_secrets *secrets, const ix_config *config, const http_headers *headers) {
+void scrub_collect(scrub_forms *secrets, const ix_config *config, const http_headers *headers) {
   memset(secrets, 0, sizeof(*secrets));
   for (int i = 0; config && i < config_count(config); i++) {
-    ix_setting_view secret;
+    config_setting_view secret;
     config_at(config, i, &secret);
     if (!(secret.flags & IX_SETTING_SECRET) || !secret.value || !*secret.value) continue;
     char md5[33];
     int have_md5 = auth_md5_hex(secret.value, md5) == 0;
-    secrets_add_text(secrets, secret.value);
-    secrets_add_base64(secrets, NULL, secret.value);
-    if (have_md5) secrets_add_text(secrets, md5);
+    scrub_add_text(secrets, secret.value);
+    scrub_add_base64(secrets, NULL, secret.value);
+    if (have_md5) scrub_add_text(secrets, md5);
     for (int j = 0; j < config_count(config); j++) {
-      ix_setting_view user;
+      config_setting_view user;
       config_at(config, j, &user);
       if (!(user.flags & IX_SETTING_CREDENTIAL) || !user.value) continue;
-      secrets_add_base64(secrets, user.value, secret.value);
-      if (have_md5) secrets_add_base64(secrets, user.value, md5);
+      scrub_add_base64(secrets, user.value, secret.value);
+      if (have_md5) scrub_add_base64(secrets, user.value, md5);
     }
     scrub_wipe(md5, sizeof(md5));
   }
@@ -213,15 +213,15 @@ void secrets_collect(ix_secrets *secrets, const ix_config *config, const http_he
     if (!value) continue;
     value += strspn(value + 1, " ") + 1;
     const char *space = strchr(value, ' ');
-    secrets_add_text(secrets, value);
-    if (space) secrets_add_text(secrets, space + 1);
+    scrub_add_text(secrets, value);
+    if (space) scrub_add_text(secrets, space + 1);
   }
   if (secrets->gram_count > 1) {
     qsort(secrets->grams, (size_t)secrets->gram_count, sizeof(uint64_t), scrub_compare);
   }
 }
 
-static int secrets_has_window(const ix_secrets *secrets, uint64_t window) {
+static int scrub_has_window(const scrub_forms *secrets, uint64_t window) {
   int low = 0, high = secrets->gram_count - 1;
   while (low <= high) {
     int middle = low + (high - low) / 2;
@@ -243,11 +243,11 @@ static int scrub_matches_at(const char *text, const char *form) {
 }
 
 /* The raw view: every window of the text as it is, and every short form where it occurs. */
-static int scrub_mark_raw(const ix_secrets *secrets, const char *text, size_t length,
+static int scrub_mark_raw(const scrub_forms *secrets, const char *text, size_t length,
                           unsigned char *secret_byte) {
   int found = 0;
   for (size_t i = 0; secrets->gram_count > 0 && i + SCRUB_WINDOW <= length; i++) {
-    if (secrets_has_window(secrets, scrub_window(text + i))) {
+    if (scrub_has_window(secrets, scrub_window(text + i))) {
       memset(secret_byte + i, 1, SCRUB_WINDOW);
       found = 1;
     }
@@ -375,7 +375,7 @@ typedef struct scrub_recent {
 } scrub_recent;
 
 /* Marks every short form that ends with the decoded byte just added to recent. */
-static int scrub_mark_short_end(const ix_secrets *secrets, const scrub_recent *recent, size_t end,
+static int scrub_mark_short_end(const scrub_forms *secrets, const scrub_recent *recent, size_t end,
                                 unsigned char *secret_byte) {
   int found = 0;
   for (int s = 0; s < secrets->short_count; s++) {
@@ -399,7 +399,7 @@ static int scrub_mark_short_end(const ix_secrets *secrets, const scrub_recent *r
  * separators, so a form shown in groups ("abcd-efgh", "41:42:43:44", one line per group) matches
  * the form without separators (secrets_add_stripped). Each decoded byte costs one lookup, and a
  * byte of the text lies in at most a dozen marked runs: linear in the length. */
-static int scrub_mark_decoded(const ix_secrets *secrets, const char *text, size_t length,
+static int scrub_mark_decoded(const scrub_forms *secrets, const char *text, size_t length,
                               unsigned char *secret_byte) {
   uint64_t window = 0;
   size_t starts[SCRUB_WINDOW], kept = 0;
@@ -416,7 +416,7 @@ static int scrub_mark_decoded(const ix_secrets *secrets, const char *text, size_
       if (unit.count == 1 && scrub_is_separator(c)) continue;
       window = window << 8 | c;
       starts[kept++ % SCRUB_WINDOW] = start;
-      if (kept >= SCRUB_WINDOW && secrets_has_window(secrets, window)) {
+      if (kept >= SCRUB_WINDOW && scrub_has_window(secrets, window)) {
         size_t from = starts[kept % SCRUB_WINDOW];
         memset(secret_byte + from, 1, unit.end - from);
         found = 1;
@@ -427,7 +427,7 @@ static int scrub_mark_decoded(const ix_secrets *secrets, const char *text, size_
   return found;
 }
 
-char *secrets_scrub(const ix_secrets *secrets, char *text) {
+char *scrub_apply(const scrub_forms *secrets, char *text) {
   if (!text) return NULL;
   size_t length = strlen(text);
   if (secrets->out_of_memory) {
@@ -464,7 +464,7 @@ char *secrets_scrub(const ix_secrets *secrets, char *text) {
   return sqlite3_str_finish(clean);
 }
 
-void secrets_clear(ix_secrets *secrets) {
+void scrub_clear(scrub_forms *secrets) {
   if (secrets->grams) scrub_wipe(secrets->grams, (size_t)secrets->gram_capacity * sizeof(uint64_t));
   sqlite3_free(secrets->grams);
   for (int s = 0; s < secrets->short_count; s++) {
@@ -477,9 +477,9 @@ void secrets_clear(ix_secrets *secrets) {
 
 char *scrub_text(const ix_config *config, const http_headers *headers, char *text) {
   if (!text) return NULL;
-  ix_secrets secrets;
-  secrets_collect(&secrets, config, headers);
-  text = secrets_scrub(&secrets, text);
-  secrets_clear(&secrets);
+  scrub_forms secrets;
+  scrub_collect(&secrets, config, headers);
+  text = scrub_apply(&secrets, text);
+  scrub_clear(&secrets);
   return text;
 }

@@ -25,22 +25,22 @@
 #include "settings/config.h"
 #include "util/http.h"
 
-typedef struct ix_secrets {
+typedef struct scrub_forms {
   uint64_t *grams; /* sorted lowercase 8-byte windows of the forms; wiped when cleared */
   int gram_count;
   int gram_capacity;
   char **shorts; /* lowercase forms of 3 to 7 bytes */
   int short_count;
   int out_of_memory; /* then scrub refuses to return text it could not clean */
-} ix_secrets;
+} scrub_forms;
 
 /* Collects every form of the config's secrets and of the header values (either may be NULL). */
-void secrets_collect(ix_secrets *secrets, const ix_config *config, const http_headers *headers);
+void scrub_collect(scrub_forms *secrets, const ix_config *config, const http_headers *headers);
 /* Returns text (sqlite3_malloc'd, consumed) without any secret; NULL when out of memory. */
-char *secrets_scrub(const ix_secrets *secrets, char *text);
-void secrets_clear(ix_secrets *secrets);
+char *scrub_apply(const scrub_forms *secrets, char *text);
+void scrub_clear(scrub_forms *secrets);
 
-/* secrets_collect, secrets_scrub and secrets_clear in one call. */
+/* scrub_collect, scrub_apply and scrub_clear in one call. */
 char *scrub_text(const ix_config *config, const http_headers *headers, char *text);
 
 #endif

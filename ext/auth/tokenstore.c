@@ -14,7 +14,7 @@ SQLITE_EXTENSION_INIT3
 typedef struct tokenstore_entry {
   uint64_t account;
   char *token;           /* sqlite3_malloc'd, wiped when dropped; NULL when there is none */
-  long long renew_at_ms; /* rate_clock_ms() after which it is asked for again; 0 = never */
+  long long renew_at_ms; /* clock_ms() after which it is asked for again; 0 = never */
   uint64_t generation;   /* names this token to tokenstore_invalidate */
   int asking;            /* a connection is asking the vendor for a token now */
   struct tokenstore_entry *next;

@@ -115,7 +115,7 @@ static cache_entry *cache_find(uint64_t account, uint64_t url_hash, const char *
 
 static int cache_memory_get(uint64_t account, const char *url, long long ttl_ms, long *status,
                             char **body, size_t *body_len) {
-  uint64_t url_hash = ix_hash64(url);
+  uint64_t url_hash = hash64(url);
   long long now_ms = cache_now_ms();
   int hit = 0;
   pthread_mutex_lock(&cache_lock);
@@ -162,7 +162,7 @@ static void cache_memory_put(const char *vendor, uint64_t account, const char *u
   if (body_len) memcpy(entry->body, body, body_len);
   entry->vendor = vendor;
   entry->account = account;
-  entry->url_hash = ix_hash64(url);
+  entry->url_hash = hash64(url);
   entry->status = status;
   entry->body_len = body_len;
   entry->cost = cost;

@@ -106,7 +106,7 @@ static void diskcache_give_up(const char *why, const char *detail) {
 
 /* The directory must be the user's own and closed to others: the cache holds personal data. */
 static int diskcache_check_dir(const char *dir) {
-  switch (ix_private_directory(dir, 1)) { /* a link to a private directory is that directory */
+  switch (privatedir_ensure(dir, 1)) { /* a link to a private directory is that directory */
     case IX_PRIVATE_OK: return 0;
     case IX_PRIVATE_NOT_CREATED:
       diskcache_give_up("cannot create the directory", strerror(errno));
@@ -208,7 +208,7 @@ static void diskcache_ensure_checksum_column(void) {
 
 /* The keyed checksum of a body, as stored with it. */
 static int diskcache_checksum(const void *body, size_t length, char out[IX_FINGERPRINT_HEX]) {
-  return ix_fingerprint_hex(diskcache_key, sizeof(diskcache_key), length ? body : "", length, out);
+  return fingerprint_hex(diskcache_key, sizeof(diskcache_key), length ? body : "", length, out);
 }
 
 static sqlite3 *diskcache_open(void) {
@@ -266,7 +266,7 @@ static int diskcache_fingerprint(const char *vendor, const char *host, uint64_t 
   length += host_length;
   data[length++] = '\0';
   for (int i = 0; i < 8; i++) data[length++] = (unsigned char)(account >> (8 * i));
-  return ix_fingerprint_hex(diskcache_key, sizeof(diskcache_key), data, length, out);
+  return fingerprint_hex(diskcache_key, sizeof(diskcache_key), data, length, out);
 }
 
 /* Called with the lock held after a failed statement: a damaged or vanished file disables the

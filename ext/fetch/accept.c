@@ -18,7 +18,7 @@ SQLITE_EXTENSION_INIT3
 
 /* Refuses a body whose parse would cost more memory than max_response_bytes allows (memlimits.h).
  */
-static int accept_check_parse_cost(const ix_fetch *fetch, const http_response *response,
+static int accept_check_parse_cost(const fetch_cursor *fetch, const http_response *response,
                                    char **error_out) {
   long long max_bytes = config_engine(fetch->account.config)->max_response_bytes;
   const char *body = response->body ? response->body : "";
@@ -37,7 +37,7 @@ static int accept_check_parse_cost(const ix_fetch *fetch, const http_response *r
 }
 
 /* A cursor goes back into the next URL (and the request log): one of hostile size is refused. */
-static int accept_check_cursor(const ix_fetch *fetch, char **error_out) {
+static int accept_check_cursor(const fetch_cursor *fetch, char **error_out) {
   size_t length = fetch->page.next_token ? strlen(fetch->page.next_token) : 0;
   if (length <= IX_MAX_CURSOR_BYTES) return SQLITE_OK;
   *error_out = ix_errorf(
@@ -91,15 +91,15 @@ static int accept_says_no_route(const cJSON *node, int depth) {
  * that does not say the route is unknown, on a customer's first page, in the shape the
  * provider's not_found rule documents (provider/notfound.c). An HTML page, plain text or an empty body comes from a server that
  * does not know the path (a wrong base URL): that is an error, never an empty result. */
-static int accept_not_found(ix_fetch *fetch, const http_response *response,
+static int accept_not_found(fetch_cursor *fetch, const http_response *response,
                             const ix_request *request, char **error_out) {
   const ix_config *config = fetch->account.config;
   if (config_engine(config)->any_404_is_no_rows) return SQLITE_OK;
   cJSON *root = response->body ? cJSON_ParseWithLength(response->body, response->body_len) : NULL;
   char *error = NULL;
-  ix_call call = ix_fetch_call(fetch);
+  ix_call call = fetch_call(fetch);
   int answer = (cJSON_IsObject(root) || cJSON_IsArray(root)) && !accept_says_no_route(root, 0);
-  answer = ix_not_found_is_unknown_customer(&call, answer ? root : NULL, &error) && answer;
+  answer = notfound_is_unknown_customer(&call, answer ? root : NULL, &error) && answer;
   cJSON_Delete(root);
   if (answer) {
     sqlite3_free(error);
@@ -144,7 +144,7 @@ static int accept_not_found(ix_fetch *fetch, const http_response *response,
 /* Whether the response is byte for byte the page still held from the previous request (called
  * before that page is reset). Two pages can only be equal if their lengths are, so the bytes are
  * compared only then: nothing is hashed for the pages of a long history. */
-static int accept_same_as_held_page(const ix_fetch *fetch, const http_response *response) {
+static int accept_same_as_held_page(const fetch_cursor *fetch, const http_response *response) {
   return fetch->page.body && response->body && fetch->page.body_len == response->body_len &&
          memcmp(fetch->page.body, response->body, response->body_len) == 0;
 }
@@ -152,7 +152,7 @@ static int accept_same_as_held_page(const ix_fetch *fetch, const http_response *
 /* Paging that goes round: a next-page token this customer's pages gave before, or a page with
  * rows that is byte for byte the previous one (same_body, accept_same_as_held_page), would repeat
  * rows or page until max_pages. */
-static int accept_check_repeat(ix_fetch *fetch, int same_body, char **error_out) {
+static int accept_check_repeat(fetch_cursor *fetch, int same_body, char **error_out) {
   if (fetch->pages_fetched <= 1) {
     fetch->tokens_seen_count = 0;
     fetch->previous_had_rows = 0;
@@ -169,7 +169,7 @@ static int accept_check_repeat(ix_fetch *fetch, int same_body, char **error_out)
   fetch->previous_had_rows = fetch->page.row_count > 0;
   const char *token = fetch->page.next_token;
   if (!token) return SQLITE_OK;
-  uint64_t token_hash = ix_hash64(token);
+  uint64_t token_hash = hash64(token);
   for (int i = 0; i < fetch->tokens_seen_count; i++) {
     if (fetch->tokens_seen[i] != token_hash) continue;
     *error_out = ix_errorf(
@@ -196,12 +196,12 @@ static int accept_check_repeat(ix_fetch *fetch, int same_body, char **error_out)
  * or a "not found" body is no rows, another status an error, a 2xx is parsed and its body kept
  * with the page (the rows' spans are recorded when a query first reads a row). Only an answer that was accepted is cached: a broken
  * body must not keep failing for cache_ttl. */
-int accept_response(ix_fetch *fetch, http_response *response, const ix_request *request, int fresh,
-                    char **error_out) {
+int accept_response(fetch_cursor *fetch, http_response *response, const ix_request *request,
+                    int fresh, char **error_out) {
   const ix_config *config = fetch->account.config;
   int rc = SQLITE_OK;
   int same_body = accept_same_as_held_page(fetch, response);
-  ix_page_reset(&fetch->page);
+  columns_page_reset(&fetch->page);
   /* Every 404 and 2xx body is parsed (the 404 rule reads the vendor's JSON): refuse one whose
    * parse would cost more memory than max_response_bytes allows. */
   int parses = response->status == 404 || (response->status >= 200 && response->status < 300);
@@ -212,11 +212,11 @@ int accept_response(ix_fetch *fetch, http_response *response, const ix_request *
     rc = accept_not_found(fetch, response, request, error_out);
     if (rc == SQLITE_OK) requestlog_set_rows(fetch->sending.last_request_id, 0);
   } else if (response->status < 200 || response->status >= 300) {
-    ix_call call = ix_fetch_call(fetch);
+    ix_call call = fetch_call(fetch);
     *error_out = errors_status(&fetch->account, &call, response, &request->headers);
     rc = SQLITE_ERROR;
   } else {
-    ix_call call = ix_fetch_call(fetch);
+    ix_call call = fetch_call(fetch);
     char *error = NULL;
     const char *body = response->body ? response->body : "";
     fetch->page.preparsed = &fetch->parsed;
@@ -228,7 +228,7 @@ int accept_response(ix_fetch *fetch, http_response *response, const ix_request *
       rc = SQLITE_ERROR;
     } else {
       sqlite3_free(error);
-      if (status == IX_PAGE_NOT_FOUND) ix_page_reset(&fetch->page);
+      if (status == IX_PAGE_NOT_FOUND) columns_page_reset(&fetch->page);
       rc = accept_check_repeat(fetch, same_body, error_out);
       if (rc == SQLITE_OK)
         requestlog_set_rows(fetch->sending.last_request_id, fetch->page.row_count);

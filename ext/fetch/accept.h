@@ -9,7 +9,7 @@
 #include "fetch/fetch.h"
 
 /* Turns a final response into the current page (fresh: it came from the wire, cache it). */
-int accept_response(ix_fetch *fetch, http_response *response, const ix_request *request, int fresh,
-                    char **error_out);
+int accept_response(fetch_cursor *fetch, http_response *response, const ix_request *request,
+                    int fresh, char **error_out);
 
 #endif

@@ -36,7 +36,7 @@ static char *account_scope(const fetch_account *account) {
   if (!head) return NULL;
   size_t length = strlen(head);
   for (int i = 0; i < config_count(account->config); i++) {
-    ix_setting_view setting;
+    config_setting_view setting;
     config_at(account->config, i, &setting);
     /* The limiter's own URL is where the account's state lives, not part of the account. */
     if ((setting.flags & (IX_SETTING_SECRET | IX_SETTING_CREDENTIAL)) && setting.value &&
@@ -49,7 +49,7 @@ static char *account_scope(const fetch_account *account) {
     size_t used = strlen(head);
     memcpy(scope, head, used + 1);
     for (int i = 0; i < config_count(account->config); i++) {
-      ix_setting_view setting;
+      config_setting_view setting;
       config_at(account->config, i, &setting);
       /* The limiter's own URL is where the account's state lives, not part of the account. */
       if ((setting.flags & (IX_SETTING_SECRET | IX_SETTING_CREDENTIAL)) && setting.value &&
@@ -63,7 +63,7 @@ static char *account_scope(const fetch_account *account) {
   return scope;
 }
 
-int fetch_account_configure(fetch_account *account, const ix_options *options, char **error_out) {
+int account_configure(fetch_account *account, const config_options *options, char **error_out) {
   account->interrupt.db = account->db;
   if (account->config) return SQLITE_OK;
   const ix_provider *provider = account->provider;
@@ -113,12 +113,12 @@ int fetch_account_configure(fetch_account *account, const ix_options *options, c
   }
   if (rc == SQLITE_OK) {
     char *scope = account_scope(account);
-    limiting_account limiting = fetch_account_limiting(account);
+    limiting_account limiting = account_limiting(account);
     rc = scope ? limiting_open(&limiting, account->provider->vendor, scope, error_out)
                : SQLITE_NOMEM;
     account->limiter = limiting.limiter;
     if (scope) {
-      account->account = ix_hash64(scope);
+      account->account = hash64(scope);
       memset(scope, 0, strlen(scope)); /* it held credentials */
       sqlite3_free(scope);
     }
@@ -130,31 +130,31 @@ int fetch_account_configure(fetch_account *account, const ix_options *options, c
     account->zone = NULL;
     return rc;
   }
-  account->random_state = (uint64_t)rate_clock_ms() ^ (uint64_t)(uintptr_t)account;
+  account->random_state = (uint64_t)clock_ms() ^ (uint64_t)(uintptr_t)account;
   return SQLITE_OK;
 }
 
-void fetch_account_free(fetch_account *account) {
+void account_free(fetch_account *account) {
   config_free(account->config);
   account->config = NULL;
   timefmt_zone_free(account->zone);
   account->zone = NULL;
-  ix_interrupt_free(&account->interrupt);
+  interrupt_free(&account->interrupt);
 }
 
 /* A provider's note (ix_note) goes through the stderr channel, as the engine's own do. */
-void fetch_account_note(const char *table_name, const char *text) {
+void account_note(const char *table_name, const char *text) {
   notes_say(NOTES_NOTE, table_name, "%s", text);
 }
 
-limiting_account fetch_account_limiting(fetch_account *account) {
+limiting_account account_limiting(fetch_account *account) {
   return (limiting_account){account->config, account->table_name, account->host, account->limiter,
                             &account->rate_limit};
 }
 
-ix_call fetch_account_call(const fetch_account *account) {
+ix_call account_call(const fetch_account *account) {
   ix_call call = {
       account->provider, account->table_name, NULL, account->config, account->zone, NULL, 0, NULL,
-      fetch_account_note};
+      account_note};
   return call;
 }

@@ -18,7 +18,7 @@ typedef struct fetch_account {
   const ix_provider *provider;
   const char *table_name;
   sqlite3 *db;
-  ix_interrupt interrupt; /* its db is db: notices sqlite3_interrupt while waiting */
+  interrupt_watch interrupt; /* its db is db: notices sqlite3_interrupt while waiting */
   http_client *http;
   ix_config *config;
   timefmt_zone *zone;    /* the table's timezone, for vendor times that carry none */
@@ -31,16 +31,16 @@ typedef struct fetch_account {
 } fetch_account;
 
 /* Resolves the settings, timezone and limiter, unless already done. */
-int fetch_account_configure(fetch_account *account, const ix_options *options, char **error_out);
-void fetch_account_free(fetch_account *account);
+int account_configure(fetch_account *account, const config_options *options, char **error_out);
+void account_free(fetch_account *account);
 
 /* The parts of the account the limiting takes (fetch/limiting.h). */
-limiting_account fetch_account_limiting(fetch_account *account);
+limiting_account account_limiting(fetch_account *account);
 
 /* A call context for the provider's callbacks with nothing of a page (args and page NULL). */
-ix_call fetch_account_call(const fetch_account *account);
+ix_call account_call(const fetch_account *account);
 
 /* Where a provider's ix_note goes (ix_call.note): the engine's stderr channel. */
-void fetch_account_note(const char *table_name, const char *text);
+void account_note(const char *table_name, const char *text);
 
 #endif

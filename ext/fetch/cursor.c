@@ -12,26 +12,26 @@
 
 SQLITE_EXTENSION_INIT3
 
-void ix_fetch_init(ix_fetch *fetch) {
+void fetch_init(fetch_cursor *fetch) {
   memset(fetch, 0, sizeof(*fetch));
   fetch->args.row_hint = -1;
   fetch->in_column = -1;
   /* Every request of the statement says its progress, and every wait keeps the IN list's
    * transfers moving (inlist.c): handed down to transport as hooks. */
-  transport_hooks hooks = {&fetch->progress, &fetch->told_about_waiting, ix_fetch_in_pump, fetch};
+  transport_hooks hooks = {&fetch->progress, &fetch->told_about_waiting, inlist_pump, fetch};
   fetch->sending.hooks = hooks;
   fetch->sending.parsed = &fetch->parsed;
 }
 
-int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_out) {
-  return fetch_account_configure(&fetch->account, options, error_out);
+int fetch_configure(fetch_cursor *fetch, const config_options *options, char **error_out) {
+  return account_configure(&fetch->account, options, error_out);
 }
 
-void ix_fetch_reset(ix_fetch *fetch) {
-  ix_json_parse_clear(&fetch->parsed);
-  ix_fetch_in_clear(fetch);
-  ix_args_clear(&fetch->args);
-  ix_page_reset(&fetch->page);
+void fetch_reset(fetch_cursor *fetch) {
+  jsonarena_parse_clear(&fetch->parsed);
+  inlist_clear(fetch);
+  columns_args_clear(&fetch->args);
+  columns_page_reset(&fetch->page);
   if (fetch->page.customer_state && fetch->page.free_customer_state) {
     fetch->page.free_customer_state(fetch->page.customer_state);
   }
@@ -40,17 +40,17 @@ void ix_fetch_reset(ix_fetch *fetch) {
   fetch->pages_fetched = 0;
 }
 
-void ix_fetch_free(ix_fetch *fetch) {
-  ix_fetch_reset(fetch);
+void fetch_free(fetch_cursor *fetch) {
+  fetch_reset(fetch);
   sqlite3_free(fetch->page.rows);
   fetch->page.rows = NULL;
   sqlite3_free(fetch->tokens_seen);
   fetch->tokens_seen = NULL;
   fetch->tokens_seen_count = fetch->tokens_seen_capacity = 0;
-  fetch_account_free(&fetch->account);
+  account_free(&fetch->account);
 }
 
-int ix_fetch_start(ix_fetch *fetch, char **error_out) {
+int fetch_start(fetch_cursor *fetch, char **error_out) {
   const ix_lookup *lookup = fetch->account.provider->lookup;
   if (lookup && lookup->wanted(fetch->account.config)) {
     int rc = lookup_acquire(&fetch->account, &fetch->sending.hooks, &fetch->page.lookup, error_out);
@@ -64,16 +64,16 @@ int ix_fetch_start(ix_fetch *fetch, char **error_out) {
   progress_filter(&fetch->progress, fetch->account.provider, fetch->account.table_name,
                   in_list ? fetch->customer_count : 0,
                   config_engine(fetch->account.config)->max_concurrency);
-  return in_list ? ix_fetch_next_customer(fetch, error_out) : page_fetch(fetch, error_out);
+  return in_list ? inlist_next_customer(fetch, error_out) : page_fetch(fetch, error_out);
 }
 
-ix_fetch_step ix_fetch_next_step(const ix_fetch *fetch) {
+fetch_step fetch_next_step(const fetch_cursor *fetch) {
   if (fetch->page.next_token) return IX_FETCH_NEXT_PAGE;
-  if (fetch->in_column >= 0 && ix_fetch_has_more_customers(fetch)) return IX_FETCH_NEXT_CUSTOMER;
+  if (fetch->in_column >= 0 && inlist_has_more_customers(fetch)) return IX_FETCH_NEXT_CUSTOMER;
   return IX_FETCH_END;
 }
 
-int ix_fetch_advance(ix_fetch *fetch, char **error_out) {
-  return ix_fetch_next_step(fetch) == IX_FETCH_NEXT_PAGE ? page_fetch(fetch, error_out)
-                                                         : ix_fetch_next_customer(fetch, error_out);
+int fetch_advance(fetch_cursor *fetch, char **error_out) {
+  return fetch_next_step(fetch) == IX_FETCH_NEXT_PAGE ? page_fetch(fetch, error_out)
+                                                      : inlist_next_customer(fetch, error_out);
 }

@@ -136,7 +136,7 @@ static char *exchange_status_error(const fetch_account *account, const http_resp
 static int exchange_ask(fetch_account *account, const transport_hooks *hooks, char **token_out,
                         long long *lifetime, char **error_out) {
   const ix_token_exchange *exchange = account->provider->token_exchange;
-  ix_call call = fetch_account_call(account);
+  ix_call call = account_call(account);
   ix_request request;
   memset(&request, 0, sizeof(request));
   url_init(&request.url);
@@ -171,7 +171,7 @@ static int exchange_ask(fetch_account *account, const transport_hooks *hooks, ch
 int exchange_token(fetch_account *account, const transport_hooks *hooks, char **token_out,
                    uint64_t *generation_out, char **error_out) {
   for (;;) {
-    switch (tokenstore_get(account->account, rate_clock_ms(), token_out, generation_out)) {
+    switch (tokenstore_get(account->account, clock_ms(), token_out, generation_out)) {
       case TOKENSTORE_FRESH: return SQLITE_OK;
       case TOKENSTORE_NOMEM: return SQLITE_NOMEM;
       case TOKENSTORE_WAIT:
@@ -191,7 +191,7 @@ int exchange_token(fetch_account *account, const transport_hooks *hooks, char **
       tokenstore_abandon(account->account);
       return rc;
     }
-    long long renew_at = tokenstore_renew_at(rate_clock_ms(), lifetime * 1000);
+    long long renew_at = tokenstore_renew_at(clock_ms(), lifetime * 1000);
     if (tokenstore_put(account->account, token, renew_at, token_out, generation_out) != 0) {
       return SQLITE_NOMEM;
     }

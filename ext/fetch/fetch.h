@@ -23,11 +23,11 @@
 #include "json/jsonarena.h"
 #include "observe/progress.h"
 
-typedef struct ix_in_slot ix_in_slot;
+typedef struct inlist_slot inlist_slot;
 
 /* A cursor's fetching state. Settings are resolved once per cursor: a join reuses the cursor and
  * calls xFilter once per outer row. */
-typedef struct ix_fetch {
+typedef struct fetch_cursor {
   fetch_account account;     /* what transport and exchange see: nothing below of the cursor */
   transport_sending sending; /* the pages' own: retry budget, request-log id, parse buffer */
   int told_about_waiting;    /* the "waiting for the rate limit" note is said once per statement */
@@ -50,37 +50,37 @@ typedef struct ix_fetch {
   int customer_capacity;
   int customers_started; /* requested, or taken on the ordinary path: the first not started */
   int customers_taken;   /* handed to the cursor */
-  ix_in_slot *slots;     /* first pages in flight or arrived, at most 2 x max_concurrency */
+  inlist_slot *slots;    /* first pages in flight or arrived, at most 2 x max_concurrency */
   int slot_count;
-  ix_progress progress; /* what a long statement says on stderr (progress.h) */
-} ix_fetch;
+  progress_state progress; /* what a long statement says on stderr (progress.h) */
+} fetch_cursor;
 
 /* A cursor's fetch starts empty: no plan, no IN list. It must not move afterwards (its sending
  * points into it). */
-void ix_fetch_init(ix_fetch *fetch);
+void fetch_init(fetch_cursor *fetch);
 
 /* Resolves the settings, timezone and limiter, unless already done. */
-int ix_fetch_configure(ix_fetch *fetch, const ix_options *options, char **error_out);
+int fetch_configure(fetch_cursor *fetch, const config_options *options, char **error_out);
 
 /* Reads the plan's first page (of its first customer, for an IN list) after xFilter has set the
  * arguments, and tells the progress line what the statement is about to do. */
-int ix_fetch_start(ix_fetch *fetch, char **error_out);
+int fetch_start(fetch_cursor *fetch, char **error_out);
 
 /* What comes after the current page's rows: this customer's next page, the next customer of an IN
- * list, or nothing. Asked before ix_fetch_advance, because the cursor counts a customer's rows
+ * list, or nothing. Asked before fetch_advance, because the cursor counts a customer's rows
  * across its pages (rowids) and starts over for another customer. */
-typedef enum ix_fetch_step {
+typedef enum fetch_step {
   IX_FETCH_END,
   IX_FETCH_NEXT_PAGE,
   IX_FETCH_NEXT_CUSTOMER,
-} ix_fetch_step;
-ix_fetch_step ix_fetch_next_step(const ix_fetch *fetch);
+} fetch_step;
+fetch_step fetch_next_step(const fetch_cursor *fetch);
 
-/* Loads what ix_fetch_next_step said comes next (never called at IX_FETCH_END). */
-int ix_fetch_advance(ix_fetch *fetch, char **error_out);
+/* Loads what fetch_next_step said comes next (never called at IX_FETCH_END). */
+int fetch_advance(fetch_cursor *fetch, char **error_out);
 
 /* The call context providers see, for the current page. */
-static inline ix_call ix_fetch_call(const ix_fetch *fetch) {
+static inline ix_call fetch_call(const fetch_cursor *fetch) {
   ix_call call = {fetch->account.provider,
                   fetch->account.table_name,
                   &fetch->args,
@@ -89,12 +89,12 @@ static inline ix_call ix_fetch_call(const ix_fetch *fetch) {
                   &fetch->page,
                   fetch->pages_fetched,
                   NULL,
-                  fetch_account_note};
+                  account_note};
   return call;
 }
 
 /* Forgets the current plan and page (xFilter starts a new one); keeps settings and limiter. */
-void ix_fetch_reset(ix_fetch *fetch);
-void ix_fetch_free(ix_fetch *fetch);
+void fetch_reset(fetch_cursor *fetch);
+void fetch_free(fetch_cursor *fetch);
 
 #endif

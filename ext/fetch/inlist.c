@@ -8,8 +8,8 @@
  * page whose concurrent attempt failed in a way worth retrying is fetched again on the ordinary
  * path, with the full retry policy, so concurrency changes nothing about what a query returns.
  * Each first attempt on the wire holds a slot in the limiter, given back in one place
- * (ix_slot_settle) when it is answered or cancelled; every wait of the cursor keeps those
- * transfers moving (ix_fetch_in_pump, handed to transport.c as a hook), so no slot outlives its
+ * (inlist_slot_settle) when it is answered or cancelled; every wait of the cursor keeps those
+ * transfers moving (inlist_pump, handed to transport.c as a hook), so no slot outlives its
  * request.
  *
  * What it costs, for lists of 50,000 and more:
@@ -44,15 +44,15 @@ SQLITE_EXTENSION_INIT3
 #define IX_CANCEL_GRACE_MS 1000
 #define IX_MAX_CONCURRENCY 64
 
-typedef enum ix_slot_state {
+typedef enum inlist_slot_state {
   IX_SLOT_FREE,
   IX_SLOT_RUNNING, /* its customer's first page is on the wire */
   IX_SLOT_READY,   /* its customer's first page has arrived */
   IX_SLOT_TAKEN,   /* its customer is being made current; released right after */
-} ix_slot_state;
+} inlist_slot_state;
 
-struct ix_in_slot {
-  ix_slot_state state;
+struct inlist_slot {
+  inlist_slot_state state;
   int customer; /* index in fetch->customers */
   ix_request request;
   http_job *job;
@@ -62,7 +62,7 @@ struct ix_in_slot {
   rate_ticket ticket;   /* its slot in the limiter while job runs */
 };
 
-static int ix_concurrency(const ix_fetch *fetch) {
+static int inlist_concurrency(const fetch_cursor *fetch) {
   long long concurrency = config_engine(fetch->account.config)->max_concurrency;
   return concurrency < 1                    ? 1
          : concurrency > IX_MAX_CONCURRENCY ? IX_MAX_CONCURRENCY
@@ -72,7 +72,7 @@ static int ix_concurrency(const ix_fetch *fetch) {
 /* The one place a concurrent first attempt ends, answered or cancelled: the job's response is
  * kept (or dropped) and its slot in the limiter given back. A 429 pauses the account right away,
  * so the retry on the ordinary path and every other cursor hold off. */
-static void ix_slot_settle(ix_fetch *fetch, ix_in_slot *slot, int keep) {
+static void inlist_slot_settle(fetch_cursor *fetch, inlist_slot *slot, int keep) {
   int answered = http_job_done(slot->job);
   http_job_finish(slot->job, keep ? &slot->response : NULL);
   slot->job = NULL;
@@ -87,21 +87,21 @@ static void ix_slot_settle(ix_fetch *fetch, ix_in_slot *slot, int keep) {
   }
 }
 
-static void ix_slot_release(ix_fetch *fetch, ix_in_slot *slot) {
-  if (slot->job) ix_slot_settle(fetch, slot, 0); /* the statement stopped early */
+static void inlist_slot_release(fetch_cursor *fetch, inlist_slot *slot) {
+  if (slot->job) inlist_slot_settle(fetch, slot, 0); /* the statement stopped early */
   http_response_clear(&slot->response);
   request_clear(&slot->request);
   memset(slot, 0, sizeof(*slot));
   slot->state = IX_SLOT_FREE;
 }
 
-int ix_fetch_in_collect(ix_fetch *fetch) {
+int inlist_collect(fetch_cursor *fetch) {
   int running = 0;
   for (int i = 0; i < fetch->slot_count; i++) {
-    ix_in_slot *slot = &fetch->slots[i];
+    inlist_slot *slot = &fetch->slots[i];
     if (slot->state != IX_SLOT_RUNNING) continue;
     if (http_job_done(slot->job)) {
-      ix_slot_settle(fetch, slot, 1);
+      inlist_slot_settle(fetch, slot, 1);
       slot->state = IX_SLOT_READY;
     } else {
       running++;
@@ -110,12 +110,12 @@ int ix_fetch_in_collect(ix_fetch *fetch) {
   return running;
 }
 
-int ix_fetch_in_pump(void *fetch) {
-  return ix_fetch_in_collect(fetch);
+int inlist_pump(void *fetch) {
+  return inlist_collect(fetch);
 }
 
-void ix_fetch_in_clear(ix_fetch *fetch) {
-  for (int i = 0; i < fetch->slot_count; i++) ix_slot_release(fetch, &fetch->slots[i]);
+void inlist_clear(fetch_cursor *fetch) {
+  for (int i = 0; i < fetch->slot_count; i++) inlist_slot_release(fetch, &fetch->slots[i]);
   sqlite3_free(fetch->slots);
   fetch->slots = NULL;
   fetch->slot_count = 0;
@@ -128,7 +128,7 @@ void ix_fetch_in_clear(ix_fetch *fetch) {
   fetch->in_column = -1;
 }
 
-int ix_fetch_in_add(ix_fetch *fetch, int column, sqlite3_value *key) {
+int inlist_add(fetch_cursor *fetch, int column, sqlite3_value *key) {
   if (fetch->customer_count == fetch->customer_capacity) {
     /* Doubling: adding N keys copies O(N) pointers in all. */
     int capacity = fetch->customer_capacity ? fetch->customer_capacity * 2 : 16;
@@ -145,25 +145,25 @@ int ix_fetch_in_add(ix_fetch *fetch, int column, sqlite3_value *key) {
   return SQLITE_OK;
 }
 
-int ix_fetch_has_more_customers(const ix_fetch *fetch) {
+int inlist_has_more_customers(const fetch_cursor *fetch) {
   return fetch->customers_taken < fetch->customer_count;
 }
 
 /* The slots, allocated once per list: enough for max_concurrency running and as many ready. */
-static int ix_slots_ready(ix_fetch *fetch) {
+static int inlist_slots_ready(fetch_cursor *fetch) {
   if (fetch->slots) return SQLITE_OK;
   int count = 2 * IX_MAX_CONCURRENCY;
   if (count > fetch->customer_count) count = fetch->customer_count;
   if (count < 1) count = 1;
-  fetch->slots = sqlite3_malloc64((sqlite3_uint64)count * sizeof(ix_in_slot));
+  fetch->slots = sqlite3_malloc64((sqlite3_uint64)count * sizeof(inlist_slot));
   if (!fetch->slots) return SQLITE_NOMEM;
-  memset(fetch->slots, 0, (size_t)count * sizeof(ix_in_slot));
+  memset(fetch->slots, 0, (size_t)count * sizeof(inlist_slot));
   fetch->slot_count = count;
   return SQLITE_OK;
 }
 
 /* The args of one customer of the list: the plan's args with the key replaced. */
-static ix_args ix_customer_args(const ix_fetch *fetch, int customer) {
+static ix_args inlist_customer_args(const fetch_cursor *fetch, int customer) {
   ix_args args = fetch->args;
   args.eq[fetch->in_column] = fetch->customers[customer];
   return args;
@@ -173,7 +173,7 @@ static ix_args ix_customer_args(const ix_fetch *fetch, int customer) {
  * the limiter admitted it and its request was authenticated (RUNNING). Anything else leaves the
  * slot free: the customer is taken on the next call, or on the ordinary path, which reports any
  * error with its context. */
-static int ix_in_start(ix_fetch *fetch, ix_in_slot *slot, request_plan *plan) {
+static int inlist_start(fetch_cursor *fetch, inlist_slot *slot, request_plan *plan) {
   char *error = NULL;
   int rc = request_build(plan, &error);
   if (rc == SQLITE_OK) {
@@ -186,7 +186,7 @@ static int ix_in_start(ix_fetch *fetch, ix_in_slot *slot, request_plan *plan) {
     }
     rc = request_prepare(plan, 1, 0, &error);
   }
-  long long now = rate_clock_ms();
+  long long now = clock_ms();
   if (rc == SQLITE_OK &&
       rate_limiter_reserve(fetch->account.limiter, &fetch->account.rate_limit, now,
                            transport_deadline(&fetch->account, now), &slot->ticket) != 0) {
@@ -212,16 +212,16 @@ static int ix_in_start(ix_fetch *fetch, ix_in_slot *slot, request_plan *plan) {
 }
 
 /* Records the first pages that arrived and starts more, up to max_concurrency in flight. */
-static void ix_fetch_top_up(ix_fetch *fetch) {
-  if (ix_slots_ready(fetch) != SQLITE_OK) return; /* taken on the ordinary path instead */
-  int running = ix_fetch_in_collect(fetch), ready = 0;
-  ix_in_slot *free_slots[2 * IX_MAX_CONCURRENCY];
+static void inlist_top_up(fetch_cursor *fetch) {
+  if (inlist_slots_ready(fetch) != SQLITE_OK) return; /* taken on the ordinary path instead */
+  int running = inlist_collect(fetch), ready = 0;
+  inlist_slot *free_slots[2 * IX_MAX_CONCURRENCY];
   int free_count = 0;
   for (int i = 0; i < fetch->slot_count; i++) {
     ready += fetch->slots[i].state == IX_SLOT_READY;
     if (fetch->slots[i].state == IX_SLOT_FREE) free_slots[free_count++] = &fetch->slots[i];
   }
-  int concurrency = ix_concurrency(fetch);
+  int concurrency = inlist_concurrency(fetch);
   /* Answers not yet read are bounded too: memory stays flat however long the list. */
   while (fetch->customers_started < fetch->customer_count && running < concurrency &&
          ready < concurrency && free_count > 0) {
@@ -229,17 +229,17 @@ static void ix_fetch_top_up(ix_fetch *fetch) {
       /* A slot holding a start the shared limiter reserved (limit/redis.h) goes first: left
        * unused, the reservation would spend a place in the account's window for nothing. */
       if (free_slots[i]->ticket.reserved) {
-        ix_in_slot *reserved = free_slots[i];
+        inlist_slot *reserved = free_slots[i];
         free_slots[i] = free_slots[free_count - 1];
         free_slots[free_count - 1] = reserved;
         break;
       }
     }
-    ix_in_slot *slot = free_slots[free_count - 1];
+    inlist_slot *slot = free_slots[free_count - 1];
     int customer = fetch->customers_started;
-    ix_args args = ix_customer_args(fetch, customer);
+    ix_args args = inlist_customer_args(fetch, customer);
     request_plan plan = page_plan(fetch, &args, NULL, &slot->request);
-    if (ix_in_start(fetch, slot, &plan) != SQLITE_OK) break; /* next call, or the ordinary path */
+    if (inlist_start(fetch, slot, &plan) != SQLITE_OK) break; /* next call, or the ordinary path */
     if (slot->state == IX_SLOT_READY) {
       ready++;
     } else {
@@ -253,14 +253,14 @@ static void ix_fetch_top_up(ix_fetch *fetch) {
 
 /* The next customer to read: one whose answer arrived (its slot in *slot_out), waiting for one if
  * needed, else the next not yet started (no slot). -1 when interrupted. */
-static int ix_fetch_pick_customer(ix_fetch *fetch, ix_in_slot **slot_out) {
+static int inlist_pick_customer(fetch_cursor *fetch, inlist_slot **slot_out) {
   *slot_out = NULL;
   for (;;) {
-    ix_fetch_top_up(fetch);
+    inlist_top_up(fetch);
     int running = 0;
-    ix_in_slot *first = NULL;
+    inlist_slot *first = NULL;
     for (int i = 0; i < fetch->slot_count; i++) {
-      ix_in_slot *slot = &fetch->slots[i];
+      inlist_slot *slot = &fetch->slots[i];
       if (slot->state == IX_SLOT_READY && (!first || slot->customer < first->customer)) {
         first = slot;
       }
@@ -274,16 +274,16 @@ static int ix_fetch_pick_customer(ix_fetch *fetch, ix_in_slot **slot_out) {
       if (fetch->customers_started < fetch->customer_count) return fetch->customers_started++;
       return -1;
     }
-    if (ix_interrupted(&fetch->account.interrupt)) return -1;
+    if (interrupt_pending(&fetch->account.interrupt)) return -1;
     progress_waiting(&fetch->progress, "answers", -1);
     http_client_run(fetch->account.http, IX_INTERRUPT_POLL_MS);
   }
 }
 
-int ix_fetch_next_customer(ix_fetch *fetch, char **error_out) {
-  http_client_set_concurrency(fetch->account.http, ix_concurrency(fetch));
-  ix_in_slot *slot = NULL;
-  int index = ix_fetch_pick_customer(fetch, &slot);
+int inlist_next_customer(fetch_cursor *fetch, char **error_out) {
+  http_client_set_concurrency(fetch->account.http, inlist_concurrency(fetch));
+  inlist_slot *slot = NULL;
+  int index = inlist_pick_customer(fetch, &slot);
   if (index < 0) {
     *error_out = ix_errorf("%s: interrupted", fetch->account.table_name);
     return SQLITE_INTERRUPT;
@@ -291,7 +291,7 @@ int ix_fetch_next_customer(ix_fetch *fetch, char **error_out) {
   fetch->customers_taken++;
   progress_customer(&fetch->progress);
   /* The customer becomes the plan's: its key is the one columns echo. */
-  ix_page_reset(&fetch->page);
+  columns_page_reset(&fetch->page);
   if (fetch->page.customer_state && fetch->page.free_customer_state) {
     fetch->page.free_customer_state(fetch->page.customer_state);
   }
@@ -330,6 +330,6 @@ int ix_fetch_next_customer(ix_fetch *fetch, char **error_out) {
     rc = page_fetch(fetch, error_out);
     fetch->sending.attempts_made = 0;
   }
-  ix_slot_release(fetch, slot);
+  inlist_slot_release(fetch, slot);
   return rc;
 }

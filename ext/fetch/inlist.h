@@ -8,17 +8,17 @@
 #include "fetch/fetch.h"
 
 /* Add every key of the list (xFilter), then take the customers one by one. */
-int ix_fetch_in_add(ix_fetch *fetch, int column, sqlite3_value *key);
-int ix_fetch_has_more_customers(const ix_fetch *fetch);
+int inlist_add(fetch_cursor *fetch, int column, sqlite3_value *key);
+int inlist_has_more_customers(const fetch_cursor *fetch);
 /* Makes the next customer current and reads its first page (arriving answers first). */
-int ix_fetch_next_customer(ix_fetch *fetch, char **error_out);
+int inlist_next_customer(fetch_cursor *fetch, char **error_out);
 /* Records the first pages that arrived, giving their limiter slots back; returns how many are
  * still on the wire. */
-int ix_fetch_in_collect(ix_fetch *fetch);
-/* ix_fetch_in_collect as transport's pump hook (transport.h): every wait of the cursor, and of a
+int inlist_collect(fetch_cursor *fetch);
+/* inlist_collect as transport's pump hook (transport.h): every wait of the cursor, and of a
  * token exchange it starts, calls it. */
-int ix_fetch_in_pump(void *fetch);
+int inlist_pump(void *fetch);
 /* Cancels what is on the wire and forgets the list. */
-void ix_fetch_in_clear(ix_fetch *fetch);
+void inlist_clear(fetch_cursor *fetch);
 
 #endif

@@ -14,7 +14,7 @@
 SQLITE_EXTENSION_INIT3
 
 /* quota_share as a number: 0 < share <= 1, else -1. */
-static double ix_quota_share(const char *text) {
+static double limiting_quota_share(const char *text) {
   if (!text || !*text) return 1;
   char *end = NULL;
   double share = strtod(text, &end);
@@ -24,7 +24,7 @@ static double ix_quota_share(const char *text) {
 
 /* The statement's error when the shared limiter fails: the problem (its URL without the
  * password first), where limiter_url came from, and for an outage the two ways out. */
-static char *ix_limiter_error(const limiting_account *account, const char *problem, int refused) {
+static char *limiting_error(const limiting_account *account, const char *problem, int refused) {
   return ix_errorf("%s: the shared rate limiter %s (limiter_url from %s)%s", account->table_name,
                    problem, config_origin(account->config, "limiter_url"),
                    refused ? ""
@@ -34,8 +34,8 @@ static char *ix_limiter_error(const limiting_account *account, const char *probl
 
 int limiting_open(limiting_account *account, const char *vendor, const char *scope,
                   char **error_out) {
-  const ix_engine_settings *engine = config_engine(account->config);
-  double share = ix_quota_share(engine->quota_share);
+  const config_engine_settings *engine = config_engine(account->config);
+  double share = limiting_quota_share(engine->quota_share);
   if (share < 0) {
     *error_out = ix_errorf(
         "%s: quota_share must be a number above 0 and at most 1 (the part of each vendor window "
@@ -59,7 +59,7 @@ int limiting_open(limiting_account *account, const char *vendor, const char *sco
   account->limiter = rate_limiter_open(scope, vendor, &shared, problem, sizeof(problem), &refused);
   if (account->limiter) return SQLITE_OK;
   if (strcmp(problem, "out of memory") == 0) return SQLITE_NOMEM;
-  *error_out = ix_limiter_error(account, problem, refused);
+  *error_out = limiting_error(account, problem, refused);
   return SQLITE_ERROR;
 }
 
@@ -69,7 +69,7 @@ long long limiting_admit(const limiting_account *account, rate_ticket *ticket, l
   long long wait = rate_limiter_admit(account->limiter, account->rate_limit, now, deadline, ticket,
                                       problem, sizeof(problem));
   if (wait >= 0) return wait;
-  *error_out = ix_limiter_error(account, problem, wait == -2);
+  *error_out = limiting_error(account, problem, wait == -2);
   return -1;
 }
 
@@ -85,7 +85,7 @@ int limiting_beyond_budget(const limiting_account *account, long long retry_wait
   /* Every process and host holds off too, as long as a pause may last (a longer one would read
    * as damage: ratelimit.h). */
   long long cap = rate_pause_cap_ms(account->rate_limit);
-  rate_limiter_pause(account->limiter, rate_clock_ms() + (asked < cap ? asked : cap));
+  rate_limiter_pause(account->limiter, clock_ms() + (asked < cap ? asked : cap));
   *error_out = ix_errorf(
       "%s: HTTP 429 from %s: the vendor asks to wait %lld s (Retry-After) before the next "
       "request, more than this statement's retry budget has left (%.1f s of retry_budget_ms, "

@@ -45,7 +45,7 @@ static const char *lookup_keep(uint64_t account, char *result) {
 static int lookup_ask(fetch_account *account, const transport_hooks *hooks, char **result_out,
                       char **error_out) {
   const ix_lookup *lookup = account->provider->lookup;
-  ix_call call = fetch_account_call(account);
+  ix_call call = account_call(account);
   ix_request request;
   memset(&request, 0, sizeof(request));
   url_init(&request.url);

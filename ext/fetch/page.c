@@ -10,15 +10,15 @@
 
 SQLITE_EXTENSION_INIT3
 
-request_plan page_plan(ix_fetch *fetch, const ix_args *args, const char *page_token,
+request_plan page_plan(fetch_cursor *fetch, const ix_args *args, const char *page_token,
                        ix_request *request) {
   request_plan plan = {
-      &fetch->account, &fetch->sending.hooks, ix_fetch_call(fetch), page_token, request, NULL, 0};
+      &fetch->account, &fetch->sending.hooks, fetch_call(fetch), page_token, request, NULL, 0};
   plan.call.args = args;
   return plan;
 }
 
-static int page_check_cap(const ix_fetch *fetch, char **error_out) {
+static int page_check_cap(const fetch_cursor *fetch, char **error_out) {
   sqlite3_int64 max_pages = config_engine(fetch->account.config)->max_pages;
   if (max_pages > 0 && fetch->pages_fetched >= max_pages) {
     *error_out = ix_errorf(
@@ -33,7 +33,7 @@ static int page_check_cap(const ix_fetch *fetch, char **error_out) {
 /* Sends the plan's request, authenticated per attempt (request_prepare). A 401 to a token that
  * was fresh invalidates it and the request goes once more with a new one; a second 401 is the
  * page's error (accept.c), which names the credential settings. */
-static int page_send(ix_fetch *fetch, request_plan *plan, http_response *response,
+static int page_send(fetch_cursor *fetch, request_plan *plan, http_response *response,
                      char **error_out) {
   fetch->sending.prepare = request_prepare;
   fetch->sending.prepare_arg = plan;
@@ -49,7 +49,7 @@ static int page_send(ix_fetch *fetch, request_plan *plan, http_response *respons
   return rc;
 }
 
-int page_fetch(ix_fetch *fetch, char **error_out) {
+int page_fetch(fetch_cursor *fetch, char **error_out) {
   int rc = page_check_cap(fetch, error_out);
   if (rc != SQLITE_OK) return rc;
   char *previous_token = fetch->page.next_token;
@@ -63,7 +63,7 @@ int page_fetch(ix_fetch *fetch, char **error_out) {
   int fresh = 0;
   /* SQLite has read the held page's rows: its tree goes before the next one is parsed (transport
    * parses the new body, in the same memory), so two trees are never held at once. */
-  ix_json_parse_keep_arena(&fetch->parsed, ix_page_release_tree(&fetch->page));
+  jsonarena_parse_keep_arena(&fetch->parsed, columns_page_release_tree(&fetch->page));
   if (rc == SQLITE_OK) {
     if (!transport_from_cache(&fetch->account, &fetch->sending, request.url.text, &response)) {
       rc = page_send(fetch, &plan, &response, error_out);
@@ -73,7 +73,7 @@ int page_fetch(ix_fetch *fetch, char **error_out) {
   }
   if (rc == SQLITE_OK) rc = accept_response(fetch, &response, &request, fresh, error_out);
   /* What transport parsed ahead is for this response only: its body goes now. */
-  ix_json_parse_forget(&fetch->parsed);
+  jsonarena_parse_forget(&fetch->parsed);
   if (rc == SQLITE_OK) progress_rows(&fetch->progress, fetch->page.row_count);
   sqlite3_free(previous_token);
   http_response_clear(&response);

@@ -33,7 +33,7 @@ static sqlite3_int64 request_page_size(const fetch_account *account, const ix_ar
  * reported as out of memory. SQLITE_NOMEM stays when no credential holds one. */
 static int request_header_refused(const fetch_account *account, char **error_out) {
   for (int i = 0; i < config_count(account->config); i++) {
-    ix_setting_view setting;
+    config_setting_view setting;
     config_at(account->config, i, &setting);
     if (!(setting.flags & (IX_SETTING_SECRET | IX_SETTING_CREDENTIAL)) || !setting.value) continue;
     if (!strpbrk(setting.value, "\r\n")) continue;
@@ -80,7 +80,7 @@ int request_prepare(void *arg, int attempt, int admitted, char **error_out) {
     return exchange_token(plan->account, plan->hooks, &plan->token, &plan->generation, error_out);
   }
   if (!plan->token) return TRANSPORT_AGAIN;
-  if (!tokenstore_fresh(plan->account->account, plan->generation, rate_clock_ms())) {
+  if (!tokenstore_fresh(plan->account->account, plan->generation, clock_ms())) {
     request_plan_clear(plan); /* it aged while the request waited: renew, and wait again */
     return TRANSPORT_AGAIN;
   }

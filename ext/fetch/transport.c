@@ -33,7 +33,7 @@ int transport_status_retryable(long status) {
  * Retried like a transport failure; 204 No Content is an answer, not a cut. */
 int transport_body_incomplete(const http_response *response) {
   return response->status >= 200 && response->status < 300 && response->status != 204 &&
-         ix_json_ends_early(response->body, response->body_len);
+         jsonspan_ends_early(response->body, response->body_len);
 }
 
 /* transport_body_incomplete for the response about to be accepted, parsing it once on the way: a
@@ -42,14 +42,14 @@ int transport_body_incomplete(const http_response *response) {
  * stops. A body too costly to parse is left to the page to refuse. */
 static int transport_body_cut(const fetch_account *account, transport_sending *sending,
                               const http_response *response) {
-  ix_json_parse_forget(sending->parsed);
+  jsonarena_parse_forget(sending->parsed);
   if (response->status < 200 || response->status >= 300 || response->status == 204) return 0;
   const char *body = response->body ? response->body : "";
   size_t budget =
       (size_t)config_engine(account->config)->max_response_bytes * IX_PARSE_BUDGET_FACTOR;
   if (!memlimits_json_within(body, response->body_len, sizeof(ix_row), budget)) return 0;
-  if (ix_json_parse_body(sending->parsed, body, response->body_len)) return 0;
-  return ix_json_ends_early(body, response->body_len);
+  if (jsonarena_parse_body(sending->parsed, body, response->body_len)) return 0;
+  return jsonspan_ends_early(body, response->body_len);
 }
 
 /* The wait before the next attempt, within ceiling = min(cap, base * 2^(attempt-1)) (xorshift64*).
@@ -72,28 +72,28 @@ static long long transport_backoff_ms(fetch_account *account, int attempt, int t
 }
 
 int transport_wait(fetch_account *account, const transport_hooks *hooks, long long milliseconds) {
-  long long until = rate_clock_ms() + milliseconds;
+  long long until = clock_ms() + milliseconds;
   for (;;) {
     if (!hooks->pump || !hooks->pump(hooks->pump_arg)) {
       /* In slices, so a long wait still says its progress (what it waits for, and how long). */
-      long long slice = until - rate_clock_ms();
+      long long slice = until - clock_ms();
       if (slice <= 0) return 0;
-      if (ix_interrupt_sleep(&account->interrupt, slice < 250 ? slice : 250)) return 1;
+      if (interrupt_sleep(&account->interrupt, slice < 250 ? slice : 250)) return 1;
       progress_tick(hooks->progress);
       continue;
     }
-    long long left = until - rate_clock_ms();
+    long long left = until - clock_ms();
     if (left <= 0) return 0;
     http_client_run(account->http,
                     (int)(left < IX_INTERRUPT_POLL_MS ? left : IX_INTERRUPT_POLL_MS));
-    if (ix_interrupted(&account->interrupt)) return 1;
+    if (interrupt_pending(&account->interrupt)) return 1;
   }
 }
 
 /* The clock reads whole milliseconds rounded down, so the completion is rounded up, or a start
  * one window later could arrive up to a millisecond inside the vendor's window. */
 long long transport_completed_ms(void) {
-  return rate_clock_ms() + 1;
+  return clock_ms() + 1;
 }
 
 /* A slot still held after this (a killed process, a bug) stops counting as pending
@@ -124,10 +124,10 @@ static void transport_say_rate_limit_wait(const fetch_account *account, double s
 /* Waits until the limiter lets a request start; the ticket goes back with rate_limiter_done. */
 static int transport_wait_for_limiter(fetch_account *account, const transport_hooks *hooks,
                                       rate_ticket *ticket, char **error_out) {
-  long long started = rate_clock_ms();
+  long long started = clock_ms();
   for (;;) {
-    long long now = rate_clock_ms();
-    limiting_account limiting = fetch_account_limiting(account);
+    long long now = clock_ms();
+    limiting_account limiting = account_limiting(account);
     long long wait =
         limiting_admit(&limiting, ticket, now, transport_deadline(account, now), error_out);
     if (wait < 0) return SQLITE_ERROR;
@@ -183,7 +183,7 @@ long long transport_throttle_delay(const fetch_account *account, const http_resp
     long long window = rate_limit_shortest_ms(&account->rate_limit);
     if (delay < window) delay = window;
   }
-  rate_limiter_pause(account->limiter, rate_clock_ms() + delay);
+  rate_limiter_pause(account->limiter, clock_ms() + delay);
   return delay;
 }
 
@@ -207,7 +207,7 @@ static char *transport_give_up_error(const fetch_account *account, http_outcome 
                                      const http_response *response, const http_headers *headers,
                                      int attempt, long long first_start, int budget_ended) {
   int retry_status = outcome == HTTP_OK && transport_status_retryable(response->status);
-  ix_call call = fetch_account_call(account);
+  ix_call call = account_call(account);
   char *what = retry_status ? errors_status(account, &call, response, headers)
                             : errors_transport(account, outcome, response, attempt);
   if (attempt <= 1 || !what || (outcome == HTTP_FAILED && response->unreachable)) return what;
@@ -215,7 +215,7 @@ static char *transport_give_up_error(const fetch_account *account, http_outcome 
   char *error = ix_errorf(
       "%s (gave up after %d attempts in %.1f s: raise %s (%s) to keep trying "
       "longer)",
-      what, attempt, (double)(rate_clock_ms() - first_start) / 1000.0, setting,
+      what, attempt, (double)(clock_ms() - first_start) / 1000.0, setting,
       config_origin(account->config, setting));
   sqlite3_free(what);
   return error;
@@ -245,7 +245,7 @@ int transport_send(fetch_account *account, transport_sending *sending, const ix_
                    const char *post_json, http_response *response, char **error_out) {
   long long max_retries = config_engine(account->config)->max_retries;
   long long budget = config_engine(account->config)->retry_budget_ms;
-  long long first_start = rate_clock_ms();
+  long long first_start = clock_ms();
   long long first_throttled = -1;
   int first_attempt = 1 + sending->attempts_made;
   sending->attempts_made = 0;
@@ -266,14 +266,14 @@ int transport_send(fetch_account *account, transport_sending *sending, const ix_
     if (outcome == HTTP_OK && !retry_status && !transient) return SQLITE_OK;
 
     int throttled = retry_status && response->status == 429;
-    limiting_account limiting = fetch_account_limiting(account);
+    limiting_account limiting = account_limiting(account);
     if (throttled && limiting_beyond_budget(&limiting, sending->retry_wait_ms, response, error_out))
       return SQLITE_ERROR;
     long long delay = transport_retry_delay(account, response, attempt, throttled);
-    if (throttled && first_throttled < 0) first_throttled = rate_clock_ms();
+    if (throttled && first_throttled < 0) first_throttled = clock_ms();
     sending->retry_wait_ms += (long long)response->elapsed_ms; /* a 1 byte/s server is bounded */
-    int inside_window = first_throttled >= 0 && rate_clock_ms() - first_throttled <
-                                                    rate_limit_shortest_ms(&account->rate_limit);
+    int inside_window = first_throttled >= 0 &&
+                        clock_ms() - first_throttled < rate_limit_shortest_ms(&account->rate_limit);
     int out_of_retries =
         (attempt > max_retries || sending->retry_wait_ms + delay > budget) && !inside_window;
     if (!(transient || retry_status) || out_of_retries) {
@@ -302,7 +302,7 @@ http_request transport_http_options(const fetch_account *account, const ix_reque
       .max_body = (size_t)config_engine(config)->max_response_bytes,
       .allow_plain_http = !account->is_https,
       .ca_bundle = getenv("INTERACTIONS_CA_BUNDLE"),
-      .should_abort = ix_interrupted,
+      .should_abort = interrupt_pending,
       .abort_arg = (void *)&account->interrupt,
   };
   return http;
@@ -327,6 +327,6 @@ int transport_send_alone(fetch_account *account, const transport_hooks *hooks,
   memset(&parsed, 0, sizeof(parsed));
   transport_sending sending = {.hooks = *hooks, .parsed = &parsed};
   int rc = transport_send(account, &sending, request, post_json, response, error_out);
-  ix_json_parse_clear(&parsed);
+  jsonarena_parse_clear(&parsed);
   return rc;
 }

@@ -21,8 +21,8 @@
 
 /* What every request a statement sends shares with it, handed down by the cursor. */
 typedef struct transport_hooks {
-  ix_progress *progress;   /* what the statement says on stderr */
-  int *told_about_waiting; /* the "waiting for the rate limit" note is said once per statement */
+  progress_state *progress; /* what the statement says on stderr */
+  int *told_about_waiting;  /* the "waiting for the rate limit" note is said once per statement */
   /* Keeps the statement's own transfers in flight moving while a request waits, and gives their
    * limiter slots back as they complete (IN lists, inlist.c); returns how many still run. A wait
    * that did not would wait for its own slots for ever (the stall of issue 10). NULL: none. */
@@ -67,7 +67,7 @@ http_request transport_http_options(const fetch_account *account, const ix_reque
 int transport_from_cache(const fetch_account *account, transport_sending *sending, const char *url,
                          http_response *response);
 
-/* Waits like ix_interrupt_sleep, keeping the hooks' transfers moving; non-zero when interrupted. */
+/* Waits like interrupt_sleep, keeping the hooks' transfers moving; non-zero when interrupted. */
 int transport_wait(fetch_account *account, const transport_hooks *hooks, long long milliseconds);
 /* When a request that just ended completed, for the limiter (rounded up). */
 long long transport_completed_ms(void);

@@ -35,33 +35,33 @@
  * the same memory (no malloc, no page faults), and never more (a huge page's chunks go back). */
 #define IX_ARENA_KEEP ((size_t)512 << 10)
 
-typedef struct ix_json_node {
+typedef struct jsonarena_node {
   cJSON json; /* first: the tree's readers see only this */
   const char *text;
   size_t length;
-} ix_json_node;
+} jsonarena_node;
 
-typedef struct ix_arena_chunk {
-  struct ix_arena_chunk *previous;
+typedef struct jsonarena_chunk {
+  struct jsonarena_chunk *previous;
   size_t capacity;
   size_t used;
   size_t unused; /* keeps the header a multiple of IX_ARENA_ALIGN */
-} ix_arena_chunk;
+} jsonarena_chunk;
 
 struct ix_json_arena {
-  ix_arena_chunk *newest;
-  ix_arena_chunk *spare; /* emptied chunks kept from the last parse, taken before malloc */
+  jsonarena_chunk *newest;
+  jsonarena_chunk *spare; /* emptied chunks kept from the last parse, taken before malloc */
   size_t next_capacity;
   int out_of_memory; /* the parse failed for memory, not for the body */
-  int no_spans;      /* ix_json_arena_drop_spans */
+  int no_spans;      /* jsonarena_drop_spans */
 };
 
-static char *ix_chunk_data(ix_arena_chunk *chunk) {
+static char *jsonarena_chunk_data(jsonarena_chunk *chunk) {
   return (char *)(chunk + 1);
 }
 
-static inline void *ix_arena_alloc(ix_json_arena *arena, size_t size, size_t align) {
-  ix_arena_chunk *chunk = arena->newest;
+static inline void *jsonarena_alloc(ix_json_arena *arena, size_t size, size_t align) {
+  jsonarena_chunk *chunk = arena->newest;
   size_t at = chunk ? (chunk->used + align - 1) & ~(align - 1) : 0;
   if (!chunk || at > chunk->capacity || chunk->capacity - at < size) {
     if (arena->spare && arena->spare->capacity >= size) {
@@ -69,7 +69,7 @@ static inline void *ix_arena_alloc(ix_json_arena *arena, size_t size, size_t ali
       arena->spare = chunk->previous;
     } else {
       size_t capacity = arena->next_capacity > size ? arena->next_capacity : size;
-      chunk = malloc(sizeof(ix_arena_chunk) + capacity);
+      chunk = malloc(sizeof(jsonarena_chunk) + capacity);
       if (!chunk) return NULL;
       chunk->capacity = capacity;
     }
@@ -79,12 +79,12 @@ static inline void *ix_arena_alloc(ix_json_arena *arena, size_t size, size_t ali
     at = 0;
   }
   chunk->used = at + size;
-  return ix_chunk_data(chunk) + at;
+  return jsonarena_chunk_data(chunk) + at;
 }
 
 /* ---- The parse, step for step with cJSON's ---- */
 
-typedef struct ix_json_reader {
+typedef struct jsonarena_reader {
   const unsigned char *content;
   size_t length;
   size_t offset;
@@ -92,26 +92,26 @@ typedef struct ix_json_reader {
   char decimal_point;
   int out_of_memory;
   ix_json_arena *arena;
-} ix_json_reader;
+} jsonarena_reader;
 
-static int ix_can_access(const ix_json_reader *r, size_t index) {
+static int jsonarena_can_access(const jsonarena_reader *r, size_t index) {
   return r->offset + index < r->length;
 }
 
-static int ix_can_read(const ix_json_reader *r, size_t count) {
+static int jsonarena_can_read(const jsonarena_reader *r, size_t count) {
   return r->offset + count <= r->length;
 }
 
 /* cJSON's buffer_skip_whitespace, which leaves the offset on the last byte when the body ends in
  * whitespace. */
-static void ix_skip_whitespace(ix_json_reader *r) {
-  if (!ix_can_access(r, 0)) return;
-  while (ix_can_access(r, 0) && r->content[r->offset] <= 32) r->offset++;
+static void jsonarena_skip_whitespace(jsonarena_reader *r) {
+  if (!jsonarena_can_access(r, 0)) return;
+  while (jsonarena_can_access(r, 0) && r->content[r->offset] <= 32) r->offset++;
   if (r->offset == r->length) r->offset--;
 }
 
-static ix_json_node *ix_node_new(ix_json_reader *r) {
-  ix_json_node *node = ix_arena_alloc(r->arena, sizeof(ix_json_node), IX_ARENA_ALIGN);
+static jsonarena_node *jsonarena_node_new(jsonarena_reader *r) {
+  jsonarena_node *node = jsonarena_alloc(r->arena, sizeof(jsonarena_node), IX_ARENA_ALIGN);
   if (!node) {
     r->out_of_memory = 1;
     return NULL;
@@ -120,7 +120,7 @@ static ix_json_node *ix_node_new(ix_json_reader *r) {
   return node;
 }
 
-static unsigned ix_hex4(const unsigned char *p) {
+static unsigned jsonarena_hex4(const unsigned char *p) {
   unsigned value = 0;
   for (int i = 0; i < 4; i++) {
     unsigned char c = p[i];
@@ -141,16 +141,16 @@ static unsigned ix_hex4(const unsigned char *p) {
 
 /* A \u escape at p (its backslash), inside a string that ends at end: writes the UTF-8 to *out and
  * returns how many input bytes it took (6 or 12), or 0 when cJSON refuses it. */
-static size_t ix_unicode_escape(const unsigned char *p, const unsigned char *end,
-                                unsigned char **out) {
+static size_t jsonarena_unicode_escape(const unsigned char *p, const unsigned char *end,
+                                       unsigned char **out) {
   if (end - p < 6) return 0;
-  unsigned long code = ix_hex4(p + 2);
+  unsigned long code = jsonarena_hex4(p + 2);
   size_t taken = 6;
   if (code >= 0xDC00 && code <= 0xDFFF) return 0;
   if (code >= 0xD800 && code <= 0xDBFF) {
     const unsigned char *low = p + 6;
     if (end - low < 6 || low[0] != '\\' || low[1] != 'u') return 0;
-    unsigned long second = ix_hex4(low + 2);
+    unsigned long second = jsonarena_hex4(low + 2);
     if (second < 0xDC00 || second > 0xDFFF) return 0;
     code = 0x10000 + (((code & 0x3FF) << 10) | (second & 0x3FF));
     taken = 12;
@@ -177,13 +177,13 @@ static size_t ix_unicode_escape(const unsigned char *p, const unsigned char *end
 
 /* The string whose opening quote is at the offset, unescaped into the arena; the offset moves past
  * its closing quote. NULL when cJSON refuses it (r->out_of_memory tells the two failures apart). */
-static char *ix_read_string(ix_json_reader *r) {
+static char *jsonarena_read_string(jsonarena_reader *r) {
   if (r->content[r->offset] != '"') return NULL;
   const unsigned char *start = r->content + r->offset + 1;
-  const unsigned char *end = (const unsigned char *)ix_json_string_close(
+  const unsigned char *end = (const unsigned char *)jsonarena_string_close(
       (const char *)start, (const char *)r->content + r->length);
   if (!end) return NULL;
-  unsigned char *text = ix_arena_alloc(r->arena, (size_t)(end - start) + 1, 1);
+  unsigned char *text = jsonarena_alloc(r->arena, (size_t)(end - start) + 1, 1);
   if (!text) {
     r->out_of_memory = 1;
     return NULL;
@@ -207,7 +207,7 @@ static char *ix_read_string(ix_json_reader *r) {
       case '\\':
       case '/': *out++ = p[1]; break;
       case 'u':
-        taken = ix_unicode_escape(p, end, &out);
+        taken = jsonarena_unicode_escape(p, end, &out);
         if (!taken) return NULL;
         break;
       default: return NULL;
@@ -219,7 +219,7 @@ static char *ix_read_string(ix_json_reader *r) {
   return (char *)text;
 }
 
-const char *ix_json_string_close(const char *start, const char *end) {
+const char *jsonarena_string_close(const char *start, const char *end) {
   /* memchr finds the candidates, so the bytes of a string (most of a body) are not looked at one
    * by one; a quote is escaped when an odd run of backslashes comes just before it. */
   for (const char *p = start; p < end;) {
@@ -233,15 +233,15 @@ const char *ix_json_string_close(const char *start, const char *end) {
   return NULL;
 }
 
-static int ix_is_number_byte(unsigned char c) {
+static int jsonarena_is_number_byte(unsigned char c) {
   return (c >= '0' && c <= '9') || c == '+' || c == '-' || c == 'e' || c == 'E' || c == '.';
 }
 
-static int ix_read_number(ix_json_reader *r, ix_json_node *node, size_t start_offset) {
+static int jsonarena_read_number(jsonarena_reader *r, jsonarena_node *node, size_t start_offset) {
   const unsigned char *start = r->content + r->offset;
   size_t run = 0;
   int integral = 1;
-  while (r->offset + run < r->length && ix_is_number_byte(start[run])) {
+  while (r->offset + run < r->length && jsonarena_is_number_byte(start[run])) {
     if (!(start[run] >= '0' && start[run] <= '9') && !(start[run] == '-' && run == 0)) {
       integral = 0;
     }
@@ -268,7 +268,7 @@ static int ix_read_number(ix_json_reader *r, ix_json_node *node, size_t start_of
   json->valueint = number >= INT_MAX ? INT_MAX : number <= (double)INT_MIN ? INT_MIN : (int)number;
   json->type = cJSON_Number;
   if (integral && fabs(number) >= IX_EXACT_DOUBLE_LIMIT) {
-    char *digits = ix_arena_alloc(r->arena, taken + 1, 1);
+    char *digits = jsonarena_alloc(r->arena, taken + 1, 1);
     if (!digits) {
       r->out_of_memory = 1;
       return 0;
@@ -283,21 +283,21 @@ static int ix_read_number(ix_json_reader *r, ix_json_node *node, size_t start_of
   return 1;
 }
 
-static int ix_read_value(ix_json_reader *r, ix_json_node *node);
+static int jsonarena_read_value(jsonarena_reader *r, jsonarena_node *node);
 
 /* An array or an object (is_object) whose bracket is at the offset. */
-static int ix_read_container(ix_json_reader *r, ix_json_node *node, int is_object) {
+static int jsonarena_read_container(jsonarena_reader *r, jsonarena_node *node, int is_object) {
   if (r->depth >= IX_JSON_NESTING_LIMIT) return 0;
   r->depth++;
   char close = is_object ? '}' : ']';
   cJSON *head = NULL, *last = NULL;
   r->offset++;
-  ix_skip_whitespace(r);
-  if (!(ix_can_access(r, 0) && r->content[r->offset] == close)) {
-    if (!ix_can_access(r, 0)) return 0;
+  jsonarena_skip_whitespace(r);
+  if (!(jsonarena_can_access(r, 0) && r->content[r->offset] == close)) {
+    if (!jsonarena_can_access(r, 0)) return 0;
     r->offset--;
     do {
-      ix_json_node *item = ix_node_new(r);
+      jsonarena_node *item = jsonarena_node_new(r);
       if (!item) return 0;
       if (!head) {
         head = &item->json;
@@ -307,21 +307,21 @@ static int ix_read_container(ix_json_reader *r, ix_json_node *node, int is_objec
       }
       last = &item->json;
       if (is_object) {
-        if (!ix_can_access(r, 1)) return 0;
+        if (!jsonarena_can_access(r, 1)) return 0;
         r->offset++;
-        ix_skip_whitespace(r);
-        char *key = ix_read_string(r);
+        jsonarena_skip_whitespace(r);
+        char *key = jsonarena_read_string(r);
         if (!key) return 0;
-        ix_skip_whitespace(r);
+        jsonarena_skip_whitespace(r);
         item->json.string = key;
-        if (!ix_can_access(r, 0) || r->content[r->offset] != ':') return 0;
+        if (!jsonarena_can_access(r, 0) || r->content[r->offset] != ':') return 0;
       }
       r->offset++;
-      ix_skip_whitespace(r);
-      if (!ix_read_value(r, item)) return 0;
-      ix_skip_whitespace(r);
-    } while (ix_can_access(r, 0) && r->content[r->offset] == ',');
-    if (!ix_can_access(r, 0) || r->content[r->offset] != close) return 0;
+      jsonarena_skip_whitespace(r);
+      if (!jsonarena_read_value(r, item)) return 0;
+      jsonarena_skip_whitespace(r);
+    } while (jsonarena_can_access(r, 0) && r->content[r->offset] == ',');
+    if (!jsonarena_can_access(r, 0) || r->content[r->offset] != close) return 0;
   }
   r->depth--;
   if (head) head->prev = last;
@@ -333,14 +333,14 @@ static int ix_read_container(ix_json_reader *r, ix_json_node *node, int is_objec
 
 /* cJSON tries null, false, true, then looks at the first byte; each of those needs its own first
  * byte, so looking at the first byte first gives the same answers. */
-static int ix_read_value(ix_json_reader *r, ix_json_node *node) {
-  if (!ix_can_access(r, 0)) return 0;
+static int jsonarena_read_value(jsonarena_reader *r, jsonarena_node *node) {
+  if (!jsonarena_can_access(r, 0)) return 0;
   size_t start = r->offset;
   const unsigned char *at = r->content + r->offset;
   int ok = 0;
   switch (*at) {
     case '"': {
-      char *text = ix_read_string(r);
+      char *text = jsonarena_read_string(r);
       if (text) {
         node->json.type = cJSON_String;
         node->json.valuestring = text;
@@ -349,24 +349,24 @@ static int ix_read_value(ix_json_reader *r, ix_json_node *node) {
       break;
     }
     case '[':
-    case '{': ok = ix_read_container(r, node, *at == '{'); break;
+    case '{': ok = jsonarena_read_container(r, node, *at == '{'); break;
     case 'n':
-      ok = ix_can_read(r, 4) && memcmp(at, "null", 4) == 0;
+      ok = jsonarena_can_read(r, 4) && memcmp(at, "null", 4) == 0;
       if (ok) node->json.type = cJSON_NULL;
       break;
     case 'f':
-      ok = ix_can_read(r, 5) && memcmp(at, "false", 5) == 0;
+      ok = jsonarena_can_read(r, 5) && memcmp(at, "false", 5) == 0;
       if (ok) node->json.type = cJSON_False;
       break;
     case 't':
-      ok = ix_can_read(r, 4) && memcmp(at, "true", 4) == 0;
+      ok = jsonarena_can_read(r, 4) && memcmp(at, "true", 4) == 0;
       if (ok) {
         node->json.type = cJSON_True;
         node->json.valueint = 1;
       }
       break;
     default:
-      if (*at == '-' || (*at >= '0' && *at <= '9')) return ix_read_number(r, node, start);
+      if (*at == '-' || (*at >= '0' && *at <= '9')) return jsonarena_read_number(r, node, start);
       return 0;
   }
   if (!ok) return 0;
@@ -378,12 +378,12 @@ static int ix_read_value(ix_json_reader *r, ix_json_node *node) {
 }
 
 /* Empties arena for another parse, keeping up to IX_ARENA_KEEP of its chunks as spares. */
-static void ix_json_arena_recycle(ix_json_arena *arena) {
+static void jsonarena_recycle(ix_json_arena *arena) {
   size_t kept = 0;
-  for (ix_arena_chunk *spare = arena->spare; spare; spare = spare->previous)
+  for (jsonarena_chunk *spare = arena->spare; spare; spare = spare->previous)
     kept += spare->capacity;
-  for (ix_arena_chunk *chunk = arena->newest; chunk;) {
-    ix_arena_chunk *previous = chunk->previous;
+  for (jsonarena_chunk *chunk = arena->newest; chunk;) {
+    jsonarena_chunk *previous = chunk->previous;
     if (kept + chunk->capacity <= IX_ARENA_KEEP) {
       kept += chunk->capacity;
       chunk->used = 0;
@@ -399,11 +399,11 @@ static void ix_json_arena_recycle(ix_json_arena *arena) {
   arena->no_spans = 0;
 }
 
-cJSON *ix_json_arena_parse(const char *body, size_t length, ix_json_arena **arena_io,
-                           const char **end_out) {
+cJSON *jsonarena_parse(const char *body, size_t length, ix_json_arena **arena_io,
+                       const char **end_out) {
   ix_json_arena *arena = *arena_io;
   if (arena) {
-    ix_json_arena_recycle(arena);
+    jsonarena_recycle(arena);
   } else {
     arena = malloc(sizeof(*arena));
     if (!arena) return NULL;
@@ -417,7 +417,7 @@ cJSON *ix_json_arena_parse(const char *body, size_t length, ix_json_arena **aren
   arena->next_capacity = length / 2 < IX_ARENA_CHUNK_MIN ? IX_ARENA_CHUNK_MIN : length / 2;
   if (arena->next_capacity > IX_ARENA_CHUNK_MAX) arena->next_capacity = IX_ARENA_CHUNK_MAX;
   const struct lconv *locale = localeconv();
-  ix_json_reader r = {
+  jsonarena_reader r = {
       .content = (const unsigned char *)body,
       .length = length,
       .decimal_point = locale && locale->decimal_point && locale->decimal_point[0]
@@ -426,9 +426,9 @@ cJSON *ix_json_arena_parse(const char *body, size_t length, ix_json_arena **aren
       .arena = arena,
   };
   if (length >= 5 && memcmp(body, "\xEF\xBB\xBF", 3) == 0) r.offset = 3;
-  ix_skip_whitespace(&r);
-  ix_json_node *root = ix_node_new(&r);
-  if (!root || !ix_read_value(&r, root)) {
+  jsonarena_skip_whitespace(&r);
+  jsonarena_node *root = jsonarena_node_new(&r);
+  if (!root || !jsonarena_read_value(&r, root)) {
     arena->out_of_memory = r.out_of_memory;
     return NULL;
   }
@@ -436,13 +436,13 @@ cJSON *ix_json_arena_parse(const char *body, size_t length, ix_json_arena **aren
   return &root->json;
 }
 
-int ix_json_arena_span(const ix_json_arena *arena, const cJSON *node, const char **text,
-                       size_t *length) {
+int jsonarena_span(const ix_json_arena *arena, const cJSON *node, const char **text,
+                   size_t *length) {
   if (!arena || !node || arena->no_spans) return 0;
-  for (ix_arena_chunk *chunk = arena->newest; chunk; chunk = chunk->previous) {
-    uintptr_t first = (uintptr_t)ix_chunk_data(chunk), at = (uintptr_t)node;
+  for (jsonarena_chunk *chunk = arena->newest; chunk; chunk = chunk->previous) {
+    uintptr_t first = (uintptr_t)jsonarena_chunk_data(chunk), at = (uintptr_t)node;
     if (at < first || at >= first + chunk->used) continue;
-    const ix_json_node *own = (const ix_json_node *)node;
+    const jsonarena_node *own = (const jsonarena_node *)node;
     if (!own->text) return 0;
     *text = own->text;
     *length = own->length;
@@ -451,33 +451,33 @@ int ix_json_arena_span(const ix_json_arena *arena, const cJSON *node, const char
   return 0;
 }
 
-void ix_json_arena_drop_spans(ix_json_arena *arena) {
+void jsonarena_drop_spans(ix_json_arena *arena) {
   if (arena) arena->no_spans = 1;
 }
 
-int ix_json_arena_out_of_memory(const ix_json_arena *arena) {
+int jsonarena_out_of_memory(const ix_json_arena *arena) {
   return !arena || arena->out_of_memory;
 }
 
-static void ix_chunks_free(ix_arena_chunk *chunk) {
+static void jsonarena_chunks_free(jsonarena_chunk *chunk) {
   while (chunk) {
-    ix_arena_chunk *previous = chunk->previous;
+    jsonarena_chunk *previous = chunk->previous;
     free(chunk);
     chunk = previous;
   }
 }
 
-void ix_json_arena_free(ix_json_arena *arena) {
+void jsonarena_free(ix_json_arena *arena) {
   if (!arena) return;
-  ix_chunks_free(arena->newest);
-  ix_chunks_free(arena->spare);
+  jsonarena_chunks_free(arena->newest);
+  jsonarena_chunks_free(arena->spare);
   free(arena);
 }
 
-int ix_json_parse_body(ix_json_parse *parse, const char *body, size_t length) {
+int jsonarena_parse_body(ix_json_parse *parse, const char *body, size_t length) {
   ix_json_arena *arena = parse->arena; /* reused: its chunks serve the new tree */
   memset(parse, 0, sizeof(*parse));
-  parse->root = ix_json_arena_parse(body, length, &arena, &parse->end);
+  parse->root = jsonarena_parse(body, length, &arena, &parse->end);
   parse->arena = arena;
   if (!parse->root) return 0;
   parse->body = body;
@@ -485,22 +485,22 @@ int ix_json_parse_body(ix_json_parse *parse, const char *body, size_t length) {
   return 1;
 }
 
-void ix_json_parse_clear(ix_json_parse *parse) {
-  ix_json_arena_free(parse->arena);
+void jsonarena_parse_clear(ix_json_parse *parse) {
+  jsonarena_free(parse->arena);
   memset(parse, 0, sizeof(*parse));
 }
 
-void ix_json_parse_keep_arena(ix_json_parse *parse, ix_json_arena *arena) {
+void jsonarena_parse_keep_arena(ix_json_parse *parse, ix_json_arena *arena) {
   if (!arena) return;
   if (parse->arena) {
-    ix_json_arena_free(arena);
+    jsonarena_free(arena);
     return;
   }
   memset(parse, 0, sizeof(*parse));
   parse->arena = arena;
 }
 
-void ix_json_parse_forget(ix_json_parse *parse) {
+void jsonarena_parse_forget(ix_json_parse *parse) {
   ix_json_arena *arena = parse->arena;
   memset(parse, 0, sizeof(*parse));
   parse->arena = arena;

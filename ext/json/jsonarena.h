@@ -24,27 +24,27 @@ typedef struct ix_json_arena ix_json_arena;
 
 /* The quote that closes a string whose text starts at start (just after its opening quote), or
  * NULL when end comes first: cJSON's rule, the first quote after an even run of backslashes. */
-const char *ix_json_string_close(const char *start, const char *end);
+const char *jsonarena_string_close(const char *start, const char *end);
 
 /* Parses body as cJSON would, into *arena_io: a new arena when it is NULL (set even when the
  * parse fails), else that arena emptied, keeping some of its chunks for the new tree (whatever it
  * held before is gone). Returns the root, or NULL when cJSON would return NULL (not JSON, or out
  * of memory). *end_out is set to the byte after the value, as cJSON's return_parse_end. */
-cJSON *ix_json_arena_parse(const char *body, size_t length, ix_json_arena **arena_io,
-                           const char **end_out);
+cJSON *jsonarena_parse(const char *body, size_t length, ix_json_arena **arena_io,
+                       const char **end_out);
 
 /* The bytes of a value of this arena's tree in the body it was parsed from: 1 with text and length
  * set, 0 when node is not the arena's (or arena is NULL). */
-int ix_json_arena_span(const ix_json_arena *arena, const cJSON *node, const char **text,
-                       size_t *length);
+int jsonarena_span(const ix_json_arena *arena, const cJSON *node, const char **text,
+                   size_t *length);
 
-/* From now on ix_json_arena_span answers 0 for every node. */
-void ix_json_arena_drop_spans(ix_json_arena *arena);
+/* From now on jsonarena_span answers 0 for every node. */
+void jsonarena_drop_spans(ix_json_arena *arena);
 
 /* After a failed parse: whether memory ran out (else the body is not what cJSON accepts). */
-int ix_json_arena_out_of_memory(const ix_json_arena *arena);
+int jsonarena_out_of_memory(const ix_json_arena *arena);
 
-void ix_json_arena_free(ix_json_arena *arena);
+void jsonarena_free(ix_json_arena *arena);
 
 /* One body parsed ahead of its use (fetch/transport.c parses a page's body when it checks that the body is
  * whole, and the provider's parse then takes the tree): the body it is for, and the result. */
@@ -57,12 +57,12 @@ typedef struct ix_json_parse {
 } ix_json_parse;
 
 /* Parses body into parse, reusing its arena: 1 when it is JSON to cJSON. */
-int ix_json_parse_body(ix_json_parse *parse, const char *body, size_t length);
+int jsonarena_parse_body(ix_json_parse *parse, const char *body, size_t length);
 /* Drops the result but keeps the arena for the next parse. */
-void ix_json_parse_forget(ix_json_parse *parse);
+void jsonarena_parse_forget(ix_json_parse *parse);
 /* Gives parse an emptied page's arena to reuse (freed if parse has one already). */
-void ix_json_parse_keep_arena(ix_json_parse *parse, ix_json_arena *arena);
+void jsonarena_parse_keep_arena(ix_json_parse *parse, ix_json_arena *arena);
 /* Frees everything. */
-void ix_json_parse_clear(ix_json_parse *parse);
+void jsonarena_parse_clear(ix_json_parse *parse);
 
 #endif

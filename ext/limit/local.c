@@ -56,7 +56,7 @@ static void rate_state_init(rate_state *state, uint64_t capacity) {
 /* Only the owner may read or write our state: a file or directory that another user owns, or that
  * the group or others can open, is refused (they could plant a file that stalls us or read when we
  * call a vendor). */
-static const char *rate_private_problem(ix_private_problem problem, int directory) {
+static const char *rate_private_problem(privatedir_problem problem, int directory) {
   switch (problem) {
     case IX_PRIVATE_OK: return NULL;
     case IX_PRIVATE_NOT_CREATED: return "it cannot be created";
@@ -72,7 +72,7 @@ static const char *rate_private_problem(ix_private_problem problem, int director
 }
 
 static const char *rate_check_private(const struct stat *info, int want_directory) {
-  return rate_private_problem(ix_private_check(info, want_directory), want_directory);
+  return rate_private_problem(privatedir_check(info, want_directory), want_directory);
 }
 
 /* The directory's key for naming files, created on first use. */
@@ -153,13 +153,13 @@ static void rate_lock_file(int fd) {
 const char *rate_file_open(rate_file *file, const char *scope, const char *directory) {
   if (!*directory) return "no directory is set";
   /* lstat: a link in the directory's place is refused, not followed. */
-  const char *problem = rate_private_problem(ix_private_directory(directory, 0), 1);
+  const char *problem = rate_private_problem(privatedir_ensure(directory, 0), 1);
   if (problem) return problem;
   unsigned char key[RATE_KEY_BYTES];
   problem = rate_read_key(directory, key);
   if (problem) return problem;
   char name[IX_FINGERPRINT_HEX];
-  int hashed = ix_fingerprint_hex(key, sizeof(key), scope, strlen(scope), name) == 0;
+  int hashed = fingerprint_hex(key, sizeof(key), scope, strlen(scope), name) == 0;
   memset(key, 0, sizeof(key));
   if (!hashed) return "the account's file name cannot be computed";
   size_t path_size = strlen(directory) + sizeof(name) + 16;

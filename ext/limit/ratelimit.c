@@ -83,7 +83,7 @@ static rate_limiter *rate_local_get(const char *scope, const char *place, const 
                                     int *created) {
   *created = 0;
   /* The scope holds credentials: keep only its hash. */
-  uint64_t hash = ix_hash64(scope) ^ (*place ? ix_hash64(place) * 31 : 0);
+  uint64_t hash = hash64(scope) ^ (*place ? hash64(place) * 31 : 0);
   rate_limiter *limiter = rate_limiters;
   while (limiter && limiter->scope_hash != hash) limiter = limiter->next_limiter;
   if (!limiter && (limiter = calloc(1, sizeof(*limiter))) != NULL) {
@@ -168,7 +168,7 @@ rate_limiter *rate_limiter_open(const char *scope, const char *label,
                                      &limiter->where);
     if (reason[0] && limiter->fallback_local && limiter->redis && !refused) {
       rate_tell_fallback(limiter, reason);
-      limiter->redis_failed_ms = rate_clock_ms();
+      limiter->redis_failed_ms = clock_ms();
     } else if (reason[0]) {
       /* A URL that does not parse, or a password refused, is refused whatever the fallback. */
       *refused_out = refused || !limiter->redis;
@@ -432,8 +432,8 @@ void rate_limiter_done(rate_limiter *limiter, rate_ticket *ticket, long long now
 }
 
 void rate_limiter_pause(rate_limiter *limiter, long long until_ms) {
-  if (rate_redis_due(limiter, rate_clock_ms())) {
-    rate_redis_pause(limiter->redis, until_ms - rate_clock_ms());
+  if (rate_redis_due(limiter, clock_ms())) {
+    rate_redis_pause(limiter->redis, until_ms - clock_ms());
   }
   rate_acquire(limiter);
   if (!rate_is_mapped(limiter)) {

@@ -31,7 +31,7 @@
 
 #include "limit/local.h"  /* rate_state_dir: where the state file lives */
 #include "limit/window.h" /* rate_limit, rate_ticket */
-#include "util/clock.h"   /* rate_clock_ms: the limiter's clock */
+#include "util/clock.h"   /* clock_ms: the limiter's clock */
 
 typedef struct rate_limiter rate_limiter;
 

@@ -240,8 +240,8 @@ static int rate_redis_fingerprint(rate_redis *redis, char *problem, size_t size)
     return -1;
   }
   char hex[IX_FINGERPRINT_HEX];
-  int hashed = ix_fingerprint_hex((const unsigned char *)reply->str, (size_t)reply->len,
-                                  redis->scope, strlen(redis->scope), hex) == 0;
+  int hashed = fingerprint_hex((const unsigned char *)reply->str, (size_t)reply->len, redis->scope,
+                               strlen(redis->scope), hex) == 0;
   freeReplyObject(reply);
   if (!hashed) {
     snprintf(problem, size, "the account's fingerprint cannot be computed");

@@ -45,7 +45,7 @@ const char *rate_redis_where(const rate_redis *redis);
  * account). */
 long long rate_redis_reserve(rate_redis *redis, const rate_limit *limit, rate_ticket *ticket,
                              char *problem, size_t problem_size);
-/* The request of ticket was answered (its first byte arrived) at answered_ms, on rate_clock_ms:
+/* The request of ticket was answered (its first byte arrived) at answered_ms, on clock_ms:
  * when that is later than expected at admission, its score in Redis moves later (one more round
  * trip, rare once this process has seen a few answers). */
 void rate_redis_answered(rate_redis *redis, rate_ticket *ticket, long long answered_ms);

@@ -27,7 +27,7 @@ typedef struct rate_limit {
 /* A started request's claim on its slot. Zero-initialised means no claim. */
 typedef struct rate_ticket {
   unsigned long long generation; /* in the local history, or the request's member in Redis */
-  long long admitted_ms;         /* rate_clock_ms when admitted (Redis: to time the answer) */
+  long long admitted_ms;         /* clock_ms when admitted (Redis: to time the answer) */
   long long expected_ms;         /* Redis: the answer time its score assumed */
   int remote;                    /* admitted by Redis */
   int reserved;                  /* Redis recorded it to start at admitted_ms: no need to ask */

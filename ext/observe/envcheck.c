@@ -128,7 +128,7 @@ static int envcheck_is_known(const char *name) {
   char known[ENVCHECK_MAX_NAME];
   for (int p = 0; p < envcheck_provider_count; p++) {
     const ix_provider *provider = envcheck_providers[p];
-    const ix_setting_def *lists[2] = {provider->settings, ix_common_settings};
+    const ix_setting_def *lists[2] = {provider->settings, common_settings};
     for (int l = 0; l < 2; l++) {
       for (const ix_setting_def *def = lists[l]; def && def->key; def++) {
         envcheck_variable(provider->vendor, def->key, known, sizeof(known));
@@ -151,7 +151,7 @@ typedef struct envcheck_guess {
 /* The setting of this vendor whose squashed key is closest to rest. */
 static void envcheck_closest_key(const ix_provider *provider, const char *rest, int *distance,
                                  char *closest, size_t size) {
-  const ix_setting_def *lists[2] = {provider->settings, ix_common_settings};
+  const ix_setting_def *lists[2] = {provider->settings, common_settings};
   char key[ENVCHECK_MAX_NAME];
   *distance = ENVCHECK_MAX_NAME;
   for (int l = 0; l < 2; l++) {

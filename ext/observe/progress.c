@@ -15,7 +15,7 @@
 SQLITE_EXTENSION_INIT3
 
 /* "12 of 60 customers, 14 requests, 230 rows" (the rows the API sent, before SQLite filters). */
-static void ix_progress_counts(const ix_progress *progress, sqlite3_str *out) {
+static void progress_counts(const progress_state *progress, sqlite3_str *out) {
   if (progress->total_known) {
     sqlite3_str_appendf(out, "%lld of %lld customers", progress->customers,
                         progress->customers_total);
@@ -28,12 +28,12 @@ static void ix_progress_counts(const ix_progress *progress, sqlite3_str *out) {
                       progress->rows == 1 ? "" : "s");
 }
 
-void progress_plan(ix_progress *progress, uint64_t key_columns, sqlite3 *db) {
+void progress_plan(progress_state *progress, uint64_t key_columns, sqlite3 *db) {
   progress->key_columns = key_columns;
   progress->db = db;
 }
 
-void progress_limit(ix_progress *progress, int index, int max_requests, long long window_ms) {
+void progress_limit(progress_state *progress, int index, int max_requests, long long window_ms) {
   if (index < 0 || index >= IX_PROGRESS_MAX_WINDOWS || max_requests <= 0 || window_ms <= 0) return;
   progress->window_requests[index] = max_requests;
   progress->window_ms[index] = window_ms;
@@ -41,7 +41,7 @@ void progress_limit(ix_progress *progress, int index, int max_requests, long lon
 }
 
 /* The SQL of the statement running on db that names table_name: the join the hint is about. */
-static const char *ix_progress_running_sql(sqlite3 *db, const char *table_name) {
+static const char *progress_running_sql(sqlite3 *db, const char *table_name) {
   for (sqlite3_stmt *stmt = db ? sqlite3_next_stmt(db, NULL) : NULL; stmt;
        stmt = sqlite3_next_stmt(db, stmt)) {
     const char *sql = sqlite3_sql(stmt);
@@ -54,8 +54,8 @@ static const char *ix_progress_running_sql(sqlite3 *db, const char *table_name) 
  * of the key the plan uses, with the column and table the join compared it with when the
  * statement's SQL says them. None for a key of several columns (no IN list can carry a pair);
  * an upgrade instead where SQLite hands an IN list over one value at a time. */
-static void ix_progress_hint(const ix_progress *progress, const ix_provider *provider,
-                             const char *table_name, long long max_concurrency) {
+static void progress_hint(const progress_state *progress, const ix_provider *provider,
+                          const char *table_name, long long max_concurrency) {
   uint64_t key = progress->key_columns;
   if (!key || (key & (key - 1))) return;
   const char *column = NULL;
@@ -64,7 +64,7 @@ static void ix_progress_hint(const ix_progress *progress, const ix_provider *pro
   }
   if (!column) return;
   joinsql_match match;
-  joinsql_find(ix_progress_running_sql(progress->db, table_name), table_name, column, &match);
+  joinsql_find(progress_running_sql(progress->db, table_name), table_name, column, &match);
   char text[1024];
   progress_hint_text(text, sizeof(text), column, &match, sqlite3_libversion_number(),
                      sqlite3_libversion(), max_concurrency);
@@ -93,10 +93,10 @@ void progress_hint_text(char *out, size_t size, const char *column, const joinsq
            max_concurrency);
 }
 
-void progress_filter(ix_progress *progress, const ix_provider *provider, const char *table_name,
+void progress_filter(progress_state *progress, const ix_provider *provider, const char *table_name,
                      int in_list_customers, long long max_concurrency) {
   if (progress->started_ms == 0) {
-    progress->started_ms = rate_clock_ms();
+    progress->started_ms = clock_ms();
     progress->table_name = table_name;
     progress->total_known = 1;
   }
@@ -113,12 +113,12 @@ void progress_filter(ix_progress *progress, const ix_provider *provider, const c
     return;
   }
   progress->hinted = 1;
-  ix_progress_hint(progress, provider, table_name, max_concurrency);
+  progress_hint(progress, provider, table_name, max_concurrency);
 }
 
 /* A wait ends (the next request went, or something else is waited for): the time waited for the
  * rate limit is kept apart from the time spent working, for the estimate. */
-static void ix_progress_wait_over(ix_progress *progress, long long now) {
+static void progress_wait_over(progress_state *progress, long long now) {
   if (progress->waiting_for && strcmp(progress->waiting_for, "the rate limit") == 0 &&
       now > progress->waiting_since) {
     progress->limit_waited_ms += now - progress->waiting_since;
@@ -126,26 +126,26 @@ static void ix_progress_wait_over(ix_progress *progress, long long now) {
   progress->waiting_for = NULL;
 }
 
-void progress_customer(ix_progress *progress) {
+void progress_customer(progress_state *progress) {
   progress->customers++;
-  ix_progress_wait_over(progress, rate_clock_ms());
+  progress_wait_over(progress, clock_ms());
   progress_tick(progress);
 }
 
-void progress_request_done(ix_progress *progress) {
+void progress_request_done(progress_state *progress) {
   progress->requests++;
-  ix_progress_wait_over(progress, rate_clock_ms());
+  progress_wait_over(progress, clock_ms());
   progress_tick(progress);
 }
 
-void progress_rows(ix_progress *progress, int rows) {
+void progress_rows(progress_state *progress, int rows) {
   if (rows > 0) progress->rows += rows;
 }
 
-void progress_waiting(ix_progress *progress, const char *what, long long milliseconds) {
-  long long now = rate_clock_ms();
+void progress_waiting(progress_state *progress, const char *what, long long milliseconds) {
+  long long now = clock_ms();
   if (progress->waiting_for != what) {
-    ix_progress_wait_over(progress, now);
+    progress_wait_over(progress, now);
     progress->waiting_since = now;
   }
   progress->waiting_for = what;
@@ -153,7 +153,7 @@ void progress_waiting(ix_progress *progress, const char *what, long long millise
   progress_tick(progress);
 }
 
-long long progress_left_ms(const ix_progress *progress, long long now) {
+long long progress_left_ms(const progress_state *progress, long long now) {
   if (!progress->total_known || progress->customers <= 0 ||
       progress->customers >= progress->customers_total || progress->started_ms == 0) {
     return -1;
@@ -178,9 +178,9 @@ long long progress_left_ms(const ix_progress *progress, long long now) {
   return left < 1000 ? 1000 : (long long)left;
 }
 
-void progress_tick(ix_progress *progress) {
+void progress_tick(progress_state *progress) {
   if (progress->started_ms == 0) return;
-  long long now = rate_clock_ms(), elapsed = now - progress->started_ms;
+  long long now = clock_ms(), elapsed = now - progress->started_ms;
   if (elapsed < IX_PROGRESS_AFTER_MS) return;
   if (progress->said && now - progress->said_ms < IX_PROGRESS_EVERY_MS) {
     /* Not a new line yet: only the one a row erased comes back. */
@@ -192,7 +192,7 @@ void progress_tick(ix_progress *progress) {
   if (!notes_shown(NOTES_PROGRESS)) return;
   sqlite3_str *out = sqlite3_str_new(NULL);
   sqlite3_str_appendf(out, "%s: %lld s: ", progress->table_name, elapsed / 1000);
-  ix_progress_counts(progress, out);
+  progress_counts(progress, out);
   if (progress->waiting_for && progress->waiting_until > now) {
     sqlite3_str_appendf(out, "; waiting %.1f s for %s",
                         (double)(progress->waiting_until - now) / 1000.0, progress->waiting_for);
@@ -213,23 +213,23 @@ void progress_tick(ix_progress *progress) {
   if (progress->shown != text) sqlite3_free(text);
 }
 
-void progress_row_out(ix_progress *progress) {
+void progress_row_out(progress_state *progress) {
   notes_progress_erase(progress);
 }
 
-void progress_failed(ix_progress *progress) {
+void progress_failed(progress_state *progress) {
   progress->failed = 1;
 }
 
-void progress_statement_end(ix_progress *progress) {
+void progress_statement_end(progress_state *progress) {
   if (progress->started_ms == 0) return;
-  long long elapsed = rate_clock_ms() - progress->started_ms;
+  long long elapsed = clock_ms() - progress->started_ms;
   int long_failure = progress->failed && elapsed >= IX_PROGRESS_AFTER_MS;
   if ((progress->said || long_failure) && notes_shown(NOTES_PROGRESS)) {
     sqlite3_str *out = sqlite3_str_new(NULL);
     sqlite3_str_appendf(out, "%s: %s %.1f s: ", progress->table_name,
                         progress->failed ? "failed after" : "done in", (double)elapsed / 1000.0);
-    ix_progress_counts(progress, out);
+    progress_counts(progress, out);
     char *text = sqlite3_str_finish(out);
     if (text) notes_progress(progress, text, 1);
     sqlite3_free(text);

@@ -22,7 +22,7 @@
 /* SQLite passes an IN list to a virtual table whole (sqlite3_vtab_in) from 3.38.0. */
 #define IX_PROGRESS_SQLITE_IN_WHOLE 3038000
 
-typedef struct ix_progress {
+typedef struct progress_state {
   const char *table_name;
   long long started_ms; /* the statement's first xFilter; 0 before it */
   long long said_ms;    /* when the last line was said */
@@ -46,25 +46,25 @@ typedef struct ix_progress {
   int window_count;
   int window_requests[IX_PROGRESS_MAX_WINDOWS];
   long long window_ms[IX_PROGRESS_MAX_WINDOWS];
-} ix_progress;
+} progress_state;
 
 /* What the plan sends: the key's columns (the provider's required alternative) and the connection,
  * for the hint (before progress_filter). */
-void progress_plan(ix_progress *progress, uint64_t key_columns, sqlite3 *db);
+void progress_plan(progress_state *progress, uint64_t key_columns, sqlite3 *db);
 /* One window of the rate limit the statement's requests must fit in (index from 0). */
-void progress_limit(ix_progress *progress, int index, int max_requests, long long window_ms);
+void progress_limit(progress_state *progress, int index, int max_requests, long long window_ms);
 /* xFilter: in_list_customers is the IN list's length, or 0 for one customer (or none). */
-void progress_filter(ix_progress *progress, const ix_provider *provider, const char *table_name,
+void progress_filter(progress_state *progress, const ix_provider *provider, const char *table_name,
                      int in_list_customers, long long max_concurrency);
-void progress_customer(ix_progress *progress);
-void progress_request_done(ix_progress *progress);
-void progress_rows(ix_progress *progress, int rows);
+void progress_customer(progress_state *progress);
+void progress_request_done(progress_state *progress);
+void progress_rows(progress_state *progress, int rows);
 /* About to wait for what (e.g. "the rate limit"); milliseconds < 0 when the end is unknown. */
-void progress_waiting(ix_progress *progress, const char *what, long long milliseconds);
+void progress_waiting(progress_state *progress, const char *what, long long milliseconds);
 /* Milliseconds left at now, or -1 when unknown (no IN list, nothing done yet). The pace of the
  * customers so far, but never less than the rate limit's windows allow: 261 requests at 100 a
  * minute need two more full windows after the first, however fast the first 100 went. */
-long long progress_left_ms(const ix_progress *progress, long long now);
+long long progress_left_ms(const progress_state *progress, long long now);
 /* The hint's text for a key of one column: its IN form, with the join's column and table where
  * match found them; on an SQLite older than IX_PROGRESS_SQLITE_IN_WHOLE, which hands a virtual
  * table an IN list one value at a time, the upgrade instead. */
@@ -72,12 +72,12 @@ void progress_hint_text(char *out, size_t size, const char *column, const joinsq
                         int sqlite_version, const char *sqlite_version_text,
                         long long max_concurrency);
 /* Says a line if the statement is long enough and the last line old enough. */
-void progress_tick(ix_progress *progress);
-void progress_failed(ix_progress *progress);
+void progress_tick(progress_state *progress);
+void progress_failed(progress_state *progress);
 /* A row goes back to SQLite, which may print it: the terminal's line is erased first, so the
  * client's output never lands on it; the next tick puts it back. */
-void progress_row_out(ix_progress *progress);
+void progress_row_out(progress_state *progress);
 /* xClose: the summary, when a line was said (or a failed statement ran long). */
-void progress_statement_end(ix_progress *progress);
+void progress_statement_end(progress_state *progress);
 
 #endif

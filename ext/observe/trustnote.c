@@ -5,6 +5,6 @@
 
 #include "util/notes.h"
 
-void trust_note(const char *table_name, const char *text) {
+void trustnote_say(const char *table_name, const char *text) {
   if (text) notes_say(NOTES_NOTE, table_name, "%s", text);
 }

@@ -9,6 +9,6 @@
 
 /* "<table_name>: <text>" on stderr, unless INTERACTIONS_QUIET=1 (notes.h decides). The caller says
  * it once per statement. */
-void trust_note(const char *table_name, const char *text);
+void trustnote_say(const char *table_name, const char *text);
 
 #endif

@@ -17,7 +17,7 @@ SQLITE_EXTENSION_INIT3
 
 /* Every member of every row is hashed: its length and a few of its bytes are enough to spread
  * a table's few dozen keys (a collision costs one strcmp more), for less than hashing it whole. */
-static uint32_t ix_member_hash(const char *key) {
+static uint32_t columns_member_hash(const char *key) {
   size_t length = strlen(key);
   if (length == 0) return 0;
   uint32_t hash = (uint32_t)length * 0x9E3779B1u;
@@ -27,23 +27,23 @@ static uint32_t ix_member_hash(const char *key) {
   return hash ^ (hash >> 15);
 }
 
-static void ix_members_index(ix_member_cache *cache, const ix_provider *provider) {
+static void columns_members_index(rows_member_cache *cache, const ix_provider *provider) {
   memset(cache->keys, 0, sizeof(cache->keys));
   for (int c = 0; c < provider->column_count && c < IX_MAX_COLUMNS; c++) {
     const ix_column_def *def = &provider->columns[c];
     for (int k = 0; k < 3 && def->keys[k]; k++) {
-      uint32_t hash = ix_member_hash(def->keys[k]);
+      uint32_t hash = columns_member_hash(def->keys[k]);
       unsigned i = hash & (IX_MEMBER_SLOTS - 1);
       while (cache->keys[i].key) i = (i + 1) & (IX_MEMBER_SLOTS - 1);
-      cache->keys[i] = (ix_member_key){def->keys[k], hash, (short)c, (short)k};
+      cache->keys[i] = (rows_member_key){def->keys[k], hash, (short)c, (short)k};
     }
   }
   cache->provider = provider;
 }
 
-static void ix_members_fill(ix_member_cache *cache, const ix_provider *provider,
-                            const cJSON *item) {
-  if (cache->provider != provider) ix_members_index(cache, provider);
+static void columns_members_fill(rows_member_cache *cache, const ix_provider *provider,
+                                 const cJSON *item) {
+  if (cache->provider != provider) columns_members_index(cache, provider);
   short rank[IX_MAX_COLUMNS];
   for (int c = 0; c < IX_MAX_COLUMNS; c++) {
     cache->members[c] = NULL;
@@ -52,11 +52,11 @@ static void ix_members_fill(ix_member_cache *cache, const ix_provider *provider,
   if (!cJSON_IsObject(item)) return;
   for (const cJSON *child = item->child; child; child = child->next) {
     if (!child->string) continue;
-    uint32_t hash = ix_member_hash(child->string);
+    uint32_t hash = columns_member_hash(child->string);
     /* Every column naming this key is in the probe run: one key can serve several columns. */
     for (unsigned i = hash & (IX_MEMBER_SLOTS - 1); cache->keys[i].key;
          i = (i + 1) & (IX_MEMBER_SLOTS - 1)) {
-      const ix_member_key *slot = &cache->keys[i];
+      const rows_member_key *slot = &cache->keys[i];
       if (slot->hash == hash && slot->rank < rank[slot->column] &&
           strcmp(slot->key, child->string) == 0) {
         cache->members[slot->column] = child;
@@ -67,10 +67,10 @@ static void ix_members_fill(ix_member_cache *cache, const ix_provider *provider,
 }
 
 /* The member a generic column reads: ix_json_member(row->item, keys), found once per row. */
-static const cJSON *ix_row_member(const ix_call *call, const ix_row *row, int column) {
+static const cJSON *columns_row_member(const ix_call *call, const ix_row *row, int column) {
   const ix_page *page = call->page;
   const char *const *keys = call->provider->columns[column].keys;
-  ix_member_cache *cache = page ? ix_page_members(page) : NULL;
+  rows_member_cache *cache = page ? rows_page_members(page) : NULL;
   uintptr_t at = (uintptr_t)row, first = cache ? (uintptr_t)page->rows : 0;
   if (!cache || at < first || at >= first + (uintptr_t)page->row_count * sizeof(ix_row)) {
     return ix_json_member(row->item, keys); /* a row that is not the page's (none today) */
@@ -81,14 +81,14 @@ static const cJSON *ix_row_member(const ix_call *call, const ix_row *row, int co
     return ix_json_member(row->item, keys);
   }
   if (!cache->filled) {
-    ix_members_fill(cache, call->provider, row->item);
+    columns_members_fill(cache, call->provider, row->item);
     cache->filled = 1;
   }
   return cache->members[column];
 }
 
-ix_json_arena *ix_page_release_tree(ix_page *page) {
-  ix_members_forget(page);
+ix_json_arena *columns_page_release_tree(ix_page *page) {
+  rows_members_forget(page);
   ix_json_arena *arena = page->arena;
   page->arena = NULL;
   page->root = NULL;
@@ -97,12 +97,12 @@ ix_json_arena *ix_page_release_tree(ix_page *page) {
   return arena;
 }
 
-void ix_page_reset(ix_page *page) {
-  ix_members_forget(page);
+void columns_page_reset(ix_page *page) {
+  rows_members_forget(page);
   free(page->body); /* http.c and cache.c allocate bodies with malloc */
   page->body = NULL;
   page->body_len = 0;
-  ix_json_arena_free(page->arena);
+  jsonarena_free(page->arena);
   page->arena = NULL;
   page->root = NULL;
   page->context = NULL;
@@ -111,7 +111,7 @@ void ix_page_reset(ix_page *page) {
   page->next_token = NULL;
 }
 
-void ix_args_clear(ix_args *args) {
+void columns_args_clear(ix_args *args) {
   for (int i = 0; i < IX_MAX_COLUMNS; i++) {
     sqlite3_value_free(args->eq[i]);
     args->eq[i] = NULL;
@@ -127,8 +127,8 @@ void ix_args_clear(ix_args *args) {
  * fails the statement, naming the field and the value (issue 19): as NULL it would pass for "no
  * time", and any date bound would then drop the row silently. Absent, null, "null" and "" are
  * NULL. Returns 1 when the error was set. */
-static int ix_time_unreadable(const ix_call *call, const cJSON *member, int column,
-                              sqlite3_context *ctx) {
+static int columns_time_unreadable(const ix_call *call, const cJSON *member, int column,
+                                   sqlite3_context *ctx) {
   if (!member || cJSON_IsNull(member)) return 0;
   char converted[TIMEFMT_MAX];
   if (cJSON_IsString(member)) {
@@ -154,7 +154,7 @@ static int ix_time_unreadable(const ix_call *call, const cJSON *member, int colu
   return 1;
 }
 
-void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx) {
+void columns_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_context *ctx) {
   const ix_provider *provider = call->provider;
   const ix_column_def *def = &provider->columns[column];
   sqlite3_value *given = call->args->eq[column];
@@ -173,7 +173,7 @@ void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_co
     case IX_VALUE_RAW: {
       const char *raw;
       size_t length;
-      if (ix_row_raw(call->page, row, &raw, &length)) {
+      if (jsonspan_row_raw(call->page, row, &raw, &length)) {
         sqlite3_result_text64(ctx, raw, length, SQLITE_TRANSIENT, SQLITE_UTF8);
         sqlite3_result_subtype(ctx, IX_JSON_SUBTYPE);
       } else {
@@ -190,8 +190,8 @@ void ix_row_value(const ix_call *call, const ix_row *row, int column, sqlite3_co
       }
       break;
     default: {
-      const cJSON *member = ix_row_member(call, row, column);
-      if (def->kind == IX_VALUE_TIME && ix_time_unreadable(call, member, column, ctx)) break;
+      const cJSON *member = columns_row_member(call, row, column);
+      if (def->kind == IX_VALUE_TIME && columns_time_unreadable(call, member, column, ctx)) break;
       ix_result_json(ctx, member, def->kind, call->zone);
       break;
     }

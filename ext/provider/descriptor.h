@@ -10,13 +10,13 @@
 
 /* SQLITE_OK, or SQLITE_ERROR with *error_out (sqlite3_malloc'd) saying
  * "error creating module <table>: <field>: <problem>". */
-int ix_descriptor_check(const ix_provider *provider, char **error_out);
+int descriptor_check(const ix_provider *provider, char **error_out);
 
 /* The column flagged IX_COL_RANGE, or -1 when none is. */
-int ix_descriptor_range_column(const ix_provider *provider);
+int descriptor_range_column(const ix_provider *provider);
 
 /* Copies a checked descriptor into *resolved with what is derived filled in (range_column from
  * the IX_COL_RANGE flag) and returns resolved: the engine reads only the copy. */
-const ix_provider *ix_descriptor_resolve(const ix_provider *provider, ix_provider *resolved);
+const ix_provider *descriptor_resolve(const ix_provider *provider, ix_provider *resolved);
 
 #endif

@@ -6,7 +6,7 @@
 
 #include "json/jsonarena.h"
 
-int ix_row_raw(const ix_page *page, const ix_row *row, const char **text, size_t *length) {
+int jsonspan_row_raw(const ix_page *page, const ix_row *row, const char **text, size_t *length) {
   (void)page; /* the span lives in the row; the page is the body's owner */
   if (!row->raw) return 0;
   *text = row->raw;
@@ -14,7 +14,7 @@ int ix_row_raw(const ix_page *page, const ix_row *row, const char **text, size_t
   return 1;
 }
 
-int ix_json_ends_early(const char *body, size_t body_len) {
+int jsonspan_ends_early(const char *body, size_t body_len) {
   const char *p = body ? body : "", *end = p + (body ? body_len : 0);
   while (p < end && (unsigned char)*p <= 0x20) p++;
   if (p == end) return 1;
@@ -23,7 +23,7 @@ int ix_json_ends_early(const char *body, size_t body_len) {
   long long depth = 0;
   while (p < end) {
     if (*p == '"') {
-      p = ix_json_string_close(p + 1, end);
+      p = jsonarena_string_close(p + 1, end);
       if (!p) return 1;
       p++;
       continue;

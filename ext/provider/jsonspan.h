@@ -12,11 +12,11 @@
 
 /* The vendor's own bytes for the row's item: 1 with text and length set, 0 when unknown (an item
  * the provider did not take from the page's parse). Not NUL-terminated. */
-int ix_row_raw(const ix_page *page, const ix_row *row, const char **text, size_t *length);
+int jsonspan_row_raw(const ix_page *page, const ix_row *row, const char **text, size_t *length);
 
 /* 1 when body holds no JSON at all (empty or only whitespace), or stops inside an object, an array
  * or a string: the connection closed early, and the same request is worth sending again. 0 for a
  * whole document, and for text that is not JSON (an HTML page is a different error). */
-int ix_json_ends_early(const char *body, size_t body_len);
+int jsonspan_ends_early(const char *body, size_t body_len);
 
 #endif

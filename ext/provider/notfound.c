@@ -13,7 +13,7 @@
 SQLITE_EXTENSION_INIT3
 
 /* Whether the text holds needle, without regard to ASCII case. */
-static int ix_contains_nocase(const char *text, const char *needle) {
+static int notfound_contains_nocase(const char *text, const char *needle) {
   size_t length = strlen(needle);
   for (; *text; text++) {
     if (sqlite3_strnicmp(text, needle, (int)length) == 0) return 1;
@@ -22,7 +22,7 @@ static int ix_contains_nocase(const char *text, const char *needle) {
 }
 
 /* Whether value is one of values: a number by its digits, a text holding one of them. */
-static int ix_value_matches(const cJSON *value, const char *const *values) {
+static int notfound_value_matches(const cJSON *value, const char *const *values) {
   char digits[32];
   const char *text = NULL;
   if (cJSON_IsNumber(value)) {
@@ -33,7 +33,7 @@ static int ix_value_matches(const cJSON *value, const char *const *values) {
   }
   for (int i = 0; text && i < IX_NOT_FOUND_VALUES && values[i]; i++) {
     if (cJSON_IsNumber(value) ? strcmp(text, values[i]) == 0
-                              : ix_contains_nocase(text, values[i])) {
+                              : notfound_contains_nocase(text, values[i])) {
       return 1;
     }
   }
@@ -41,23 +41,23 @@ static int ix_value_matches(const cJSON *value, const char *const *values) {
 }
 
 /* Follows path from node; an array on the way is searched element by element. */
-static int ix_path_matches(const cJSON *node, const char *const *path, int depth,
-                           const char *const *values) {
+static int notfound_path_matches(const cJSON *node, const char *const *path, int depth,
+                                 const char *const *values) {
   if (cJSON_IsArray(node)) {
     for (const cJSON *each = node->child; each; each = each->next) {
-      if (ix_path_matches(each, path, depth, values)) return 1;
+      if (notfound_path_matches(each, path, depth, values)) return 1;
     }
     return 0;
   }
-  if (depth == IX_NOT_FOUND_PATH || !path[depth]) return ix_value_matches(node, values);
+  if (depth == IX_NOT_FOUND_PATH || !path[depth]) return notfound_value_matches(node, values);
   if (!cJSON_IsObject(node)) return 0;
-  return ix_path_matches(cJSON_GetObjectItem(node, path[depth]), path, depth + 1, values);
+  return notfound_path_matches(cJSON_GetObjectItem(node, path[depth]), path, depth + 1, values);
 }
 
-int ix_not_found_rule_matches(const ix_not_found_rule *rule, const cJSON *body) {
+int notfound_rule_matches(const ix_not_found_rule *rule, const cJSON *body) {
   for (int m = 0; body && m < IX_NOT_FOUND_MATCHES; m++) {
     if (rule->match[m].path[0] &&
-        ix_path_matches(body, rule->match[m].path, 0, rule->match[m].values)) {
+        notfound_path_matches(body, rule->match[m].path, 0, rule->match[m].values)) {
       return 1;
     }
   }
@@ -65,7 +65,7 @@ int ix_not_found_rule_matches(const ix_not_found_rule *rule, const cJSON *body) 
 }
 
 /* The first text at one of the rule's paths, for the wrong-setting phrase. */
-static const char *ix_rule_text(const ix_not_found_rule *rule, const cJSON *body) {
+static const char *notfound_rule_text(const ix_not_found_rule *rule, const cJSON *body) {
   for (int m = 0; body && m < IX_NOT_FOUND_MATCHES && rule->match[m].path[0]; m++) {
     const cJSON *node = body;
     for (int d = 0; node && d < IX_NOT_FOUND_PATH && rule->match[m].path[d]; d++) {
@@ -76,7 +76,7 @@ static const char *ix_rule_text(const ix_not_found_rule *rule, const cJSON *body
   return NULL;
 }
 
-int ix_not_found_is_unknown_customer(const ix_call *call, const cJSON *root, char **error_out) {
+int notfound_is_unknown_customer(const ix_call *call, const cJSON *root, char **error_out) {
   const ix_provider *provider = call->provider;
   const ix_not_found_rule *rule = &provider->not_found;
   if (call->page_index > 1) {
@@ -90,8 +90,8 @@ int ix_not_found_is_unknown_customer(const ix_call *call, const cJSON *root, cha
     return 0;
   }
   if (rule->never) return 0;
-  const char *text = ix_rule_text(rule, root);
-  if (rule->setting_phrase && text && ix_contains_nocase(text, rule->setting_phrase)) {
+  const char *text = notfound_rule_text(rule, root);
+  if (rule->setting_phrase && text && notfound_contains_nocase(text, rule->setting_phrase)) {
     int argument = 0; /* the setting is also a table argument (tenant_id) */
     for (int c = 0; c < provider->column_count; c++) {
       if (strcmp(provider->columns[c].name, rule->setting) == 0) argument = 1;
@@ -102,5 +102,5 @@ int ix_not_found_is_unknown_customer(const ix_call *call, const cJSON *root, cha
                            argument ? rule->setting : "", argument ? " argument" : "");
     return 0;
   }
-  return ix_not_found_rule_matches(rule, root);
+  return notfound_rule_matches(rule, root);
 }

@@ -38,7 +38,7 @@ enum {
   IX_COL_EXACT = 1 << 3,
   /* A key column whose value is the same on every row of one customer (the vendor's own id for
    * it): SQLite's re-check keeps all of a customer's rows or none, so it does not stop LIMIT from
-   * sizing the pages (ix_plan_limit). */
+   * sizing the pages (plan_limit). */
   IX_COL_PER_CUSTOMER = 1 << 4,
   /* An optional filter the API takes one value of per request (Optimove's ChannelID): an IN list
    * on it is sent value by value, SQLite calling xFilter once per value, instead of not at all. */
@@ -124,7 +124,7 @@ typedef struct ix_page {
    */
   char *body;
   size_t body_len;
-  /* Where the tree lives (jsonarena.h): ix_parse_json_body makes it, ix_page_reset frees it. */
+  /* Where the tree lives (jsonarena.h): ix_parse_json_body makes it, columns_page_reset frees it. */
   struct ix_json_arena *arena;
   /* Engine: the body already parsed while fetch/transport.c checked it was whole, for ix_parse_json_body to
    * take instead of parsing again (NULL when there is none). */
@@ -139,7 +139,7 @@ typedef struct ix_args {
   sqlite3_value *eq[IX_MAX_COLUMNS]; /* equality values sent to the API (sqlite3_value_dup) */
   /* The collapsed range on the provider's range column, as text. Each bound starts with a real
    * YYYY-MM-DD date: a bound that does not (a number, a LIKE prefix, "2025-13") is widened by the
-   * engine to the days it can match, or the plan sends nothing (vtab.c, ix_range_add), so a
+   * engine to the days it can match, or the plan sends nothing (vtab.c, values_range_add), so a
    * provider need not check the date again; what follows the date is the user's own text. SQLite
    * re-checks every bound on the rows. */
   char *range_low;

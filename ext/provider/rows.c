@@ -35,13 +35,13 @@ void ix_note(const ix_call *call, const char *fmt, ...) {
   sqlite3_free(text);
 }
 
-ix_member_cache *ix_page_members(const ix_page *page) {
-  return page->rows ? (ix_member_cache *)(void *)(page->rows + page->row_capacity) : NULL;
+rows_member_cache *rows_page_members(const ix_page *page) {
+  return page->rows ? (rows_member_cache *)(void *)(page->rows + page->row_capacity) : NULL;
 }
 
 /* Forgets the row the cache is for: its item may be freed and its address reused. */
-void ix_members_forget(ix_page *page) {
-  ix_member_cache *cache = ix_page_members(page);
+void rows_members_forget(ix_page *page) {
+  rows_member_cache *cache = rows_page_members(page);
   if (cache) {
     cache->item = NULL;
     cache->filled = 0;
@@ -52,21 +52,20 @@ int ix_page_add_row(ix_page *page, const cJSON *item, const cJSON *group, const 
   if (page->row_count == page->row_capacity) {
     int capacity = page->row_capacity ? page->row_capacity * 2 : 64;
     ix_row *grown = sqlite3_realloc64(
-        page->rows, (sqlite3_uint64)capacity * sizeof(ix_row) + sizeof(ix_member_cache));
+        page->rows, (sqlite3_uint64)capacity * sizeof(ix_row) + sizeof(rows_member_cache));
     if (!grown) return SQLITE_NOMEM;
     page->rows = grown;
     page->row_capacity = capacity;
-    ix_page_members(page)->provider = NULL; /* moved with the rows: rebuilt on first use */
+    rows_page_members(page)->provider = NULL; /* moved with the rows: rebuilt on first use */
   }
-  ix_members_forget(page);
+  rows_members_forget(page);
   ix_row *row = &page->rows[page->row_count++];
   row->item = item;
   row->group = group;
   row->parent = parent;
   /* The item's own bytes, for raw and the rowid, when it is an object of the page's parse (raw of
    * anything else is printed from the tree). */
-  if (!cJSON_IsObject(item) ||
-      !ix_json_arena_span(page->arena, item, &row->raw, &row->raw_length)) {
+  if (!cJSON_IsObject(item) || !jsonarena_span(page->arena, item, &row->raw, &row->raw_length)) {
     row->raw = NULL;
     row->raw_length = 0;
   }
@@ -98,7 +97,7 @@ const cJSON *ix_json_next(const cJSON *array_or_object, const cJSON *current) {
 
 /* Parses a whole number from text; no partial matches ("12abc" is not a number), and none beyond
  * 64 bits (strtoll would clamp them to its limits: such ids stay text). */
-static int ix_parse_int64(const char *text, sqlite3_int64 *out) {
+static int rows_parse_int64(const char *text, sqlite3_int64 *out) {
   if (!text || !*text) return 0;
   const char *p = text;
   if (*p == '-' || *p == '+') p++;
@@ -112,7 +111,7 @@ static int ix_parse_int64(const char *text, sqlite3_int64 *out) {
 }
 
 /* Whole-number text of any length ("-12", "18446744073709551616"). */
-static int ix_is_integer_text(const char *text) {
+static int rows_is_integer_text(const char *text) {
   if (*text == '-' || *text == '+') text++;
   if (!*text) return 0;
   for (; *text; text++) {
@@ -123,15 +122,15 @@ static int ix_is_integer_text(const char *text) {
 
 /* The body's own digits of an integer a double cannot hold exactly (jsonarena.c), or NULL.
  */
-static const char *ix_number_digits(const cJSON *number) {
+static const char *rows_number_digits(const cJSON *number) {
   return cJSON_IsNumber(number) ? number->valuestring : NULL;
 }
 
 /* A JSON number that holds an exact integer: a double's up to 2^53, beyond that the body's digits
  * while they fit in 64 bits. */
-static int ix_number_as_int64(const cJSON *number, sqlite3_int64 *out) {
-  const char *digits = ix_number_digits(number);
-  if (digits) return ix_parse_int64(digits, out);
+static int rows_number_as_int64(const cJSON *number, sqlite3_int64 *out) {
+  const char *digits = rows_number_digits(number);
+  if (digits) return rows_parse_int64(digits, out);
   double value = number->valuedouble;
   if (value != value || value < -9007199254740992.0 || value > 9007199254740992.0) return 0;
   sqlite3_int64 whole = (sqlite3_int64)value;
@@ -141,34 +140,34 @@ static int ix_number_as_int64(const cJSON *number, sqlite3_int64 *out) {
 }
 
 /* Whether a tree holds a number whose exact digits the body gave (jsonarena.c). */
-static int ix_json_has_digits(const cJSON *node) {
-  if (ix_number_digits(node)) return 1;
+static int rows_json_has_digits(const cJSON *node) {
+  if (rows_number_digits(node)) return 1;
   for (const cJSON *child = node->child; child; child = child->next) {
-    if (ix_json_has_digits(child)) return 1;
+    if (rows_json_has_digits(child)) return 1;
   }
   return 0;
 }
 
 /* Makes each number with exact digits a raw node, which cJSON prints as those digits. */
-static void ix_json_digits_to_raw(cJSON *node) {
-  if (ix_number_digits(node)) node->type = cJSON_Raw;
-  for (cJSON *child = node->child; child; child = child->next) ix_json_digits_to_raw(child);
+static void rows_json_digits_to_raw(cJSON *node) {
+  if (rows_number_digits(node)) node->type = cJSON_Raw;
+  for (cJSON *child = node->child; child; child = child->next) rows_json_digits_to_raw(child);
 }
 
 /* cJSON's print of member, with big integers as the vendor wrote them (a copy is printed then:
  * the page's tree stays as parsed). */
-static char *ix_json_print(const cJSON *member) {
-  if (!ix_json_has_digits(member)) return cJSON_PrintUnformatted(member);
+static char *rows_json_print(const cJSON *member) {
+  if (!rows_json_has_digits(member)) return cJSON_PrintUnformatted(member);
   cJSON *copy = cJSON_Duplicate(member, 1);
   if (!copy) return NULL;
-  ix_json_digits_to_raw(copy);
+  rows_json_digits_to_raw(copy);
   char *json = cJSON_PrintUnformatted(copy);
   cJSON_Delete(copy);
   return json;
 }
 
-static void ix_result_json_text(sqlite3_context *ctx, const cJSON *member) {
-  char *json = ix_json_print(member);
+static void rows_result_json_text(sqlite3_context *ctx, const cJSON *member) {
+  char *json = rows_json_print(member);
   if (!json) {
     sqlite3_result_error_nomem(ctx);
     return;
@@ -177,12 +176,12 @@ static void ix_result_json_text(sqlite3_context *ctx, const cJSON *member) {
   sqlite3_result_subtype(ctx, IX_JSON_SUBTYPE);
 }
 
-static void ix_result_number(sqlite3_context *ctx, const cJSON *number) {
+static void rows_result_number(sqlite3_context *ctx, const cJSON *number) {
   sqlite3_int64 whole;
-  if (ix_number_as_int64(number, &whole)) {
+  if (rows_number_as_int64(number, &whole)) {
     sqlite3_result_int64(ctx, whole);
-  } else if (ix_number_digits(number)) {
-    sqlite3_result_text(ctx, ix_number_digits(number), -1, SQLITE_TRANSIENT); /* beyond 64 bits */
+  } else if (rows_number_digits(number)) {
+    sqlite3_result_text(ctx, rows_number_digits(number), -1, SQLITE_TRANSIENT); /* beyond 64 bits */
   } else {
     sqlite3_result_double(ctx, number->valuedouble);
   }
@@ -205,7 +204,7 @@ void ix_result_lower(sqlite3_context *ctx, const char *text) {
 
 /* The JSON-to-SQL conversions, one per ix_value_kind; member is never NULL or JSON null here. */
 
-static void ix_result_as_text(sqlite3_context *ctx, const cJSON *member, int lower) {
+static void rows_result_as_text(sqlite3_context *ctx, const cJSON *member, int lower) {
   sqlite3_int64 whole;
   /* A name (channel) that is not a string, or a number that is not finite, has no text. */
   if ((lower && !cJSON_IsString(member)) ||
@@ -217,29 +216,29 @@ static void ix_result_as_text(sqlite3_context *ctx, const cJSON *member, int low
     } else {
       sqlite3_result_text(ctx, member->valuestring, -1, SQLITE_TRANSIENT);
     }
-  } else if (ix_number_digits(member)) {
-    sqlite3_result_text(ctx, ix_number_digits(member), -1, SQLITE_TRANSIENT);
-  } else if (cJSON_IsNumber(member) && ix_number_as_int64(member, &whole)) {
+  } else if (rows_number_digits(member)) {
+    sqlite3_result_text(ctx, rows_number_digits(member), -1, SQLITE_TRANSIENT);
+  } else if (cJSON_IsNumber(member) && rows_number_as_int64(member, &whole)) {
     sqlite3_result_text(ctx, sqlite3_mprintf("%lld", whole), -1, sqlite3_free);
   } else if (cJSON_IsNumber(member)) {
     sqlite3_result_text(ctx, sqlite3_mprintf("%!.15g", member->valuedouble), -1, sqlite3_free);
   } else if (cJSON_IsBool(member)) {
     sqlite3_result_text(ctx, cJSON_IsTrue(member) ? "true" : "false", -1, SQLITE_STATIC);
   } else {
-    ix_result_json_text(ctx, member);
+    rows_result_json_text(ctx, member);
   }
 }
 
-static void ix_result_as_int(sqlite3_context *ctx, const cJSON *member, int or_text) {
+static void rows_result_as_int(sqlite3_context *ctx, const cJSON *member, int or_text) {
   sqlite3_int64 whole;
-  if (cJSON_IsNumber(member) && ix_number_as_int64(member, &whole)) {
+  if (cJSON_IsNumber(member) && rows_number_as_int64(member, &whole)) {
     sqlite3_result_int64(ctx, whole);
-  } else if (ix_number_digits(member)) {
+  } else if (rows_number_digits(member)) {
     /* An id beyond 64 bits: its exact digits as text, never a rounded or NULL value. */
-    sqlite3_result_text(ctx, ix_number_digits(member), -1, SQLITE_TRANSIENT);
-  } else if (cJSON_IsString(member) && ix_parse_int64(member->valuestring, &whole)) {
+    sqlite3_result_text(ctx, rows_number_digits(member), -1, SQLITE_TRANSIENT);
+  } else if (cJSON_IsString(member) && rows_parse_int64(member->valuestring, &whole)) {
     sqlite3_result_int64(ctx, whole);
-  } else if (cJSON_IsString(member) && !or_text && ix_is_integer_text(member->valuestring)) {
+  } else if (cJSON_IsString(member) && !or_text && rows_is_integer_text(member->valuestring)) {
     /* Integer text beyond 64 bits: its digits (and sign), as above; a '+' is no part of the
      * number, as "+123" gives 123. */
     const char *digits = member->valuestring + (*member->valuestring == '+');
@@ -251,7 +250,7 @@ static void ix_result_as_int(sqlite3_context *ctx, const cJSON *member, int or_t
   }
 }
 
-static void ix_result_as_real(sqlite3_context *ctx, const cJSON *member) {
+static void rows_result_as_real(sqlite3_context *ctx, const cJSON *member) {
   if (cJSON_IsNumber(member)) {
     sqlite3_result_double(ctx, member->valuedouble);
     return;
@@ -266,7 +265,7 @@ static void ix_result_as_real(sqlite3_context *ctx, const cJSON *member) {
   }
 }
 
-static void ix_result_as_bool(sqlite3_context *ctx, const cJSON *member) {
+static void rows_result_as_bool(sqlite3_context *ctx, const cJSON *member) {
   if (cJSON_IsBool(member)) {
     sqlite3_result_int(ctx, cJSON_IsTrue(member));
   } else if (cJSON_IsNumber(member)) {
@@ -280,7 +279,8 @@ static void ix_result_as_bool(sqlite3_context *ctx, const cJSON *member) {
   }
 }
 
-static void ix_result_as_time(sqlite3_context *ctx, const cJSON *member, const timefmt_zone *zone) {
+static void rows_result_as_time(sqlite3_context *ctx, const cJSON *member,
+                                const timefmt_zone *zone) {
   char converted[TIMEFMT_MAX];
   if (cJSON_IsString(member) &&
       timefmt_to_utc(member->valuestring, strlen(member->valuestring), zone, converted) > 0) {
@@ -290,13 +290,13 @@ static void ix_result_as_time(sqlite3_context *ctx, const cJSON *member, const t
   }
 }
 
-static void ix_result_as_json(sqlite3_context *ctx, const cJSON *member) {
+static void rows_result_as_json(sqlite3_context *ctx, const cJSON *member) {
   if (cJSON_IsObject(member) || cJSON_IsArray(member)) {
-    ix_result_json_text(ctx, member);
+    rows_result_json_text(ctx, member);
   } else if (cJSON_IsString(member)) {
     sqlite3_result_text(ctx, member->valuestring, -1, SQLITE_TRANSIENT);
   } else if (cJSON_IsNumber(member)) {
-    ix_result_number(ctx, member);
+    rows_result_number(ctx, member);
   } else if (cJSON_IsBool(member)) {
     sqlite3_result_int(ctx, cJSON_IsTrue(member));
   } else {
@@ -311,15 +311,15 @@ void ix_result_json(sqlite3_context *ctx, const cJSON *member, ix_value_kind kin
     return;
   }
   switch (kind) {
-    case IX_VALUE_TEXT: ix_result_as_text(ctx, member, 0); return;
-    case IX_VALUE_LOWER: ix_result_as_text(ctx, member, 1); return;
-    case IX_VALUE_INT: ix_result_as_int(ctx, member, 0); return;
-    case IX_VALUE_INT_OR_TEXT: ix_result_as_int(ctx, member, 1); return;
-    case IX_VALUE_REAL: ix_result_as_real(ctx, member); return;
-    case IX_VALUE_BOOL: ix_result_as_bool(ctx, member); return;
-    case IX_VALUE_TIME: ix_result_as_time(ctx, member, zone); return;
-    case IX_VALUE_JSON: ix_result_as_json(ctx, member); return;
-    case IX_VALUE_RAW: ix_result_json_text(ctx, member); return; /* a row without its span */
+    case IX_VALUE_TEXT: rows_result_as_text(ctx, member, 0); return;
+    case IX_VALUE_LOWER: rows_result_as_text(ctx, member, 1); return;
+    case IX_VALUE_INT: rows_result_as_int(ctx, member, 0); return;
+    case IX_VALUE_INT_OR_TEXT: rows_result_as_int(ctx, member, 1); return;
+    case IX_VALUE_REAL: rows_result_as_real(ctx, member); return;
+    case IX_VALUE_BOOL: rows_result_as_bool(ctx, member); return;
+    case IX_VALUE_TIME: rows_result_as_time(ctx, member, zone); return;
+    case IX_VALUE_JSON: rows_result_as_json(ctx, member); return;
+    case IX_VALUE_RAW: rows_result_json_text(ctx, member); return; /* a row without its span */
     case IX_VALUE_NONE:
     case IX_VALUE_CUSTOM: sqlite3_result_null(ctx); return;
   }
@@ -339,21 +339,21 @@ int ix_url_segment(const ix_call *call, ix_request *request, int column, const c
 int ix_parse_json_body(const ix_call *call, const char *body, size_t body_len, ix_page *page,
                        char **error_out) {
   const char *parsed_to = NULL;
-  ix_members_forget(page);
+  rows_members_forget(page);
   ix_json_parse *ahead = page->preparsed;
   if (ahead && ahead->root && ahead->body == body && ahead->length == body_len) {
     /* fetch/transport.c parsed this very body to see that it was whole: the tree moves to the page. */
-    ix_json_arena_free(page->arena);
+    jsonarena_free(page->arena);
     page->root = ahead->root;
     page->arena = ahead->arena;
     parsed_to = ahead->end;
     ahead->arena = NULL;
-    ix_json_parse_clear(ahead);
+    jsonarena_parse_clear(ahead);
   } else {
-    page->root = ix_json_arena_parse(body, body_len, &page->arena, &parsed_to); /* reused */
+    page->root = jsonarena_parse(body, body_len, &page->arena, &parsed_to); /* reused */
   }
-  if (!page->root && ix_json_arena_out_of_memory(page->arena)) {
-    ix_json_arena_free(page->arena);
+  if (!page->root && jsonarena_out_of_memory(page->arena)) {
+    jsonarena_free(page->arena);
     page->arena = NULL;
     *error_out = ix_errorf("%s: out of memory reading the API's response (%lld bytes)",
                            call->table_name, (long long)body_len);
@@ -367,7 +367,7 @@ int ix_parse_json_body(const ix_call *call, const char *body, size_t body_len, i
     if (rest == body + body_len) {
       /* A NUL byte is no JSON, though cJSON takes one inside a string: a raw holding it would
        * hide the text after it, so such a page's rows are printed from the tree instead. */
-      if (memchr(body, '\0', body_len)) ix_json_arena_drop_spans(page->arena);
+      if (memchr(body, '\0', body_len)) jsonarena_drop_spans(page->arena);
       return SQLITE_OK;
     }
     page->root = NULL;
@@ -453,7 +453,7 @@ int ix_token_request_json(cJSON *body, char **json_out) {
   return *json_out ? SQLITE_OK : SQLITE_NOMEM;
 }
 
-static const cJSON *ix_json_at(const cJSON *node, const char *const *path) {
+static const cJSON *rows_json_at(const cJSON *node, const char *const *path) {
   for (; node && path && *path; path++) node = cJSON_GetObjectItemCaseSensitive(node, *path);
   return path ? node : NULL;
 }
@@ -463,8 +463,8 @@ int ix_token_from_answer(const ix_call *call, const char *body, size_t body_len,
                          const char *what, char **token_out, long long *ttl_seconds,
                          char **error_out) {
   cJSON *root = cJSON_ParseWithLength(body, body_len);
-  const cJSON *token = ix_json_at(root, token_path);
-  const cJSON *ttl = ix_json_at(root, ttl_path);
+  const cJSON *token = rows_json_at(root, token_path);
+  const cJSON *ttl = rows_json_at(root, ttl_path);
   int rc = SQLITE_OK;
   const ix_token_exchange *exchange = call->provider->token_exchange;
   if (!cJSON_IsString(token) || !*token->valuestring) {

@@ -22,29 +22,29 @@
  * row never pays for the pass.
  *
  * The cache lives in the rows array's own allocation, after the last row: whoever frees the rows
- * frees it too, and ix_row_value, which sees the page as const, can still fill it. */
+ * frees it too, and columns_row_value, which sees the page as const, can still fill it. */
 
 #define IX_MEMBER_SLOTS 256 /* a power of two, over IX_MAX_COLUMNS x 3 keys at half load */
 
-typedef struct ix_member_key {
+typedef struct rows_member_key {
   const char *key; /* NULL: an empty slot */
   uint32_t hash;
   short column;
   short rank; /* which of the column's keys: 0 wins over 1 over 2 */
-} ix_member_key;
+} rows_member_key;
 
-typedef struct ix_member_cache {
+typedef struct rows_member_cache {
   const ix_provider *provider; /* whose keys the table holds; NULL: not built */
-  ix_member_key keys[IX_MEMBER_SLOTS];
+  rows_member_key keys[IX_MEMBER_SLOTS];
   const cJSON *item; /* the row item the members are for; NULL: none */
   int filled;        /* members holds item's members (else only item was seen, once) */
   const cJSON *members[IX_MAX_COLUMNS];
-} ix_member_cache;
+} rows_member_cache;
 
 /* The cache after page's last row, or NULL before the first row (rows.c allocates it). */
-ix_member_cache *ix_page_members(const ix_page *page);
+rows_member_cache *rows_page_members(const ix_page *page);
 
 /* Forgets the row the cache is for: its item may be freed and its address reused. */
-void ix_members_forget(ix_page *page);
+void rows_members_forget(ix_page *page);
 
 #endif

@@ -187,7 +187,7 @@ static void cxengage_seen_free(void *state) {
 
 /* The slot holding id, or the empty slot where it belongs. */
 static char **cxengage_seen_slot(char **slots, sqlite3_uint64 capacity, const char *id) {
-  sqlite3_uint64 i = ix_hash64(id) & (capacity - 1);
+  sqlite3_uint64 i = hash64(id) & (capacity - 1);
   while (slots[i] && strcmp(slots[i], id) != 0) i = (i + 1) & (capacity - 1);
   return &slots[i];
 }

@@ -1,13 +1,13 @@
 /*
- * The settings every table has, whatever its vendor (config.h: ix_common_settings): their keys,
- * flags, defaults and help. Where each lands in ix_engine_settings is config.c's
- * ix_engine_fields; tests/unit/test_config.c checks that every one has its field.
+ * The settings every table has, whatever its vendor (config.h: common_settings): their keys,
+ * flags, defaults and help. Where each lands in config_engine_settings is config.c's
+ * config_engine_fields; tests/unit/test_config.c checks that every one has its field.
  */
 #include "settings/config.h"
 
 #include <stddef.h>
 
-const ix_setting_def ix_common_settings[] = {
+const ix_setting_def common_settings[] = {
     {"base_url", IX_SETTING_URL, NULL, "the vendor API's base URL"},
     {"rate_limit", 0, "10/1s", "requests per window, e.g. 50/10s"},
     {"timeout_ms", IX_SETTING_INT, "30000", "whole-request timeout"},

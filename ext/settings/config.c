@@ -18,22 +18,22 @@ SQLITE_EXTENSION_INIT3
 #define IX_MAX_SETTINGS 48
 #define IX_MAX_NAME 64
 
-/* Where each common setting lands in ix_engine_settings. The field's name is the key itself
+/* Where each common setting lands in config_engine_settings. The field's name is the key itself
  * (stringified), so the two cannot drift apart; tests/unit/test_config.c checks that every common
  * setting has its field. */
-typedef struct ix_engine_field {
+typedef struct config_engine_field {
   const char *key;
   size_t offset;
   int is_int;                 /* sqlite3_int64, else const char * */
   sqlite3_int64 unset_number; /* what a whole number reads when unset */
-} ix_engine_field;
+} config_engine_field;
 
 #define IX_TEXT_FIELD(name) \
-  { #name, offsetof(ix_engine_settings, name), 0, 0 }
+  { #name, offsetof(config_engine_settings, name), 0, 0 }
 #define IX_INT_FIELD(name, unset) \
-  { #name, offsetof(ix_engine_settings, name), 1, unset }
+  { #name, offsetof(config_engine_settings, name), 1, unset }
 
-static const ix_engine_field ix_engine_fields[] = {
+static const config_engine_field config_engine_fields[] = {
     IX_TEXT_FIELD(base_url),
     IX_TEXT_FIELD(rate_limit),
     IX_INT_FIELD(timeout_ms, 0),
@@ -55,29 +55,29 @@ static const ix_engine_field ix_engine_fields[] = {
 };
 
 /* One option as written in CREATE VIRTUAL TABLE: either a literal or the name of a variable. */
-typedef struct ix_option {
+typedef struct config_option {
   const ix_setting_def *def;
   char *value;   /* literal value, or NULL */
   char *env_var; /* from key_env=NAME, or NULL */
-} ix_option;
+} config_option;
 
-struct ix_options {
+struct config_options {
   int count;
-  ix_option items[IX_MAX_SETTINGS];
+  config_option items[IX_MAX_SETTINGS];
 };
 
-typedef struct ix_setting {
+typedef struct config_setting {
   const ix_setting_def *def;
   char *value;
   char *source;  /* "default", "env NAME", "option", "option env NAME" */
   char *origin;  /* the name a user changes: see config_origin */
   char *problem; /* why the value is unusable (lenient resolution only), else NULL */
-} ix_setting;
+} config_setting;
 
 struct ix_config {
   int count;
-  ix_setting items[IX_MAX_SETTINGS];
-  ix_engine_settings engine; /* the common settings again, typed (config_engine) */
+  config_setting items[IX_MAX_SETTINGS];
+  config_engine_settings engine; /* the common settings again, typed (config_engine) */
 };
 
 int config_env_flag(const char *name) {
@@ -88,7 +88,7 @@ int config_env_flag(const char *name) {
 /* Vendor settings first, so a vendor can override a common default (its documented rate limit). */
 static const ix_setting_def *config_find_def(const ix_setting_def *vendor_settings, const char *key,
                                              size_t key_length) {
-  const ix_setting_def *lists[2] = {vendor_settings, ix_common_settings};
+  const ix_setting_def *lists[2] = {vendor_settings, common_settings};
   for (int l = 0; l < 2; l++) {
     for (const ix_setting_def *def = lists[l]; def && def->key; def++) {
       if (strlen(def->key) == key_length && strncmp(def->key, key, key_length) == 0) return def;
@@ -119,7 +119,7 @@ static char *config_trimmed_copy(const char *start, const char *end) {
 
 static char *config_list_keys(const ix_setting_def *vendor_settings) {
   sqlite3_str *text = sqlite3_str_new(NULL);
-  const ix_setting_def *lists[2] = {vendor_settings, ix_common_settings};
+  const ix_setting_def *lists[2] = {vendor_settings, common_settings};
   for (int l = 0; l < 2; l++) {
     for (const ix_setting_def *def = lists[l]; def && def->key; def++) {
       if (l == 1 && config_find_def(vendor_settings, def->key, strlen(def->key)) != def) continue;
@@ -137,7 +137,7 @@ static int config_valid_env_name(const char *name) {
   return 1;
 }
 
-void config_options_free(ix_options *options) {
+void config_options_free(config_options *options) {
   if (!options) return;
   for (int i = 0; i < options->count; i++) {
     sqlite3_free(options->items[i].value);
@@ -147,10 +147,10 @@ void config_options_free(ix_options *options) {
 }
 
 int config_options_parse(const char *table, const ix_setting_def *vendor_settings, int argc,
-                         const char *const *argv, int stored_in_file, ix_options **out,
+                         const char *const *argv, int stored_in_file, config_options **out,
                          char **error_out) {
   *out = NULL;
-  ix_options *options = sqlite3_malloc64(sizeof(*options));
+  config_options *options = sqlite3_malloc64(sizeof(*options));
   if (!options) return SQLITE_NOMEM;
   memset(options, 0, sizeof(*options));
   for (int i = 0; i < argc; i++) {
@@ -184,7 +184,7 @@ int config_options_parse(const char *table, const ix_setting_def *vendor_setting
       config_options_free(options);
       return SQLITE_NOMEM;
     }
-    ix_option *option = &options->items[options->count++];
+    config_option *option = &options->items[options->count++];
     option->def = def;
     if (via_env) {
       option->env_var = value;
@@ -212,7 +212,8 @@ int config_options_parse(const char *table, const ix_setting_def *vendor_setting
   return SQLITE_OK;
 }
 
-static const ix_option *config_find_option(const ix_options *options, const ix_setting_def *def) {
+static const config_option *config_find_option(const config_options *options,
+                                               const ix_setting_def *def) {
   for (int i = 0; options && i < options->count; i++) {
     if (options->items[i].def == def) return &options->items[i];
   }
@@ -241,7 +242,7 @@ void config_free(ix_config *config) {
 }
 
 /* A number's value, else `unusable` (a lenient resolution keeps values a query would refuse). */
-static sqlite3_int64 config_number(const ix_setting *setting, sqlite3_int64 unusable) {
+static sqlite3_int64 config_number(const config_setting *setting, sqlite3_int64 unusable) {
   long long minimum, maximum, number;
   numbers_range(setting->def->key, (setting->def->flags & IX_SETTING_SWITCH) != 0, &minimum,
                 &maximum);
@@ -249,7 +250,7 @@ static sqlite3_int64 config_number(const ix_setting *setting, sqlite3_int64 unus
 }
 
 /* A number within its range. Out of range is refused, never clamped (not the value written). */
-static int config_check_number(const char *table, const ix_setting *setting, char **error_out) {
+static int config_check_number(const char *table, const config_setting *setting, char **error_out) {
   const ix_setting_def *def = setting->def;
   if (!setting->value || !(def->flags & IX_SETTING_INT)) return SQLITE_OK;
   long long minimum, maximum, number;
@@ -264,7 +265,7 @@ static int config_check_number(const char *table, const ix_setting *setting, cha
 
 /* Keeps value in setting, checked: no control character, a number within its range. */
 static int config_check_value(const char *table, const ix_setting_def *def, const char *value,
-                              ix_setting *setting, char **error_out) {
+                              config_setting *setting, char **error_out) {
   if (value && *value && !(setting->value = sqlite3_mprintf("%s", value))) return SQLITE_NOMEM;
   for (const char *p = setting->value; p && *p; p++) {
     if ((unsigned char)*p < 0x20 || *p == 0x7f) {
@@ -281,15 +282,15 @@ static int config_check_value(const char *table, const ix_setting_def *def, cons
 
 /* Fills one setting from the first place that has it. */
 static int config_resolve_one(const char *table, const char *vendor, const ix_setting_def *def,
-                              const char *default_value, const ix_options *options,
-                              int base_url_overridden, ix_setting *setting, char **error_out) {
+                              const char *default_value, const config_options *options,
+                              int base_url_overridden, config_setting *setting, char **error_out) {
   setting->def = def;
   char *vendor_env = config_env_name(vendor, def->key);
   if (!vendor_env) return SQLITE_NOMEM;
   /* INTERACTIONS_<KEY>, read after <VENDOR>_<KEY> (IX_SETTING_GLOBAL_ENV). */
   char *global_env =
       (def->flags & IX_SETTING_GLOBAL_ENV) ? config_env_name("interactions", def->key) : NULL;
-  const ix_option *option = config_find_option(options, def);
+  const config_option *option = config_find_option(options, def);
   const char *value = NULL;
   if (option && option->value) {
     value = option->value;
@@ -328,7 +329,7 @@ static int config_resolve_one(const char *table, const char *vendor, const ix_se
 
 /* A vendor that declares its own base_url setting says in its help where the URL comes from. */
 static int config_check_base_url(const char *table, const ix_setting_def *def,
-                                 const ix_setting *setting, char **error_out) {
+                                 const config_setting *setting, char **error_out) {
   char host[256];
   int is_https = 0;
   const char *problem = NULL;
@@ -354,7 +355,7 @@ static int config_check_base_url(const char *table, const ix_setting_def *def,
   return SQLITE_OK;
 }
 
-static const ix_setting *config_find(const ix_config *config, const char *key) {
+static const config_setting *config_find(const ix_config *config, const char *key) {
   for (int i = 0; config && i < config->count; i++) {
     if (strcmp(config->items[i].def->key, key) == 0) return &config->items[i];
   }
@@ -373,9 +374,9 @@ static void config_unknown_key(const char *key) {
 
 /* Reads each common setting into its field once, the way config_get_int reads a number. */
 static void config_fill_engine(ix_config *config) {
-  for (size_t i = 0; i < sizeof(ix_engine_fields) / sizeof(ix_engine_fields[0]); i++) {
-    const ix_engine_field *field = &ix_engine_fields[i];
-    const ix_setting *setting = config_find(config, field->key);
+  for (size_t i = 0; i < sizeof(config_engine_fields) / sizeof(config_engine_fields[0]); i++) {
+    const config_engine_field *field = &config_engine_fields[i];
+    const config_setting *setting = config_find(config, field->key);
     if (!setting) config_unknown_key(field->key);
     const char *value = setting ? setting->value : NULL;
     char *slot = (char *)&config->engine + field->offset;
@@ -392,7 +393,7 @@ static void config_fill_engine(ix_config *config) {
  * unusable and goes on, so interactions_settings can show everything at once. */
 static int config_resolve_mode(const char *table, const char *vendor,
                                const ix_setting_def *vendor_settings, const char *default_base_url,
-                               const ix_options *options, int lenient, ix_config **out,
+                               const config_options *options, int lenient, ix_config **out,
                                char **error_out) {
   *out = NULL;
   ix_config *config = sqlite3_malloc64(sizeof(*config));
@@ -403,7 +404,7 @@ static int config_resolve_mode(const char *table, const char *vendor,
   const ix_setting_def *region_def = config_find_def(vendor_settings, "region", 6);
   int base_url_overridden = config_find_option(options, base_def) != NULL ||
                             (region_def && config_find_option(options, region_def) != NULL);
-  const ix_setting_def *lists[2] = {vendor_settings, ix_common_settings};
+  const ix_setting_def *lists[2] = {vendor_settings, common_settings};
   int rc = SQLITE_OK;
   for (int l = 0; l < 2 && rc == SQLITE_OK; l++) {
     for (const ix_setting_def *def = lists[l]; def && def->key && rc == SQLITE_OK; def++) {
@@ -411,7 +412,7 @@ static int config_resolve_mode(const char *table, const char *vendor,
       if (config->count == IX_MAX_SETTINGS) break;
       const char *default_value =
           def == base_def && !def->default_value ? default_base_url : def->default_value;
-      ix_setting *setting = &config->items[config->count++];
+      config_setting *setting = &config->items[config->count++];
       rc = config_resolve_one(table, vendor, def, default_value, options, base_url_overridden,
                               setting, error_out);
       if (rc == SQLITE_OK && def == base_def)
@@ -439,7 +440,7 @@ static int config_resolve_mode(const char *table, const char *vendor,
 }
 
 /* How strongly a value was chosen: a table's option, then an environment variable, then a default. */
-static int config_rank(const ix_setting *setting) {
+static int config_rank(const config_setting *setting) {
   return strncmp(setting->source, "option", 6) == 0 ? 2 : strncmp(setting->source, "env", 3) == 0;
 }
 
@@ -451,7 +452,7 @@ static const char *config_region_url(const char *region, const char *const *regi
   return strstr(region, "://") ? region : NULL;
 }
 
-static int config_use_region(const char *table, ix_setting *region, ix_setting *base,
+static int config_use_region(const char *table, config_setting *region, config_setting *base,
                              const char *const *regions, char **error_out) {
   if (config_rank(region) == config_rank(base)) {
     *error_out = sqlite3_mprintf(
@@ -482,14 +483,14 @@ static int config_use_region(const char *table, ix_setting *region, ix_setting *
 }
 
 const char *config_api_group(const ix_config *config) {
-  const ix_setting *group = config_find(config, "api_group");
+  const config_setting *group = config_find(config, "api_group");
   return !group ? NULL : group->value ? group->value : "";
 }
 
 int config_apply_region(ix_config *config, const char *table, const char *const *regions,
                         int lenient, char **error_out) {
-  ix_setting *region = (ix_setting *)config_find(config, "region");
-  ix_setting *base = (ix_setting *)config_find(config, "base_url");
+  config_setting *region = (config_setting *)config_find(config, "region");
+  config_setting *base = (config_setting *)config_find(config, "base_url");
   if (!region || !region->value || region->problem || !base) return SQLITE_OK;
   char *error = NULL;
   int rc = config_use_region(table, region, base, regions, &error);
@@ -505,7 +506,7 @@ int config_apply_region(ix_config *config, const char *table, const char *const 
 }
 
 int config_resolve(const char *table, const char *vendor, const ix_setting_def *vendor_settings,
-                   const char *default_base_url, const ix_options *options, ix_config **out,
+                   const char *default_base_url, const config_options *options, ix_config **out,
                    char **error_out) {
   return config_resolve_mode(table, vendor, vendor_settings, default_base_url, options, 0, out,
                              error_out);
@@ -523,34 +524,34 @@ int config_resolve_lenient(const char *table, const char *vendor,
 
 /* Every lookup by key: a config exists but lacks the key only when the caller misspelt it (no
  * config at all is a caller without settings, such as a fuzz target). */
-static const ix_setting *config_find_known(const ix_config *config, const char *key) {
-  const ix_setting *setting = config_find(config, key);
+static const config_setting *config_find_known(const ix_config *config, const char *key) {
+  const config_setting *setting = config_find(config, key);
   if (!setting && config) config_unknown_key(key);
   return setting;
 }
 
-const ix_engine_settings *config_engine(const ix_config *config) {
+const config_engine_settings *config_engine(const ix_config *config) {
   return &config->engine;
 }
 
 const char *config_engine_unmapped(void) {
-  size_t count = sizeof(ix_engine_fields) / sizeof(ix_engine_fields[0]);
-  for (const ix_setting_def *def = ix_common_settings; def->key; def++) {
+  size_t count = sizeof(config_engine_fields) / sizeof(config_engine_fields[0]);
+  for (const ix_setting_def *def = common_settings; def->key; def++) {
     size_t i = 0;
-    while (i < count && strcmp(ix_engine_fields[i].key, def->key) != 0) i++;
+    while (i < count && strcmp(config_engine_fields[i].key, def->key) != 0) i++;
     if (i == count) return def->key;
   }
   for (size_t i = 0; i < count; i++) {
-    const ix_setting_def *def = ix_common_settings;
-    while (def->key && strcmp(def->key, ix_engine_fields[i].key) != 0) def++;
-    if (!def->key) return ix_engine_fields[i].key;
+    const ix_setting_def *def = common_settings;
+    while (def->key && strcmp(def->key, config_engine_fields[i].key) != 0) def++;
+    if (!def->key) return config_engine_fields[i].key;
   }
   return NULL;
 }
 
 int config_base_url_defaulted(const ix_config *config) {
-  const ix_setting *base = config_find(config, "base_url");
-  const ix_setting *region = config_find(config, "region");
+  const config_setting *base = config_find(config, "base_url");
+  const config_setting *region = config_find(config, "region");
   return base && base->value && !base->problem && strcmp(base->source, "default") == 0 &&
          !(region && region->value && strcmp(region->source, "default") != 0);
 }
@@ -560,22 +561,22 @@ int config_defines(const ix_config *config, const char *key) {
 }
 
 const char *config_get(const ix_config *config, const char *key) {
-  const ix_setting *setting = config_find_known(config, key);
+  const config_setting *setting = config_find_known(config, key);
   return setting ? setting->value : NULL;
 }
 
 sqlite3_int64 config_get_int(const ix_config *config, const char *key) {
-  const ix_setting *setting = config_find_known(config, key);
+  const config_setting *setting = config_find_known(config, key);
   return setting && setting->value ? config_number(setting, 0) : 0;
 }
 
 const char *config_origin(const ix_config *config, const char *key) {
-  const ix_setting *setting = config_find_known(config, key);
+  const config_setting *setting = config_find_known(config, key);
   return setting ? setting->origin : key;
 }
 
 int config_is_default(const ix_config *config, const char *key) {
-  const ix_setting *setting = config_find_known(config, key);
+  const config_setting *setting = config_find_known(config, key);
   return setting && setting->source && strcmp(setting->source, "default") == 0;
 }
 
@@ -583,8 +584,8 @@ int config_count(const ix_config *config) {
   return config ? config->count : 0;
 }
 
-void config_at(const ix_config *config, int index, ix_setting_view *view) {
-  const ix_setting *setting = &config->items[index];
+void config_at(const ix_config *config, int index, config_setting_view *view) {
+  const config_setting *setting = &config->items[index];
   view->key = setting->def->key;
   view->value = setting->value;
   view->source = setting->source;

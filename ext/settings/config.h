@@ -36,19 +36,19 @@ typedef struct ix_setting_def {
   const char *help;
 } ix_setting_def;
 
-typedef struct ix_options ix_options;
+typedef struct config_options config_options;
 typedef struct ix_config ix_config;
 
 /* Settings every vendor has, terminated by a NULL key. */
-extern const ix_setting_def ix_common_settings[];
+extern const ix_setting_def common_settings[];
 
-/* The engine's own settings (ix_common_settings) in their C types, resolved once per table by
+/* The engine's own settings (common_settings) in their C types, resolved once per table by
  * config_resolve: the engine reads fields, so a misspelt name is a compile error rather than a
  * lookup that silently reads 0. A whole number reads 0 when unset (an empty value), as
  * config_get_int does; texts are NULL when unset and live as long as the config. Adding a common
- * setting: its row in ix_common_settings (common.c), its field here, its line in config.c's
- * ix_engine_fields (docs/engine.md#settings). */
-typedef struct ix_engine_settings {
+ * setting: its row in common_settings (common.c), its field here, its line in config.c's
+ * config_engine_fields (docs/engine.md#settings). */
+typedef struct config_engine_settings {
   const char *base_url; /* without trailing slashes */
   const char *rate_limit;
   sqlite3_int64 timeout_ms;
@@ -67,19 +67,19 @@ typedef struct ix_engine_settings {
   const char *limiter_url;      /* NULL: the host's own limiter (limit/ratelimit.h) */
   const char *limiter_fallback; /* "fail" or "local" */
   const char *quota_share;      /* the part of each window this installation uses, "0.5" */
-} ix_engine_settings;
+} config_engine_settings;
 
 /* Parses the CREATE VIRTUAL TABLE arguments. stored_in_file is true for tables that are not TEMP.
  */
 int config_options_parse(const char *table, const ix_setting_def *vendor_settings, int argc,
-                         const char *const *argv, int stored_in_file, ix_options **out,
+                         const char *const *argv, int stored_in_file, config_options **out,
                          char **error_out);
-void config_options_free(ix_options *options);
+void config_options_free(config_options *options);
 
 /* Resolves every setting for one table: option, option's environment variable, the vendor's
  * environment variable, default. */
 int config_resolve(const char *table, const char *vendor, const ix_setting_def *vendor_settings,
-                   const char *default_base_url, const ix_options *options, ix_config **out,
+                   const char *default_base_url, const config_options *options, ix_config **out,
                    char **error_out);
 void config_free(ix_config *config);
 /* Resolves the environment's settings without stopping at an unusable one: each records why. */
@@ -99,8 +99,8 @@ int config_apply_region(ix_config *config, const char *table, const char *const 
 const char *config_api_group(const ix_config *config);
 
 /* The engine's settings of a resolved config, strict or lenient. config must not be NULL: the
- * engine asks only after ix_fetch_configure has resolved it. */
-const ix_engine_settings *config_engine(const ix_config *config);
+ * engine asks only after fetch_configure has resolved it. */
+const config_engine_settings *config_engine(const ix_config *config);
 
 /* A provider's own settings by key. A key the table does not define is a programming error that
  * would otherwise read as unset: builds with IX_DEBUG (the sanitized ones: unit tests, make asan)
@@ -108,7 +108,7 @@ const ix_engine_settings *config_engine(const ix_config *config);
  * sources name against the tables. */
 const char *config_get(const ix_config *config, const char *key); /* NULL when unset */
 sqlite3_int64 config_get_int(const ix_config *config, const char *key);
-/* The first common setting without its ix_engine_settings field (or field without its setting),
+/* The first common setting without its config_engine_settings field (or field without its setting),
  * NULL when they match: tests/unit/test_config.c. */
 const char *config_engine_unmapped(void);
 /* Whether the base URL is the vendor's own default (no variable, option or region named one): the
@@ -125,16 +125,16 @@ const char *config_origin(const ix_config *config, const char *key);
 int config_is_default(const ix_config *config, const char *key);
 
 /* Iteration for interactions_settings and for the account scope. */
-typedef struct ix_setting_view {
+typedef struct config_setting_view {
   const char *key;
   const char *value;   /* NULL when unset */
   const char *source;  /* "default", "env NAME", "option", "option env NAME" */
   const char *problem; /* lenient resolution: why the value is unusable, else NULL */
   unsigned flags;      /* IX_SETTING_* */
-} ix_setting_view;
+} config_setting_view;
 
 int config_count(const ix_config *config);
-void config_at(const ix_config *config, int index, ix_setting_view *view);
+void config_at(const ix_config *config, int index, config_setting_view *view);
 
 /* INTERACTIONS_* process-wide switches. */
 int config_env_flag(const char *name);

@@ -12,15 +12,15 @@
 /* The range of every whole number setting. Limits that 0 would switch off (a timeout, a page cap)
  * start at 1: curl reads a 0 timeout as none, and a statement without limits could wait forever.
  * The upper ends keep every deadline computed from them far from overflow. */
-typedef struct ix_setting_range {
+typedef struct numbers_range_def {
   const char *key;
   long long minimum;
   long long maximum;
-} ix_setting_range;
+} numbers_range_def;
 
 #define IX_ONE_DAY_MS 86400000LL
 
-static const ix_setting_range ix_setting_ranges[] = {
+static const numbers_range_def numbers_range_defs[] = {
     {"timeout_ms", 1, IX_ONE_DAY_MS},
     {"connect_timeout_ms", 1, IX_ONE_DAY_MS},
     {"stall_timeout_ms", 1, IX_ONE_DAY_MS},
@@ -40,10 +40,10 @@ static const ix_setting_range ix_setting_ranges[] = {
 void numbers_range(const char *key, int is_switch, long long *minimum, long long *maximum) {
   *minimum = 0;
   *maximum = is_switch ? 1 : IX_DEFAULT_MAXIMUM;
-  for (size_t i = 0; i < sizeof(ix_setting_ranges) / sizeof(ix_setting_ranges[0]); i++) {
-    if (strcmp(ix_setting_ranges[i].key, key) == 0) {
-      *minimum = ix_setting_ranges[i].minimum;
-      *maximum = ix_setting_ranges[i].maximum;
+  for (size_t i = 0; i < sizeof(numbers_range_defs) / sizeof(numbers_range_defs[0]); i++) {
+    if (strcmp(numbers_range_defs[i].key, key) == 0) {
+      *minimum = numbers_range_defs[i].minimum;
+      *maximum = numbers_range_defs[i].maximum;
     }
   }
 }

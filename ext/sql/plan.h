@@ -27,60 +27,60 @@
 #define IX_DATE_LENGTH 10 /* YYYY-MM-DD */
 
 /* How a constraint compares text (sqlite3_vtab_collation). */
-typedef enum ix_collation {
+typedef enum plan_collation {
   IX_COLLATE_BINARY,
   IX_COLLATE_NOCASE,
   IX_COLLATE_RTRIM,
   IX_COLLATE_OTHER, /* an application's own collation: nothing can be assumed */
-} ix_collation;
+} plan_collation;
 
 /* One entry of sqlite3_index_info.aConstraint, as the planner needs it. */
-typedef struct ix_plan_constraint {
+typedef struct plan_constraint {
   int column;
   int op;     /* SQLITE_INDEX_CONSTRAINT_* */
   int usable; /* usable in this probe */
-  ix_collation collation;
+  plan_collation collation;
   /* The SQLite type of the right-hand side when it is a literal in the SQL
    * (sqlite3_vtab_rhs_value), 0 when unknown (a parameter, a column of another table, an
    * expression): only a literal's comparison affinity is known for sure. */
   int literal_type;
   int can_be_in; /* sqlite3_vtab_in(info, i, -1): an IN that can be taken whole */
-} ix_plan_constraint;
+} plan_constraint;
 
 /* What the plan does with one constraint (aConstraintUsage). */
-typedef struct ix_plan_usage {
+typedef struct plan_usage {
   int argv_index; /* 0 = not sent */
   int omit;
-} ix_plan_usage;
+} plan_usage;
 
-typedef enum ix_plan_outcome {
+typedef enum plan_outcome {
   IX_PLAN_USE,        /* a plan naming a customer */
   IX_PLAN_DECLINE,    /* no key in this probe: SQLITE_OK with IX_PLAN_DECLINED_COST */
   IX_PLAN_CONSTRAINT, /* a key exists but is not usable in this join order: SQLITE_CONSTRAINT */
-} ix_plan_outcome;
+} plan_outcome;
 
-typedef struct ix_plan {
-  ix_plan_outcome outcome;
+typedef struct plan_choice {
+  plan_outcome outcome;
   int idx_num; /* the chosen alternative + 1; 0 when declined */
   char idx_str[IX_PLAN_TEXT_MAX];
   double cost;
   double rows;
   int in_constraint; /* the constraint whose IN list xFilter takes whole, else -1 */
   int has_range;     /* a bound on the range column is sent */
-} ix_plan;
+} plan_choice;
 
 /* What xBestIndex appends to the plan of an OR branch that has no bound on the range column when
  * the statement's probe before it had one (SQLite passes each branch only its own terms). */
 #define IX_PLAN_RANGE_OUTSIDE_OR " | range outside the OR"
 
 /* The whole of xBestIndex: usage[] (count entries) and *plan are filled. */
-ix_plan_outcome ix_plan_build(const ix_provider *provider, const ix_plan_constraint *constraints,
-                              int count, int order_by_count, int has_limit_ops,
-                              ix_plan_usage *usage, ix_plan *plan);
+plan_outcome plan_build(const ix_provider *provider, const plan_constraint *constraints, int count,
+                        int order_by_count, int has_limit_ops, plan_usage *usage,
+                        plan_choice *plan);
 
 /* ---- Reading the plan (xFilter): the writer's inverse ---- */
 
-typedef enum ix_term_op {
+typedef enum plan_term_op {
   IX_OP_EQ,
   IX_OP_GT,
   IX_OP_GE,
@@ -89,25 +89,25 @@ typedef enum ix_term_op {
   IX_OP_IN,
   IX_OP_IS,
   IX_OP_IS_NULL
-} ix_term_op;
+} plan_term_op;
 
-typedef enum ix_term_kind { IX_TERM_VALUE, IX_TERM_LIMIT, IX_TERM_OFFSET } ix_term_kind;
+typedef enum plan_term_kind { IX_TERM_VALUE, IX_TERM_LIMIT, IX_TERM_OFFSET } plan_term_kind;
 
 /* One term of an idxStr: which value xFilter's argv at its position is. */
-typedef struct ix_term {
-  ix_term_kind kind;
+typedef struct plan_term {
+  plan_term_kind kind;
   int column; /* IX_TERM_VALUE: the column, its operator and collation */
-  ix_term_op op;
-  ix_collation collation;
-} ix_term;
+  plan_term_op op;
+  plan_collation collation;
+} plan_term;
 
-/* Reads the terms of an idxStr that ix_plan_build wrote (up to its " | " notes), one per value
+/* Reads the terms of an idxStr that plan_build wrote (up to its " | " notes), one per value
  * xFilter is given, into terms. Returns how many, or -1 when the text is not a plan of provider's
  * or holds more than max_terms terms. */
-int ix_plan_read(const ix_provider *provider, const char *idx_str, ix_term *terms, int max_terms);
+int plan_read(const ix_provider *provider, const char *idx_str, plan_term *terms, int max_terms);
 /* One term of length bytes: its column, operator and collation; 0 when it is not one. */
-int ix_plan_parse_term(const ix_provider *provider, const char *term, size_t length,
-                       int *column_out, ix_term_op *op_out, ix_collation *collation_out);
+int plan_parse_term(const ix_provider *provider, const char *term, size_t length, int *column_out,
+                    plan_term_op *op_out, plan_collation *collation_out);
 
 /* ---- The steps, exposed for the unit tests ---- */
 
@@ -116,8 +116,8 @@ int ix_plan_parse_term(const ix_provider *provider, const char *term, size_t len
  * those that need "IS NULL" (a key IS NULL names no customer, so it is used only when nothing else
  * names one). Returns the alternative, or -1 with *outcome DECLINE or CONSTRAINT. key_constraint[c]
  * is set to the constraint used for column c (-1 when none). */
-int ix_plan_choose_key(const ix_provider *provider, const ix_plan_constraint *constraints,
-                       int count, int key_constraint[IX_MAX_COLUMNS], ix_plan_outcome *outcome);
+int plan_choose_key(const ix_provider *provider, const plan_constraint *constraints, int count,
+                    int key_constraint[IX_MAX_COLUMNS], plan_outcome *outcome);
 
 /* Whether SQLite may skip its own check of an equality sent to the API on this column: only when
  * the API applies it exactly (IX_COL_EXACT), under BINARY, and the value is a text literal, whose
@@ -125,7 +125,7 @@ int ix_plan_choose_key(const ix_provider *provider, const ix_plan_constraint *co
  * affinity (then '447824371047' = 447824371047.0 holds, and what is sent is the integer's digits)
  * or none (then it does not): only SQLite's re-check gets both right. A numeric literal does not
  * say which it was either: sqlite3_vtab_rhs_value gives 447824371047.0 as an INTEGER. */
-int ix_plan_can_omit(const ix_column_def *column, const ix_plan_constraint *constraint);
+int plan_can_omit(const ix_column_def *column, const plan_constraint *constraint);
 
 /* ---- Values in xFilter ---- */
 
@@ -135,40 +135,40 @@ int ix_plan_can_omit(const ix_column_def *column, const ix_plan_constraint *cons
  * ("letters in other case"). NOCASE on a value without letters is BINARY; a phone match serves
  * NOCASE and RTRIM; RTRIM on a value without trailing spaces is BINARY (vendors' ids hold none);
  * an application's own collation is never served. */
-const char *ix_key_collation_problem(ix_match match, ix_collation collation, const char *text,
-                                     size_t length);
+const char *plan_key_collation_problem(ix_match match, plan_collation collation, const char *text,
+                                       size_t length);
 
 /* Why a key value cannot name a customer (so no request is made and no row returned), or NULL
  * when it can: empty, "." or "..", a control character or NUL, longer than IX_KEY_MAX_BYTES. */
-const char *ix_key_problem(const char *text, size_t length);
+const char *plan_key_problem(const char *text, size_t length);
 
 /* The text an equality with a REAL value sends: an integral value as its digits (what a column of
  * numeric affinity equates with '447824371047'), else SQLite's own rendering. Returns 0 when no
  * text can equal the value (infinite or NaN). out holds at least 32 bytes. */
-int ix_real_key_text(double value, char *out, size_t out_size);
+int plan_real_key_text(double value, char *out, size_t out_size);
 
 /* The first day a row's date text t can fall on when t >= bound (or > bound) holds: 1 and
  * YYYY-MM-DD in out, or 0 when no date text can pass the bound (then no row can). A bound needs
  * not be a date: '2025-04' gives 2025-04-01, '2025-02-30' gives 2025-03-01. */
-int ix_date_lower(const char *bound, size_t length, char out[IX_DATE_LENGTH + 1]);
+int plan_date_lower(const char *bound, size_t length, char out[IX_DATE_LENGTH + 1]);
 /* The last day a row's date text can fall on when t < bound (t <= bound when inclusive): 1 and
  * YYYY-MM-DD in out, or 0 when none can ('2025-04-0:' gives 2025-04-09). */
-int ix_date_upper(const char *bound, size_t length, int inclusive, char out[IX_DATE_LENGTH + 1]);
+int plan_date_upper(const char *bound, size_t length, int inclusive, char out[IX_DATE_LENGTH + 1]);
 /* Whether text starts with a valid date YYYY-MM-DD (what providers read from a bound). */
-int ix_starts_with_date(const char *text, size_t length);
+int plan_starts_with_date(const char *text, size_t length);
 /* Whether a bound's text could be the start of a value of the range column ('YYYY-MM-DD
  * HH:MM:SS.sss', anything after that): '2025-04' and '2025-04-01 10' do, '2018/08/01',
  * ' 2025-03-15' and '2025-03-15T10:00' do not (SQLite compares them as text all the same). */
-int ix_bound_fits_format(const char *text, size_t length);
+int plan_bound_fits_format(const char *text, size_t length);
 /* Whether day (YYYY-MM-DD) is the first day a date text can hold, 0000-01-01: a lower bound that
  * every date passes, so no lower bound at all. */
-int ix_is_first_day(const char day[IX_DATE_LENGTH + 1]);
+int plan_is_first_day(const char day[IX_DATE_LENGTH + 1]);
 /* Moves the date in day (YYYY-MM-DD) to the next day; 0 when it is the last writable one. */
-int ix_next_day(char day[IX_DATE_LENGTH + 1]);
+int plan_next_day(char day[IX_DATE_LENGTH + 1]);
 /* Folds a bound compared under NOCASE or RTRIM into the text BINARY would compare with a date
  * (dates hold no letters and no trailing spaces); returns 0 for a collation that cannot be
  * folded. Writes at most length bytes into out and sets *out_length. */
-int ix_fold_bound(ix_collation collation, const char *bound, size_t length, char *out,
-                  size_t *out_length);
+int plan_fold_bound(plan_collation collation, const char *bound, size_t length, char *out,
+                    size_t *out_length);
 
 #endif

@@ -12,8 +12,8 @@
 SQLITE_EXTENSION_INIT3
 
 void promise_filter_reset(promise_state *state) {
-  ix_textset_clear(&state->in_keys);
-  ix_textset_clear(&state->customers_seen);
+  textset_clear(&state->in_keys);
+  textset_clear(&state->customers_seen);
 }
 
 void promise_free(promise_state *state) {
@@ -23,14 +23,14 @@ void promise_free(promise_state *state) {
 }
 
 int promise_check_key_collation(const ix_provider *provider, const char *table, uint64_t key,
-                                int column, ix_collation collation, sqlite3_value *value,
+                                int column, plan_collation collation, sqlite3_value *value,
                                 char **error_out) {
   if (!(key & IX_COLUMN_BIT(column)) || collation == IX_COLLATE_BINARY) return SQLITE_OK;
   const ix_column_def *def = &provider->columns[column];
   const char *text = (const char *)sqlite3_value_text(value);
   size_t length = (size_t)sqlite3_value_bytes(value);
   ix_match match = ix_column_match(def->flags);
-  const char *problem = ix_key_collation_problem(match, collation, text ? text : "", length);
+  const char *problem = plan_key_collation_problem(match, collation, text ? text : "", length);
   if (!problem) return SQLITE_OK;
   static const char *const names[] = {"BINARY", "NOCASE", "RTRIM", "of the application's own"};
   *error_out = ix_errorf(
@@ -46,18 +46,18 @@ int promise_check_key_collation(const ix_provider *provider, const char *table, 
 int promise_in_key_is_new(promise_state *state, sqlite3_value *sent) {
   const char *text = (const char *)sqlite3_value_text(sent);
   if (!text) return sqlite3_value_type(sent) == SQLITE_NULL ? 1 : -1;
-  return ix_textset_add(&state->in_keys, text, (size_t)sqlite3_value_bytes(sent));
+  return textset_add(&state->in_keys, text, (size_t)sqlite3_value_bytes(sent));
 }
 
 /* Two values the vendor resolves to the same customer ('a.b@x.org' and 'A.B@X.ORG' for
  * Capillary): IN is set membership, and over a local copy each row exists once. */
-int promise_skip_repeated_customer(promise_state *state, ix_fetch *fetch, int *row_index) {
+int promise_skip_repeated_customer(promise_state *state, fetch_cursor *fetch, int *row_index) {
   const ix_provider *provider = fetch->account.provider;
   if (fetch->in_column < 0 || !provider->customer_identity) return SQLITE_OK;
   char vendor_id[256];
-  ix_call call = ix_fetch_call(fetch);
+  ix_call call = fetch_call(fetch);
   if (!provider->customer_identity(&call, vendor_id, sizeof(vendor_id))) return SQLITE_OK;
-  int added = ix_textset_add(&state->customers_seen, vendor_id, strlen(vendor_id));
+  int added = textset_add(&state->customers_seen, vendor_id, strlen(vendor_id));
   if (added < 0) return SQLITE_NOMEM;
   if (added == 0) {
     *row_index = fetch->page.row_count;
@@ -67,14 +67,15 @@ int promise_skip_repeated_customer(promise_state *state, ix_fetch *fetch, int *r
   return SQLITE_OK;
 }
 
-int promise_customer_arrived(promise_state *state, ix_fetch *fetch, uint64_t key, int *row_index) {
+int promise_customer_arrived(promise_state *state, fetch_cursor *fetch, uint64_t key,
+                             int *row_index) {
   int rc = promise_skip_repeated_customer(state, fetch, row_index);
   promise_note_dropped(state, fetch, key);
   return rc;
 }
 
 /* Whether SQLite's comparison under collation finds a and b equal (texts). */
-static int promise_text_equal(ix_collation collation, const char *a, const char *b) {
+static int promise_text_equal(plan_collation collation, const char *a, const char *b) {
   if (collation == IX_COLLATE_NOCASE) return sqlite3_stricmp(a, b) == 0;
   if (collation == IX_COLLATE_RTRIM) {
     size_t a_length = strlen(a), b_length = strlen(b);
@@ -88,13 +89,13 @@ static int promise_text_equal(ix_collation collation, const char *a, const char 
 /* The vendor matched a key loosely ('+919988221100' finds the customer whose mobile is
  * '919988221100') and every row carries the vendor's own value, which SQLite's = does not equal.
  * Rows stay SQLite's answer; for a plain equality only (in an IN list another value may match). */
-void promise_note_dropped(promise_state *state, const ix_fetch *fetch, uint64_t key) {
+void promise_note_dropped(promise_state *state, const fetch_cursor *fetch, uint64_t key) {
   const ix_provider *provider = fetch->account.provider;
   if (state->noted || !provider->customer_key || fetch->in_column >= 0 ||
       fetch->page.row_count == 0) {
     return;
   }
-  ix_call call = ix_fetch_call(fetch);
+  ix_call call = fetch_call(fetch);
   for (int c = 0; c < provider->column_count; c++) {
     sqlite3_value *sent = fetch->args.eq[c];
     const char *text = sent ? (const char *)sqlite3_value_text(sent) : NULL;
@@ -110,7 +111,7 @@ void promise_note_dropped(promise_state *state, const ix_fetch *fetch, uint64_t 
         "%s '%q' matched the vendor's customer '%q', whose rows SQLite's "
         "= then dropped: write %s = '%q'",
         name, text, vendor, name, vendor);
-    trust_note(fetch->account.table_name, note);
+    trustnote_say(fetch->account.table_name, note);
     sqlite3_free(note);
     state->noted = 1;
     return;
@@ -135,7 +136,7 @@ void promise_keep_bound_note(promise_state *state, const ix_provider *provider, 
 
 void promise_say_bound_note(promise_state *state, const char *table) {
   if (!state->bound_note || state->noted) return;
-  trust_note(table, state->bound_note);
+  trustnote_say(table, state->bound_note);
   state->noted = 1;
 }
 
@@ -145,8 +146,8 @@ void promise_say_bound_note(promise_state *state, const char *table) {
  * without a bound is marked, so that a provider needing a bound can say why it has none. A
  * marker left by another statement's probe only changes that error's wording. */
 void promise_note_range_outside_or(int *range_probe_without_key, const ix_provider *provider,
-                                   const ix_plan_constraint *constraints, int count,
-                                   ix_plan *plan) {
+                                   const plan_constraint *constraints, int count,
+                                   plan_choice *plan) {
   int range = provider->range_column, bounded = 0;
   for (int i = 0; range >= 0 && i < count; i++) {
     int op = constraints[i].op;

@@ -27,7 +27,7 @@ static const char *rowid_raw_text(const ix_page *page, const ix_row *row, size_t
                                   char **to_free) {
   const char *slice = NULL;
   *to_free = NULL;
-  if (ix_row_raw(page, row, &slice, length)) return slice;
+  if (jsonspan_row_raw(page, row, &slice, length)) return slice;
   char *text = cJSON_PrintUnformatted(row->item);
   *to_free = text;
   *length = text ? strlen(text) : 0;
@@ -39,12 +39,12 @@ static const char *rowid_raw_text(const ix_page *page, const ix_row *row, size_t
 static uint64_t rowid_add_scalars(uint64_t hash, const cJSON *object) {
   for (const cJSON *member = object ? object->child : NULL; member; member = member->next) {
     if (cJSON_IsObject(member) || cJSON_IsArray(member)) continue;
-    if (member->string) hash = ix_identity_add(hash, member->string, strlen(member->string) + 1);
+    if (member->string) hash = rowid_add_identity(hash, member->string, strlen(member->string) + 1);
     if (cJSON_IsString(member)) {
-      hash = ix_identity_add(hash, member->valuestring, strlen(member->valuestring) + 1);
+      hash = rowid_add_identity(hash, member->valuestring, strlen(member->valuestring) + 1);
     } else {
-      hash = ix_identity_add(hash, &member->valuedouble, sizeof(member->valuedouble));
-      hash = ix_identity_add(hash, &member->type, sizeof(member->type));
+      hash = rowid_add_identity(hash, &member->valuedouble, sizeof(member->valuedouble));
+      hash = rowid_add_identity(hash, &member->type, sizeof(member->type));
     }
   }
   return hash;
@@ -54,18 +54,18 @@ static uint64_t rowid_row_identity(rowid_state *identity, const ix_call *call, c
                                    int *out_of_memory) {
   if (!identity->customer_known) {
     const ix_provider *provider = call->provider;
-    uint64_t hash = ix_identity_add(IX_IDENTITY_SEED, provider->table, strlen(provider->table));
+    uint64_t hash = rowid_add_identity(IX_IDENTITY_SEED, provider->table, strlen(provider->table));
     char vendor_id[256];
     int known = provider->customer_identity &&
                 provider->customer_identity(call, vendor_id, sizeof(vendor_id));
-    if (known) hash = ix_identity_add(hash, vendor_id, strlen(vendor_id) + 1);
+    if (known) hash = rowid_add_identity(hash, vendor_id, strlen(vendor_id) + 1);
     for (int c = 0; !known && c < provider->column_count; c++) {
       sqlite3_value *value = call->args->eq[c];
       if (!value || !(identity->key & IX_COLUMN_BIT(c))) continue;
       const unsigned char *text = sqlite3_value_text(value);
-      hash = ix_identity_add(hash, &c, sizeof(c));
-      hash =
-          ix_identity_add(hash, text ? (const char *)text : "", (size_t)sqlite3_value_bytes(value));
+      hash = rowid_add_identity(hash, &c, sizeof(c));
+      hash = rowid_add_identity(hash, text ? (const char *)text : "",
+                                (size_t)sqlite3_value_bytes(value));
     }
     identity->customer = hash;
     identity->customer_known = 1;
@@ -76,7 +76,7 @@ static uint64_t rowid_row_identity(rowid_state *identity, const ix_call *call, c
   char *to_free = NULL;
   const char *raw = rowid_raw_text(call->page, row, &length, &to_free);
   if (!raw) *out_of_memory = 1;
-  hash = ix_identity_add(hash, raw ? raw : "", length);
+  hash = rowid_add_identity(hash, raw ? raw : "", length);
   cJSON_free(to_free);
   return hash;
 }
@@ -124,7 +124,7 @@ int rowid_count_through(rowid_state *identity, const ix_call *call, int through)
         rowid_row_identity(identity, call, &call->page->rows[identity->counted], &out_of_memory);
     sqlite3_int64 before = out_of_memory ? -1 : rowid_count(identity, hash);
     if (before < 0) return SQLITE_NOMEM;
-    identity->rowid = ix_identity_rowid(hash, before);
+    identity->rowid = rowid_for_identity(hash, before);
     identity->counted++;
   }
   return SQLITE_OK;
@@ -132,11 +132,11 @@ int rowid_count_through(rowid_state *identity, const ix_call *call, int through)
 
 /* ---- Hashing ---- */
 
-uint64_t ix_identity_add(uint64_t hash, const void *bytes, size_t length) {
-  return ix_hash64_continue(hash, bytes, length);
+uint64_t rowid_add_identity(uint64_t hash, const void *bytes, size_t length) {
+  return hash64_continue(hash, bytes, length);
 }
 
-sqlite3_int64 ix_identity_rowid(uint64_t identity, sqlite3_int64 occurrence) {
+sqlite3_int64 rowid_for_identity(uint64_t identity, sqlite3_int64 occurrence) {
   /* splitmix64's finaliser over the identity and the occurrence. */
   uint64_t x = identity ^ ((uint64_t)occurrence * 0x9e3779b97f4a7c15ULL);
   x ^= x >> 30;

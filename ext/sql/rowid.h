@@ -42,9 +42,9 @@ int rowid_count_through(rowid_state *state, const ix_call *call, int through);
 
 /* FNV-1a over bytes, continuing from hash (start with IX_IDENTITY_SEED). */
 #define IX_IDENTITY_SEED IX_HASH64_SEED
-uint64_t ix_identity_add(uint64_t hash, const void *bytes, size_t length);
+uint64_t rowid_add_identity(uint64_t hash, const void *bytes, size_t length);
 /* The rowid of the occurrence-th (0-based) byte-identical row of one identity: 63 bits, never
  * negative, well mixed so different identities do not collide in practice. */
-sqlite3_int64 ix_identity_rowid(uint64_t identity, sqlite3_int64 occurrence);
+sqlite3_int64 rowid_for_identity(uint64_t identity, sqlite3_int64 occurrence);
 
 #endif

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-const char *ix_sqlite_version_refusal(int version) {
+const char *sqlversion_refusal(int version) {
   if (version >= IX_SQLITE_MINIMUM) return NULL;
   return "needs SQLite " IX_SQLITE_MINIMUM_TEXT
          " or newer: its tables are SQLITE_VTAB_DIRECTONLY, so that a view or trigger stored in "
@@ -13,7 +13,7 @@ const char *ix_sqlite_version_refusal(int version) {
          "mark them so";
 }
 
-const char *ix_sqlite_version_note(int version) {
+const char *sqlversion_note(int version) {
   if (version >= IX_SQLITE_FULL) return NULL;
   return "is older than 3.38.0, which the extension works with but slower: an IN list "
          "(WHERE mobile IN (SELECT ...)) fetches one customer at a time instead of max_concurrency "

@@ -14,8 +14,8 @@
 #define IX_SQLITE_FULL 3038000
 
 /* Why the extension cannot load on SQLite `version` (sqlite3_libversion_number()), or NULL. */
-const char *ix_sqlite_version_refusal(int version);
+const char *sqlversion_refusal(int version);
 /* What SQLite `version` lacks that the extension would use (a sentence), or NULL. */
-const char *ix_sqlite_version_note(int version);
+const char *sqlversion_note(int version);
 
 #endif

@@ -9,8 +9,8 @@ SQLITE_EXTENSION_INIT3
 
 /* Narrows the collapsed range with one text bound: the tighter bound wins, exclusive over
  * inclusive. */
-static int ix_args_add_bound(ix_args *args, int lower, int inclusive, const char *value,
-                             size_t length) {
+static int values_add_bound(ix_args *args, int lower, int inclusive, const char *value,
+                            size_t length) {
   char **slot = lower ? &args->range_low : &args->range_high;
   int *slot_inclusive = lower ? &args->range_low_inclusive : &args->range_high_inclusive;
   char *copy = sqlite3_mprintf("%.*s", (int)length, value);
@@ -26,7 +26,7 @@ static int ix_args_add_bound(ix_args *args, int lower, int inclusive, const char
   return SQLITE_OK;
 }
 
-static const char *ix_op_sql(ix_term_op op) {
+static const char *values_op_sql(plan_term_op op) {
   switch (op) {
     case IX_OP_GT: return ">";
     case IX_OP_GE: return ">=";
@@ -37,35 +37,35 @@ static const char *ix_op_sql(ix_term_op op) {
 }
 
 /* A bound as the user wrote it: "occurred_at >= '2018/08/01'", "occurred_at >= 20250601". */
-static char *ix_bound_as_written(const char *column, ix_term_op op, sqlite3_value *value) {
+static char *values_bound_as_written(const char *column, plan_term_op op, sqlite3_value *value) {
   const char *text = (const char *)sqlite3_value_text(value);
   if (sqlite3_value_type(value) == SQLITE_TEXT) {
-    return sqlite3_mprintf("%s %s '%q'", column, ix_op_sql(op), text ? text : "");
+    return sqlite3_mprintf("%s %s '%q'", column, values_op_sql(op), text ? text : "");
   }
-  return sqlite3_mprintf("%s %s %s", column, ix_op_sql(op), text ? text : "NULL");
+  return sqlite3_mprintf("%s %s %s", column, values_op_sql(op), text ? text : "NULL");
 }
 
 /* Records a lower bound that is no start date (ix_args.range_low_unusable): a number, or text
  * that sorts before every date. The bound is not sent; SQLite still checks it on every row. */
-static int ix_range_low_unusable(ix_args *args, const char *column, ix_term_op op,
-                                 sqlite3_value *value) {
+static int values_range_low_unusable(ix_args *args, const char *column, plan_term_op op,
+                                     sqlite3_value *value) {
   if (args->range_low_unusable) return SQLITE_OK; /* the first one is quoted */
-  args->range_low_unusable = ix_bound_as_written(column, op, value);
+  args->range_low_unusable = values_bound_as_written(column, op, value);
   return args->range_low_unusable ? SQLITE_OK : SQLITE_NOMEM;
 }
 
 /* The lower side of a text bound (folded: as BINARY compares it; exact: it starts with a date). */
-static int ix_range_add_lower(ix_args *args, const char *column, ix_term_op op,
-                              sqlite3_value *value, const char *folded, size_t folded_length,
-                              int exact, int *no_rows) {
+static int values_range_add_lower(ix_args *args, const char *column, plan_term_op op,
+                                  sqlite3_value *value, const char *folded, size_t folded_length,
+                                  int exact, int *no_rows) {
   char day[IX_DATE_LENGTH + 1];
-  if (exact && !(folded_length == IX_DATE_LENGTH && ix_is_first_day(folded))) {
-    return ix_args_add_bound(args, 1, op != IX_OP_GT, folded, folded_length);
+  if (exact && !(folded_length == IX_DATE_LENGTH && plan_is_first_day(folded))) {
+    return values_add_bound(args, 1, op != IX_OP_GT, folded, folded_length);
   }
-  if (ix_date_lower(folded, folded_length, day)) {
+  if (plan_date_lower(folded, folded_length, day)) {
     /* Every date passes a bound that sorts before 0000-01-01: no lower bound at all. */
-    return ix_is_first_day(day) ? ix_range_low_unusable(args, column, op, value)
-                                : ix_args_add_bound(args, 1, 1, day, IX_DATE_LENGTH);
+    return plan_is_first_day(day) ? values_range_low_unusable(args, column, op, value)
+                                  : values_add_bound(args, 1, 1, day, IX_DATE_LENGTH);
   }
   *no_rows = 1;
   return SQLITE_OK;
@@ -78,8 +78,8 @@ static int ix_range_add_lower(ix_args *args, const char *column, ix_term_op op,
  * no row can pass. A bound that is not text is not sent at all: compared with a number, a TEXT
  * column's order depends on affinities only SQLite knows. A BLOB sorts after every text: as a
  * lower bound nothing passes, as an upper bound everything does. */
-int ix_range_add(ix_args *args, const char *column, ix_term_op op, ix_collation collation,
-                 sqlite3_value *value, int *no_rows, char **unformatted) {
+int values_range_add(ix_args *args, const char *column, plan_term_op op, plan_collation collation,
+                     sqlite3_value *value, int *no_rows, char **unformatted) {
   int type = sqlite3_value_type(value);
   int lower = op == IX_OP_GT || op == IX_OP_GE || op == IX_OP_EQ;
   int upper = op == IX_OP_LT || op == IX_OP_LE || op == IX_OP_EQ;
@@ -89,31 +89,31 @@ int ix_range_add(ix_args *args, const char *column, ix_term_op op, ix_collation 
   }
   const char *text = (const char *)sqlite3_value_text(value);
   if (type != SQLITE_TEXT || !text) {
-    return lower ? ix_range_low_unusable(args, column, op, value) : SQLITE_OK;
+    return lower ? values_range_low_unusable(args, column, op, value) : SQLITE_OK;
   }
-  if (unformatted && !ix_bound_fits_format(text, (size_t)sqlite3_value_bytes(value))) {
-    *unformatted = ix_bound_as_written(column, op, value);
+  if (unformatted && !plan_bound_fits_format(text, (size_t)sqlite3_value_bytes(value))) {
+    *unformatted = values_bound_as_written(column, op, value);
     if (!*unformatted) return SQLITE_NOMEM;
   }
   size_t length = (size_t)sqlite3_value_bytes(value);
   char folded[256];
   if (length > sizeof(folded) - 1) length = sizeof(folded) - 1; /* still wider: a shorter bound */
   size_t folded_length = 0;
-  if (!ix_fold_bound(collation, text, length, folded, &folded_length)) return SQLITE_OK;
+  if (!plan_fold_bound(collation, text, length, folded, &folded_length)) return SQLITE_OK;
   folded[folded_length] = '\0';
-  int exact = ix_starts_with_date(folded, folded_length) &&
+  int exact = plan_starts_with_date(folded, folded_length) &&
               strlen(folded) == folded_length; /* a NUL would cut the text short */
   char day[IX_DATE_LENGTH + 1];
-  int rc = lower
-               ? ix_range_add_lower(args, column, op, value, folded, folded_length, exact, no_rows)
-               : SQLITE_OK;
+  int rc =
+      lower ? values_range_add_lower(args, column, op, value, folded, folded_length, exact, no_rows)
+            : SQLITE_OK;
   if (rc != SQLITE_OK || !upper) return rc;
   if (exact) {
-    rc = ix_args_add_bound(args, 0, op != IX_OP_LT, folded, folded_length);
-  } else if (!ix_date_upper(folded, folded_length, op != IX_OP_LT, day)) {
+    rc = values_add_bound(args, 0, op != IX_OP_LT, folded, folded_length);
+  } else if (!plan_date_upper(folded, folded_length, op != IX_OP_LT, day)) {
     *no_rows = 1;
-  } else if (ix_next_day(day)) {
-    rc = ix_args_add_bound(args, 0, 0, day, IX_DATE_LENGTH); /* before the next day */
+  } else if (plan_next_day(day)) {
+    rc = values_add_bound(args, 0, 0, day, IX_DATE_LENGTH); /* before the next day */
   }
   return rc;
 }
@@ -121,10 +121,9 @@ int ix_range_add(ix_args *args, const char *column, ix_term_op op, ix_collation 
 /* The value an equality sends and echoes, or NULL with *problem set when it can equal no vendor
  * text, so no request is made: NULL (never equal), a BLOB (never equal to text), a NUL inside the
  * text (no vendor id holds one). A REAL becomes text the way a column of numeric affinity equates
- * it (ix_real_key_text); SQLite's re-check settles the rest (ix_plan_can_omit). *made is set when
+ * it (plan_real_key_text); SQLite's re-check settles the rest (plan_can_omit). *made is set when
  * the returned value is new (the caller frees it). */
-sqlite3_value *ix_equality_value(sqlite3 *db, sqlite3_value *value, const char **problem,
-                                 int *made) {
+sqlite3_value *values_equality(sqlite3 *db, sqlite3_value *value, const char **problem, int *made) {
   *made = 0;
   *problem = NULL;
   switch (sqlite3_value_type(value)) {
@@ -140,7 +139,7 @@ sqlite3_value *ix_equality_value(sqlite3 *db, sqlite3_value *value, const char *
     }
     case SQLITE_FLOAT: {
       char digits[64];
-      if (!ix_real_key_text(sqlite3_value_double(value), digits, sizeof(digits))) {
+      if (!plan_real_key_text(sqlite3_value_double(value), digits, sizeof(digits))) {
         *problem = "is not a finite number";
         return NULL;
       }
@@ -161,9 +160,9 @@ sqlite3_value *ix_equality_value(sqlite3 *db, sqlite3_value *value, const char *
   }
 }
 
-/* The key text's problem (ix_key_problem) when column is part of the plan's key, else NULL. */
-const char *ix_key_value_problem(uint64_t key, int column, sqlite3_value *value) {
+/* The key text's problem (plan_key_problem) when column is part of the plan's key, else NULL. */
+const char *values_key_problem(uint64_t key, int column, sqlite3_value *value) {
   if (!(key & IX_COLUMN_BIT(column))) return NULL;
   const char *text = (const char *)sqlite3_value_text(value);
-  return ix_key_problem(text ? text : "", (size_t)sqlite3_value_bytes(value));
+  return plan_key_problem(text ? text : "", (size_t)sqlite3_value_bytes(value));
 }

@@ -13,13 +13,12 @@
  * every date passes) is not sent and lands in args->range_low_unusable as written; when
  * unformatted is not NULL and the bound's text is not in the column's format, *unformatted gets
  * the bound as written (sqlite3_malloc'd), for the statement's note. */
-int ix_range_add(ix_args *args, const char *column, ix_term_op op, ix_collation collation,
-                 sqlite3_value *value, int *no_rows, char **unformatted);
+int values_range_add(ix_args *args, const char *column, plan_term_op op, plan_collation collation,
+                     sqlite3_value *value, int *no_rows, char **unformatted);
 /* The value an equality sends and echoes, or NULL with *problem set when it can equal no vendor
  * text; *made when the returned value is new (the caller frees it). */
-sqlite3_value *ix_equality_value(sqlite3 *db, sqlite3_value *value, const char **problem,
-                                 int *made);
-/* The key text's problem (ix_key_problem) when column is part of the plan's key, else NULL. */
-const char *ix_key_value_problem(uint64_t key, int column, sqlite3_value *value);
+sqlite3_value *values_equality(sqlite3 *db, sqlite3_value *value, const char **problem, int *made);
+/* The key text's problem (plan_key_problem) when column is part of the plan's key, else NULL. */
+const char *values_key_problem(uint64_t key, int column, sqlite3_value *value);
 
 #endif

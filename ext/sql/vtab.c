@@ -27,7 +27,7 @@
  *   checks itself. xFilter turns the values into what the API is sent: a key that can name no
  *   customer (NULL, empty, a blob...) means no rows and no request, logged as skipped; a REAL key
  *   is sent as SQLite's numeric comparison reads it; bounds become text that starts with a date
- *   (ix_range_add). It then resolves the table's settings, asks the provider for the first page's
+ *   (values_range_add). It then resolves the table's settings, asks the provider for the first page's
  *   request and parses it into rows. xNext walks those rows and asks for the next page only when
  *   the current one is used up, so a statement that stops early (LIMIT, EXISTS, a join that found
  *   nothing) makes no further requests. xRowid derives a row's rowid from its identity (see
@@ -63,37 +63,37 @@ SQLITE_EXTENSION_INIT3
 #define IX_SQLITE_HAS_LIMIT_AND_IN 3038000
 
 /* A module registration's client data: which provider, and the connection's shared session. */
-typedef struct ix_module_data {
+typedef struct vtab_module_data {
   const ix_provider *provider; /* points at resolved */
-  ix_session *session;
+  vtab_session *session;
   ix_provider resolved; /* the descriptor with its derived fields filled (descriptor.c) */
-} ix_module_data;
+} vtab_module_data;
 
-typedef struct ix_vtab {
+typedef struct vtab_table {
   sqlite3_vtab base;
   sqlite3 *db;
   const ix_provider *provider;
-  ix_session *session;
+  vtab_session *session;
   char *table_name;            /* as the user wrote it: every error text starts with it */
-  ix_options *options;         /* CREATE VIRTUAL TABLE options; NULL for the eponymous table */
+  config_options *options;     /* CREATE VIRTUAL TABLE options; NULL for the eponymous table */
   int range_probe_without_key; /* promise_note_range_outside_or's memory between probes */
-} ix_vtab;
+} vtab_table;
 
-typedef struct ix_cursor {
+typedef struct vtab_cursor {
   sqlite3_vtab_cursor base;
-  ix_fetch fetch; /* settings, current plan and page (fetch.h) */
-  int row_index;  /* into fetch.page.rows */
+  fetch_cursor fetch; /* settings, current plan and page (fetch.h) */
+  int row_index;      /* into fetch.page.rows */
   int eof;
   rowid_state identity;  /* rowid.h */
   promise_state promise; /* SQLite's answer or a clear error (promise.h) */
-} ix_cursor;
+} vtab_cursor;
 
 /* ---------------------------------------------------------------------------------------------
  * Session: per database connection.
  */
 
-ix_session *ix_session_new(void) {
-  ix_session *session = sqlite3_malloc64(sizeof(*session));
+vtab_session *vtab_session_new(void) {
+  vtab_session *session = sqlite3_malloc64(sizeof(*session));
   if (!session) return NULL;
   memset(session, 0, sizeof(*session));
   session->http = http_client_new();
@@ -105,14 +105,14 @@ ix_session *ix_session_new(void) {
   return session;
 }
 
-void ix_session_release(ix_session *session) {
+void vtab_session_release(vtab_session *session) {
   if (!session || --session->refs > 0) return;
   http_client_free(session->http);
   sqlite3_free(session);
 }
 
 /* Replaces the vtab's error message, freeing the previous one. */
-static void ix_set_error(sqlite3_vtab *vtab, char *message) {
+static void vtab_set_error(sqlite3_vtab *vtab, char *message) {
   sqlite3_free(vtab->zErrMsg);
   vtab->zErrMsg = message;
 }
@@ -121,7 +121,7 @@ static void ix_set_error(sqlite3_vtab *vtab, char *message) {
  * Connect, Disconnect.
  */
 
-static int ix_declare(sqlite3 *db, const ix_provider *provider) {
+static int vtab_declare(sqlite3 *db, const ix_provider *provider) {
   sqlite3_str *sql = sqlite3_str_new(db);
   sqlite3_str_appendall(sql, "CREATE TABLE x(");
   for (int i = 0; i < provider->column_count; i++) {
@@ -139,19 +139,19 @@ static int ix_declare(sqlite3 *db, const ix_provider *provider) {
 
 /* xCreate and xConnect: the same function, which makes every table eponymous (usable by name
  * straight after loading) and also creatable under another name with options. */
-static int ix_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
-                      sqlite3_vtab **vtab_out, char **error_out) {
-  const ix_module_data *data = aux;
+static int vtab_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                        sqlite3_vtab **vtab_out, char **error_out) {
+  const vtab_module_data *data = aux;
   const ix_provider *provider = data->provider;
   const char *table = argc > 2 ? argv[2] : provider->table;
   int stored_in_file = argc > 1 && sqlite3_stricmp(argv[1], "temp") != 0;
-  ix_options *options = NULL;
+  config_options *options = NULL;
   int rc = config_options_parse(table, provider->settings, argc - 3, argv + 3, stored_in_file,
                                 &options, error_out);
   if (rc != SQLITE_OK) return rc;
-  rc = ix_declare(db, provider);
+  rc = vtab_declare(db, provider);
   if (rc == SQLITE_OK) rc = sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
-  ix_vtab *vtab = rc == SQLITE_OK ? sqlite3_malloc64(sizeof(*vtab)) : NULL;
+  vtab_table *vtab = rc == SQLITE_OK ? sqlite3_malloc64(sizeof(*vtab)) : NULL;
   if (!vtab) {
     config_options_free(options);
     return rc == SQLITE_OK ? SQLITE_NOMEM : rc;
@@ -171,8 +171,8 @@ static int ix_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
   return SQLITE_OK;
 }
 
-static int ix_disconnect(sqlite3_vtab *base) {
-  ix_vtab *vtab = (ix_vtab *)base;
+static int vtab_disconnect(sqlite3_vtab *base) {
+  vtab_table *vtab = (vtab_table *)base;
   config_options_free(vtab->options);
   sqlite3_free(vtab->table_name);
   sqlite3_free(vtab);
@@ -183,12 +183,12 @@ static int ix_disconnect(sqlite3_vtab *base) {
  * Open, Close.
  */
 
-static int ix_open(sqlite3_vtab *base, sqlite3_vtab_cursor **cursor_out) {
-  ix_cursor *cursor = sqlite3_malloc64(sizeof(*cursor));
+static int vtab_open(sqlite3_vtab *base, sqlite3_vtab_cursor **cursor_out) {
+  vtab_cursor *cursor = sqlite3_malloc64(sizeof(*cursor));
   if (!cursor) return SQLITE_NOMEM;
   memset(cursor, 0, sizeof(*cursor));
-  ix_vtab *vtab = (ix_vtab *)base;
-  ix_fetch_init(&cursor->fetch);
+  vtab_table *vtab = (vtab_table *)base;
+  fetch_init(&cursor->fetch);
   cursor->fetch.account.provider = vtab->provider;
   cursor->fetch.account.table_name = vtab->table_name;
   cursor->fetch.account.db = vtab->db;
@@ -198,10 +198,10 @@ static int ix_open(sqlite3_vtab *base, sqlite3_vtab_cursor **cursor_out) {
   return SQLITE_OK;
 }
 
-static int ix_close(sqlite3_vtab_cursor *base) {
-  ix_cursor *cursor = (ix_cursor *)base;
+static int vtab_close(sqlite3_vtab_cursor *base) {
+  vtab_cursor *cursor = (vtab_cursor *)base;
   progress_statement_end(&cursor->fetch.progress);
-  ix_fetch_free(&cursor->fetch);
+  fetch_free(&cursor->fetch);
   rowid_free(&cursor->identity);
   promise_free(&cursor->promise);
   sqlite3_free(cursor);
@@ -209,9 +209,9 @@ static int ix_close(sqlite3_vtab_cursor *base) {
 }
 
 /* Moves to the first row at or after row_index, fetching pages as needed; sets eof at the end. */
-static int ix_cursor_settle(ix_cursor *cursor) {
+static int vtab_cursor_settle(vtab_cursor *cursor) {
   while (cursor->row_index >= cursor->fetch.page.row_count) {
-    ix_fetch_step step = ix_fetch_next_step(&cursor->fetch);
+    fetch_step step = fetch_next_step(&cursor->fetch);
     if (step == IX_FETCH_END) {
       cursor->eof = 1;
       return SQLITE_OK;
@@ -222,20 +222,20 @@ static int ix_cursor_settle(ix_cursor *cursor) {
     if (step == IX_FETCH_NEXT_PAGE) {
       /* Rows of this page SQLite skipped still count for the identities of later pages. */
       if (cursor->identity.active) {
-        ix_call call = ix_fetch_call(&cursor->fetch);
+        ix_call call = fetch_call(&cursor->fetch);
         rc = rowid_count_through(&cursor->identity, &call, cursor->fetch.page.row_count - 1);
       }
       cursor->identity.counted = 0;
     } else {
       rowid_reset(&cursor->identity); /* another customer */
     }
-    if (rc == SQLITE_OK) rc = ix_fetch_advance(&cursor->fetch, &error);
+    if (rc == SQLITE_OK) rc = fetch_advance(&cursor->fetch, &error);
     if (rc == SQLITE_OK && step == IX_FETCH_NEXT_CUSTOMER)
       rc = promise_customer_arrived(&cursor->promise, &cursor->fetch, cursor->identity.key,
                                     &cursor->row_index);
     if (rc != SQLITE_OK) {
       progress_failed(&cursor->fetch.progress);
-      ix_set_error(
+      vtab_set_error(
           cursor->base.pVtab,
           error ? error : ix_errorf("%s: out of memory", cursor->fetch.account.table_name));
       return rc;
@@ -250,30 +250,30 @@ static int ix_cursor_settle(ix_cursor *cursor) {
  * Next, Column, Rowid, Eof.
  */
 
-static int ix_next(sqlite3_vtab_cursor *base) {
-  ix_cursor *cursor = (ix_cursor *)base;
+static int vtab_next(sqlite3_vtab_cursor *base) {
+  vtab_cursor *cursor = (vtab_cursor *)base;
   cursor->row_index++;
-  return ix_cursor_settle(cursor);
+  return vtab_cursor_settle(cursor);
 }
 
-static int ix_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int column) {
-  ix_cursor *cursor = (ix_cursor *)base;
-  ix_call call = ix_fetch_call(&cursor->fetch);
-  ix_row_value(&call, &cursor->fetch.page.rows[cursor->row_index], column, ctx);
+static int vtab_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int column) {
+  vtab_cursor *cursor = (vtab_cursor *)base;
+  ix_call call = fetch_call(&cursor->fetch);
+  columns_row_value(&call, &cursor->fetch.page.rows[cursor->row_index], column, ctx);
   return SQLITE_OK;
 }
 
-static int ix_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid) {
-  ix_cursor *cursor = (ix_cursor *)base;
+static int vtab_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid) {
+  vtab_cursor *cursor = (vtab_cursor *)base;
   cursor->identity.active = 1;
-  ix_call call = ix_fetch_call(&cursor->fetch);
+  ix_call call = fetch_call(&cursor->fetch);
   int rc = rowid_count_through(&cursor->identity, &call, cursor->row_index);
   *rowid = cursor->identity.rowid;
   return rc;
 }
 
-static int ix_eof(sqlite3_vtab_cursor *base) {
-  return ((ix_cursor *)base)->eof;
+static int vtab_eof(sqlite3_vtab_cursor *base) {
+  return ((vtab_cursor *)base)->eof;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -282,30 +282,30 @@ static int ix_eof(sqlite3_vtab_cursor *base) {
 
 /* Records that a key could not name a customer: no request, no rows, and a line in the request
  * log saying why. */
-static void ix_skip_key(ix_cursor *cursor, int column, const char *problem) {
-  ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
+static void vtab_skip_key(vtab_cursor *cursor, int column, const char *problem) {
+  vtab_table *vtab = (vtab_table *)cursor->base.pVtab;
   char *reason = sqlite3_mprintf("skipped: %s %s", vtab->provider->columns[column].name, problem);
   if (reason) requestlog_add_skipped(vtab->provider->vendor, reason);
   sqlite3_free(reason);
 }
 
 /* A key under a collation the vendor's match cannot serve: refused before any request. */
-static int ix_check_key_collation(ix_cursor *cursor, uint64_t key, int column,
-                                  ix_collation collation, sqlite3_value *value) {
-  ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
+static int vtab_key_collation_check(vtab_cursor *cursor, uint64_t key, int column,
+                                    plan_collation collation, sqlite3_value *value) {
+  vtab_table *vtab = (vtab_table *)cursor->base.pVtab;
   char *error = NULL;
   int rc = promise_check_key_collation(vtab->provider, vtab->table_name, key, column, collation,
                                        value, &error);
-  if (rc != SQLITE_OK) ix_set_error(&vtab->base, error);
+  if (rc != SQLITE_OK) vtab_set_error(&vtab->base, error);
   return rc;
 }
 
 /* Reads the values of an all-at-once IN list (sqlite3_vtab_in): SQLite hands them over
  * de-duplicated, and only until xFilter returns, so each is copied. A value that can name no
  * customer (NULL, blank, a blob...) matches nothing and is skipped. */
-static int ix_filter_read_in(ix_cursor *cursor, int column, uint64_t key, ix_collation collation,
-                             sqlite3_value *list) {
-  ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
+static int vtab_filter_read_in(vtab_cursor *cursor, int column, uint64_t key,
+                               plan_collation collation, sqlite3_value *list) {
+  vtab_table *vtab = (vtab_table *)cursor->base.pVtab;
   sqlite3_value *value = NULL;
   int rc;
   for (rc = sqlite3_vtab_in_first(list, &value); rc == SQLITE_OK;
@@ -313,15 +313,15 @@ static int ix_filter_read_in(ix_cursor *cursor, int column, uint64_t key, ix_col
     if (sqlite3_value_type(value) == SQLITE_NULL) continue; /* = NULL is never true: no request */
     const char *problem;
     int made;
-    sqlite3_value *sent = ix_equality_value(vtab->db, value, &problem, &made);
-    if (sent && !problem) problem = ix_key_value_problem(key, column, sent);
+    sqlite3_value *sent = values_equality(vtab->db, value, &problem, &made);
+    if (sent && !problem) problem = values_key_problem(key, column, sent);
     if (problem) {
-      ix_skip_key(cursor, column, problem);
+      vtab_skip_key(cursor, column, problem);
     } else {
-      rc = ix_check_key_collation(cursor, key, column, collation, sent);
+      rc = vtab_key_collation_check(cursor, key, column, collation, sent);
       int is_new = rc == SQLITE_OK ? promise_in_key_is_new(&cursor->promise, sent) : 0;
       if (is_new < 0) rc = SQLITE_NOMEM;
-      if (is_new > 0) rc = ix_fetch_in_add(&cursor->fetch, column, sent);
+      if (is_new > 0) rc = inlist_add(&cursor->fetch, column, sent);
     }
     if (made) sqlite3_value_free(sent);
     if (rc != SQLITE_OK) return rc;
@@ -332,21 +332,21 @@ static int ix_filter_read_in(ix_cursor *cursor, int column, uint64_t key, ix_col
 
 /* An equality's value into args: the value SQLite's comparison would equate (affinity), or no rows
  * (and a "skipped" log line) when it can name no customer. */
-static int ix_read_equality(ix_cursor *cursor, uint64_t key, int column, ix_collation collation,
-                            sqlite3_value *value, int *no_rows) {
-  ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
+static int vtab_read_equality(vtab_cursor *cursor, uint64_t key, int column,
+                              plan_collation collation, sqlite3_value *value, int *no_rows) {
+  vtab_table *vtab = (vtab_table *)cursor->base.pVtab;
   const char *problem;
   int made;
-  sqlite3_value *sent = ix_equality_value(vtab->db, value, &problem, &made);
-  if (sent && !problem) problem = ix_key_value_problem(key, column, sent);
+  sqlite3_value *sent = values_equality(vtab->db, value, &problem, &made);
+  if (sent && !problem) problem = values_key_problem(key, column, sent);
   if (problem) {
     /* NULL is not worth a log line: "= NULL" is never true, and joins meet it often. */
-    if (sqlite3_value_type(value) != SQLITE_NULL) ix_skip_key(cursor, column, problem);
+    if (sqlite3_value_type(value) != SQLITE_NULL) vtab_skip_key(cursor, column, problem);
     if (made) sqlite3_value_free(sent);
     *no_rows = 1;
     return SQLITE_OK;
   }
-  int rc = ix_check_key_collation(cursor, key, column, collation, sent);
+  int rc = vtab_key_collation_check(cursor, key, column, collation, sent);
   if (rc != SQLITE_OK && made) sqlite3_value_free(sent);
   if (rc != SQLITE_OK) return rc;
   cursor->promise.key_collation[column] = collation;
@@ -356,46 +356,46 @@ static int ix_read_equality(ix_cursor *cursor, uint64_t key, int column, ix_coll
 }
 
 /* One term's value (LIMIT and OFFSET aside) into the cursor's args. */
-static int ix_read_term_value(ix_cursor *cursor, uint64_t key, int column, ix_term_op op,
-                              ix_collation collation, sqlite3_value *value, int *no_rows) {
-  const ix_provider *provider = ((ix_vtab *)cursor->base.pVtab)->provider;
+static int vtab_read_term_value(vtab_cursor *cursor, uint64_t key, int column, plan_term_op op,
+                                plan_collation collation, sqlite3_value *value, int *no_rows) {
+  const ix_provider *provider = ((vtab_table *)cursor->base.pVtab)->provider;
   if (op == IX_OP_IS_NULL) {
     *no_rows = 1; /* a key IS NULL: no customer has no key */
     return SQLITE_OK;
   }
   if (op == IX_OP_IN) {
-    int rc = ix_filter_read_in(cursor, column, key, collation, value);
-    if (rc == SQLITE_OK && !ix_fetch_has_more_customers(&cursor->fetch)) *no_rows = 1;
+    int rc = vtab_filter_read_in(cursor, column, key, collation, value);
+    if (rc == SQLITE_OK && !inlist_has_more_customers(&cursor->fetch)) *no_rows = 1;
     return rc;
   }
   if (column == provider->range_column) {
     char *unformatted = NULL;
-    int rc = ix_range_add(&cursor->fetch.args, provider->columns[column].name, op, collation, value,
-                          no_rows, cursor->promise.bound_note ? NULL : &unformatted);
+    int rc = values_range_add(&cursor->fetch.args, provider->columns[column].name, op, collation,
+                              value, no_rows, cursor->promise.bound_note ? NULL : &unformatted);
     promise_keep_bound_note(&cursor->promise, provider, unformatted); /* takes it */
     return rc;
   }
-  return ix_read_equality(cursor, key, column, collation, value, no_rows);
+  return vtab_read_equality(cursor, key, column, collation, value, no_rows);
 }
 
 /* Reads the plan (see the grammar at the top) and the values into cursor->fetch.args. Sets *no_rows
  * when the values can match nothing (an equality with NULL, a key that names no customer, bounds
  * no date passes), so no request is made at all. */
-static int ix_filter_read_plan(ix_cursor *cursor, int plan_number, const char *plan, int argc,
-                               sqlite3_value **argv, int *no_rows) {
-  ix_vtab *vtab = (ix_vtab *)cursor->base.pVtab;
+static int vtab_filter_read_plan(vtab_cursor *cursor, int plan_number, const char *plan, int argc,
+                                 sqlite3_value **argv, int *no_rows) {
+  vtab_table *vtab = (vtab_table *)cursor->base.pVtab;
   const ix_provider *provider = vtab->provider;
   uint64_t key = plan_number > 0 && plan_number <= IX_MAX_REQUIRED_ALTERNATIVES
                      ? provider->required[plan_number - 1]
                      : 0;
-  ix_term *terms = sqlite3_malloc64(sizeof(ix_term) * (sqlite3_uint64)(argc + 1));
+  plan_term *terms = sqlite3_malloc64(sizeof(plan_term) * (sqlite3_uint64)(argc + 1));
   if (!terms) return SQLITE_NOMEM;
   /* Every term takes one value. */
-  int count = ix_plan_read(provider, plan, terms, argc);
+  int count = plan_read(provider, plan, terms, argc);
   if (count < 0) {
     sqlite3_free(terms);
-    ix_set_error(&vtab->base,
-                 ix_errorf("%s: internal error: bad plan '%s'", vtab->table_name, plan));
+    vtab_set_error(&vtab->base,
+                   ix_errorf("%s: internal error: bad plan '%s'", vtab->table_name, plan));
     return SQLITE_ERROR;
   }
   sqlite3_int64 limit = -1, offset = 0;
@@ -406,8 +406,8 @@ static int ix_filter_read_plan(ix_cursor *cursor, int plan_number, const char *p
     } else if (terms[i].kind == IX_TERM_OFFSET) {
       offset = sqlite3_value_int64(argv[i]);
     } else {
-      rc = ix_read_term_value(cursor, key, terms[i].column, terms[i].op, terms[i].collation,
-                              argv[i], no_rows);
+      rc = vtab_read_term_value(cursor, key, terms[i].column, terms[i].op, terms[i].collation,
+                                argv[i], no_rows);
     }
   }
   sqlite3_free(terms);
@@ -423,49 +423,50 @@ static int ix_filter_read_plan(ix_cursor *cursor, int plan_number, const char *p
   return SQLITE_OK;
 }
 
-static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *plan, int argc,
-                     sqlite3_value **argv) {
-  ix_cursor *cursor = (ix_cursor *)base;
-  ix_vtab *vtab = (ix_vtab *)base->pVtab;
-  ix_fetch_reset(&cursor->fetch);
+static int vtab_filter(sqlite3_vtab_cursor *base, int plan_number, const char *plan, int argc,
+                       sqlite3_value **argv) {
+  vtab_cursor *cursor = (vtab_cursor *)base;
+  vtab_table *vtab = (vtab_table *)base->pVtab;
+  fetch_reset(&cursor->fetch);
   rowid_reset(&cursor->identity);
   promise_filter_reset(&cursor->promise);
   cursor->row_index = 0;
   cursor->eof = 1;
   if (plan_number == 0 && vtab->provider->required[0]) {
     /* The declined plan (no customer key) was the only one SQLite had: say what to add. */
-    ix_set_error(base->pVtab, ix_errorf("%s: %s", vtab->table_name, vtab->provider->required_hint));
+    vtab_set_error(base->pVtab,
+                   ix_errorf("%s: %s", vtab->table_name, vtab->provider->required_hint));
     return SQLITE_ERROR;
   }
   cursor->identity.key = plan_number > 0 && plan_number <= IX_MAX_REQUIRED_ALTERNATIVES
                              ? vtab->provider->required[plan_number - 1]
                              : 0;
   int no_rows = 0;
-  int rc = ix_filter_read_plan(cursor, plan_number, plan, argc, argv, &no_rows);
+  int rc = vtab_filter_read_plan(cursor, plan_number, plan, argc, argv, &no_rows);
   if (rc != SQLITE_OK || no_rows) return rc;
   cursor->fetch.args.range_outside_or = plan && strstr(plan, IX_PLAN_RANGE_OUTSIDE_OR) != NULL;
   vtab->range_probe_without_key = 0; /* the statement planned is running: the next is another */
   char *error = NULL;
-  rc = ix_fetch_configure(&cursor->fetch, vtab->options, &error);
+  rc = fetch_configure(&cursor->fetch, vtab->options, &error);
   progress_plan(&cursor->fetch.progress, cursor->identity.key, vtab->db);
-  if (rc == SQLITE_OK) rc = ix_fetch_start(&cursor->fetch, &error);
+  if (rc == SQLITE_OK) rc = fetch_start(&cursor->fetch, &error);
   if (rc == SQLITE_OK)
     rc = promise_customer_arrived(&cursor->promise, &cursor->fetch, cursor->identity.key,
                                   &cursor->row_index);
   if (rc != SQLITE_OK) {
     progress_failed(&cursor->fetch.progress);
-    ix_set_error(base->pVtab, error ? error : ix_errorf("%s: out of memory", vtab->table_name));
+    vtab_set_error(base->pVtab, error ? error : ix_errorf("%s: out of memory", vtab->table_name));
     return rc;
   }
   promise_say_bound_note(&cursor->promise, vtab->table_name);
-  return ix_cursor_settle(cursor);
+  return vtab_cursor_settle(cursor);
 }
 
 /* ---------------------------------------------------------------------------------------------
  * BestIndex.
  *
- * The plan (idxStr, grammar above) is built by ix_plan_build (ext/sql/plan.c) from a plain copy of
- * the constraints, and read back by ix_filter. The rules:
+ * The plan (idxStr, grammar above) is built by plan_build (ext/sql/plan.c) from a plain copy of
+ * the constraints, and read back by vtab_filter. The rules:
  *  - Required keys: the first of the provider's alternatives whose columns all have a usable
  *    equality (=, IS ?, and IS NULL last) is sent. If one is constrained but not usable in this
  *    join order, SQLITE_CONSTRAINT makes SQLite put the API table in the inner loop. If none is
@@ -477,14 +478,14 @@ static int ix_filter(sqlite3_vtab_cursor *base, int plan_number, const char *pla
  *    the vendor returned. Optional filters (IX_COL_EQ columns in no alternative) are sent too,
  *    under BINARY only.
  *  - omit only where the API applies the filter exactly (IX_COL_EXACT) and SQLite's comparison is
- *    known to be plain text (ix_plan_can_omit): a key compared under NOCASE, or with a value whose
+ *    known to be plain text (plan_can_omit): a key compared under NOCASE, or with a value whose
  *    affinity is unknown, is re-checked. Range bounds are always re-checked by SQLite.
  *  - LIMIT and OFFSET are only a page-size hint, and taken only when SQLite applies nothing after
  *    us that could drop rows: every other usable constraint sent and omitted, and no ORDER BY
  *    (docs/sqlite-virtual-tables.md#limit-and-offset). SQLite still applies LIMIT itself.
  */
 
-static ix_collation ix_collation_of(sqlite3_index_info *info, int i) {
+static plan_collation vtab_collation_of(sqlite3_index_info *info, int i) {
   const char *name = sqlite3_vtab_collation(info, i);
   if (!name || sqlite3_stricmp(name, "BINARY") == 0) return IX_COLLATE_BINARY;
   if (sqlite3_stricmp(name, "NOCASE") == 0) return IX_COLLATE_NOCASE;
@@ -492,24 +493,23 @@ static ix_collation ix_collation_of(sqlite3_index_info *info, int i) {
   return IX_COLLATE_OTHER;
 }
 
-static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
-  ix_vtab *vtab = (ix_vtab *)base;
+static int vtab_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
+  vtab_table *vtab = (vtab_table *)base;
   const ix_provider *provider = vtab->provider;
   int has_limit_ops = sqlite3_libversion_number() >= IX_SQLITE_HAS_LIMIT_AND_IN;
   int count = info->nConstraint;
-  ix_plan_constraint *constraints =
-      sqlite3_malloc64(sizeof(ix_plan_constraint) * (sqlite3_uint64)(count ? count : 1));
-  ix_plan_usage *usage =
-      sqlite3_malloc64(sizeof(ix_plan_usage) * (sqlite3_uint64)(count ? count : 1));
-  ix_plan *plan = sqlite3_malloc64(sizeof(ix_plan));
+  plan_constraint *constraints =
+      sqlite3_malloc64(sizeof(plan_constraint) * (sqlite3_uint64)(count ? count : 1));
+  plan_usage *usage = sqlite3_malloc64(sizeof(plan_usage) * (sqlite3_uint64)(count ? count : 1));
+  plan_choice *plan = sqlite3_malloc64(sizeof(plan_choice));
   int rc = constraints && usage && plan ? SQLITE_OK : SQLITE_NOMEM;
   for (int i = 0; rc == SQLITE_OK && i < count; i++) {
     const struct sqlite3_index_constraint *constraint = &info->aConstraint[i];
-    ix_plan_constraint *copy = &constraints[i];
+    plan_constraint *copy = &constraints[i];
     copy->column = constraint->iColumn;
     copy->op = constraint->op;
     copy->usable = constraint->usable;
-    copy->collation = ix_collation_of(info, i);
+    copy->collation = vtab_collation_of(info, i);
     copy->literal_type = 0;
     copy->can_be_in = 0;
     int is_limit = constraint->op == SQLITE_INDEX_CONSTRAINT_LIMIT ||
@@ -524,8 +524,8 @@ static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
     }
   }
   if (rc == SQLITE_OK) {
-    ix_plan_outcome outcome =
-        ix_plan_build(provider, constraints, count, info->nOrderBy, has_limit_ops, usage, plan);
+    plan_outcome outcome =
+        plan_build(provider, constraints, count, info->nOrderBy, has_limit_ops, usage, plan);
     promise_note_range_outside_or(&vtab->range_probe_without_key, provider, constraints, count,
                                   plan);
     if (outcome == IX_PLAN_CONSTRAINT) {
@@ -554,20 +554,20 @@ static int ix_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
  * The module.
  */
 
-static const sqlite3_module ix_module = {
+static const sqlite3_module vtab_module = {
     /* iVersion    */ 2,
-    /* xCreate     */ ix_connect, /* same as xConnect: eponymous, and creatable with options */
-    /* xConnect    */ ix_connect,
-    /* xBestIndex  */ ix_best_index,
-    /* xDisconnect */ ix_disconnect,
-    /* xDestroy    */ ix_disconnect, /* nothing lives outside the connection to destroy */
-    /* xOpen       */ ix_open,
-    /* xClose      */ ix_close,
-    /* xFilter     */ ix_filter,
-    /* xNext       */ ix_next,
-    /* xEof        */ ix_eof,
-    /* xColumn     */ ix_column,
-    /* xRowid      */ ix_rowid,
+    /* xCreate     */ vtab_connect, /* same as xConnect: eponymous, and creatable with options */
+    /* xConnect    */ vtab_connect,
+    /* xBestIndex  */ vtab_best_index,
+    /* xDisconnect */ vtab_disconnect,
+    /* xDestroy    */ vtab_disconnect, /* nothing lives outside the connection to destroy */
+    /* xOpen       */ vtab_open,
+    /* xClose      */ vtab_close,
+    /* xFilter     */ vtab_filter,
+    /* xNext       */ vtab_next,
+    /* xEof        */ vtab_eof,
+    /* xColumn     */ vtab_column,
+    /* xRowid      */ vtab_rowid,
     /* xUpdate     */ NULL, /* read-only: SQLite reports "table ... may not be modified" */
     /* xBegin      */ NULL,
     /* xSync       */ NULL,
@@ -581,18 +581,18 @@ static const sqlite3_module ix_module = {
     /* xShadowName */ NULL,
 };
 
-static void ix_module_data_free(void *arg) {
-  ix_module_data *data = arg;
-  ix_session_release(data->session);
+static void vtab_module_data_free(void *arg) {
+  vtab_module_data *data = arg;
+  vtab_session_release(data->session);
   sqlite3_free(data);
 }
 
-int ix_register_provider(sqlite3 *db, const ix_provider *provider, ix_session *session) {
-  ix_module_data *data = sqlite3_malloc64(sizeof(*data));
+int vtab_register_provider(sqlite3 *db, const ix_provider *provider, vtab_session *session) {
+  vtab_module_data *data = sqlite3_malloc64(sizeof(*data));
   if (!data) return SQLITE_NOMEM;
-  data->provider = ix_descriptor_resolve(provider, &data->resolved);
+  data->provider = descriptor_resolve(provider, &data->resolved);
   data->session = session;
   session->refs++;
   /* On failure SQLite calls the destructor itself, which releases the reference. */
-  return sqlite3_create_module_v2(db, provider->table, &ix_module, data, ix_module_data_free);
+  return sqlite3_create_module_v2(db, provider->table, &vtab_module, data, vtab_module_data_free);
 }

@@ -10,15 +10,15 @@
 #include "util/http.h"
 
 /* What one database connection shares between its tables: the HTTP client (connection reuse). */
-typedef struct ix_session {
+typedef struct vtab_session {
   http_client *http;
   int refs; /* one per registered module, plus the creator's */
-} ix_session;
+} vtab_session;
 
-ix_session *ix_session_new(void);
-void ix_session_release(ix_session *session);
+vtab_session *vtab_session_new(void);
+void vtab_session_release(vtab_session *session);
 
 /* Registers one provider as an eponymous virtual table module on db. */
-int ix_register_provider(sqlite3 *db, const ix_provider *provider, ix_session *session);
+int vtab_register_provider(sqlite3 *db, const ix_provider *provider, vtab_session *session);
 
 #endif

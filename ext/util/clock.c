@@ -5,7 +5,7 @@
 
 #include <time.h>
 
-long long rate_clock_ms(void) {
+long long clock_ms(void) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;

@@ -5,6 +5,6 @@
 #ifndef IX_CLOCK_H
 #define IX_CLOCK_H
 
-long long rate_clock_ms(void);
+long long clock_ms(void);
 
 #endif

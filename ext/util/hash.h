@@ -12,7 +12,7 @@
 #define IX_HASH64_SEED 1469598103934665603ULL
 
 /* Goes on hashing bytes after hash (IX_HASH64_SEED to start): bytes may hold NUL. */
-static inline uint64_t ix_hash64_continue(uint64_t hash, const void *bytes, size_t length) {
+static inline uint64_t hash64_continue(uint64_t hash, const void *bytes, size_t length) {
   const unsigned char *p = bytes;
   for (size_t i = 0; i < length; i++) {
     hash ^= p[i];
@@ -21,12 +21,12 @@ static inline uint64_t ix_hash64_continue(uint64_t hash, const void *bytes, size
   return hash;
 }
 
-static inline uint64_t ix_hash64_bytes(const void *bytes, size_t length) {
-  return ix_hash64_continue(IX_HASH64_SEED, bytes, length);
+static inline uint64_t hash64_bytes(const void *bytes, size_t length) {
+  return hash64_continue(IX_HASH64_SEED, bytes, length);
 }
 
-static inline uint64_t ix_hash64(const char *text) {
-  return ix_hash64_bytes(text, strlen(text));
+static inline uint64_t hash64(const char *text) {
+  return hash64_bytes(text, strlen(text));
 }
 
 #endif

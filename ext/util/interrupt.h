@@ -17,16 +17,16 @@
 /* How long any wait sleeps before it looks at the flag again. */
 #define IX_INTERRUPT_POLL_MS 50
 
-typedef struct ix_interrupt {
+typedef struct interrupt_watch {
   sqlite3 *db;
-  sqlite3_stmt *probe; /* prepared on first use, finalized by ix_interrupt_free */
-} ix_interrupt;
+  sqlite3_stmt *probe; /* prepared on first use, finalized by interrupt_free */
+} interrupt_watch;
 
 /* Non-zero when the statement running on interrupt->db was interrupted. The argument is an
- * ix_interrupt * (void * so it can be http_request.should_abort). */
-int ix_interrupted(void *interrupt);
+ * interrupt_watch * (void * so it can be http_request.should_abort). */
+int interrupt_pending(void *interrupt);
 /* Sleeps up to milliseconds in IX_INTERRUPT_POLL_MS slices; non-zero when interrupted. */
-int ix_interrupt_sleep(ix_interrupt *interrupt, long long milliseconds);
-void ix_interrupt_free(ix_interrupt *interrupt);
+int interrupt_sleep(interrupt_watch *interrupt, long long milliseconds);
+void interrupt_free(interrupt_watch *interrupt);
 
 #endif

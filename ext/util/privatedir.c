@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-ix_private_problem ix_private_check(const struct stat *info, int want_directory) {
+privatedir_problem privatedir_check(const struct stat *info, int want_directory) {
   if (want_directory ? !S_ISDIR(info->st_mode) : !S_ISREG(info->st_mode)) {
     return IX_PRIVATE_WRONG_TYPE;
   }
@@ -15,9 +15,9 @@ ix_private_problem ix_private_check(const struct stat *info, int want_directory)
   return IX_PRIVATE_OK;
 }
 
-ix_private_problem ix_private_directory(const char *dir, int follow_symlinks) {
+privatedir_problem privatedir_ensure(const char *dir, int follow_symlinks) {
   if (mkdir(dir, 0700) != 0 && errno != EEXIST) return IX_PRIVATE_NOT_CREATED;
   struct stat info;
   if ((follow_symlinks ? stat(dir, &info) : lstat(dir, &info)) != 0) return IX_PRIVATE_UNREADABLE;
-  return ix_private_check(&info, 1);
+  return privatedir_check(&info, 1);
 }

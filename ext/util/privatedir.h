@@ -9,20 +9,20 @@
 
 #include <sys/stat.h>
 
-typedef enum ix_private_problem {
+typedef enum privatedir_problem {
   IX_PRIVATE_OK,
   IX_PRIVATE_NOT_CREATED, /* mkdir failed (errno says why) */
   IX_PRIVATE_UNREADABLE,  /* it could not be stat'ed */
   IX_PRIVATE_WRONG_TYPE,  /* not a directory, or not a regular file */
   IX_PRIVATE_OTHER_OWNER,
   IX_PRIVATE_OPEN, /* the group or others have some permission */
-} ix_private_problem;
+} privatedir_problem;
 
 /* What is wrong with the stat of a directory (want_directory) or a file meant to be private. */
-ix_private_problem ix_private_check(const struct stat *info, int want_directory);
+privatedir_problem privatedir_check(const struct stat *info, int want_directory);
 
 /* Creates dir 0700 when it is missing, then checks it. follow_symlinks: stat (a link to a private
  * directory is that directory), else lstat (a link is not a directory). */
-ix_private_problem ix_private_directory(const char *dir, int follow_symlinks);
+privatedir_problem privatedir_ensure(const char *dir, int follow_symlinks);
 
 #endif

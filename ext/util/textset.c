@@ -11,8 +11,8 @@
 
 SQLITE_EXTENSION_INIT3
 
-static uint64_t ix_textset_slot(const ix_textset *set, const char *text, size_t length) {
-  uint64_t slot = ix_hash64_bytes(text, length) & (set->capacity - 1);
+static uint64_t textset_slot(const textset *set, const char *text, size_t length) {
+  uint64_t slot = hash64_bytes(text, length) & (set->capacity - 1);
   while (set->texts[slot] &&
          !(set->lengths[slot] == length && memcmp(set->texts[slot], text, length) == 0)) {
     slot = (slot + 1) & (set->capacity - 1);
@@ -20,7 +20,7 @@ static uint64_t ix_textset_slot(const ix_textset *set, const char *text, size_t 
   return slot;
 }
 
-static int ix_textset_grow(ix_textset *set) {
+static int textset_grow(textset *set) {
   uint64_t capacity = set->capacity ? set->capacity * 2 : 16;
   char **texts = sqlite3_malloc64(sizeof(char *) * capacity);
   size_t *lengths = sqlite3_malloc64(sizeof(size_t) * capacity);
@@ -30,10 +30,10 @@ static int ix_textset_grow(ix_textset *set) {
     return 0;
   }
   memset(texts, 0, sizeof(char *) * capacity);
-  ix_textset bigger = {texts, lengths, capacity, set->used};
+  textset bigger = {texts, lengths, capacity, set->used};
   for (uint64_t i = 0; i < set->capacity; i++) {
     if (!set->texts[i]) continue;
-    uint64_t slot = ix_textset_slot(&bigger, set->texts[i], set->lengths[i]);
+    uint64_t slot = textset_slot(&bigger, set->texts[i], set->lengths[i]);
     texts[slot] = set->texts[i];
     lengths[slot] = set->lengths[i];
   }
@@ -43,9 +43,9 @@ static int ix_textset_grow(ix_textset *set) {
   return 1;
 }
 
-int ix_textset_add(ix_textset *set, const char *text, size_t length) {
-  if (2 * (set->used + 1) > set->capacity && !ix_textset_grow(set)) return -1;
-  uint64_t slot = ix_textset_slot(set, text, length);
+int textset_add(textset *set, const char *text, size_t length) {
+  if (2 * (set->used + 1) > set->capacity && !textset_grow(set)) return -1;
+  uint64_t slot = textset_slot(set, text, length);
   if (set->texts[slot]) return 0;
   char *copy = sqlite3_malloc64(length + 1);
   if (!copy) return -1;
@@ -57,7 +57,7 @@ int ix_textset_add(ix_textset *set, const char *text, size_t length) {
   return 1;
 }
 
-void ix_textset_clear(ix_textset *set) {
+void textset_clear(textset *set) {
   for (uint64_t i = 0; i < set->capacity; i++) sqlite3_free(set->texts[i]);
   sqlite3_free(set->texts);
   sqlite3_free(set->lengths);

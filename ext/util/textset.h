@@ -9,16 +9,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct ix_textset {
+typedef struct textset {
   char **texts;      /* open addressing; NULL = free slot */
   size_t *lengths;   /* of each text (texts may hold NUL) */
   uint64_t capacity; /* a power of two, or 0 */
   uint64_t used;
-} ix_textset;
+} textset;
 
 /* Adds text: 1 when it was new, 0 when the set held it already, -1 out of memory. */
-int ix_textset_add(ix_textset *set, const char *text, size_t length);
+int textset_add(textset *set, const char *text, size_t length);
 /* Empties the set, keeping nothing (the next statement starts over). */
-void ix_textset_clear(ix_textset *set);
+void textset_clear(textset *set);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * fuzz_jsonarena: ext/json/jsonarena.c against cJSON itself. Every input is parsed by both
- * cJSON_ParseWithLengthOpts (Debian's libcjson, the oracle) and ix_json_arena_parse.
+ * cJSON_ParseWithLengthOpts (Debian's libcjson, the oracle) and jsonarena_parse.
  *
  * Invariants (abort() on violation):
  *   - both fail, or both succeed, ending at the same byte;
@@ -32,7 +32,7 @@ static void fuzz_same(const cJSON *ours, const cJSON *theirs, const char *body, 
   }
   const char *text;
   size_t length;
-  FUZZ_CHECK(ix_json_arena_span(arena, ours, &text, &length));
+  FUZZ_CHECK(jsonarena_span(arena, ours, &text, &length));
   FUZZ_CHECK(text >= body && length > 0 && text + length <= body + size);
   const char *end = NULL;
   cJSON *again = cJSON_ParseWithLengthOpts(text, length, &end, 0);
@@ -55,14 +55,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *their_end = NULL, *our_end = NULL;
   cJSON *theirs = cJSON_ParseWithLengthOpts(body, size, &their_end, 0);
   ix_json_arena *arena = NULL;
-  cJSON *ours = ix_json_arena_parse(body, size, &arena, &our_end);
+  cJSON *ours = jsonarena_parse(body, size, &arena, &our_end);
   FUZZ_CHECK(!theirs == !ours);
   if (ours) {
     FUZZ_CHECK(our_end == their_end);
     fuzz_same(ours, theirs, body, size, arena);
   }
   cJSON_Delete(theirs);
-  ix_json_arena_free(arena);
+  jsonarena_free(arena);
   free(body);
   return 0;
 }

@@ -4,9 +4,9 @@
  * Built once per provider with -DFUZZ_PROVIDER=<name>_provider (tests/fuzz/fuzz.mk finds every
  * `const ix_provider <name>_provider` in ext/providers/). Runs what the engine runs for one
  * customer (fetch.c), without HTTP, the same body answering every page: build_request, parse_page,
- * ix_row_value into a real sqlite3_context (a SQL function evaluated by a prepared SELECT) for
+ * columns_row_value into a real sqlite3_context (a SQL function evaluated by a prepared SELECT) for
  * every column of every row, and again with the page's next_token for up to 2 (or 4) pages; then
- * ix_page_reset, the provider's customer_state freed as when the next customer starts.
+ * columns_page_reset, the provider's customer_state freed as when the next customer starts.
  *
  * Input: a response body, optionally preceded by a header. An input whose first byte is a control
  * byte other than TAB, LF or CR (no JSON body starts with one) carries the header:
@@ -94,7 +94,7 @@ static void fuzz_value(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   (void)argc;
   int row = sqlite3_value_int(argv[0]);
   int column = sqlite3_value_int(argv[1]);
-  ix_row_value(fuzz_current, &fuzz_current->page->rows[row], column, ctx);
+  columns_row_value(fuzz_current, &fuzz_current->page->rows[row], column, ctx);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -302,7 +302,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       }
       k++;
     }
-    if (ix_descriptor_range_column(provider) >= 0) {
+    if (descriptor_range_column(provider) >= 0) {
       if (flags & 1) args.range_low = sqlite3_mprintf("%s", "2025-01-01");
       if (flags & 2) args.range_high = sqlite3_mprintf("%s", "2025-12-31 23:59:59");
       args.range_low_inclusive = args.range_high_inclusive = !(flags & 16);
@@ -333,7 +333,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sqlite3_free(token);
     token = NULL;
     pages_fetched++;
-    ix_page_reset(&page);
+    columns_page_reset(&page);
     call.page_index = pages_fetched;
     char *error = NULL;
     ix_page_status status = provider->parse_page(&call, body, size, &page, &error);
@@ -348,7 +348,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int row = 0; row < page.row_count; row++) {
       const char *raw;
       size_t length;
-      if (!ix_row_raw(&page, &page.rows[row], &raw, &length)) continue;
+      if (!jsonspan_row_raw(&page, &page.rows[row], &raw, &length)) continue;
       FUZZ_CHECK(raw >= body && length >= 2 && raw + length <= body + size);
       FUZZ_CHECK(raw[0] == '{' && raw[length - 1] == '}');
     }
@@ -366,12 +366,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   sqlite3_free(token);
   free(body);
 
-  /* What the engine does when the next customer starts (ix_fetch_reset), then frees the page. */
-  ix_page_reset(&page);
+  /* What the engine does when the next customer starts (fetch_reset), then frees the page. */
+  columns_page_reset(&page);
   if (page.customer_state && page.free_customer_state) {
     page.free_customer_state(page.customer_state);
   }
   sqlite3_free(page.rows);
-  ix_args_clear(&args);
+  columns_args_clear(&args);
   return 0;
 }

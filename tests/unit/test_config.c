@@ -24,7 +24,7 @@ static const ix_setting_def vendor_settings[] = {
 /* Strict resolution of table "t" (vendor "testvendor") with these CREATE VIRTUAL TABLE arguments;
  * *error_out gets the error text when it fails. */
 static ix_config *resolve(int argc, const char *const *argv, char **error_out) {
-  ix_options *options = NULL;
+  config_options *options = NULL;
   ix_config *config = NULL;
   *error_out = NULL;
   int rc = config_options_parse("t", vendor_settings, argc, argv, 0, &options, error_out);
@@ -38,7 +38,7 @@ static ix_config *resolve(int argc, const char *const *argv, char **error_out) {
 
 static void test_fields(void) {
   const char *unmapped = config_engine_unmapped();
-  ok(unmapped == NULL, "every common setting has its ix_engine_settings field (unmapped: %s)",
+  ok(unmapped == NULL, "every common setting has its config_engine_settings field (unmapped: %s)",
      unmapped ? unmapped : "none");
 }
 
@@ -47,7 +47,7 @@ static void test_defaults(void) {
   ix_config *config = resolve(0, NULL, &error);
   ok(config != NULL, "resolves with defaults only (%s)", error ? error : "no error");
   if (!config) return;
-  const ix_engine_settings *engine = config_engine(config);
+  const config_engine_settings *engine = config_engine(config);
   is_str(engine->base_url, "https://api.example.com", "base_url: the default, trailing / trimmed");
   is_str(engine->rate_limit, "5/1s", "rate_limit: the vendor's own default over the common one");
   is_int((int)engine->timeout_ms, 30000, "timeout_ms default");
@@ -81,7 +81,7 @@ static void test_environment_and_options(void) {
   ix_config *config = resolve(0, NULL, &error);
   ok(config != NULL, "resolves with environment overrides (%s)", error ? error : "no error");
   if (config) {
-    const ix_engine_settings *engine = config_engine(config);
+    const config_engine_settings *engine = config_engine(config);
     is_int((int)engine->timeout_ms, 1234, "TESTVENDOR_TIMEOUT_MS over the default");
     is_int((int)engine->page_size, 0, "page_size=0 from the environment is set, not unset");
     is_int((int)engine->max_pages, 7, "TESTVENDOR_MAX_PAGES over the default");
@@ -93,7 +93,7 @@ static void test_environment_and_options(void) {
   config = resolve(5, argv, &error);
   ok(config != NULL, "resolves with options (%s)", error ? error : "no error");
   if (config) {
-    const ix_engine_settings *engine = config_engine(config);
+    const config_engine_settings *engine = config_engine(config);
     is_int((int)engine->timeout_ms, 77, "an option over the environment");
     is_int((int)engine->max_pages, 3, "an option's _env variable over the vendor's variable");
     is_int((int)engine->cache_ttl, 0, "an empty option reads 0, as config_get_int read it");
@@ -170,7 +170,7 @@ static void test_bad_values(void) {
   ok(rc == SQLITE_OK && config, "lenient resolution goes past the bad value");
   const char *problem = NULL;
   for (int i = 0; config && i < config_count(config); i++) {
-    ix_setting_view view;
+    config_setting_view view;
     config_at(config, i, &view);
     if (strcmp(view.key, "max_retries") == 0) problem = view.problem;
   }
@@ -342,7 +342,7 @@ static const char *const regions[] = {"na", "https://na.example", "eu", "https:/
 
 /* The base URL (or the error) that region options give, strict. */
 static char *region_base_url(int argc, const char *const *argv) {
-  ix_options *options = NULL;
+  config_options *options = NULL;
   ix_config *config = NULL;
   char *error = NULL;
   int rc = config_options_parse("r", region_settings, argc, argv, 0, &options, &error);

@@ -74,7 +74,7 @@ static ix_provider good(void) {
 /* Checks that the descriptor is refused and the message holds `expected` after the table name. */
 static void refused(const ix_provider *provider, const char *expected, const char *what) {
   char *error = NULL;
-  int rc = ix_descriptor_check(provider, &error);
+  int rc = descriptor_check(provider, &error);
   const char *prefix = "error creating module demo_interactions: ";
   int matches = error && strncmp(error, prefix, strlen(prefix)) == 0 && strstr(error, expected);
   ok(rc == SQLITE_ERROR && matches, "%s is refused (%s)", what, error ? error : "no message");
@@ -84,19 +84,19 @@ static void refused(const ix_provider *provider, const char *expected, const cha
 int main(void) {
   char *error = NULL;
   ix_provider p = good();
-  ok(ix_descriptor_check(&p, &error) == SQLITE_OK && !error, "a good descriptor passes");
+  ok(descriptor_check(&p, &error) == SQLITE_OK && !error, "a good descriptor passes");
 
   /* The range column comes from the flag: a descriptor that says nothing of range_column (so it
    * is 0) neither makes column 0 a range column nor loses the flagged one. */
   ix_provider resolved;
-  is_int(ix_descriptor_resolve(&p, &resolved)->range_column, COL_WHEN, "range column from flag");
+  is_int(descriptor_resolve(&p, &resolved)->range_column, COL_WHEN, "range column from flag");
   columns[COL_WHEN].flags = 0;
-  is_int(ix_descriptor_resolve(&p, &resolved)->range_column, -1, "no flag, no range column");
+  is_int(descriptor_resolve(&p, &resolved)->range_column, -1, "no flag, no range column");
   is_int(resolved.column_count, COLUMN_COUNT, "the rest of the descriptor is copied");
 
   p = good(), p.table = "";
   char *unnamed = NULL;
-  int unnamed_rc = ix_descriptor_check(&p, &unnamed);
+  int unnamed_rc = descriptor_check(&p, &unnamed);
   ok(unnamed_rc == SQLITE_ERROR && unnamed &&
          strcmp(unnamed,
                 "error creating module (unnamed): .table is empty: it is the module's "
@@ -150,7 +150,7 @@ int main(void) {
   refused(&p, ".columns[2] (what): IX_COL_MATCH_NOCASE and IX_COL_MATCH_PHONE exclude each other",
           "two matches");
   p = good(), columns[COL_WHAT].flags = IX_COL_EQ | IX_COL_MATCH_NOCASE;
-  ok(ix_descriptor_check(&p, &error) == SQLITE_OK && !error, "a re-checked NOCASE match passes");
+  ok(descriptor_check(&p, &error) == SQLITE_OK && !error, "a re-checked NOCASE match passes");
   is_int(ix_column_match(columns[COL_WHAT].flags), IX_MATCH_NOCASE, "the match read back");
   p = good(), p.not_found.never = 1, p.not_found.match[0].path[0] = "message";
   p.not_found.match[0].values[0] = "contact not found";
@@ -163,14 +163,14 @@ int main(void) {
   refused(&p, ".columns[2] (what): IX_VALUE_CUSTOM needs the .column callback",
           "a custom column without its callback");
   p.column = fake_column;
-  ok(ix_descriptor_check(&p, NULL) == SQLITE_OK, "a custom column with its callback passes");
+  ok(descriptor_check(&p, NULL) == SQLITE_OK, "a custom column with its callback passes");
   p = good(), columns[COL_WHAT].keys[0] = NULL;
   refused(&p, ".columns[2] (what): keys is empty", "a JSON column with no member name");
   p = good(), columns[COL_ID].flags = IX_COL_HIDDEN | IX_COL_EQ;
   refused(&p, ".columns[0] (contact_id): IX_VALUE_NONE on an IX_COL_EQ column needs IX_COL_EXACT",
           "an argument column SQLite's re-check would empty");
   p.column = fake_column;
-  ok(ix_descriptor_check(&p, NULL) == SQLITE_OK, "... unless the callback gives it a value");
+  ok(descriptor_check(&p, NULL) == SQLITE_OK, "... unless the callback gives it a value");
 
   p = good(), p.required[0] = IX_COLUMN_BIT(COLUMN_COUNT);
   refused(&p, ".required[0] names a column past .column_count (4)", "a mask past the columns");
@@ -183,7 +183,7 @@ int main(void) {
   p = good(), p.required_hint = NULL;
   refused(&p, ".required_hint is empty", "a required key without its hint");
   p = good(), p.required[0] = 0, p.required_hint = NULL;
-  ok(ix_descriptor_check(&p, NULL) == SQLITE_OK, "a table with no required key needs no hint");
+  ok(descriptor_check(&p, NULL) == SQLITE_OK, "a table with no required key needs no hint");
 
   p = good(), settings[1].key = "api_key";
   refused(&p, ".settings[1] (api_key): key repeats .settings[0]", "a repeated setting");
@@ -193,7 +193,7 @@ int main(void) {
   refused(&p, ".settings[1] (base_url): flags 0x0 differ from the common setting's 0x2",
           "a base_url override that drops IX_SETTING_URL");
   p = good(), settings[1].key = "base_url", settings[1].flags = IX_SETTING_URL;
-  ok(ix_descriptor_check(&p, NULL) == SQLITE_OK, "a common setting with its own default passes");
+  ok(descriptor_check(&p, NULL) == SQLITE_OK, "a common setting with its own default passes");
 
   /* Every real provider passes: the extension's entry point checks each before registering it. */
   sqlite3 *db = NULL;

@@ -68,8 +68,7 @@ static int spans_hold(const ix_json_arena *arena, const cJSON *node, const char 
                       size_t length) {
   const char *text;
   size_t span;
-  if (!ix_json_arena_span(arena, node, &text, &span) || text < body ||
-      text + span > body + length) {
+  if (!jsonarena_span(arena, node, &text, &span) || text < body || text + span > body + length) {
     snprintf(failure, sizeof(failure), "a node has no span inside the body");
     return 0;
   }
@@ -97,14 +96,14 @@ static int agrees(const char *body, size_t length, int check_spans) {
   const char *their_end = NULL, *our_end = NULL;
   cJSON *theirs = cJSON_ParseWithLengthOpts(copy, length, &their_end, 0);
   ix_json_arena *arena = NULL;
-  cJSON *ours = ix_json_arena_parse(copy, length, &arena, &our_end);
+  cJSON *ours = jsonarena_parse(copy, length, &arena, &our_end);
   int ok;
   if (!theirs || !ours) {
     ok = !theirs && !ours;
     if (!ok)
       snprintf(failure, sizeof(failure), "cJSON %s, the arena %s", theirs ? "parses" : "fails",
                ours ? "parses" : "fails");
-    if (ok && arena && ix_json_arena_out_of_memory(arena)) {
+    if (ok && arena && jsonarena_out_of_memory(arena)) {
       ok = 0;
       snprintf(failure, sizeof(failure), "a failure reported as out of memory");
     }
@@ -114,7 +113,7 @@ static int agrees(const char *body, size_t length, int check_spans) {
     if (ok && check_spans) ok = spans_hold(arena, ours, copy, length);
   }
   cJSON_Delete(theirs);
-  ix_json_arena_free(arena);
+  jsonarena_free(arena);
   free(copy);
   return ok;
 }
@@ -292,7 +291,7 @@ int main(void) {
       "[9007199254740993,-9007199254740993,9007199254740992,123,1e20,"
       "100000000000000000000.0]";
   ix_json_arena *arena = NULL;
-  cJSON *root = ix_json_arena_parse(big, strlen(big), &arena, NULL);
+  cJSON *root = jsonarena_parse(big, strlen(big), &arena, NULL);
   const char *expected[] = {
       "9007199254740993", "-9007199254740993", "9007199254740992", NULL, NULL, NULL};
   int digits_ok = root != NULL;
@@ -302,17 +301,17 @@ int main(void) {
     digits_ok &= want ? (n->valuestring && strcmp(n->valuestring, want) == 0) : !n->valuestring;
   }
   ok(digits_ok && index == 6, "integers of 2^53 and beyond keep their digits, others none");
-  ix_json_arena_free(arena);
+  jsonarena_free(arena);
 
   cJSON *foreign = cJSON_CreateObject();
   arena = NULL;
-  root = ix_json_arena_parse("{}", 2, &arena, NULL);
+  root = jsonarena_parse("{}", 2, &arena, NULL);
   const char *text;
   size_t span;
-  ok(root && !ix_json_arena_span(arena, foreign, &text, &span) &&
-         ix_json_arena_span(arena, root, &text, &span) && span == 2,
+  ok(root && !jsonarena_span(arena, foreign, &text, &span) &&
+         jsonarena_span(arena, root, &text, &span) && span == 2,
      "a node cJSON allocated has no span; the arena's own has");
   cJSON_Delete(foreign);
-  ix_json_arena_free(arena);
+  jsonarena_free(arena);
   return done_testing();
 }

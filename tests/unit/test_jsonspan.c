@@ -1,5 +1,5 @@
 /*
- * Unit tests for ext/provider/jsonspan.c's cut-body check: ix_json_ends_early skips strings with a short
+ * Unit tests for ext/provider/jsonspan.c's cut-body check: jsonspan_ends_early skips strings with a short
  * look and then memchr, and must answer exactly as a plain byte-by-byte reading of the body does
  * (the oracle below), for every prefix of bodies full of escapes, quotes and backslash runs placed
  * around the point where the short look hands over.
@@ -78,7 +78,7 @@ int main(void) {
     size_t length = strlen(fixed[i]);
     int agrees = 1;
     for (size_t cut = 0; cut <= length; cut++) {
-      agrees &= ix_json_ends_early(fixed[i], cut) == oracle_ends_early(fixed[i], cut);
+      agrees &= jsonspan_ends_early(fixed[i], cut) == oracle_ends_early(fixed[i], cut);
     }
     ok(agrees, "every prefix of '%s' is read as the byte-by-byte oracle reads it", fixed[i]);
   }
@@ -92,7 +92,7 @@ int main(void) {
       /* A copy of exactly cut bytes: ASan sees any read past the cut. */
       char *copy = malloc(cut ? cut : 1);
       memcpy(copy, body, cut);
-      disagreements += ix_json_ends_early(copy, cut) != expected;
+      disagreements += jsonspan_ends_early(copy, cut) != expected;
       free(copy);
     }
   }

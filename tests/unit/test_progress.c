@@ -12,8 +12,8 @@
 #include "tap.h"
 
 /* A statement of `total` customers started at 1000 ms, with `done` handed over and requested. */
-static ix_progress statement(long long total, long long done) {
-  ix_progress progress;
+static progress_state statement(long long total, long long done) {
+  progress_state progress;
   memset(&progress, 0, sizeof(progress));
   progress.started_ms = 1000;
   progress.total_known = 1;
@@ -25,11 +25,11 @@ static ix_progress statement(long long total, long long done) {
 
 int main(void) {
   /* No rate limit: the pace so far. 10 of 40 in 5 s leaves 15 s. */
-  ix_progress plain = statement(40, 10);
+  progress_state plain = statement(40, 10);
   is_int((int)progress_left_ms(&plain, 6000), 15000, "no limit: the pace so far");
 
   /* 261 at 100/min: the first 100 in 5 s, then the limiter. */
-  ix_progress limited = statement(261, 100);
+  progress_state limited = statement(261, 100);
   progress_limit(&limited, 0, 100, 60000);
   long long at_5s = progress_left_ms(&limited, 6000);
   ok(at_5s >= 115000, "100 of 261 done in 5 s at 100/min: at least two more windows (%lld ms)",
@@ -54,16 +54,16 @@ int main(void) {
      "after the wait: one more window at least, and no jump (%lld ms, was %lld)", at_61s, previous);
 
   /* Two windows: the longer floor wins. 50 of 120 at 50/10s and 100/1h. */
-  ix_progress two = statement(120, 50);
+  progress_state two = statement(120, 50);
   progress_limit(&two, 0, 50, 10000);
   progress_limit(&two, 1, 100, 3600000);
   ok(progress_left_ms(&two, 3000) >= 3600000 - 2000, "the hour's window is the floor");
 
   /* Unknown: a join (no total), nothing done yet, or all done. */
-  ix_progress join = statement(0, 5);
+  progress_state join = statement(0, 5);
   join.total_known = 0;
   is_int((int)progress_left_ms(&join, 5000), -1, "a join: no estimate");
-  ix_progress none = statement(10, 0);
+  progress_state none = statement(10, 0);
   is_int((int)progress_left_ms(&none, 5000), -1, "nothing done: no estimate");
 
   /* The hint: the key's IN form with the join's column, "..." where the SQL did not say it, and

@@ -5,7 +5,7 @@
 
 SQLITE_EXTENSION_INIT3
 
-int ix_helper_table_connect(sqlite3 *db, const char *schema, size_t size, sqlite3_vtab **vtab_out) {
+int helpertable_connect(sqlite3 *db, const char *schema, size_t size, sqlite3_vtab **vtab_out) {
   int rc = sqlite3_declare_vtab(db, schema);
   if (rc == SQLITE_OK) rc = sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
   if (rc != SQLITE_OK) return rc;
@@ -16,7 +16,7 @@ int ix_helper_table_connect(sqlite3 *db, const char *schema, size_t size, sqlite
   return SQLITE_OK;
 }
 
-int ix_helper_table_disconnect(sqlite3_vtab *vtab) {
+int helpertable_disconnect(sqlite3_vtab *vtab) {
   sqlite3_free(vtab);
   return SQLITE_OK;
 }

@@ -12,9 +12,9 @@
 
 /* Declares schema ("CREATE TABLE x(...)"), marks the table SQLITE_VTAB_DIRECTONLY and allocates
  * its vtab, size bytes zeroed (a struct whose first member is sqlite3_vtab). */
-int ix_helper_table_connect(sqlite3 *db, const char *schema, size_t size, sqlite3_vtab **vtab_out);
+int helpertable_connect(sqlite3 *db, const char *schema, size_t size, sqlite3_vtab **vtab_out);
 
-/* Frees a vtab made by ix_helper_table_connect: xDisconnect and xDestroy. */
-int ix_helper_table_disconnect(sqlite3_vtab *vtab);
+/* Frees a vtab made by helpertable_connect: xDisconnect and xDestroy. */
+int helpertable_disconnect(sqlite3_vtab *vtab);
 
 #endif

@@ -63,8 +63,8 @@ enum {
   SETTING_COLUMNS
 };
 
-static int settings_add_row(snapshot *rows, const char *vendor, const char *key, const char *value,
-                            const char *source, const char *problem) {
+static int introspect_settings_row(snapshot *rows, const char *vendor, const char *key,
+                                   const char *value, const char *source, const char *problem) {
   if (snapshot_row(rows, 0) != SQLITE_OK) return SQLITE_NOMEM;
   const char *texts[SETTING_COLUMNS] = {vendor, key, value, source, problem};
   for (int c = 0; c < SETTING_COLUMNS; c++) snapshot_text(rows, c, texts[c]);
@@ -79,8 +79,8 @@ static int introspect_env_empty(const char *name) {
 
 /* What a query would refuse in a value the lenient resolution accepted (sqlite3_mprintf'd), or
  * NULL. The texts are the queries' own. */
-static char *settings_value_problem(const ix_provider *provider, const ix_config *config,
-                                    const ix_setting_view *setting) {
+static char *introspect_settings_problem(const ix_provider *provider, const ix_config *config,
+                                         const config_setting_view *setting) {
   const char *table = provider->table;
   const char *origin = config_origin(config, setting->key);
   if (strcmp(setting->source, "default") == 0 && introspect_env_empty(origin)) {
@@ -115,7 +115,7 @@ static char *settings_value_problem(const ix_provider *provider, const ix_config
 }
 
 /* One vendor's settings; vendors with two tables (Capillary) are listed once. */
-static int settings_add_vendor(snapshot *cursor, const ix_provider *provider) {
+static int introspect_settings_vendor(snapshot *cursor, const ix_provider *provider) {
   ix_config *config = NULL;
   int rc = config_resolve_lenient(provider->table, provider->vendor, provider->settings,
                                   provider->default_base_url, &config);
@@ -129,7 +129,7 @@ static int settings_add_vendor(snapshot *cursor, const ix_provider *provider) {
     provider_key = provider->check_settings(&call, &provider_problem);
   }
   for (int i = 0; rc == SQLITE_OK && i < config_count(config); i++) {
-    ix_setting_view setting;
+    config_setting_view setting;
     config_at(config, i, &setting);
     const char *value = setting.value;
     /* A secret is shown as set or unset: never its value, not even in part. */
@@ -139,29 +139,29 @@ static int settings_add_vendor(snapshot *cursor, const ix_provider *provider) {
       problem = provider_problem;
       provider_problem = NULL;
     } else if (!setting.problem) {
-      problem = settings_value_problem(provider, config, &setting);
+      problem = introspect_settings_problem(provider, config, &setting);
     }
-    rc = settings_add_row(cursor, provider->vendor, setting.key, value, setting.source,
-                          setting.problem ? setting.problem : problem);
+    rc = introspect_settings_row(cursor, provider->vendor, setting.key, value, setting.source,
+                                 setting.problem ? setting.problem : problem);
     sqlite3_free(problem);
   }
   sqlite3_free(provider_problem);
   /* Which of the vendor's credential forms these settings select (they are alternatives). */
   if (rc == SQLITE_OK && config && provider->credential_form) {
-    rc = settings_add_row(cursor, provider->vendor, "credentials",
-                          provider->credential_form(config), "derived", NULL);
+    rc = introspect_settings_row(cursor, provider->vendor, "credentials",
+                                 provider->credential_form(config), "derived", NULL);
   }
   config_free(config);
   return rc;
 }
 
 /* A variable no setting reads: a row of its own (never its value: it may be a secret). */
-static int settings_add_unknown(void *context, const char *vendor, const char *name,
-                                const char *closest) {
+static int introspect_settings_unknown(void *context, const char *vendor, const char *name,
+                                       const char *closest) {
   char *source = sqlite3_mprintf("env %s", name);
   char *problem = closest ? sqlite3_mprintf("no setting reads %s: did you mean %s?", name, closest)
                           : sqlite3_mprintf("no setting reads %s", name);
-  int rc = source && problem ? settings_add_row(context, vendor, name, NULL, source, problem)
+  int rc = source && problem ? introspect_settings_row(context, vendor, name, NULL, source, problem)
                              : SQLITE_NOMEM;
   sqlite3_free(source);
   sqlite3_free(problem);
@@ -169,7 +169,8 @@ static int settings_add_unknown(void *context, const char *vendor, const char *n
 }
 
 /* The value a global setting's row shows (value: the variable's, NULL when unset). */
-static const char *settings_shown(int g, const char *value, char *state_dir, size_t size) {
+static const char *introspect_settings_shown(int g, const char *value, char *state_dir,
+                                             size_t size) {
   const char *variable = introspect_globals[g].variable;
   /* The limiter's URL may carry its password: both are shown as set or unset. */
   if (strncmp(variable, "INTERACTIONS_LIMITER_", 21) == 0 &&
@@ -185,7 +186,7 @@ static const char *settings_shown(int g, const char *value, char *state_dir, siz
 }
 
 /* The rows, taken whole when a scan starts (snapshot.h). */
-static int settings_fill(snapshot *cursor, void *aux) {
+static int introspect_settings_fill(snapshot *cursor, void *aux) {
   const introspect_providers *providers = aux;
   int rc = SQLITE_OK;
   for (int p = 0; rc == SQLITE_OK && p < providers->count; p++) {
@@ -193,7 +194,7 @@ static int settings_fill(snapshot *cursor, void *aux) {
     for (int q = 0; q < p; q++) {
       seen |= strcmp(providers->list[q]->vendor, providers->list[p]->vendor) == 0;
     }
-    if (!seen) rc = settings_add_vendor(cursor, providers->list[p]);
+    if (!seen) rc = introspect_settings_vendor(cursor, providers->list[p]);
   }
   for (int g = 0; rc == SQLITE_OK && g < INTROSPECT_GLOBAL_COUNT; g++) {
     const char *variable = introspect_globals[g].variable;
@@ -210,21 +211,21 @@ static int settings_fill(snapshot *cursor, void *aux) {
       problem = sqlite3_mprintf("the disk cache is not used (%s): queries go on without it", why);
     }
     char state_dir[4096];
-    const char *shown = settings_shown(g, value, state_dir, sizeof(state_dir));
+    const char *shown = introspect_settings_shown(g, value, state_dir, sizeof(state_dir));
     rc = source && (problem || !(empty || unusable_cache))
-             ? settings_add_row(cursor, "interactions", introspect_globals[g].key, shown, source,
-                                problem)
+             ? introspect_settings_row(cursor, "interactions", introspect_globals[g].key, shown,
+                                       source, problem)
              : SQLITE_NOMEM;
     sqlite3_free(source);
     sqlite3_free(problem);
   }
-  if (rc == SQLITE_OK) rc = envcheck_each_unknown(settings_add_unknown, cursor);
+  if (rc == SQLITE_OK) rc = envcheck_each_unknown(introspect_settings_unknown, cursor);
   return rc;
 }
 
 static const snapshot_table settings_table = {
     "CREATE TABLE x(vendor TEXT, key TEXT, value TEXT, source TEXT, problem TEXT)", SETTING_COLUMNS,
-    settings_fill};
+    introspect_settings_fill};
 
 /* ---- interactions_debug() ---- */
 

@@ -92,7 +92,7 @@ static const char *schema_operators(const ix_provider *provider, int column) {
   unsigned flags = provider->columns[column].flags;
   /* From the columns themselves: the descriptors listed here are the unresolved ones, whose
    * derived range_column is not filled in (it read 0, the first column, for tables without one). */
-  if (column == ix_descriptor_range_column(provider)) return "=, <, <=, >, >=";
+  if (column == descriptor_range_column(provider)) return "=, <, <=, >, >=";
   if (!(flags & IX_COL_EQ)) return NULL;
   int alternative = schema_alternative(provider, column);
   uint64_t mask = alternative ? provider->required[alternative - 1] : 0;
@@ -106,7 +106,7 @@ static const char *schema_operators(const ix_provider *provider, int column) {
 /* Range bounds are always re-checked (the API's dates are coarser than the column); an equality
  * only where the vendor does not apply it exactly. */
 static int schema_rechecked(const ix_provider *provider, int column) {
-  return column == ix_descriptor_range_column(provider) ||
+  return column == descriptor_range_column(provider) ||
          !(provider->columns[column].flags & IX_COL_EXACT);
 }
 
@@ -166,7 +166,7 @@ static const char *schema_setting_default(const ix_provider *provider, const cha
   for (const ix_setting_def *def = provider->settings; def && def->key; def++) {
     if (strcmp(def->key, key) == 0) return def->default_value;
   }
-  for (const ix_setting_def *def = ix_common_settings; def->key; def++) {
+  for (const ix_setting_def *def = common_settings; def->key; def++) {
     if (strcmp(def->key, key) == 0) return def->default_value;
   }
   return NULL;

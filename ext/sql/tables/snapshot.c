@@ -105,7 +105,7 @@ static int snapshot_connect(sqlite3 *db, void *aux, int argc, const char *const 
                             sqlite3_vtab **vtab_out, char **error_out) {
   (void)argc, (void)argv, (void)error_out;
   const snapshot_module *module = aux;
-  int rc = ix_helper_table_connect(db, module->table->schema, sizeof(snapshot_vtab), vtab_out);
+  int rc = helpertable_connect(db, module->table->schema, sizeof(snapshot_vtab), vtab_out);
   if (rc == SQLITE_OK) {
     snapshot_vtab *vtab = (snapshot_vtab *)*vtab_out;
     vtab->table = module->table;
@@ -182,8 +182,8 @@ static const sqlite3_module snapshot_sqlite_module = {
     /* xCreate     */ NULL, /* eponymous only */
     /* xConnect    */ snapshot_connect,
     /* xBestIndex  */ snapshot_best_index,
-    /* xDisconnect */ ix_helper_table_disconnect,
-    /* xDestroy    */ ix_helper_table_disconnect,
+    /* xDisconnect */ helpertable_disconnect,
+    /* xDestroy    */ helpertable_disconnect,
     /* xOpen       */ snapshot_open,
     /* xClose      */ snapshot_close,
     /* xFilter     */ snapshot_filter,
