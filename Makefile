@@ -22,6 +22,9 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_SOURCES_test_timefmt := ext/util/timefmt.c
 UNIT_SOURCES_test_url     := ext/util/url.c
 UNIT_SOURCES_test_auth    := ext/auth/auth.c ext/util/http.c ext/util/url.c
+UNIT_SOURCES_test_scrub   := -DSQLITE_CORE ext/auth/scrub.c ext/auth/auth.c ext/util/http.c ext/util/url.c \
+                             ext/settings/config.c ext/settings/common.c ext/settings/numbers.c \
+                             ext/observe/envcheck.c ext/util/notes.c -lsqlite3
 UNIT_SOURCES_test_ratelimit := ext/limit/ratelimit.c ext/limit/local.c ext/limit/window.c \
                                ext/limit/redis.c ext/limit/redisurl.c ext/util/clock.c \
                                ext/auth/fingerprint.c ext/util/privatedir.c ext/util/notes.c

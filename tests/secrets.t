@@ -2,24 +2,31 @@
 """No secret leaks through what a vendor says back. The sandbox's `echo` fault answers like a
 careless server: its error body repeats every header it received (a Basic credential decoded, as
 in "invalid credentials till.user:<md5>"), and the query, plainly, upper-cased or percent-encoded,
-behind 0 to 200 dots so that each secret straddles the client's 200-character cut somewhere.
-Every table of every vendor gets each of those answers with several statuses (401, 400, 404, 500,
-and a 200 that is not the vendor's JSON), in the vendor's error format and as plain text.
+behind 0 to 200 dots so that each secret straddles the client's 200-character cut somewhere; and,
+the credential headers and the query first, as hex, as hex pairs joined by ':', as HTML numeric
+references (decimal, hex, leading zeros, with and without ';') and in groups of irregular sizes
+split by ' ', '-', '.', ':', '_' and line breaks (tests/sandbox/faults.py, echo_text). Every
+table of every vendor gets each of those answers with several statuses (401, 400, 404, 500, and
+a 200 that is not the vendor's JSON), in the vendor's error format and as plain text.
 
 The secrets and their forms are derived from the extension's own settings (interactions_settings
 shows a secret as 'set'), not from a list here: for each secret setting its value, its MD5, its
 base64, the Basic base64 of user:value and user:md5 for every other setting of the vendor given
-in the environment, and the percent-encoding of each. No 8-character fragment of any of them, in
-any letter case, may appear in stdout, stderr or the interactions_requests rows. Prints TAP."""
+in the environment, and the percent-encoding and the hex of each. No 8-character fragment of any
+of them, in any letter case, may appear in stdout, stderr or the interactions_requests rows as
+they are, nor in the errors (stderr, the rows' error column) after decoding references and %XX
+and removing the separators above (leaks()).
+Prints TAP."""
 import base64
 import hashlib
+import html
 import os
 import re
 import shlex
 import subprocess
 import sys
 import tempfile
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -90,19 +97,38 @@ def secret_forms(env, rows):
         for name, (text, secret_from) in list(named.items()):
             named["percent(%s)" % name] = (quote(text, safe=""),
                                            len(quote(text[:secret_from], safe="")))
+            named["hex(%s)" % name] = (text.encode().hex(), 2 * len(text[:secret_from].encode()))
         forms.setdefault(vendor, {}).update(named)
     return forms
 
 
-def leaks(output, forms):
-    """(form name, fragment) for every 8-character fragment of a form found in output."""
-    haystack = output.lower()
+# What a grouping inserts between the characters of a value.
+SEPARATORS = re.compile(r"[ \t\r\n.:_-]")
+
+
+def decoded(output):
+    """output with HTML references (twice: '&amp;#72;') and %XX decoded, and without separators,
+    so that a form echoed as references or in groups reads as the form without separators."""
+    return SEPARATORS.sub("", unquote(html.unescape(html.unescape(output))))
+
+
+ERRORS_LOGGED = "-- the errors logged --"
+
+
+def leaks(output, forms, vendor_text):
+    """(form name, fragment) for every 8-character fragment of a form found in output as it is,
+    or in vendor_text (the errors: where a vendor's words go) decoded, the fragment without
+    separators. Only there: decoded, our own numbers run together (a time 16:25:40.087 reads
+    162540087) and would match the hex of some form by chance."""
+    haystacks = (output.lower(), decoded(vendor_text).lower())
     found = []
     for name, (text, secret_from) in forms.items():
         text = text.lower()
         for start in range(max(0, secret_from - FRAGMENT + 1), max(0, len(text) - FRAGMENT) + 1):
             fragment = text[start:start + FRAGMENT]
-            if len(fragment) == FRAGMENT and fragment in haystack:
+            stripped = SEPARATORS.sub("", text[start:])[:FRAGMENT]
+            if len(fragment) == FRAGMENT and fragment in haystacks[0] or (
+                    len(stripped) == FRAGMENT and stripped in haystacks[1]):
                 found.append((name, fragment))
                 break
     return found
@@ -119,6 +145,13 @@ def echo_faults(vendor):
                 for pad in (0, 120, 180):
                     faults.append({"status": status, "form": form, "pad": pad,
                                    "format": output_format})
+    # The encoded forms are longer: fewer offsets, each status and format once.
+    for form in ("hex", "hex_pairs", "references", "groups"):
+        for pad in range(0, 208, 26):
+            faults.append({"status": 401, "form": form, "pad": pad, "format": "vendor"})
+        for status in (400, 403, 404, 500, 200):
+            for output_format in ("vendor", "text"):
+                faults.append({"status": status, "form": form, "pad": 60, "format": output_format})
     return [dict(fault, vendor=vendor, kind="echo") for fault in faults]
 
 
@@ -133,6 +166,9 @@ def run_table(sandbox, env, vendor, query):
     statement = query.replace(table, "t", 1)
     lines += [statement] * len(faults)
     lines.append("SELECT * FROM interactions_requests;")
+    # The texts a vendor's words can reach, for the decoded reading of leaks().
+    lines += [".print %s" % ERRORS_LOGGED,
+              "SELECT error FROM interactions_requests WHERE coalesce(error, '') <> '';"]
     result = subprocess.run(sqlite_command(), input="\n".join(lines) + "\n", capture_output=True,
                             text=True, env=child_env(env), timeout=600, cwd=tempfile.gettempdir())
     left = sandbox.control("GET", "/_sandbox/faults")
@@ -167,7 +203,8 @@ def main():
             for vendor, query in QUERIES:
                 result, sent, left = run_table(sandbox, env, vendor, query)
                 output = result.stdout + "\n" + result.stderr
-                found = leaks(output, forms.get(vendor, {}))
+                vendor_text = result.stdout.partition(ERRORS_LOGGED)[2] + "\n" + result.stderr
+                found = leaks(output, forms.get(vendor, {}), vendor_text)
                 errors = len(re.findall(r"^(?:Parse error|Runtime error|Error)", result.stderr,
                                         re.M))
                 name = "%s (%s): %d echoing answers, no fragment of any of %d secret forms" % (

@@ -2,14 +2,20 @@
  * Scrubbing secrets out of text that came from a vendor (error bodies may echo what we sent).
  *
  * A secret reaches a vendor in several forms, and a vendor may echo any of them, whole or in part,
- * upper-cased or percent-encoded: each secret setting's value, its MD5 (Capillary's password),
- * its base64, the Basic base64 of user:value and user:md5 for every credential setting, its
- * percent-encoding, and every header value sent (whole, and after its scheme: "Bearer x" -> x).
- * Every 8-byte window of every form is kept, lowercased, in a sorted set; every byte of the text
- * covered by a window in the set is a secret byte, and each run of them becomes "***". So no
- * fragment of 8 or more bytes of any form survives, in any letter case. Forms shorter than 8
- * bytes (but at least 3) are replaced where they occur whole. Scrub first, cut after: a cut
- * before the scrub would leave the part of a secret that straddles it.
+ * upper-cased, percent-encoded, as hex, as HTML character references or in groups: each secret
+ * setting's value, its MD5 (Capillary's password), its base64, the Basic base64 of user:value and
+ * user:md5 for every credential setting, and every header value sent (whole, and after its
+ * scheme: "Bearer x" -> x). Of each of those the set keeps the form itself, its percent-encodings,
+ * the hex of its bytes and the form without separators (' ', TAB, CR, LF, '-', '.', ':', '_').
+ * Every 8-byte window of every form is kept, lowercased, in a sorted set. The text is read twice:
+ * as it is, and decoded (&#72; &#x48; with or without ';', &amp; &lt; &gt; &quot; &apos;, %XX)
+ * with its separators skipped. Every byte of the text under a window in the set is a secret byte
+ * (in the decoded view, from the first byte of the window's first character to the last of its
+ * last, separators between included), and each run of them becomes "***". So no fragment of 8 or
+ * more bytes of any form survives, in any letter case, decoded or in groups. Forms shorter than
+ * 8 bytes (but at least 3) are replaced where they occur whole, as they are or decoded (not in
+ * groups: a short form matched across separators would hit ordinary words run together). Scrub
+ * first, cut after: a cut before the scrub would leave the part of a secret that straddles it.
  */
 #ifndef IX_SCRUB_H
 #define IX_SCRUB_H

@@ -28,7 +28,7 @@ FUZZ_OBJECTS  := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_SOURCES))
 FUZZ_PAGE_PROVIDERS := $(shell sed -n 's/^const ix_provider \([a-z0-9_]*\)_provider = .*/\1/p' \
                          $(sort $(wildcard ext/providers/*.c)))
 FUZZ_PAGE_TARGETS   := $(addprefix fuzz_page_,$(FUZZ_PAGE_PROVIDERS))
-FUZZ_TARGETS        ?= $(FUZZ_PAGE_TARGETS) fuzz_url fuzz_timefmt fuzz_jsonarena
+FUZZ_TARGETS        ?= $(FUZZ_PAGE_TARGETS) fuzz_url fuzz_timefmt fuzz_jsonarena fuzz_scrub
 
 # Seeds, copied into build/fuzz/corpus/<target>/ before each run: hand-made ones in
 # tests/fuzz/seeds/<target>/, and for page targets the shared tests/fuzz/seeds/fuzz_page/ and the

@@ -43,7 +43,7 @@ _PARAMS = {
     "echo": {"status": (int, 401), "form": (str, "plain"), "pad": (int, 0),
              "format": (str, "vendor")},
 }
-ECHO_FORMS = ("plain", "upper", "percent")
+ECHO_FORMS = ("plain", "upper", "percent", "hex", "hex_pairs", "references", "groups")
 ECHO_FORMATS = ("vendor", "text")
 KINDS = tuple(_PARAMS)
 REPLACING = frozenset({"status", "429", "redirect", "html", "invalid_json", "gzip_bomb",
@@ -199,26 +199,77 @@ def oversized_body(vendor, size):
         return _oversized[key]
 
 
+# Headers every request carries: the others are the ones that may hold a credential.
+_PLAIN_HEADERS = frozenset({"host", "user-agent", "accept", "accept-encoding", "content-type",
+                            "content-length", "connection", "expect"})
+
+
 def echo_text(request, pad, form):
     """What a careless server says back: every header it received (a Basic credential decoded
     too), the path, and the query, raw and decoded; `pad` dots first move it across a client's
-    cut."""
-    parts = ["invalid credentials", "." * pad]
+    cut. The encoded forms (hex, hex_pairs, references, groups) are longer, so they put the
+    credentials first (each credential header's value after its scheme, a Basic password alone),
+    then those headers and the query, right after the dots, where the client's 200-character
+    excerpt would show them."""
+    credentials, values, plain, received = [], [], [], []
     for name, value in request.headers.items():
-        parts.append(f"{name}: {value}")
+        parts = [f"{name}: {value}"]
         scheme, _, credential = value.partition(" ")
         if scheme.lower() == "basic":
             try:
                 parts.append(base64.b64decode(credential).decode("utf-8", "replace"))
+                values.append(parts[-1].partition(":")[2])  # the password alone
             except ValueError:
                 pass
-    parts += ["path " + request.raw_path, "query " + request.raw_query, unquote(request.raw_query)]
-    text = " ".join(parts)
+        if name.lower() not in _PLAIN_HEADERS:
+            values.append(credential or value)
+        (plain if name.lower() in _PLAIN_HEADERS else credentials).extend(parts)
+        received.extend(parts)
+    query = ["query " + request.raw_query, unquote(request.raw_query)]
+    if form in _ECHO_ENCODERS:
+        echoed = " ".join(values + credentials + query + plain + ["path " + request.raw_path])
+        return "invalid credentials " + "." * pad + _ECHO_ENCODERS[form](echoed)
+    text = " ".join(["invalid credentials", "." * pad] + received + ["path " + request.raw_path]
+                    + query)
     if form == "upper":
         return text.upper()
     if form == "percent":
         return quote(text, safe="")
     return text
+
+
+def _echo_hex(text):
+    return text.encode("utf-8").hex()
+
+
+def _echo_hex_pairs(text):
+    """Upper-case hex, the bytes joined by ':' (as fingerprints and MACs are shown)."""
+    return ":".join("%02X" % b for b in text.encode("utf-8"))
+
+
+def _echo_references(text):
+    """Every character as an HTML numeric reference, in turn decimal, hex, upper-case hex and
+    with leading zeros, one in three without its ';' (browsers read those too: the next one
+    starts with '&', which ends the number)."""
+    shapes = ("&#%d;", "&#x%x;", "&#X%X", "&#00%d;", "&#x%X", "&#%d")
+    return "".join(shapes[i % len(shapes)] % ord(c) for i, c in enumerate(text))
+
+
+def _echo_groups(text):
+    """The characters in groups of irregular sizes, separated by ' ', '-', '.', ':', '_' or a
+    line break in turn."""
+    sizes, separators = (4, 3, 5, 1, 2, 6, 4), (" ", "-", ".", ":", "_", "\n", "\r\n")
+    out, at, turn = [], 0, 0
+    while at < len(text):
+        size = sizes[turn % len(sizes)]
+        out.append(text[at:at + size])
+        out.append(separators[turn % len(separators)])
+        at, turn = at + size, turn + 1
+    return "".join(out)
+
+
+_ECHO_ENCODERS = {"hex": _echo_hex, "hex_pairs": _echo_hex_pairs,
+                  "references": _echo_references, "groups": _echo_groups}
 
 
 def build_response(fault, vendor, request):

@@ -300,7 +300,8 @@ class Registration:
     def secret_forms(self, env):
         """Every form of this vendor's secrets in env ({variable: value}) that must never appear
         in an output: the value, its MD5 hex, and for the one that travels as Basic both
-        base64(user:value) and base64(user:md5). More forms than travel, on purpose: a bug
+        base64(user:value) and base64(user:md5), and the hex of each of those (the scrubber
+        knows that form too, ext/auth/scrub.h). More forms than travel, on purpose: a bug
         that sends the wrong one must not leak it either."""
         forms = set()
         for setting in self.settings:
@@ -315,7 +316,7 @@ class Registration:
             if user:
                 for secret in (value, md5):
                     forms.add(base64.b64encode(f"{user}:{secret}".encode("utf-8")).decode("ascii"))
-        return forms
+        return forms | {form.encode("utf-8").hex() for form in forms}
 
     def sandbox_env(self, sandbox_url=None):
         """{variable: value} of every setting, alternatives included, the URL filled in."""
