@@ -152,7 +152,10 @@ def request_lines(records):
     lines = []
     for record in records:
         target = record["path"] + ("?" + record["query"] if record.get("query") else "")
-        lines.append(f"{record['method']} {target} auth={record['auth']} {record['status']}")
+        window = record.get("rate_window_ms")  # the sandbox's limiter refused it: why
+        lines.append(f"{record['method']} {target} auth={record['auth']} {record['status']}"
+                     + (f" (window held {len(window)}, ages {window[0]}..{window[-1]} ms)"
+                        if window else ""))
     return lines
 
 

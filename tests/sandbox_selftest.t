@@ -412,10 +412,12 @@ def check_log_and_reset(t, c, log_file):
                                               "rate_limits": DEFAULT_LIMITS},
          "reset empties the log (file too), faults and stats, and restores config")
     # A request that arrived before a reset and is answered after it (here: held by a latency the
-    # reset wakes) is the previous test's: it never shows in the new log.
+    # reset wakes) is the previous test's: it never shows in the new log, and takes no place in
+    # the new rate-limit window (a vendor with a documented limit, filled to it after the reset).
+    limited = next((v for v in VENDORS if DEFAULT_LIMITS.get(v.name)), a)
     c.control("POST", "/config", {"latency_ms": 600000})
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        late = pool.submit(c.get, a.path, a.auth)
+        late = pool.submit(c.get, limited.path, limited.auth)
         while c.control("GET", "/stats")["in_flight"] < 1 and not late.done():
             time.sleep(0.01)
         c.reset()
@@ -423,6 +425,13 @@ def check_log_and_reset(t, c, log_file):
     t.ok(answered.status == 200 and c.control("GET", "/log") == [],
          "a request from before a reset is answered but not logged after it",
          (answered.status, c.control("GET", "/log")))
+    allowed = int(DEFAULT_LIMITS.get(limited.name, "0/1s").split("/")[0])
+    statuses = [c.get(limited.path, limited.auth).status for _ in range(allowed)]
+    t.ok(allowed > 0 and statuses == [200] * allowed,
+         f"nor a place in the new window: {allowed} requests of {limited.name}'s "
+         f"{DEFAULT_LIMITS.get(limited.name)} all answered",
+         sorted(set(statuses)))
+    c.reset()
 
 
 def check_generated_files(t):

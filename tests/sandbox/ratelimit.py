@@ -38,6 +38,9 @@ class SlidingWindowLimiter:
         self._lock = threading.Lock()
         self._rules = {}  # vendor -> (text, limit, window)
         self._accepted = {}  # (vendor, credential key) -> deque of accept times
+        # What the window held when this thread's last request was refused (for the log: a test
+        # that draws a 429 it did not expect shows the ages of the requests that filled it).
+        self._refusal = threading.local()
         self.reset()
 
     def reset(self):
@@ -69,6 +72,11 @@ class SlidingWindowLimiter:
         with self._lock:
             return {v: (self._rules[v][0] if v in self._rules else None) for v in self._vendors}
 
+    def last_refusal(self):
+        """The ages (ms, oldest first) of the requests in the window that refused this thread's
+        last request."""
+        return getattr(self._refusal, "ages_ms", None)
+
     def try_acquire(self, vendor, credential):
         """True if the request may proceed (and is counted); False means answer 429."""
         with self._lock:
@@ -81,6 +89,7 @@ class SlidingWindowLimiter:
             while accepted and now - accepted[0] >= window:
                 accepted.popleft()
             if len(accepted) >= limit:
+                self._refusal.ages_ms = [round((now - t) * 1000) for t in accepted]
                 return False
             accepted.append(now)
             return True
