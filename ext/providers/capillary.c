@@ -133,13 +133,18 @@ static const ix_column_def capillary_columns[CI_COLUMN_COUNT] = {
  * copy would not. Only an answer without a customer object (shape B) echoes what was asked.
  * channel, network and type are filters the API applies; only the arguments echo theirs. */
 // clang-format off
+/* The customer's keys, the same in both tables.
+ * column               operators  require        alt  match            flags */
+#define CAPILLARY_CUSTOMER_KEYS \
+  {"identifier_name",  IX_KEY_EQ, IX_KEY_ONE_OF,   1,   IX_MATCH_EXACT,  IX_KEY_ECHO}, \
+  {"identifier_value", IX_KEY_EQ, IX_KEY_ONE_OF,   1,   IX_MATCH_EXACT,  IX_KEY_ECHO}, \
+  {"mobile",           IX_KEY_EQ, IX_KEY_ONE_OF,   2,   IX_MATCH_PHONE,  IX_KEY_PER_CUSTOMER}, \
+  {"email",            IX_KEY_EQ, IX_KEY_ONE_OF,   3,   IX_MATCH_NOCASE, IX_KEY_PER_CUSTOMER}, \
+  {"external_id",      IX_KEY_EQ, IX_KEY_ONE_OF,   4,   IX_MATCH_EXACT,  IX_KEY_PER_CUSTOMER},
+
 static const ix_key_column capillary_keys[] = {
     /* column            operators  require          alt  match            flags */
-    {"identifier_name",  IX_KEY_EQ, IX_KEY_ONE_OF,   1,   IX_MATCH_EXACT,  IX_KEY_ECHO},
-    {"identifier_value", IX_KEY_EQ, IX_KEY_ONE_OF,   1,   IX_MATCH_EXACT,  IX_KEY_ECHO},
-    {"mobile",           IX_KEY_EQ, IX_KEY_ONE_OF,   2,   IX_MATCH_PHONE,  IX_KEY_PER_CUSTOMER},
-    {"email",            IX_KEY_EQ, IX_KEY_ONE_OF,   3,   IX_MATCH_NOCASE, IX_KEY_PER_CUSTOMER},
-    {"external_id",      IX_KEY_EQ, IX_KEY_ONE_OF,   4,   IX_MATCH_EXACT,  IX_KEY_PER_CUSTOMER},
+    CAPILLARY_CUSTOMER_KEYS
     {"channel",          IX_KEY_EQ, IX_KEY_OPTIONAL, 0,   IX_MATCH_EXACT,  0},
     {"network",          IX_KEY_EQ, IX_KEY_OPTIONAL, 0,   IX_MATCH_EXACT,  IX_KEY_ECHO},
     {"type",             IX_KEY_EQ, IX_KEY_OPTIONAL, 0,   IX_MATCH_EXACT,  IX_KEY_ECHO},
@@ -210,11 +215,7 @@ static const ix_column_def capillary_summary_columns[CS_COLUMN_COUNT] = {
 // clang-format off
 static const ix_key_column capillary_summary_keys[] = {
     /* column            operators  require          alt  match            flags */
-    {"identifier_name",  IX_KEY_EQ, IX_KEY_ONE_OF,   1,   IX_MATCH_EXACT,  IX_KEY_ECHO},
-    {"identifier_value", IX_KEY_EQ, IX_KEY_ONE_OF,   1,   IX_MATCH_EXACT,  IX_KEY_ECHO},
-    {"mobile",           IX_KEY_EQ, IX_KEY_ONE_OF,   2,   IX_MATCH_PHONE,  IX_KEY_PER_CUSTOMER},
-    {"email",            IX_KEY_EQ, IX_KEY_ONE_OF,   3,   IX_MATCH_NOCASE, IX_KEY_PER_CUSTOMER},
-    {"external_id",      IX_KEY_EQ, IX_KEY_ONE_OF,   4,   IX_MATCH_EXACT,  IX_KEY_PER_CUSTOMER},
+    CAPILLARY_CUSTOMER_KEYS
     {"network",          IX_KEY_EQ, IX_KEY_OPTIONAL, 0,   IX_MATCH_EXACT,  IX_KEY_ECHO},
     {NULL},
 };
