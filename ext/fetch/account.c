@@ -153,6 +153,17 @@ limiting_account account_limiting(fetch_account *account) {
                             &account->rate_limit};
 }
 
+void account_request_init(const fetch_account *account, ix_request *request) {
+  memset(request, 0, sizeof(*request));
+  url_init(&request->url);
+  url_append_raw(&request->url, config_engine(account->config)->base_url);
+}
+
+void account_request_clear(ix_request *request) {
+  url_free(&request->url);
+  http_headers_clear(&request->headers);
+}
+
 ix_call account_call(const fetch_account *account) {
   ix_call call = {
       account->provider, account->table_name, NULL, account->config, account->zone, NULL, 0, NULL,

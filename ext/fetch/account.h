@@ -39,6 +39,11 @@ limiting_account account_limiting(fetch_account *account);
 
 /* A call context for the provider's callbacks with nothing of a page (args and page NULL). */
 ix_call account_call(const fetch_account *account);
+/* An empty request whose URL is the account's base URL: pages, token exchanges and lookups all
+ * start there, the provider appends path and query. */
+void account_request_init(const fetch_account *account, ix_request *request);
+/* Frees a request's URL and headers (account_request_init's, and what the provider added). */
+void account_request_clear(ix_request *request);
 
 /* Where a provider's ix_note goes (ix_call.note): the engine's stderr channel. */
 void account_note(const char *table_name, const char *text);

@@ -139,9 +139,7 @@ static int exchange_ask(fetch_account *account, const transport_hooks *hooks, ch
   const ix_token_exchange *exchange = account->provider->request.token_exchange;
   ix_call call = account_call(account);
   ix_request request;
-  memset(&request, 0, sizeof(request));
-  url_init(&request.url);
-  url_append_raw(&request.url, config_engine(account->config)->base_url);
+  account_request_init(account, &request);
   char *json = NULL;
   int rc = exchange->build(&call, &request, &json, error_out);
   if (rc == SQLITE_OK && (request.url.out_of_memory || !json)) rc = SQLITE_NOMEM;
@@ -164,8 +162,7 @@ static int exchange_ask(fetch_account *account, const transport_hooks *hooks, ch
   if (json) tokenstore_free_copy(json);                           /* it held the secret */
   if (response.body) memset(response.body, 0, response.body_len); /* it held the token */
   http_response_clear(&response);
-  url_free(&request.url);
-  http_headers_clear(&request.headers);
+  account_request_clear(&request);
   return rc;
 }
 

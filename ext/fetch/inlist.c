@@ -99,7 +99,7 @@ static void inlist_slot_release(fetch_cursor *fetch, inlist_slot *slot) {
    * it would hold the account's next window until its time limit). */
   rate_limiter_done(fetch->account.limiter, &slot->ticket, transport_completed_ms());
   http_response_clear(&slot->response);
-  request_clear(&slot->request);
+  account_request_clear(&slot->request);
   memset(slot, 0, sizeof(*slot));
   slot->state = IX_SLOT_FREE;
 }
@@ -220,7 +220,7 @@ static int inlist_start(fetch_cursor *fetch, inlist_slot *slot, request_plan *pl
   request_plan_clear(plan);
   sqlite3_free(error);
   if (rc != SQLITE_OK) {
-    request_clear(&slot->request);
+    account_request_clear(&slot->request);
     return rc;
   }
   slot->state = IX_SLOT_RUNNING;

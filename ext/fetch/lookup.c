@@ -47,9 +47,7 @@ static int lookup_ask(fetch_account *account, const transport_hooks *hooks, char
   const ix_lookup *lookup = account->provider->request.lookup;
   ix_call call = account_call(account);
   ix_request request;
-  memset(&request, 0, sizeof(request));
-  url_init(&request.url);
-  url_append_raw(&request.url, config_engine(account->config)->base_url);
+  account_request_init(account, &request);
   int rc = account->provider->request.authenticate(&call, &request.headers, error_out);
   if (rc == SQLITE_OK) rc = lookup->build(&call, &request, error_out);
   if (rc == SQLITE_OK && request.url.out_of_memory) rc = SQLITE_NOMEM;
@@ -70,8 +68,7 @@ static int lookup_ask(fetch_account *account, const transport_hooks *hooks, char
                        error_out);
   }
   http_response_clear(&response);
-  url_free(&request.url);
-  http_headers_clear(&request.headers);
+  account_request_clear(&request);
   return rc;
 }
 

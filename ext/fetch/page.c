@@ -77,6 +77,6 @@ int page_fetch(fetch_cursor *fetch, char **error_out) {
   if (rc == SQLITE_OK) progress_rows(&fetch->progress, fetch->page.row_count);
   sqlite3_free(previous_token);
   http_response_clear(&response);
-  request_clear(&request);
+  account_request_clear(&request);
   return rc;
 }

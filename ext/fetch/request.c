@@ -51,9 +51,7 @@ static int request_make(const request_plan *plan, const char *token, char **erro
   ix_request *request = plan->request;
   ix_call call = plan->call;
   call.token = token;
-  memset(request, 0, sizeof(*request));
-  url_init(&request->url);
-  url_append_raw(&request->url, config_engine(account->config)->base_url);
+  account_request_init(account, request);
   int rc = SQLITE_OK;
   if (token || !request_wants_token(account)) {
     rc = account->provider->request.authenticate(&call, &request->headers, error_out);
@@ -84,7 +82,7 @@ int request_prepare(void *arg, int attempt, int admitted, char **error_out) {
     request_plan_clear(plan); /* it aged while the request waited: renew, and wait again */
     return TRANSPORT_AGAIN;
   }
-  request_clear(plan->request);
+  account_request_clear(plan->request);
   int rc = request_make(plan, plan->token, error_out);
   plan->request->token_generation = plan->generation;
   request_plan_clear(plan);
@@ -94,11 +92,6 @@ int request_prepare(void *arg, int attempt, int admitted, char **error_out) {
 void request_plan_clear(request_plan *plan) {
   tokenstore_free_copy(plan->token);
   plan->token = NULL;
-}
-
-void request_clear(ix_request *request) {
-  url_free(&request->url);
-  http_headers_clear(&request->headers);
 }
 
 int request_token_refused(const fetch_account *account, const http_response *response,

@@ -26,9 +26,8 @@ int request_build(request_plan *plan, char **error_out);
 /* transport_prepare for plan: before the wait, makes sure the account has a token; once admitted,
  * authenticates with it, or gives the admission back when it went stale while waiting. */
 int request_prepare(void *plan, int attempt, int admitted, char **error_out);
-/* Wipes the plan's token copy (the request itself is request_clear's). */
+/* Wipes the plan's token copy (the request itself is account_request_clear's). */
 void request_plan_clear(request_plan *plan);
-void request_clear(ix_request *request);
 /* Whether the provider wants a token exchange with these settings. */
 int request_wants_token(const fetch_account *account);
 /* A 401 to a request that carried an exchanged token: the token is invalidated (expired early,
