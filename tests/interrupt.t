@@ -133,10 +133,10 @@ def child_env(sandbox):
     return env
 
 
-def finish(process):
-    """The child's exit status, or None when it outlived the grace period (then it is killed)."""
+def finish(process, timeout=GRACE_SECONDS):
+    """The child's exit status, or None when it outlived timeout (then it is killed)."""
     try:
-        return process.wait(timeout=GRACE_SECONDS)
+        return process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
@@ -177,25 +177,23 @@ def shell_case(sandbox, name, options, faults, sql, records, status, said):
     return passed, "sqlite3 shell: Ctrl-C ends " + name, detail
 
 
-def python_case(sandbox, name, options, faults, sql, records, status, said):
-    sandbox.reset()
-    if faults:
-        sandbox.control("POST", "/_sandbox/faults", faults)
-    create = "CREATE VIRTUAL TABLE temp.cap USING capillary_interactions(%s)" % options
-    work = tempfile.mkdtemp(prefix="ix-interrupt-")
-    go = os.path.join(work, "go")
-    arguments = json.dumps([library(), sandbox.url, create, sql, go])
-    env = child_env(sandbox)
+def python_child(sandbox, script, arguments, env, reach, timeout):
+    """Runs script (a Python child taking arguments plus the path of its `go` file) and creates
+    `go` once the child is in its wait (reach: records, status, said, as wait_until_reached
+    takes them). Returns whether it was shown waiting, its exit status (None when it outlived
+    timeout), the JSON of its last line of output ({} without one) and its stderr."""
     # CPython keeps its own allocations until exit by design: LeakSanitizer would report the
     # interpreter, not the extension (the SQL suite checks the extension for leaks).
-    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+    env = dict(env, ASAN_OPTIONS=env.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
+    work = tempfile.mkdtemp(prefix="ix-interrupt-")
+    go = os.path.join(work, "go")
     with open(os.path.join(work, "out"), "w") as out, open(os.path.join(work, "err"), "w") as err:
-        process = subprocess.Popen(["/usr/bin/python3", "-c", PYTHON_CHILD, arguments],
-                                   stdout=out, stderr=err, env=env, cwd=work)
-        waiting = wait_until_reached(sandbox, records, status, said, os.path.join(work, "err"),
-                                     process)
+        process = subprocess.Popen(
+            ["/usr/bin/python3", "-c", script, json.dumps(arguments + [go])],
+            stdout=out, stderr=err, env=env, cwd=work)
+        waiting = wait_until_reached(sandbox, *reach, os.path.join(work, "err"), process)
         open(go, "w").close()  # the child's thread interrupts once it sees this
-        code = finish(process)
+        code = finish(process, timeout)
     stdout = open(os.path.join(work, "out")).read()
     stderr = open(os.path.join(work, "err")).read()
     shutil.rmtree(work, ignore_errors=True)
@@ -203,6 +201,17 @@ def python_case(sandbox, name, options, faults, sql, records, status, said):
         outcome = json.loads(stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         outcome = {}
+    return waiting, code, outcome, stderr
+
+
+def python_case(sandbox, name, options, faults, sql, records, status, said):
+    sandbox.reset()
+    if faults:
+        sandbox.control("POST", "/_sandbox/faults", faults)
+    create = "CREATE VIRTUAL TABLE temp.cap USING capillary_interactions(%s)" % options
+    waiting, code, outcome, stderr = python_child(
+        sandbox, PYTHON_CHILD, [library(), sandbox.url, create, sql], child_env(sandbox),
+        (records, status, said), GRACE_SECONDS)
     passed = (waiting and code == 0 and "interrupted" in outcome.get("error", "")
               and outcome.get("after") == [[2]])
     detail = "%s; outcome: %s\nstderr: %s" % (
@@ -265,29 +274,10 @@ def exchange_case(sandbox):
     env = child_env(sandbox)
     env["CAPILLARY_OAUTH_KEY"] = "sandbox-cap-key"
     env["CAPILLARY_OAUTH_SECRET"] = "sandbox-cap-secret"
-    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
-    work = tempfile.mkdtemp(prefix="ix-interrupt-")
-    go = os.path.join(work, "go")
-    arguments = json.dumps([library(), sandbox.url, go])
-    with open(os.path.join(work, "out"), "w") as out, open(os.path.join(work, "err"), "w") as err:
-        process = subprocess.Popen(["/usr/bin/python3", "-c", EXCHANGE_CHILD, arguments],
-                                   stdout=out, stderr=err, env=env, cwd=work)
-        # The second connection says it waits for the first one's token (after 3 s of waiting).
-        waiting = wait_until_reached(sandbox, 1, None, "another statement of this process",
-                                     os.path.join(work, "err"), process)
-        open(go, "w").close()
-        try:
-            code = process.wait(timeout=REACH_SECONDS + GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            code = process.wait()
-    stdout = open(os.path.join(work, "out")).read()
-    stderr = open(os.path.join(work, "err")).read()
-    shutil.rmtree(work, ignore_errors=True)
-    try:
-        outcome = json.loads(stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        outcome = {}
+    # The second connection says it waits for the first one's token (after 3 s of waiting).
+    waiting, code, outcome, stderr = python_child(
+        sandbox, EXCHANGE_CHILD, [library(), sandbox.url], env,
+        (1, None, "another statement of this process"), REACH_SECONDS + GRACE_SECONDS)
     # The token endpoint hangs 300 s: an error within the grace period came from the interrupt.
     passed = (waiting and code == 0 and "interrupted" in outcome.get("error", "")
               and outcome.get("took", GRACE_SECONDS) < GRACE_SECONDS)
