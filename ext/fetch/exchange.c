@@ -176,8 +176,7 @@ int exchange_token(fetch_account *account, const transport_hooks *hooks, char **
       case TOKENSTORE_WAIT:
         /* Another connection is asking for this account's token: its answer is ours too. A long
          * wait says so, as a wait for the rate limit does (a statement that seems stuck). */
-        if (!*hooks->told_about_waiting && clock_ms() - started > TRANSPORT_WAIT_NOTICE_MS) {
-          *hooks->told_about_waiting = 1;
+        if (transport_tell_waiting(hooks, clock_ms() - started)) {
           notes_say(NOTES_NOTE, account->table_name,
                     "waiting for the access token another statement of this process is asking "
                     "for (INTERACTIONS_QUIET=1 hides this)");

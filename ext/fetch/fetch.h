@@ -30,7 +30,7 @@ typedef struct inlist_slot inlist_slot;
 typedef struct fetch_cursor {
   fetch_account account;     /* what transport and exchange see: nothing below of the cursor */
   transport_sending sending; /* the pages' own: retry budget, request-log id, parse buffer */
-  int told_about_waiting;    /* the "waiting for the rate limit" note is said once per statement */
+  int told_about_waiting;    /* a "waiting for ..." note is said once per statement */
   ix_args args;              /* the current xFilter's constraint values */
   ix_page page;              /* the page whose rows are being returned */
   int pages_fetched;         /* for the current customer */

@@ -120,11 +120,16 @@ static void transport_say_rate_limit_wait(const fetch_account *account, double s
   }
 }
 
+int transport_tell_waiting(const transport_hooks *hooks, long long waited_ms) {
+  if (*hooks->told_about_waiting || waited_ms <= TRANSPORT_WAIT_NOTICE_MS) return 0;
+  *hooks->told_about_waiting = 1;
+  return 1;
+}
+
 int transport_wait_rate_limit(fetch_account *account, const transport_hooks *hooks,
                               long long started, long long wait, char **error_out) {
   long long now = clock_ms();
-  if (!*hooks->told_about_waiting && now + wait - started > TRANSPORT_WAIT_NOTICE_MS) {
-    *hooks->told_about_waiting = 1;
+  if (transport_tell_waiting(hooks, now + wait - started)) {
     transport_say_rate_limit_wait(account, (double)(now + wait - started) / 1000.0);
   }
   progress_waiting(hooks->progress, "the rate limit", wait);

@@ -33,6 +33,10 @@ typedef struct transport_hooks {
   void *pump_arg;
 } transport_hooks;
 
+/* Whether a wait of waited_ms (so far, or in all) is the statement's first long enough to say
+ * why (TRANSPORT_WAIT_NOTICE_MS); then it is marked said. */
+int transport_tell_waiting(const transport_hooks *hooks, long long waited_ms);
+
 /* Called in each attempt: with admitted 0 before the limiter is asked (nothing held: it may send
  * requests of its own, such as a token exchange), with admitted 1 once the limiter admitted the
  * attempt (its request is then made ready to leave: authenticated). Returns SQLITE_OK, an error,
