@@ -21,8 +21,8 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 # Each unit test links only the pure-C modules it names (no SQLite, no libcurl).
 UNIT_SOURCES_test_timefmt := ext/util/timefmt.c
 UNIT_SOURCES_test_url     := ext/util/url.c
-UNIT_SOURCES_test_auth    := ext/auth/auth.c ext/util/http.c ext/util/url.c
-UNIT_SOURCES_test_scrub   := -DSQLITE_CORE ext/auth/scrub.c ext/auth/auth.c ext/util/http.c ext/util/url.c \
+UNIT_SOURCES_test_auth    := ext/auth/auth.c ext/util/http.c ext/util/url.c ext/util/clock.c
+UNIT_SOURCES_test_scrub   := -DSQLITE_CORE ext/auth/scrub.c ext/auth/auth.c ext/util/http.c ext/util/url.c ext/util/clock.c \
                              ext/settings/config.c ext/settings/common.c ext/settings/numbers.c \
                              ext/observe/envcheck.c ext/util/notes.c -lsqlite3
 UNIT_SOURCES_test_ratelimit := ext/limit/ratelimit.c ext/limit/local.c ext/limit/window.c \
@@ -33,7 +33,7 @@ UNIT_SOURCES_test_plan      := -DSQLITE_CORE ext/sql/plan.c ext/sql/rowid.c ext/
                                ext/json/jsonarena.c ext/util/timefmt.c -lsqlite3
 UNIT_SOURCES_test_memlimits := ext/json/memlimits.c
 UNIT_SOURCES_test_sqlversion := ext/sql/sqlversion.c
-UNIT_SOURCES_test_http       := ext/util/http.c ext/util/url.c
+UNIT_SOURCES_test_http       := ext/util/http.c ext/util/url.c ext/util/clock.c
 UNIT_SOURCES_test_jsonspan  := -DSQLITE_CORE ext/provider/jsonspan.c ext/json/jsonarena.c -lsqlite3
 UNIT_SOURCES_test_jsonarena := ext/json/jsonarena.c
 UNIT_SOURCES_test_joinsql   := ext/observe/joinsql.c

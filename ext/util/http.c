@@ -6,6 +6,7 @@
  * the same loop; every easy handle added to the multi shares its connection cache (keep-alive).
  */
 #include "util/http.h"
+#include "util/clock.h"
 #include "util/version.h"
 
 #include "util/url.h"
@@ -142,6 +143,15 @@ static size_t http_on_body(char *data, size_t size, size_t count, void *arg) {
 static size_t http_on_header(char *data, size_t size, size_t count, void *arg) {
   http_transfer *transfer = arg;
   size_t length = size * count;
+  /* The answer began to arrive no later than now: read on our own clock when its first header
+   * line reaches us, rounded up, so it is after the vendor counted the request whatever libcurl
+   * does. It used to be counted back from CURLINFO_STARTTRANSFER_TIME, whose meaning libcurl has
+   * changed across releases (before 8.3.0, Debian 12 has 7.88, a request with a body stamps it
+   * when the body starts going out: curl issue 11669, a token exchange's POST), and under a
+   * loaded CI two windows opened a few ms early (a 429 from the sandbox's exact window, the
+   * window it logged holding only our own requests); whether that was libcurl's stamp is not
+   * proven. */
+  if (!transfer->response->answered_at_ms) transfer->response->answered_at_ms = clock_ms() + 1;
   if (length >= 5 && memcmp(data, "HTTP/", 5) == 0) transfer->headers_done = 0;
   if (length <= 2 && (data[0] == '\r' || data[0] == '\n')) transfer->headers_done = 1;
   if (length > HTTP_MAX_HEADER_LINE) {
@@ -373,18 +383,6 @@ static void http_job_complete(http_job *job, CURLcode result) {
   double total_seconds = 0;
   curl_easy_getinfo(job->easy, CURLINFO_TOTAL_TIME, &total_seconds);
   response->elapsed_ms = total_seconds * 1000.0;
-  /* Counted back from now by the body's own transfer time (both times from libcurl's one start):
-   * libcurl's start may come after http_job_start (a transfer queued for a connection), so
-   * adding to our start could place the answer too early, and the rate limiter would let the
-   * next request go too soon. Now is after the real completion: the error is on the safe side. */
-  double first_byte_seconds = 0;
-  if (curl_easy_getinfo(job->easy, CURLINFO_STARTTRANSFER_TIME, &first_byte_seconds) == CURLE_OK &&
-      first_byte_seconds > 0 && total_seconds >= first_byte_seconds) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 + 1;
-    response->answered_at_ms = now_ms - (long long)((total_seconds - first_byte_seconds) * 1000.0);
-  }
   if (result == CURLE_ABORTED_BY_CALLBACK) {
     response->outcome = HTTP_ABORTED;
     snprintf(response->error, sizeof(response->error), "interrupted");

@@ -65,8 +65,8 @@ typedef struct http_response {
   char error[256];          /* what went wrong, without URL credentials or header values */
   double elapsed_ms;
   long long started_unix_ms; /* wall-clock time the request started (for the request log) */
-  /* CLOCK_MONOTONIC milliseconds (clock_ms) when the answer's first byte arrived
-   * (CURLINFO_STARTTRANSFER_TIME), rounded up; 0 when none did. The vendor counted the request
+  /* CLOCK_MONOTONIC milliseconds (clock_ms) when the answer's first header line reached us,
+   * rounded up; 0 when none did. The vendor counted the request
    * before then: the rate limiter's window runs from here (limit/ratelimit.h). */
   long long answered_at_ms;
 } http_response;
